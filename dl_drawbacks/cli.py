@@ -1,0 +1,96 @@
+"""The `dl-drawbacks` command: list, plan, run, analyze, k8s render.
+
+A user's mistake prints one line (`error: ...`) and exits 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from .errors import DrawbacksError
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from . import data, models  # noqa: F401  (registration)
+    from .drawbacks import STUDIES
+    from .registry import DATASETS, MODELS
+
+    for name, kind in STUDIES.items():
+        print(f"study    {name:<18} {kind.question}")
+    for name, loader in DATASETS.items():
+        doc = (loader.__doc__ or "").strip().splitlines()
+        print(f"dataset  {name:<18} {doc[0] if doc else ''}")
+    for name, fam in MODELS.items():
+        print(f"model    {name:<18} {fam.description}; sizes: {', '.join(fam.sizes)}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .plan import describe, plan
+    from .spec import load_spec
+
+    trials = plan(load_spec(args.spec))
+    for t in trials:
+        print(describe(t))
+    print(f"{len(trials)} trials")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .execute import run_study_file
+
+    out = run_study_file(args.spec, out=args.out, resume=args.resume, address=args.address)
+    from .aggregate import trial_outcomes
+
+    statuses = trial_outcomes(out)["status"].to_list()
+    if statuses and all(s == "failed" for s in statuses):
+        print(f"error: every trial failed ({len(statuses)}); see {out}/report.md for their errors", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .postprocess import analyze_run
+
+    analyze_run(args.run_dir)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dl-drawbacks", description="Measure the drawbacks of deep learning.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="registered study kinds, datasets and models").set_defaults(func=cmd_list)
+    p = sub.add_parser("plan", help="print one line per planned trial")
+    p.add_argument("spec")
+    p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("run", help="run a study spec on Ray")
+    p.add_argument("spec")
+    p.add_argument("--out", help="run folder (default runs/<spec name>)")
+    p.add_argument("--resume", action="store_true", help="finish an interrupted run: skip finished trials")
+    p.add_argument("--address", help="Ray cluster address (default: start a local cluster)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("analyze", help="rebuild aggregates, findings and the report from a run folder's rows")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_analyze)
+    from .k8s.cli import register as register_k8s
+
+    register_k8s(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DrawbacksError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: finished trials are kept; re-run with --resume to finish", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Connecting to Ray and checking that the cluster can hold every planned trial."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .errors import ClusterError
+from .spec.models import TrialSpec
+
+
+def connect(address: str | None) -> dict[str, float]:
+    """Start a local Ray cluster (default) or join ``address``; returns the cluster's resources.
+
+    The local cluster gets one logical CPU more than the machine has: a multi-worker trial holds
+    one CPU for its (mostly idle) Tune trial process besides its workers (FACTS.md).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return ray.cluster_resources()
+    kwargs: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
+    try:
+        if address in (None, "local"):
+            ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=False, **kwargs)
+        else:
+            ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; check --address") from None
+    return ray.cluster_resources()
+
+
+def trial_resources(trial: TrialSpec) -> dict[str, float]:
+    """What a trial takes from the cluster: its workers, plus one CPU for the Tune trial when N > 1."""
+    t = trial.trainer
+    cpus = t.workers * t.cpus_per_worker + (1 if t.workers > 1 else 0)
+    gpus = t.workers if t.use_gpu else 0
+    return {"CPU": float(cpus), **({"GPU": float(gpus)} if gpus else {})}
+
+
+def tune_trial_resources(trial: TrialSpec) -> dict[str, float]:
+    """What the Tune trial itself reserves: all of a 1-worker trial; 1 CPU for an N-worker trial,
+    whose TorchTrainer then asks the cluster for its workers (Train V2 inside Tune)."""
+    if trial.trainer.workers == 1:
+        return trial_resources(trial)
+    return {"CPU": 1.0}
+
+
+def node_count() -> int:
+    import ray
+
+    return sum(1 for n in ray.nodes() if n.get("Alive"))
+
+
+def check_fits(trials: list[TrialSpec], resources: dict[str, float], nodes: int) -> None:
+    """Refuse, before anything runs, a trial the cluster cannot ever schedule."""
+    for trial in trials:
+        need = trial_resources(trial)
+        for key, amount in need.items():
+            have = resources.get(key, 0.0)
+            if amount > have:
+                t = trial.trainer
+                raise ClusterError(
+                    f"trial {trial.trial_id} ({t.workers} workers x {t.cpus_per_worker} CPU"
+                    f"{', GPU' if t.use_gpu else ''}) needs {amount:g} {key} but the cluster has {have:g}; "
+                    f"lower trainer.workers/cpus_per_worker or add nodes"
+                )
+        if trial.trainer.placement == "STRICT_SPREAD" and trial.trainer.workers > nodes:
+            raise ClusterError(f"trial {trial.trial_id}: STRICT_SPREAD of {trial.trainer.workers} workers needs as many nodes; the cluster has {nodes}")

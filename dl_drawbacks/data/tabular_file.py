@@ -1,0 +1,145 @@
+"""A user's own table (CSV or parquet) as a data set: label, protected attributes, features.
+
+Options: ``path`` (the file), ``label`` (column), ``favorable_label`` (value that becomes class 1;
+unset keeps every class, numbered in sorted order), ``protected`` (column -> privileged values or
+a comparison like ``'>= 25'``), ``features`` (default: every other column), ``include_protected``,
+``test_fraction`` (default 0.25) and ``seed``. Rows with a missing value in a used column are
+dropped; numeric columns are standardised with train statistics, the others one-hot.
+"""
+
+from __future__ import annotations
+
+import io
+import operator
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from ..errors import DataError
+from ..registry import DATASETS
+from .base import Dataset, DatasetOptions, encode_tabular, refuse_unused, train_test_indices
+from .checksums import sha256
+
+READERS = {".csv": pl.read_csv, ".parquet": pl.read_parquet, ".pq": pl.read_parquet}
+COMPARISON = re.compile(r"^\s*(>=|<=|>|<|==|!=)\s*(-?\d+(?:\.\d*)?(?:[eE]-?\d+)?)\s*$")
+OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+             "==": operator.eq, "!=": operator.ne}
+
+
+def read_table(path: str | None) -> tuple[pl.DataFrame, Path, bytes]:
+    if path is None:
+        raise DataError("dataset 'tabular_file' needs options.path: a .csv or .parquet file")
+    file = Path(path).expanduser()
+    reader = READERS.get(file.suffix.lower())
+    if reader is None:
+        raise DataError(f"{file}: unsupported file type {file.suffix!r}; use .csv or .parquet")
+    if not file.is_file():
+        raise DataError(f"{file} not found; set options.path to an existing .csv or .parquet file")
+    data = file.read_bytes()
+    try:
+        return reader(io.BytesIO(data)), file, data
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"{file} could not be read as {file.suffix}: "
+                        f"{str(exc).splitlines()[0]}") from None
+
+
+def require_columns(frame: pl.DataFrame, wanted: list[str], what: str, file: Path) -> None:
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise DataError(f"{file}: {what} {', '.join(map(repr, missing))} not in the file; "
+                        f"available columns: {', '.join(frame.columns)}")
+
+
+def matches(frame: pl.DataFrame, column: str, spec: list | str, what: str) -> pl.Expr:
+    """True where ``column`` holds one of the values in ``spec`` or passes its comparison."""
+    dtype = frame.schema[column]
+    if isinstance(spec, str):
+        found = COMPARISON.match(spec)
+        if found is None or not dtype.is_numeric():
+            raise DataError(f"{what}: {spec!r} must be a list of values or, on a numeric column, "
+                            f"a comparison like '>= 25' (column {column!r} is {dtype})")
+        return OPERATORS[found[1]](pl.col(column).cast(pl.Float64), float(found[2]))
+    if dtype.is_numeric():
+        try:
+            return pl.col(column).cast(pl.Float64).is_in([float(v) for v in spec])
+        except ValueError:
+            raise DataError(f"{what}: values {spec!r} are not numbers, but column {column!r} "
+                            f"is {dtype}") from None
+    lower = dtype == pl.Boolean
+    return pl.col(column).cast(pl.String).is_in([str(v).lower() if lower else str(v) for v in spec])
+
+
+def values_seen(frame: pl.DataFrame, column: str) -> str:
+    values = frame[column].unique().sort().head(10).to_list()
+    return ", ".join(map(repr, values)) + (" ..." if frame[column].n_unique() > 10 else "")
+
+
+@DATASETS.register("tabular_file")
+def load_tabular_file(options: DatasetOptions) -> Dataset:
+    refuse_unused(options, "tabular_file", uses=("path", "label", "favorable_label", "protected",
+                                                 "features", "include_protected", "test_fraction"))
+    frame, file, data = read_table(options.path)
+    if options.label is None:
+        raise DataError(f"dataset 'tabular_file' needs options.label; columns in {file}: "
+                        f"{', '.join(frame.columns)}")
+    label, protected = options.label, options.protected
+    require_columns(frame, [label], "label column", file)
+    require_columns(frame, list(protected), "protected attribute", file)
+    if options.features is None:
+        features = [c for c in frame.columns if c != label
+                    and (options.include_protected or c not in protected)]
+    else:
+        features = list(options.features)
+        require_columns(frame, features, "feature", file)
+        hidden = [c for c in features if c == label or (c in protected and not options.include_protected)]
+        if hidden:
+            raise DataError(f"feature(s) {', '.join(map(repr, hidden))} are the label or protected; "
+                            "remove them from features (or set include_protected: true)")
+    used = list(dict.fromkeys([label, *features, *protected]))
+    n_rows = frame.height
+    frame = frame.select(used).fill_nan(None).drop_nulls()
+    if options.favorable_label is None:
+        classes = frame[label].unique().sort().to_numpy()
+        y = np.searchsorted(classes, frame[label].to_numpy()).astype(np.int64)
+    else:
+        y = frame.select(matches(frame, label, [options.favorable_label], "favorable_label"))
+        y = y.to_series().to_numpy().astype(np.int64)
+        if y.sum() == 0:
+            raise DataError(f"favorable_label {options.favorable_label!r} never occurs in label "
+                            f"column {label!r}; values seen: {values_seen(frame, label)}")
+        classes = np.array([0, 1])
+    if len(np.unique(y)) < 2:
+        raise DataError(f"label column {label!r} has one class ({values_seen(frame, label)}) "
+                        f"in the {frame.height} complete rows; a classifier needs at least two")
+    groups = {}
+    for name, spec in protected.items():
+        groups[name] = frame.select(matches(frame, name, spec, f"protected.{name}"))
+        groups[name] = groups[name].to_series().to_numpy().astype(np.int64)
+        if groups[name].min() == groups[name].max():
+            side = "privileged" if groups[name][0] else "unprivileged"
+            raise DataError(f"protected.{name}: every row is {side} with {spec!r}; values seen: "
+                            f"{values_seen(frame, name)}")
+    test_fraction = options.test_fraction or 0.25
+    train_idx, test_idx = train_test_indices(y, test_fraction, seed=options.seed)
+    x_train, x_test, names = encode_tabular(frame[train_idx].select(features),
+                                            frame[test_idx].select(features))
+    return Dataset(
+        name="tabular_file",
+        modality="tabular",
+        x_train=x_train,
+        y_train=y[train_idx],
+        x_test=x_test,
+        y_test=y[test_idx],
+        n_classes=len(classes),
+        feature_names=names,
+        protected_train={k: g[train_idx] for k, g in groups.items()},
+        protected_test={k: g[test_idx] for k, g in groups.items()},
+        favorable_label=1,
+        provenance=(f"user file {file} sha256 {sha256(data)}; label {label!r}"
+                    + (f" (1 = {options.favorable_label!r})" if options.favorable_label is not None
+                       else f" (classes {', '.join(map(str, classes.tolist()))})")
+                    + f"; dropped {n_rows - frame.height} rows with missing values; stratified "
+                    f"test split {test_fraction} seed {options.seed}"),
+    )

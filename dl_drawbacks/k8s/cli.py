@@ -1,0 +1,75 @@
+"""`dl-drawbacks k8s ...`: render a RayJob for a study, validate manifests against the KubeRay CRDs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from dl_drawbacks.errors import SpecError
+from dl_drawbacks.k8s.render import render_rayjob, to_yaml
+from dl_drawbacks.k8s.validate import validate_manifest
+
+
+def _render(args: argparse.Namespace) -> int:
+    doc = render_rayjob(
+        args.spec, image=args.image, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+        cpus_per_worker=args.cpus_per_worker, name=args.name, namespace=args.namespace,
+        ttl_seconds=args.ttl_seconds, deadline_seconds=args.deadline_seconds,
+    )
+    text = to_yaml(doc)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote RayJob {doc['metadata']['name']} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for file in args.files:
+        try:
+            docs = [d for d in yaml.safe_load_all(Path(file).read_text()) if d is not None]
+        except (OSError, yaml.YAMLError) as exc:
+            raise SpecError(f"{file}: cannot read YAML ({str(exc).splitlines()[0]})") from None
+        for i, doc in enumerate(docs):
+            errors = validate_manifest(doc, args.crd_dir)
+            failed += bool(errors)
+            label = f"{file}#{i}" if len(docs) > 1 else file
+            for error in errors:
+                print(f"{label}: {error}")
+            if not errors:
+                print(f"{label}: ok", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def register(subparsers) -> None:
+    """Add `k8s render` and `k8s validate` to the main CLI's subparsers."""
+    k8s = subparsers.add_parser("k8s", help="KubeRay manifests: render a RayJob, validate manifests")
+    commands = k8s.add_subparsers(dest="k8s_command", metavar="{render,validate}", required=True)
+
+    render = commands.add_parser("render", help="print a RayJob that runs SPEC on its own Ray cluster")
+    render.add_argument("spec", metavar="SPEC", help="study spec under studies/, e.g. studies/compute.yaml")
+    render.add_argument("--image", default=None,
+                        help="container image (default dl-drawbacks:0.1.0, or dl-drawbacks:0.1.0-gpu with GPUs)")
+    render.add_argument("--workers", type=int, default=1, help="Ray worker pods (default 1)")
+    render.add_argument("--gpus-per-worker", type=int, default=0, help="GPUs per worker pod (default 0)")
+    render.add_argument("--cpus-per-worker", type=int, default=2, help="CPUs per worker pod (default 2)")
+    render.add_argument("--name", default=None,
+                        help="RayJob name and run folder under /mnt/runs (default <spec stem>-<random>)")
+    render.add_argument("--namespace", default=None, help="Kubernetes namespace (default: kubectl's)")
+    render.add_argument("--ttl-seconds", type=int, default=3600,
+                        help="delete the Ray cluster this long after the job ends (default 3600)")
+    render.add_argument("--deadline-seconds", type=int, default=86400,
+                        help="stop the job after this long (default 86400)")
+    render.add_argument("-o", "--output", default=None, metavar="FILE", help="write here instead of stdout")
+    render.set_defaults(func=_render)
+
+    validate = commands.add_parser("validate", help="check manifests against the KubeRay CRDs and operator rules")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files (multi-document allowed)")
+    validate.add_argument("--crd-dir", type=Path, default=None,
+                          help="KubeRay CRD folder (default $DL_DRAWBACKS_CRD_DIR or ../shared/kuberay-crds)")
+    validate.set_defaults(func=_validate)

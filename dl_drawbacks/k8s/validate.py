@@ -1,0 +1,193 @@
+"""Offline validation of Kubernetes manifests against the KubeRay CRDs and the operator's own rules.
+
+The API server fills schema defaults and rejects unknown fields before the KubeRay operator checks
+rules its CRD schema cannot express (ray-project/kuberay, ray-operator/pkg/webhooks and
+controllers/ray/utils/validation.go). This module does the same three passes on a plain dict, so
+tests and `dl-drawbacks k8s validate` catch a bad manifest without a cluster.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import re
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from dl_drawbacks.errors import SpecError
+
+CRD_FILES = {
+    "RayCluster": "ray.io_rayclusters.yaml",
+    "RayJob": "ray.io_rayjobs.yaml",
+    "RayService": "ray.io_rayservices.yaml",
+}
+RAYJOB_NAME_MAX = 47  # the RayJob name prefixes the RayCluster and submitter Job names
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+TOKEN_AUTH_MIN_RAY = (2, 52)
+MAX_MESSAGE = 240
+
+
+def default_crd_dir() -> Path:
+    """$DL_DRAWBACKS_CRD_DIR, else ../shared/kuberay-crds next to the repository."""
+    env = os.environ.get("DL_DRAWBACKS_CRD_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "kuberay-crds"
+
+
+@functools.lru_cache(maxsize=8)
+def _raw_schema(kind: str, crd_dir: str) -> dict:
+    if kind not in CRD_FILES:
+        raise SpecError(f"unknown KubeRay kind {kind!r}; expected one of {sorted(CRD_FILES)}")
+    path = Path(crd_dir) / CRD_FILES[kind]
+    if not path.is_file():
+        raise SpecError(f"KubeRay CRD {path} not found; set DL_DRAWBACKS_CRD_DIR to the CRD folder")
+    crd = yaml.safe_load(path.read_text())
+    for version in crd["spec"]["versions"]:
+        if version["name"] == "v1":
+            return version["schema"]["openAPIV3Schema"]
+    raise SpecError(f"{path} has no v1 version")
+
+
+def load_crd_schema(kind: str, crd_dir: Path | None = None) -> dict:
+    """The v1 openAPIV3Schema of a KubeRay kind ("RayCluster", "RayJob", "RayService")."""
+    return copy.deepcopy(_raw_schema(kind, str(crd_dir or default_crd_dir())))
+
+
+def _close_objects(schema: dict) -> None:
+    """Forbid unknown fields like the API server does: additionalProperties false on open objects."""
+    if "properties" in schema and "additionalProperties" not in schema:
+        if not schema.get("x-kubernetes-preserve-unknown-fields"):
+            schema["additionalProperties"] = False
+    for sub in schema.get("properties", {}).values():
+        _close_objects(sub)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            _close_objects(schema[key])
+    for key in ("anyOf", "allOf", "oneOf"):
+        for sub in schema.get(key, []):
+            _close_objects(sub)
+
+
+@functools.lru_cache(maxsize=8)
+def _strict_validator(kind: str, crd_dir: str) -> jsonschema.Draft7Validator:
+    schema = copy.deepcopy(_raw_schema(kind, crd_dir))
+    _close_objects(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def apply_defaults(schema: dict, instance: object) -> None:
+    """Fill missing properties that have a schema `default`, recursively, in place."""
+    if isinstance(instance, dict):
+        props = schema.get("properties", {})
+        for name, sub in props.items():
+            if name not in instance and "default" in sub:
+                instance[name] = copy.deepcopy(sub["default"])
+            if name in instance:
+                apply_defaults(sub, instance[name])
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for name, value in instance.items():
+                if name not in props:
+                    apply_defaults(extra, value)
+    elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        for item in instance:
+            apply_defaults(schema["items"], item)
+
+
+def _path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<root>"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    text = error.message
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _structural(doc: dict) -> list[str]:
+    errors = [f"{key}: required" for key in ("apiVersion", "kind") if not doc.get(key)]
+    if doc.get("kind") == "Kustomization":
+        resources = doc.get("resources", [])
+        if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+            errors.append("resources: must be a list of paths")
+        return errors
+    metadata = doc.get("metadata")
+    if not isinstance(metadata, dict) or not metadata.get("name"):
+        errors.append("metadata.name: required")
+    return errors
+
+
+def _ray_version(text: object) -> tuple[int, int] | None:
+    match = re.match(r"^v?(\d+)\.(\d+)", str(text or ""))
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def cluster_rules(spec: dict, at: str) -> list[str]:
+    """Operator rules on a RayCluster spec (also embedded in RayJob and RayService)."""
+    errors = []
+    for i, group in enumerate(spec.get("workerGroupSpecs") or []):
+        where = f"{at}.workerGroupSpecs[{i}]"
+        low, high = group.get("minReplicas", 0), group.get("maxReplicas", 2147483647)
+        if low > high:
+            errors.append(f"{where}: minReplicas {low} is greater than maxReplicas {high}")
+        replicas = group.get("replicas")
+        if replicas is not None and not low <= replicas <= high:
+            errors.append(f"{where}.replicas: {replicas} is outside [minReplicas {low}, maxReplicas {high}]")
+    if (spec.get("authOptions") or {}).get("mode") == "token":
+        version = _ray_version(spec.get("rayVersion"))
+        if version is None or version < TOKEN_AUTH_MIN_RAY:
+            errors.append(f"{at}.authOptions.mode: token authentication needs rayVersion >= 2.52, "
+                          f"got {spec.get('rayVersion')!r}")
+    return errors
+
+
+def rayjob_rules(doc: dict) -> list[str]:
+    """Operator rules on a RayJob: name, TTL vs shutdown, exactly one cluster source."""
+    errors = []
+    name = (doc.get("metadata") or {}).get("name") or ""
+    if len(name) > RAYJOB_NAME_MAX or not DNS_1035.match(name):
+        errors.append(f"metadata.name: {name!r} must be a DNS-1035 label (lowercase letters, digits, "
+                      f"'-', starting with a letter) of at most {RAYJOB_NAME_MAX} characters")
+    spec = doc.get("spec") or {}
+    if spec.get("ttlSecondsAfterFinished", 0) > 0 and not spec.get("shutdownAfterJobFinishes"):
+        errors.append("spec.ttlSecondsAfterFinished: a TTL > 0 needs spec.shutdownAfterJobFinishes: true")
+    has_spec, has_selector = bool(spec.get("rayClusterSpec")), bool(spec.get("clusterSelector"))
+    if has_spec == has_selector:
+        errors.append("spec: set exactly one of rayClusterSpec and clusterSelector")
+    if has_spec:
+        errors += cluster_rules(spec["rayClusterSpec"], "spec.rayClusterSpec")
+    return errors
+
+
+def validate_manifest(doc: dict, crd_dir: Path | None = None) -> list[str]:
+    """[] when `doc` is valid; else one human-readable error per problem, each with its JSON path."""
+    if not isinstance(doc, dict):
+        return [f"<root>: expected a mapping, got {type(doc).__name__}"]
+    errors = _structural(doc)
+    group = str(doc.get("apiVersion", "")).split("/")[0]
+    if errors or group != "ray.io":
+        return errors
+    if doc["apiVersion"] != "ray.io/v1":
+        return [f"apiVersion: {doc['apiVersion']!r} is not served here; use ray.io/v1"]
+    kind = doc["kind"]
+    if kind not in CRD_FILES:
+        return [f"kind: unknown ray.io kind {kind!r}; expected one of {sorted(CRD_FILES)}"]
+    crd = str(crd_dir or default_crd_dir())
+    filled = copy.deepcopy(doc)
+    apply_defaults(_raw_schema(kind, crd), filled)
+    found = sorted(_strict_validator(kind, crd).iter_errors(filled), key=lambda e: _path(e.absolute_path))
+    errors = [f"{_path(e.absolute_path)}: {_message(e)}" for e in found]
+    if errors:
+        return errors
+    spec = filled.get("spec") or {}
+    if kind == "RayJob":
+        return rayjob_rules(filled)
+    if kind == "RayService":
+        return cluster_rules(spec.get("rayClusterConfig") or {}, "spec.rayClusterConfig")
+    return cluster_rules(spec, "spec")

@@ -1,0 +1,65 @@
+"""What a model family registers: its sizes (flavours), its parameters, a builder and a FLOP count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import SpecError
+from ..registry import MODELS
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """A registered model family.
+
+    ``params`` validates the merged flavour + overrides; ``build(params, data_shape)`` returns a
+    torch module; ``train_flops_per_sample(params, data_shape)`` is the analytic training cost
+    (forward + backward) of one sample (one sequence for token models).
+    """
+
+    name: str
+    modalities: tuple[str, ...]
+    sizes: dict[str, dict[str, Any]]
+    params: type[BaseModel]
+    build: Callable[..., Any]
+    train_flops_per_sample: Callable[..., float]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What a model needs to know about its data: input size, classes/vocab, sequence length."""
+
+    modality: str
+    n_features: int
+    n_classes: int
+    seq_len: int = 0
+    image_shape: tuple[int, ...] | None = None
+
+
+def register_family(family: ModelFamily) -> ModelFamily:
+    MODELS.register(family.name)(family)
+    return family
+
+
+def resolve_params(family: str, size: str, overrides: dict[str, Any]) -> BaseModel:
+    """The family's validated parameters for a flavour plus overrides (one-line SpecError)."""
+    fam: ModelFamily = MODELS.get(family)
+    if size not in fam.sizes:
+        raise SpecError(f"model.size: unknown size {size!r} of {family}; known: {', '.join(fam.sizes)}")
+    try:
+        return fam.params.model_validate({**fam.sizes[size], **overrides})
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "extra_forbidden":
+            allowed = ", ".join(sorted(fam.params.model_fields))
+            raise SpecError(f"model.params.{key}: unknown parameter of {family}; allowed: {allowed}") from None
+        raise SpecError(f"model.params.{key}: {first['msg']}") from None
+
+
+def count_parameters(module: Any) -> int:
+    return sum(p.numel() for p in module.parameters())

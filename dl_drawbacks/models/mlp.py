@@ -1,0 +1,63 @@
+"""A multilayer perceptron for tabular data and flattened small images."""
+
+from __future__ import annotations
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from .base import DataShape, ModelFamily, register_family
+
+
+class MLPParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    width: int = Field(64, ge=1, description="hidden units per layer")
+    depth: int = Field(2, ge=0, description="hidden layers")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout after each hidden layer")
+    activation: str = Field("relu", pattern="^(relu|gelu|tanh)$", description="relu, gelu or tanh")
+
+
+class MLP(nn.Module):
+    def __init__(self, p: MLPParams, shape: DataShape) -> None:
+        super().__init__()
+        act = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}[p.activation]
+        layers: list[nn.Module] = [nn.Flatten()]
+        width_in = shape.n_features
+        for _ in range(p.depth):
+            layers += [nn.Linear(width_in, p.width), act(), nn.Dropout(p.dropout)]
+            width_in = p.width
+        layers.append(nn.Linear(width_in, shape.n_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def linear_weight_count(p: MLPParams, shape: DataShape) -> int:
+    widths = [shape.n_features] + [p.width] * p.depth + [shape.n_classes]
+    return sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def mlp_train_flops_per_sample(p: MLPParams, shape: DataShape) -> float:
+    """6 FLOPs per weight per sample: 2 forward, 4 backward (Kaplan et al. 2020, sec. 2.1)."""
+    return 6.0 * linear_weight_count(p, shape)
+
+
+MLP_FAMILY = register_family(
+    ModelFamily(
+        name="mlp",
+        modalities=("tabular", "image"),
+        sizes={
+            "xs": {"width": 32, "depth": 1},
+            "s": {"width": 64, "depth": 2},
+            "m": {"width": 128, "depth": 2},
+            "l": {"width": 256, "depth": 3},
+            "xl": {"width": 512, "depth": 3},
+            "xxl": {"width": 1024, "depth": 4},
+        },
+        params=MLPParams,
+        build=lambda p, shape: MLP(p, shape),
+        train_flops_per_sample=mlp_train_flops_per_sample,
+        description="multilayer perceptron (tabular data, flattened images)",
+    )
+)

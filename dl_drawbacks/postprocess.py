@@ -1,0 +1,89 @@
+"""`dl-drawbacks analyze DIR`: aggregates, findings, figures and the report, from the rows alone.
+
+It runs at the end of every `run` and on its own (after a change of analysis options, or on
+another machine): it reads spec.yaml, env.json and the finished trials' rows, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from .aggregate import load_rows, trial_outcomes
+from .drawbacks import get_kind
+from .errors import RunFolderError
+from .report.document import write_report
+from .spec.load import parse_spec
+from .store import atomic_write_json
+
+
+def _read_run(run_dir: Path):
+    spec_file = run_dir / "spec.yaml"
+    if not spec_file.exists():
+        raise RunFolderError(f"{run_dir}: no spec.yaml; is this a dl-drawbacks run folder?")
+    suite = parse_spec(yaml.safe_load(spec_file.read_text()), source=str(spec_file))
+    env_file = run_dir / "env.json"
+    env = json.loads(env_file.read_text()) if env_file.exists() else {}
+    return suite, env
+
+
+def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
+    run_dir = Path(run_dir).resolve()
+    suite, env = _read_run(run_dir)
+    outcomes = trial_outcomes(run_dir)
+    findings: dict[str, Any] = {}
+    sections: dict[str, str] = {}
+    headlines: dict[str, list] = {}
+    figures_all: dict[str, list[Path]] = {}
+    for study in suite.studies:
+        kind = get_kind(study.kind)
+        rows = load_rows(run_dir, study.kind)
+        if rows.height == 0:
+            findings[study.kind] = {"question": kind.question, "error": "no finished trials"}
+            sections[study.kind] = "No finished trials: nothing to analyse (see the trials table)."
+            continue
+        found = kind.analyze(rows, kind.Options.model_validate(study.analysis), measure=suite.measure)
+        figs = kind.figures(rows, found, run_dir / "figures")
+        found["figures"] = [f"figures/{p.name}" for p in figs]
+        findings[study.kind], figures_all[study.kind] = found, figs
+        sections[study.kind] = kind.report(found, figs)
+        headlines[study.kind] = kind.headlines(found)
+    atomic_write_json(run_dir / "findings.json", findings)
+    md, html = write_report(run_dir, title=f"dl_drawbacks — {suite.name}", description=suite.description,
+                            sections=sections, headlines=headlines, outcomes=outcomes, env=env)
+    _publish(suite, run_dir, findings, figures_all, headlines)
+    _print_summary(headlines, outcomes, html, stream=sys.stderr)
+    return findings
+
+
+def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]], headlines: dict) -> None:
+    """The study summary run and the W&B Report (offline unless a key is set); never fails the study."""
+    from .tracking.report import build_report
+    from .tracking.study_summary import log_study_summary
+
+    if suite.tracking.mode == "disabled":
+        return
+    group = f"{suite.name}-{int((run_dir / 'spec.yaml').stat().st_mtime)}"
+    for kind, found in findings.items():
+        tables = {"trials": pl.DataFrame(found["table"])} if found.get("table") else {}
+        scalar = {k: v for k, v in found.items() if k != "table"}
+        log_study_summary(suite.tracking, run_dir, run_id=f"{group}-{kind}-summary", group=group,
+                          findings=scalar, tables=tables, figures=figures.get(kind, []))
+    build_report(suite.tracking, group=group, title=f"dl_drawbacks — {suite.name}", findings=headlines)
+
+
+def _print_summary(headlines: dict, outcomes: pl.DataFrame, html: Path, *, stream) -> None:
+    from .report.markdown import fmt
+
+    print("", file=stream)
+    for study, items in headlines.items():
+        for h in items:
+            lo, hi = (h.get("interval") or [None, None])[:2]
+            print(f"  {study:<16} {h['finding']:<52} {fmt(h['value']):>10} [{fmt(lo)}, {fmt(hi)}] {h.get('unit', '')}  ({h.get('provenance', '')})", file=stream)
+    counts = ", ".join(f"{s} {n}" for s, n in outcomes.group_by("status").len().sort("status").iter_rows())
+    print(f"\ntrials: {counts}\nreport: {html}", file=stream)

@@ -1,0 +1,59 @@
+"""Terminal progress of a run: trials done / total, elapsed, ETA; one line per finished trial."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from ray.tune import Callback
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class Progress:
+    def __init__(self, *, total: int, done: int = 0, stream=None) -> None:
+        self.total, self.done, self.skipped = total, done, done
+        self.t0 = time.time()
+        self.stream = stream or sys.stderr
+        if done:
+            self.line(f"resuming: {done} of {total} trials already finished")
+
+    def line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def trial_finished(self, trial_id: str, status: str, wall: float | None) -> None:
+        self.done += 1
+        elapsed = time.time() - self.t0
+        ran = self.done - self.skipped
+        eta = elapsed / ran * (self.total - self.done) if ran else 0.0
+        wall_text = f"{wall:6.1f}s" if wall is not None else "      "
+        self.line(f"[{self.done:>3}/{self.total}] {trial_id:<22} {status:<9} {wall_text}  elapsed {_clock(elapsed)}  ETA {_clock(eta)}")
+
+    def tune_callback(self, run_dir: Path) -> "ProgressCallback":
+        return ProgressCallback(self, run_dir)
+
+
+class ProgressCallback(Callback):
+    def __init__(self, progress: Progress, run_dir: Path) -> None:
+        self.progress, self.run_dir = progress, Path(run_dir)
+
+    def _finished(self, trial, error: bool) -> None:
+        trial_id = trial.config["trial"]["trial_id"]
+        marker = self.run_dir / "trials" / trial_id / "trial.json"
+        info = json.loads(marker.read_text()) if marker.exists() else {}
+        status = info.get("status", "failed" if error else "unknown")
+        self.progress.trial_finished(trial_id, status, info.get("wall_seconds"))
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._finished(trial, error=False)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._finished(trial, error=True)
+
+    def __getstate__(self) -> dict:  # Tune pickles its run config; the stream stays behind
+        return {"run_dir": self.run_dir, "progress": None}

@@ -1,0 +1,51 @@
+"""report.md and report.html: a one-page summary across studies, then one section per study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from markdown_it import MarkdownIt
+
+from .markdown import fmt, table
+
+CSS = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
+       "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;font-size:.9rem}"
+       "img{max-width:100%}code{background:#f4f4f4}")
+
+
+def summary_section(headlines: dict[str, list[dict[str, Any]]]) -> str:
+    rows = []
+    for study, items in headlines.items():
+        for h in items:
+            lo, hi = (h.get("interval") or [None, None])[:2]
+            rows.append([study, h["finding"], fmt(h["value"]), f"[{fmt(lo)}, {fmt(hi)}]", h.get("unit", ""), h.get("provenance", "")])
+    return "## Summary across drawbacks\n\n" + table(["drawback", "finding", "value", "interval", "unit", "provenance"], rows) + "\n"
+
+
+def outcomes_section(outcomes: pl.DataFrame) -> str:
+    counts = outcomes.group_by("status").len().sort("status")
+    text = "## Trials\n\n" + ", ".join(f"{s}: {n}" for s, n in counts.iter_rows()) + "\n"
+    failed = outcomes.filter(pl.col("status") == "failed")
+    if failed.height:
+        text += "\nFailed trials:\n\n" + table(["trial", "study", "sweep", "error"], failed.select("trial_id", "study", "sweep", "error").rows()) + "\n"
+    return text
+
+
+def write_report(run_dir: Path, *, title: str, description: str, sections: dict[str, str],
+                 headlines: dict[str, list[dict[str, Any]]], outcomes: pl.DataFrame, env: dict[str, Any]) -> tuple[Path, Path]:
+    from ..store import atomic_write_bytes
+
+    pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
+    parts = [f"# {title}", "", description, "", summary_section(headlines), outcomes_section(outcomes)]
+    for study, body in sections.items():
+        parts += [f"## {study}", "", body, ""]
+    parts += ["## Environment", "", f"{env.get('platform', '')}; {env.get('cpu_count_logical', '?')} logical CPUs; GPUs: {env.get('gpus') or 'none'}.",
+              f"Ray cluster resources: {env.get('ray_cluster_resources', {})}.", f"Packages: {pkgs}.", ""]
+    md = "\n".join(parts)
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}</style></head><body>{html}</body></html>\n"
+    atomic_write_bytes(run_dir / "report.md", md.encode())
+    atomic_write_bytes(run_dir / "report.html", page.encode())
+    return run_dir / "report.md", run_dir / "report.html"

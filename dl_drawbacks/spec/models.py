@@ -1,0 +1,145 @@
+"""The study spec: frozen, keyword-only pydantic models, one line of description per field.
+
+A spec file holds a *suite*: shared tracking and measurement settings plus one or more studies.
+Each study names its kind (a registered drawback), the data, the model, the trainer and the sweep
+axes; ``plan`` expands it into trials.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..tracking.settings import TrackingSettings
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataSpec(Strict):
+    name: str = Field("digits", description="registered dataset name (see `dl-drawbacks list`)")
+    options: dict[str, Any] = Field(default_factory=dict, description="options of the dataset loader")
+    n_train: int | None = Field(None, ge=2, description="subsample the training split to this many rows (test split unchanged)")
+
+
+class ModelSpec(Strict):
+    family: str = Field("mlp", description="registered model family (see `dl-drawbacks list`)")
+    size: str = Field("s", description="named flavour of the family (its sizes are listed by `dl-drawbacks list`)")
+    params: dict[str, Any] = Field(default_factory=dict, description="overrides of the flavour's parameters")
+
+
+class DeepSpeedSpec(Strict):
+    zero_stage: Literal[0, 1, 2, 3] = Field(0, description="DeepSpeed ZeRO stage (multi-worker trials only)")
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="training precision (fp16 needs a GPU)")
+    micro_batch: int = Field(64, ge=1, description="samples per worker per micro-step")
+    grad_accum: int = Field(1, ge=1, description="micro-steps accumulated per optimizer step")
+    compile: bool = Field(False, description="torch.compile the model (engine.compile() under DeepSpeed)")
+
+
+class OptimizerSpec(Strict):
+    name: Literal["adamw", "sgd"] = Field("adamw", description="optimizer")
+    lr: float = Field(1e-3, gt=0, description="learning rate")
+    weight_decay: float = Field(0.0, ge=0, description="decoupled weight decay")
+    momentum: float = Field(0.9, ge=0, lt=1, description="momentum (sgd only)")
+
+
+class BudgetSpec(Strict):
+    steps: int | None = Field(None, ge=1, description="optimizer steps per trial (exclusive with epochs)")
+    epochs: int | None = Field(None, ge=1, description="passes over the training data (exclusive with steps)")
+    eval_every: int = Field(0, ge=0, description="evaluate every this many steps (0: at the end of each epoch / of training)")
+    warmup_steps: int = Field(2, ge=0, description="first steps left out of steady-state step time")
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> "BudgetSpec":
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError("give exactly one of steps or epochs")
+        return self
+
+
+class TrainerSpec(Strict):
+    workers: int = Field(1, ge=1, description="Ray Train workers (1: in the Tune trial process; N: TorchTrainer + DeepSpeed)")
+    cpus_per_worker: int = Field(1, ge=1, description="CPUs reserved per worker")
+    use_gpu: bool = Field(False, description="one GPU per worker")
+    placement: Literal["PACK", "SPREAD", "STRICT_SPREAD"] = Field("PACK", description="Ray placement strategy of workers")
+    deepspeed: DeepSpeedSpec = Field(default_factory=DeepSpeedSpec, description="DeepSpeed settings")
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="optimizer settings")
+    budget: BudgetSpec = Field(default_factory=lambda: BudgetSpec(epochs=1), description="training budget")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainerSpec":
+        ds = self.deepspeed
+        if ds.zero_stage > 0 and self.workers == 1:
+            raise ValueError("deepspeed.zero_stage > 0 needs workers >= 2 (ZeRO partitions across workers)")
+        if ds.precision == "fp16" and not self.use_gpu:
+            raise ValueError("deepspeed.precision fp16 needs use_gpu: true (DeepSpeed refuses fp16 on CPU); use bf16")
+        return self
+
+
+class SweepSpec(Strict):
+    name: str = Field(description="name of this grid (a column in reports)")
+    axes: dict[str, list[Any]] = Field(description="dotted setting path -> values")
+    mode: Literal["product", "zip"] = Field("product", description="product: every combination; zip: the i-th values together (axes of equal length)")
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> "SweepSpec":
+        for path, values in self.axes.items():
+            if not values:
+                raise ValueError(f"axis {path!r} has no values")
+        if self.mode == "zip" and len({len(v) for v in self.axes.values()}) > 1:
+            raise ValueError("mode zip needs axes of equal length")
+        return self
+
+
+class ExecutionSpec(Strict):
+    max_concurrent_trials: int | None = Field(None, ge=1, description="trials at once (default: the study kind's choice; compute runs 1 for clean timings)")
+    max_failures: int = Field(0, ge=0, description="Ray Train restarts of a failed multi-worker trial")
+
+
+class StudySpec(Strict):
+    kind: str = Field(description="registered study kind (compute, data, overfitting, hparams, bias, interpretability)")
+    description: str = Field("", description="what this study asks, in one sentence")
+    data: DataSpec = Field(default_factory=DataSpec, description="data set")
+    model: ModelSpec = Field(default_factory=ModelSpec, description="model family and size")
+    trainer: TrainerSpec = Field(default_factory=TrainerSpec, description="training settings")
+    treatment: dict[str, Any] = Field(default_factory=dict, description="per-trial settings of the study kind")
+    sweeps: list[SweepSpec] = Field(default_factory=list, description="grids of settings; trials are their union")
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="seeds; every setting runs once per seed")
+    analysis: dict[str, Any] = Field(default_factory=dict, description="options of the kind's analysis")
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec, description="how trials are scheduled")
+
+
+class MeasureSpec(Strict):
+    cpu_watts_per_core: float = Field(10.0, gt=0, description="CPU power per busy core for the energy estimate where no RAPL counter is readable")
+    carbon_intensity_g_per_kwh: float = Field(400.0, ge=0, description="grid carbon intensity (gCO2e/kWh)")
+    pue: float = Field(1.2, ge=1, description="data-centre power usage effectiveness")
+    price_per_cpu_hour: float = Field(0.05, ge=0, description="price of one CPU core-hour (USD)")
+    price_per_gpu_hour: float = Field(2.5, ge=0, description="price of one GPU-hour (USD)")
+
+
+class SuiteSpec(Strict):
+    name: str = Field(description="name of the suite; the default run folder is runs/<name>")
+    version: int = Field(ge=1, description="bump when a change alters results")
+    description: str = Field("", description="what this spec asks")
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="Weights & Biases settings")
+    measure: MeasureSpec = Field(default_factory=MeasureSpec, description="energy, carbon and cost settings")
+    studies: list[StudySpec] = Field(min_length=1, description="the studies to run")
+
+
+class TrialSpec(Strict):
+    """One planned trial: a study's settings with the sweep values substituted, and one seed."""
+
+    trial_id: str
+    study: str
+    study_index: int
+    sweep: str
+    seed: int
+    factors: dict[str, Any]
+    data: DataSpec
+    model: ModelSpec
+    trainer: TrainerSpec
+    treatment: dict[str, Any]
+    measure: MeasureSpec
+    tracking: TrackingSettings
+    analysis: dict[str, Any]

@@ -1,0 +1,44 @@
+"""Everything one worker of one trial holds: its place in the group, its data, its rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..rows import RowBuffer
+from ..spec.models import TrialSpec
+
+
+@dataclass
+class Split:
+    """Arrays of one split (train/val/test); ``groups`` holds protected attributes when present."""
+
+    x: np.ndarray
+    y: np.ndarray
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class TrialContext:
+    trial: TrialSpec
+    run_id: str
+    rank: int
+    local_rank: int
+    world_size: int
+    device: torch.device
+    rows: RowBuffer
+    dataset: Any = None  # dl_drawbacks.data.base.Dataset (the loaded, unmodified data set)
+    splits: dict[str, Split] = field(default_factory=dict)
+    model: torch.nn.Module | None = None
+    engine: Any = None
+    info: dict[str, Any] = field(default_factory=dict)  # things kinds hand from prepare to evaluate
+
+    @property
+    def is_chief(self) -> bool:
+        return self.rank == 0

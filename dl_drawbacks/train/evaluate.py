@@ -1,0 +1,40 @@
+"""Loss, accuracy and predicted probabilities of a model on a split (every rank runs it: under
+ZeRO-3 a forward pass needs all ranks; only the chief records)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .batches import eval_batches
+from .context import Split
+
+
+def classification_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy; for token models over every position."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
+
+
+@torch.no_grad()
+def predict_proba(engine, split: Split, *, batch: int = 1024) -> np.ndarray:
+    """Softmax probabilities (n, classes) — or (n, T, vocab) for token models — in float32."""
+    engine.train(False)
+    device = next(engine.module.parameters()).device
+    out = [torch.softmax(engine.forward(x).float(), dim=-1).cpu().numpy() for x, _ in eval_batches(split, batch, device)]
+    engine.train(True)
+    return np.concatenate(out) if out else np.zeros((0,), dtype=np.float32)
+
+
+@torch.no_grad()
+def loss_and_accuracy(engine, split: Split, *, batch: int = 1024) -> tuple[float, float]:
+    engine.train(False)
+    device = next(engine.module.parameters()).device
+    total_loss, correct, count = 0.0, 0, 0
+    for x, y in eval_batches(split, batch, device):
+        logits = engine.forward(x).float()
+        total_loss += float(classification_loss(logits, y)) * y.numel()
+        correct += int((logits.argmax(-1) == y).sum())
+        count += y.numel()
+    engine.train(True)
+    return (total_loss / count, correct / count) if count else (float("nan"), float("nan"))

@@ -1,0 +1,107 @@
+"""Worker code: top-level functions of their config alone (what Ray ships to workers).
+
+``train_worker`` is the ``train_loop_per_worker`` of a TorchTrainer (N workers, DeepSpeed);
+``run_worker`` is the same trial on one process, called inside the Tune trial for 1 worker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..drawbacks import get_kind
+from ..models.base import DataShape, count_parameters, resolve_params
+from ..registry import MODELS
+from ..rows import RowBuffer
+from ..spec.models import TrialSpec
+from .context import TrialContext
+from .engine import DeepSpeedEngine, PlainEngine
+from .flops import counted_train_flops
+from .instruments import Instruments
+from .loop import train_trial
+
+
+def data_shape(ctx: TrialContext) -> DataShape:
+    ds, train = ctx.dataset, ctx.splits["train"]
+    seq_len = train.x.shape[1] if ds.modality == "tokens" else 0
+    return DataShape(ds.modality, int(train.x[0].size), ds.n_classes, seq_len=seq_len, image_shape=ds.image_shape)
+
+
+def _device(trial: TrialSpec, local_rank: int) -> torch.device:
+    if not trial.trainer.use_gpu:
+        return torch.device("cpu")
+    index = local_rank if torch.cuda.device_count() > 1 else 0
+    torch.cuda.set_device(index)
+    return torch.device("cuda", index)
+
+
+def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.nn.Module:
+    trial = ctx.trial
+    family = MODELS.get(trial.model.family)
+    params = resolve_params(trial.model.family, trial.model.size, dict(trial.model.params))
+    shape = data_shape(ctx)
+    model = family.build(params, shape)
+    ds = trial.trainer.deepspeed
+    instruments_args.update(
+        train_flops_per_sample=family.train_flops_per_sample(params, shape),
+        samples_per_step=ds.micro_batch * ds.grad_accum * ctx.world_size,
+        tokens_per_sample=max(shape.seq_len, 1),
+    )
+    if ctx.is_chief:
+        ctx.rows.add("parameters", count_parameters(model), "count", provenance="counted")
+        sample = ctx.splits["train"]
+        counted = counted_train_flops(model, sample.x[: ds.micro_batch], sample.y[: ds.micro_batch])
+        ctx.rows.add("flops_per_sample", counted / min(ds.micro_batch, len(sample)), "FLOP", provenance="flop_counter")
+        ctx.rows.add("flops_per_sample", instruments_args["train_flops_per_sample"], "FLOP", provenance="analytic")
+    return model
+
+
+def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_rank: int = 0, world_size: int = 1) -> dict[str, list]:
+    """Train one trial on this process; returns its rows as plain columns."""
+    trial = TrialSpec.model_validate(trial_dict)
+    torch.set_num_threads(trial.trainer.cpus_per_worker)
+    torch.manual_seed(trial.seed)
+    ctx = TrialContext(
+        trial=trial, run_id=run_id, rank=rank, local_rank=local_rank, world_size=world_size,
+        device=_device(trial, local_rank),
+        rows=RowBuffer(trial.study, run_id, trial.trial_id, trial.seed, trial.factors, rank=rank),
+    )
+    t_start_args: dict[str, Any] = {}
+    kind = get_kind(trial.study)
+    kind.prepare_data(ctx)
+    model = _build_model(ctx, t_start_args)
+    instruments = Instruments(ctx, **t_start_args)
+    if world_size > 1:
+        ctx.engine = DeepSpeedEngine(model, trial.trainer, ctx.device, world_size)
+    else:
+        ctx.engine = PlainEngine(model, trial.trainer, ctx.device)
+    ctx.model = ctx.engine.module
+    train_trial(ctx, instruments)
+    return ctx.rows.to_records()
+
+
+def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
+    """TorchTrainer entry point: every rank trains; rank 0 gathers all ranks' rows and returns them."""
+    import ray.train
+
+    c = ray.train.get_context()
+    os.environ.setdefault("DS_ACCELERATOR", "cuda" if config["trial"]["trainer"]["use_gpu"] else "cpu")
+    records = run_worker(
+        config["trial"], config["run_id"], rank=c.get_world_rank(), local_rank=c.get_local_rank(),
+        world_size=c.get_world_size(),
+    )
+    gathered: list[Any] = [None] * c.get_world_size()
+    torch.distributed.all_gather_object(gathered, records)
+    if c.get_world_rank() != 0:
+        return None
+    from ..rows import frame_from_records
+    from ..tracking.trial_log import log_trial
+
+    rows = frame_from_records(gathered)
+    diverged = bool(rows.filter(rows["metric"] == "diverged")["value"].sum() > 0)
+    log_trial(config["trial"], rows, run_dir=Path(config["run_dir"]), run_id=config["run_id"],
+              status="diverged" if diverged else "completed")
+    return gathered

@@ -1,0 +1,80 @@
+"""The Tune trial function: one trial, in its own process, from settings to a finished rows file.
+
+A 1-worker trial trains right here; an N-worker trial runs a Ray Train TorchTrainer whose
+workers call ``deepspeed.initialize``. Either way the rows land in the run folder atomically with
+a completion marker, and the trial's W&B run is logged by rank 0's rows. A failure inside the
+trial becomes a recorded ``failed`` outcome with its message; it never touches other trials.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .rows import ROW_SCHEMA, frame_from_records
+from .store import write_trial
+from .tracking.trial_log import log_trial
+from .train.worker import run_worker, train_worker
+
+
+def _fit_torch_trainer(config: dict[str, Any]) -> list[dict[str, list]]:
+    import ray.train
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    trial = config["trial"]
+    t = trial["trainer"]
+    trainer = TorchTrainer(
+        train_worker,
+        train_loop_config=config,
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=t["workers"], use_gpu=t["use_gpu"],
+            resources_per_worker={"CPU": t["cpus_per_worker"], **({"GPU": 1} if t["use_gpu"] else {})},
+            placement_strategy=t["placement"],
+        ),
+        torch_config=TorchConfig(backend="nccl" if t["use_gpu"] else "gloo"),
+        run_config=ray.train.RunConfig(
+            name=trial["trial_id"], storage_path=str(Path(config["run_dir"]).resolve() / "ray_train"),
+            failure_config=ray.train.FailureConfig(max_failures=config.get("max_failures", 0)),
+        ),
+    )
+    result = trainer.fit()
+    return result.return_value
+
+
+def execute_trial(config: dict[str, Any]) -> dict[str, Any]:
+    """Run one trial and write its rows and marker; returns the marker's outcome fields."""
+    trial, run_dir = config["trial"], Path(config["run_dir"])
+    started = time.time()
+    error = None
+    try:
+        if trial["trainer"]["workers"] == 1:
+            records = [run_worker(trial, config["run_id"])]
+        else:
+            records = _fit_torch_trainer(config)
+        rows = frame_from_records(records)
+        diverged = rows.filter((pl.col("metric") == "diverged") & (pl.col("value") > 0)).height > 0
+        status = "diverged" if diverged else "completed"
+    except Exception as exc:  # a trial's failure is its outcome, not the study's end
+        rows = pl.DataFrame(schema=ROW_SCHEMA)
+        status = "failed"
+        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        (run_dir / "trials" / trial["trial_id"]).mkdir(parents=True, exist_ok=True)
+        (run_dir / "trials" / trial["trial_id"] / "error.txt").write_text(traceback.format_exc())
+    outcome = {"status": status, "error": error, "started": started, "finished": time.time(),
+               "wall_seconds": time.time() - started, "sweep": trial["sweep"], "study": trial["study"]}
+    write_trial(run_dir, trial["trial_id"], rows, outcome)
+    if status != "failed" and trial["trainer"]["workers"] == 1:  # N workers: rank 0 logs in train_worker
+        log_trial(trial, rows, run_dir=run_dir, run_id=config["run_id"], status=status)
+    return outcome
+
+
+def tune_trial(config: dict[str, Any]) -> None:
+    """Entry point Ray Tune calls (``ray.tune.report`` is the only Tune API used here)."""
+    from ray import tune
+
+    outcome = execute_trial(config)
+    tune.report({"failed": float(outcome["status"] == "failed"), "wall_seconds": outcome["wall_seconds"]})

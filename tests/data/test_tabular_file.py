@@ -1,0 +1,102 @@
+"""A user's CSV or parquet file (data/tabular_file.py)."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dl_drawbacks.data import load_dataset
+from dl_drawbacks.errors import DataError
+
+
+@pytest.fixture
+def table() -> pl.DataFrame:
+    n = 40
+    return pl.DataFrame({
+        "age": [18 + 2 * i for i in range(n)],
+        "sex": ["F", "M"] * (n // 2),
+        "job": ["a", "b", "c", "d"] * (n // 4),
+        "income": [float(i % 7) for i in range(n)],
+        "approved": ["yes" if i % 3 else "no" for i in range(n)],
+    })
+
+
+@pytest.fixture
+def csv(tmp_path, table) -> str:
+    path = tmp_path / "loans.csv"
+    table.write_csv(path)
+    return str(path)
+
+
+def options(path, **extra):
+    return {"path": path, "label": "approved", "favorable_label": "yes",
+            "protected": {"sex": ["M"], "age": ">= 25"}, **extra}
+
+
+def test_csv_label_protected_and_features(csv, table):
+    data = load_dataset("tabular_file", options(csv))
+    assert data.x_train.shape[0] + data.x_test.shape[0] == 40 and data.x_test.shape[0] == 10
+    assert data.feature_names == ("job=a", "job=b", "job=c", "job=d", "income")
+    y = np.concatenate([data.y_train, data.y_test])
+    assert y.sum() == (table["approved"] == "yes").sum() and data.n_classes == 2
+    assert sorted(data.protected_train) == ["age", "sex"]
+    sex = np.concatenate([data.protected_train["sex"], data.protected_test["sex"]])
+    age = np.concatenate([data.protected_train["age"], data.protected_test["age"]])
+    assert sex.sum() == 20 and age.sum() == (table["age"] >= 25).sum()
+    assert abs(data.x_train[:, 4].mean()) < 1e-5
+    assert "sha256" in data.provenance
+
+
+def test_parquet_and_null_rows(tmp_path, table):
+    path = tmp_path / "loans.parquet"
+    table.with_columns(pl.when(pl.col("age") == 20).then(None).otherwise(pl.col("income"))
+                       .alias("income")).write_parquet(path)
+    data = load_dataset("tabular_file", options(str(path)))
+    assert data.x_train.shape[0] + data.x_test.shape[0] == 39
+    assert "dropped 1 rows with missing values" in data.provenance
+
+
+def test_without_favorable_label_classes_are_numbered_in_order(csv):
+    data = load_dataset("tabular_file", {"path": csv, "label": "job"})
+    assert data.n_classes == 4 and "age" in data.feature_names
+
+
+def test_wrong_label_column_lists_available_columns(csv):
+    with pytest.raises(DataError, match="label column 'aproved' not in the file; available "
+                                        "columns: age, sex, job, income, approved"):
+        load_dataset("tabular_file", options(csv, label="aproved"))
+
+
+def test_label_with_one_class_is_refused(tmp_path, table):
+    path = tmp_path / "one.csv"
+    table.with_columns(pl.lit("yes").alias("approved")).write_csv(path)
+    with pytest.raises(DataError, match="label column 'approved' has one class"):
+        load_dataset("tabular_file", options(str(path)))
+
+
+def test_missing_protected_attribute_is_refused(csv):
+    with pytest.raises(DataError, match="protected attribute 'race' not in the file"):
+        load_dataset("tabular_file", options(csv, protected={"race": ["white"]}))
+
+
+def test_privileged_value_that_never_occurs_is_refused(csv):
+    with pytest.raises(DataError, match=r"protected.sex: every row is unprivileged.*'F', 'M'"):
+        load_dataset("tabular_file", options(csv, protected={"sex": ["male"]}))
+
+
+def test_favorable_label_that_never_occurs_is_refused(csv):
+    with pytest.raises(DataError, match="favorable_label 'Yes' never occurs.*'no', 'yes'"):
+        load_dataset("tabular_file", options(csv, favorable_label="Yes"))
+
+
+def test_missing_file_and_missing_label_option(tmp_path, csv):
+    with pytest.raises(DataError, match="nope.csv not found"):
+        load_dataset("tabular_file", options(str(tmp_path / "nope.csv")))
+    with pytest.raises(DataError, match="needs options.label"):
+        load_dataset("tabular_file", {"path": csv})
+
+
+def test_protected_feature_needs_include_protected(csv):
+    with pytest.raises(DataError, match="'sex' are the label or protected"):
+        load_dataset("tabular_file", options(csv, features=("sex", "job")))
+    data = load_dataset("tabular_file", options(csv, features=("sex", "job"), include_protected=True))
+    assert data.feature_names[:2] == ("sex=F", "sex=M")

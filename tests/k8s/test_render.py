@@ -1,0 +1,182 @@
+"""`render_rayjob` turns a study spec into a valid RayJob (CPU or GPU), names it as KubeRay allows,
+runs the spec at the path the image holds it, never embeds a secret, and stays in sync with the
+RayJob example in k8s/jobs/."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import string
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dl_drawbacks.errors import SpecError
+from dl_drawbacks.k8s import render as render_module
+from dl_drawbacks.k8s.cli import register
+from dl_drawbacks.k8s.render import render_rayjob, to_yaml
+from dl_drawbacks.k8s.validate import default_crd_dir, validate_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "k8s" / "jobs" / "rayjob.yaml"
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+needs_crds = pytest.mark.skipif(not default_crd_dir().is_dir(), reason=f"no KubeRay CRDs at {default_crd_dir()}")
+
+
+@pytest.fixture
+def studies(tmp_path) -> Path:
+    folder = tmp_path / "project" / "studies"
+    (folder / "extra").mkdir(parents=True)
+    for name in ("compute.yaml", "My_Study v2.yaml", "2024-bias.yaml", "extra/data.yml", "x" * 90 + ".yaml"):
+        (folder / name).write_text("name: placeholder\n")
+    return folder
+
+
+def worker_group(doc: dict) -> dict:
+    (group,) = doc["spec"]["rayClusterSpec"]["workerGroupSpecs"]
+    return group
+
+
+def containers(doc: dict) -> list[dict]:
+    spec = doc["spec"]
+    cluster = spec["rayClusterSpec"]
+    pods = [spec["submitterPodTemplate"], cluster["headGroupSpec"]["template"], worker_group(doc)["template"]]
+    return [c for pod in pods for c in pod["spec"]["containers"]]
+
+
+@needs_crds
+@pytest.mark.parametrize("workers, gpus, cpus", [(1, 0, 2), (3, 0, 8), (1, 1, 4), (4, 8, 16)])
+def test_rendered_rayjobs_validate(studies, workers, gpus, cpus):
+    doc = render_rayjob(str(studies / "compute.yaml"), workers=workers, gpus_per_worker=gpus, cpus_per_worker=cpus)
+    assert validate_manifest(doc) == []
+    group = worker_group(doc)
+    assert group["replicas"] == group["minReplicas"] == group["maxReplicas"] == workers
+    resources = group["template"]["spec"]["containers"][0]["resources"]
+    assert resources["requests"] == resources["limits"]
+    assert resources["limits"]["cpu"] == str(cpus)
+    assert resources["limits"].get("nvidia.com/gpu", 0) == gpus
+
+
+def test_gpu_variant_uses_gpu_group_toleration_and_cuda_image(studies):
+    gpu = render_rayjob(str(studies / "compute.yaml"), gpus_per_worker=2)
+    group = worker_group(gpu)
+    assert group["groupName"] == "gpu-workers"
+    assert group["template"]["spec"]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert {c["image"] for c in containers(gpu)} == {"dl-drawbacks:0.1.0-gpu"}
+    cpu = render_rayjob(str(studies / "compute.yaml"))
+    assert worker_group(cpu)["groupName"] == "cpu-workers"
+    assert "tolerations" not in worker_group(cpu)["template"]["spec"]
+    assert "nvidia.com/gpu" not in to_yaml(cpu)
+    assert {c["image"] for c in containers(cpu)} == {"dl-drawbacks:0.1.0"}
+    custom = render_rayjob(str(studies / "compute.yaml"), gpus_per_worker=1, image="registry.example/dd:1")
+    assert {c["image"] for c in containers(custom)} == {"registry.example/dd:1"}
+
+
+def test_entrypoint_runs_the_spec_inside_the_image_on_the_job_cluster(studies):
+    doc = render_rayjob(str(studies / "compute.yaml"), name="c1", extra_args=["--resume", "it's"])
+    assert shlex.split(doc["spec"]["entrypoint"]) == [
+        "dl-drawbacks", "run", "/app/studies/compute.yaml", "--out", "/mnt/runs/c1", "--address", "auto",
+        "--resume", "it's"]
+    nested = render_rayjob(str(studies / "extra" / "data.yml"))
+    assert "/app/studies/extra/data.yml" in nested["spec"]["entrypoint"]
+    assert doc["spec"]["shutdownAfterJobFinishes"] is True
+
+
+@pytest.mark.parametrize("file, prefix", [
+    ("compute.yaml", "compute-"), ("My_Study v2.yaml", "my-study-v2-"), ("2024-bias.yaml", "bias-"),
+    ("x" * 90 + ".yaml", "x" * 41 + "-"),
+])
+def test_names_are_dns_1035_labels_with_a_short_suffix(studies, file, prefix):
+    names = {render_rayjob(str(studies / file))["metadata"]["name"] for _ in range(3)}
+    assert len(names) == 3  # the random suffix keeps resubmissions apart
+    for name in names:
+        assert DNS_1035.match(name) and len(name) <= 47 and name.startswith(prefix)
+        assert re.fullmatch(re.escape(prefix) + r"[a-z0-9]{5}", name)
+
+
+def test_explicit_name_namespace_and_timers(studies):
+    doc = render_rayjob(str(studies / "compute.yaml"), name="nightly-compute", namespace="research",
+                        ttl_seconds=60, deadline_seconds=7200)
+    assert doc["metadata"]["name"] == "nightly-compute" and doc["metadata"]["namespace"] == "research"
+    assert doc["spec"]["ttlSecondsAfterFinished"] == 60 and doc["spec"]["activeDeadlineSeconds"] == 7200
+    assert doc["spec"]["entrypoint"].endswith("--out /mnt/runs/nightly-compute --address auto")
+
+
+def test_rendered_rayjob_never_contains_a_secret_value(studies, monkeypatch):
+    monkeypatch.setenv("WANDB_API_KEY", "sentinel-value-123")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "sentinel-value-456")
+    for gpus in (0, 1):
+        doc = render_rayjob(str(studies / "compute.yaml"), gpus_per_worker=gpus)
+        text = to_yaml(doc)
+        assert "sentinel-value" not in text
+        for container in containers(doc):
+            for env in container.get("env", []):
+                if env["name"] == "WANDB_API_KEY":
+                    assert set(env) == {"name", "valueFrom"} and "secretKeyRef" in env["valueFrom"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"workers": 0}, "workers must be an integer >= 1"),
+    ({"gpus_per_worker": -1}, "gpus per worker"),
+    ({"cpus_per_worker": 0}, "cpus per worker"),
+    ({"ttl_seconds": -5}, "ttl seconds"),
+    ({"deadline_seconds": 0}, "deadline seconds"),
+    ({"namespace": "Research_Team"}, "namespace"),
+    ({"name": "Nightly"}, "--name 'Nightly'"),
+    ({"name": "n" * 48}, "at most 47"),
+    ({"image": "dl drawbacks"}, "image"),
+])
+def test_bad_arguments_raise_a_one_line_spec_error(studies, kwargs, message):
+    with pytest.raises(SpecError, match=re.escape(message)) as caught:
+        render_rayjob(str(studies / "compute.yaml"), **kwargs)
+    assert "\n" not in str(caught.value)
+
+
+def test_spec_must_exist_under_studies(studies, tmp_path):
+    outside = tmp_path / "mine.yaml"
+    outside.write_text("name: x\n")
+    with pytest.raises(SpecError, match="not under a studies/ folder"):
+        render_rayjob(str(outside))
+    with pytest.raises(SpecError, match="not a .yaml file"):
+        render_rayjob(str(studies / "missing.yaml"))
+
+
+def test_packaged_template_equals_the_k8s_example_modulo_placeholders(studies):
+    template = render_module.TEMPLATE.read_text()
+    placeholders = {m[1] or m[2] for m in string.Template.pattern.finditer(template) if m[1] or m[2]}
+    assert placeholders == {"name", "study", "image", "entrypoint"}
+    example = yaml.safe_load(EXAMPLE.read_text())
+    head = example["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
+    values = {"name": example["metadata"]["name"], "study": example["metadata"]["labels"]["dl-drawbacks/study"],
+              "image": head["image"], "entrypoint": example["spec"]["entrypoint"]}
+    filled = yaml.safe_load(string.Template(template).substitute(values))
+    assert filled == example
+    rendered = render_rayjob(str(studies / "compute.yaml"), name=example["metadata"]["name"])
+    assert rendered == example
+
+
+def test_to_yaml_round_trips_and_keeps_the_manifest_order(studies):
+    doc = render_rayjob(str(studies / "compute.yaml"), gpus_per_worker=1)
+    text = to_yaml(doc)
+    assert yaml.safe_load(text) == doc
+    assert text.startswith("apiVersion: ray.io/v1\nkind: RayJob\n")
+
+
+@needs_crds
+def test_cli_render_writes_a_valid_rayjob(studies, tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="dl-drawbacks")
+    register(parser.add_subparsers(dest="command"))
+    out = tmp_path / "job.yaml"
+    args = parser.parse_args(["k8s", "render", str(studies / "compute.yaml"), "--workers", "2",
+                              "--gpus-per-worker", "1", "--cpus-per-worker", "4", "--name", "gpu-compute",
+                              "--namespace", "research", "-o", str(out)])
+    assert args.func(args) == 0
+    doc = yaml.safe_load(out.read_text())
+    assert validate_manifest(doc) == [] and worker_group(doc)["replicas"] == 2
+    assert doc["metadata"] == {**doc["metadata"], "name": "gpu-compute", "namespace": "research"}
+    args = parser.parse_args(["k8s", "render", str(studies / "compute.yaml")])
+    assert args.func(args) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["kind"] == "RayJob"

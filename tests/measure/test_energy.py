@@ -1,0 +1,213 @@
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from dl_drawbacks.measure import energy
+from dl_drawbacks.measure.energy import (
+    EnergyMeter,
+    EstimatedNodeMeter,
+    NvmlGpuMeter,
+    RaplNodeMeter,
+    meters_for_worker,
+    nvml_indices_for_visible_devices,
+    rapl_readable,
+)
+
+MAX_UJ = 262_143_328_850
+
+
+def _write(path: Path, value) -> None:
+    """Atomic write, as sysfs reads are: the polling thread never sees a half-written file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{value}\n")
+    os.replace(tmp, path)
+
+
+def _domain(root: Path, name: str, label: str, uj: int) -> Path:
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "name").write_text(label + "\n")
+    (d / "max_energy_range_uj").write_text(f"{MAX_UJ}\n")
+    _write(d / "energy_uj", uj)
+    return d
+
+
+@pytest.fixture
+def rapl_root(tmp_path):
+    """Two packages, a core sub-domain and a psys domain that must not be counted."""
+    (tmp_path / "intel-rapl").mkdir()  # the control-type folder, not a domain
+    _domain(tmp_path, "intel-rapl:0", "package-0", 1_000_000)
+    _domain(tmp_path, "intel-rapl:0:0", "core", 5)
+    _domain(tmp_path, "intel-rapl:1", "package-1", MAX_UJ - 500_000)
+    _domain(tmp_path, "intel-rapl:2", "psys", 7)
+    return tmp_path
+
+
+def test_rapl_sums_packages_and_handles_wrap(rapl_root):
+    meter = RaplNodeMeter(rapl_root)
+    assert meter.provenance == "rapl" and meter.device.startswith("node:")
+    meter.start()
+    _write(rapl_root / "intel-rapl:0" / "energy_uj", 3_500_000)  # +2.5 J
+    _write(rapl_root / "intel-rapl:1" / "energy_uj", 1_500_000)  # wrapped: +2.0 J
+    _write(rapl_root / "intel-rapl:0:0" / "energy_uj", 999_999_999)  # sub-domain: ignored
+    _write(rapl_root / "intel-rapl:2" / "energy_uj", 999_999_999)  # psys: ignored
+    assert meter.stop() == pytest.approx(4.5, abs=1e-9)
+
+
+def test_rapl_polling_catches_several_wraps(rapl_root):
+    meter = RaplNodeMeter(rapl_root, poll_s=0.01)
+    pkg1 = rapl_root / "intel-rapl:1" / "energy_uj"
+    meter.start()
+    for value in (1_000_000, MAX_UJ - 1_000_000, 2_000_000):  # two wraps of package 1
+        _write(pkg1, value)
+        time.sleep(0.15)
+    joules = meter.stop()
+    assert joules == pytest.approx((MAX_UJ + 2_500_000) / 1e6, abs=1e-6)
+
+
+def test_rapl_vanished_counter_gives_nan_not_error(rapl_root, caplog):
+    meter = RaplNodeMeter(rapl_root)
+    meter.start()
+    (rapl_root / "intel-rapl:1" / "energy_uj").unlink()
+    with caplog.at_level(logging.WARNING):
+        assert math.isnan(meter.stop())
+    assert "intel-rapl:1" in caplog.text
+
+
+def test_rapl_readable(rapl_root, tmp_path_factory):
+    assert rapl_readable(rapl_root)
+    assert not rapl_readable(tmp_path_factory.mktemp("empty"))
+    assert not rapl_readable(Path("/nonexistent/powercap"))
+    with pytest.raises(ValueError, match="no RAPL package domains"):
+        RaplNodeMeter(tmp_path_factory.mktemp("none"))
+
+
+def _spin(seconds: float) -> None:
+    """Keep every core busy: a large matmul releases the GIL and runs on all torch threads."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    a = torch.randn(512, 512)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        a @ a
+
+
+def test_estimate_meter_tracks_cpu_busy_time():
+    watts, cores = 10.0, os.cpu_count()
+    meter = EstimatedNodeMeter(watts)
+    assert meter.provenance == "estimate" and meter.n_cores == cores
+    threads = torch.get_num_threads()
+    try:
+        meter.start()
+        _spin(0.4)
+        busy = meter.stop()
+    finally:
+        torch.set_num_threads(threads)
+    meter.start()
+    time.sleep(0.4)
+    idle = meter.stop()
+    assert 0 < busy <= watts * cores * 0.6  # at most every core for the whole interval
+    assert busy > 0.5 * watts * cores * 0.4  # more than half the node was busy
+    assert 0 <= idle < busy
+
+
+def test_estimate_meter_refuses_nonpositive_watts():
+    with pytest.raises(ValueError, match="watts_per_core"):
+        EstimatedNodeMeter(0.0)
+
+
+def test_node_meter_only_on_local_rank_zero():
+    rank0 = meters_for_worker(local_rank=0, use_gpu=False, cpu_watts_per_core=5.0)
+    rank1 = meters_for_worker(local_rank=1, use_gpu=False, cpu_watts_per_core=5.0)
+    assert len(rank0) == 1 and rank0[0].device.startswith("node:")
+    assert isinstance(rank0[0], EnergyMeter)
+    assert rank0[0].provenance == ("rapl" if rapl_readable() else "estimate")
+    assert rank1 == []
+
+
+class _FakeNvml:
+    """Just enough of pynvml: three GPUs whose energy counters the test sets."""
+
+    class NVMLError(Exception):
+        pass
+
+    def __init__(self):
+        self.energy_mj = {0: 1_000, 1: 50_000, 2: 0}
+        self.fail = False
+
+    def nvmlDeviceGetCount(self):
+        return 3
+
+    def nvmlDeviceGetHandleByIndex(self, i):
+        return i
+
+    def nvmlDeviceGetName(self, h):
+        return "NVIDIA H200"
+
+    def nvmlDeviceGetUUID(self, h):
+        return f"GPU-{h}{h}aa-bbbb"
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, h):
+        if self.fail:
+            raise self.NVMLError("GPU is lost")
+        return self.energy_mj[h]
+
+
+@pytest.fixture
+def fake_nvml(monkeypatch):
+    fake = _FakeNvml()
+    monkeypatch.setattr(energy, "_nvml", lambda: fake)
+    return fake
+
+
+def test_nvml_meter_reports_joules_and_nan_when_counter_vanishes(fake_nvml, caplog):
+    meter = NvmlGpuMeter(1)
+    assert meter.device == "gpu:1:NVIDIA H200" and meter.provenance == "nvml"
+    meter.start()
+    fake_nvml.energy_mj[1] += 2_500
+    assert meter.stop() == pytest.approx(2.5)
+    meter.start()
+    fake_nvml.fail = True
+    with caplog.at_level(logging.WARNING):
+        assert math.isnan(meter.stop())
+    assert "GPU is lost" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("visible", "expected"),
+    [(None, [0, 1, 2]), ("2,0", [2, 0]), ("", []), ("1,7,0", [1]), ("-1", []),
+     ("GPU-22aa-bbbb,GPU-00", [2, 0]), ("MIG-abc", [])],
+)
+def test_visible_devices_map_to_nvml_indices(fake_nvml, monkeypatch, visible, expected):
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert nvml_indices_for_visible_devices() == expected
+
+
+def test_no_nvml_means_no_indices_and_no_gpu_meter(monkeypatch, caplog):
+    monkeypatch.setattr(energy, "_nvml", lambda: None)
+    assert nvml_indices_for_visible_devices() == []
+    with caplog.at_level(logging.WARNING):
+        assert meters_for_worker(local_rank=1, use_gpu=True, cpu_watts_per_core=5.0) == []
+    assert "GPU energy is not measured" in caplog.text
+
+
+def test_each_worker_meters_its_own_gpu(fake_nvml, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,1")
+    rank0 = meters_for_worker(local_rank=0, use_gpu=True, cpu_watts_per_core=5.0)
+    rank1 = meters_for_worker(local_rank=1, use_gpu=True, cpu_watts_per_core=5.0)
+    assert [m.device for m in rank0] == ["gpu:2:NVIDIA H200", rank0[1].device]
+    assert [m.device for m in rank1] == ["gpu:1:NVIDIA H200"]
+    explicit = meters_for_worker(local_rank=1, use_gpu=True, cpu_watts_per_core=5.0, gpu_index=0)
+    assert explicit[0].device == "gpu:2:NVIDIA H200"
+    with pytest.raises(ValueError, match="gpu_index 5"):
+        meters_for_worker(local_rank=0, use_gpu=True, cpu_watts_per_core=5.0, gpu_index=5)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # Ray's one-GPU-per-worker layout
+    only = meters_for_worker(local_rank=3, use_gpu=True, cpu_watts_per_core=5.0)
+    assert [m.device for m in only] == ["gpu:1:NVIDIA H200"]
