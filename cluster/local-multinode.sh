@@ -103,10 +103,11 @@ start() {
   start_node head --head --port "$PORT" --num-cpus "$HEAD_CPUS" --num-gpus 0 --temp-dir "$STATE_DIR/ray" \
     --dashboard-port "$DASHBOARD_PORT" --ray-client-server-port "$CLIENT_PORT"
   wait_for_nodes 1
+  # One at a time: raylets starting together on one machine can race for the same free ports.
   for i in $(seq 1 "$WORKERS"); do
     start_node "worker-$i" --address "$ADDRESS" --num-cpus "$WORKER_CPUS" --num-gpus 0
+    wait_for_nodes $((i + 1))
   done
-  wait_for_nodes $((WORKERS + 1))
   trap - ERR
   [[ $AUTH == token ]] && echo "clients need RAY_AUTH_MODE=token (token in ~/.ray/auth_token)"
   echo "stop it with: $0 stop --port $PORT"
@@ -135,19 +136,28 @@ stop() {
   trap - ERR
   [[ -s "$STATE" ]] || { echo "no cluster recorded in $STATE"; return 0; }
   local sids=() sid
-  # Workers first (reverse order), then the head; SIGTERM lets `ray start --block` clean up.
+  # Workers first (reverse order), then the head.
   for sid in $(tac "$STATE" | awk '{ print $2 }'); do
     if ours "$sid"; then sids+=("$sid"); else echo "skipping session $sid: not this cluster's" >&2; fi
   done
+  # SIGTERM to each session leader (`ray start --block`) drains its node and stops its processes.
   for sid in "${sids[@]}"; do
-    kill -TERM $(session_pids "$sid") 2>/dev/null || true
+    kill -TERM "$sid" 2>/dev/null || true
   done
-  local deadline=$((SECONDS + 30))
+  local deadline=$((SECONDS + 45)) left=""
   for sid in "${sids[@]}"; do
     while session_alive "$sid" && (( SECONDS < deadline )); do sleep 0.5; done
+  done
+  # Whatever is still there (a leader killed earlier, a hung process) gets SIGKILL.
+  for sid in "${sids[@]}"; do
     if session_alive "$sid"; then kill -KILL $(session_pids "$sid") 2>/dev/null || true; fi
   done
+  sleep 1
+  for sid in "${sids[@]}"; do
+    if session_alive "$sid"; then left+=" $sid"; fi
+  done
   rm -f "$STATE"
+  if [[ -n "$left" ]]; then echo "local-multinode.sh: processes of session(s)$left are still exiting" >&2; fi
   echo "stopped the Ray cluster at $ADDRESS"
 }
 

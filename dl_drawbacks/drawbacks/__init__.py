@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from pydantic import ValidationError
 
 from ..errors import SpecError
 from ..registry import STUDIES
-from . import compute  # noqa: F401  (registration)
 from .base import StudyKind
+
+# Every module of this package is imported, so a new study kind is one new file with
+# `@STUDIES.register("name")` and no edit here.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def get_kind(name: str) -> StudyKind:

@@ -1,0 +1,120 @@
+"""A tiny compute study through real Ray: 1-worker Tune trials and a 2-worker TorchTrainer with
+DeepSpeed ZeRO-2; rows, findings, W&B offline files, resume, and refusals before anything runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dl_drawbacks.cli import main
+from dl_drawbacks.tracking.offline_reader import find_offline_runs, read_offline_run
+
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module")
+def compute_run(ray_cluster, tmp_path_factory, request):
+    spec = Path(__file__).resolve().parents[1] / "specs" / "tiny_compute.yaml"
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    return spec, out
+
+
+def test_rows_for_every_trial(compute_run):
+    _, out = compute_run
+    trials = sorted((out / "trials").iterdir())
+    assert len(trials) == 4
+    for folder in trials:
+        marker = json.loads((folder / "trial.json").read_text())
+        assert marker["status"] == "completed", marker
+        rows = pl.read_parquet(folder / "rows.parquet")
+        assert rows.height == marker["n_rows"] > 10
+        assert set(rows.columns) >= {"study", "trial_id", "seed", "factors", "metric", "split", "step", "epoch", "value", "unit", "provenance"}
+
+
+def test_two_worker_deepspeed_trial(compute_run):
+    _, out = compute_run
+    rows = pl.concat([pl.read_parquet(p) for p in (out / "trials").glob("*/rows.parquet")])
+    two = rows.filter(pl.col("factors").str.contains('"workers":2'))
+    assert two.height > 0
+    assert sorted(two.filter(pl.col("metric") == "peak_memory")["rank"].to_list()) == [0, 1]
+    # both workers share one node: its energy is read once, by local rank 0, never per worker
+    energy = two.filter(pl.col("metric") == "energy")
+    assert energy.height == 1 and energy["rank"][0] == 0 and energy["provenance"][0] in ("rapl", "estimate")
+    assert '"zero_stage":2' in two["factors"][0]
+    assert two.filter(pl.col("metric") == "diverged")["value"][0] == 0.0
+
+
+def test_findings_have_compute_results(compute_run):
+    _, out = compute_run
+    findings = json.loads((out / "findings.json").read_text())
+    c = findings["compute"]
+    assert c["energy_provenance"] and set(c["energy_provenance"]) <= {"nvml", "rapl", "estimate"}
+    fit = c["scaling_with_parameters"]["mlp"]["time"]
+    assert fit["n_points"] == 3 and len(fit["interval95"]) == 2
+    assert c["zero_tradeoff"][0]["zero_stage"] == 2
+    assert c["per_sample"]["energy_j_per_sample"]["median"] > 0
+    assert 0 < c["mfu"]["median"] < 1
+    for name in ("spec.yaml", "env.json", "report.md", "report.html"):
+        assert (out / name).stat().st_size > 0
+    assert list((out / "figures").glob("*.png"))
+    assert "Summary across drawbacks" in (out / "report.md").read_text()
+
+
+def test_wandb_offline_runs_hold_history_and_config(compute_run):
+    _, out = compute_run
+    runs = {read_offline_run(p)["job_type"]: read_offline_run(p) for p in find_offline_runs(out / "wandb")}
+    runs_all = [read_offline_run(p) for p in find_offline_runs(out / "wandb")]
+    trial_runs = [r for r in runs_all if r["job_type"] == "compute"]
+    assert len(trial_runs) == 4
+    for run in trial_runs:
+        assert run["config"]["study"] == "compute" and run["config"]["trial_id"] in run["run_id"]
+        assert any("loss/train_batch" in h for h in run["history"])
+        assert run["summary"]["status"] == "completed"
+    assert "summary" in runs
+
+
+def test_resume_skips_finished_trials_and_keeps_rows_byte_identical(compute_run, capsys):
+    spec, out = compute_run
+    before = {p: p.read_bytes() for p in (out / "trials").glob("*/rows.parquet")}
+    assert main(["run", str(spec), "--out", str(out), "--resume"]) == 0
+    assert "resuming: 4 of 4 trials already finished" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in (out / "trials").glob("*/rows.parquet")} == before
+
+
+def test_existing_run_without_resume_is_refused(compute_run, capsys):
+    spec, out = compute_run
+    assert main(["run", str(spec), "--out", str(out)]) == 2
+    assert "already holds a run; pass --resume" in capsys.readouterr().err
+
+
+def test_impossible_worker_count_is_refused_before_anything_runs(ray_cluster, tmp_path, capsys):
+    spec = tmp_path / "big.yaml"
+    spec.write_text("name: big\nversion: 1\nstudies:\n  - kind: compute\n    trainer: {workers: 8, budget: {steps: 1}}\n")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "needs 9 CPU but the cluster has 3" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_dataset_file_is_refused(ray_cluster, tmp_path, capsys):
+    spec = tmp_path / "nodata.yaml"
+    spec.write_text(f"name: nd\nversion: 1\nstudies:\n  - kind: compute\n    data: {{name: adult, options: {{path: {tmp_path / 'nowhere'}}}}}\n    trainer: {{budget: {{steps: 1}}}}\n")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "adult" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_analyze_rebuilds_findings_from_rows(compute_run):
+    _, out = compute_run
+    before = json.loads((out / "findings.json").read_text())
+    (out / "findings.json").unlink()
+    (out / "report.md").unlink()
+    assert main(["analyze", str(out)]) == 0
+    after = json.loads((out / "findings.json").read_text())
+    assert after["compute"]["scaling_with_parameters"] == before["compute"]["scaling_with_parameters"]
+    assert (out / "report.md").exists()

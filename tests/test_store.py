@@ -1,0 +1,53 @@
+"""Run folder: atomic rows + completion marker, checksum verified on load, exclusive lock."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from dl_drawbacks.errors import RunFolderError
+from dl_drawbacks.rows import RowBuffer
+from dl_drawbacks.store import RunLock, is_finished, trial_dir, write_trial
+
+
+def _rows(n=3):
+    buf = RowBuffer("compute", "run", "t1", 0, {"model.size": "s"})
+    for i in range(n):
+        buf.add("loss", 1.0 / (i + 1), "nats", split="train", step=i)
+    return buf.frame()
+
+
+def test_finished_only_with_marker_and_matching_rows(tmp_path):
+    assert not is_finished(tmp_path, "t1")
+    write_trial(tmp_path, "t1", _rows(), {"status": "completed"})
+    assert is_finished(tmp_path, "t1")
+    assert pl.read_parquet(trial_dir(tmp_path, "t1") / "rows.parquet").height == 3
+    assert not list(trial_dir(tmp_path, "t1").glob(".*tmp"))
+
+
+def test_failed_trial_is_not_finished(tmp_path):
+    write_trial(tmp_path, "t1", _rows(0), {"status": "failed", "error": "ValueError: boom"})
+    assert not is_finished(tmp_path, "t1")
+
+
+def test_damaged_rows_are_named(tmp_path):
+    write_trial(tmp_path, "t1", _rows(), {"status": "completed"})
+    rows = trial_dir(tmp_path, "t1") / "rows.parquet"
+    rows.write_bytes(rows.read_bytes()[:-10])
+    with pytest.raises(RunFolderError, match="rows.parquet: rows do not match the checksum"):
+        is_finished(tmp_path, "t1")
+
+
+def test_rows_without_marker_are_an_unfinished_trial(tmp_path):
+    write_trial(tmp_path, "t1", _rows(), {"status": "completed"})
+    (trial_dir(tmp_path, "t1") / "trial.json").unlink()
+    assert not is_finished(tmp_path, "t1")
+
+
+def test_second_lock_on_the_same_folder_refuses(tmp_path):
+    with RunLock(tmp_path):
+        with pytest.raises(RunFolderError, match="in use by another dl-drawbacks run"):
+            with RunLock(tmp_path):
+                pass
+    with RunLock(tmp_path):  # released after the first run
+        pass
