@@ -330,12 +330,14 @@ def test_dockerfile_builds_on_ray_260_and_copies_studies_where_render_expects_th
 
 
 # cluster/ (VMs and one-machine clusters) is checked here too: it is the non-Kubernetes deployment.
-def test_cluster_launcher_config_matches_rays_schema():
+def test_cluster_launcher_config_passes_rays_own_checks():
     import ray.autoscaler
+    from ray.autoscaler._private.util import prepare_config, validate_config
 
     schema = json.loads((Path(ray.autoscaler.__file__).parent / "ray-schema.json").read_text())
     config = yaml.safe_load((ROOT / "cluster" / "ray-cluster.yaml").read_text())
     jsonschema.validate(config, schema)
+    validate_config(prepare_config(config))  # what `ray up` runs first
     assert config["provider"]["type"] == "local"
     assert config["provider"]["head_ip"] and config["provider"]["worker_ips"]
     assert any("pip install" in c for c in config["setup_commands"])

@@ -146,7 +146,8 @@ def test_spec_must_exist_under_studies(studies, tmp_path):
 
 def test_packaged_template_equals_the_k8s_example_modulo_placeholders(studies):
     template = render_module.TEMPLATE.read_text()
-    placeholders = {m[1] or m[2] for m in string.Template.pattern.finditer(template) if m[1] or m[2]}
+    found = string.Template.pattern.finditer(template)
+    placeholders = {m["named"] or m["braced"] for m in found if m["named"] or m["braced"]}
     assert placeholders == {"name", "study", "image", "entrypoint"}
     example = yaml.safe_load(EXAMPLE.read_text())
     head = example["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
