@@ -6,6 +6,10 @@ class DrawbacksError(Exception):
 
     exit_code = 2
 
+    def __init__(self, message: str) -> None:
+        # one line, whatever the input held (a key or value with a newline is shown escaped)
+        super().__init__(str(message).replace("\r", "\\r").replace("\n", "\\n"))
+
 
 class SpecError(DrawbacksError, ValueError):
     """A study spec is malformed: the message names the key path and what is allowed."""

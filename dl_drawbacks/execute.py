@@ -71,8 +71,11 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
         progress = Progress(total=len(trials), done=len(trials) - len(pending))
         for index, study in enumerate(suite.studies):
             todo = [t for t in pending if t.study_index == index]
-            if todo:
-                limit = study.execution.max_concurrent_trials or get_kind(study.kind).default_concurrency
+            kind = get_kind(study.kind)
+            limit = study.execution.max_concurrent_trials or kind.default_concurrency
+            if todo and hasattr(kind, "run_trials"):  # kinds that search adaptively drive Tune themselves
+                kind.run_trials(study, todo, run_dir=out, run_id=run_id, max_concurrent=limit, progress=progress)
+            elif todo:
                 run_with_tune(todo, run_dir=out, run_id=run_id, max_concurrent=limit, max_failures=study.execution.max_failures, progress=progress)
         analyze_run(out, progress=progress)
     return out

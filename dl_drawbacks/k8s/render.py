@@ -59,9 +59,10 @@ def job_name(stem: str, name: str | None = None) -> str:
 def spec_in_image(spec_path: str) -> PurePosixPath:
     """Where the spec lives inside the image: /app/studies/<path below the local studies/ folder>."""
     path = Path(spec_path)
-    if path.suffix not in (".yaml", ".yml") or not path.is_file():
-        raise SpecError(f"spec {spec_path!r} is not a .yaml file; pass a study under studies/, "
-                        "e.g. studies/compute.yaml")
+    if path.suffix not in (".yaml", ".yml"):
+        raise SpecError(f"spec {spec_path!r} is not a .yaml file; pass a study such as studies/compute.yaml")
+    if not path.is_file():
+        raise SpecError(f"spec {spec_path!r} not found; pass a study such as studies/compute.yaml")
     parts = path.resolve().parts
     if "studies" not in parts:
         raise SpecError(f"spec {spec_path!r} is not under a studies/ folder, so it is not in the "

@@ -19,6 +19,7 @@ class Split:
     x: np.ndarray
     y: np.ndarray
     groups: dict[str, np.ndarray] = field(default_factory=dict)
+    weights: np.ndarray | None = None  # per-sample loss weights (train only; e.g. bias reweighing); None = unweighted
 
     def __len__(self) -> int:
         return len(self.y)

@@ -47,6 +47,7 @@ class PlainEngine:
     def __init__(self, model: nn.Module, trainer: TrainerSpec, device: torch.device) -> None:
         self.module = model.to(device)
         self.optimizer = make_optimizer(model, trainer)
+        self._forward = torch.compile(self.module) if trainer.deepspeed.compile else self.module
         self.grad_accum = trainer.deepspeed.grad_accum
         precision = trainer.deepspeed.precision
         self.input_dtype = torch.float32
@@ -57,7 +58,7 @@ class PlainEngine:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with self._autocast:
-            return self.module(x)
+            return self._forward(x)
 
     def backward(self, loss: torch.Tensor) -> None:
         (loss / self.grad_accum).backward()

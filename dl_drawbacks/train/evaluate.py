@@ -16,6 +16,12 @@ def classification_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
 
 
+def weighted_classification_loss(logits: torch.Tensor, y: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per-sample weighted cross-entropy, mean over the batch (weights averaging 1 keep the loss scale)."""
+    per_sample = F.cross_entropy(logits.float(), y, reduction="none")
+    return (per_sample * weights.float()).mean()
+
+
 @torch.no_grad()
 def predict_proba(engine, split: Split, *, batch: int = 1024) -> np.ndarray:
     """Softmax probabilities (n, classes) — or (n, T, vocab) for token models — in float32."""

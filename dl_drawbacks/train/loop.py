@@ -12,9 +12,9 @@ import time
 import torch
 
 from ..drawbacks import get_kind
-from .batches import micro_batches, steps_per_epoch
+from .batches import micro_batch_weights, micro_batches, steps_per_epoch
 from .context import TrialContext
-from .evaluate import classification_loss, loss_and_accuracy
+from .evaluate import classification_loss, loss_and_accuracy, weighted_classification_loss
 from .instruments import Instruments
 
 
@@ -46,10 +46,10 @@ def train_trial(ctx: TrialContext, instruments: Instruments) -> None:
     kind = get_kind(ctx.trial.study)
     n_steps, per_epoch = total_steps(ctx)
     eval_every = trainer.budget.eval_every or per_epoch
-    batches = micro_batches(
-        ctx.splits["train"], micro_batch=trainer.deepspeed.micro_batch, rank=ctx.rank,
-        world_size=ctx.world_size, seed=ctx.trial.seed, device=ctx.device,
-    )
+    shard = dict(micro_batch=trainer.deepspeed.micro_batch, rank=ctx.rank, world_size=ctx.world_size,
+                 seed=ctx.trial.seed, device=ctx.device)
+    batches = micro_batches(ctx.splits["train"], **shard)
+    weights = micro_batch_weights(ctx.splits["train"], **shard)  # None unless the kind set Split.weights
     instruments.start_training()
     diverged = False
     for step in range(1, n_steps + 1):
@@ -57,7 +57,8 @@ def train_trial(ctx: TrialContext, instruments: Instruments) -> None:
         losses = []
         for _ in range(trainer.deepspeed.grad_accum):
             x, y, epoch = next(batches)
-            loss = classification_loss(ctx.engine.forward(x), y)
+            logits = ctx.engine.forward(x)
+            loss = classification_loss(logits, y) if weights is None else weighted_classification_loss(logits, y, next(weights))
             ctx.engine.backward(loss)
             ctx.engine.step()
             losses.append(float(loss))

@@ -4,6 +4,7 @@ DeepSpeed ZeRO-2; rows, findings, W&B offline files, resume, and refusals before
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -13,14 +14,26 @@ from dl_drawbacks.cli import main
 from dl_drawbacks.tracking.offline_reader import find_offline_runs, read_offline_run
 
 pytestmark = pytest.mark.ray
+SENTINEL = "sentinel-wandb-key-7f3a9c"
 
 
 @pytest.fixture(scope="module")
 def compute_run(ray_cluster, tmp_path_factory, request):
     spec = Path(__file__).resolve().parents[1] / "specs" / "tiny_compute.yaml"
     out = tmp_path_factory.mktemp("run") / "tiny"
-    assert main(["run", str(spec), "--out", str(out)]) == 0
+    os.environ["WANDB_API_KEY"] = SENTINEL  # must never reach any output (tracking mode is offline)
+    try:
+        assert main(["run", str(spec), "--out", str(out)]) == 0
+    finally:
+        os.environ.pop("WANDB_API_KEY")
     return spec, out
+
+
+def test_secret_never_reaches_the_run_folder(compute_run):
+    _, out = compute_run
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert SENTINEL.encode() not in path.read_bytes(), path
 
 
 def test_rows_for_every_trial(compute_run):
@@ -66,8 +79,8 @@ def test_findings_have_compute_results(compute_run):
 
 def test_wandb_offline_runs_hold_history_and_config(compute_run):
     _, out = compute_run
-    runs = {read_offline_run(p)["job_type"]: read_offline_run(p) for p in find_offline_runs(out / "wandb")}
     runs_all = [read_offline_run(p) for p in find_offline_runs(out / "wandb")]
+    runs = {r["job_type"]: r for r in runs_all}
     trial_runs = [r for r in runs_all if r["job_type"] == "compute"]
     assert len(trial_runs) == 4
     for run in trial_runs:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -348,3 +350,20 @@ def test_local_multinode_script_parses_and_never_runs_ray_stop():
     subprocess.run(["bash", "-n", str(script)], check=True)
     code = [line for line in script.read_text().splitlines() if not line.lstrip().startswith("#")]
     assert not any("ray stop" in line for line in code)
+
+
+@pytest.mark.slow
+def test_local_multinode_cluster_starts_and_stops_exactly_its_own_sessions():
+    script, port = str(ROOT / "cluster" / "local-multinode.sh"), "6397"
+    state = Path(tempfile.mkdtemp(prefix="ddr-", dir="/tmp"))  # short: Ray's socket paths are limited
+    env = {**os.environ, "DL_DRAWBACKS_CLUSTER_DIR": str(state)}
+    sids = []
+    try:
+        subprocess.run([script, "start", "--port", port, "--workers", "1", "--worker-cpus", "1", "--head-cpus", "1",
+                        "--dashboard-port", "8297", "--no-auth"], env=env, check=True, timeout=300)
+        sids = [line.split()[1] for line in (state / "nodes").read_text().splitlines()]
+        assert len(sids) == 2  # `start` returned only after both nodes joined
+    finally:
+        subprocess.run([script, "stop", "--port", port], env=env, check=True, timeout=120)
+    alive = subprocess.run(["ps", "-e", "-o", "sid="], capture_output=True, text=True, check=True).stdout.split()
+    assert not set(sids) & set(alive)

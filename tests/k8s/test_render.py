@@ -140,8 +140,11 @@ def test_spec_must_exist_under_studies(studies, tmp_path):
     outside.write_text("name: x\n")
     with pytest.raises(SpecError, match="not under a studies/ folder"):
         render_rayjob(str(outside))
-    with pytest.raises(SpecError, match="not a .yaml file"):
+    with pytest.raises(SpecError, match="not found"):
         render_rayjob(str(studies / "missing.yaml"))
+    (studies / "notes.txt").write_text("x")
+    with pytest.raises(SpecError, match="not a .yaml file"):
+        render_rayjob(str(studies / "notes.txt"))
 
 
 def test_packaged_template_equals_the_k8s_example_modulo_placeholders(studies):
