@@ -90,11 +90,14 @@ def trial_id(kind: str, settings: dict[str, Any], seed: int) -> str:
 
 
 def plan(suite: SuiteSpec) -> list[TrialSpec]:
+    from .drawbacks import get_kind
+
     trials: list[TrialSpec] = []
     for index, study in enumerate(suite.studies):
+        study_trials: list[TrialSpec] = []
         for sweep, factors, settings in expand_study(study, study_index=index, prefix=f"studies[{index}]"):
             for seed in study.seeds:
-                trials.append(
+                study_trials.append(
                     TrialSpec(
                         trial_id=trial_id(study.kind, settings, seed),
                         study=study.kind,
@@ -108,6 +111,10 @@ def plan(suite: SuiteSpec) -> list[TrialSpec]:
                         **settings,
                     )
                 )
+        kind = get_kind(study.kind)
+        if hasattr(kind, "expand_trials"):  # kinds that sample their own trials (e.g. a random search)
+            study_trials = kind.expand_trials(study, study_trials)
+        trials.extend(study_trials)
     return trials
 
 

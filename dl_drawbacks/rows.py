@@ -50,6 +50,9 @@ class RowBuffer:
     rank: int = 0
     _cols: dict[str, list] = field(default_factory=lambda: {k: [] for k in ROW_SCHEMA})
 
+    def __post_init__(self) -> None:
+        self._factors = canonical_factors(self.factors)  # once: add() sits on the training loop's hot path
+
     def add(
         self,
         metric: str,
@@ -66,8 +69,8 @@ class RowBuffer:
         c["study"].append(self.study)
         c["run_id"].append(self.run_id)
         c["trial_id"].append(self.trial_id)
-        c["seed"].append(int(self.seed))
-        c["factors"].append(canonical_factors(self.factors))
+        c["seed"].append(self.seed)
+        c["factors"].append(self._factors)
         c["metric"].append(metric)
         c["split"].append(split)
         c["group"].append(group)
@@ -76,7 +79,7 @@ class RowBuffer:
         c["value"].append(float(value))
         c["unit"].append(unit)
         c["provenance"].append(provenance)
-        c["rank"].append(int(self.rank))
+        c["rank"].append(self.rank)
 
     def __len__(self) -> int:
         return len(self._cols["metric"])

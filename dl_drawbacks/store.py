@@ -86,9 +86,10 @@ def read_marker(run_dir: Path, trial_id: str) -> dict[str, Any] | None:
 
 
 def is_finished(run_dir: Path, trial_id: str) -> bool:
-    """True when the trial's marker says completed (or diverged) and its rows match the checksum."""
+    """True when the trial's marker says completed (or diverged, or stopped_early by a scheduler such
+    as ASHA) and its rows match the checksum."""
     marker = read_marker(run_dir, trial_id)
-    if not marker or marker.get("status") not in ("completed", "diverged"):
+    if not marker or marker.get("status") not in ("completed", "diverged", "stopped_early"):
         return False
     rows = trial_dir(run_dir, trial_id) / "rows.parquet"
     if not rows.exists() or sha256_file(rows) != marker.get("rows_sha256"):

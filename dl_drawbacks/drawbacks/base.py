@@ -48,8 +48,14 @@ class StudyKind:
         """Worker side, before training: fill ``ctx.dataset`` and ``ctx.splits`` (train, test, ...)."""
         default_splits(ctx)
 
+    def before_training(self, ctx: "TrialContext") -> None:
+        """Worker side, after the model and engine are built and before the first step (e.g. input hooks)."""
+
     def on_step(self, ctx: "TrialContext", *, step: int, loss: float) -> None:
         """Worker side, after every optimizer step (e.g. to report to a Tune scheduler)."""
+
+    def on_eval(self, ctx: "TrialContext", *, step: int, epoch: int, metrics: dict[str, dict[str, float]]) -> None:
+        """Worker side (every rank), after each evaluation: ``metrics[split] = {"loss", "accuracy"}``."""
 
     def after_training(self, ctx: "TrialContext") -> None:
         """Worker side, after training: add the kind's evaluation rows to ``ctx.rows``."""

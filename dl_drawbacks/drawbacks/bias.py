@@ -104,6 +104,17 @@ def _record(ctx, t: BiasTreatment, y: np.ndarray, yhat: np.ndarray, groups: dict
             ctx.rows.add(f"{metric}_boot_high", hi, UNITS.get(m, "fraction"), split="test", group=g, provenance=prov)
 
 
+def _nan_to_none(obj: Any) -> Any:
+    """findings.json stays strict JSON: undefined values are null (their reasons are alongside)."""
+    if isinstance(obj, float):
+        return None if obj != obj or obj in (float("inf"), float("-inf")) else obj
+    if isinstance(obj, dict):
+        return {k: _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_nan_to_none(v) for v in obj]
+    return obj
+
+
 @STUDIES.register("bias")
 class BiasStudy(StudyKind):
     name = "bias"
@@ -116,12 +127,13 @@ class BiasStudy(StudyKind):
         "unprivileged_share": "treatment.unprivileged_share", "mitigation": "treatment.mitigation"}
 
     def check(self, study: Any) -> None:
-        shares = [study.treatment.get("unprivileged_share")] + [
-            v for s in study.sweeps for v in s.axes.get("treatment.unprivileged_share", [])]
-        n_train = [study.data.n_train] + [v for s in study.sweeps for v in s.axes.get("data.n_train", [])]
-        if any(v is not None for v in shares) and any(n is None for n in n_train):
-            raise ValueError("data.n_train: set it when treatment.unprivileged_share is used "
-                             "(the training size is kept fixed while the composition varies)")
+        for sweep in study.sweeps or [None]:
+            axes = sweep.axes if sweep else {}
+            shares = axes.get("treatment.unprivileged_share", [study.treatment.get("unprivileged_share")])
+            sizes = axes.get("data.n_train", [study.data.n_train])
+            if any(v is not None for v in shares) and any(n is None for n in sizes):
+                raise ValueError("data.n_train: set it when treatment.unprivileged_share is used "
+                                 "(the training size is kept fixed while the composition varies)")
 
     def prepare_data(self, ctx) -> None:
         t = BiasTreatment.model_validate(ctx.trial.treatment)
@@ -148,7 +160,8 @@ class BiasStudy(StudyKind):
     def analyze(self, rows: pl.DataFrame, options: BiasOptions, *, measure: Any) -> dict[str, Any]:
         from .bias_analysis import BiasAnalysis
 
-        return BiasAnalysis(primary_metric=options.primary_metric).fit(rows).findings_ | {"question": self.question}
+        findings = BiasAnalysis(primary_metric=options.primary_metric).fit(rows).findings_
+        return _nan_to_none({"question": self.question, **findings})
 
     def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
         from .bias_figures import make_figures

@@ -110,7 +110,7 @@ class BiasAnalysis:
             "interval_method": ("over seeds: mean and Student-t 95% interval; bootstrap: per-trial percentile 95% "
                                 "interval over test samples, bounds averaged over seeds"),
             "headline": self._headline(settings),
-            "representation": representation_sweep(settings),
+            "representation": representation_sweep(table, settings),
             "mitigation": mitigation_comparison(table, settings, self.primary_metric),
             "frontier": frontier(settings, self.primary_metric),
             "settings": settings,

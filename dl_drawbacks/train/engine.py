@@ -61,7 +61,7 @@ class PlainEngine:
             return self._forward(x)
 
     def backward(self, loss: torch.Tensor) -> None:
-        (loss / self.grad_accum).backward()
+        (loss / self.grad_accum if self.grad_accum > 1 else loss).backward()
 
     def step(self) -> bool:
         """Called after every micro-step; returns True when an optimizer step happened."""

@@ -19,9 +19,9 @@ from .context import TrialContext
 
 
 class Instruments:
-    def __init__(self, ctx: TrialContext, *, train_flops_per_sample: float, samples_per_step: int, tokens_per_sample: int) -> None:
+    def __init__(self, ctx: TrialContext, *, t_trial_start: float, train_flops_per_sample: float, samples_per_step: int, tokens_per_sample: int) -> None:
         self.ctx = ctx
-        self.t_trial_start = time.perf_counter()
+        self.t_trial_start = t_trial_start
         self.flops_per_step = train_flops_per_sample * samples_per_step
         self.samples_per_step = samples_per_step
         self.tokens_per_sample = tokens_per_sample

@@ -27,11 +27,14 @@ def _any_rank(flag: bool, ctx: TrialContext) -> bool:
 
 
 def _record_eval(ctx: TrialContext, *, step: int, epoch: int) -> None:
+    metrics = {}
     for name, split in ctx.splits.items():
         loss, acc = loss_and_accuracy(ctx.engine, split)
+        metrics[name] = {"loss": loss, "accuracy": acc}
         if ctx.is_chief:
             ctx.rows.add("loss", loss, "nats", split=name, step=step, epoch=epoch)
             ctx.rows.add("accuracy", acc, "fraction", split=name, step=step, epoch=epoch)
+    get_kind(ctx.trial.study).on_eval(ctx, step=step, epoch=epoch, metrics=metrics)
 
 
 def total_steps(ctx: TrialContext) -> tuple[int, int]:
@@ -50,6 +53,7 @@ def train_trial(ctx: TrialContext, instruments: Instruments) -> None:
                  seed=ctx.trial.seed, device=ctx.device)
     batches = micro_batches(ctx.splits["train"], **shard)
     weights = micro_batch_weights(ctx.splits["train"], **shard)  # None unless the kind set Split.weights
+    kind.before_training(ctx)
     instruments.start_training()
     diverged = False
     for step in range(1, n_steps + 1):

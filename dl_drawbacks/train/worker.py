@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
 
 def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_rank: int = 0, world_size: int = 1) -> dict[str, list]:
     """Train one trial on this process; returns its rows as plain columns."""
+    t_start = time.perf_counter()
     trial = TrialSpec.model_validate(trial_dict)
     torch.set_num_threads(trial.trainer.cpus_per_worker)
     torch.manual_seed(trial.seed)
@@ -69,7 +71,7 @@ def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_
         device=_device(trial, local_rank),
         rows=RowBuffer(trial.study, run_id, trial.trial_id, trial.seed, trial.factors, rank=rank),
     )
-    t_start_args: dict[str, Any] = {}
+    t_start_args: dict[str, Any] = {"t_trial_start": t_start}
     kind = get_kind(trial.study)
     kind.prepare_data(ctx)
     model = _build_model(ctx, t_start_args)

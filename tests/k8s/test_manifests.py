@@ -10,6 +10,7 @@ import argparse
 import copy
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -365,5 +366,6 @@ def test_local_multinode_cluster_starts_and_stops_exactly_its_own_sessions():
         assert len(sids) == 2  # `start` returned only after both nodes joined
     finally:
         subprocess.run([script, "stop", "--port", port], env=env, check=True, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
     alive = subprocess.run(["ps", "-e", "-o", "sid="], capture_output=True, text=True, check=True).stdout.split()
     assert not set(sids) & set(alive)

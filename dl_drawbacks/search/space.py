@@ -1,0 +1,122 @@
+"""A hyperparameter search space declared in the spec with Ray Tune's distribution names.
+
+``lr: {loguniform: [1e-4, 0.3]}`` — one distribution per hyperparameter, written as a one-key
+mapping (the name of the Tune sampler) to its arguments, with Tune's meaning: ``uniform`` /
+``loguniform`` ``[low, high]``, ``quniform`` ``[low, high, q]``, ``randint`` ``[low, high)``
+(upper bound exclusive, as ``tune.randint``), ``choice`` ``[values...]``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
+
+# short name -> setting path of a trial (any dotted path under data/model/trainer/treatment works too)
+HPARAM_PATHS = {
+    "lr": "trainer.optimizer.lr",
+    "batch_size": "trainer.deepspeed.micro_batch",
+    "width": "model.params.width",
+    "depth": "model.params.depth",
+    "weight_decay": "trainer.optimizer.weight_decay",
+    "dropout": "model.params.dropout",
+    "optimizer": "trainer.optimizer.name",
+    "momentum": "trainer.optimizer.momentum",
+}
+DISTRIBUTIONS = {"choice": None, "loguniform": 2, "quniform": 3, "randint": 2, "uniform": 2}
+
+
+def setting_path(name: str) -> str:
+    return HPARAM_PATHS.get(name, name)
+
+
+class Dist(BaseModel):
+    """One distribution: ``{<tune name>: [args]}`` in the spec."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: str
+    args: tuple[Any, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"kind", "args"}:
+            return value
+        allowed = ", ".join(DISTRIBUTIONS)
+        if not isinstance(value, dict) or len(value) != 1:
+            raise ValueError(f"write one distribution as {{name: [args]}}, e.g. {{loguniform: [1e-4, 0.1]}}; allowed: {allowed}")
+        (kind, args), = value.items()
+        if kind not in DISTRIBUTIONS:
+            raise ValueError(f"unknown distribution {kind!r}; allowed: {allowed}")
+        args = list(args) if isinstance(args, (list, tuple)) else [args]
+        want = DISTRIBUTIONS[kind]
+        if want is not None and len(args) != want:
+            raise ValueError(f"{kind} takes {want} arguments, got {len(args)}")
+        if kind == "choice" and not args:
+            raise ValueError("choice needs at least one value")
+        if kind != "choice":
+            low, high = args[0], args[1]
+            if not low < high:
+                raise ValueError(f"{kind} needs low < high, got [{low}, {high}]")
+            if kind == "loguniform" and low <= 0:
+                raise ValueError(f"loguniform needs low > 0, got {low}")
+            if kind == "randint" and not all(isinstance(a, int) for a in args):
+                raise ValueError("randint takes integers [low, high)")
+        return {"kind": kind, "args": tuple(args)}
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        k, a = self.kind, self.args
+        if k == "choice":
+            return a[int(rng.integers(len(a)))]
+        if k == "randint":
+            return int(rng.integers(a[0], a[1]))
+        if k == "loguniform":
+            return float(math.exp(rng.uniform(math.log(a[0]), math.log(a[1]))))
+        x = float(rng.uniform(a[0], a[1]))
+        return self.quantize(x) if k == "quniform" else x
+
+    def quantize(self, x: float) -> Any:
+        q = self.args[2]
+        value = round(x / q) * q
+        return int(round(value)) if all(isinstance(v, int) for v in self.args) else float(round(value, 12))
+
+    def grid(self, n: int) -> list[Any]:
+        """``n`` evenly spaced values (log-spaced for loguniform; every category for choice)."""
+        k, a = self.kind, self.args
+        if k == "choice":
+            return list(a)
+        if k == "randint":
+            return sorted({int(round(v)) for v in np.linspace(a[0], a[1] - 1, n)})
+        if k == "loguniform":
+            return [float(v) for v in np.geomspace(a[0], a[1], n)]
+        values = [float(v) for v in np.linspace(a[0], a[1], n)]
+        return sorted({self.quantize(v) for v in values}) if k == "quniform" else values
+
+    def optuna(self):
+        """The matching optuna distribution (for fANOVA over imported trials and for TPE)."""
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+        k, a = self.kind, self.args
+        if k == "choice":
+            return CategoricalDistribution(list(a))
+        if k == "randint":
+            return IntDistribution(a[0], a[1] - 1)
+        if k == "quniform":
+            if all(isinstance(v, int) for v in a):
+                return IntDistribution(a[0], a[0] + (a[1] - a[0]) // a[2] * a[2], step=a[2])
+            return FloatDistribution(a[0], a[0] + math.floor((a[1] - a[0]) / a[2] + 1e-9) * a[2], step=a[2])
+        return FloatDistribution(a[0], a[1], log=k == "loguniform")
+
+    def contains(self, value: Any) -> bool:
+        k, a = self.kind, self.args
+        if k == "choice":
+            return value in a
+        return a[0] <= value <= a[1]
+
+
+def sample_configs(space: dict[str, Dist], n: int, *, seed: int) -> list[dict[str, Any]]:
+    """``n`` configurations drawn independently (random search, Bergstra & Bengio 2012), seeded."""
+    rng = np.random.default_rng(seed)
+    return [{name: dist.sample(rng) for name, dist in space.items()} for _ in range(n)]
