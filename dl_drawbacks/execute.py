@@ -95,7 +95,7 @@ def run_with_tune(trials: list[TrialSpec], *, run_dir: Path, run_id: str, max_co
             "trial": tune.grid_search([t.model_dump(mode="json") for t in trials]),
             "run_dir": str(run_dir), "run_id": run_id, "max_failures": max_failures,
         },
-        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=False,
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
                                     trial_dirname_creator=lambda t: t.config["trial"]["trial_id"]),
         run_config=tune.RunConfig(name=f"tune-{trials[0].study}-{int(time.time())}", storage_path=str(run_dir / "ray_tune"),
                                   verbose=0, callbacks=[progress.tune_callback(run_dir)]),
