@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .k8s.cli import register as register_k8s
 
     register_k8s(sub)
+    from .jobs.cli import register as register_jobs
+
+    register_jobs(sub)
     return parser
 
 

@@ -76,15 +76,18 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
             if todo and hasattr(kind, "run_trials"):  # kinds that search adaptively drive Tune themselves
                 kind.run_trials(study, todo, run_dir=out, run_id=run_id, max_concurrent=limit, progress=progress)
             elif todo:
-                run_with_tune(todo, run_dir=out, run_id=run_id, max_concurrent=limit, max_failures=study.execution.max_failures, progress=progress)
+                run_with_tune(todo, run_dir=out, run_id=run_id, max_concurrent=limit, max_failures=study.execution.max_failures,
+                              progress=progress, checkpoint_every=study.execution.checkpoint_every)
         analyze_run(out, progress=progress)
     return out
 
 
-def run_with_tune(trials: list[TrialSpec], *, run_dir: Path, run_id: str, max_concurrent: int | None, max_failures: int, progress: Progress) -> None:
+def run_with_tune(trials: list[TrialSpec], *, run_dir: Path, run_id: str, max_concurrent: int | None, max_failures: int,
+                  progress: Progress, checkpoint_every: int = 0) -> None:
     from ray import tune
 
     from .cluster import tune_trial_resources
+    from .train.checkpoint import fault_from_env
     from .trial import tune_trial
 
     by_id = {t.trial_id: t for t in trials}
@@ -94,6 +97,7 @@ def run_with_tune(trials: list[TrialSpec], *, run_dir: Path, run_id: str, max_co
         param_space={
             "trial": tune.grid_search([t.model_dump(mode="json") for t in trials]),
             "run_dir": str(run_dir), "run_id": run_id, "max_failures": max_failures,
+            "checkpoint_every": checkpoint_every, "fault": fault_from_env(),
         },
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
                                     trial_dirname_creator=lambda t: t.config["trial"]["trial_id"]),

@@ -87,6 +87,10 @@ class RowBuffer:
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(self._cols, schema=ROW_SCHEMA)
 
+    def replace_records(self, records: dict[str, list]) -> None:
+        """Rows restored from a checkpoint (this buffer's earlier rows, before a restart)."""
+        self._cols = {k: list(records[k]) for k in ROW_SCHEMA}
+
     def to_records(self) -> dict[str, list]:
         """Plain columns (picklable, cheap) for sending rows from a Ray Train worker to the trial."""
         return {k: list(v) for k, v in self._cols.items()}

@@ -90,18 +90,26 @@ def faithfulness_vs_size(findings: dict[str, Any], out: Path) -> Path | None:
     rows = [r for r in findings["by_setting"] if r["metric"] in ("insertion_gain", "deletion_gain", "sanity_spearman_final") and r["mean"] is not None]
     if len({r["parameters"] for r in rows}) < 2:
         return None
+    lengths = [(r["steps"], r["epochs"]) for r in rows]
+    common = max(set(lengths), key=lengths.count)
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     for ax, metric in zip(axes, ("deletion_gain", "insertion_gain", "sanity_spearman_final")):
         for method in findings["methods"]:
             pts = sorted((r for r in rows if r["method"] == method and r["metric"] == metric), key=lambda r: r["parameters"])
             if not pts:
                 continue
-            x = np.array([r["parameters"] for r in pts])
-            y = np.array([r["mean"] for r in pts])
-            err = np.array([[r["mean"] - r["interval"][0], r["interval"][1] - r["mean"]] if r["interval"] else [0, 0] for r in pts]).T
-            ax.errorbar(x, y, yerr=err, fmt="o-", capsize=3, label=method, alpha=0.8)
+            line = [r for r in pts if (r["steps"], r["epochs"]) == common]  # the size sweep: one training length
+            other = [r for r in pts if (r["steps"], r["epochs"]) != common]  # other training lengths: unconnected markers
+            drawn = None
+            for part, fmt_ in ((line, "o-"), (other, "x")):
+                if part:
+                    x = np.array([r["parameters"] for r in part])
+                    y = np.array([r["mean"] for r in part])
+                    err = np.array([[r["mean"] - r["interval"][0], r["interval"][1] - r["mean"]] if r["interval"] else [0, 0] for r in part]).T
+                    drawn = ax.errorbar(x, y, yerr=err, fmt=fmt_, capsize=3, alpha=0.8, color=drawn[0].get_color() if drawn else None,
+                                        label=method if fmt_ == "o-" or not line else None)
         ax.set_xscale("log")
-        ax.set_xlabel("parameters (each point a setting: size × training length)")
+        ax.set_xlabel(f"parameters (line: steps={common[0] or '-'}, epochs={common[1] or '-'}; ×: other training lengths)", fontsize=8)
         ax.set_title({"deletion_gain": "deletion AUC: random − method (higher = more faithful)",
                       "insertion_gain": "insertion AUC: method − random (higher = more faithful)",
                       "sanity_spearman_final": "Spearman after full randomisation (lower = passes)"}[metric], fontsize=8)

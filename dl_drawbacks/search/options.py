@@ -31,6 +31,7 @@ class HparamsOptions(Strict):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=2, description="seeds of the re-runs (best k and the default)")
     oat_points: int = Field(4, ge=2, description="values per hyperparameter in the one-at-a-time sweep around the default")
     bootstraps: int = Field(20, ge=2, description="bootstrap resamples of the trials for fANOVA importance stability")
+    importance_min_trials: int = Field(8, ge=3, description="fewest full-budget search trials fANOVA is run on")
     fanova_trees: int = Field(32, ge=4, description="trees per fANOVA forest")
     explode_factor: float = Field(10.0, gt=1, description="a final train loss above this x the first counts as exploded (diverged)")
     transfer: DataSpec | None = Field(None, description="second data set: the same configurations are searched there too")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from ray.tune import Callback
 
 from ..execute import run_with_tune
 from ..spec.models import StudySpec, TrialSpec
@@ -34,21 +35,23 @@ def cluster_concurrency(trial: TrialSpec) -> int:
     return max(1, int(min(have.get(k, 0.0) // v for k, v in need.items() if v)))
 
 
-def _progress_callback(progress, run_dir: Path):
-    from ray.tune import Callback
+class SearchProgress(Callback):
+    """One progress line per search trial; a trial ASHA stopped has no marker yet, only its snapshot."""
 
-    class SearchProgress(Callback):
-        def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-            result = trial.last_result or {}
-            tid = result.get("trial_id") or (trial.config.get("trial") or {}).get("trial_id", trial.trial_id)
-            marker = read_marker(run_dir, tid) if tid else None
-            status = (marker or {}).get("status") or ("stopped_early" if (trial_dir(run_dir, tid) / PARTIAL).exists() else "unknown")
-            progress.trial_finished(tid, status, (marker or {}).get("wall_seconds"))
+    def __init__(self, progress, run_dir: Path) -> None:
+        self.progress, self.run_dir = progress, Path(run_dir)
 
-        def __getstate__(self) -> dict:
-            return {}
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        tid = (trial.last_result or {}).get("dl_trial_id") or (trial.config.get("trial") or {}).get("trial_id")
+        if not tid:  # a TPE trial stopped before its final report: its id is in the snapshot's folder only
+            self.progress.trial_finished(trial.trial_id, "stopped_early", None)
+            return
+        marker = read_marker(self.run_dir, tid)
+        status = (marker or {}).get("status") or ("stopped_early" if (trial_dir(self.run_dir, tid) / PARTIAL).exists() else "unknown")
+        self.progress.trial_finished(tid, status, (marker or {}).get("wall_seconds"))
 
-    return SearchProgress()
+    def __getstate__(self) -> dict:  # Tune pickles its run config; the stream stays behind
+        return {"run_dir": self.run_dir, "progress": None}
 
 
 def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, n_evals: int, num_samples: int,
@@ -65,7 +68,7 @@ def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, 
         tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler, num_samples=num_samples,
                                     max_concurrent_trials=concurrency, reuse_actors=False),
         run_config=tune.RunConfig(name=f"{name}-{int(time.time())}", storage_path=str(run_dir / "ray_tune"), verbose=0,
-                                  callbacks=[_progress_callback(progress, run_dir)]),
+                                  callbacks=[SearchProgress(progress, run_dir)]),
     )
     tuner.fit()
 
@@ -160,9 +163,10 @@ def best_seed_trials(base: TrialSpec, options: HparamsOptions, run_dir: Path) ->
     return out
 
 
-def run_study(study: StudySpec, todo: list[TrialSpec], *, run_dir: Path, run_id: str, max_concurrent: int | None, progress) -> None:
+def run_study(study: StudySpec, todo: list[TrialSpec], *, base: TrialSpec, run_dir: Path, run_id: str,
+              max_concurrent: int | None, progress) -> None:
+    """``base``: the study's settings on task A with the search seed (hyperparameters are overridden)."""
     options = HparamsOptions.model_validate(study.analysis)
-    base = todo[0]
     concurrency = max_concurrent or cluster_concurrency(base)
     progress.line(f"hparams: {options.search} search, ASHA {'on' if options.asha.enabled else 'off'}, {concurrency} trials at once")
     search = [t for t in todo if t.sweep in ("search", "transfer")]

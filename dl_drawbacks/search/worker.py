@@ -86,5 +86,5 @@ def search_trial(config: dict[str, Any]) -> None:
         outcome = read_marker(run_dir, trial["trial_id"])
     else:
         outcome = execute_trial({**config, "trial": trial})
-    tune.report({"objective": final_objective(run_dir, trial["trial_id"], outcome), "trial_id": trial["trial_id"],
+    tune.report({"objective": final_objective(run_dir, trial["trial_id"], outcome), "dl_trial_id": trial["trial_id"],
                  "status": outcome["status"]})

@@ -94,7 +94,8 @@ class SweepSpec(Strict):
 
 class ExecutionSpec(Strict):
     max_concurrent_trials: int | None = Field(None, ge=1, description="trials at once (default: the study kind's choice; compute runs 1 for clean timings)")
-    max_failures: int = Field(0, ge=0, description="Ray Train restarts of a failed multi-worker trial")
+    max_failures: int = Field(0, ge=0, description="Ray Train restarts of a failed multi-worker trial (from its last checkpoint)")
+    checkpoint_every: int = Field(0, ge=0, description="multi-worker trials: checkpoint (DeepSpeed state, RNG, rows) every this many steps; 0: never")
 
 
 class StudySpec(Strict):

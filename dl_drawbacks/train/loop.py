@@ -44,7 +44,12 @@ def total_steps(ctx: TrialContext) -> tuple[int, int]:
     return (t.budget.steps or per_epoch * t.budget.epochs), per_epoch
 
 
-def train_trial(ctx: TrialContext, instruments: Instruments) -> None:
+def _skip(iterator, n: int) -> None:
+    for _ in range(n):
+        next(iterator)
+
+
+def train_trial(ctx: TrialContext, instruments: Instruments, checkpointer=None) -> None:
     trainer = ctx.trial.trainer
     kind = get_kind(ctx.trial.study)
     n_steps, per_epoch = total_steps(ctx)
@@ -54,9 +59,14 @@ def train_trial(ctx: TrialContext, instruments: Instruments) -> None:
     batches = micro_batches(ctx.splits["train"], **shard)
     weights = micro_batch_weights(ctx.splits["train"], **shard)  # None unless the kind set Split.weights
     kind.before_training(ctx)
+    start = checkpointer.restore() if checkpointer else 0  # > 0 after Ray Train restarted the workers
+    _skip(batches, start * trainer.deepspeed.grad_accum)
+    if weights is not None:
+        _skip(weights, start * trainer.deepspeed.grad_accum)
     instruments.start_training()
     diverged = False
-    for step in range(1, n_steps + 1):
+    step = start
+    for step in range(start + 1, n_steps + 1):
         instruments.step_begins()
         losses = []
         for _ in range(trainer.deepspeed.grad_accum):
@@ -76,6 +86,8 @@ def train_trial(ctx: TrialContext, instruments: Instruments) -> None:
             break
         if step % eval_every == 0 or step == n_steps:
             _record_eval(ctx, step=step, epoch=epoch)
+        if checkpointer:
+            checkpointer.after_step(step, n_steps)
     instruments.stop_training(steps_done=step)
     if ctx.is_chief:
         ctx.rows.add("diverged", float(diverged), "bool", step=step)

@@ -18,6 +18,7 @@ from ..models.base import DataShape, count_parameters, resolve_params
 from ..registry import MODELS
 from ..rows import RowBuffer
 from ..spec.models import TrialSpec
+from .checkpoint import Checkpointer
 from .context import TrialContext
 from .engine import DeepSpeedEngine, PlainEngine
 from .flops import counted_train_flops
@@ -60,7 +61,8 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     return model
 
 
-def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_rank: int = 0, world_size: int = 1) -> dict[str, list]:
+def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_rank: int = 0, world_size: int = 1,
+               checkpoint_every: int = 0, fault: dict[str, Any] | None = None) -> dict[str, list]:
     """Train one trial on this process; returns its rows as plain columns."""
     t_start = time.perf_counter()
     trial = TrialSpec.model_validate(trial_dict)
@@ -81,7 +83,8 @@ def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_
     else:
         ctx.engine = PlainEngine(model, trial.trainer, ctx.device)
     ctx.model = ctx.engine.module
-    train_trial(ctx, instruments)
+    checkpointer = Checkpointer(ctx, every=checkpoint_every, fault=fault) if (checkpoint_every or fault) and world_size > 1 else None
+    train_trial(ctx, instruments, checkpointer)
     return ctx.rows.to_records()
 
 
@@ -93,7 +96,7 @@ def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
     os.environ.setdefault("DS_ACCELERATOR", "cuda" if config["trial"]["trainer"]["use_gpu"] else "cpu")
     records = run_worker(
         config["trial"], config["run_id"], rank=c.get_world_rank(), local_rank=c.get_local_rank(),
-        world_size=c.get_world_size(),
+        world_size=c.get_world_size(), checkpoint_every=config.get("checkpoint_every", 0), fault=config.get("fault"),
     )
     gathered: list[Any] = [None] * c.get_world_size()
     torch.distributed.all_gather_object(gathered, records)

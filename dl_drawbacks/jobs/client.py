@@ -1,0 +1,156 @@
+"""Talking to a Ray job server (the dashboard port, 8265 by default) through `JobSubmissionClient`.
+
+Token authentication: the bearer token comes from ``--token-file``, else ``RAY_AUTH_TOKEN``, else
+``~/.ray/auth_token`` when it exists (none when ``RAY_AUTH_MODE=disabled`` and no file is named).
+It only ever travels in the ``Authorization`` header: no message here contains it. Every failure to
+reach or to be let in becomes one :class:`ClusterError` line that says what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, TextIO
+
+from ..errors import ClusterError
+
+if TYPE_CHECKING:
+    from ray.job_submission import JobSubmissionClient
+
+    from .submission import Submission
+
+DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
+# `dl-drawbacks submit --follow` / `logs --follow` exit with the job's outcome.
+EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 3}
+_QUIET = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", "ray._private.runtime_env.packaging")
+
+
+def normalise_address(address: str | None) -> str:
+    address = address or os.environ.get("RAY_API_SERVER_ADDRESS") or ""
+    if not address:
+        raise ClusterError("no job server address: pass --address http://HOST:8265 (the Ray dashboard port) or set RAY_API_SERVER_ADDRESS")
+    if "://" not in address:
+        address = f"http://{address}"
+    if not address.startswith(("http://", "https://")):
+        raise ClusterError(f"--address {address}: the job server speaks HTTP; give http://HOST:8265 (the dashboard port), not a ray:// or GCS address")
+    return address.rstrip("/")
+
+
+def auth_headers(token_file: str | Path | None = None, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """``{"Authorization": "Bearer …"}`` when a token is configured, else ``{}``."""
+    environ = dict(os.environ if environ is None else environ)
+    if token_file is not None:
+        path = Path(token_file).expanduser()
+        if not path.is_file():
+            raise ClusterError(f"--token-file {path}: no such file; point it at the cluster's token (`ray get-auth-token` prints it)")
+        token = path.read_text().strip()
+    elif environ.get("RAY_AUTH_MODE", "").strip().lower() == "disabled":
+        return {}
+    elif environ.get("RAY_AUTH_TOKEN", "").strip():
+        token = environ["RAY_AUTH_TOKEN"].strip()
+    elif DEFAULT_TOKEN_FILE.expanduser().is_file():
+        token = DEFAULT_TOKEN_FILE.expanduser().read_text().strip()
+    else:
+        return {}
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+@contextmanager
+def translated_errors(address: str, job_id: str | None = None) -> Iterator[None]:
+    """Turn the SDK's connection, authentication and not-found errors into one-line ClusterErrors."""
+    import requests
+    from ray.exceptions import AuthenticationError
+
+    try:
+        yield
+    except AuthenticationError as exc:
+        refused = "403" in str(exc) or "failed" in str(exc).lower()
+        what = "rejected the token" if refused else "needs a token"
+        raise ClusterError(
+            f"the Ray job server at {address} {what}: set RAY_AUTH_TOKEN or --token-file to the cluster's token "
+            f"(`ray get-auth-token` on the head; on KubeRay the cluster's auth Secret)"
+        ) from None
+    except (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+        raise ClusterError(
+            f"cannot reach a Ray job server at {address}: check --address (the dashboard port, default 8265; "
+            f"on Kubernetes `kubectl port-forward svc/<cluster>-head-svc 8265:8265`) and that the head runs ray[default]"
+        ) from None
+    except RuntimeError as exc:
+        text = str(exc)
+        if job_id is not None and ("404" in text or "does not exist" in text):
+            raise ClusterError(f"no job {job_id!r} on the Ray job server at {address}; check the id that submit printed") from None
+        first = re.sub(r"\s+", " ", text).strip()[:300]
+        raise ClusterError(f"the Ray job server at {address} failed the request: {first}") from None
+
+
+def connect(address: str | None, *, token_file: str | Path | None = None) -> "JobSubmissionClient":
+    """A client for the job server at ``address`` (checked: reachable, token accepted)."""
+    from ray.job_submission import JobSubmissionClient
+
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    address = normalise_address(address)
+    headers = auth_headers(token_file)
+    with translated_errors(address):
+        return JobSubmissionClient(address, headers=headers)
+
+
+def submit(client: "JobSubmissionClient", submission: "Submission") -> str:
+    with translated_errors(client.get_address()):
+        return client.submit_job(entrypoint=submission.entrypoint, runtime_env=submission.runtime_env,
+                                 submission_id=submission.submission_id, metadata=submission.metadata)
+
+
+def info(client: "JobSubmissionClient", job_id: str):
+    with translated_errors(client.get_address(), job_id):
+        return client.get_job_info(job_id)
+
+
+def logs(client: "JobSubmissionClient", job_id: str) -> str:
+    with translated_errors(client.get_address(), job_id):
+        return client.get_job_logs(job_id)
+
+
+def stop(client: "JobSubmissionClient", job_id: str) -> bool:
+    """Ask the job to stop; False when it had already ended."""
+    with translated_errors(client.get_address(), job_id):
+        return client.stop_job(job_id)
+
+
+def wait(client: "JobSubmissionClient", job_id: str, *, poll_s: float = 1.0, timeout_s: float | None = None) -> str:
+    """Block until the job ends; returns its status name (SUCCEEDED, FAILED, STOPPED)."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        with translated_errors(client.get_address(), job_id):
+            status = client.get_job_status(job_id)
+        if status.is_terminal():
+            return str(status.value)
+        if deadline is not None and time.monotonic() > deadline:
+            raise ClusterError(f"job {job_id} is still {status.value} after {timeout_s:g} s")
+        time.sleep(poll_s)
+
+
+def follow(client: "JobSubmissionClient", job_id: str, stream: TextIO | None = None) -> str:
+    """Copy the job's log to ``stream`` as it grows, until the job ends; returns its status name."""
+    import aiohttp
+
+    stream = stream or sys.stdout
+
+    async def tail() -> None:
+        async for chunk in client.tail_job_logs(job_id):
+            stream.write(chunk)
+            stream.flush()
+
+    with translated_errors(client.get_address(), job_id):
+        client.get_job_status(job_id)  # an unknown id fails here, in one line
+    try:
+        asyncio.run(tail())
+    except (RuntimeError, OSError, aiohttp.ClientError):  # the log socket closed early: the job's status still decides
+        pass
+    return wait(client, job_id)

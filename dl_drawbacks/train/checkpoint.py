@@ -1,0 +1,82 @@
+"""Checkpoints of multi-worker trials, so Ray Train's failure handling can restart a killed worker
+group from the last checkpoint and finish with the same result as an uninterrupted run.
+
+Every ``execution.checkpoint_every`` steps each rank writes, into its own temporary folder, DeepSpeed's
+checkpoint (ZeRO-partitioned optimizer/model state: rank-specific file names), its RNG state and its
+rows so far, and reports it with ``ray.train.report``; Ray Train merges the ranks' folders into one
+checkpoint in the run's storage. On a restart ``ray.train.get_checkpoint()`` hands it back and training
+resumes at the next step with the same batches (the batch order is a function of seed and epoch).
+
+Fault injection (tests only): ``DL_DRAWBACKS_FAULT_INJECTION='{"kill_at_step": 5, "rank": 1, "marker": PATH, "delay_s": 3}'``
+in the driver's environment kills that rank's process with SIGKILL once (the marker file records it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .context import TrialContext
+
+FAULT_ENV = "DL_DRAWBACKS_FAULT_INJECTION"
+
+
+def fault_from_env() -> dict[str, Any] | None:
+    raw = os.environ.get(FAULT_ENV)
+    return json.loads(raw) if raw else None
+
+
+class Checkpointer:
+    def __init__(self, ctx: TrialContext, *, every: int, fault: dict[str, Any] | None = None) -> None:
+        self.ctx, self.every, self.fault = ctx, every, fault
+
+    @property
+    def active(self) -> bool:
+        return self.every > 0 and self.ctx.world_size > 1
+
+    def restore(self) -> int:
+        """Load the last checkpoint if Ray Train handed one back; returns the step to resume after."""
+        import ray.train
+
+        checkpoint = ray.train.get_checkpoint() if self.active else None
+        if checkpoint is None:
+            return 0
+        with checkpoint.as_directory() as folder:
+            folder = Path(folder)
+            _, client = self.ctx.engine.engine.load_checkpoint(str(folder), tag="latest_step")
+            state = pickle.loads((folder / f"rank{self.ctx.rank}.pkl").read_bytes())
+        torch.set_rng_state(state["rng"])
+        self.ctx.rows.replace_records(state["rows"])
+        self.ctx.rows.add("restarts", state["restarts"] + 1, "count", step=client["step"])
+        self.restarts = state["restarts"] + 1
+        return int(client["step"])
+
+    def after_step(self, step: int, n_steps: int) -> None:
+        if self.active and step % self.every == 0 and step < n_steps:
+            self._save(step)
+        if self.fault and self.fault.get("rank", 0) == self.ctx.rank and step == self.fault["kill_at_step"]:
+            marker = Path(self.fault["marker"])
+            if not marker.exists():
+                # Ray Train's controller takes a checkpoint report in on its next poll; a kill within
+                # milliseconds of a report can beat it (the restart then begins from the one before).
+                time.sleep(self.fault.get("delay_s", 0.0))
+                marker.write_text(f"killed rank {self.ctx.rank} at step {step}\n")
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def _save(self, step: int) -> None:
+        import ray.train
+        from ray.train import Checkpoint
+
+        with tempfile.TemporaryDirectory(prefix="dl-drawbacks-ckpt-") as folder:
+            self.ctx.engine.engine.save_checkpoint(folder, tag="latest_step", client_state={"step": step})
+            state = {"rng": torch.get_rng_state(), "rows": self.ctx.rows.to_records(), "restarts": getattr(self, "restarts", 0)}
+            (Path(folder) / f"rank{self.ctx.rank}.pkl").write_bytes(pickle.dumps(state))
+            ray.train.report({"step": step}, checkpoint=Checkpoint.from_directory(folder))

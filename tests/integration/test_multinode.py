@@ -1,0 +1,113 @@
+"""A 2-worker DeepSpeed trial spread over 2 Ray nodes (`ray.cluster_utils.Cluster`, STRICT_SPREAD).
+
+The cluster (head + 1 added node, 2 CPUs each, on this one machine) lives in a subprocess that
+runs `run_study_file` against it, so it never meets the session's `ray_cluster` (one `ray.init`
+per process). The subprocess gets its own RAY_TMPDIR, so it neither writes nor reads
+/tmp/ray/ray_current_cluster, and its own process session, which the test ends afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import polars as pl
+import psutil
+import pytest
+
+pytestmark = pytest.mark.ray
+
+SPEC = """\
+name: tiny-multinode
+version: 1
+tracking: {mode: disabled}
+studies:
+  - kind: compute
+    data: {name: digits}
+    model: {family: mlp, size: xs}
+    trainer:
+      workers: 2
+      placement: STRICT_SPREAD
+      deepspeed: {micro_batch: 32, zero_stage: 2}
+      budget: {steps: 4, eval_every: 2, warmup_steps: 1}
+"""
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    import ray
+    from ray.cluster_utils import Cluster
+    from dl_drawbacks.execute import run_study_file
+
+    spec, out = sys.argv[1], sys.argv[2]
+    node = {"num_cpus": 2, "num_gpus": 0, "object_store_memory": 256 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
+    try:
+        cluster.add_node(**node)
+        cluster.wait_for_nodes()
+        run_study_file(spec, out=out, resume=False, address=cluster.address)
+        alive = [n for n in ray.nodes() if n["Alive"]]
+        workers = [a for a in ray._private.state.actors().values() if a["ActorClassName"] == "RayTrainWorker"]
+        groups = [g for g in ray.util.placement_group_table().values() if g["strategy"] == "STRICT_SPREAD"]
+        print("CLUSTER " + json.dumps({
+            "nodes": [n["NodeID"] for n in alive], "ips": sorted({n["NodeManagerAddress"] for n in alive}),
+            "worker_nodes": [a["Address"]["NodeID"] for a in workers],
+            "bundle_nodes": [list(g["bundles_to_node_id"].values()) for g in groups],
+        }), flush=True)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+""")
+
+
+def _end_session(sid: int) -> None:
+    for proc in psutil.process_iter():
+        try:
+            if os.getsid(proc.pid) == sid:
+                os.kill(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def test_strict_spread_trial_runs_on_two_nodes(tmp_path):
+    spec = tmp_path / "multinode.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "run"
+    ray_tmp = tempfile.mkdtemp(prefix="ddbm", dir="/tmp")  # short: Ray's socket paths have a length limit
+    env = {**os.environ, "RAY_TMPDIR": ray_tmp, "RAY_AUTH_MODE": "disabled"}
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(spec), str(out)], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = proc.communicate(timeout=300)
+    finally:
+        _end_session(proc.pid)  # the Cluster's raylets, if its own shutdown did not finish
+        subprocess.run(["rm", "-rf", ray_tmp], check=False)
+    assert proc.returncode == 0, output[-4000:]
+    seconds = time.monotonic() - t0
+
+    cluster = json.loads(next(line for line in output.splitlines() if line.startswith("CLUSTER "))[8:])
+    assert len(cluster["nodes"]) == 2
+    # the trial's 2 Train workers ran on the 2 different nodes, one placement bundle on each
+    assert sorted(cluster["worker_nodes"]) == sorted(cluster["nodes"])
+    assert [sorted(b) for b in cluster["bundle_nodes"]] == [sorted(cluster["nodes"])]
+    (trial,) = (out / "trials").iterdir()
+    marker = json.loads((trial / "trial.json").read_text())
+    assert marker["status"] == "completed", marker
+    rows = pl.read_parquet(trial / "rows.parquet")
+    assert sorted(rows.filter(pl.col("metric") == "peak_memory")["rank"].to_list()) == [0, 1]
+    # Energy is read by local rank 0 only, and Ray Train numbers local ranks per node *IP*. All raylets
+    # here share one IP, so the worker on the second raylet is local rank 1: the machine's energy is
+    # read once (by rank 0), not once per raylet. On separate machines each one's local rank 0 reads it.
+    energy = rows.filter(pl.col("metric") == "energy")
+    assert energy["rank"].to_list() == [0], energy
+    assert len(cluster["ips"]) == 1
+    assert set(energy["provenance"]) <= {"rapl", "estimate", "nvml"}
+    assert '"zero_stage":2' in rows["factors"][0]
+    print(f"2-node STRICT_SPREAD study: {seconds:.1f} s; workers on nodes {cluster['worker_nodes']}, one IP {cluster['ips']}")
