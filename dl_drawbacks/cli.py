@@ -58,6 +58,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wandb_report(args: argparse.Namespace) -> int:
+    from .postprocess import wandb_report
+
+    for kind, path, published in wandb_report(args.run_dir, publish=args.publish):
+        print(f"{kind:<18} {'published' if published else 'written'}  {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dl-drawbacks", description="Measure the drawbacks of deep learning.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="rebuild aggregates, findings and the report from a run folder's rows")
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser("wandb-report", help="build each study's W&B Report (spec written to RUN_DIR/wandb-reports/); --publish saves it online")
+    p.add_argument("run_dir")
+    p.add_argument("--publish", action="store_true", help="save the reports to W&B (needs WANDB_API_KEY and network)")
+    p.set_defaults(func=cmd_wandb_report)
     from .k8s.cli import register as register_k8s
 
     register_k8s(sub)

@@ -61,20 +61,44 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     return findings
 
 
+def run_group(run_dir: Path, suite) -> str:
+    """The W&B group of a run folder's trials (fixed when the run folder was made)."""
+    return f"{suite.name}-{int((run_dir / 'spec.yaml').stat().st_mtime)}"
+
+
+def wandb_report(run_dir: str | Path, *, publish: bool) -> list:
+    """`dl-drawbacks wandb-report`: (re)build every study's W&B Report; publish when asked and online."""
+    from .tracking.settings import resolve_mode
+    from .tracking.study_reports import write_study_reports
+
+    run_dir = Path(run_dir).resolve()
+    suite, _ = _read_run(run_dir)
+    findings_file = run_dir / "findings.json"
+    if not findings_file.exists():
+        raise RunFolderError(f"{run_dir}: no findings.json; run `dl-drawbacks analyze {run_dir}` first")
+    online = resolve_mode("auto") == "online"  # a key is set and WANDB_MODE does not say offline
+    if publish and not online:
+        print("wandb-report: not published (no WANDB_API_KEY, or WANDB_MODE=offline); report specs written to "
+              f"{run_dir / 'wandb-reports'}", file=sys.stderr)
+    return write_study_reports(run_dir, suite, json.loads(findings_file.read_text()),
+                               group=run_group(run_dir, suite), publish=publish and online)
+
+
 def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]], headlines: dict) -> None:
     """The study summary run and the W&B Report (offline unless a key is set); never fails the study."""
-    from .tracking.report import build_report
+    from .tracking.settings import resolve_mode
+    from .tracking.study_reports import write_study_reports
     from .tracking.study_summary import log_study_summary
 
     if suite.tracking.mode == "disabled":
         return
-    group = f"{suite.name}-{int((run_dir / 'spec.yaml').stat().st_mtime)}"
+    group = run_group(run_dir, suite)
     for kind, found in findings.items():
         tables = {"trials": pl.DataFrame(found["table"])} if found.get("table") else {}
         scalar = {k: v for k, v in found.items() if k != "table"}
         log_study_summary(suite.tracking, run_dir, run_id=f"{group}-{kind}-summary", group=group,
                           findings=scalar, tables=tables, figures=figures.get(kind, []))
-    build_report(suite.tracking, group=group, title=f"dl_drawbacks — {suite.name}", findings=headlines)
+    write_study_reports(run_dir, suite, findings, group=group, publish=resolve_mode(suite.tracking.mode) == "online")
 
 
 def _print_summary(headlines: dict, outcomes: pl.DataFrame, html: Path, *, stream) -> None:

@@ -5,23 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+from ..report.figures import plt, save_figure
 
 COLORS = {"completed": "tab:blue", "stopped_early": "tab:gray", "diverged": "tab:red"}
 
 
 def _save(fig, out_dir: Path, name: str) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir / name)
 
 
 def _numeric(col: pl.Series) -> tuple[np.ndarray, list | None, bool]:

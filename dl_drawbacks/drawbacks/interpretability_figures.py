@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from .compute_figures import _save  # noqa: E402
+from ..report.figures import save_figure as _save  # noqa: E402
 
 
 def _showcase_trial(findings: dict[str, Any]) -> str | None:

@@ -48,6 +48,9 @@ def build_report(
     title: str,
     findings: dict,
     metrics: Sequence[str] = DEFAULT_PLOT_METRICS,
+    question: str = "",
+    extra_panels: Sequence[Any] = (),
+    save: bool | None = None,
 ) -> object | None:
     """The study run's Report (saved when online), or None without wandb-workspaces or on failure.
 
@@ -69,19 +72,20 @@ def build_report(
         entity = {} if settings.entity is None and mode == "online" else {"entity": settings.entity or ""}
         runset = wr.Runset(name=group, filters=[expr.Metric("Group") == group])
         panels = [wr.LinePlot(title=name, x="Step", metric_regex=f"^{re.escape(name)}(/|$)")
-                  for name in metrics]
+                  for name in metrics] + list(extra_panels)
         report = wr.Report(
             project=settings.project,
             title=title,
             description=f"Study run group {group}",
-            blocks=[wr.MarkdownBlock(text=findings_markdown(group, findings)),
+            blocks=[*([wr.MarkdownBlock(text=f"*{question}*")] if question else []),
+                    wr.MarkdownBlock(text=findings_markdown(group, findings)),
                     wr.PanelGrid(runsets=[runset], panels=panels)],
             **entity,
         )
     except Exception as exc:  # noqa: BLE001 - a report must never fail a study
         log.warning("W&B report not built: %s: %s", type(exc).__name__, redact(str(exc)))
         return None
-    if mode == "online":
+    if (mode == "online") if save is None else save:
         try:
             report.save()
         except Exception as exc:  # noqa: BLE001

@@ -90,14 +90,20 @@ def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_
 
 def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
     """TorchTrainer entry point: every rank trains; rank 0 gathers all ranks' rows and returns them."""
+    import ray
     import ray.train
 
     c = ray.train.get_context()
+    node = ray.get_runtime_context().get_node_id()
     os.environ.setdefault("DS_ACCELERATOR", "cuda" if config["trial"]["trainer"]["use_gpu"] else "cpu")
     records = run_worker(
         config["trial"], config["run_id"], rank=c.get_world_rank(), local_rank=c.get_local_rank(),
         world_size=c.get_world_size(), checkpoint_every=config.get("checkpoint_every", 0), fault=config.get("fault"),
     )
+    placement = RowBuffer(config["trial"]["study"], config["run_id"], config["trial"]["trial_id"], config["trial"]["seed"],
+                          config["trial"]["factors"], rank=c.get_world_rank())
+    placement.add("worker", c.get_local_rank(), "local_rank", group=f"node:{node}", provenance="ray")  # where each rank ran
+    records = {k: records[k] + v for k, v in placement.to_records().items()}
     gathered: list[Any] = [None] * c.get_world_size()
     torch.distributed.all_gather_object(gathered, records)
     if c.get_world_rank() != 0:

@@ -102,6 +102,9 @@ def test_strict_spread_trial_runs_on_two_nodes(tmp_path):
     assert marker["status"] == "completed", marker
     rows = pl.read_parquet(trial / "rows.parquet")
     assert sorted(rows.filter(pl.col("metric") == "peak_memory")["rank"].to_list()) == [0, 1]
+    workers = rows.filter(pl.col("metric") == "worker")
+    assert sorted(workers["rank"].to_list()) == [0, 1]
+    assert {g.removeprefix("node:") for g in workers["group"]} == set(cluster["nodes"])  # the rows record both nodes
     # Energy is read by local rank 0 only, and Ray Train numbers local ranks per node *IP*. All raylets
     # here share one IP, so the worker on the second raylet is local rank 1: the machine's energy is
     # read once (by rank 0), not once per raylet. On separate machines each one's local rank 0 reads it.

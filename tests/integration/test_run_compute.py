@@ -131,3 +131,15 @@ def test_analyze_rebuilds_findings_from_rows(compute_run):
     after = json.loads((out / "findings.json").read_text())
     assert after["compute"]["scaling_with_parameters"] == before["compute"]["scaling_with_parameters"]
     assert (out / "report.md").exists()
+
+
+def test_wandb_report_spec_is_written_and_publish_offline_says_so(compute_run, capsys):
+    _, out = compute_run
+    spec = json.loads((out / "wandb-reports" / "compute.json").read_text())  # written by the run itself
+    text = json.dumps(spec)
+    assert "training time vs parameters" in text and "How do training time" in text
+    (out / "wandb-reports" / "compute.json").unlink()
+    assert main(["wandb-report", str(out), "--publish"]) == 0
+    captured = capsys.readouterr()
+    assert "not published (no WANDB_API_KEY" in captured.err and captured.err.count("\n") == 1
+    assert "compute" in captured.out and (out / "wandb-reports" / "compute.json").exists()
