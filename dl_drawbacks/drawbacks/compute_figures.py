@@ -15,7 +15,8 @@ def cost_vs_parameters(table: pl.DataFrame, findings: dict[str, Any], out: Path)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, (col, label, key) in zip(axes, [("train_time", "training time (s)", "time"), ("energy", "energy (J)", "energy")]):
         for family, fits in findings["scaling_with_parameters"].items():
-            sub = table.filter(pl.col("family") == family)
+            sub = table.filter((pl.col("family") == family) & pl.col("sweep").str.contains("model_size"))
+            sub = sub if sub.height else table.filter(pl.col("family") == family)  # the points the fit used
             line = ax.loglog(sub["parameters"], sub[col], "o", label=family)[0]
             fit = fits[key]
             if np.isfinite(fit["exponent"]):
