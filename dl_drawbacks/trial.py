@@ -52,7 +52,7 @@ def execute_trial(config: dict[str, Any]) -> dict[str, Any]:
     error = None
     try:
         if trial["trainer"]["workers"] == 1:
-            records = [run_worker(trial, config["run_id"])]
+            records = [run_worker(trial, config["run_id"], fault=config.get("fault"))]
         else:
             records = _fit_torch_trainer(config)
         rows = frame_from_records(records)

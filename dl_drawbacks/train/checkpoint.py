@@ -62,7 +62,17 @@ class Checkpointer:
     def after_step(self, step: int, n_steps: int) -> None:
         if self.active and step % self.every == 0 and step < n_steps:
             self._save(step)
-        if self.fault and self.fault.get("rank", 0) == self.ctx.rank and step == self.fault["kill_at_step"]:
+        if self.fault:
+            self._inject(step)
+
+    def _inject(self, step: int) -> None:
+        """Test-only faults: raise an error in chosen trials (``raise_at_step``, ``error``, ``trials``) or
+        SIGKILL one rank once (``kill_at_step``, ``rank``, ``marker``)."""
+        chosen = not self.fault.get("trials") or self.ctx.trial.trial_id in self.fault["trials"]
+        if chosen and self.fault.get("raise_at_step") == step:
+            error = {"MemoryError": MemoryError, "FileNotFoundError": FileNotFoundError}.get(self.fault.get("error"), RuntimeError)
+            raise error(self.fault.get("message", f"injected fault at step {step}"))
+        if "kill_at_step" in self.fault and self.fault.get("rank", 0) == self.ctx.rank and step == self.fault["kill_at_step"]:
             marker = Path(self.fault["marker"])
             if not marker.exists():
                 # Ray Train's controller takes a checkpoint report in on its next poll; a kill within

@@ -83,7 +83,7 @@ def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_
     else:
         ctx.engine = PlainEngine(model, trial.trainer, ctx.device)
     ctx.model = ctx.engine.module
-    checkpointer = Checkpointer(ctx, every=checkpoint_every, fault=fault) if (checkpoint_every or fault) and world_size > 1 else None
+    checkpointer = Checkpointer(ctx, every=checkpoint_every, fault=fault) if checkpoint_every or fault else None
     train_trial(ctx, instruments, checkpointer)
     return ctx.rows.to_records()
 
