@@ -53,6 +53,18 @@ class ProgressCallback(Callback):
         self._finished(trial, error=False)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        """The trial's process died before it could record its outcome (killed, out of memory): record it here."""
+        trial_id = trial.config["trial"]["trial_id"]
+        if not (self.run_dir / "trials" / trial_id / "trial.json").exists():
+            import polars as pl
+
+            from .rows import ROW_SCHEMA
+            from .store import write_trial
+
+            reason = str(getattr(trial, "error_msg", None) or "the trial's process died").strip().splitlines()
+            write_trial(self.run_dir, trial_id, pl.DataFrame(schema=ROW_SCHEMA), {
+                "status": "failed", "error": f"trial process died: {reason[-1] if reason else ''}"[:500],
+                "sweep": trial.config["trial"]["sweep"], "study": trial.config["trial"]["study"], "wall_seconds": None})
         self._finished(trial, error=True)
 
     def __getstate__(self) -> dict:  # Tune pickles its run config; the stream stays behind

@@ -173,7 +173,12 @@ def _busy_fraction(before, after) -> float:
 
 
 class EstimatedNodeMeter:
-    """Estimate: watts_per_core * n_cores * node busy fraction * wall seconds (no RAPL)."""
+    """Estimate: watts_per_core * busy core-seconds of the node over the interval (no RAPL).
+
+    Busy core-seconds are n_cores * node busy fraction * wall seconds, read from the kernel's tick
+    counters (10 ms resolution); over intervals too short for ticks, this process's own CPU time
+    (``time.process_time``, ns resolution) is the lower bound used instead of 0.
+    """
 
     provenance = "estimate"
 
@@ -186,13 +191,14 @@ class EstimatedNodeMeter:
         self._t0, self._cpu0 = None, None
 
     def start(self) -> None:
-        self._cpu0, self._t0 = psutil.cpu_times(), time.perf_counter()
+        self._cpu0, self._t0, self._own0 = psutil.cpu_times(), time.perf_counter(), time.process_time()
 
     def stop(self) -> float:
         assert self._t0 is not None, "stop() before start()"
         wall = time.perf_counter() - self._t0
-        busy = _busy_fraction(self._cpu0, psutil.cpu_times())
-        return self.watts_per_core * self.n_cores * busy * wall
+        node_busy = self.n_cores * _busy_fraction(self._cpu0, psutil.cpu_times()) * wall
+        own = time.process_time() - self._own0
+        return self.watts_per_core * max(node_busy, own)
 
 
 def _visible_entry_to_index(nvml, entry: str, count: int) -> int | None:

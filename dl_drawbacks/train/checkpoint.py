@@ -72,7 +72,7 @@ class Checkpointer:
         if chosen and self.fault.get("raise_at_step") == step:
             error = {"MemoryError": MemoryError, "FileNotFoundError": FileNotFoundError}.get(self.fault.get("error"), RuntimeError)
             raise error(self.fault.get("message", f"injected fault at step {step}"))
-        if "kill_at_step" in self.fault and self.fault.get("rank", 0) == self.ctx.rank and step == self.fault["kill_at_step"]:
+        if chosen and "kill_at_step" in self.fault and self.fault.get("rank", 0) == self.ctx.rank and step == self.fault["kill_at_step"]:
             marker = Path(self.fault["marker"])
             if not marker.exists():
                 # Ray Train's controller takes a checkpoint report in on its next poll; a kill within

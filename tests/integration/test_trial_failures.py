@@ -43,6 +43,18 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(ray_cluster, tmp_path
     assert _markers(out)[victim]["status"] == "completed"
 
 
+def test_a_trial_whose_process_dies_is_recorded_as_failed(ray_cluster, tmp_path, monkeypatch):
+    victim = plan(load_spec(SPEC))[1].trial_id
+    marker = tmp_path / "killed.txt"
+    monkeypatch.setenv(FAULT_ENV, json.dumps({"kill_at_step": 5, "rank": 0, "marker": str(marker), "trials": [victim]}))
+    out = tmp_path / "run"
+    assert main(["run", str(SPEC), "--out", str(out)]) == 0
+    assert marker.exists()
+    markers = _markers(out)
+    assert markers[victim]["status"] == "failed" and markers[victim]["error"].startswith("trial process died")
+    assert sorted(m["status"] for m in markers.values()) == ["completed"] * 4 + ["failed"]
+
+
 def test_a_study_where_every_trial_fails_exits_1(ray_cluster, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(FAULT_ENV, json.dumps({"raise_at_step": 1, "error": "FileNotFoundError", "message": "data file vanished"}))
     assert main(["run", str(SPEC), "--out", str(tmp_path / "run")]) == 1

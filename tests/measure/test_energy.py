@@ -211,3 +211,17 @@ def test_each_worker_meters_its_own_gpu(fake_nvml, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # Ray's one-GPU-per-worker layout
     only = meters_for_worker(local_rank=3, use_gpu=True, cpu_watts_per_core=5.0)
     assert [m.device for m in only] == ["gpu:1:NVIDIA H200"]
+
+
+def test_estimate_is_not_zero_for_an_interval_shorter_than_a_kernel_tick():
+    import time as _time
+
+    from dl_drawbacks.measure.energy import EstimatedNodeMeter
+
+    meter = EstimatedNodeMeter(10.0)
+    meter.start()
+    t0 = _time.perf_counter()
+    while _time.perf_counter() - t0 < 0.003:  # 3 ms of work: below the 10 ms tick of /proc/stat
+        sum(range(100))
+    joules = meter.stop()
+    assert 0.003 * 10.0 * 0.5 < joules < 10.0 * 2 * 1.0  # at least most of this process's CPU time
