@@ -55,7 +55,7 @@ def test_sigkill_at_random_points_then_resume(ray_cluster, tmp_path):
         now = _finished(out)
         assert all(now[p] == b for p, b in seen.items()), "a finished trial's rows changed"
         seen.update(now)
-    assert 1 <= len(seen) < 5, "the kills should land midway"
+    assert 0 < len(seen) < 5, "the kills should land midway"
     assert main(["run", str(SPEC), "--out", str(out), "--resume"]) == 0
     final = _finished(out)
     assert len(final) == 5 and len(list((out / "trials").glob("*/rows.parquet"))) == 5
