@@ -51,3 +51,14 @@ def test_second_lock_on_the_same_folder_refuses(tmp_path):
                 pass
     with RunLock(tmp_path):  # released after the first run
         pass
+
+
+def test_json_files_are_strict_json(tmp_path):
+    import json
+
+    from dl_drawbacks.store import atomic_write_json
+
+    atomic_write_json(tmp_path / "f.json", {"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": -float("inf"), "e": 2.5}})
+    text = (tmp_path / "f.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": None, "b": [1.0, None], "c": {"d": None, "e": 2.5}}

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import DataError
 from ..registry import STUDIES
+from ..store import json_safe
 from .base import StudyKind
 
 UNITS = {"disparate_impact": "ratio", "statistical_parity_difference": "difference",
@@ -104,17 +105,6 @@ def _record(ctx, t: BiasTreatment, y: np.ndarray, yhat: np.ndarray, groups: dict
             ctx.rows.add(f"{metric}_boot_high", hi, UNITS.get(m, "fraction"), split="test", group=g, provenance=prov)
 
 
-def _nan_to_none(obj: Any) -> Any:
-    """findings.json stays strict JSON: undefined values are null (their reasons are alongside)."""
-    if isinstance(obj, float):
-        return None if obj != obj or obj in (float("inf"), float("-inf")) else obj
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_nan_to_none(v) for v in obj]
-    return obj
-
-
 @STUDIES.register("bias")
 class BiasStudy(StudyKind):
     name = "bias"
@@ -161,7 +151,7 @@ class BiasStudy(StudyKind):
         from .bias_analysis import BiasAnalysis
 
         findings = BiasAnalysis(primary_metric=options.primary_metric).fit(rows).findings_
-        return _nan_to_none({"question": self.question, **findings})
+        return json_safe({"question": self.question, **findings})  # undefined values are null; reasons alongside
 
     def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
         from .bias_figures import make_figures
