@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .errors import DrawbacksError
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from . import data, models  # noqa: F401  (registration)
-    from .drawbacks import STUDIES
-    from .registry import DATASETS, MODELS
+    from .registry import DATASETS, MODELS, STUDIES
 
     for name, kind in STUDIES.items():
         print(f"study    {name:<18} {kind.question}")
@@ -48,6 +47,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if statuses and all(s == "failed" for s in statuses):
         print(f"error: every trial failed ({len(statuses)}); see {out}/report.md for their errors", file=sys.stderr)
         return 1
+    return _analysis_exit(out)
+
+
+def _analysis_exit(run_dir: str | Path) -> int:
+    """1, with one line naming them, when a study's analysis raised (its report section says why)."""
+    import json
+
+    from .postprocess import failed_analyses
+
+    failed = failed_analyses(json.loads((Path(run_dir) / "findings.json").read_text()))
+    if failed:
+        print(f"error: the analysis of {', '.join(failed)} failed; the other studies are reported; "
+              f"tracebacks in {Path(run_dir) / 'analysis-errors'}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -55,7 +68,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .postprocess import analyze_run
 
     analyze_run(args.run_dir)
-    return 0
+    return _analysis_exit(args.run_dir)
 
 
 def cmd_wandb_report(args: argparse.Namespace) -> int:

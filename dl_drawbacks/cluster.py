@@ -6,11 +6,13 @@ import os
 from typing import Any
 
 from .errors import ClusterError
+from .plugins import plugin_sources
 from .spec.models import TrialSpec
 
 
-def connect(address: str | None) -> dict[str, float]:
+def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = ()) -> dict[str, float]:
     """Start a local Ray cluster (default) or join ``address``; returns the cluster's resources.
+    The spec's plug-in modules that are not installed packages ship to every worker (``py_modules``).
 
     The local cluster gets one logical CPU more than the machine has: a multi-worker trial holds
     one CPU for its (mostly idle) Tune trial process besides its workers (FACTS.md).
@@ -20,6 +22,9 @@ def connect(address: str | None) -> dict[str, float]:
     if ray.is_initialized():
         return ray.cluster_resources()
     kwargs: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
+    sources = plugin_sources(plugins)
+    if sources:
+        kwargs["runtime_env"] = {"py_modules": sources}
     try:
         if address in (None, "local"):
             ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=False, **kwargs)
@@ -28,6 +33,23 @@ def connect(address: str | None) -> dict[str, float]:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; check --address") from None
     return ray.cluster_resources()
+
+
+def runtime_env_plugins(plugins: list[str] | tuple[str, ...]) -> None:
+    """Refuse plug-ins the connected cluster was not started with (a session joined by a test, say)."""
+    import ray
+
+    shipped = set((ray.get_runtime_context().runtime_env or {}).get("py_modules") or [])
+    missing = [p for p in plugin_sources(plugins) if p not in shipped and not _importable_here(p)]
+    if missing:
+        raise ClusterError(f"plugins {', '.join(missing)} are not shipped to the cluster's workers; "
+                           f"run through `dl-drawbacks run` (it ships them) or install the package on every node")
+
+
+def _importable_here(path: str) -> bool:
+    """A plug-in under a folder on this process's PYTHONPATH: a local cluster's workers inherit it."""
+    parent = os.path.dirname(os.path.abspath(path))
+    return parent in {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
 
 
 def trial_resources(trial: TrialSpec) -> dict[str, float]:

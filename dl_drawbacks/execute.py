@@ -7,13 +7,12 @@ sets, the cluster's capacity, an existing folder without --resume, a folder anot
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import yaml
 
 from .errors import RunFolderError
-from .plan import plan
+from .plan import plan_suite
 from .progress import Progress
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
@@ -51,16 +50,17 @@ def preflight_data(trials: list[TrialSpec]) -> None:
 
 def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None) -> Path:
     from .cluster import check_fits, connect, node_count
-    from .drawbacks import get_kind
     from .envinfo import environment
     from .postprocess import analyze_run
+    from .tune_runner import TrialRunner
 
     suite = load_spec(spec_path)
-    trials = plan(suite)
+    studies = plan_suite(suite, source=str(spec_path))
+    trials = [t for s in studies for t in s.trials]
     out = Path(out or Path("runs") / suite.name).resolve()
     check_run_folder(out, suite, resume=resume)
     preflight_data(trials)
-    resources = connect(address)
+    resources = connect(address, plugins=suite.plugins)
     check_fits(trials, resources, node_count())
     with RunLock(out):
         if not (out / "spec.yaml").exists():
@@ -69,39 +69,14 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
         run_id = f"{suite.name}-{int((out / 'spec.yaml').stat().st_mtime)}"
         pending = [t for t in trials if not is_finished(out, t.trial_id)]
         progress = Progress(total=len(trials), done=len(trials) - len(pending))
-        for index, study in enumerate(suite.studies):
-            todo = [t for t in pending if t.study_index == index]
-            kind = get_kind(study.kind)
-            limit = study.execution.max_concurrent_trials or kind.default_concurrency
-            if todo and hasattr(kind, "run_trials"):  # kinds that search adaptively drive Tune themselves
-                kind.run_trials(study, todo, run_dir=out, run_id=run_id, max_concurrent=limit, progress=progress)
-            elif todo:
-                run_with_tune(todo, run_dir=out, run_id=run_id, max_concurrent=limit, max_failures=study.execution.max_failures,
-                              progress=progress, checkpoint_every=study.execution.checkpoint_every)
+        for study in studies:
+            todo = [t for t in pending if t.study_index == study.index]
+            if not todo:
+                continue
+            execution = study.spec.execution
+            runner = TrialRunner(run_dir=out, run_id=run_id, progress=progress,
+                                 max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
+                                 max_failures=execution.max_failures, checkpoint_every=execution.checkpoint_every)
+            study.kind.run_trials(study.spec, study.options, todo, runner=runner)
         analyze_run(out, progress=progress)
     return out
-
-
-def run_with_tune(trials: list[TrialSpec], *, run_dir: Path, run_id: str, max_concurrent: int | None, max_failures: int,
-                  progress: Progress, checkpoint_every: int = 0) -> None:
-    from ray import tune
-
-    from .cluster import tune_trial_resources
-    from .train.checkpoint import fault_from_env
-    from .trial import tune_trial
-
-    by_id = {t.trial_id: t for t in trials}
-    trainable = tune.with_resources(tune_trial, resources=lambda cfg: tune_trial_resources(by_id[cfg["trial"]["trial_id"]]))
-    tuner = tune.Tuner(
-        trainable,
-        param_space={
-            "trial": tune.grid_search([t.model_dump(mode="json") for t in trials]),
-            "run_dir": str(run_dir), "run_id": run_id, "max_failures": max_failures,
-            "checkpoint_every": checkpoint_every, "fault": fault_from_env(),
-        },
-        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
-                                    trial_dirname_creator=lambda t: t.config["trial"]["trial_id"]),
-        run_config=tune.RunConfig(name=f"tune-{trials[0].study}-{int(time.time())}", storage_path=str(run_dir / "ray_tune"),
-                                  verbose=0, callbacks=[progress.tune_callback(run_dir)]),
-    )
-    tuner.fit()

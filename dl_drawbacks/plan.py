@@ -1,6 +1,7 @@
-"""Expand a suite spec into trials: each sweep's grid (product of its axes), union over sweeps,
-duplicates removed, times seeds. Trial ids hash the trial's settings, so a re-plan of the same
-spec gives the same ids and ``--resume`` can recognise finished trials."""
+"""Plan a suite: check each study against its kind, parse the kind's options once, and expand it into
+trials: each sweep's grid (product of its axes), union over sweeps, duplicates removed, times seeds.
+Trial ids hash the trial's settings, so a re-plan of the same spec gives the same ids and ``--resume``
+can recognise finished trials."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ import copy
 import hashlib
 import itertools
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import SpecError
+from .models.base import resolve_params
+from .plugins import load_plugins
+from .registry import DATASETS, MODELS
+from .spec.messages import validation_message
 from .spec.models import StudySpec, SuiteSpec, TrialSpec
+from .studies.base import StudyKind, get_kind
 
 SETTING_ROOTS = ("data", "model", "trainer", "treatment")
 
@@ -50,10 +57,6 @@ def _grid(study: StudySpec) -> list[tuple[str, dict[str, Any]]]:
 
 def expand_study(study: StudySpec, *, study_index: int, prefix: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """(sweep name, factors, settings) per distinct grid point, validated against the schema."""
-    from .drawbacks import get_kind
-    from .models.base import resolve_params
-    from .spec.load import validation_message
-
     base = study.model_dump(include=set(SETTING_ROOTS))
     kind = get_kind(study.kind)
     seen: dict[str, int] = {}
@@ -89,33 +92,70 @@ def trial_id(kind: str, settings: dict[str, Any], seed: int) -> str:
     return f"{kind}-{digest[:10]}"
 
 
-def plan(suite: SuiteSpec) -> list[TrialSpec]:
-    from .drawbacks import get_kind
+@dataclass(frozen=True)
+class PlannedStudy:
+    """One study of a suite, ready to run: its kind, its options parsed once, its trials."""
 
-    trials: list[TrialSpec] = []
-    for index, study in enumerate(suite.studies):
-        study_trials: list[TrialSpec] = []
-        for sweep, factors, settings in expand_study(study, study_index=index, prefix=f"studies[{index}]"):
-            for seed in study.seeds:
-                study_trials.append(
-                    TrialSpec(
-                        trial_id=trial_id(study.kind, settings, seed),
-                        study=study.kind,
-                        study_index=index,
-                        sweep=sweep,
-                        seed=seed,
-                        factors={"sweep": sweep, **factors},
-                        measure=suite.measure,
-                        tracking=suite.tracking,
-                        analysis=study.analysis,
-                        **settings,
-                    )
-                )
+    index: int
+    spec: StudySpec
+    kind: StudyKind
+    options: BaseModel
+    trials: list[TrialSpec]
+
+
+def _parse(model: type[BaseModel], value: dict[str, Any], *, prefix: str) -> BaseModel:
+    try:
+        return model.model_validate(value)
+    except ValidationError as err:
+        where, key = prefix.rsplit(".", 1)
+        raise SpecError(f"{where}.{validation_message(err, model, prefix=key)}") from None
+
+
+def check_study(study: StudySpec, *, prefix: str) -> tuple[StudyKind, BaseModel]:
+    """What the schema cannot check: registered names, the kind's options and settings; returns
+    the kind and its typed analysis options."""
+    try:
         kind = get_kind(study.kind)
-        if hasattr(kind, "expand_trials"):  # kinds that sample their own trials (e.g. a random search)
-            study_trials = kind.expand_trials(study, study_trials)
-        trials.extend(study_trials)
-    return trials
+    except SpecError as err:
+        raise SpecError(f"{prefix}.kind: {err}") from None
+    options = _parse(kind.Options, study.analysis, prefix=f"{prefix}.analysis")
+    _parse(kind.Treatment, study.treatment, prefix=f"{prefix}.treatment")
+    for key, registry, name in (("data.name", DATASETS, study.data.name), ("model.family", MODELS, study.model.family)):
+        if name not in registry:
+            raise SpecError(f"{prefix}.{key}: unknown {registry.kind} {name!r}; known: {', '.join(registry)}")
+    try:
+        resolve_params(study.model.family, study.model.size, dict(study.model.params))
+        kind.check(study, options)
+    except (SpecError, ValueError) as err:
+        raise SpecError(f"{prefix}.{err}") from None
+    return kind, options
+
+
+def plan_suite(suite: SuiteSpec, *, source: str = "spec") -> list[PlannedStudy]:
+    """Every study of the suite checked, its options typed, its trials expanded."""
+    load_plugins(suite.plugins)
+    planned = []
+    for index, study in enumerate(suite.studies):
+        prefix = f"{source}: studies[{index}]"
+        kind, options = check_study(study, prefix=prefix)
+        trials: list[TrialSpec] = []
+        for sweep, factors, settings in expand_study(study, study_index=index, prefix=prefix):
+            for seed in study.seeds:
+                trials.append(TrialSpec(
+                    trial_id=trial_id(study.kind, settings, seed), study=study.kind, study_index=index, sweep=sweep,
+                    seed=seed, factors={"sweep": sweep, **factors}, measure=suite.measure, tracking=suite.tracking,
+                    plugins=suite.plugins, **settings))
+        try:
+            trials = kind.plan_trials(study, options, trials)
+        except (SpecError, ValueError) as err:
+            raise SpecError(f"{prefix}.{err}") from None
+        planned.append(PlannedStudy(index=index, spec=study, kind=kind, options=options, trials=trials))
+    return planned
+
+
+def plan(suite: SuiteSpec) -> list[TrialSpec]:
+    """All trials of the suite, study after study."""
+    return [t for study in plan_suite(suite) for t in study.trials]
 
 
 def describe(trial: TrialSpec) -> str:

@@ -2,12 +2,16 @@
 
 It runs at the end of every `run` and on its own (after a change of analysis options, or on
 another machine): it reads spec.yaml, env.json and the finished trials' rows, nothing else.
+Each study's analysis, figures and report section are isolated (HELM's summarize): one that raises
+leaves its traceback in ``DIR/analysis-errors/<kind>.txt`` and a one-line error in its section,
+and every other study is still analysed and reported.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +19,13 @@ import polars as pl
 import yaml
 
 from .aggregate import load_rows, trial_outcomes
-from .drawbacks import get_kind
 from .errors import RunFolderError
 from .report.document import write_report
+from .plan import PlannedStudy, plan_suite
 from .spec.load import parse_spec
-from .store import atomic_write_json
+from .store import atomic_write_bytes, atomic_write_json
+
+ERRORS_DIR = "analysis-errors"
 
 
 def _read_run(run_dir: Path):
@@ -32,7 +38,29 @@ def _read_run(run_dir: Path):
     return suite, env
 
 
+def _analyze_study(study: PlannedStudy, rows: pl.DataFrame, run_dir: Path, measure: Any) -> tuple[dict, list[Path], str, list]:
+    """(findings, figures, report section, headlines) of one study; raises whatever its code raises."""
+    kind = study.kind
+    found = kind.analyze(rows, study.options, measure=measure)
+    figs = kind.figures(rows, found, run_dir / "figures")
+    found["figures"] = [f"figures/{p.name}" for p in figs]
+    return found, figs, kind.report(found, figs), kind.headlines(found)
+
+
+def _failed_study(study: PlannedStudy, run_dir: Path, exc: BaseException) -> tuple[dict, str]:
+    """The findings and section of a study whose analysis raised; the traceback goes to a file."""
+    where = run_dir / ERRORS_DIR / f"{study.spec.kind}.txt"
+    atomic_write_bytes(where, traceback.format_exc().encode())
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    message = f"{type(exc).__name__}: {first}"
+    rel = f"{ERRORS_DIR}/{where.name}"
+    return ({"question": study.kind.question, "analysis_error": message, "traceback": rel},
+            f"**Analysis failed**: `{message}` (traceback in `{rel}`). The trials' rows are intact; "
+            f"fix and re-run `dl-drawbacks analyze {run_dir}`.")
+
+
 def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
+    """Findings of every study (a failed analysis is a finding with ``analysis_error``), report and W&B."""
     run_dir = Path(run_dir).resolve()
     suite, env = _read_run(run_dir)
     outcomes = trial_outcomes(run_dir)
@@ -40,25 +68,32 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     sections: dict[str, str] = {}
     headlines: dict[str, list] = {}
     figures_all: dict[str, list[Path]] = {}
-    for study in suite.studies:
-        kind = get_kind(study.kind)
-        rows = load_rows(run_dir, study.kind)
+    stale = run_dir / ERRORS_DIR
+    for old in stale.glob("*.txt") if stale.exists() else []:
+        old.unlink()
+    for study in plan_suite(suite, source=str(run_dir / "spec.yaml")):
+        name = study.spec.kind
+        rows = load_rows(run_dir, name)
         if rows.height == 0:
-            findings[study.kind] = {"question": kind.question, "error": "no finished trials"}
-            sections[study.kind] = "No finished trials: nothing to analyse (see the trials table)."
+            findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
+            sections[name] = "Not measurable: no finished trials (see the trials table)."
             continue
-        found = kind.analyze(rows, kind.Options.model_validate(study.analysis), measure=suite.measure)
-        figs = kind.figures(rows, found, run_dir / "figures")
-        found["figures"] = [f"figures/{p.name}" for p in figs]
-        findings[study.kind], figures_all[study.kind] = found, figs
-        sections[study.kind] = kind.report(found, figs)
-        headlines[study.kind] = kind.headlines(found)
+        try:
+            findings[name], figures_all[name], sections[name], headlines[name] = _analyze_study(
+                study, rows, run_dir, suite.measure)
+        except Exception as exc:  # one study's failure is reported in its section, never the run's end
+            findings[name], sections[name] = _failed_study(study, run_dir, exc)
     atomic_write_json(run_dir / "findings.json", findings)
     md, html = write_report(run_dir, title=f"dl_drawbacks — {suite.name}", description=suite.description,
                             sections=sections, headlines=headlines, outcomes=outcomes, env=env)
     _publish(suite, run_dir, findings, figures_all, headlines)
     _print_summary(headlines, outcomes, html, stream=sys.stderr)
     return findings
+
+
+def failed_analyses(findings: dict[str, Any]) -> list[str]:
+    """Study kinds whose analysis raised."""
+    return [kind for kind, found in findings.items() if "analysis_error" in found]
 
 
 def run_group(run_dir: Path, suite) -> str:

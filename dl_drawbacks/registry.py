@@ -1,7 +1,7 @@
 """Registries by name: studies, datasets and models register with a decorator.
 
-Adding a dataset or a model is one new module with one ``@DATASETS.register("name")``; a
-duplicate name raises at import time, an unknown name raises a one-line error listing the known.
+Adding a dataset or a model is one new module with one ``@DATASETS.register("name")`` (found by
+``plugins``, the one discovery rule); a duplicate name raises at import time, an unknown name raises a one-line error listing the known.
 """
 
 from __future__ import annotations
@@ -29,7 +29,14 @@ class Registry(Generic[T]):
 
         return add
 
+    @staticmethod
+    def _discover() -> None:
+        from .plugins import load_builtin  # one discovery rule for every registry
+
+        load_builtin()
+
     def get(self, name: str) -> T:
+        self._discover()
         try:
             return self._items[name]
         except KeyError:
@@ -37,12 +44,15 @@ class Registry(Generic[T]):
             raise SpecError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
     def __contains__(self, name: object) -> bool:
+        self._discover()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
+        self._discover()
         return iter(sorted(self._items))
 
     def items(self) -> list[tuple[str, T]]:
+        self._discover()
         return sorted(self._items.items())
 
 

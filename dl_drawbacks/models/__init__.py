@@ -1,6 +1,5 @@
-"""Model families; importing this package registers all of them."""
+"""Model families: each module registers one (found by ``dl_drawbacks.plugins``)."""
 
-from . import gpt, mlp  # noqa: F401  (registration)
 from .base import DataShape, ModelFamily, count_parameters, resolve_params
 
 __all__ = ["DataShape", "ModelFamily", "count_parameters", "resolve_params"]

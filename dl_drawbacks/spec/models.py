@@ -123,6 +123,8 @@ class SuiteSpec(Strict):
     name: str = Field(description="name of the suite; the default run folder is runs/<name>")
     version: int = Field(ge=1, description="bump when a change alters results")
     description: str = Field("", description="what this spec asks")
+    plugins: list[str] = Field(default_factory=list, description="modules (on PYTHONPATH or installed) that register "
+                               "model families, datasets or study kinds; imported on the driver and on every Ray worker")
     tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="Weights & Biases settings")
     measure: MeasureSpec = Field(default_factory=MeasureSpec, description="energy, carbon and cost settings")
     studies: list[StudySpec] = Field(min_length=1, description="the studies to run")
@@ -143,4 +145,4 @@ class TrialSpec(Strict):
     treatment: dict[str, Any]
     measure: MeasureSpec
     tracking: TrackingSettings
-    analysis: dict[str, Any]
+    plugins: list[str] = Field(default_factory=list)

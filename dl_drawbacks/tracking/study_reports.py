@@ -12,26 +12,6 @@ from ..store import atomic_write_bytes
 from .settings import TrackingSettings
 
 
-def _panels(kind: str) -> tuple[tuple[str, ...], list[Any]]:
-    """(line-plot metrics, extra panels) that show what each study is about."""
-    import wandb_workspaces.reports.v2 as wr
-
-    summary = wr.SummaryMetric
-    if kind == "compute":
-        return ("step_time", "loss"), [
-            wr.ScatterPlot(title="training time vs parameters", x=summary("parameters"), y=summary("train_time"), log_x=True, log_y=True),
-            wr.ScatterPlot(title="energy vs parameters", x=summary("parameters"), y=summary("energy"), log_x=True, log_y=True),
-            wr.BarPlot(title="samples/s", metrics=[summary("samples_per_second")])]
-    if kind in ("data", "overfitting"):
-        return ("loss", "accuracy"), [wr.BarPlot(title="final test accuracy", metrics=[summary("accuracy/test")])]
-    if kind == "hparams":
-        columns = [wr.ParallelCoordinatesPlotColumn(metric=summary(m)) for m in ("accuracy/val", "loss/val", "steps")]
-        return ("accuracy", "loss"), [wr.ParallelCoordinatesPlot(title="configurations", columns=columns)]
-    if kind == "bias":
-        return ("loss",), [wr.BarPlot(title="group metrics", metrics=[summary("disparate_impact"), summary("statistical_parity_difference")])]
-    return ("loss", "accuracy"), []
-
-
 def headline_table(headlines: list[dict[str, Any]]) -> dict[str, Any]:
     return {h["finding"]: {"value": h["value"], "interval": h.get("interval"), "unit": h.get("unit", ""),
                            "provenance": h.get("provenance", "")} for h in headlines}
@@ -39,7 +19,7 @@ def headline_table(headlines: list[dict[str, Any]]) -> dict[str, Any]:
 
 def write_study_reports(run_dir: Path, suite, findings: dict[str, Any], *, group: str, publish: bool = False) -> list[tuple[str, Path, bool]]:
     """Build each study's Report; returns (kind, spec path, published) per study."""
-    from ..drawbacks import get_kind
+    from ..studies.base import get_kind
     from .report import build_report
 
     settings: TrackingSettings = suite.tracking
@@ -47,8 +27,8 @@ def write_study_reports(run_dir: Path, suite, findings: dict[str, Any], *, group
     for study in suite.studies:
         kind = get_kind(study.kind)
         found = findings.get(study.kind, {})
-        metrics, panels = _panels(study.kind)
-        headlines = kind.headlines(found) if "error" not in found else []
+        metrics, panels = kind.wandb_panels()
+        headlines = kind.headlines(found) if "analysis_error" not in found and "not_measurable" not in found else []
         report = build_report(settings, group=group, title=f"dl_drawbacks {suite.name}: {study.kind}", findings=headline_table(headlines),
                               metrics=metrics, question=kind.question, extra_panels=panels, save=publish)
         if report is None:

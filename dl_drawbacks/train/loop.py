@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from ..drawbacks import get_kind
+from ..studies.base import get_kind
 from .batches import micro_batch_weights, micro_batches, steps_per_epoch
 from .context import TrialContext
 from .evaluate import classification_loss, loss_and_accuracy, weighted_classification_loss

@@ -13,8 +13,9 @@ from typing import Any
 
 import torch
 
-from ..drawbacks import get_kind
+from ..studies.base import get_kind
 from ..models.base import DataShape, count_parameters, resolve_params
+from ..plugins import load_plugins
 from ..registry import MODELS
 from ..rows import RowBuffer
 from ..spec.models import TrialSpec
@@ -66,15 +67,17 @@ def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_
     """Train one trial on this process; returns its rows as plain columns."""
     t_start = time.perf_counter()
     trial = TrialSpec.model_validate(trial_dict)
+    load_plugins(trial.plugins)  # the spec's own model families, datasets and kinds, on this worker too
+    kind = get_kind(trial.study)
     torch.set_num_threads(trial.trainer.cpus_per_worker)
     torch.manual_seed(trial.seed)
     ctx = TrialContext(
         trial=trial, run_id=run_id, rank=rank, local_rank=local_rank, world_size=world_size,
         device=_device(trial, local_rank),
         rows=RowBuffer(trial.study, run_id, trial.trial_id, trial.seed, trial.factors, rank=rank),
+        treatment=kind.Treatment.model_validate(trial.treatment),
     )
     t_start_args: dict[str, Any] = {"t_trial_start": t_start}
-    kind = get_kind(trial.study)
     kind.prepare_data(ctx)
     model = _build_model(ctx, t_start_args)
     instruments = Instruments(ctx, **t_start_args)

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from dl_drawbacks.cli import main
-from dl_drawbacks.tracking.offline_reader import find_offline_runs, read_offline_run
+from wandb_offline_reader import find_offline_runs, read_offline_run
 
 pytestmark = pytest.mark.ray
 SENTINEL = "sentinel-wandb-key-7f3a9c"

@@ -6,7 +6,7 @@ import zlib
 import pytest
 
 from dl_drawbacks.errors import RunFolderError
-from dl_drawbacks.tracking.offline_reader import (
+from wandb_offline_reader import (
     FILE_HEADER, FRAGMENT_HEADER, find_offline_runs, iter_payloads, read_offline_run)
 from dl_drawbacks.tracking.settings import TrackingSettings
 from dl_drawbacks.tracking.trial_run import TrialRun

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from dl_drawbacks.tracking.offline_reader import find_offline_runs, read_offline_run
+from wandb_offline_reader import find_offline_runs, read_offline_run
 from dl_drawbacks.tracking.settings import TrackingSettings
 from dl_drawbacks.tracking.study_summary import flatten_findings, log_study_summary
 

@@ -5,7 +5,7 @@ import logging
 import pytest
 import wandb
 
-from dl_drawbacks.tracking.offline_reader import find_offline_runs, read_offline_run
+from wandb_offline_reader import find_offline_runs, read_offline_run
 from dl_drawbacks.tracking.settings import TrackingSettings
 from dl_drawbacks.tracking.trial_run import TrialRun
 

@@ -1,1 +1,0 @@
-"""Explanations of trained models: captum attributions, their faithfulness and sanity, planted ground truth."""

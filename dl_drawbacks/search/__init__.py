@@ -1,1 +1,0 @@
-"""Hyperparameter search: the space, trials, the Tune driver with ASHA, and the analyses of the hparams study."""

@@ -1,0 +1,107 @@
+"""What a study kind (one drawback) provides. Every hook is declared here with its default, so core
+code calls each one unconditionally and never asks a kind what it has (torchtitan's TrainSpec).
+
+Driver side: ``check`` and ``plan_trials`` while planning, ``run_trials`` to execute, then ``analyze``,
+``figures``, ``report``, ``headlines`` and ``wandb_panels`` from the aggregated rows alone.
+Worker side: ``prepare_data``, ``before_training``, ``on_step``, ``on_eval``, ``after_training``.
+The kind's ``Options`` (analysis) are parsed once by the planner and handed on typed; they never
+travel to workers. Its ``Treatment`` (per-trial settings) is parsed once per trial, into ``ctx.treatment``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from ..spec.models import StudySpec, TrialSpec
+    from ..train.context import TrialContext
+    from ..tune_runner import TrialRunner
+
+
+def default_splits(ctx: "TrialContext") -> None:
+    """The data set's train split (subsampled to ``data.n_train``) and its test split."""
+    from ..data import load_dataset
+    from ..train.context import Split
+
+    spec = ctx.trial.data
+    ds = load_dataset(spec.name, spec.options)
+    ctx.dataset = ds
+    if spec.n_train is not None:
+        ds = ds.subsample(spec.n_train, seed=ctx.trial.seed)
+    ctx.splits["train"] = Split(ds.x_train, ds.y_train, dict(ds.protected_train))
+    ctx.splits["test"] = Split(ds.x_test, ds.y_test, dict(ds.protected_test))
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StudyKind:
+    """Base class of a registered study kind; subclasses override what they need."""
+
+    name: ClassVar[str]
+    question: ClassVar[str] = ""
+    Treatment: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    default_concurrency: ClassVar[int | None] = None  # None: as many trials as resources allow
+    descriptors: ClassVar[dict[str, str]] = {}  # factor name -> setting path recorded with every trial
+
+    # planning (driver) -------------------------------------------------------------------------
+    def check(self, study: "StudySpec", options: BaseModel) -> None:
+        """Kind-specific checks of a study spec; raise ValueError('<key path>: <what to fix>')."""
+
+    def plan_trials(self, study: "StudySpec", options: BaseModel, trials: list["TrialSpec"]) -> list["TrialSpec"]:
+        """The study's trials from its grid trials (a kind that samples its own, e.g. a search, replaces them)."""
+        return trials
+
+    def run_trials(self, study: "StudySpec", options: BaseModel, todo: list["TrialSpec"], *, runner: "TrialRunner") -> None:
+        """Run the pending trials; the default is one Tune grid over them."""
+        runner.run(todo)
+
+    # worker side ---------------------------------------------------------------------------------
+    def prepare_data(self, ctx: "TrialContext") -> None:
+        """Before training: fill ``ctx.dataset`` and ``ctx.splits`` (train, test, ...)."""
+        default_splits(ctx)
+
+    def before_training(self, ctx: "TrialContext") -> None:
+        """After the model and engine are built and before the first step (e.g. input hooks)."""
+
+    def on_step(self, ctx: "TrialContext", *, step: int, loss: float) -> None:
+        """After every optimizer step (e.g. to report to a Tune scheduler)."""
+
+    def on_eval(self, ctx: "TrialContext", *, step: int, epoch: int, metrics: dict[str, dict[str, float]]) -> None:
+        """Every rank, after each evaluation: ``metrics[split] = {"loss", "accuracy"}``."""
+
+    def after_training(self, ctx: "TrialContext") -> None:
+        """After training: add the kind's evaluation rows to ``ctx.rows``."""
+
+    # analysis and reporting (driver, from the aggregated rows alone) -------------------------------
+    def analyze(self, rows: pl.DataFrame, options: BaseModel, *, measure: Any) -> dict[str, Any]:
+        """Findings (JSON-serialisable) from this study's aggregated rows."""
+        return {}
+
+    def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
+        return []
+
+    def report(self, findings: dict[str, Any], figures: list[Path]) -> str:
+        """This study's section of report.md (Markdown)."""
+        return ""
+
+    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rows of the cross-study summary: {finding, value, interval, unit, provenance}."""
+        return []
+
+    def wandb_panels(self) -> tuple[tuple[str, ...], list[Any]]:
+        """(metrics plotted per step, extra wandb-workspaces panels) of this study's W&B Report."""
+        return ("loss", "accuracy"), []
+
+
+def get_kind(name: str) -> StudyKind:
+    """An instance of the registered study kind ``name``."""
+    from ..registry import STUDIES
+
+    return STUDIES.get(name)()

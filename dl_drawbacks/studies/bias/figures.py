@@ -1,0 +1,96 @@
+"""Figures of the bias study: per-group bars with intervals, metrics against representation, and
+the accuracy–fairness frontier (from findings alone)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .analysis import THRESHOLDS  # noqa: E402
+from ...report.figures import save_figure as _save  # noqa: E402
+
+MARKERS = {"none": "o", "reweighing": "s", "calibrated_eq_odds": "^", "reject_option": "D"}
+
+
+def _err(mean: float, interval: list) -> list[float]:
+    lo, hi = (v if v is not None else np.nan for v in interval)
+    return [max(mean - lo, 0) if np.isfinite(lo) else 0, max(hi - mean, 0) if np.isfinite(hi) else 0]
+
+
+def group_bars(findings: dict[str, Any], out: Path) -> Path | None:
+    heads = findings["headline"]
+    if not heads:
+        return None
+    metrics = ("group_accuracy", "group_tpr", "group_fpr", "group_selection_rate")
+    fig, axes = plt.subplots(len(heads), 4, figsize=(14, 3.2 * len(heads)), squeeze=False)
+    for row, (protected, h) in zip(axes, heads.items()):
+        for ax, metric in zip(row, metrics):
+            g = [x for x in h["groups"] if x["metric"] == metric and x["mean"] is not None]
+            means = [x["mean"] for x in g]
+            err = np.array([_err(x["mean"], x["interval95"]) for x in g]).T.reshape(2, -1)
+            ax.bar([x["group"] for x in g], means, yerr=err, capsize=3, color="tab:blue", alpha=0.75)
+            ax.set_title(f"{protected}: {metric.removeprefix('group_')}", fontsize=9)
+            ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+            ax.set_ylim(0, 1)
+    fig.suptitle("Per-group rates, unmitigated (mean over seeds, 95% t-interval; 1 = privileged)", fontsize=10)
+    return _save(fig, out / "bias_group_bars.png")
+
+
+def metric_vs_representation(findings: dict[str, Any], out: Path) -> Path | None:
+    rep = findings["representation"]
+    if not rep:
+        return None
+    panels = ("accuracy_gap", "disparate_impact", "statistical_parity_difference", "equal_opportunity_difference", "average_odds_difference")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
+    for protected, r in rep.items():
+        shares = [p["unprivileged_share"] for p in r["points"]]
+        for ax, key in zip(axes, panels):
+            pts = [p.get(key) for p in r["points"]]
+            keep = [(s, p) for s, p in zip(shares, pts) if p and p["mean"] is not None]
+            if not keep:
+                continue
+            xs = [s for s, _ in keep]
+            err = np.array([_err(p["mean"], p["interval95"]) for _, p in keep]).T
+            ax.errorbar(xs, [p["mean"] for _, p in keep], yerr=err, marker="o", capsize=3, label=protected)
+            ax.set_title(key.replace("_", " "), fontsize=9)
+            ax.set_xlabel("unprivileged share of training data")
+    for ax, key in zip(axes, panels):
+        lo, hi = THRESHOLDS.get(key, (0.0, 0.0))
+        ax.axhspan(lo, hi, color="tab:green", alpha=0.12) if key in THRESHOLDS else ax.axhline(0, color="grey", lw=0.8)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Unmitigated model against representation (95% interval over seeds; green: common fair band)", fontsize=10)
+    return _save(fig, out / "bias_metric_vs_representation.png")
+
+
+def frontier_plot(findings: dict[str, Any], out: Path) -> Path | None:
+    front = {k: v for k, v in findings["frontier"].items() if v}
+    if not front:
+        return None
+    metric = findings["primary_metric"]
+    fig, axes = plt.subplots(1, len(front), figsize=(5.5 * len(front), 4.2), squeeze=False)
+    for ax, (protected, pts) in zip(axes[0], front.items()):
+        for p in pts:
+            share = "natural" if p["unprivileged_share"] is None else f"{p['unprivileged_share']:.2g}"
+            ax.errorbar(p["distance"], p["accuracy"], yerr=np.array(_err(p["accuracy"], p["accuracy_interval95"])).reshape(2, 1),
+                        marker=MARKERS.get(p["mitigation"], "o"), capsize=3, color="tab:red" if p["pareto"] else "tab:grey",
+                        label=f"{p['mitigation']} ({share})")
+        best = sorted((p for p in pts if p["pareto"]), key=lambda p: p["distance"])
+        ax.plot([p["distance"] for p in best], [p["accuracy"] for p in best], "--", color="tab:red", lw=1)
+        ax.set_xlabel(f"distance from parity of {metric.replace('_', ' ')}")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"{protected}: accuracy vs fairness (red: Pareto front)", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=6)
+    return _save(fig, out / "bias_frontier.png")
+
+
+def make_figures(findings: dict[str, Any], out_dir: Path) -> list[Path]:
+    made = [group_bars(findings, out_dir), metric_vs_representation(findings, out_dir), frontier_plot(findings, out_dir)]
+    return [p for p in made if p is not None]

@@ -1,0 +1,3 @@
+"""The data study: everything only it uses (kind, analysis, figures, report)."""
+
+from . import kind  # noqa: F401  (registers the study kind)

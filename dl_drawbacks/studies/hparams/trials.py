@@ -1,0 +1,79 @@
+"""Trials of a hyperparameter study, built from the study's base trial by setting hyperparameters.
+
+Ids hash the trial's settings and seed (as ``plan`` does), so a configuration sampled again — at
+plan time by the seeded random search, or during a TPE search — is recognised by ``--resume``.
+Sweep names say each trial's role: ``search`` (task A), ``transfer`` (the same configurations on
+task B), ``default`` (the library-default configuration over seeds), ``oat`` (one hyperparameter
+at a time around the default) and ``best_seeds`` (the best k configurations over seeds).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from ...models.base import resolve_params
+from ...plan import SETTING_ROOTS, _get_path, _set_path, trial_id
+from ...spec.models import DataSpec, TrialSpec
+from .options import HparamsOptions
+from .space import sample_configs, setting_path
+
+
+def config_id(config: dict[str, Any]) -> str:
+    """Id of a hyperparameter configuration, the same on every task and seed."""
+    return "cfg-" + hashlib.sha256(json.dumps(config, sort_keys=True, default=repr).encode()).hexdigest()[:8]
+
+
+def default_config(base: TrialSpec, options: HparamsOptions) -> dict[str, Any]:
+    """The values the base settings (the library defaults, as the spec writes them) give each hyperparameter."""
+    settings = base.model_dump(mode="json", include=set(SETTING_ROOTS))
+    params = resolve_params(base.model.family, base.model.size, dict(base.model.params)).model_dump()
+    out = {}
+    for name in options.search_space:
+        path = setting_path(name)
+        if path.startswith("model.params."):
+            out[name] = params[path.removeprefix("model.params.")]
+        else:
+            out[name] = _get_path(settings, path)
+    return out
+
+
+def make_trial(base: TrialSpec, config: dict[str, Any], *, sweep: str, seed: int, data: DataSpec | None = None,
+               extra: dict[str, Any] | None = None) -> TrialSpec:
+    """``base`` with the configuration's hyperparameters set (validated), a seed and a role."""
+    doc = base.model_dump(mode="json")
+    settings = {k: copy.deepcopy(doc[k]) for k in SETTING_ROOTS}
+    if data is not None:
+        settings["data"] = data.model_dump(mode="json")
+    for name, value in config.items():
+        _set_path(settings, setting_path(name), value, where=f"analysis.search_space.{name}")
+    probe = TrialSpec.model_validate({**doc, **settings, "seed": seed})
+    resolve_params(probe.model.family, probe.model.size, dict(probe.model.params))
+    settled = probe.model_dump(mode="json", include=set(SETTING_ROOTS))
+    hp = {name: _get_path(settled, setting_path(name)) for name in config}
+    factors = {"sweep": sweep, "task": probe.data.name, "config_id": config_id(hp), **hp, **(extra or {})}
+    return TrialSpec.model_validate({**doc, **settled, "seed": seed, "sweep": sweep, "factors": factors,
+                                     "trial_id": trial_id(base.study, settled, seed)})
+
+
+def planned_trials(base: TrialSpec, options: HparamsOptions) -> list[TrialSpec]:
+    """Everything that does not depend on results: the sampled search (random), its transfer
+    copy, the default configuration over seeds, and the one-at-a-time sweep around the default."""
+    default = default_config(base, options)
+    out: list[TrialSpec] = []
+    if options.search == "random":
+        configs = sample_configs(options.search_space, options.n_trials, seed=options.sample_seed)
+        out += [make_trial(base, c, sweep="search", seed=base.seed) for c in configs]
+        if options.transfer is not None:
+            out += [make_trial(base, c, sweep="transfer", seed=base.seed, data=options.transfer) for c in configs]
+    out += [make_trial(base, default, sweep="default", seed=s) for s in options.seeds]
+    for name, dist in options.search_space.items():
+        for value in dist.grid(options.oat_points):
+            if value != default[name]:
+                out.append(make_trial(base, {**default, name: value}, sweep="oat", seed=base.seed, extra={"varied": name}))
+    unique: dict[str, TrialSpec] = {}
+    for t in out:  # a configuration drawn twice runs once
+        unique.setdefault(t.trial_id, t)
+    return list(unique.values())

@@ -1,0 +1,3 @@
+"""The overfitting study: everything only it uses (kind, analysis, figures, report)."""
+
+from . import kind  # noqa: F401  (registers the study kind)

@@ -1,0 +1,182 @@
+"""Study 3 — overfitting and generalization: per-epoch train/validation/test curves and the gap, sweeps
+over width, label noise, training-set size and regularizers, the random-label memorization test
+(Zhang et al. 2017) and calibration (ECE, NLL, Brier, temperature scaling)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ...errors import DataError
+from ...registry import STUDIES
+from ..base import StudyKind
+from ..data.kind import holdout_splits
+
+if TYPE_CHECKING:
+    from ...train.context import TrialContext
+
+
+class OverfitTreatment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    label_noise: float = Field(0.0, ge=0, le=1, description="share of train labels replaced, seeded, by a different class drawn uniformly")
+    random_labels: bool = Field(False, description="shuffle all train labels (the random-label memorization test)")
+    augment: bool = Field(False, description="random shifts + Gaussian noise on training inputs (image data only)")
+    augment_shift: int = Field(1, ge=0, le=3, description="largest shift in pixels per direction (augment)")
+    augment_noise: float = Field(0.1, ge=0, description="std of Gaussian input noise in standardised units (augment)")
+    val_fraction: float = Field(0.2, gt=0, lt=1, description="share of the train split held out as validation before subsampling")
+
+    @model_validator(mode="after")
+    def _one_corruption(self) -> "OverfitTreatment":
+        if self.random_labels and self.label_noise > 0:
+            raise ValueError("give random_labels or label_noise, not both")
+        return self
+
+
+class OverfitOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    width_sweep: str = Field("width", description="sweep over model.params.width (× treatment.label_noise) for double descent")
+    regularization_sweep: str = Field("regularization", description="sweep of regularizers; its trials with none set are the reference")
+    random_label_sweep: str = Field("random_labels", description="sweep over treatment.random_labels [false, true]")
+    size_sweep: str = Field("train_size", description="sweep over data.n_train")
+    fit_threshold: float = Field(0.99, gt=0, le=1, description="train accuracy at which a trial counts as having fit its labels")
+    reliability_trial: str | None = Field(None, description="trial id of the reliability diagram (None: widest noise-free true-label trial, lowest seed)")
+    n_bootstrap: int = Field(1000, ge=100, description="bootstrap draws over seeds for intervals of means")
+
+
+def corrupt_labels(y: np.ndarray, n_classes: int, *, noise: float, shuffle: bool, seed: int) -> np.ndarray:
+    """Labels with ``round(noise·n)`` entries moved to a uniformly drawn *different* class, or all shuffled."""
+    rng = np.random.default_rng([seed, 1729])
+    y = np.array(y)
+    if shuffle:
+        return rng.permutation(y)
+    idx = rng.choice(len(y), size=round(noise * len(y)), replace=False)
+    y[idx] = (y[idx] + rng.integers(1, n_classes, size=len(idx))) % n_classes
+    return y
+
+
+def shift_and_noise(x: torch.Tensor, image_shape: tuple[int, ...], *, shift: int, noise: float, gen: torch.Generator) -> torch.Tensor:
+    """Each image moved by (dy, dx) ∈ [-shift, shift]² with zero fill (the standardised mean), plus N(0, noise²)."""
+    b = x.shape[0]
+    img = x.reshape(b, *image_shape)
+    pad = torch.nn.functional.pad(img, (shift, shift, shift, shift))
+    d = torch.randint(0, 2 * shift + 1, (b, 2), generator=gen)
+    h, w = image_shape[-2:]
+    out = torch.empty_like(img)
+    for dy, dx in {tuple(v) for v in d.tolist()}:
+        m = (d[:, 0] == dy) & (d[:, 1] == dx)
+        out[m] = pad[m][..., dy:dy + h, dx:dx + w]
+    out = out.reshape(b, -1)
+    return out + noise * torch.randn(out.shape, generator=gen).to(out) if noise > 0 else out
+
+
+def refuse_augment(modality: str, name: str) -> None:
+    if modality != "image":
+        raise DataError(f"treatment.augment: data set {name!r} is {modality}; augmentation (shifts, pixel noise) needs images — remove augment")
+
+
+@STUDIES.register("overfitting")
+class OverfittingStudy(StudyKind):
+    name = "overfitting"
+    question = "When and how much does the network overfit, what closes the gap, and are its probabilities calibrated?"
+    Treatment = OverfitTreatment
+    Options = OverfitOptions
+    descriptors = {"family": "model.family", "size": "model.size", "n_train": "data.n_train",
+                   "weight_decay": "trainer.optimizer.weight_decay", "epochs": "trainer.budget.epochs"}
+
+    def check(self, study: Any, options: Any) -> None:
+        from ...data import load_dataset
+
+        if study.trainer.budget.epochs is None or study.trainer.budget.eval_every != 0:
+            raise ValueError("trainer.budget: the overfitting study needs epochs (not steps) and eval_every: 0 (evaluate every epoch)")
+        augments = [study.treatment.get("augment", False)] + [v for s in study.sweeps for v in s.axes.get("treatment.augment", [])]
+        if any(augments):
+            names = {study.data.name} | {v for s in study.sweeps for v in s.axes.get("data.name", [])}
+            for name in names:
+                ds = load_dataset(name, study.data.options)
+                if ds.modality != "image":
+                    raise ValueError(f"treatment.augment: data set {name!r} is {ds.modality}; augmentation (shifts, pixel noise) needs images — remove augment")
+
+    def prepare_data(self, ctx: "TrialContext") -> None:
+        from ...models.base import resolve_params
+
+        t = ctx.treatment
+        holdout_splits(ctx, t.val_fraction)
+        ds, train = ctx.dataset, ctx.splits["train"]
+        if t.augment:
+            refuse_augment(ds.modality, ds.name)
+        clean = train.y
+        train.y = corrupt_labels(clean, ds.n_classes, noise=t.label_noise, shuffle=t.random_labels, seed=ctx.trial.seed)
+        if not ctx.is_chief:
+            return
+        p = resolve_params(ctx.trial.model.family, ctx.trial.model.size, dict(ctx.trial.model.params))
+        settings = {"width": getattr(p, "width", float("nan")), "depth": getattr(p, "depth", float("nan")),
+                    "dropout": getattr(p, "dropout", 0.0), "weight_decay": ctx.trial.trainer.optimizer.weight_decay,
+                    "label_noise": t.label_noise, "random_labels": float(t.random_labels), "augment": float(t.augment),
+                    "n_classes": ds.n_classes, "labels_changed": float(np.mean(train.y != clean))}
+        for name, value in settings.items():
+            ctx.rows.add("setting", value, "value", group=name, provenance="spec")
+
+    def before_training(self, ctx: "TrialContext") -> None:
+        t = ctx.treatment
+        if not t.augment:
+            return
+        gen = torch.Generator().manual_seed(ctx.trial.seed)
+        shape = ctx.dataset.image_shape
+
+        def hook(module: torch.nn.Module, args: tuple) -> tuple | None:
+            if not module.training:  # evaluation sees clean inputs
+                return None
+            x = shift_and_noise(args[0].cpu(), shape, shift=t.augment_shift, noise=t.augment_noise, gen=gen)
+            return (x.to(args[0].device),)
+
+        ctx.engine.module.register_forward_pre_hook(hook)
+
+    def after_training(self, ctx: "TrialContext") -> None:
+        from .calibration import TemperatureScaling, calibration_metrics, reliability_bins
+        from ...train.evaluate import predict_proba
+
+        val, test = ctx.splits["val"], ctx.splits["test"]
+        p_val, p_test = predict_proba(ctx.engine, val), predict_proba(ctx.engine, test)  # every rank (ZeRO-3)
+        if not ctx.is_chief:
+            return
+        ts = TemperatureScaling().fit(p_val, val.y)
+        ctx.rows.add("temperature", ts.temperature_, "value", split="val", provenance="calibration")
+        for prov, proba in (("calibration", p_test), ("temperature_scaled", ts.transform(p_test))):
+            for metric, value in calibration_metrics(proba, test.y).items():
+                ctx.rows.add(metric, value, "nats" if metric == "nll" else "value", split="test", provenance=prov)
+            bins = reliability_bins(proba, test.y)
+            for k in range(len(bins["count"])):
+                for what in ("count", "confidence", "accuracy"):
+                    ctx.rows.add(f"reliability_{what}", bins[what][k], "value", split="test", group=f"{k:02d}", provenance=prov)
+
+    def analyze(self, rows: pl.DataFrame, options: OverfitOptions, *, measure: Any) -> dict[str, Any]:
+        from .generalization import overfitting_findings
+
+        return {"question": self.question, **overfitting_findings(rows, options)}
+
+    def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
+        from . import figures as f
+
+        made = [f.train_val_curves(rows, findings, out_dir), f.error_vs_width(findings, out_dir),
+                f.gap_vs_regularizer(findings, out_dir), f.reliability_diagram(rows, findings, out_dir)]
+        return [p for p in made if p is not None]
+
+    def report(self, findings: dict[str, Any], figures: list[Path]) -> str:
+        from .report import overfitting_markdown
+
+        return overfitting_markdown(findings, figures)
+
+    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+        from .report import overfitting_headlines
+
+        return overfitting_headlines(findings)
+
+    def wandb_panels(self) -> tuple[tuple[str, ...], list[Any]]:
+        import wandb_workspaces.reports.v2 as wr
+
+        return ("loss", "accuracy"), [wr.BarPlot(title="final test accuracy", metrics=[wr.SummaryMetric("accuracy/test")])]
