@@ -14,30 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .baselines import BASELINES
 from .learning_curves import FAMILIES, LearningCurveFit, crossover
 from ...registry import STUDIES
-from ..base import StudyKind
+from ..base import StudyKind, holdout_splits
 
 if TYPE_CHECKING:
     from ...train.context import TrialContext
-
-
-def holdout_splits(ctx: "TrialContext", val_fraction: float) -> None:
-    """Validation held out first (seeded by the data options' seed, so it is the same for every size and
-    seed), then the rest subsampled to ``data.n_train`` with the trial's seed; the test split never changes."""
-    from ...data import load_dataset
-    from ...train.context import Split
-
-    spec = ctx.trial.data
-    ds = load_dataset(spec.name, spec.options)
-    ctx.dataset = rest = ds
-    if val_fraction > 0:
-        rest, (x_val, y_val) = ds.split_validation(val_fraction, seed=int(spec.options.get("seed", 0)))
-        ctx.splits["val"] = Split(x_val, y_val)
-    if spec.n_train is not None:
-        rest = rest.subsample(spec.n_train, seed=ctx.trial.seed)
-    ctx.splits["train"] = Split(np.array(rest.x_train), np.array(rest.y_train), dict(rest.protected_train))
-    ctx.splits["test"] = Split(ds.x_test, ds.y_test, dict(ds.protected_test))
-    if ctx.is_chief:
-        ctx.rows.add("train_size", len(rest.y_train), "count", provenance="spec")
 
 
 class DataTreatment(BaseModel):

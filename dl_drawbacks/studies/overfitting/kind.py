@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import DataError
 from ...registry import STUDIES
-from ..base import StudyKind
-from ..data.kind import holdout_splits
+from ..base import StudyKind, holdout_splits
 
 if TYPE_CHECKING:
     from ...train.context import TrialContext

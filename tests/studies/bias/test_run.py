@@ -14,7 +14,7 @@ pytestmark = pytest.mark.ray
 
 
 def test_tiny_bias_study(ray_cluster, tmp_path):
-    spec = Path(__file__).resolve().parents[1] / "specs" / "tiny_bias.yaml"
+    spec = Path(__file__).resolve().parents[2] / "specs" / "tiny_bias.yaml"
     out = tmp_path / "bias"
     assert main(["run", str(spec), "--out", str(out)]) == 0
     rows = pl.concat([pl.read_parquet(p) for p in (out / "trials").glob("*/rows.parquet")])

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.ray
 
 
 def test_tiny_data_study_end_to_end(ray_cluster, tmp_path):
-    spec = Path(__file__).resolve().parents[1] / "specs" / "tiny_data.yaml"
+    spec = Path(__file__).resolve().parents[2] / "specs" / "tiny_data.yaml"
     assert main(["run", str(spec), "--out", str(tmp_path / "run")]) == 0
     f = json.loads((tmp_path / "run" / "findings.json").read_text())["data"]
     assert f["trials"] == 10 and f["diverged_trials"] == 0

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.ray
 
 
 def test_tiny_overfitting_study_end_to_end(ray_cluster, tmp_path):
-    spec = Path(__file__).resolve().parents[1] / "specs" / "tiny_overfitting.yaml"
+    spec = Path(__file__).resolve().parents[2] / "specs" / "tiny_overfitting.yaml"
     out = tmp_path / "run"
     assert main(["run", str(spec), "--out", str(out)]) == 0
     f = json.loads((out / "findings.json").read_text())["overfitting"]
