@@ -35,23 +35,6 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = ()) -
     return ray.cluster_resources()
 
 
-def runtime_env_plugins(plugins: list[str] | tuple[str, ...]) -> None:
-    """Refuse plug-ins the connected cluster was not started with (a session joined by a test, say)."""
-    import ray
-
-    shipped = set((ray.get_runtime_context().runtime_env or {}).get("py_modules") or [])
-    missing = [p for p in plugin_sources(plugins) if p not in shipped and not _importable_here(p)]
-    if missing:
-        raise ClusterError(f"plugins {', '.join(missing)} are not shipped to the cluster's workers; "
-                           f"run through `dl-drawbacks run` (it ships them) or install the package on every node")
-
-
-def _importable_here(path: str) -> bool:
-    """A plug-in under a folder on this process's PYTHONPATH: a local cluster's workers inherit it."""
-    parent = os.path.dirname(os.path.abspath(path))
-    return parent in {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
-
-
 def trial_resources(trial: TrialSpec) -> dict[str, float]:
     """What a trial takes from the cluster: its workers, plus one CPU for the Tune trial when N > 1."""
     t = trial.trainer

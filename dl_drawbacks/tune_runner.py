@@ -28,7 +28,7 @@ class TrialRunner:
             return
         from ray import tune
 
-        from .cluster import runtime_env_plugins, tune_trial_resources
+        from .cluster import tune_trial_resources
         from .train.checkpoint import fault_from_env
         from .trial import tune_trial
 
@@ -47,5 +47,4 @@ class TrialRunner:
                                       storage_path=str(self.run_dir / "ray_tune"), verbose=0,
                                       callbacks=[self.progress.tune_callback(self.run_dir)]),
         )
-        runtime_env_plugins(trials[0].plugins)
         tuner.fit()

@@ -1,0 +1,103 @@
+"""The package's import graph: no cycles (function-level imports count too) and no study importing another."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import dl_drawbacks
+
+ROOT = Path(dl_drawbacks.__file__).resolve().parent
+PACKAGE = "dl_drawbacks"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in ROOT.rglob("*.py")}
+
+
+def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the package modules it imports anywhere in its body (TYPE_CHECKING blocks excluded)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        type_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                     and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING") for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if id(node) in type_only:
+                continue
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                target = _resolve(node, name, path.name == "__init__.py")
+                targets = [f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target for a in node.names]
+            else:
+                continue
+            graph[name].update(t for t in targets if t in modules and t != name)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a list of modules, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_cycle_finder_finds_a_planted_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycles_in_the_package():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_no_study_imports_another_study():
+    for module, targets in import_graph().items():
+        if module.startswith(f"{PACKAGE}.studies.") and module.count(".") >= 3:
+            own = ".".join(module.split(".")[:3])
+            others = {t for t in targets if t.startswith(f"{PACKAGE}.studies.") and t.count(".") >= 2
+                      and not t.startswith(own) and t != f"{PACKAGE}.studies.base"}
+            assert not others, f"{module} imports {others}"
+
+
+def test_core_code_never_names_a_study():
+    kinds = {p.name for p in (ROOT / "studies").iterdir() if (p / "kind.py").exists()}
+    for name, path in _modules().items():
+        if name.startswith(f"{PACKAGE}.studies"):
+            continue
+        text = path.read_text()
+        for kind in kinds:
+            assert f"studies.{kind}" not in text, f"{name} imports the {kind} study"
+        assert "hasattr(kind" not in text, f"{name} probes a study kind with hasattr"
