@@ -1,16 +1,20 @@
 """The `dl-drawbacks` command: list, plan, run, analyze, k8s render.
 
-A user's mistake prints one line (`error: ...`) and exits 2, without a traceback.
+A user's mistake, and any file-system error on the way (a full disk, a folder that cannot be
+written), prints one line (`error: ...`) and exits 2, without a traceback. Ctrl-C exits 130 and
+SIGTERM 143 (`run` first records what finished: interrupt.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from .errors import DrawbacksError
+from .errors import DrawbacksError, RunFolderError
+from .interrupt import Stopped, raise_stopped
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -56,7 +60,13 @@ def _analysis_exit(run_dir: str | Path) -> int:
 
     from .postprocess import failed_analyses
 
-    failed = failed_analyses(json.loads((Path(run_dir) / "findings.json").read_text()))
+    findings_file = Path(run_dir) / "findings.json"
+    try:
+        findings = json.loads(findings_file.read_bytes())
+    except (ValueError, OSError) as exc:
+        raise RunFolderError(f"{findings_file}: unreadable ({type(exc).__name__}); run `dl-drawbacks analyze {run_dir}` "
+                             f"to rebuild it") from None
+    failed = failed_analyses(findings) if isinstance(findings, dict) else []
     if failed:
         print(f"error: the analysis of {', '.join(failed)} failed; the other studies are reported; "
               f"tracebacks in {Path(run_dir) / 'analysis-errors'}", file=sys.stderr)
@@ -108,16 +118,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error_line(err: OSError) -> str:
+    where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
+    return f"{where + ': ' if where else ''}{err.strerror or type(err).__name__}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = {s: signal.signal(s, h) for s, h in ((signal.SIGTERM, raise_stopped), (signal.SIGINT, signal.default_int_handler))}
     try:
         return args.func(args)
     except DrawbacksError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: finished trials are kept; re-run with --resume to finish", file=sys.stderr)
-        return 130
+    except OSError as err:
+        print(f"error: {_os_error_line(err)}".replace("\n", "\\n"), file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Stopped) as err:
+        name = str(err) if isinstance(err, Stopped) else "SIGINT"
+        print(f"interrupted ({name}); a run keeps its finished trials: `dl-drawbacks run SPEC --out DIR --resume` "
+              f"finishes it", file=sys.stderr)
+        return err.exit_code if isinstance(err, Stopped) else 130
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 from .errors import ClusterError
@@ -25,6 +26,8 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = ()) -
     sources = plugin_sources(plugins)
     if sources:
         kwargs["runtime_env"] = {"py_modules": sources}
+    if address not in (None, "local"):
+        probe(address)
     try:
         if address in (None, "local"):
             ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=False, **kwargs)
@@ -33,6 +36,26 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = ()) -
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; check --address") from None
     return ray.cluster_resources()
+
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+def probe(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """One TCP connect to a ``host:port`` address (``ray.init`` waits minutes on a dead one); ``auto``
+    is probed when ``RAY_ADDRESS`` names the cluster."""
+    target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
+    host, sep, port = target.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        if address != "auto":
+            raise ClusterError(f"--address {address!r}: give HOST:PORT of the Ray head (GCS port, default 6379), or auto")
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s).close()
+    except (OSError, OverflowError) as exc:
+        reason = f"no answer in {timeout_s:g} s" if isinstance(exc, socket.timeout) else (getattr(exc, "strerror", None) or str(exc))
+        raise ClusterError(f"cannot reach the Ray cluster at {target!r} ({reason}); "
+                           f"check --address and that the head node runs") from None
 
 
 def trial_resources(trial: TrialSpec) -> dict[str, float]:

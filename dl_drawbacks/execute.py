@@ -2,34 +2,65 @@
 trials with Ray Tune, then aggregate, analyse and report.
 
 Everything that can be refused is refused before the run folder is touched: the spec, the data
-sets, the cluster's capacity, an existing folder without --resume, a folder another run holds.
+sets, the cluster's capacity, an existing folder without --resume, a folder that holds something
+other than a run, a folder that cannot be written, a folder another run holds. Ctrl-C or SIGTERM
+during the trials stops scheduling, records the unfinished trials as interrupted and reports
+(interrupt.py).
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 
 import yaml
 
-from .errors import RunFolderError
+from .errors import DrawbacksError, RunFolderError
+from .interrupt import StopRequest
 from .plan import plan_suite
 from .progress import Progress
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
-from .store import RunLock, atomic_write_bytes, atomic_write_json, is_finished
+from .spec.load import read_text
+from .store import RunLock, atomic_write_bytes, atomic_write_json, is_finished, read_marker, write_trial
 
 
 def resolved_spec_text(suite: SuiteSpec) -> str:
     return yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False)
 
 
+class RunInterrupted(DrawbacksError):
+    """The run stopped on SIGINT/SIGTERM after recording what finished; exit 128 + the signal."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
 def check_run_folder(out: Path, suite: SuiteSpec, *, resume: bool) -> None:
+    """Refuse a folder that is not a directory, cannot be written, holds something other than a run
+    of this spec, or holds a run without --resume: nothing of a user's is ever overwritten."""
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out} is a file, not a folder; choose a folder for the run")
+    existing = next((p for p in [out, *out.parents] if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise RunFolderError(f"--out {out}: {existing} is a file, so the run folder cannot be made under it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunFolderError(f"--out {out}: {existing} is not writable by this user; choose another --out")
+    try:
+        held = sorted(p.name for p in out.iterdir() if p.name != ".lock") if out.exists() else []
+    except OSError as exc:
+        raise RunFolderError(f"--out {out}: cannot list the folder ({exc.strerror})") from None
     spec_file = out / "spec.yaml"
-    if out.exists() and any(p.name != ".lock" for p in out.iterdir()):
-        if not resume:
-            raise RunFolderError(f"{out} already holds a run; pass --resume to finish it, or choose another --out")
-        if spec_file.exists() and spec_file.read_text() != resolved_spec_text(suite):
-            raise RunFolderError(f"{out} was made from a different spec; use a new --out (or `dl-drawbacks analyze {out}` to re-analyse it)")
+    if held and not spec_file.exists():
+        shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise RunFolderError(f"--out {out} holds files that are not a dl-drawbacks run (no spec.yaml: {shown}); "
+                             f"choose a new or empty folder")
+    if held and not resume:
+        raise RunFolderError(f"{out} already holds a run; pass --resume to finish it, or choose another --out")
+    if held and read_text(spec_file, "run folder's spec.yaml") != resolved_spec_text(suite):
+        raise RunFolderError(f"{out} was made from a different spec; use a new --out (or `dl-drawbacks analyze {out}` to re-analyse it)")
 
 
 def preflight_data(trials: list[TrialSpec]) -> None:
@@ -65,18 +96,43 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
     with RunLock(out):
         if not (out / "spec.yaml").exists():
             atomic_write_bytes(out / "spec.yaml", resolved_spec_text(suite).encode())
-        atomic_write_json(out / "env.json", environment(resources))
-        run_id = f"{suite.name}-{int((out / 'spec.yaml').stat().st_mtime)}"
+        if not (out / "env.json").exists():  # the environment the run started in; a resume keeps it
+            atomic_write_json(out / "env.json", environment(resources))
+        from .tracking.run_setup import start_tracking  # the W&B group, kept in env.json; the W&B mode, decided once
+        run_id = start_tracking(out, suite)
         pending = [t for t in trials if not is_finished(out, t.trial_id)]
         progress = Progress(total=len(trials), done=len(trials) - len(pending))
-        for study in studies:
-            todo = [t for t in pending if t.study_index == study.index]
-            if not todo:
-                continue
-            execution = study.spec.execution
-            runner = TrialRunner(run_dir=out, run_id=run_id, progress=progress,
-                                 max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
-                                 max_failures=execution.max_failures, checkpoint_every=execution.checkpoint_every)
-            study.kind.run_trials(study.spec, study.options, todo, runner=runner)
+        with StopRequest() as stop:
+            for study in studies:
+                todo = [t for t in pending if t.study_index == study.index]
+                if not todo or stop.signum:
+                    continue
+                execution = study.spec.execution
+                runner = TrialRunner(run_dir=out, run_id=run_id, progress=progress,
+                                     max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
+                                     max_failures=execution.max_failures, checkpoint_every=execution.checkpoint_every)
+                study.kind.run_trials(study.spec, study.options, todo, runner=runner)
+        resume_command = shlex.join(["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", str(out), "--resume"])
+        not_run = record_interrupted(out, pending, stop.name, resume_command) if stop.signum else []
         analyze_run(out, progress=progress)
+    if stop.signum:
+        raise RunInterrupted(f"interrupted by {stop.name}: {len(not_run)} of {len(trials)} trials did not finish "
+                             f"(listed in {out / 'report.md'}); finish them with: {resume_command}", stop.signum)
     return out
+
+
+def record_interrupted(out: Path, pending: list[TrialSpec], signame: str, resume_command: str) -> list[str]:
+    """An ``interrupted`` marker (no rows: ``--resume`` runs it) for each pending trial that has no outcome."""
+    import polars as pl
+
+    from .rows import ROW_SCHEMA
+
+    not_run = []
+    for t in pending:
+        if is_finished(out, t.trial_id) or (read_marker(out, t.trial_id) or {}).get("status") == "failed":
+            continue
+        write_trial(out, t.trial_id, pl.DataFrame(schema=ROW_SCHEMA), {
+            "status": "interrupted", "error": f"not run to the end: the run was interrupted ({signame}); "
+            f"finish with `{resume_command}`", "sweep": t.sweep, "study": t.study, "wall_seconds": None})
+        not_run.append(t.trial_id)
+    return not_run

@@ -135,8 +135,13 @@ def plan_suite(suite: SuiteSpec, *, source: str = "spec") -> list[PlannedStudy]:
     """Every study of the suite checked, its options typed, its trials expanded."""
     load_plugins(suite.plugins)
     planned = []
+    first_of_kind: dict[str, int] = {}
     for index, study in enumerate(suite.studies):
         prefix = f"{source}: studies[{index}]"
+        if study.kind in first_of_kind:  # findings, rows and reports are keyed by kind
+            raise SpecError(f"{prefix}.kind: a second {study.kind!r} study (the first is studies[{first_of_kind[study.kind]}]); "
+                            f"findings are keyed by kind: merge them into one study with sweeps, or use two spec files")
+        first_of_kind[study.kind] = index
         kind, options = check_study(study, prefix=prefix)
         trials: list[TrialSpec] = []
         for sweep, factors, settings in expand_study(study, study_index=index, prefix=prefix):
@@ -149,8 +154,19 @@ def plan_suite(suite: SuiteSpec, *, source: str = "spec") -> list[PlannedStudy]:
             trials = kind.plan_trials(study, options, trials)
         except (SpecError, ValueError) as err:
             raise SpecError(f"{prefix}.{err}") from None
+        _refuse_repeated_ids(trials, prefix=prefix)
         planned.append(PlannedStudy(index=index, spec=study, kind=kind, options=options, trials=trials))
     return planned
+
+
+def _refuse_repeated_ids(trials: list[TrialSpec], *, prefix: str) -> None:
+    """Two trials with one id would write one folder; the schema makes it impossible, a kind's plan_trials must too."""
+    seen: set[str] = set()
+    for t in trials:
+        if t.trial_id in seen:
+            raise SpecError(f"{prefix}: trial {t.trial_id} is planned twice (sweep {t.sweep}, seed {t.seed}); "
+                            f"give each seed once and each setting once")
+        seen.add(t.trial_id)
 
 
 def plan(suite: SuiteSpec) -> list[TrialSpec]:

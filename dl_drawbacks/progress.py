@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 from ray.tune import Callback
+
+from .errors import RunFolderError
+from .store import read_marker
 
 
 def _clock(seconds: float) -> str:
@@ -42,10 +44,15 @@ class ProgressCallback(Callback):
     def __init__(self, progress: Progress, run_dir: Path) -> None:
         self.progress, self.run_dir = progress, Path(run_dir)
 
+    def _marker(self, trial_id: str) -> dict:
+        try:
+            return read_marker(self.run_dir, trial_id) or {}
+        except RunFolderError:  # damaged: the resume check names it
+            return {}
+
     def _finished(self, trial, error: bool) -> None:
         trial_id = trial.config["trial"]["trial_id"]
-        marker = self.run_dir / "trials" / trial_id / "trial.json"
-        info = json.loads(marker.read_text()) if marker.exists() else {}
+        info = self._marker(trial_id)
         status = info.get("status", "failed" if error else "unknown")
         self.progress.trial_finished(trial_id, status, info.get("wall_seconds"))
 
@@ -53,18 +60,24 @@ class ProgressCallback(Callback):
         self._finished(trial, error=False)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        """The trial's process died before it could record its outcome (killed, out of memory): record it here."""
+        """The trial's process died, or could not write its outcome (killed, out of memory, disk full):
+        record it here. When the driver cannot write either, it says so and carries on."""
         trial_id = trial.config["trial"]["trial_id"]
-        if not (self.run_dir / "trials" / trial_id / "trial.json").exists():
+        if not self._marker(trial_id):
             import polars as pl
 
             from .rows import ROW_SCHEMA
             from .store import write_trial
 
             reason = str(getattr(trial, "error_msg", None) or "the trial's process died").strip().splitlines()
-            write_trial(self.run_dir, trial_id, pl.DataFrame(schema=ROW_SCHEMA), {
-                "status": "failed", "error": f"trial process died: {reason[-1] if reason else ''}"[:500],
-                "sweep": trial.config["trial"]["sweep"], "study": trial.config["trial"]["study"], "wall_seconds": None})
+            try:
+                write_trial(self.run_dir, trial_id, pl.DataFrame(schema=ROW_SCHEMA), {
+                    "status": "failed", "error": f"trial process died: {reason[-1] if reason else ''}"[:500],
+                    "sweep": trial.config["trial"]["sweep"], "study": trial.config["trial"]["study"],
+                    "wall_seconds": None})
+            except OSError as exc:
+                self.progress.line(f"cannot record trial {trial_id} as failed ({exc.strerror}: {exc.filename}); "
+                                   f"it stays pending and --resume runs it")
         self._finished(trial, error=True)
 
     def __getstate__(self) -> dict:  # Tune pickles its run config; the stream stays behind

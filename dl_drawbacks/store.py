@@ -28,9 +28,26 @@ from .errors import RunFolderError
 TRIALS = "trials"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # read once, at import (changing it is process-wide and racy with threads)
+FILE_MODE = 0o666 & ~UMASK  # what open() would give: teammates on shared storage can read a run
+
+
+def temp_file(folder: Path, name: str) -> tuple[int, str]:
+    """A temporary file next to ``folder/name``, with the mode a plain open() would give it (mkstemp's is 0600)."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.fchmod(fd, FILE_MODE)
+    return fd, tmp
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_file(path.parent, path.name)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -74,7 +91,7 @@ def write_trial(run_dir: Path, trial_id: str, rows: pl.DataFrame, outcome: dict[
     """Rows first, then the marker: a crash in between leaves an unfinished trial, never a false one."""
     folder = trial_dir(run_dir, trial_id)
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rows.", suffix=".tmp")
+    fd, tmp = temp_file(folder, "rows")
     os.close(fd)
     try:
         rows.write_parquet(tmp, statistics=False)
@@ -93,9 +110,12 @@ def read_marker(run_dir: Path, trial_id: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        raise RunFolderError(f"{path}: damaged completion marker (not JSON); delete that trial folder to re-run it") from None
+        marker = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        marker = None
+    if not isinstance(marker, dict):
+        raise RunFolderError(f"{path}: damaged completion marker (not a JSON object); delete that trial folder to re-run it")
+    return marker
 
 
 def is_finished(run_dir: Path, trial_id: str) -> bool:

@@ -1,8 +1,8 @@
 """The Tune trial function: one trial, in its own process, from settings to a finished rows file.
 
-A 1-worker trial trains right here; an N-worker trial runs a Ray Train TorchTrainer whose
-workers call ``deepspeed.initialize``. Either way the rows land in the run folder atomically with
-a completion marker, and the trial's W&B run is logged by rank 0's rows. A failure inside the
+A plain-engine trial (1 worker) trains right here; a DeepSpeed trial (any worker count) runs a Ray
+Train TorchTrainer whose workers call ``deepspeed.initialize``. Either way the rows land in the run
+folder atomically with a completion marker, and the trial's W&B run is logged by rank 0's rows. A failure inside the
 trial becomes a recorded ``failed`` outcome with its message; it never touches other trials.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from .rows import ROW_SCHEMA, frame_from_records
+from .spec.models import TrainerSpec
 from .store import write_trial
 from .tracking.trial_log import log_trial
 from .train.worker import run_worker, train_worker
@@ -45,28 +46,48 @@ def _fit_torch_trainer(config: dict[str, Any]) -> list[dict[str, list]]:
     return result.return_value
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:500]
+
+
+def _train(trial: dict[str, Any], config: dict[str, Any]) -> tuple[pl.DataFrame, str]:
+    if trial["trainer"]["workers"] == 1:
+        records = [run_worker(trial, config["run_id"], fault=config.get("fault"))]
+    else:
+        records = _fit_torch_trainer(config)
+    rows = frame_from_records(records)
+    diverged = rows.filter((pl.col("metric") == "diverged") & (pl.col("value") > 0)).height > 0
+    return rows, "diverged" if diverged else "completed"
+
+
 def execute_trial(config: dict[str, Any]) -> dict[str, Any]:
-    """Run one trial and write its rows and marker; returns the marker's outcome fields."""
+    """Run one trial and write its rows and marker; returns the marker's outcome fields.
+
+    A full or read-only disk is the trial's failure too: when its rows cannot be written, an empty
+    ``failed`` marker is tried; when even that fails, the error goes to Tune and the driver records it.
+    """
     trial, run_dir = config["trial"], Path(config["run_dir"])
+    folder = run_dir / "trials" / trial["trial_id"]
     started = time.time()
     error = None
     try:
-        if trial["trainer"]["workers"] == 1:
-            records = [run_worker(trial, config["run_id"], fault=config.get("fault"))]
-        else:
-            records = _fit_torch_trainer(config)
-        rows = frame_from_records(records)
-        diverged = rows.filter((pl.col("metric") == "diverged") & (pl.col("value") > 0)).height > 0
-        status = "diverged" if diverged else "completed"
+        rows, status = _train(trial, config)
     except Exception as exc:  # a trial's failure is its outcome, not the study's end
-        rows = pl.DataFrame(schema=ROW_SCHEMA)
-        status = "failed"
-        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-        (run_dir / "trials" / trial["trial_id"]).mkdir(parents=True, exist_ok=True)
-        (run_dir / "trials" / trial["trial_id"] / "error.txt").write_text(traceback.format_exc())
+        rows, status, error = pl.DataFrame(schema=ROW_SCHEMA), "failed", _one_line(exc)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "error.txt").write_text(traceback.format_exc())
+        except OSError:  # the disk that failed the trial may refuse its traceback too; the marker says why
+            pass
     outcome = {"status": status, "error": error, "started": started, "finished": time.time(),
                "wall_seconds": time.time() - started, "sweep": trial["sweep"], "study": trial["study"]}
-    write_trial(run_dir, trial["trial_id"], rows, outcome)
+    try:
+        write_trial(run_dir, trial["trial_id"], rows, outcome)
+    except OSError as exc:
+        outcome = {**outcome, "status": "failed", "error": f"cannot write the trial's rows: {_one_line(exc)}"}
+        write_trial(run_dir, trial["trial_id"], pl.DataFrame(schema=ROW_SCHEMA), outcome)
+        return outcome
     if status != "failed" and trial["trainer"]["workers"] == 1:  # N workers: rank 0 logs in train_worker
         log_trial(trial, rows, run_dir=run_dir, run_id=config["run_id"], status=status)
     return outcome

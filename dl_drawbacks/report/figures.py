@@ -1,7 +1,9 @@
-"""Saving report figures: matplotlib without a display, PNGs into the run folder's figures/."""
+"""Saving report figures: matplotlib without a display, PNGs into the run folder's figures/, written to a
+temporary name and renamed into place (a reader never sees half a figure), with the umask's mode."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -11,8 +13,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def save_figure(fig, path: Path) -> Path:
+    from ..store import temp_file
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fd, tmp = temp_file(path.parent, path.name)
+    try:
+        fig.tight_layout()
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, dpi=110, format=path.suffix.lstrip(".") or "png")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
     return path

@@ -13,17 +13,58 @@ from .messages import validation_message
 from .models import SuiteSpec
 
 
+MAX_VALUES = 100_000  # a spec is a few hundred values; YAML aliases must not expand it past this
+
+
+def read_text(path: Path, what: str = "spec file") -> str:
+    """The file's text, or one SpecError line naming it (missing, unreadable, not UTF-8)."""
+    if not path.is_file():
+        raise SpecError(f"{path}: {what} not found" + (" (it is a folder)" if path.is_dir() else ""))
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                        f"save the {what} as UTF-8") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+
+
+def expanded_size(doc: Any, limit: int = MAX_VALUES) -> int:
+    """Values in ``doc`` once YAML aliases are expanded (counting stops past ``limit``)."""
+    memo: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        if id(node) not in memo:
+            children = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+            total = 1
+            for child in children:
+                total += size(child)
+                if total > limit:
+                    break
+            memo[id(node)] = total
+        return memo[id(node)]
+
+    return size(doc)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"{path}: spec file not found")
+    text = read_text(path)
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.safe_load(text)
+        too_big = expanded_size(doc) > MAX_VALUES
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(f"{path}:{where}: malformed YAML: {problem}") from None
+        raise SpecError(f"{path}:{where}: malformed YAML: {str(problem)[:200]}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: malformed YAML: nested too deeply (or an alias refers to itself)") from None
+    if too_big:
+        raise SpecError(f"{path}: YAML aliases expand to more than {MAX_VALUES} values (an alias bomb?); "
+                        f"write the spec out without nested aliases")
     if not isinstance(doc, dict):
         raise SpecError(f"{path}: a spec is a YAML mapping with keys name, version, studies (got {type(doc).__name__})")
     return doc

@@ -36,6 +36,12 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return sorted(getattr(current, "model_fields", {}))
 
 
+def _short(value: Any, limit: int = 120) -> str:
+    """The repr of a user's value, cut to ``limit`` characters (a message stays one short line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def validation_message(err: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
     """The first error of a pydantic ValidationError as one line naming the key path."""
     first = err.errors()[0]
@@ -49,4 +55,4 @@ def validation_message(err: ValidationError, model: type[BaseModel], prefix: str
     if first["type"] == "missing":
         return f"{path}: required key is missing"
     msg = first["msg"].removeprefix("Value error, ")
-    return f"{path}: {msg} (got {first.get('input')!r})" if "input" in first and not isinstance(first["input"], dict) else f"{path}: {msg}"
+    return f"{path}: {msg} (got {_short(first.get('input'))})" if "input" in first and not isinstance(first["input"], dict) else f"{path}: {msg}"

@@ -7,21 +7,28 @@ axes; ``plan`` expands it into trials.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from ..tracking.settings import TrackingSettings
 
 
+MAX_SEED = 2**32 - 1  # numpy's and torch's seed range
+MAX_STEPS = 10**9  # a bound that no real trial reaches: `steps: 1e22` is a typo, not a budget
+MAX_COUNT = 10**6  # epochs, workers, CPUs, micro-batch: far above any real setting
+# Integers in specs are strict: `steps: true` is refused, not read as 1.
+Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class DataSpec(Strict):
     name: str = Field("digits", description="registered dataset name (see `dl-drawbacks list`)")
     options: dict[str, Any] = Field(default_factory=dict, description="options of the dataset loader")
-    n_train: int | None = Field(None, ge=2, description="subsample the training split to this many rows (test split unchanged)")
+    n_train: StrictInt | None = Field(None, ge=2, le=10**12, description="subsample the training split to this many rows (test split unchanged)")
 
 
 class ModelSpec(Strict):
@@ -33,8 +40,8 @@ class ModelSpec(Strict):
 class DeepSpeedSpec(Strict):
     zero_stage: Literal[0, 1, 2, 3] = Field(0, description="DeepSpeed ZeRO stage (multi-worker trials only)")
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="training precision (fp16 needs a GPU)")
-    micro_batch: int = Field(64, ge=1, description="samples per worker per micro-step")
-    grad_accum: int = Field(1, ge=1, description="micro-steps accumulated per optimizer step")
+    micro_batch: StrictInt = Field(64, ge=1, le=MAX_COUNT, description="samples per worker per micro-step")
+    grad_accum: StrictInt = Field(1, ge=1, le=MAX_COUNT, description="micro-steps accumulated per optimizer step")
     compile: bool = Field(False, description="torch.compile the model (engine.compile() under DeepSpeed)")
 
 
@@ -46,10 +53,10 @@ class OptimizerSpec(Strict):
 
 
 class BudgetSpec(Strict):
-    steps: int | None = Field(None, ge=1, description="optimizer steps per trial (exclusive with epochs)")
-    epochs: int | None = Field(None, ge=1, description="passes over the training data (exclusive with steps)")
-    eval_every: int = Field(0, ge=0, description="evaluate every this many steps (0: at the end of each epoch / of training)")
-    warmup_steps: int = Field(2, ge=0, description="first steps left out of steady-state step time")
+    steps: StrictInt | None = Field(None, ge=1, le=MAX_STEPS, description="optimizer steps per trial (exclusive with epochs)")
+    epochs: StrictInt | None = Field(None, ge=1, le=MAX_COUNT, description="passes over the training data (exclusive with steps)")
+    eval_every: StrictInt = Field(0, ge=0, le=MAX_STEPS, description="evaluate every this many steps (0: at the end of each epoch / of training)")
+    warmup_steps: StrictInt = Field(2, ge=0, le=MAX_STEPS, description="first steps left out of steady-state step time")
 
     @model_validator(mode="after")
     def _one_budget(self) -> "BudgetSpec":
@@ -59,19 +66,31 @@ class BudgetSpec(Strict):
 
 
 class TrainerSpec(Strict):
-    workers: int = Field(1, ge=1, description="Ray Train workers (1: in the Tune trial process; N: TorchTrainer + DeepSpeed)")
-    cpus_per_worker: int = Field(1, ge=1, description="CPUs reserved per worker")
+    workers: StrictInt = Field(1, ge=1, le=MAX_COUNT, description="Ray Train workers (1: in the Tune trial process; N: TorchTrainer + DeepSpeed)")
+    engine: Literal["auto", "plain", "deepspeed"] = Field(
+        "auto", description="plain (one process) or deepspeed (Ray Train, any worker count); auto: plain at 1 worker, "
+        "deepspeed at N. Set deepspeed to compare worker counts with the same engine")
+    cpus_per_worker: StrictInt = Field(1, ge=1, le=MAX_COUNT, description="CPUs reserved per worker")
     use_gpu: bool = Field(False, description="one GPU per worker")
     placement: Literal["PACK", "SPREAD", "STRICT_SPREAD"] = Field("PACK", description="Ray placement strategy of workers")
     deepspeed: DeepSpeedSpec = Field(default_factory=DeepSpeedSpec, description="DeepSpeed settings")
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="optimizer settings")
     budget: BudgetSpec = Field(default_factory=lambda: BudgetSpec(epochs=1), description="training budget")
 
+    @property
+    def resolved_engine(self) -> str:
+        """The engine this trial trains with: ``engine``, or for auto plain at 1 worker and deepspeed at N."""
+        if self.engine != "auto":
+            return self.engine
+        return "plain" if self.workers == 1 else "deepspeed"
+
     @model_validator(mode="after")
     def _consistent(self) -> "TrainerSpec":
         ds = self.deepspeed
-        if ds.zero_stage > 0 and self.workers == 1:
-            raise ValueError("deepspeed.zero_stage > 0 needs workers >= 2 (ZeRO partitions across workers)")
+        if self.engine == "plain" and self.workers > 1:
+            raise ValueError("engine plain runs one process: use engine deepspeed (or auto) for workers > 1")
+        if ds.zero_stage > 0 and self.resolved_engine == "plain":
+            raise ValueError("deepspeed.zero_stage > 0 needs workers >= 2 or engine deepspeed (ZeRO partitions over DeepSpeed ranks)")
         if ds.precision == "fp16" and not self.use_gpu:
             raise ValueError("deepspeed.precision fp16 needs use_gpu: true (DeepSpeed refuses fp16 on CPU); use bf16")
         return self
@@ -93,9 +112,9 @@ class SweepSpec(Strict):
 
 
 class ExecutionSpec(Strict):
-    max_concurrent_trials: int | None = Field(None, ge=1, description="trials at once (default: the study kind's choice; compute runs 1 for clean timings)")
-    max_failures: int = Field(0, ge=0, description="Ray Train restarts of a failed multi-worker trial (from its last checkpoint)")
-    checkpoint_every: int = Field(0, ge=0, description="multi-worker trials: checkpoint (DeepSpeed state, RNG, rows) every this many steps; 0: never")
+    max_concurrent_trials: StrictInt | None = Field(None, ge=1, le=MAX_COUNT, description="trials at once (default: the study kind's choice; compute runs 1 for clean timings)")
+    max_failures: StrictInt = Field(0, ge=0, le=MAX_COUNT, description="Ray Train restarts of a failed multi-worker trial (from its last checkpoint)")
+    checkpoint_every: StrictInt = Field(0, ge=0, le=MAX_STEPS, description="multi-worker trials: checkpoint (DeepSpeed state, RNG, rows) every this many steps; 0: never")
 
 
 class StudySpec(Strict):
@@ -106,9 +125,18 @@ class StudySpec(Strict):
     trainer: TrainerSpec = Field(default_factory=TrainerSpec, description="training settings")
     treatment: dict[str, Any] = Field(default_factory=dict, description="per-trial settings of the study kind")
     sweeps: list[SweepSpec] = Field(default_factory=list, description="grids of settings; trials are their union")
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="seeds; every setting runs once per seed")
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1,
+                              description=f"distinct seeds in 0..{MAX_SEED}; every setting runs once per seed")
     analysis: dict[str, Any] = Field(default_factory=dict, description="options of the kind's analysis")
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec, description="how trials are scheduled")
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:  # two trials with one id would share one folder
+            raise ValueError(f"seed(s) {', '.join(map(str, repeated))} repeated; give each seed once")
+        return seeds
 
 
 class MeasureSpec(Strict):
@@ -119,9 +147,13 @@ class MeasureSpec(Strict):
     price_per_gpu_hour: float = Field(2.5, ge=0, description="price of one GPU-hour (USD)")
 
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"  # a single, safe path component
+
+
 class SuiteSpec(Strict):
-    name: str = Field(description="name of the suite; the default run folder is runs/<name>")
-    version: int = Field(ge=1, description="bump when a change alters results")
+    name: str = Field(pattern=NAME_PATTERN, description="name of the suite (letters, digits, '.', '_', '-'; "
+                      "at most 100 characters, starting with a letter or digit); the default run folder is runs/<name>")
+    version: StrictInt = Field(ge=1, le=MAX_COUNT, description="bump when a change alters results")
     description: str = Field("", description="what this spec asks")
     plugins: list[str] = Field(default_factory=list, description="modules (on PYTHONPATH or installed) that register "
                                "model families, datasets or study kinds; imported on the driver and on every Ray worker")

@@ -1,0 +1,79 @@
+"""Ctrl-C (SIGINT) and SIGTERM (what Kubernetes sends) during `dl-drawbacks run`.
+
+While trials run, the first signal stops scheduling: every Ray Tune run of this driver is told to end
+gracefully through SIGUSR1, Tune's documented stop signal (Tune's own SIGINT handler is switched off
+with ``TUNE_DISABLE_SIGINT_HANDLER`` so that this one sees every Ctrl-C; docs.ray.io "Stopping and
+Resuming a Tune Run"). Tune then stops the running trials; the driver records every unfinished trial
+as ``interrupted``, writes the report and exits 130 (SIGINT) or 143 (SIGTERM). A second signal, or one
+outside the trial phase, ends the command at once with the same exit code and one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(BaseException):
+    """A signal that ends the command now (BaseException: no ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def raise_stopped(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
+class StopRequest:
+    """Installed for the trial phase of a run; ``signum`` is set once a stop was asked for."""
+
+    def __init__(self, stream=None) -> None:
+        self.signum: int | None = None
+        self.stream = stream or sys.stderr
+        self._previous: dict[int, object] = {}
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum else ""
+
+    def __enter__(self) -> "StopRequest":
+        os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+        for signum in SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Back to ending at once: a signal during the analysis stops it with one line."""
+        for signum in SIGNALS:
+            signal.signal(signum, raise_stopped)
+
+    def _on_signal(self, signum: int, frame) -> None:
+        if self.signum is not None:
+            raise Stopped(signum)
+        self.signum = signum
+        print(f"{self.name}: no new trials start; the running ones stop and are recorded as interrupted, then the "
+              f"report is written (send it again to quit at once)", file=self.stream, flush=True)
+        threading.Thread(target=_stop_every_tune_run, name="stop-tune", daemon=True).start()
+
+
+def _stop_every_tune_run(poll_s: float = 0.2) -> None:
+    """Send SIGUSR1 to this process whenever a Tune run installed a new handler for it: the one running
+    now and any a study starts later (a study may drive several Tune runs)."""
+    told = None
+    while True:
+        handler = signal.getsignal(signal.SIGUSR1)
+        if callable(handler) and handler is not told:
+            told = handler
+            os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(poll_s)
