@@ -97,13 +97,16 @@ def failed_analyses(findings: dict[str, Any]) -> list[str]:
 
 
 def run_group(run_dir: Path, suite) -> str:
-    """The W&B group of a run folder's trials (fixed when the run folder was made)."""
-    return f"{suite.name}-{int((run_dir / 'spec.yaml').stat().st_mtime)}"
+    """The W&B group of a run folder's trials (made with the folder, kept in env.json)."""
+    from .tracking.run_setup import run_group as recorded_group
+
+    return recorded_group(run_dir, suite)
 
 
 def wandb_report(run_dir: str | Path, *, publish: bool) -> list:
-    """`dl-drawbacks wandb-report`: (re)build every study's W&B Report; publish when asked and online."""
-    from .tracking.settings import resolve_mode
+    """`dl-drawbacks wandb-report`: (re)build every study's W&B Report; publish when asked and online
+    (an already published Report is updated in place)."""
+    from .tracking.settings import decide_mode
     from .tracking.study_reports import write_study_reports
 
     run_dir = Path(run_dir).resolve()
@@ -111,29 +114,36 @@ def wandb_report(run_dir: str | Path, *, publish: bool) -> list:
     findings_file = run_dir / "findings.json"
     if not findings_file.exists():
         raise RunFolderError(f"{run_dir}: no findings.json; run `dl-drawbacks analyze {run_dir}` first")
-    online = resolve_mode("auto") == "online"  # a key is set and WANDB_MODE does not say offline
-    if publish and not online:
-        print("wandb-report: not published (no WANDB_API_KEY, or WANDB_MODE=offline); report specs written to "
-              f"{run_dir / 'wandb-reports'}", file=sys.stderr)
+    online = False
+    if publish:
+        mode, why = decide_mode(suite.tracking.model_copy(update={"mode": "auto"}))
+        online = mode == "online"
+        if not online:
+            print(f"wandb-report: not published ({why}); report specs written to {run_dir / 'wandb-reports'}",
+                  file=sys.stderr)
     return write_study_reports(run_dir, suite, json.loads(findings_file.read_text()),
-                               group=run_group(run_dir, suite), publish=publish and online)
+                               group=run_group(run_dir, suite), publish=online)
 
 
 def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]], headlines: dict) -> None:
-    """The study summary run and the W&B Report (offline unless a key is set); never fails the study."""
-    from .tracking.settings import resolve_mode
+    """Trial runs the trials could not log themselves (stopped, died, failed), one summary run per study
+    and each study's W&B Report spec (saved online when this run is online); never fails the study."""
+    from .tracking.run_setup import run_mode
     from .tracking.study_reports import write_study_reports
     from .tracking.study_summary import log_study_summary
+    from .tracking.trial_log import log_unlogged_trials
 
-    if suite.tracking.mode == "disabled":
+    if run_mode(run_dir, suite.tracking) == "disabled":
         return
     group = run_group(run_dir, suite)
+    planned = {t.trial_id: t.model_dump(mode="json") for s in plan_suite(suite, source=str(run_dir / "spec.yaml"))
+               for t in s.trials}
+    log_unlogged_trials(run_dir, settings=suite.tracking, group=group, planned=planned)
+    studies = {s.kind: s.model_dump(mode="json") for s in suite.studies}
     for kind, found in findings.items():
-        tables = {"trials": pl.DataFrame(found["table"])} if found.get("table") else {}
-        scalar = {k: v for k, v in found.items() if k != "table"}
-        log_study_summary(suite.tracking, run_dir, run_id=f"{group}-{kind}-summary", group=group,
-                          findings=scalar, tables=tables, figures=figures.get(kind, []))
-    write_study_reports(run_dir, suite, findings, group=group, publish=resolve_mode(suite.tracking.mode) == "online")
+        log_study_summary(suite.tracking, run_dir, group=group, kind=kind, findings=found,
+                          figures=figures.get(kind, []), config={"suite": suite.name, "spec": studies.get(kind, {})})
+    write_study_reports(run_dir, suite, findings, group=group, publish=run_mode(run_dir, suite.tracking) == "online")
 
 
 def _print_summary(headlines: dict, outcomes: pl.DataFrame, html: Path, *, stream) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from markdown_it import MarkdownIt
 
-from .markdown import fmt, table
+from .markdown import escape_inline, fmt, table
 
 CSS = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
        "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;font-size:.9rem}"
@@ -27,9 +28,10 @@ def summary_section(headlines: dict[str, list[dict[str, Any]]]) -> str:
 def outcomes_section(outcomes: pl.DataFrame) -> str:
     counts = outcomes.group_by("status").len().sort("status")
     text = "## Trials\n\n" + ", ".join(f"{s}: {n}" for s, n in counts.iter_rows()) + "\n"
-    failed = outcomes.filter(pl.col("status") == "failed")
-    if failed.height:
-        text += "\nFailed trials:\n\n" + table(["trial", "study", "sweep", "error"], failed.select("trial_id", "study", "sweep", "error").rows()) + "\n"
+    for status, heading in (("failed", "Failed trials"), ("interrupted", "Trials not run to the end (the run was interrupted)")):
+        listed = outcomes.filter(pl.col("status") == status)
+        if listed.height:
+            text += f"\n{heading}:\n\n" + table(["trial", "study", "sweep", "error"], listed.select("trial_id", "study", "sweep", "error").rows()) + "\n"
     return text
 
 
@@ -38,14 +40,15 @@ def write_report(run_dir: Path, *, title: str, description: str, sections: dict[
     from ..store import atomic_write_bytes
 
     pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
-    parts = [f"# {title}", "", description, "", summary_section(headlines), outcomes_section(outcomes)]
+    parts = [f"# {escape_inline(title)}", "", escape_inline(description), "", summary_section(headlines),
+             outcomes_section(outcomes)]
     for study, body in sections.items():
-        parts += [f"## {study}", "", body, ""]
+        parts += [f"## {escape_inline(study)}", "", body, ""]
     parts += ["## Environment", "", f"{env.get('platform', '')}; {env.get('cpu_count_logical', '?')} logical CPUs; GPUs: {env.get('gpus') or 'none'}.",
               f"Ray cluster resources: {env.get('ray_cluster_resources', {})}.", f"Packages: {pkgs}.", ""]
     md = "\n".join(parts)
     html = MarkdownIt("commonmark").enable("table").render(md)
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}</style></head><body>{html}</body></html>\n"
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html_escape(title)}</title><style>{CSS}</style></head><body>{html}</body></html>\n"
     atomic_write_bytes(run_dir / "report.md", md.encode())
     atomic_write_bytes(run_dir / "report.html", page.encode())
     return run_dir / "report.md", run_dir / "report.html"

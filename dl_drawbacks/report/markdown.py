@@ -1,7 +1,12 @@
-"""Small Markdown helpers shared by every study's report section."""
+"""Small Markdown helpers shared by every study's report section.
+
+Table cells and headers are escaped (``cell_text``): a ``|`` would end the cell and shift every column
+after it, HTML would be rendered by report.html, and a newline would end the row.
+"""
 
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,9 +29,27 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def cell_text(value: Any) -> str:
+    """One Markdown table cell: formatted, HTML-escaped, ``|`` escaped, on one line."""
+    text = value if isinstance(value, str) else fmt(value)
+    text = " ".join(text.split())
+    return html.escape(text, quote=False).replace("|", "\\|")
+
+
+def escape_inline(text: str) -> str:
+    """Text for a Markdown heading or paragraph: HTML-escaped, on one line."""
+    return html.escape(" ".join(str(text).split()), quote=False)
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in row) + " |" for row in rows]
+    """A Markdown table; a row shorter than the header is padded with empty cells, a longer one refused."""
+    lines = ["| " + " | ".join(cell_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = list(row)
+        if len(cells) > len(header):
+            raise ValueError(f"table row has {len(cells)} cells for {len(header)} columns: {cells!r}"[:300])
+        cells += [""] * (len(header) - len(cells))
+        lines.append("| " + " | ".join(cell_text(c) for c in cells) + " |")
     return "\n".join(lines)
 
 

@@ -116,9 +116,12 @@ class StudyKind:
         """Rows of the cross-study summary: {finding, value, interval, unit, provenance}."""
         return []
 
-    def wandb_panels(self) -> tuple[tuple[str, ...], list[Any]]:
-        """(metrics plotted per step, extra wandb-workspaces panels) of this study's W&B Report."""
-        return ("loss", "accuracy"), []
+    def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
+        """The panels of this study's W&B Report (``tracking.panels``), given its findings (maybe a failed
+        analysis's); every key they name must be one the study's trial runs log (see ``tracking.keys``)."""
+        from ..tracking.panels import Curves
+
+        return [Curves("loss", ("loss/train", "loss/test")), Curves("accuracy", ("accuracy/train", "accuracy/test"))]
 
 
 def get_kind(name: str) -> StudyKind:

@@ -1,14 +1,23 @@
 """How a study talks to Weights & Biases: project, entity, mode and tags, plus secret hygiene.
 
 W&B is a mirror of what a study measured, never its source of truth (that is the parquet rows in
-the run folder). ``mode="auto"`` goes online only when ``WANDB_API_KEY`` is set, so a laptop or a
-CI job without a key writes offline runs that ``wandb sync`` can upload later.
+the run folder). ``mode="auto"`` goes online when wandb itself would be logged in (the same sources,
+in wandb's order: ``WANDB_API_KEY``, ``WANDB_IDENTITY_TOKEN_FILE``, the netrc entry of the W&B host,
+``api_key`` in wandb's settings file), so a laptop or a CI job without credentials writes offline
+runs that ``wandb sync`` can upload later. The driver decides once per run (``decide_mode``, with one
+short reachability probe of the W&B host) and every trial follows that decision.
 """
 
 from __future__ import annotations
 
+import configparser
+import netrc
 import os
+import socket
+import threading
+from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,16 +33,16 @@ class TrackingSettings(BaseModel):
     project: str = Field("dl-drawbacks", description="W&B project that receives the runs.")
     entity: str | None = Field(None, description="W&B team or user; None uses the key's default.")
     mode: Literal["auto", "offline", "online", "disabled"] = Field(
-        "auto", description="auto: WANDB_MODE if set, else online with WANDB_API_KEY, else offline.")
+        "auto", description="auto: WANDB_MODE if set, else online when wandb has credentials (API key, "
+        "netrc or settings) and its host answers, else offline.")
     tags: tuple[str, ...] = Field((), description="Tags put on every run of the study.")
 
 
 def resolve_mode(mode: str) -> str:
-    """The W&B mode to use: ``"offline"``, ``"online"`` or ``"disabled"``.
+    """The W&B mode to use without touching the network: ``"offline"``, ``"online"`` or ``"disabled"``.
 
     ``auto`` follows ``WANDB_MODE`` when it names a mode (so the standard variable is never silently
-    ignored), else goes online exactly when ``WANDB_API_KEY`` is set. The key is only checked for
-    presence; a key stored by ``wandb login`` in ~/.netrc is not looked at.
+    ignored), else goes online exactly when :func:`credential_source` finds credentials.
     """
     if mode in ("offline", "online", "disabled"):
         return mode
@@ -42,7 +51,93 @@ def resolve_mode(mode: str) -> str:
     env_mode = os.environ.get("WANDB_MODE", "").strip().lower()
     if env_mode in _WANDB_MODES:
         return _WANDB_MODES[env_mode]
-    return "online" if os.environ.get("WANDB_API_KEY", "").strip() else "offline"
+    return "online" if credential_source() else "offline"
+
+
+def _settings_files() -> list[Path]:
+    config_dir = os.environ.get("WANDB_CONFIG_DIR") or str(Path("~/.config/wandb").expanduser())
+    return [Path(config_dir) / "settings", Path("wandb") / "settings"]
+
+
+def _settings_value(name: str) -> str | None:
+    """``name`` from wandb's settings files (the workspace file wins, as in wandb), or None."""
+    value = None
+    for path in _settings_files():
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(path)
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue
+        value = parser.get("default", name, fallback=None) or value
+    return value
+
+
+def base_url() -> str:
+    """The W&B server wandb would talk to: ``WANDB_BASE_URL``, the settings file's, else wandb's default."""
+    url = os.environ.get("WANDB_BASE_URL", "").strip() or _settings_value("base_url")
+    if url:
+        return url
+    try:
+        import wandb
+
+        return str(wandb.Settings().base_url)
+    except Exception:  # noqa: BLE001 - no wandb, no opinion: the public server
+        return "https://api.wandb.ai"
+
+
+def credential_source() -> str | None:
+    """Where wandb would find credentials (a name, never the value), or None when it has none."""
+    if os.environ.get("WANDB_API_KEY", "").strip():
+        return "WANDB_API_KEY"
+    if os.environ.get("WANDB_IDENTITY_TOKEN_FILE", "").strip():
+        return "WANDB_IDENTITY_TOKEN_FILE"
+    path = Path(os.environ.get("NETRC") or "~/.netrc").expanduser()
+    host = urlsplit(base_url()).netloc
+    try:
+        if host and (netrc.netrc(path).authenticators(host) or (None, None, None))[2]:
+            return f"netrc ({path})"
+    except (OSError, netrc.NetrcParseError):
+        pass
+    if _settings_value("api_key"):
+        return "wandb settings file"
+    return None
+
+
+def reachable(url: str, *, timeout: float = 3.0) -> bool:
+    """True when a TCP connection to ``url``'s host opens within ``timeout`` seconds (DNS included)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    if not host:
+        return False
+    answer: list[bool] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    probe = threading.Thread(target=connect, daemon=True)  # getaddrinfo ignores socket timeouts
+    probe.start()
+    probe.join(timeout)
+    return bool(answer and answer[0])
+
+
+def decide_mode(settings: TrackingSettings, *, timeout: float = 3.0) -> tuple[str, str]:
+    """(mode, why) for a whole run, decided once on the driver; ``auto`` online probes the host once."""
+    if settings.mode != "auto":
+        return settings.mode, "tracking.mode in the spec"
+    env_mode = os.environ.get("WANDB_MODE", "").strip().lower()
+    if env_mode in _WANDB_MODES:
+        return _WANDB_MODES[env_mode], f"WANDB_MODE={env_mode}"
+    source = credential_source()
+    if source is None:
+        return "offline", "no W&B credentials (WANDB_API_KEY, netrc or wandb settings); `wandb sync` uploads later"
+    url = base_url()
+    if not reachable(url, timeout=timeout):
+        return "offline", f"credentials from {source}, but {urlsplit(url).netloc} did not answer within {timeout:g} s"
+    return "online", f"credentials from {source}"
 
 
 def redact(value: Any) -> Any:

@@ -1,40 +1,86 @@
-"""One W&B Report per study of a run folder: its question, its headline findings table and the
-study's key panels over the run group's trials. Always written to ``RUN_DIR/wandb-reports/<kind>.json``
-(the report spec, built offline); published to W&B only when asked and online."""
+"""One W&B Report per study of a run folder, its spec always written to ``RUN_DIR/wandb-reports/<kind>.json``
+(built offline from the study's ``wandb_panels(findings)``, headlines and finding tables); published only
+when asked and online. A published Report's URL is kept in ``RUN_DIR/wandb-reports/published.json``, so the
+next ``--publish`` updates that Report in place instead of making another."""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
-from ..store import atomic_write_bytes
-from .settings import TrackingSettings
+from ..store import atomic_write_bytes, atomic_write_json
+from .panels import Panel
+from .report import build_report
+from .report import publish as publish_report
+from .report import report_spec
+from .run_setup import run_info
+
+log = logging.getLogger(__name__)
+
+REPORTS = "wandb-reports"
+PUBLISHED = "published.json"
 
 
-def headline_table(headlines: list[dict[str, Any]]) -> dict[str, Any]:
-    return {h["finding"]: {"value": h["value"], "interval": h.get("interval"), "unit": h.get("unit", ""),
-                           "provenance": h.get("provenance", "")} for h in headlines}
+def published_urls(run_dir: Path) -> dict[str, str]:
+    try:
+        urls = json.loads((Path(run_dir) / REPORTS / PUBLISHED).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in urls.items() if isinstance(v, str)} if isinstance(urls, dict) else {}
 
 
-def write_study_reports(run_dir: Path, suite, findings: dict[str, Any], *, group: str, publish: bool = False) -> list[tuple[str, Path, bool]]:
-    """Build each study's Report; returns (kind, spec path, published) per study."""
+def study_panels(kind: Any, findings: dict[str, Any]) -> list[Panel]:
+    """The kind's panels for these findings; a kind that raises falls back to the default panels."""
+    from ..studies.base import StudyKind
+
+    try:
+        return list(kind.wandb_panels(findings))
+    except Exception as exc:  # noqa: BLE001 - a panel declaration must not cost the Report
+        log.warning("W&B panels of %s: %s: %s; using the default panels", kind.name, type(exc).__name__, exc)
+        return list(StudyKind.wandb_panels(kind, findings))
+
+
+def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *, group: str) -> list[tuple[str, dict, list]]:
+    """(kind, report spec, panels) of every study of the suite."""
     from ..studies.base import get_kind
-    from .report import build_report
 
-    settings: TrackingSettings = suite.tracking
+    code = run_info(run_dir)
+    notes = (f"Run folder `{Path(run_dir).name}`, W&B group `{group}`, git `{code.get('git_sha') or 'unknown'}`"
+             f"{' (uncommitted changes)' if code.get('git_dirty') else ''}. The parquet rows in the run folder are the "
+             "record; these runs mirror them.")
     out = []
     for study in suite.studies:
         kind = get_kind(study.kind)
         found = findings.get(study.kind, {})
-        metrics, panels = kind.wandb_panels()
-        headlines = kind.headlines(found) if "analysis_error" not in found and "not_measurable" not in found else []
-        report = build_report(settings, group=group, title=f"dl_drawbacks {suite.name}: {study.kind}", findings=headline_table(headlines),
-                              metrics=metrics, question=kind.question, extra_panels=panels, save=publish)
-        if report is None:
-            continue
-        spec = report._to_model().spec.model_dump_json(by_alias=True)  # serialisable offline; saving needs the network
-        path = Path(run_dir) / "wandb-reports" / f"{study.kind}.json"
-        atomic_write_bytes(path, json.dumps(json.loads(spec), indent=1).encode())
-        out.append((study.kind, path, publish and bool(getattr(report, "url", None))))
+        failed = "analysis_error" in found or "not_measurable" in found
+        try:
+            headlines = [] if failed else kind.headlines(found)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("W&B report of %s: headlines failed: %s: %s", study.kind, type(exc).__name__, exc)
+            headlines = []
+        panels = study_panels(kind, found)
+        spec = report_spec(suite.tracking, group=group, kind=study.kind, title=f"dl_drawbacks {suite.name}: {study.kind}",
+                           question=kind.question, headlines=headlines, findings={} if failed else found,
+                           panels=panels, notes=notes)
+        out.append((study.kind, spec, panels))
+    return out
+
+
+def write_study_reports(run_dir: Path, suite: Any, findings: dict[str, Any], *, group: str,
+                        publish: bool = False) -> list[tuple[str, Path, bool]]:
+    """Write each study's Report spec (and publish it when asked); returns (kind, spec path, published)."""
+    run_dir = Path(run_dir)
+    urls = published_urls(run_dir)
+    out = []
+    for kind, spec, panels in study_report_specs(run_dir, suite, findings, group=group):
+        path = run_dir / REPORTS / f"{kind}.json"
+        built = build_report(spec, panels) is not None  # offline: checks wandb-workspaces accepts every panel
+        url = publish_report(spec, panels, url=urls.get(kind)) if publish else None
+        if url:
+            urls[kind] = url
+            atomic_write_json(run_dir / REPORTS / PUBLISHED, urls)
+        atomic_write_bytes(path, json.dumps({**spec, "built": built, "url": url or urls.get(kind)}, indent=1, default=str).encode())
+        out.append((kind, path, bool(url)))
     return out

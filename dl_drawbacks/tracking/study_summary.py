@@ -1,8 +1,9 @@
-"""One W&B "summary" run per study run: the findings, the aggregated tables and the figures.
+"""One W&B "summary" run per study of a run: its findings, finding tables, figures and files.
 
-The trials' runs carry the curves; this run carries the answer. Findings go into the run summary
-flattened to ``/``-joined keys (W&B groups keys by the part before ``/``), tables become
-``wandb.Table`` under ``tables/<name>`` and figures ``wandb.Image`` under ``figures/<stem>``.
+The trials' runs carry the curves; this run carries the answer. Scalar findings go into the run summary
+flattened to ``/``-joined keys (W&B groups keys by the part before ``/``), every table in the findings
+becomes a ``wandb.Table`` under ``tables/<path>``, figures ``wandb.Image`` under ``figures/<stem>``, and
+the study's rows, findings and report one Artifact.
 Like every W&B call here it never raises: a failure is one warning and the study goes on.
 """
 
@@ -11,17 +12,16 @@ from __future__ import annotations
 import logging
 import numbers
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
+from dl_drawbacks.tracking.findings_tables import columns_and_rows, finding_tables
 from dl_drawbacks.tracking.settings import TrackingSettings
 from dl_drawbacks.tracking.trial_run import TrialRun
-
-if TYPE_CHECKING:
-    import polars
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp"})
+ARTIFACT_FILES = ("spec.yaml", "env.json", "findings.json", "report.md", "report.html")
 
 
 def flatten_findings(findings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -54,37 +54,92 @@ def log_study_summary(
     settings: TrackingSettings,
     run_dir: str | Path,
     *,
-    run_id: str,
     group: str,
+    kind: str,
     findings: dict,
-    tables: dict[str, "polars.DataFrame"],
     figures: list[Path],
-) -> None:
-    """Write the summary run ``run_id`` (job type ``summary``) of the study group ``group``."""
-    run = TrialRun.start(settings, run_dir, run_id=run_id, name=f"{group} summary", group=group,
-                         job_type="summary", config={"tables": sorted(tables), "figures": len(figures)})
+    config: Mapping[str, Any] | None = None,
+) -> bool:
+    """Write the summary run of study ``kind`` (job type ``summary``); True when W&B took it.
+
+    Summary: the scalar findings, flattened. Media: one ``wandb.Table`` per table in the findings
+    (``tables/<path>``), one ``wandb.Image`` per figure. Artifact ``<group>-<kind>``: the study's rows,
+    findings.json, report.md/html, spec.yaml and env.json (offline it is staged and uploaded by ``wandb sync``).
+    """
+    from .run_setup import run_info
+    from .trial_log import wandb_run_id
+
+    run_dir = Path(run_dir)
+    tables = finding_tables(findings)
+    run = TrialRun.start(settings, run_dir, run_id=wandb_run_id(group, f"{kind}-summary"), name=f"{kind} summary",
+                         group=group, job_type="summary", tags=(kind, "summary"),
+                         config={**(config or {}), "study": kind, "tables": sorted(tables), "figures": len(figures),
+                                 **run_info(run_dir)})
     if not run.active:
-        return
-    run.summary(flatten_findings(findings))
+        return False
+    run.summary(flatten_findings(_without_tables(findings)))
     media = _media(tables, figures)
     if media:
         run.log(media, step=0)
+    _log_artifact(run, run_dir, group=group, kind=kind)
+    ok = run.active
     run.finish()
+    return ok
 
 
-def _media(tables: Mapping[str, Any], figures: list[Path]) -> dict[str, Any]:
+def _without_tables(findings: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in findings.items():
+        if isinstance(value, Mapping):
+            out[key] = _without_tables(value)
+        elif not (isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value)):
+            out[key] = value
+    return out
+
+
+def study_files(run_dir: Path, kind: str) -> list[Path]:
+    """The run-folder files that record study ``kind``: its trials' rows and the run's findings and report."""
+    import json
+
+    files = [run_dir / name for name in ARTIFACT_FILES if (run_dir / name).exists()]
+    for marker in sorted((run_dir / "trials").glob("*/trial.json")):
+        try:
+            study = json.loads(marker.read_text()).get("study")
+        except (OSError, ValueError, AttributeError):
+            continue
+        rows = marker.parent / "rows.parquet"
+        if study == kind and rows.exists():
+            files.append(rows)
+    return files
+
+
+def _log_artifact(run: TrialRun, run_dir: Path, *, group: str, kind: str) -> None:
+    import re
+
+    import wandb
+
+    try:
+        artifact = wandb.Artifact(name=re.sub(r"[^A-Za-z0-9_.-]", "-", f"{group}-{kind}")[:128], type="study-run",
+                                  description=f"rows, findings and report of study {kind} in run group {group}")
+        for path in study_files(run_dir, kind):
+            artifact.add_file(str(path), name=str(path.relative_to(run_dir)))
+        run.raw.log_artifact(artifact)
+    except Exception as exc:  # noqa: BLE001 - the findings are logged even when the artifact is not
+        log.warning("W&B artifact of %s not logged: %s: %s", kind, type(exc).__name__, exc)
+
+
+def _media(tables: Mapping[str, list[dict]], figures: list[Path]) -> dict[str, Any]:
     """``wandb.Table``/``wandb.Image`` objects; one that cannot be built is skipped with a warning."""
     import wandb
 
     media: dict[str, Any] = {}
-    for name, frame in tables.items():
+    for name, records in tables.items():
         try:
-            if frame.height > wandb.Table.MAX_ROWS:
-                log.warning("W&B table %r: kept the first %d of %d rows (W&B's limit)",
-                            name, wandb.Table.MAX_ROWS, frame.height)
-                frame = frame.head(wandb.Table.MAX_ROWS)
-            rows = [[_cell(v) for v in row] for row in frame.iter_rows()]
-            media[f"tables/{name}"] = wandb.Table(columns=list(frame.columns), data=rows)
+            columns, rows = columns_and_rows(records)
+            if len(rows) > wandb.Table.MAX_ROWS:
+                log.warning("W&B table %r: kept the first %d of %d rows (W&B's limit)", name, wandb.Table.MAX_ROWS, len(rows))
+                rows = rows[: wandb.Table.MAX_ROWS]
+            media[f"tables/{name}"] = wandb.Table(columns=columns, data=rows)
         except Exception as exc:  # noqa: BLE001 - a bad table must not lose the findings
             log.warning("W&B table %r skipped: %s: %s", name, type(exc).__name__, exc)
     for path in map(Path, figures):
@@ -96,10 +151,3 @@ def _media(tables: Mapping[str, Any], figures: list[Path]) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001
             log.warning("W&B figure %s skipped: %s: %s", path, type(exc).__name__, exc)
     return media
-
-
-def _cell(value: Any) -> Any:
-    """A table cell W&B can serialize: numbers, strings, bools and None as they are, else str."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)

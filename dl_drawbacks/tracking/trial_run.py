@@ -12,7 +12,8 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
-from dl_drawbacks.tracking.settings import TrackingSettings, redact, resolve_mode
+from dl_drawbacks.tracking.run_setup import run_mode
+from dl_drawbacks.tracking.settings import TrackingSettings, redact
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,15 @@ class TrialRun:
         group: str,
         job_type: str,
         config: dict,
+        tags: tuple[str, ...] = (),
         rank: int = 0,
     ) -> "TrialRun":
-        """Start (or resume) the run ``run_id`` under ``run_dir/wandb``; never raises."""
+        """Start (or resume) the run ``run_id`` under ``run_dir/wandb``; never raises.
+
+        The mode is the run folder's (decided once by the driver, see ``run_setup``)."""
         if rank != 0:
             return cls(run_id=run_id)
-        mode = resolve_mode(settings.mode)
+        mode = run_mode(Path(run_dir), settings)
         if mode == "disabled":
             return cls(run_id=run_id)
         try:
@@ -80,7 +84,7 @@ class TrialRun:
                 name=name,
                 group=group,
                 job_type=job_type,
-                tags=list(settings.tags),
+                tags=list(dict.fromkeys([*settings.tags, *tags])),
                 config=redact(dict(config)),
                 dir=str(run_dir),
                 mode=mode,
@@ -92,6 +96,11 @@ class TrialRun:
             _warn(run_id, "start", exc)
             return cls(run_id=run_id)
         return cls(run, run_id=run_id)
+
+    @property
+    def raw(self) -> Any:
+        """The wandb run (for artifacts), or None when inactive."""
+        return self._run
 
     @property
     def active(self) -> bool:

@@ -44,7 +44,7 @@ def find_offline_runs(wandb_dir: Path) -> list[Path]:
 
 
 def read_offline_run(run_folder: Path, *, wait_s: float = 2.0) -> dict:
-    """Config, history rows, summary, id, group, job type and exit code of one run folder.
+    """Config, history rows, summary, artifacts, id, group, job type and exit code of one run folder.
 
     wandb 0.31 returns from ``finish()`` a moment before its writer has flushed the file, so this
     waits up to ``wait_s`` seconds for the exit record; a crashed run is read as far as it goes.
@@ -58,7 +58,7 @@ def read_offline_run(run_folder: Path, *, wait_s: float = 2.0) -> dict:
         time.sleep(0.01)
         records = list(iter_records(files[0]))
     out: dict[str, Any] = {"config": {}, "history": [], "summary": {}, "run_id": "", "group": "",
-                           "job_type": "", "name": "", "project": "", "tags": [], "exit_code": None}
+                           "job_type": "", "name": "", "project": "", "tags": [], "artifacts": [], "exit_code": None}
     for record in records:
         kind = record.WhichOneof("record_type")
         if kind == "run":
@@ -74,9 +74,19 @@ def read_offline_run(run_folder: Path, *, wait_s: float = 2.0) -> dict:
             out["history"].append(row)
         elif kind == "summary":
             _apply(out["summary"], record.summary.update, record.summary.remove)
+        elif kind == "artifact":
+            art = record.artifact
+            out["artifacts"].append({"name": art.name, "type": art.type,
+                                     "files": sorted(entry.path for entry in art.manifest.contents)})
         elif kind == "exit":
             out["exit_code"] = record.exit.exit_code
     return out
+
+
+def logged_keys(run: dict) -> dict[str, set[str]]:
+    """The keys a read run holds, by section: ``history`` (any row), ``summary``, ``config`` (top level)."""
+    return {"history": {k for row in run["history"] for k in row}, "summary": set(run["summary"]),
+            "config": set(run["config"])}
 
 
 def iter_records(path: Path) -> Iterator[Any]:
