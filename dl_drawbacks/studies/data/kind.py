@@ -1,18 +1,20 @@
-"""Study 2 — data requirements: learning curves of test error against training-set size, fitted curve
-families with seed-bootstrap intervals, the data needed to reach a target error, and the crossover
-against classical baselines trained on the very same subsamples."""
+"""Study 2 — data requirements: learning curves of test error against training-set size, each anchor
+trained to convergence (budget scaled with n, early stopping on validation, checked), curve families
+with model-averaged intervals over seeds × test samples, the data needed to reach a target error, and
+crossovers in both directions against classical baselines given the same training and validation rows."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .baselines import BASELINES
-from .learning_curves import FAMILIES, LearningCurveFit, crossover
+from .convergence import improves
+from .curves import FAMILIES
 from ...registry import STUDIES
 from ..base import StudyKind, holdout_splits
 
@@ -22,8 +24,14 @@ if TYPE_CHECKING:
 
 class DataTreatment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    val_fraction: float = Field(0.15, ge=0, lt=1, description="share of the train split held out as validation before subsampling (0: none)")
+    val_fraction: float = Field(0.15, gt=0, lt=1, description="share of the train split held out as validation before subsampling: "
+                                "the same rows for every learner, used only for model selection")
     baselines: tuple[str, ...] = Field(tuple(BASELINES), description=f"classical baselines fitted on the same subsample ({', '.join(BASELINES)})")
+    epochs: int = Field(100, ge=1, description="passes over the n training rows per anchor (the budget scales with n)")
+    min_steps: int = Field(200, ge=1, description="fewest optimizer steps at any anchor")
+    evaluations: int = Field(40, ge=2, description="evaluations per trial (eval_every = steps // evaluations)")
+    patience: int = Field(8, ge=1, description="evaluations without improvement after the selected one for an anchor to count as converged")
+    min_delta: float = Field(1e-3, ge=0, description="validation-loss decrease (nats) that counts as an improvement")
 
     @field_validator("baselines")
     @classmethod
@@ -37,11 +45,13 @@ class DataTreatment(BaseModel):
 class DataOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     target_error: float | None = Field(None, gt=0, lt=1, description="test error whose data requirement is reported (None: skip)")
-    selection: Literal["best_val", "final"] = Field("best_val", description="test error at the best-validation-loss evaluation (early stopping) or at the end")
-    families: tuple[str, ...] = Field(tuple(FAMILIES), description=f"learning-curve families compared ({', '.join(FAMILIES)})")
-    n_bootstrap: int = Field(200, ge=20, description="bootstrap refits over seeds resampled per anchor")
+    families: tuple[str, ...] = Field(("pow2", "pow3", "pow4", "mmf4", "wbl4"), description=f"learning-curve families compared ({', '.join(FAMILIES)})")
+    n_bootstrap: int = Field(200, ge=20, description="parametric bootstrap replicates (test samples × seeds) per curve")
+    level: float = Field(0.95, gt=0.5, lt=1, description="confidence level of every interval")
     min_anchors: int = Field(5, ge=3, description="fewer anchors than this: extrapolation refused")
     monotone_tolerance: float = Field(0.01, ge=0, description="error rise between anchors tolerated (plus 2 standard errors) before the curve counts as non-monotone")
+    holdout_tolerance: float = Field(0.0, ge=0, description="a family passes when its fit without the largest anchor predicts it within 2 SE plus this")
+    min_test_samples: float = Field(5, ge=0, description="a difference of fewer test samples than this (or within 2 × test-set noise) is not resolved")
     n_cap: float = Field(1e9, gt=1, description="largest n searched when inverting a curve; beyond it a target counts as unreachable")
 
     @field_validator("families")
@@ -53,101 +63,86 @@ class DataOptions(BaseModel):
         return v
 
 
-def trial_errors(rows: pl.DataFrame, selection: str) -> pl.DataFrame:
-    """One row per trial: model key, train size, seed, test error (final, or at the best validation loss)."""
-    from ...aggregate import with_factor_columns
-
-    size = rows.filter(pl.col("metric") == "train_size").select("trial_id", pl.col("value").alias("n"))
-    diverged = rows.filter(pl.col("metric") == "diverged").group_by("trial_id").agg((pl.col("value").max() > 0).alias("diverged"))
-    acc = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test") & pl.col("step").is_not_null())
-    if selection == "best_val" and rows.filter((pl.col("split") == "val") & (pl.col("metric") == "loss")).height:
-        val = rows.filter((pl.col("metric") == "loss") & (pl.col("split") == "val")).sort("step")
-        best = val.group_by("trial_id").agg(pl.col("step").get(pl.col("value").arg_min()).alias("best_step"))
-        chosen = acc.join(best, on="trial_id").filter(pl.col("step") == pl.col("best_step"))
-    else:
-        chosen = acc.sort("step").group_by("trial_id").agg(pl.all().last())
-    err = chosen.select("trial_id", "seed", "factors", (1 - pl.col("value")).alias("error"), pl.col("step").alias("selected_step"))
-    table = with_factor_columns(err.join(size, on="trial_id").join(diverged, on="trial_id", how="left"))
-    skip = {"trial_id", "seed", "factors", "error", "selected_step", "n", "diverged", "n_train", "sweep", "family", "size"}
-    extra = [c for c in table.columns if c not in skip]
-    key = pl.concat_str([pl.col("family"), pl.lit("/"), pl.col("size")] + [pl.format(f" {c}={{}}", pl.col(c)) for c in extra])
-    return table.with_columns(key.alias("model"))
-
-
-def baseline_errors(rows: pl.DataFrame) -> pl.DataFrame:
-    """Baseline test error per (baseline, train size, seed): trials of different DL models share the subsample, so duplicates are averaged."""
-    size = rows.filter(pl.col("metric") == "train_size").select("trial_id", pl.col("value").alias("n"))
-    b = rows.filter((pl.col("metric") == "error") & pl.col("group").str.starts_with("baseline:")).join(size, on="trial_id")
-    return b.group_by(pl.col("group").str.strip_prefix("baseline:").alias("model"), "n", "seed").agg(pl.col("value").mean().alias("error"))
-
-
-def fit_curve(frame: pl.DataFrame, o: DataOptions) -> LearningCurveFit:
-    return LearningCurveFit(families=o.families, n_bootstrap=o.n_bootstrap, min_anchors=o.min_anchors,
-                            monotone_tolerance=o.monotone_tolerance).fit(frame["n"].to_numpy(), frame["seed"].to_numpy(), frame["error"].to_numpy())
-
-
-def _curve_findings(fit: LearningCurveFit, o: DataOptions) -> dict[str, Any]:
-    out = fit.summary()
-    out["data_to_target"] = fit.data_to_reach(o.target_error, n_cap=o.n_cap) if o.target_error else None
-    return out
-
-
 @STUDIES.register("data")
 class DataStudy(StudyKind):
     name = "data"
-    question = "How much training data does the model need, and where does it overtake a classical baseline?"
+    question = "How much training data does the model need, and where does it overtake a classical baseline (or fall behind it)?"
     Treatment = DataTreatment
     Options = DataOptions
     descriptors = {"family": "model.family", "size": "model.size", "n_train": "data.n_train"}
 
     def check(self, study: Any, options: Any) -> None:
-        t = DataTreatment.model_validate(study.treatment)
-        o = options
         if not any("data.n_train" in s.axes for s in study.sweeps):
             raise ValueError("sweeps: the data study needs an axis data.n_train (geometric anchors, e.g. [32, 64, 128, 256, 512, 1024])")
-        vals = [s.axes.get("treatment.val_fraction", [t.val_fraction]) for s in study.sweeps]
-        if o.selection == "best_val" and any(v == 0 for vs in vals for v in vs):
-            raise ValueError("analysis.selection: best_val needs treatment.val_fraction > 0; set it or use selection: final")
+        from ...spec.models import TrainerSpec
+
+        if study.trainer.budget != TrainerSpec().budget:  # the resolved spec in a run folder repeats the default
+            raise ValueError("trainer.budget: the data study sets each anchor's budget from treatment.epochs, min_steps and "
+                             "evaluations (scaled with n); remove trainer.budget")
+
+    def plan_trials(self, study: Any, options: Any, trials: list) -> list:
+        from ...spec.models import BudgetSpec
+        from ...train.batches import steps_per_epoch
+        from .convergence import steps_for
+
+        out = []
+        for t in trials:
+            tr = DataTreatment.model_validate(t.treatment)
+            ds = t.trainer.deepspeed
+            if t.data.n_train is None:
+                raise ValueError(f"sweeps[{t.sweep}]: every data trial needs data.n_train (its anchor)")
+            per_epoch = steps_per_epoch(t.data.n_train, ds.micro_batch, ds.grad_accum, t.trainer.workers)
+            steps = steps_for(per_epoch, epochs=tr.epochs, min_steps=tr.min_steps)
+            budget = BudgetSpec(steps=steps, eval_every=max(1, steps // tr.evaluations))
+            out.append(t.model_copy(update={"trainer": t.trainer.model_copy(update={"budget": budget})}))
+        return out
 
     def prepare_data(self, ctx: "TrialContext") -> None:
         holdout_splits(ctx, ctx.treatment.val_fraction)
+        ctx.info["early_stopping"] = {"best": float("inf"), "step": None, "correct": None}
+
+    def on_eval(self, ctx: "TrialContext", *, step: int, epoch: int, metrics: dict[str, dict[str, float]]) -> None:
+        from ...train.evaluate import predict_proba
+
+        state = ctx.info["early_stopping"]
+        if improves(metrics["val"]["loss"], state["best"], ctx.treatment.min_delta):  # every rank: ZeRO-3 forwards need all
+            test = ctx.splits["test"]
+            pred = predict_proba(ctx.engine, test).argmax(-1)
+            state.update(best=metrics["val"]["loss"], step=step, correct=(pred == test.y).astype(float))
 
     def after_training(self, ctx: "TrialContext") -> None:
         from .baselines import evaluate_baseline
 
         if not ctx.is_chief:
             return
-        train, test = ctx.splits["train"], ctx.splits["test"]
+        state = ctx.info["early_stopping"]
+        ctx.rows.add("early_stopping_min_delta", ctx.treatment.min_delta, "nats", provenance="spec")
+        ctx.rows.add("early_stopping_patience", ctx.treatment.patience, "evaluations", provenance="spec")
+        ctx.rows.add("validation_rows", len(ctx.splits["val"]), "count", provenance="spec")
+        if state["correct"] is not None:
+            for i, c in enumerate(state["correct"]):
+                ctx.rows.add("test_correct", c, "bool", split="test", group=f"model/sample:{i}", step=state["step"])
+        train, val, test = ctx.splits["train"], ctx.splits["val"], ctx.splits["test"]
         for name in ctx.treatment.baselines:
-            res = evaluate_baseline(name, train.x, train.y, test.x, test.y, seed=ctx.trial.seed, threads=ctx.trial.trainer.cpus_per_worker)
-            ctx.rows.add("error", res["error"], "fraction", split="test", group=f"baseline:{name}", provenance="sklearn")
-            ctx.rows.add("baseline_fit_time", res["fit_seconds"], "s", group=f"baseline:{name}", provenance="sklearn")
+            res = evaluate_baseline(name, (train.x, train.y), (val.x, val.y), (test.x, test.y), seed=ctx.trial.seed,
+                                    threads=ctx.trial.trainer.cpus_per_worker)
+            group = f"baseline:{name}"
+            ctx.rows.add("error", 1 - float(np.mean(res["correct"])), "fraction", split="test", group=group, provenance="sklearn")
+            for i, c in enumerate(res["correct"]):
+                ctx.rows.add("test_correct", c, "bool", split="test", group=f"{group}/sample:{i}", provenance="sklearn")
+            for key, value in res["selected"].items():
+                ctx.rows.add(f"selected_{key}", value, "value", split="val", group=group, provenance="sklearn")
+            ctx.rows.add("baseline_fit_time", res["fit_seconds"], "s", group=group, provenance="sklearn")
 
     def analyze(self, rows: pl.DataFrame, options: DataOptions, *, measure: Any) -> dict[str, Any]:
-        table = trial_errors(rows, options.selection)
-        ok = table.filter(~pl.col("diverged").fill_null(False))
-        dl_fits = {m: fit_curve(part, options) for (m,), part in ok.group_by("model", maintain_order=True)}
-        models = {m: _curve_findings(f, options) for m, f in dl_fits.items()}
-        base = baseline_errors(rows)
-        base_fits = {m: fit_curve(part, options) for (m,), part in base.group_by("model", maintain_order=True)}
-        baselines = {m: _curve_findings(f, options) for m, f in base_fits.items()}
-        cross = {m: {b: crossover(dl, f, n_cap=min(options.n_cap, 1e7)) for b, f in base_fits.items()} for m, dl in dl_fits.items()}
-        per_anchor = pl.concat([ok.select("model", "n", "seed", "error").with_columns(pl.lit("deep learning").alias("kind")),
-                                base.select("model", "n", "seed", "error").with_columns(pl.lit("baseline").alias("kind"))], how="vertical_relaxed")
-        anchors = per_anchor.group_by("kind", "model", "n").agg(pl.col("error").mean().alias("mean_error"), pl.col("error").std().alias("std_error"),
-                                                                  pl.len().alias("seeds")).sort("kind", "model", "n")
-        return {"question": self.question, "trials": table.height, "diverged_trials": int(table["diverged"].fill_null(False).sum()),
-                "selection": options.selection, "target_error": options.target_error,
-                "selection_method": "family with the smallest |predicted − observed| mean error at the largest anchor when fitted on the others",
-                "interval_method": f"percentile bootstrap, {options.n_bootstrap} draws of seeds with replacement per anchor, curve refitted per draw",
-                "models": models, "baselines": baselines, "crossover": cross, "per_anchor": anchors.to_dicts(),
-                "table": table.drop("factors").to_dicts()}
+        from .analysis import analyze_data
+
+        return {"question": self.question, **analyze_data(rows, options)}
 
     def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
         from . import figures as data_figures
 
-        made = [data_figures.learning_curves(findings, out_dir), data_figures.extrapolation(findings, out_dir),
-                data_figures.dl_vs_baseline(findings, out_dir)]
+        made = [data_figures.learning_curves(findings, out_dir), data_figures.dl_vs_baseline(findings, out_dir)]
         return [p for p in made if p is not None]
 
     def report(self, findings: dict[str, Any], figures: list[Path]) -> str:
@@ -156,22 +151,14 @@ class DataStudy(StudyKind):
         return data_markdown(findings, figures)
 
     def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
-        out = []
-        for m, f in findings["models"].items():
-            e = f["exponent"]
-            out.append({"finding": f"learning-curve exponent b, error ≈ c + a·n^-b ({m})", "value": e["b"], "interval": e["interval95"],
-                        "unit": "exponent", "provenance": "measured, pow3 fit, seed bootstrap 95%"})
-            t = f.get("data_to_target")
-            if t and not t["refused"]:
-                out.append({"finding": f"train samples to reach test error {t['target_error']} ({m})", "value": t["median"],
-                            "interval": t["interval90"], "unit": f"samples (P unreachable {t['p_unreachable']:.2f})",
-                            "provenance": f"extrapolated, {t['family']} fit, seed bootstrap 90%"})
-            for b, c in findings["crossover"].get(m, {}).items():
-                out.append({"finding": f"smallest n from which {m} beats {b} (observed)", "value": c["observed_crossover_n"],
-                            "interval": None, "unit": "samples", "provenance": "measured, mean over seeds per anchor"})
-        return out
+        from .report import data_headlines
 
-    def wandb_panels(self) -> tuple[tuple[str, ...], list[Any]]:
-        import wandb_workspaces.reports.v2 as wr
+        return data_headlines(findings)
 
-        return ("loss", "accuracy"), [wr.BarPlot(title="final test accuracy", metrics=[wr.SummaryMetric("accuracy/test")])]
+    def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
+        from ...tracking.panels import Bars, Curves, Scatter, config, summary
+
+        return [Curves("loss", ("loss/train", "loss/test")),
+                Scatter("test accuracy vs training size", config("n_train"), summary("accuracy/test"), log_x=True),
+                Scatter("test loss vs training size", config("n_train"), summary("loss/test"), log_x=True, log_y=True),
+                Bars("test accuracy by training size", (summary("accuracy/test"),), group_by="n_train")]

@@ -1,160 +1,87 @@
-"""Learning curves: parametric families of error vs training-set size n, model selection by
-extrapolation to the largest anchor, bootstrap over seeds, and what the fit says about the data
-needed to reach a target error (scikit-learn estimator contract: fit() returns self, results end in _).
+"""Learning-curve fits with family-choice uncertainty and intervals over seeds × test samples
+(scikit-learn estimator contract: fit() returns self, results end in _).
 
-Families from Viering & Loog 2022, "The Shape of Learning Curves: a Review" (TPAMI), Table 1,
-written for a decreasing error curve with asymptote c:
-  pow3  c + a·n^(-b)                 power law with offset
-  pow4  c + a·(n + d)^(-b)           4-parameter power law (shift d ≥ 0)
-  mmf4  (a·b + c·n^d) / (b + n^d)    Morgan-Mercer-Flodin (a at n→0, c at n→∞)
-  wbl4  c + b·exp(-a·n^d)            Weibull
+How the field does it, and what we follow: LCDB (Mohr et al. 2022) fits each family by least squares
+to the mean curve over seeds and compares families by how well a fit on the smaller anchors predicts
+the larger ones; Viering & Loog 2022 (TPAMI, §6-7) warn that no family fits every curve and that the
+choice of family dominates extrapolation. So: every family is fitted; one *passes* when its fit
+converges, sits on no parameter bound, and its fit without the largest anchor predicts that anchor
+within 2 standard errors (seeds + test samples) plus ``holdout_tolerance``. Intervals come from a
+parametric bootstrap of whole curves (``anchors.replicate_means``) refitted per replicate, each
+replicate with a family drawn at random among those that pass (equal-weight model averaging), so the
+data-to-target interval carries the family choice; the spread of point estimates over passing families
+is reported beside it as a range.
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
-from scipy.optimize import OptimizeWarning, brentq, curve_fit
+
+from ...statistics import Interval, value_range
+from .anchors import Curve, replicate_means
+from .curves import FAMILIES, at_bound, fit_family, n_to_reach
+
+DEFAULT_FAMILIES = ("pow2", "pow3", "pow4", "mmf4", "wbl4")
+BOOTSTRAP_METHOD = ("parametric bootstrap: test samples resampled (shared weights) + seed part s/√k·t(k−1) per anchor, "
+                    "curve refitted per replicate, percentile interval")
 
 
-@dataclass(frozen=True)
-class Family:
-    name: str
-    f: Callable[..., np.ndarray]
-    bounds: tuple[tuple[float, ...], tuple[float, ...]]
-    starts: Callable[[np.ndarray, np.ndarray], list[tuple[float, ...]]]
-    asymptote: Callable[[np.ndarray], float]
-
-    @property
-    def n_params(self) -> int:
-        return len(self.bounds[0])
-
-
-def _pow3(n, a, b, c):
-    return c + a * np.power(n, -b)
-
-
-def _pow4(n, a, b, c, d):
-    return c + a * np.power(n + d, -b)
-
-
-def _mmf4(n, a, b, c, d):
-    nd = np.power(n, d)
-    return (a * b + c * nd) / (b + nd)
-
-
-def _wbl4(n, a, b, c, d):
-    return c + b * np.exp(-a * np.power(n, d))
-
-
-def _pow_starts(n, y):
-    lo = max(float(y.min()) * 0.5, 0.0)
-    return [(float(y[0] * n[0] ** 0.5), 0.5, lo), (float(y[0] * n[0]), 1.0, 0.0), (float(y[0] * n[0] ** 0.2), 0.2, lo)]
-
-
-FAMILIES: dict[str, Family] = {
-    "pow3": Family("pow3", _pow3, ((0, 1e-3, 0), (1e6, 4, 1)), _pow_starts, lambda p: p[2]),
-    "pow4": Family("pow4", _pow4, ((0, 1e-3, 0, 0), (1e8, 4, 1, 1e5)),
-                   lambda n, y: [(*s, 1.0) for s in _pow_starts(n, y)] + [(*_pow_starts(n, y)[0], float(n[0]))], lambda p: p[2]),
-    "mmf4": Family("mmf4", _mmf4, ((0, 1e-6, 0, 1e-2), (2, 1e9, 1, 4)),
-                   lambda n, y: [(min(float(y[0]) * 1.2, 2), float(n[0]) ** 0.7, float(y.min()) * 0.5, 0.7),
-                                 (min(float(y[0]) * 1.5, 2), float(np.median(n)), 0.0, 1.0)], lambda p: p[2]),
-    "wbl4": Family("wbl4", _wbl4, ((0, 0, 0, 1e-2), (1e3, 2, 1, 2)),
-                   lambda n, y: [(1.0 / float(np.median(n)) ** 0.5, float(y[0]), float(y.min()) * 0.5, 0.5),
-                                 (1.0 / float(np.median(n)), float(y[0]), 0.0, 1.0)], lambda p: p[2]),
-}
-
-
-def fit_family(family: Family, n: np.ndarray, y: np.ndarray, *, extra_start: np.ndarray | None = None) -> np.ndarray | None:
-    """Least squares on the error scale from several starts (trust-region reflective, bounded); None when none converge."""
-    best, best_sse = None, np.inf
-    starts = ([tuple(extra_start)] if extra_start is not None else []) + family.starts(n, y)
-    lo, hi = np.array(family.bounds[0], float), np.array(family.bounds[1], float)
-    for p0 in starts:
-        p0 = np.clip(np.asarray(p0, float), lo + 1e-9, hi - 1e-9)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", (OptimizeWarning, RuntimeWarning))
-                params, _ = curve_fit(family.f, n, y, p0=p0, bounds=(lo, hi), method="trf", maxfev=4000)
-        except (RuntimeError, ValueError):
-            continue
-        sse = float(np.sum((family.f(n, *params) - y) ** 2))
-        if np.isfinite(sse) and sse < best_sse:
-            best, best_sse = params, sse
-    return best
-
-
-def n_to_reach(family: Family, params: np.ndarray, target: float, *, n_min: float, n_cap: float) -> float:
-    """Smallest n ≥ n_min with f(n) ≤ target (inf when not reached by n_cap)."""
-    grid = np.geomspace(n_min, n_cap, 600)
-    vals = family.f(grid, *params)
-    hit = np.flatnonzero(vals <= target)
-    if hit.size == 0:
-        return float("inf")
-    if hit[0] == 0:
-        return float(n_min)
-    return float(brentq(lambda x: family.f(x, *params) - target, grid[hit[0] - 1], grid[hit[0]]))
-
-
-def anchor_table(n: np.ndarray, seeds: np.ndarray, error: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Sorted distinct anchors and, per anchor, the errors ordered by seed."""
-    anchors = np.unique(n)
-    per = [error[n == a][np.argsort(seeds[n == a], kind="stable")] for a in anchors]
-    return anchors.astype(float), per
-
-
-def monotonicity_violations(anchors: np.ndarray, per: list[np.ndarray], *, tolerance: float) -> list[dict]:
+def monotonicity_violations(anchors: np.ndarray, means: np.ndarray, se: np.ndarray, *, tolerance: float) -> list[dict]:
     """Consecutive anchors where mean error rises by more than tolerance + 2 standard errors of the difference."""
-    means = np.array([p.mean() for p in per])
-    ses = np.array([p.std(ddof=1) / np.sqrt(len(p)) if len(p) > 1 else 0.0 for p in per])
     out = []
     for i in range(len(anchors) - 1):
         rise = means[i + 1] - means[i]
-        if rise > tolerance + 2 * np.hypot(ses[i], ses[i + 1]):
+        if rise > tolerance + 2 * np.hypot(se[i], se[i + 1]):
             out.append({"from_n": float(anchors[i]), "to_n": float(anchors[i + 1]), "rise": float(rise)})
     return out
 
 
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
 class LearningCurveFit:
-    """Fit error(n) from per-seed rows: families compared by extrapolation to the largest anchor,
-    the winner refitted on all anchors, and ``n_bootstrap`` refits on seeds resampled per anchor."""
+    """Fit error(n) of one learner: each family assessed, passing families model-averaged in a bootstrap."""
 
-    def __init__(self, *, families: tuple[str, ...] = ("pow3", "pow4", "mmf4", "wbl4"), n_bootstrap: int = 200,
-                 min_anchors: int = 5, monotone_tolerance: float = 0.01, random_state: int = 0) -> None:
+    def __init__(self, *, families: tuple[str, ...] = DEFAULT_FAMILIES, n_bootstrap: int = 200, min_anchors: int = 5,
+                 monotone_tolerance: float = 0.01, holdout_tolerance: float = 0.0, level: float = 0.95,
+                 random_state: int = 0) -> None:
         self.families, self.n_bootstrap, self.min_anchors = families, n_bootstrap, min_anchors
-        self.monotone_tolerance, self.random_state = monotone_tolerance, random_state
+        self.monotone_tolerance, self.holdout_tolerance = monotone_tolerance, holdout_tolerance
+        self.level, self.random_state = level, random_state
 
-    def fit(self, n: np.ndarray, seeds: np.ndarray, error: np.ndarray) -> "LearningCurveFit":
-        self.anchors_, self.per_anchor_ = anchor_table(np.asarray(n), np.asarray(seeds), np.asarray(error, float))
-        self.means_ = np.array([p.mean() for p in self.per_anchor_])
-        self.violations_ = monotonicity_violations(self.anchors_, self.per_anchor_, tolerance=self.monotone_tolerance)
-        self.selection_ = self._select()
-        ok = {k: v for k, v in self.selection_.items() if v["holdout_abs_error"] is not None}
-        self.family_ = min(ok, key=lambda k: (ok[k]["holdout_abs_error"], FAMILIES[k].n_params)) if ok else None
-        self.params_ = fit_family(FAMILIES[self.family_], self.anchors_, self.means_) if self.family_ else None
+    def fit(self, curve: Curve, *, weights: np.ndarray | None = None) -> "LearningCurveFit":
+        self.curve_ = curve
+        self.anchors_, self.means_, self.se_ = curve.anchors, curve.means, curve.standard_errors()
+        self.violations_ = monotonicity_violations(self.anchors_, self.means_, self.se_, tolerance=self.monotone_tolerance)
+        self.assessment_ = {name: self._assess(name) for name in self.families}
+        self.passing_ = [k for k, v in self.assessment_.items() if v["passes"]]
+        self.family_ = min(self.passing_, key=lambda k: (self.assessment_[k]["holdout_abs_error"], FAMILIES[k].n_params),
+                           default=None)
+        self.params_ = None if self.family_ is None else np.array(self.assessment_[self.family_]["params"])
         self.reasons_ = self._refusals()
-        self.boot_params_ = self._bootstrap(self.family_) if self.family_ and self.params_ is not None else []
-        self.pow3_params_ = fit_family(FAMILIES["pow3"], self.anchors_, self.means_) if len(self.anchors_) >= 3 else None
-        self.pow3_boot_ = (self.boot_params_ if self.family_ == "pow3" else self._bootstrap("pow3")) if self.pow3_params_ is not None else []
+        self.replicates_ = replicate_means(curve, weights, n_resamples=self.n_bootstrap, seed=self.random_state)
+        self.draws_ = self._bootstrap() if self.passing_ else []
+        self.exponent_family_ = self._exponent_family()
+        self.exponent_draws_ = self._refit_all(self.exponent_family_) if self.exponent_family_ else np.empty((0, 2))
         return self
 
-    def _select(self) -> dict[str, dict]:
-        out = {}
-        for name in self.families:
-            fam = FAMILIES[name]
-            if len(self.anchors_) - 1 < fam.n_params + 1:
-                out[name] = {"holdout_abs_error": None, "why": f"needs {fam.n_params + 2} anchors"}
-                continue
-            p = fit_family(fam, self.anchors_[:-1], self.means_[:-1])
-            if p is None:
-                out[name] = {"holdout_abs_error": None, "why": "fit did not converge"}
-                continue
-            pred = float(fam.f(self.anchors_[-1], *p))
-            out[name] = {"holdout_abs_error": abs(pred - float(self.means_[-1])), "predicted": pred, "observed": float(self.means_[-1])}
-        return out
+    def _assess(self, name: str) -> dict:
+        fam = FAMILIES[name]
+        if len(self.anchors_) < fam.n_params + 2:
+            return {"passes": False, "params": None, "holdout_abs_error": None, "why": f"needs {fam.n_params + 2} anchors"}
+        full = fit_family(fam, self.anchors_, self.means_)
+        held = fit_family(fam, self.anchors_[:-1], self.means_[:-1])
+        if full is None or held is None:
+            return {"passes": False, "params": None, "holdout_abs_error": None, "why": "fit did not converge"}
+        bound = at_bound(fam, full)
+        pred = float(fam.f(self.anchors_[-1], *held))
+        err = abs(pred - float(self.means_[-1]))
+        allowed = 2 * float(self.se_[-1]) + self.holdout_tolerance
+        why = ("degenerate: " + "; ".join(bound) if bound else
+               f"held-out error {err:.4f} at n={self.anchors_[-1]:g} > 2 SE + tolerance = {allowed:.4f}" if err > allowed else None)
+        return {"passes": why is None, "params": full.tolist(), "at_bound": bound, "holdout_abs_error": err,
+                "holdout_predicted": pred, "holdout_allowed": allowed, "why": why}
 
     def _refusals(self) -> list[str]:
         reasons = []
@@ -162,97 +89,99 @@ class LearningCurveFit:
             reasons.append(f"only {len(self.anchors_)} anchors (< {self.min_anchors})")
         if self.violations_:
             reasons.append("non-monotone: error rises between " + ", ".join(f"n={v['from_n']:g}→{v['to_n']:g}" for v in self.violations_))
-        if self.family_ is None or self.params_ is None:
-            reasons.append("no curve family could be fitted and checked on a held-out anchor")
-        if min(len(p) for p in self.per_anchor_) < 2:
-            reasons.append("fewer than 2 seeds at some anchor: no bootstrap over seeds")
+        if not self.passing_:
+            reasons.append("no curve family passes: " + "; ".join(f"{k}: {v['why']}" for k, v in self.assessment_.items()))
+        if min(len(e) for e in self.curve_.errors) < 2:
+            reasons.append("fewer than 2 seeds at some anchor: seed variance not measured")
         return reasons
 
     @property
     def extrapolation_allowed_(self) -> bool:
         return not self.reasons_
 
-    def _bootstrap(self, name: str) -> list[np.ndarray]:
-        """Refit on per-anchor means of seeds drawn with replacement (same draws for every curve with the same seeds)."""
-        fam, rng = FAMILIES[name], np.random.default_rng(self.random_state)
-        draws = [rng.integers(0, len(p), size=(self.n_bootstrap, len(p))) for p in self.per_anchor_]
-        start = fit_family(fam, self.anchors_, self.means_)
+    def _bootstrap(self) -> list[tuple[str, np.ndarray]]:
+        """One (family, params) per replicate; the family drawn uniformly among the passing ones."""
+        rng = np.random.default_rng([self.random_state, 2])
+        picks = rng.choice(self.passing_, size=self.n_bootstrap)
         out = []
-        for b in range(self.n_bootstrap):
-            y = np.array([p[d[b]].mean() for p, d in zip(self.per_anchor_, draws)])
-            params = fit_family(fam, self.anchors_, y, extra_start=start) if start is not None else None
-            out.append(params if params is not None else np.full(fam.n_params, np.nan))
+        for y, name in zip(self.replicates_, picks):
+            fam = FAMILIES[name]
+            p = fit_family(fam, self.anchors_, y, start=np.array(self.assessment_[name]["params"]), only_start=True)
+            out.append((str(name), p if p is not None else np.full(fam.n_params, np.nan)))
         return out
 
-    def predict(self, n: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
-        return FAMILIES[self.family_].f(np.asarray(n, float), *(self.params_ if params is None else params))
+    def _refit_all(self, name: str) -> np.ndarray:
+        fam, start = FAMILIES[name], np.array(self.assessment_[name]["params"])
+        fits = [fit_family(fam, self.anchors_, y, start=start, only_start=True) for y in self.replicates_]
+        return np.array([p if p is not None else np.full(fam.n_params, np.nan) for p in fits])
 
-    def band(self, n: np.ndarray, *, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        curves = np.array([self.predict(n, p) for p in self.boot_params_ if np.all(np.isfinite(p))])
-        q = (1 - level) / 2
+    def _exponent_family(self) -> str | None:
+        """pow3 when its fit is interior; pow2 (pow3 with c = 0) when pow3's c sits on its bound."""
+        for name in ("pow3", "pow2"):
+            a = self.assessment_.setdefault(name, self.assessment_.get(name) or self._assess(name))
+            if a["params"] is not None and not a["at_bound"]:
+                return name
+        return None
+
+    def predict(self, n: np.ndarray, family: str | None = None, params: np.ndarray | None = None) -> np.ndarray:
+        return FAMILIES[family or self.family_].f(np.asarray(n, float), *(self.params_ if params is None else params))
+
+    def band(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise percentile band of the model-averaged bootstrap curves at ``level``."""
+        curves = np.array([self.predict(n, f, p) for f, p in self.draws_ if np.all(np.isfinite(p))])
+        q = (1 - self.level) / 2
         return np.quantile(curves, q, axis=0), np.quantile(curves, 1 - q, axis=0)
 
+    def _over(self) -> dict[str, int]:
+        n = {"seeds_min": int(min(len(e) for e in self.curve_.errors)), "replicates": self.n_bootstrap}
+        return {**n, "test_samples": self.curve_.test_size} if self.curve_.test_size else n
+
     def exponent(self) -> dict:
-        """b of the pow3 fit (c + a·n^-b) with a 95% percentile interval over the seed bootstrap."""
-        if self.pow3_params_ is None:
-            return {"b": None, "interval95": [None, None], "method": "pow3 needs 3 anchors"}
-        bs = np.array([p[1] for p in self.pow3_boot_ if np.all(np.isfinite(p))])
-        lo, hi = (np.quantile(bs, [0.025, 0.975]).tolist() if bs.size else [None, None])
-        return {"b": float(self.pow3_params_[1]), "interval95": [lo, hi], "a": float(self.pow3_params_[0]),
-                "c": float(self.pow3_params_[2]), "bootstrap_fits": int(bs.size),
-                "method": f"pow3 least squares on seed means; percentile bootstrap over seeds per anchor ({self.n_bootstrap} draws)"}
+        """b of error ≈ c + a·n^-b (pow3, or pow2 when c sits on 0) with its bootstrap interval."""
+        name = self.exponent_family_
+        if name is None:
+            return {"available": False, "reason": "neither pow3 nor pow2 fits without a parameter on its bound"}
+        p = np.array(self.assessment_[name]["params"])
+        bs = self.exponent_draws_[:, 1][np.isfinite(self.exponent_draws_[:, 1])]
+        q = (1 - self.level) / 2
+        lo, hi = np.quantile(bs, [q, 1 - q]) if bs.size >= 10 else (None, None)
+        over = "seeds x test samples" if self.curve_.correct is not None else "seeds"
+        fam = FAMILIES[name]
+        on_bound = float(np.mean([bool(at_bound(fam, d)) for d in self.exponent_draws_ if np.all(np.isfinite(d))] or [0.0]))
+        notes = [f"only {bs.size} bootstrap refits converged"] if bs.size < 10 else []
+        notes += ["pow3's asymptote c sits on its bound 0: exponent of pow2 (c = 0)"] if name == "pow2" else []
+        notes += [f"{on_bound:.0%} of bootstrap refits sit on a parameter bound: the interval is cut there"] if on_bound > 0.025 else []
+        reason = "; ".join(notes) or None
+        iv = Interval(float(p[1]), _finite(lo) if lo is not None else None, _finite(hi) if hi is not None else None,
+                      BOOTSTRAP_METHOD, self.level, over, self._over(), reason)
+        return {"available": True, "family": name, "b": float(p[1]), "interval": iv.to_dict(), "a": float(p[0]),
+                "c": float(p[2]) if name == "pow3" else 0.0, "bootstrap_fits": int(bs.size),
+                "share_of_refits_on_bound": on_bound}
 
     def data_to_reach(self, target: float, *, n_cap: float = 1e9) -> dict:
-        """n with predicted error ≤ target under the chosen family: point, median and 90% interval over the
-        bootstrap (unreachable draws count as +inf), and the share of draws where the target is never reached."""
+        """n with predicted error ≤ target: median and interval over the model-averaged bootstrap (unreachable
+        draws count as +inf), P(unreachable), the point estimate of each passing family and their range."""
         if not self.extrapolation_allowed_:
-            return {"target_error": target, "refused": True, "reasons": self.reasons_}
-        fam = FAMILIES[self.family_]
-        point = n_to_reach(fam, self.params_, target, n_min=1.0, n_cap=n_cap)
-        draws = np.array([n_to_reach(fam, p, target, n_min=1.0, n_cap=n_cap) for p in self.boot_params_ if np.all(np.isfinite(p))])
-        med, lo, hi = np.quantile(draws, [0.5, 0.05, 0.95], method="inverted_cdf") if draws.size else (np.inf,) * 3
-
-        def finite(v: float) -> float | None:
-            return float(v) if np.isfinite(v) else None
-
-        return {"target_error": target, "refused": False, "family": self.family_, "point": finite(point),
-                "median": finite(med), "interval90": [finite(lo), finite(hi)],
-                "p_unreachable": float(np.mean(~np.isfinite(draws))) if draws.size else None,
-                "already_reached_at_n": next((float(a) for a, m in zip(self.anchors_, self.means_) if m <= target), None),
-                "largest_anchor": float(self.anchors_[-1]), "n_cap": n_cap, "bootstrap_fits": int(draws.size)}
+            return {"target_error": target, "available": False, "reason": "; ".join(self.reasons_)}
+        per_family = {k: _finite(n_to_reach(FAMILIES[k], np.array(self.assessment_[k]["params"]), target, n_min=1.0, n_cap=n_cap))
+                      for k in self.passing_}
+        draws = np.array([n_to_reach(FAMILIES[f], p, target, n_min=1.0, n_cap=n_cap) for f, p in self.draws_ if np.all(np.isfinite(p))])
+        q = (1 - self.level) / 2
+        med, lo, hi = np.quantile(draws, [0.5, q, 1 - q], method="inverted_cdf") if draws.size else (np.inf,) * 3
+        reached = next((float(a) for a, m in zip(self.anchors_, self.means_) if m <= target), None)
+        beyond = not np.isfinite(med) or med > self.anchors_[-1]
+        return {"target_error": target, "available": True, "median": _finite(med), "level": self.level,
+                "interval": [_finite(lo), _finite(hi)], "p_unreachable": float(np.mean(~np.isfinite(draws))) if draws.size else None,
+                "provenance": "extrapolated" if beyond else "interpolated within the anchors",
+                "families": self.passing_, "per_family_point": per_family,
+                "family_spread": value_range([v for v in per_family.values() if v is not None], over="passing families").to_dict(),
+                "already_reached_at_n": reached, "largest_anchor": float(self.anchors_[-1]), "n_cap": n_cap,
+                "bootstrap_fits": int(draws.size), "method": BOOTSTRAP_METHOD + ", family drawn per replicate among those that pass"}
 
     def summary(self) -> dict:
-        return {"anchors": self.anchors_.tolist(), "mean_error": self.means_.tolist(),
-                "seeds_per_anchor": [len(p) for p in self.per_anchor_], "family": self.family_,
-                "params": None if self.params_ is None else self.params_.tolist(), "selection": self.selection_,
+        return {"anchors": self.anchors_.tolist(), "mean_error": self.means_.tolist(), "standard_error": self.se_.tolist(),
+                "seeds_per_anchor": [len(e) for e in self.curve_.errors], "test_samples": self.curve_.test_size,
+                "family": self.family_, "params": None if self.params_ is None else self.params_.tolist(),
+                "families": self.assessment_, "passing_families": self.passing_,
                 "extrapolation_allowed": self.extrapolation_allowed_, "refusal_reasons": self.reasons_,
                 "violations": self.violations_, "exponent": self.exponent()}
-
-
-def crossover(dl: LearningCurveFit, base: LearningCurveFit, *, n_cap: float = 1e7) -> dict:
-    """Where deep learning's error drops below the baseline's: observed (smallest anchor from which the
-    DL mean error stays lower) and fitted (first sign change of the fitted difference, per paired bootstrap draw)."""
-    common = np.intersect1d(dl.anchors_, base.anchors_)
-    diff = {a: float(dl.means_[dl.anchors_ == a][0] - base.means_[base.anchors_ == a][0]) for a in common}
-    better = [a for a in common if diff[a] < 0]
-    observed = next((float(a) for i, a in enumerate(common) if all(diff[b] < 0 for b in common[i:])), None)
-    out = {"dl_minus_baseline_by_n": {f"{a:g}": d for a, d in diff.items()}, "dl_better_at_n": [float(a) for a in better],
-           "observed_crossover_n": observed}
-    if not (dl.extrapolation_allowed_ and base.extrapolation_allowed_):
-        return {**out, "fitted": {"refused": True, "reasons": [f"deep learning: {r}" for r in dl.reasons_] + [f"baseline: {r}" for r in base.reasons_]}}
-    grid = np.geomspace(common[0], n_cap, 800)
-
-    def first_cross(pd, pb) -> float:
-        g = dl.predict(grid, pd) - base.predict(grid, pb)
-        idx = np.flatnonzero((g[:-1] >= 0) & (g[1:] < 0))
-        if g[0] < 0 and np.all(g < 0):
-            return float(grid[0])
-        return float(grid[idx[0] + 1]) if idx.size else float("inf")
-
-    pairs = [(a, b) for a, b in zip(dl.boot_params_, base.boot_params_) if np.all(np.isfinite(a)) and np.all(np.isfinite(b))]
-    draws = np.array([first_cross(a, b) for a, b in pairs])
-    med, lo, hi = np.quantile(draws, [0.5, 0.05, 0.95], method="inverted_cdf") if draws.size else (np.inf,) * 3
-    fin = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
-    return {**out, "fitted": {"refused": False, "point": fin(first_cross(dl.params_, base.params_)), "median": fin(med),
-                              "interval90": [fin(lo), fin(hi)], "p_no_crossover": float(np.mean(~np.isfinite(draws))) if draws.size else None,
-                              "n_cap": n_cap, "method": "first n where fitted DL error < fitted baseline error; paired seed bootstrap"}}

@@ -1,4 +1,4 @@
-"""The data study's section of the report."""
+"""The data study's section of the report, and its headline rows."""
 
 from __future__ import annotations
 
@@ -6,54 +6,115 @@ from pathlib import Path
 from typing import Any
 
 from ...report.markdown import fmt, image, table
+from .crossover import DIRECTIONS
 
 
-def _interval(v: list | None) -> str:
-    if not v:
-        return "—"
-    return f"[{fmt(v[0]) if v[0] is not None else '—'}, {fmt(v[1]) if v[1] is not None else 'unbounded'}]"
+def _iv(low: Any, high: Any) -> str:
+    return f"[{fmt(low) if low is not None else '—'}, {fmt(high) if high is not None else 'unbounded'}]"
 
 
-def _target_cell(t: dict | None) -> list[str]:
+def _target_cells(t: dict | None) -> list[str]:
     if t is None:
-        return ["—"] * 3
-    if t["refused"]:
-        return ["refused", "; ".join(t["reasons"]), "—"]
-    return [fmt(t["median"]) if t["median"] is not None else "unreachable", _interval(t["interval90"]), fmt(t["p_unreachable"])]
+        return ["—"] * 4
+    if not t["available"]:
+        return ["not available", t["reason"], "—", "—"]
+    spread = t["family_spread"]
+    return [f"{fmt(t['median']) if t['median'] is not None else 'unreachable'} ({t['provenance']})", _iv(*t["interval"]),
+            fmt(t["p_unreachable"]), f"{_iv(spread['low'], spread['high'])} over {', '.join(t['families'])}"]
+
+
+def _curve_rows(f: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for kind, key in (("deep learning", "models"), ("baseline", "baselines")):
+        for name, c in f.get(key, {}).items():
+            if not c.get("available"):
+                rows.append([name, kind, "—", "—", "—", c.get("reason", "not available"), *["—"] * 4])
+                continue
+            e = c["exponent"]
+            b = (f"{fmt(e['b'])} {_iv(e['interval']['low'], e['interval']['high'])} ({e['family']})" if e["available"] else e["reason"])
+            degenerate = "; ".join(f"{k}: {v['why']}" for k, v in c["families"].items() if not v["passes"]) or "none"
+            rows.append([name, kind, c["family"] or "—", b, ", ".join(c["passing_families"]) or "none", degenerate,
+                         *_target_cells(c["data_to_target"])])
+    return rows
+
+
+def _fitted(fit: dict) -> str:
+    if not fit["available"]:
+        return f"not available: {fit['reason']}"
+    parts = []
+    for d, say in DIRECTIONS.items():
+        r = fit[d]
+        if r["median"] is None:
+            parts.append(f"{say}: none by {fmt(fit['n_cap'])}")
+        else:
+            parts.append(f"{say} at n ≈ {fmt(r['median'])} {_iv(*r['interval'])}{' (extrapolated)' if r['extrapolated'] else ''}, "
+                         f"P(none) {fmt(r['p_none'])}")
+    return "; ".join(parts)
+
+
+def _crossover_sections(f: dict[str, Any]) -> list[str]:
+    out = []
+    for m, per in f.get("crossover", {}).items():
+        for b, c in per.items():
+            out += [f"**{m} vs {b}** — {c.get('verdict', c.get('reason'))}", ""]
+            if not c.get("per_anchor"):
+                continue
+            rows = [[fmt(r["n"]), fmt(r["dl_minus_baseline"]), _iv(r["interval"]["low"], r["interval"]["high"]),
+                     fmt(r.get("difference_test_samples")), fmt(r.get("test_noise_samples")), r["ahead"]] for r in c["per_anchor"]]
+            out += [table(["n", "DL − baseline error", f"{f['level']:.0%} interval", "in test samples", "test-set noise (samples, sd)",
+                           "ahead"], rows), ""]
+            for x in c["observed"]:
+                out.append(f"- observed: {x['says']}" + ("" if x["resolved"] else f" — not resolved: {x['reason']}"))
+            out += [f"- fitted: {_fitted(c['fitted'])}", ""]
+    return out
 
 
 def data_markdown(f: dict[str, Any], figures: list[Path]) -> str:
+    if not f.get("available", True):
+        return f"*{f['question']}*\n\nNot available: {f['reason']}."
+    conv = f["convergence"]
+    flagged = ", ".join(f"{r['model']} n={fmt(r['n'])} ({r['seeds'] - r['converged']} of {r['seeds']} seeds)" for r in conv["not_converged"])
     out = [f"*{f['question']}*", "",
-           f"{f['trials']} trials ({f['diverged_trials']} diverged, left out of the fits). Test error taken "
-           f"{'at the evaluation with the lowest validation loss (early stopping, validation held out before subsampling)' if f['selection'] == 'best_val' else 'at the end of training'}; "
-           "the test split is the same at every size.", "",
-           f"Curve family chosen by {f['selection_method']}. Intervals: {f['interval_method']}.", ""]
-    rows = []
-    for kind, key in (("deep learning", "models"), ("baseline", "baselines")):
-        for name, c in f[key].items():
-            e = c["exponent"]
-            rows.append([name, kind, c["family"] or "—", fmt(e["b"]), _interval(e["interval95"]), fmt(e.get("c")),
-                         "yes" if c["extrapolation_allowed"] else "**refused**: " + "; ".join(c["refusal_reasons"]),
-                         *_target_cell(c["data_to_target"])])
+           f"{f['trials']} trials ({f['diverged_trials']} diverged, left out). Equal data: {f['equal_data']} "
+           f"({f['validation_rows'] or '?'} validation rows). Test error on the same {f['test_samples'] or '?'} test samples at every n.", "",
+           f"Convergence: budget max(min_steps, epochs × steps per epoch) per anchor; {conv['rule']}. "
+           + ("Every anchor converged." if conv["all_converged"] else f"**Not converged (best evaluation within the last patience window)**: {flagged}."), "",
+           f"Families: {f['selection_method']}. Intervals: {f['interval_method']}.", ""]
     tgt = f["target_error"]
     out += ["### Learning curves", "",
-            table(["model", "kind", "family", "exponent b (pow3)", "95% interval", "asymptote c (pow3)", "extrapolation",
-                   f"n for error {tgt} (median)", "90% interval", "P(unreachable)"], rows), ""]
-    sel = []
-    for name, c in {**f["models"], **f["baselines"]}.items():
-        sel.append([name] + [fmt(c["selection"].get(fam, {}).get("holdout_abs_error")) for fam in ("pow3", "pow4", "mmf4", "wbl4")])
-    out += ["Held-out extrapolation error at the largest anchor per family (|predicted − observed| test error):", "",
-            table(["model", "pow3", "pow4", "mmf4", "wbl4"], sel), ""]
-    cross = []
-    for m, per in f["crossover"].items():
-        for b, c in per.items():
-            fit = c["fitted"]
-            fitted = ("refused" if fit["refused"] else
-                      f"{fmt(fit['median']) if fit['median'] is not None else 'none by ' + fmt(fit['n_cap'])} {_interval(fit['interval90'])}, "
-                      f"P(no crossover) {fmt(fit['p_no_crossover'])}")
-            cross.append([m, b, fmt(c["observed_crossover_n"]) if c["observed_crossover_n"] else "not within the anchors",
-                          ", ".join(fmt(x) for x in c["dl_better_at_n"]) or "none", fitted])
-    out += ["### Deep learning against the classical baselines", "",
-            table(["model", "baseline", "observed crossover n", "DL better at n", "fitted crossover (median [90%])"], cross), ""]
+            table(["learner", "kind", "family drawn", f"exponent b [{f['level']:.0%}]", "passing families", "failing / degenerate families",
+                   f"n for error {tgt} (median)", f"{f['level']:.0%} interval", "P(unreachable)", "range over families"], _curve_rows(f)), ""]
+    out += ["### Deep learning against the classical baselines", ""] + _crossover_sections(f)
     out += [image(p) for p in figures]
     return "\n".join(out)
+
+
+def data_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    if not f.get("available", True):
+        return [{"finding": "data requirements", "value": None, "interval": None, "unit": "", "provenance": f["reason"]}]
+    out = []
+    for m, c in f["models"].items():
+        if not c.get("available"):
+            out.append({"finding": f"learning curve ({m})", "value": None, "interval": None, "unit": "", "provenance": c["reason"]})
+            continue
+        e = c["exponent"]
+        out.append({"finding": f"learning-curve exponent b, error ≈ c + a·n^-b ({m})", "value": e.get("b"),
+                    "interval": [e["interval"]["low"], e["interval"]["high"]] if e["available"] else None, "unit": "exponent",
+                    "over": e["interval"]["over"] if e["available"] else None,
+                    "provenance": f"fitted ({e['family']})" if e["available"] else e["reason"]})
+        t = c.get("data_to_target")
+        if t:
+            out.append({"finding": f"train samples to reach test error {t['target_error']} ({m})", "value": t.get("median"),
+                        "interval": t.get("interval"), "unit": "samples" + (f" (P unreachable {t['p_unreachable']:.2f})" if t["available"] else ""),
+                        "over": "seeds x test samples x passing families" if t["available"] else None,
+                        "provenance": t["provenance"] if t["available"] else t["reason"]})
+        for b, x in f["crossover"].get(m, {}).items():
+            out.append({"finding": f"{m} vs {b}: {x.get('verdict', x.get('reason'))}", "value": None, "interval": None,
+                        "unit": "samples", "provenance": "measured, paired per anchor over seeds x test samples"})
+            fit = x.get("fitted", {})
+            for d, say in DIRECTIONS.items():
+                if fit.get("available") and fit[d]["median"] is not None and fit[d]["p_none"] < 0.5:
+                    out.append({"finding": f"{m} vs {b}: {say} at n (fitted)", "value": fit[d]["median"], "interval": fit[d]["interval"],
+                                "unit": f"samples (P none {fit[d]['p_none']:.2f})", "over": "paired bootstrap replicates",
+                                "provenance": "extrapolated" if fit[d]["extrapolated"] else "fitted within the anchors"})
+    return out
