@@ -1,140 +1,121 @@
-"""Findings of the bias study from its rows: headline metrics with intervals and verdicts, the
-representation sweep, the mitigation comparison and the accuracy–fairness frontier."""
+"""Findings of the bias study from its rows: the unmitigated model's group metrics with nested intervals
+and verdicts, threshold-free group metrics, bias amplification, and (``sweeps``) representation,
+mitigations, the accuracy–fairness frontier and the proxy ablation.
+
+How the field computes these: aif360's ClassificationMetric (Bellamy et al. 2018) for DI/SPD/EOD/AOD/
+Theil — kept as the recorded point values; Fairlearn's MetricFrame gives the same per-group rates.
+Every interval is ``statistics.nested_interval`` over seeds × the shared test set's samples (see
+``settings``); every verdict reads that interval (``verdicts``).
+"""
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from .metrics import FAIRNESS_METRICS, GROUP_METRICS, seed_interval
+from . import sample_stats as st
+from .metrics import FAIRNESS_METRICS
+from .settings import Setting, collect, entry, is_natural
+from .sweeps import frontier, mitigation_comparison, proxy_ablation, representation_sweep
+from .verdicts import THRESHOLDS, verdict
 
-# Common thresholds: four-fifths rule (EEOC 1978, 29 CFR 1607.4(D)) for disparate impact, and
-# |difference| <= 0.1 for the parity differences (the fair band of aif360's tutorials and AI Fairness 360 paper).
-THRESHOLDS = {"disparate_impact": (0.8, 1.25), "statistical_parity_difference": (-0.1, 0.1),
-              "equal_opportunity_difference": (-0.1, 0.1), "average_odds_difference": (-0.1, 0.1)}
-POINT_METRICS = (*FAIRNESS_METRICS, *(f"group_{m}" for m in GROUP_METRICS))
-
-
-def _label(value: Any) -> str:
-    """'sex' or 'sex×race' from a protected factor (a name or a JSON list)."""
-    if isinstance(value, str) and value.startswith("["):
-        value = json.loads(value)
-    return "×".join(value) if isinstance(value, list) else str(value)
+GROUP_RATES = ("accuracy", "tpr", "fpr", "fnr", "selection_rate")
+INTERVAL_METHOD = ("95% nested interval over seeds × test samples (statistics.nested_interval: Student-t over "
+                   "seeds + bootstrap of the shared test set, Welch-Satterthwaite df); one seed: test-sample "
+                   "percentile bootstrap alone, flagged in its reason")
 
 
-def distance(metric: str, value: float) -> float:
-    """How far from parity: |1 − DI| for disparate impact, |v| for differences, v for the Theil index."""
-    return abs(1 - value) if metric == "disparate_impact" else abs(value)
-
-
-def verdict(metric: str, mean: float, low: float, high: float, n_undefined: int, n: int, reason: str | None) -> str:
-    """A plain-language sentence: inside/outside the common threshold, clear or borderline."""
-    if not math.isfinite(mean):
-        return f"undefined in {n_undefined} of {n} trials ({reason})"
-    note = f" ({n_undefined} of {n} trials undefined: {reason})" if n_undefined else ""
-    if metric not in THRESHOLDS:
-        return f"{mean:.3g}: no common threshold (0 = every individual benefits equally){note}"
-    lo_t, hi_t = THRESHOLDS[metric]
-    inside = lo_t <= mean <= hi_t
-    sure = math.isfinite(low) and (lo_t <= low and high <= hi_t if inside else high < lo_t or low > hi_t)
-    rule = "the four-fifths rule (0.8–1.25)" if metric == "disparate_impact" else "|value| ≤ 0.1"
-    side = "" if inside else (" — the unprivileged group is disadvantaged" if mean < lo_t else " — the privileged group is disadvantaged")
-    word = ("passes" if inside else "fails") + ("" if sure else " (borderline: the 95% interval crosses the threshold)")
-    return f"{word} {rule}{side}{note}"
-
-
-def trial_frame(rows: pl.DataFrame) -> pl.DataFrame:
-    """Final (step-less) test metrics of each trial with its factor columns and bootstrap bounds."""
-    from ...aggregate import with_factor_columns
-
-    base = rows.filter(pl.col("step").is_null() & (pl.col("split") == "test"))
-    point = base.filter(pl.col("metric").is_in(POINT_METRICS)).select(
-        "trial_id", "seed", "factors", "metric", "group", "value", "provenance")
-    bounds = base.filter(pl.col("metric").str.ends_with("_boot_low") | pl.col("metric").str.ends_with("_boot_high"))
-    bounds = bounds.with_columns(pl.col("metric").str.replace(r"_boot_(low|high)$", ""),
-                                 pl.col("metric").str.extract(r"_boot_(low|high)$").alias("bound"))
-    wide = bounds.pivot(on="bound", index=["trial_id", "metric", "group"], values="value", aggregate_function="first")
-    for col in ("low", "high"):
-        if col not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(col))
-    table = point.join(wide.select("trial_id", "metric", "group", pl.col("low").alias("boot_low"),
-                                   pl.col("high").alias("boot_high")), on=["trial_id", "metric", "group"], how="left")
-    table = with_factor_columns(table)
-    return table.with_columns(pl.col("protected").map_elements(_label, return_dtype=pl.String),
-                              pl.col("unprivileged_share").cast(pl.Float64))
-
-
-def summarise(table: pl.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
-    """Per setting × metric × group: mean over seeds, t 95% interval, undefined count, mean bootstrap bounds."""
-    out = []
-    for key, part in table.group_by([*keys, "metric", "group"], maintain_order=True):
-        values = part["value"].to_list()
-        mean, low, high, n_ok = seed_interval(values)
-        undefined = part.filter(pl.col("provenance").str.starts_with("undefined:"))["provenance"].to_list()
-        record = dict(zip([*keys, "metric", "group"], key))
-        record.update(mean=mean, interval95=[low, high], n_seeds=part.height, n_defined=n_ok,
-                      n_undefined=len(undefined), undefined_reason=undefined[0].removeprefix("undefined:") if undefined else None,
-                      bootstrap95=[_mean(part["boot_low"]), _mean(part["boot_high"])])
-        out.append(record)
+def fairness_entries(s: Setting, resamples: int, metrics=FAIRNESS_METRICS) -> dict[str, Any]:
+    out = {}
+    for m in metrics:
+        e = entry(s.samples, st.fairness(m, s.groups), resamples, s.point_mean(m))
+        e.update(verdict(m, e["interval"]), n_seeds=len(s.samples))
+        out[m] = e
     return out
 
 
-def _mean(series: pl.Series) -> float:
-    v = series.drop_nulls().to_numpy()
-    v = v[np.isfinite(v)]
-    return float(v.mean()) if v.size else float("nan")
+def group_entries(s: Setting, resamples: int) -> list[dict[str, Any]]:
+    names = [g for g in s.groups if g not in ("privileged", "unprivileged")]
+    out = []
+    for g in names:
+        for m in GROUP_RATES:
+            point = s.point_mean(f"group_{m}", g) if m != "fnr" else None
+            out.append({"group": g, "metric": m, **entry(s.samples, st.group_rate(m, g, s.groups), resamples, point)})
+    return out
+
+
+def threshold_free(s: Setting, resamples: int) -> dict[str, Any]:
+    """Per compared group: ROC AUC and ECE of the scores; their differences (unprivileged − privileged)."""
+    out = {}
+    for name, make in (("roc_auc", st.roc_auc), ("ece", st.ece)):
+        per = {g: entry(s.samples, make(g, s.groups), resamples) for g in ("privileged", "unprivileged")}
+        gap = entry(s.samples, lambda a, m=make: m("unprivileged", s.groups)(a) - m("privileged", s.groups)(a), resamples)
+        out[name] = {**per, "difference": gap}
+    return out
+
+
+def amplification(s: Setting, resamples: int) -> dict[str, Any]:
+    """Prediction DI against label DI, and |SPD(ŷ)| − |SPD(y)| with its verdict."""
+    amp = entry(s.samples, st.amplification(s.groups), resamples)
+    low, high = amp["interval95"]
+    word = ("not measurable" if low is None else "amplifies" if low > 0 else "attenuates" if high < 0 else "inconclusive")
+    return {"prediction_disparate_impact": entry(s.samples, st.fairness("disparate_impact", s.groups), resamples),
+            "label_disparate_impact": entry(s.samples, st.label_statistic("disparate_impact", s.groups), resamples),
+            "spd_excess": amp, "verdict": word,
+            "definition": "|SPD of predictions| − |SPD of labels| on the same test samples; > 0: the model widens the data's gap"}
+
+
+def _headline_setting(settings: list[Setting]) -> Setting | None:
+    base = [s for s in settings if s.key[2] == "none" and not s.key[3] and s.samples]
+    natural = [s for s in base if is_natural(s.key[1])]
+    return natural[0] if natural else max(base, key=lambda s: s.key[1], default=None)
+
+
+def headline(settings: dict[tuple, Setting], resamples: int) -> dict[str, Any]:
+    out = {}
+    for protected in dict.fromkeys(k[0] for k in settings):
+        s = _headline_setting([v for k, v in settings.items() if k[0] == protected])
+        if s is None:
+            out[protected] = {"available": False, "reason": "no unmitigated trial recorded test samples"}
+            continue
+        out[protected] = {"available": True, "setting": s.label, "seeds": s.seeds, "status": s.status(),
+                          "metrics": fairness_entries(s, resamples), "groups": group_entries(s, resamples),
+                          "threshold_free": threshold_free(s, resamples), "amplification": amplification(s, resamples)}
+    return out
 
 
 class BiasAnalysis:
-    """fit(rows) → findings_: headline, representation, mitigation and frontier (scikit-learn contract)."""
+    """fit(rows) → findings_: headline, representation, mitigation, frontier, proxy ablation (scikit-learn contract)."""
 
-    def __init__(self, *, primary_metric: str = "average_odds_difference") -> None:
+    def __init__(self, *, primary_metric: str = "average_odds_difference", resamples: int = 400,
+                 gap_tolerance: float = 0.02) -> None:
         self.primary_metric = primary_metric
+        self.resamples = resamples
+        self.gap_tolerance = gap_tolerance
 
     def fit(self, rows: pl.DataFrame) -> "BiasAnalysis":
-        from .sweeps import frontier, mitigation_comparison, representation_sweep
-
-        table = trial_frame(rows)
-        self.table_ = table
-        settings = summarise(table, ["protected", "unprivileged_share", "mitigation"])
+        settings = collect(rows)
+        self.settings_ = settings
+        final = rows.filter(pl.col("step").is_null()) if "step" in rows.columns else rows
+        r = self.resamples
         self.findings_ = {
-            "trials": table["trial_id"].n_unique(),
-            "seeds": sorted(table["seed"].unique().to_list()),
-            "datasets": sorted(table["dataset"].unique().to_list()),
+            "trials": int(final["trial_id"].n_unique()) if final.height else 0,
+            "seeds": sorted({seed for s in settings.values() for seed in s.seeds}),
             "primary_metric": self.primary_metric,
             "thresholds": {k: list(v) for k, v in THRESHOLDS.items()},
-            "interval_method": ("over seeds: mean and Student-t 95% interval; bootstrap: per-trial percentile 95% "
-                                "interval over test samples, bounds averaged over seeds"),
-            "headline": self._headline(settings),
-            "representation": representation_sweep(table, settings),
-            "mitigation": mitigation_comparison(table, settings, self.primary_metric),
-            "frontier": frontier(settings, self.primary_metric),
-            "settings": settings,
+            "gap_tolerance": self.gap_tolerance,
+            "interval_method": INTERVAL_METHOD,
+            "test_samples": int(np.median([len(a) for s in settings.values() for a in s.samples])) if any(
+                s.samples for s in settings.values()) else 0,
+            "headline": headline(settings, r),
+            "representation": representation_sweep(settings, r, self.gap_tolerance),
+            "mitigation": mitigation_comparison(settings, r, self.primary_metric),
+            "frontier": frontier(settings, r, self.primary_metric),
+            "proxy_ablation": proxy_ablation(settings, r),
         }
+        if not settings:
+            self.findings_["available"] = False
+            self.findings_["reason"] = "no trial of this study recorded test samples (every trial failed, or no rows)"
         return self
-
-    @staticmethod
-    def _headline(settings: list[dict[str, Any]]) -> dict[str, Any]:
-        """Per protected attribute: the unmitigated model at the data's own composition (or the largest share)."""
-        out = {}
-        for protected in dict.fromkeys(s["protected"] for s in settings):
-            base = [s for s in settings if s["protected"] == protected and s["mitigation"] == "none"]
-            if not base:
-                continue
-            natural = [s for s in base if s["unprivileged_share"] is None or math.isnan(s["unprivileged_share"])]
-            chosen = natural or [s for s in base if s["unprivileged_share"] == max(b["unprivileged_share"] for b in base)]
-            metrics = {}
-            for s in chosen:
-                if s["group"] == "" and s["metric"] in FAIRNESS_METRICS:
-                    metrics[s["metric"]] = {k: s[k] for k in ("mean", "interval95", "bootstrap95", "n_seeds", "n_undefined", "undefined_reason")}
-                    metrics[s["metric"]]["verdict"] = verdict(s["metric"], s["mean"], *s["interval95"], s["n_undefined"],
-                                                             s["n_seeds"], s["undefined_reason"])
-            groups = [{k: s[k] for k in ("metric", "group", "mean", "interval95", "bootstrap95", "n_undefined", "undefined_reason")}
-                      for s in chosen if s["group"]]
-            out[protected] = {"setting": {"mitigation": "none", "unprivileged_share": chosen[0]["unprivileged_share"]},
-                              "metrics": metrics, "groups": groups}
-        return out

@@ -2,9 +2,12 @@
 group is represented in the training data, and what does mitigation cost?
 
 Worker side: compose the training data (the unprivileged share at a fixed size), hold out a
-validation split, optionally reweigh (aif360 Reweighing → per-sample loss weights), train, then
-predict on test (optionally post-processed with a method fitted on validation) and record aif360's
-group-fairness metrics, per-group accuracy/TPR/FPR/selection rate, and their bootstrap intervals.
+validation split, optionally drop proxy features or reweigh (aif360 Reweighing → per-sample loss
+weights), train, then predict on test — optionally post-processed with a method fitted on the
+validation split only, or replaced by aif360's in-processing prejudice remover — and record aif360's
+group-fairness metrics, per-group rates, the mitigation's own diagnostics (mix rates, feasibility,
+groups predicted constant) and every test sample's outcome, packed (``samples``), for the nested
+interval over seeds × test samples computed in the analysis.
 """
 
 from __future__ import annotations
@@ -23,19 +26,26 @@ from ..base import StudyKind
 
 UNITS = {"disparate_impact": "ratio", "statistical_parity_difference": "difference",
          "equal_opportunity_difference": "difference", "average_odds_difference": "difference", "theil_index": "index"}
+POSTPROCESSING = ("calibrated_eq_odds", "eq_odds", "reject_option")
+MITIGATIONS = ("none", "reweighing", *POSTPROCESSING, "prejudice_remover")
 
 
 class BiasTreatment(BaseModel):
-    """Per-trial knobs; all three main ones are required so every trial records them as factors."""
+    """Per-trial knobs; the three main ones are required so every trial records them as factors."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     protected: str | list[str] = Field(description="protected attribute, or a list for intersectional groups (e.g. [sex, race])")
     unprivileged_share: float | None = Field(
         gt=0, lt=1, description="share of the unprivileged group in the training data at size data.n_train (null: the data's own)")
-    mitigation: Literal["none", "reweighing", "calibrated_eq_odds", "reject_option"] = Field(
-        description="none, reweighing (pre-processing) or a post-processing method fitted on the validation split")
+    mitigation: Literal["none", "reweighing", "calibrated_eq_odds", "eq_odds", "reject_option", "prejudice_remover"] = Field(
+        description="none; reweighing (pre-processing); calibrated_eq_odds, eq_odds or reject_option (post-processing "
+                    "fitted on the validation split); prejudice_remover (aif360 in-processing, replaces the network)")
     val_fraction: float = Field(0.2, gt=0, lt=1, description="share of the training rows held out as validation (post-processing fit)")
-    bootstrap: int = Field(200, ge=0, description="bootstrap resamples of the test set per trial (0: none)")
+    ceo_cost: Literal["fnr", "fpr", "weighted"] = Field(
+        "fnr", description="the generalized rate calibrated equalized odds equalizes (Pleiss et al. 2017)")
+    prejudice_eta: float = Field(1.0, gt=0, description="prejudice remover's fairness penalty η")
+    drop_features: list[str] = Field(
+        default_factory=list, description="feature columns (or one-hot prefixes, e.g. relationship) removed from x: proxy ablation")
 
     @property
     def attributes(self) -> list[str]:
@@ -47,15 +57,28 @@ class BiasOptions(BaseModel):
     primary_metric: Literal["disparate_impact", "statistical_parity_difference", "equal_opportunity_difference",
                             "average_odds_difference"] = Field(
         "average_odds_difference", description="fairness metric that ranks mitigations and draws the frontier")
+    resamples: int = Field(400, ge=50, description="test-set bootstrap resamples of every nested interval")
+    gap_tolerance: float = Field(0.02, gt=0, description="a gap 'closed' when its whole 95% interval lies within ±this")
+
+
+def kept_features(names: tuple[str, ...], drop: list[str]) -> np.ndarray:
+    """Column mask without the named features (a name drops the column itself and its one-hot 'name=' columns)."""
+    keep = np.ones(len(names), bool)
+    for d in drop:
+        hit = np.array([n == d or n.startswith(f"{d}=") for n in names])
+        if not hit.any():
+            raise DataError(f"treatment.drop_features: no feature {d!r}; features are {', '.join(names)}")
+        keep &= ~hit
+    return keep
 
 
 def _compose(ctx, t: BiasTreatment) -> None:
-    """Fill ctx.splits train/val/test for the treatment (representation, hold-out, reweighing)."""
+    """Fill ctx.splits train/val/test for the treatment (representation, hold-out, proxies, reweighing)."""
     from ...data import load_dataset
+    from ...train.context import Split
     from .aif360_adapter import reweighing_weights
     from .metrics import privileged_masks
     from .sampling import holdout, natural_indices, representation_indices
-    from ...train.context import Split
 
     spec = ctx.trial.data
     ds = load_dataset(spec.name, spec.options)
@@ -64,6 +87,7 @@ def _compose(ctx, t: BiasTreatment) -> None:
     if ds.n_classes != 2 or missing:
         raise DataError(f"treatment.protected: dataset {spec.name!r} needs 2 classes and protected attributes "
                         f"{', '.join(missing) or t.attributes}; it has {', '.join(ds.protected_train) or 'none'}")
+    cols = kept_features(ds.feature_names, t.drop_features)
     groups = {a: np.asarray(ds.protected_train[a]) for a in t.attributes}
     _, unpriv = privileged_masks(groups, t.attributes)
     y = np.asarray(ds.y_train)
@@ -75,34 +99,65 @@ def _compose(ctx, t: BiasTreatment) -> None:
     fit, val = idx[fit], idx[val]
     part = lambda rows: {a: g[rows] for a, g in groups.items()}  # noqa: E731
     weights = reweighing_weights(y[fit], part(fit), t.attributes) if t.mitigation == "reweighing" else None
-    ctx.splits["train"] = Split(ds.x_train[fit], y[fit], part(fit), weights=weights)
-    ctx.splits["val"] = Split(ds.x_train[val], y[val], part(val))
-    ctx.splits["test"] = Split(ds.x_test, ds.y_test, {a: np.asarray(ds.protected_test[a]) for a in t.attributes})
+    ctx.splits["train"] = Split(ds.x_train[fit][:, cols], y[fit], part(fit), weights=weights)
+    ctx.splits["val"] = Split(ds.x_train[val][:, cols], y[val], part(val))
+    ctx.splits["test"] = Split(ds.x_test[:, cols], ds.y_test, {a: np.asarray(ds.protected_test[a]) for a in t.attributes})
     if ctx.is_chief:
         ctx.rows.add("train_size", len(fit), "count", split="train")
         ctx.rows.add("unprivileged_share_measured", float(unpriv[fit].mean()), "fraction", split="train")
+        ctx.rows.add("features_used", int(cols.sum()), "count", split="train", provenance="counted")
 
 
-def _record(ctx, t: BiasTreatment, y: np.ndarray, yhat: np.ndarray, groups: dict[str, np.ndarray]) -> None:
+def record_outcomes(rows, attrs: list[str], y: np.ndarray, yhat: np.ndarray, score: np.ndarray,
+                    groups: dict[str, np.ndarray]) -> None:
+    """aif360's metrics, per-group rates, groups predicted constant, and the packed test samples."""
     from .aif360_adapter import classification_metrics, label_disparate_impact
-    from .metrics import bootstrap, evaluate_groups, group_outcomes
+    from .metrics import evaluate_groups, group_outcomes, privileged_masks
+    from .samples import add_sample_rows, cell_codes
 
-    attrs = t.attributes
     for name, out in classification_metrics(y, yhat, groups, attrs).items():
-        ctx.rows.add(name, out.value, UNITS[name], split="test", provenance="aif360" if out.reason is None else out.provenance)
-    ctx.rows.add("label_disparate_impact", label_disparate_impact(y, groups, attrs), "ratio", split="test", provenance="aif360")
-    names, matrix, counts, group_names = evaluate_groups(y, yhat, groups, attrs)
+        rows.add(name, out.value, UNITS[name], split="test", provenance="aif360" if out.reason is None else out.provenance)
+    rows.add("label_disparate_impact", label_disparate_impact(y, groups, attrs), "ratio", split="test", provenance="aif360")
+    _, _, counts, group_names = evaluate_groups(y, yhat, groups, attrs)
     for g in group_names:
-        ctx.rows.add("group_size", float(counts[f"{g}|n"]), "count", split="test", group=g)
+        rows.add("group_size", float(counts[f"{g}|n"]), "count", split="test", group=g)
         for m, out in group_outcomes(counts, g).items():
-            ctx.rows.add(f"group_{m}", out.value, "fraction", split="test", group=g, provenance=out.provenance)
-    if t.bootstrap:
-        how = f"bootstrap:{t.bootstrap} resamples, percentile 95%"
-        for (m, g), (lo, hi, n_ok) in bootstrap(matrix, names, group_names, n_resamples=t.bootstrap, seed=ctx.trial.seed).items():
-            metric = m if not g else f"group_{m}"
-            prov = how if n_ok else "undefined:no resample defined"
-            ctx.rows.add(f"{metric}_boot_low", lo, UNITS.get(m, "fraction"), split="test", group=g, provenance=prov)
-            ctx.rows.add(f"{metric}_boot_high", hi, UNITS.get(m, "fraction"), split="test", group=g, provenance=prov)
+            rows.add(f"group_{m}", out.value, "fraction", split="test", group=g, provenance=out.provenance)
+    for g, mask in zip(("privileged", "unprivileged"), privileged_masks(groups, attrs)):
+        values = np.unique(yhat[mask])
+        constant = mask.any() and len(values) == 1
+        rows.add("constant_prediction", float(constant), "flag", split="test", group=g,
+                 provenance=f"constant:every {g} sample predicted {int(values[0])}" if constant else "measured")
+    add_sample_rows(rows, cell_codes(groups, attrs), y, yhat, score, len(attrs))
+
+
+def mitigated_predictions(ctx, t: BiasTreatment, p_test: np.ndarray, p_val: np.ndarray | None):
+    """(ŷ, score, status, reason) on test; status 'infeasible' means no mitigated prediction exists."""
+    from .aif360_adapter import apply_postprocessor, ceo_mix_rates, fit_postprocessor, prejudice_remover
+    from .calibration import GroupPlatt
+    from .samples import cell_codes
+
+    test, val, attrs = ctx.splits["test"], ctx.splits["val"], t.attributes
+    if t.mitigation == "prejudice_remover":
+        train = ctx.splits["train"]
+        score = prejudice_remover(train.x, train.y, train.groups, test.x, test.groups, attrs[0], eta=t.prejudice_eta)
+        return (score >= 0.5).astype(np.int64), score, "ok", None
+    if p_val is None:
+        return (p_test >= 0.5).astype(np.int64), p_test, "ok", None
+    if t.mitigation == "calibrated_eq_odds":
+        cal = GroupPlatt().fit(p_val, val.y, cell_codes(val.groups, attrs))
+        p_val, p_test = cal.transform(p_val, cell_codes(val.groups, attrs)), cal.transform(p_test, cell_codes(test.groups, attrs))
+    post = fit_postprocessor(t.mitigation, val.y, p_val, val.groups, attrs, seed=ctx.trial.seed, cost=t.ceo_cost)
+    if t.mitigation == "calibrated_eq_odds":
+        rates = ceo_mix_rates(post)
+        for g, r in rates.items():
+            ctx.rows.add("ceo_mix_rate", r, "probability", split="val", group=g, provenance="aif360 fit on validation")
+        bad = {g: r for g, r in rates.items() if not 0 <= r <= 1}
+        if bad:
+            return None, None, "infeasible", ("calibrated equalized odds mix rate " + ", ".join(
+                f"{g} {r:.3g}" for g, r in bad.items()) + " outside [0, 1]: the trivial predictor cannot equalize the cost")
+    yhat, score = apply_postprocessor(post, p_test, test.groups, attrs)
+    return yhat, score, "ok", None
 
 
 @STUDIES.register("bias")
@@ -114,7 +169,8 @@ class BiasStudy(StudyKind):
     Options = BiasOptions
     descriptors: ClassVar[dict[str, str]] = {
         "dataset": "data.name", "n_train": "data.n_train", "protected": "treatment.protected",
-        "unprivileged_share": "treatment.unprivileged_share", "mitigation": "treatment.mitigation"}
+        "unprivileged_share": "treatment.unprivileged_share", "mitigation": "treatment.mitigation",
+        "drop_features": "treatment.drop_features"}
 
     def check(self, study: Any, options: Any) -> None:
         for sweep in study.sweeps or [None]:
@@ -124,6 +180,14 @@ class BiasStudy(StudyKind):
             if any(v is not None for v in shares) and any(n is None for n in sizes):
                 raise ValueError("data.n_train: set it when treatment.unprivileged_share is used "
                                  "(the training size is kept fixed while the composition varies)")
+            mitigations = axes.get("treatment.mitigation", [study.treatment.get("mitigation")])
+            protected = axes.get("treatment.protected", [study.treatment.get("protected")])
+            if "prejudice_remover" in mitigations and any(isinstance(p, list) and len(p) > 1 for p in protected):
+                raise ValueError("treatment.mitigation: prejudice_remover takes one protected attribute, not a list")
+        if study.data.name == "compas":
+            from ...data.compas import compas_file
+
+            compas_file(study.data.options.get("path"))
 
     def prepare_data(self, ctx) -> None:
         t = ctx.treatment
@@ -131,26 +195,26 @@ class BiasStudy(StudyKind):
         _compose(ctx, t)
 
     def after_training(self, ctx) -> None:
-        from .aif360_adapter import apply_postprocessor, fit_postprocessor
         from ...train.evaluate import predict_proba
 
         t: BiasTreatment = ctx.info["bias"]
         test = ctx.splits["test"]
-        p_test = predict_proba(ctx.engine, test)[:, 1]  # every rank: forward passes under ZeRO-3 need all
-        p_val = predict_proba(ctx.engine, ctx.splits["val"])[:, 1] if t.mitigation in ("calibrated_eq_odds", "reject_option") else None
+        p_test = predict_proba(ctx.engine, test)[:, 1].astype(np.float64)  # every rank: ZeRO-3 forwards need all
+        p_val = (predict_proba(ctx.engine, ctx.splits["val"])[:, 1].astype(np.float64)
+                 if t.mitigation in POSTPROCESSING else None)
         if not ctx.is_chief:
             return
-        yhat = (p_test >= 0.5).astype(np.int64)
-        if p_val is not None:
-            val = ctx.splits["val"]
-            post = fit_postprocessor(t.mitigation, val.y, p_val, val.groups, t.attributes, seed=ctx.trial.seed)
-            yhat = apply_postprocessor(post, p_test, test.groups, t.attributes)
-        _record(ctx, t, np.asarray(test.y), yhat, test.groups)
+        yhat, score, status, reason = mitigated_predictions(ctx, t, p_test, p_val)
+        ctx.rows.add("mitigation_feasible", float(status == "ok"), "flag", split="test",
+                     provenance="measured" if reason is None else f"infeasible:{reason}")
+        if yhat is not None:
+            record_outcomes(ctx.rows, t.attributes, np.asarray(test.y), yhat, score, test.groups)
 
     def analyze(self, rows: pl.DataFrame, options: BiasOptions, *, measure: Any) -> dict[str, Any]:
         from .analysis import BiasAnalysis
 
-        findings = BiasAnalysis(primary_metric=options.primary_metric).fit(rows).findings_
+        findings = BiasAnalysis(primary_metric=options.primary_metric, resamples=options.resamples,
+                                gap_tolerance=options.gap_tolerance).fit(rows).findings_
         return json_safe({"question": self.question, **findings})  # undefined values are null; reasons alongside
 
     def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
@@ -168,8 +232,13 @@ class BiasStudy(StudyKind):
 
         return bias_headlines(findings)
 
-    def wandb_panels(self) -> tuple[tuple[str, ...], list[Any]]:
-        import wandb_workspaces.reports.v2 as wr
+    def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
+        from ...tracking.panels import Bars, Curves, Scatter, config, summary
 
-        summary = wr.SummaryMetric
-        return ("loss",), [wr.BarPlot(title="group metrics", metrics=[summary("disparate_impact"), summary("statistical_parity_difference")])]
+        fairness = ("disparate_impact", "statistical_parity_difference", "equal_opportunity_difference",
+                    "average_odds_difference")
+        return [Curves("loss", ("loss/train", "loss/val")),
+                Bars("fairness metrics by mitigation", tuple(summary(f"{m}/test") for m in fairness), group_by="mitigation"),
+                Bars("test accuracy by mitigation", (summary("accuracy/test"),), group_by="mitigation"),
+                Scatter("disparate impact vs unprivileged share", config("unprivileged_share"),
+                        summary("disparate_impact/test"))]

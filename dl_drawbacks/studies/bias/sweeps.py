@@ -1,143 +1,159 @@
-"""The bias study's sweeps: group gaps against representation, mitigations against no mitigation,
-and the accuracy–fairness frontier (all from the per-setting summaries and per-trial values)."""
+"""The bias study's comparisons: group gaps against representation, every mitigation against none (paired
+by seed and test sample), the accuracy–fairness frontier with intervals on both axes, and the proxy
+ablation (drop the named proxy columns, re-measure the gap they carried). Intervals: ``settings.entry``."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import polars as pl
+from . import sample_stats as st
+from .settings import Setting, entry, is_natural, paired
+from .verdicts import THRESHOLDS, distance, equivalence, verdict
 
-from .metrics import FAIRNESS_METRICS, seed_interval
-from .analysis import THRESHOLDS, distance
-
-
-def _is_natural(share: Any) -> bool:
-    return share is None or (isinstance(share, float) and math.isnan(share))
+PARITY = ("disparate_impact", "statistical_parity_difference", "equal_opportunity_difference", "average_odds_difference")
 
 
-def cells(protected: str) -> tuple[str, str]:
-    """(privileged, unprivileged) group labels of a protected setting, e.g. ('sex=1', 'sex=0')."""
-    attrs = protected.split("×")
-    return ",".join(f"{a}=1" for a in attrs), ",".join(f"{a}=0" for a in attrs)
+def _same(settings: dict[tuple, Setting], s: Setting, **change: Any) -> Setting | None:
+    key = dict(zip(("protected", "unprivileged_share", "mitigation", "drop_features"), s.key), **change)
+    return next((v for k, v in settings.items() if k[0] == key["protected"] and k[2] == key["mitigation"]
+                 and k[3] == key["drop_features"] and (k[1] == key["unprivileged_share"]
+                 or (is_natural(k[1]) and is_natural(key["unprivileged_share"])))), None)
 
 
-def _pick(settings: list[dict], **where: Any) -> dict[str, Any] | None:
-    return next((s for s in settings if all(s[k] == v for k, v in where.items())), None)
+def _distance_stat(metric: str, groups) -> Any:
+    fair = st.fairness(metric, groups)
+    return lambda a: distance(metric, fair(a))
 
 
-def per_trial(table: pl.DataFrame, metric: str, group: str) -> pl.DataFrame:
-    return table.filter((pl.col("metric") == metric) & (pl.col("group") == group)).select(
-        "trial_id", "seed", "protected", "unprivileged_share", "mitigation", "value")
-
-
-def accuracy_gaps(table: pl.DataFrame) -> pl.DataFrame:
-    """Per trial: accuracy of the privileged minus the unprivileged group."""
-    frames = []
-    for protected in table["protected"].unique().to_list():
-        priv, unpriv = cells(protected)
-        sub = table.filter(pl.col("protected") == protected)
-        p = per_trial(sub, "group_accuracy", priv).rename({"value": "priv"})
-        u = per_trial(sub, "group_accuracy", unpriv).select("trial_id", pl.col("value").alias("unpriv"))
-        frames.append(p.join(u, on="trial_id").with_columns((pl.col("priv") - pl.col("unpriv")).alias("gap")))
-    return pl.concat(frames) if frames else pl.DataFrame()
-
-
-def representation_sweep(table: pl.DataFrame, settings: list[dict]) -> dict[str, Any]:
-    """Per protected setting, unmitigated: metrics and the accuracy gap against the unprivileged share."""
-    gaps = accuracy_gaps(table)
+def representation_sweep(settings: dict[tuple, Setting], r: int, tolerance: float) -> dict[str, Any]:
+    """Per protected setting, unmitigated: the accuracy gap (equivalence) and parity metrics against the share."""
     out = {}
-    for protected in dict.fromkeys(s["protected"] for s in settings):
-        shares = sorted({s["unprivileged_share"] for s in settings if s["protected"] == protected
-                         and s["mitigation"] == "none" and not _is_natural(s["unprivileged_share"])})
-        if len(shares) < 2:
+    for protected in dict.fromkeys(k[0] for k in settings):
+        pts = sorted((s for k, s in settings.items() if k[0] == protected and k[2] == "none" and not k[3]
+                      and not is_natural(k[1]) and s.samples), key=lambda s: s.key[1])
+        if len(pts) < 2:
             continue
-        priv, unpriv = cells(protected)
         points = []
-        for share in shares:
-            g = gaps.filter((pl.col("protected") == protected) & (pl.col("mitigation") == "none") & (pl.col("unprivileged_share") == share))
-            mean, low, high, n = seed_interval(g["gap"].to_list())
-            point = {"unprivileged_share": share, "accuracy_gap": {"mean": mean, "interval95": [low, high], "n_seeds": n}}
-            for metric, group in [*((m, "") for m in FAIRNESS_METRICS), ("group_accuracy", priv), ("group_accuracy", unpriv)]:
-                s = _pick(settings, protected=protected, mitigation="none", unprivileged_share=share, metric=metric, group=group)
-                if s:
-                    point[metric if not group else f"accuracy[{group}]"] = {k: s[k] for k in ("mean", "interval95", "bootstrap95", "n_undefined")}
+        for s in pts:
+            gap = entry(s.samples, st.accuracy_gap(s.groups), r)
+            point = {"unprivileged_share": s.key[1], "n_seeds": len(s.samples), "accuracy_gap": {**gap, **equivalence(gap["interval"], tolerance)}}
+            for m in PARITY:
+                e = entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m))
+                point[m] = {**e, **verdict(m, e["interval"])}
             points.append(point)
-        out[protected] = {"privileged_group": priv, "unprivileged_group": unpriv, "points": points,
-                          **_closes(points)}
+        closed = [p["unprivileged_share"] for p in points if p["accuracy_gap"]["verdict"] == "closed"]
+        within = {m: min((p["unprivileged_share"] for p in points if p[m]["verdict"] == "passes"), default=None) for m in PARITY}
+        out[protected] = {"points": points, "accuracy_gap_closed_from_share": min(closed) if closed else None,
+                          "tolerance": tolerance, "passes_from_share": within,
+                          "accuracy_gap_change": points[-1]["accuracy_gap"]["mean"] - points[0]["accuracy_gap"]["mean"]}
     return out
 
 
-def _closes(points: list[dict]) -> dict[str, Any]:
-    """Smallest share where the accuracy gap's 95% interval contains 0, and where each metric is within its threshold."""
-    def contains_zero(p):
-        lo, hi = p["accuracy_gap"]["interval95"]
-        return math.isfinite(lo) and lo <= 0 <= hi
+def _mitigation_row(base: Setting, s: Setting, r: int, primary: str) -> dict[str, Any]:
+    row = {"mitigation": s.key[2], **s.status()}
+    if not s.samples:
+        return row
+    acc = st.group_rate("accuracy", "all", s.groups)
+    pairs = paired(base, s)
+    row["accuracy"] = entry(s.samples, acc, r, s.point_mean("group_accuracy", "all"))
+    row["accuracy_cost"] = entry(pairs, st.paired_difference(acc), r) if s is not base else None
+    row["metrics"] = {m: {**(e := entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m))), **verdict(m, e["interval"])}
+                      for m in PARITY}
+    d = _distance_stat(primary, s.groups)
+    row["distance"] = entry(s.samples, d, r)
+    row["distance_reduction"] = entry(pairs, st.paired_difference(d), r) if s is not base else None
+    if s.key[2] == "calibrated_eq_odds":
+        row["target"] = {"generalized_fnr_gap": entry(s.samples, st.generalized_gap("fnr", s.groups), r),
+                         "generalized_fpr_gap": entry(s.samples, st.generalized_gap("fpr", s.groups), r),
+                         "mix_rate": {g: s.point_mean("ceo_mix_rate", g) for g in ("privileged", "unprivileged")},
+                         "note": "Pleiss et al. 2017 equalize one generalized rate of calibrated scores; hard labels at 0.5 "
+                                 "are not what it targets"}
+    return row
 
-    closed = [p["unprivileged_share"] for p in points if contains_zero(p)]
-    within = {}
-    for metric, (lo_t, hi_t) in THRESHOLDS.items():
-        ok = [p["unprivileged_share"] for p in points if metric in p and lo_t <= p[metric]["mean"] <= hi_t]
-        within[metric] = min(ok) if ok else None
-    first, last = points[0]["accuracy_gap"]["mean"], points[-1]["accuracy_gap"]["mean"]
-    return {"accuracy_gap_closes_at": min(closed) if closed else None,
-            "accuracy_gap_closed_everywhere": len(closed) == len(points),
-            "accuracy_gap_change": last - first,
-            "within_threshold_from_share": within}
 
-
-def mitigation_comparison(table: pl.DataFrame, settings: list[dict], primary: str) -> dict[str, Any]:
-    """Per protected setting and share: each mitigation's accuracy, paired accuracy cost and fairness, and the best one."""
+def mitigation_comparison(settings: dict[tuple, Setting], r: int, primary: str) -> dict[str, Any]:
+    """Per protected × share: every mitigation's status, accuracy, paired cost, parity metrics, and the best."""
     out = {}
-    for protected, share in dict.fromkeys((s["protected"], s["unprivileged_share"]) for s in settings):
-        same = [s for s in settings if s["protected"] == protected and s["unprivileged_share"] == share]
-        methods = list(dict.fromkeys(s["mitigation"] for s in same))
-        if "none" not in methods or len(methods) < 2:
+    for key, base in settings.items():
+        if key[2] != "none" or key[3] or not base.samples:
             continue
-        acc = per_trial(table.filter(pl.col("protected") == protected), "group_accuracy", "all")
-        acc = acc.filter(pl.col("unprivileged_share").is_null() if _is_natural(share) else pl.col("unprivileged_share") == share)
-        none = acc.filter(pl.col("mitigation") == "none").select("seed", pl.col("value").alias("base"))
-        rows = []
-        for method in methods:
-            a = _pick(same, mitigation=method, metric="group_accuracy", group="all")
-            paired = acc.filter(pl.col("mitigation") == method).join(none, on="seed")
-            c_mean, c_lo, c_hi, _ = seed_interval((paired["base"] - paired["value"]).to_list())
-            metrics = {m: {k: s[k] for k in ("mean", "interval95", "n_undefined")}
-                       for m in FAIRNESS_METRICS if (s := _pick(same, mitigation=method, metric=m, group=""))}
-            rows.append({"mitigation": method, "accuracy": {"mean": a["mean"], "interval95": a["interval95"]},
-                         "accuracy_cost": {"mean": c_mean, "interval95": [c_lo, c_hi]}, "metrics": metrics,
-                         f"{primary}_distance": distance(primary, metrics[primary]["mean"]) if primary in metrics else None})
-        key = f"{protected} @ {'natural share' if _is_natural(share) else f'share {share}'}"
-        out[key] = {"protected": protected, "unprivileged_share": None if _is_natural(share) else share,
-                    "table": rows, **_best(rows, primary)}
+        others = [s for k, s in settings.items() if k[0] == key[0] and k[2] != "none" and not k[3]
+                  and (k[1] == key[1] or (is_natural(k[1]) and is_natural(key[1])))]
+        if not others:
+            continue
+        rows = [_mitigation_row(base, s, r, primary) for s in [base, *others]]
+        label = f"{key[0]} @ {'natural share' if is_natural(key[1]) else f'share {key[1]}'}"
+        out[label] = {"protected": key[0], "unprivileged_share": None if is_natural(key[1]) else key[1],
+                      "table": rows, **_best(rows, primary)}
     return out
 
 
 def _best(rows: list[dict], primary: str) -> dict[str, Any]:
-    d = f"{primary}_distance"
-    base = next(r for r in rows if r["mitigation"] == "none")
-    ranked = sorted((r for r in rows if r["mitigation"] != "none" and r[d] is not None and math.isfinite(r[d])), key=lambda r: r[d])
-    if not ranked or base[d] is None or not ranked[0][d] < base[d]:
-        return {"best": None, "best_reason": f"no mitigation moved {primary} closer to parity than no mitigation"}
-    b = ranked[0]
-    return {"best": b["mitigation"], "best_accuracy_cost": b["accuracy_cost"],
-            "best_reason": f"{primary} distance from parity {base[d]:.3g} → {b[d]:.3g}"}
+    """The mitigation whose paired reduction of the distance from parity has an interval above 0, largest first."""
+    better = [r for r in rows if r["mitigation"] != "none" and r["status"] == "ok" and r.get("distance_reduction")
+              and (r["distance_reduction"]["interval95"][0] or 0) > 0 and r["distance_reduction"]["interval95"][0] is not None]
+    excluded = {r["mitigation"]: r["reason"] for r in rows if r["status"] != "ok"}
+    if not better:
+        return {"best": None, "excluded": excluded,
+                "best_reason": f"no feasible mitigation moved {primary} closer to parity with an interval above 0"}
+    b = max(better, key=lambda r: r["distance_reduction"]["mean"])
+    return {"best": b["mitigation"], "best_accuracy_cost": b["accuracy_cost"], "excluded": excluded,
+            "best_reason": f"{primary} distance from parity reduced by {b['distance_reduction']['mean']:.3g} "
+                           f"(95% interval {b['distance_reduction']['interval95'][0]:.3g} to {b['distance_reduction']['interval95'][1]:.3g})"}
 
 
-def frontier(settings: list[dict], primary: str) -> dict[str, list[dict]]:
-    """Per protected setting: accuracy and |primary metric| of every setting, Pareto-optimal ones flagged."""
+def frontier(settings: dict[tuple, Setting], r: int, primary: str) -> dict[str, Any]:
+    """Per protected setting: accuracy and distance from parity (both with intervals) of every feasible setting."""
     out = {}
-    for protected in dict.fromkeys(s["protected"] for s in settings):
-        pts = []
-        for s in settings:
-            if s["protected"] == protected and s["metric"] == "group_accuracy" and s["group"] == "all":
-                f = _pick(settings, protected=protected, unprivileged_share=s["unprivileged_share"], mitigation=s["mitigation"], metric=primary, group="")
-                if f and math.isfinite(f["mean"]):
-                    pts.append({"mitigation": s["mitigation"], "unprivileged_share": None if _is_natural(s["unprivileged_share"]) else s["unprivileged_share"],
-                                "accuracy": s["mean"], "accuracy_interval95": s["interval95"], primary: f["mean"],
-                                "distance": distance(primary, f["mean"])})
+    for protected in dict.fromkeys(k[0] for k in settings):
+        pts, excluded = [], []
+        for k, s in settings.items():
+            if k[0] != protected or k[3]:
+                continue
+            st_ = s.status()
+            if st_["status"] != "ok":
+                excluded.append({"mitigation": k[2], "unprivileged_share": None if is_natural(k[1]) else k[1], **st_})
+                continue
+            acc = entry(s.samples, st.group_rate("accuracy", "all", s.groups), r)
+            dist = entry(s.samples, _distance_stat(primary, s.groups), r)
+            pts.append({"mitigation": k[2], "unprivileged_share": None if is_natural(k[1]) else k[1],
+                        "accuracy": acc["mean"], "accuracy_interval95": acc["interval95"],
+                        "distance": dist["mean"], "distance_interval95": dist["interval95"]})
+        pts = [p for p in pts if p["accuracy"] is not None and p["distance"] is not None]
         for p in pts:
             p["pareto"] = not any(q is not p and q["accuracy"] >= p["accuracy"] and q["distance"] <= p["distance"]
                                   and (q["accuracy"] > p["accuracy"] or q["distance"] < p["distance"]) for q in pts)
-        out[protected] = pts
+        out[protected] = {"points": pts, "excluded": excluded, "metric": primary}
     return out
+
+
+def proxy_ablation(settings: dict[tuple, Setting], r: int) -> dict[str, Any]:
+    """Per protected × dropped proxies: each parity metric with and without them, and the paired change."""
+    out = {}
+    for key, s in settings.items():
+        if not key[3] or key[2] != "none":
+            continue
+        base = _same(settings, s, drop_features="")
+        label = f"{key[0]} without {key[3]}"
+        if base is None or not base.samples or not s.samples:
+            out[label] = {"available": False, "reason": "no unmitigated trial with every feature at the same share"}
+            continue
+        pairs = paired(base, s)
+        metrics = {}
+        for m in ("statistical_parity_difference", "disparate_impact", "average_odds_difference"):
+            d = _distance_stat(m, s.groups)
+            full, ablated = entry(base.samples, st.fairness(m, s.groups), r), entry(s.samples, st.fairness(m, s.groups), r)
+            carried = entry(pairs, st.paired_difference(d), r)
+            low, high = carried["interval95"]
+            word = ("not measurable" if low is None else "the proxies carry part of the gap" if low > 0 else
+                    "dropping them widens the gap" if high < 0 else "no measurable change")
+            share = (carried["mean"] / distance(m, full["mean"])) if full["mean"] is not None and distance(m, full["mean"]) > 0 else None
+            metrics[m] = {"with_proxies": full, "without_proxies": ablated, "distance_carried": carried,
+                          "share_of_gap_carried": share, "verdict": word}
+        acc = st.group_rate("accuracy", "all", s.groups)
+        out[label] = {"available": True, "protected": key[0], "dropped": key[3].split(","), "metrics": metrics,
+                      "accuracy_cost": entry(pairs, st.paired_difference(acc), r)}
+    return out
+
+
+__all__ = ["THRESHOLDS", "frontier", "mitigation_comparison", "proxy_ablation", "representation_sweep"]
