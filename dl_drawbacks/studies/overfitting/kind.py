@@ -22,12 +22,16 @@ if TYPE_CHECKING:
 
 class OverfitTreatment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    label_noise: float = Field(0.0, ge=0, le=1, description="share of train labels replaced, seeded, by a different class drawn uniformly")
+    label_noise: float = Field(
+        0.0, ge=0, le=1, description="share of train labels replaced, seeded, by a different class drawn uniformly"
+    )
     random_labels: bool = Field(False, description="shuffle all train labels (the random-label memorization test)")
     augment: bool = Field(False, description="random shifts + Gaussian noise on training inputs (image data only)")
     augment_shift: int = Field(1, ge=0, le=3, description="largest shift in pixels per direction (augment)")
     augment_noise: float = Field(0.1, ge=0, description="std of Gaussian input noise in standardised units (augment)")
-    val_fraction: float = Field(0.2, gt=0, lt=1, description="share of the train split held out as validation before subsampling")
+    val_fraction: float = Field(
+        0.2, gt=0, lt=1, description="share of the train split held out as validation before subsampling"
+    )
 
     @model_validator(mode="after")
     def _one_corruption(self) -> "OverfitTreatment":
@@ -38,13 +42,19 @@ class OverfitTreatment(BaseModel):
 
 class OverfitOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    width_sweep: str = Field("width", description="sweep over model.params.width (× treatment.label_noise) for double descent")
-    regularization_sweep: str = Field("regularization", description="sweep of regularizers; its trials with none set are the reference")
+    width_sweep: str = Field(
+        "width", description="sweep over model.params.width (× treatment.label_noise) for double descent"
+    )
+    regularization_sweep: str = Field(
+        "regularization", description="sweep of regularizers; its trials with none set are the reference"
+    )
     random_label_sweep: str = Field("random_labels", description="sweep over treatment.random_labels [false, true]")
     size_sweep: str = Field("train_size", description="sweep over data.n_train")
-    fit_threshold: float = Field(0.99, gt=0, le=1, description="train accuracy at which a trial counts as having fit its labels")
-    reliability_trial: str | None = Field(None, description="trial id of the reliability diagram (None: widest noise-free true-label trial, lowest seed)")
-    n_bootstrap: int = Field(1000, ge=100, description="bootstrap draws over seeds for intervals of means")
+    fit_threshold: float = Field(
+        0.99, gt=0, le=1, description="train accuracy on the training labels that counts as interpolating them"
+    )
+    level: float = Field(0.95, gt=0.5, lt=1, description="confidence level of every interval")
+    n_bootstrap: int = Field(1000, ge=100, description="test-set bootstrap resamples of the nested intervals")
 
 
 def corrupt_labels(y: np.ndarray, n_classes: int, *, noise: float, shuffle: bool, seed: int) -> np.ndarray:
@@ -58,7 +68,9 @@ def corrupt_labels(y: np.ndarray, n_classes: int, *, noise: float, shuffle: bool
     return y
 
 
-def shift_and_noise(x: torch.Tensor, image_shape: tuple[int, ...], *, shift: int, noise: float, gen: torch.Generator) -> torch.Tensor:
+def shift_and_noise(
+    x: torch.Tensor, image_shape: tuple[int, ...], *, shift: int, noise: float, gen: torch.Generator
+) -> torch.Tensor:
     """Each image moved by (dy, dx) ∈ [-shift, shift]² with zero fill (the standardised mean), plus N(0, noise²)."""
     b = x.shape[0]
     img = x.reshape(b, *image_shape)
@@ -68,14 +80,38 @@ def shift_and_noise(x: torch.Tensor, image_shape: tuple[int, ...], *, shift: int
     out = torch.empty_like(img)
     for dy, dx in {tuple(v) for v in d.tolist()}:
         m = (d[:, 0] == dy) & (d[:, 1] == dx)
-        out[m] = pad[m][..., dy:dy + h, dx:dx + w]
+        out[m] = pad[m][..., dy : dy + h, dx : dx + w]
     out = out.reshape(b, -1)
     return out + noise * torch.randn(out.shape, generator=gen).to(out) if noise > 0 else out
 
 
+PREDICTION_METRIC = "test_prediction"  # one row per test sample: +confidence if right, -confidence if wrong
+
+
+def signed_confidence(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Top-class probability, negative where the top class is wrong (confidence >= 1/K > 0: the sign is exact)."""
+    conf = proba.max(axis=1)
+    return np.where(proba.argmax(axis=1) == y, conf, -conf)
+
+
+@torch.no_grad()
+def predict_logits(engine: Any, split: Any, *, batch: int = 1024) -> np.ndarray:
+    """Float32 logits (n, classes) in evaluation mode; temperature scaling divides these (Guo et al. 2017)."""
+    from ...train.batches import eval_batches
+
+    engine.train(False)
+    device = next(engine.module.parameters()).device
+    out = [engine.forward(x).float().cpu().numpy() for x, _ in eval_batches(split, batch, device)]
+    engine.train(True)
+    return np.concatenate(out)
+
+
 def refuse_augment(modality: str, name: str) -> None:
     if modality != "image":
-        raise DataError(f"treatment.augment: data set {name!r} is {modality}; augmentation (shifts, pixel noise) needs images — remove augment")
+        raise DataError(
+            f"treatment.augment: data set {name!r} is {modality}; augmentation (shifts, pixel noise) needs images"
+            " — remove augment"
+        )
 
 
 @STUDIES.register("overfitting")
@@ -84,24 +120,38 @@ class OverfittingStudy(StudyKind):
     question = "When and how much does the network overfit, what closes the gap, and are its probabilities calibrated?"
     Treatment = OverfitTreatment
     Options = OverfitOptions
-    descriptors = {"family": "model.family", "size": "model.size", "n_train": "data.n_train",
-                   "weight_decay": "trainer.optimizer.weight_decay", "epochs": "trainer.budget.epochs"}
+    descriptors = {
+        "family": "model.family",
+        "size": "model.size",
+        "n_train": "data.n_train",
+        "weight_decay": "trainer.optimizer.weight_decay",
+        "epochs": "trainer.budget.epochs",
+    }
 
     def check(self, study: Any, options: Any) -> None:
         from ...data import load_dataset
 
         if study.trainer.budget.epochs is None or study.trainer.budget.eval_every != 0:
-            raise ValueError("trainer.budget: the overfitting study needs epochs (not steps) and eval_every: 0 (evaluate every epoch)")
-        augments = [study.treatment.get("augment", False)] + [v for s in study.sweeps for v in s.axes.get("treatment.augment", [])]
+            raise ValueError(
+                "trainer.budget: the overfitting study needs epochs (not steps) and eval_every: 0"
+                " (evaluate every epoch)"
+            )
+        augments = [study.treatment.get("augment", False)] + [
+            v for s in study.sweeps for v in s.axes.get("treatment.augment", [])
+        ]
         if any(augments):
             names = {study.data.name} | {v for s in study.sweeps for v in s.axes.get("data.name", [])}
             for name in names:
                 ds = load_dataset(name, study.data.options)
                 if ds.modality != "image":
-                    raise ValueError(f"treatment.augment: data set {name!r} is {ds.modality}; augmentation (shifts, pixel noise) needs images — remove augment")
+                    raise ValueError(
+                        f"treatment.augment: data set {name!r} is {ds.modality}; augmentation (shifts, pixel noise)"
+                        " needs images — remove augment"
+                    )
 
     def prepare_data(self, ctx: "TrialContext") -> None:
         from ...models.base import resolve_params
+        from ...train.context import Split
 
         t = ctx.treatment
         holdout_splits(ctx, t.val_fraction)
@@ -110,17 +160,33 @@ class OverfittingStudy(StudyKind):
             refuse_augment(ds.modality, ds.name)
         clean = train.y
         train.y = corrupt_labels(clean, ds.n_classes, noise=t.label_noise, shuffle=t.random_labels, seed=ctx.trial.seed)
+        flipped = train.y != clean
+        # evaluated every epoch like train/val/test: the clean-label fit, the uncorrupted subset, the memorized flips
+        ctx.splits["train_clean"] = Split(train.x, clean)
+        if flipped.any():
+            ctx.splits["train_kept"] = Split(train.x[~flipped], clean[~flipped])
+            ctx.splits["train_flipped"] = Split(train.x[flipped], train.y[flipped])
         if not ctx.is_chief:
             return
         p = resolve_params(ctx.trial.model.family, ctx.trial.model.size, dict(ctx.trial.model.params))
-        settings = {"width": getattr(p, "width", float("nan")), "depth": getattr(p, "depth", float("nan")),
-                    "dropout": getattr(p, "dropout", 0.0), "weight_decay": ctx.trial.trainer.optimizer.weight_decay,
-                    "label_noise": t.label_noise, "random_labels": float(t.random_labels), "augment": float(t.augment),
-                    "n_classes": ds.n_classes, "labels_changed": float(np.mean(train.y != clean))}
+        settings = {
+            "width": getattr(p, "width", float("nan")),
+            "depth": getattr(p, "depth", float("nan")),
+            "dropout": getattr(p, "dropout", 0.0),
+            "weight_decay": ctx.trial.trainer.optimizer.weight_decay,
+            "label_noise": t.label_noise,
+            "random_labels": float(t.random_labels),
+            "augment": float(t.augment),
+            "epochs": ctx.trial.trainer.budget.epochs,
+            "n_classes": ds.n_classes,
+            "labels_changed": float(np.mean(flipped)),
+            "n_flipped": int(flipped.sum()),
+        }
         for name, value in settings.items():
             ctx.rows.add("setting", value, "value", group=name, provenance="spec")
 
     def before_training(self, ctx: "TrialContext") -> None:
+        ctx.info["best_val_loss"] = float("inf")
         t = ctx.treatment
         if not t.augment:
             return
@@ -135,34 +201,59 @@ class OverfittingStudy(StudyKind):
 
         ctx.engine.module.register_forward_pre_hook(hook)
 
+    def on_eval(self, ctx: "TrialContext", *, step: int, epoch: int, metrics: dict[str, dict[str, float]]) -> None:
+        """Keep the test predictions of the epoch with the lowest validation loss (first one on ties):
+        post-hoc early stopping, selected on validation, scored on test."""
+        test = ctx.splits["test"]
+        logits = predict_logits(ctx.engine, test)  # every rank (ZeRO-3)
+        if metrics["val"]["loss"] < ctx.info["best_val_loss"]:
+            ctx.info.update(best_val_loss=metrics["val"]["loss"], best_val_epoch=epoch, best_val_logits=logits)
+
     def after_training(self, ctx: "TrialContext") -> None:
-        from .calibration import TemperatureScaling, calibration_metrics, reliability_bins
-        from ...train.evaluate import predict_proba
+        from .calibration import TemperatureScaling, calibration_metrics, softmax
 
         val, test = ctx.splits["val"], ctx.splits["test"]
-        p_val, p_test = predict_proba(ctx.engine, val), predict_proba(ctx.engine, test)  # every rank (ZeRO-3)
+        z_val, z_test = predict_logits(ctx.engine, val), predict_logits(ctx.engine, test)  # every rank (ZeRO-3)
         if not ctx.is_chief:
             return
-        ts = TemperatureScaling().fit(p_val, val.y)
+        ts = TemperatureScaling().fit(z_val, val.y)  # fitted on validation only; the test split is only scored
         ctx.rows.add("temperature", ts.temperature_, "value", split="val", provenance="calibration")
-        for prov, proba in (("calibration", p_test), ("temperature_scaled", ts.transform(p_test))):
-            for metric, value in calibration_metrics(proba, test.y).items():
-                ctx.rows.add(metric, value, "nats" if metric == "nll" else "value", split="test", provenance=prov)
-            bins = reliability_bins(proba, test.y)
-            for k in range(len(bins["count"])):
-                for what in ("count", "confidence", "accuracy"):
-                    ctx.rows.add(f"reliability_{what}", bins[what][k], "value", split="test", group=f"{k:02d}", provenance=prov)
+        ctx.rows.add("temperature_at_bound", float(ts.at_bound_), "bool", split="val", provenance="calibration")
+        scored = {"final": softmax(z_test), "temperature_scaled": ts.transform(z_test)}
+        if "best_val_logits" in ctx.info:
+            ctx.rows.add("best_val_epoch", ctx.info["best_val_epoch"], "epoch", split="val")
+            scored["best_val_epoch"] = softmax(ctx.info["best_val_logits"])
+        for prov, proba in scored.items():
+            if prov != "best_val_epoch":
+                for metric, value in calibration_metrics(proba, test.y).items():
+                    ctx.rows.add(
+                        metric,
+                        value,
+                        "nats" if metric == "nll" else "value",
+                        split="test",
+                        provenance="calibration" if prov == "final" else prov,
+                    )
+            for i, v in enumerate(signed_confidence(proba, test.y)):
+                ctx.rows.add(
+                    PREDICTION_METRIC, v, "signed confidence", split="test", group=f"sample:{i}", provenance=prov
+                )
 
     def analyze(self, rows: pl.DataFrame, options: OverfitOptions, *, measure: Any) -> dict[str, Any]:
-        from .generalization import overfitting_findings
+        from .analysis import overfitting_findings
 
         return {"question": self.question, **overfitting_findings(rows, options)}
 
     def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
         from . import figures as f
 
-        made = [f.train_val_curves(rows, findings, out_dir), f.error_vs_width(findings, out_dir),
-                f.gap_vs_regularizer(findings, out_dir), f.reliability_diagram(rows, findings, out_dir)]
+        if not findings.get("available"):
+            return []
+        made = [
+            f.train_val_curves(rows, findings, out_dir),
+            f.error_vs_width(findings, out_dir),
+            f.regularizer_ablation(findings, out_dir),
+            f.reliability_diagrams(findings, out_dir),
+        ]
         return [p for p in made if p is not None]
 
     def report(self, findings: dict[str, Any], figures: list[Path]) -> str:
@@ -175,7 +266,15 @@ class OverfittingStudy(StudyKind):
 
         return overfitting_headlines(findings)
 
-    def wandb_panels(self) -> tuple[tuple[str, ...], list[Any]]:
-        import wandb_workspaces.reports.v2 as wr
+    def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
+        from ...tracking.panels import Bars, Curves, summary
 
-        return ("loss", "accuracy"), [wr.BarPlot(title="final test accuracy", metrics=[wr.SummaryMetric("accuracy/test")])]
+        return [
+            Curves("loss on train, validation and test", ("loss/train", "loss/val", "loss/test")),
+            Curves("accuracy on train, validation and test", ("accuracy/train", "accuracy/val", "accuracy/test")),
+            Bars(
+                "train vs test accuracy by training size",
+                (summary("accuracy/train"), summary("accuracy/test")),
+                group_by="n_train",
+            ),
+        ]

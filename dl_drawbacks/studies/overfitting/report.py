@@ -7,74 +7,331 @@ from typing import Any
 
 from ...report.markdown import fmt, image, table
 
+OVER = "seeds × test samples"
 
-def _mi(v: dict | None) -> str:
-    if not v or v.get("mean") is None:
+
+def iv(v: dict | None, *, signed: bool = False) -> str:
+    """'0.123 [0.100, 0.150]', the estimate alone where the interval is undefined, '—' when nothing."""
+    if not v or v.get("estimate") is None:
         return "—"
-    lo, hi = v["interval"]
-    return f"{fmt(v['mean'])} [{fmt(lo)}, {fmt(hi)}]"
+    f = (lambda x: f"{x:+.3f}") if signed else fmt
+    if v.get("low") is None:
+        return f"{f(v['estimate'])} (no interval: {v.get('reason') or 'undefined'})"
+    return f"{f(v['estimate'])} [{f(v['low'])}, {f(v['high'])}]"
+
+
+def _cond(r: dict[str, Any]) -> str:
+    noise = "random labels" if r.get("random_labels") else f"noise {fmt(r.get('label_noise'))}"
+    size = f"n {fmt(r.get('n_train'))}, {fmt(r.get('epochs'))} ep"
+    return f"w {fmt(r.get('width'))}, {noise}, {size}, {r.get('regularizer')}"
+
+
+def _gap_section(f: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            _cond(r),
+            r["seeds"],
+            iv(r["test_accuracy"]),
+            iv(r["train_accuracy_clean"]),
+            iv(r["gap_clean"], signed=True),
+            iv(r["gap_kept"], signed=True),
+            iv(r["memorization_rate"]),
+            iv(r["loss_gap_clean"], signed=True),
+            iv(r["gap_clean_best_val"], signed=True),
+            iv(r["early_stop_epoch"]),
+        ]
+        for r in f["gap"]
+    ]
+    return [
+        "### Generalization gap and memorization, per condition",
+        "",
+        f"Gap = {f['gap_definition']}.",
+        "",
+        table(
+            [
+                "condition",
+                "seeds",
+                "test accuracy",
+                "train acc. (clean labels)",
+                "gap (clean)",
+                "gap (uncorrupted subset)",
+                "memorization of flipped labels",
+                "loss gap (test − clean train)",
+                "gap at best-val epoch",
+                "best-val epoch",
+            ],
+            rows,
+        ),
+        "",
+    ]
+
+
+def _double_descent_section(dd: dict[str, Any]) -> list[str]:
+    out = ["### Test error against width (model-wise double descent)", ""]
+    if not dd.get("available"):
+        return out + [f"Not available: {dd.get('reason')}.", ""]
+    for c in dd["conditions"]:
+        out += [
+            f"**{c['label']}** — {c['verdict']}; interpolation threshold: "
+            f"{('width ' + str(c['interpolation_threshold'])) if c['interpolation_threshold'] else 'not reached'} "
+            f"({c['threshold_rule']}).",
+            "",
+        ]
+        if c.get("candidate_width") is not None and "excess_over_left" in c:
+            out += [
+                f"Excess error of width {c['candidate_width']} over width {c['left_width']}: "
+                f"{iv(c['excess_over_left'], signed=True)}, "
+                f"over width {c['right_width']}: {iv(c['excess_over_right'], signed=True)} "
+                f"(paired, {c['level']:.2%} nested intervals, Bonferroni over interior widths and both sides).",
+                "",
+            ]
+        out += [
+            table(
+                ["width", "seeds", "test error", "train error (training labels)", "train error (clean labels)"],
+                [
+                    [
+                        p["width"],
+                        p["seeds"],
+                        iv(p["test_error"]),
+                        iv(p["train_error_labels"]),
+                        iv(p["train_error_clean"]),
+                    ]
+                    for p in c["curve"]
+                ],
+            ),
+            "",
+        ]
+    return out
+
+
+def _regularization_section(reg: dict[str, Any]) -> list[str]:
+    out = ["### Regularization ablation (ranked by test accuracy)", ""]
+    if not reg.get("available"):
+        return out + [f"Not available: {reg.get('reason')}.", ""]
+    out += [f"Rule: {reg['rule']}.", ""]
+    for c in reg["conditions"]:
+        head = f"**width {fmt(c['width'])}, label noise {fmt(c['label_noise'])}, n {fmt(c['n_train'])}, "
+        head += f"{fmt(c['epochs'])} epochs**"
+        if not c.get("available"):
+            out += [f"{head}: not available: {c['reason']}.", ""]
+            continue
+        out += [
+            f"{head}: {c['verdict']}.",
+            "",
+            table(
+                [
+                    "regularizer",
+                    "seeds",
+                    "test accuracy",
+                    "Δ test accuracy vs none",
+                    "clean-label gap",
+                    "Δ gap vs none",
+                ],
+                [
+                    [
+                        e["regularizer"],
+                        e["seeds"],
+                        iv(e["test_accuracy"]),
+                        iv(e.get("delta_test_accuracy"), signed=True),
+                        iv(e["gap_clean"], signed=True),
+                        iv(e.get("delta_gap"), signed=True),
+                    ]
+                    for e in c["table"]
+                ],
+            ),
+            "",
+        ]
+    return out
+
+
+def _memorization_section(m: dict[str, Any]) -> list[str]:
+    out = ["### Random labels (memorization, Zhang et al. 2017)", ""]
+    if not m.get("available"):
+        return out + [f"Not available: {m.get('reason')}.", ""]
+    out += [
+        f"Memorization ratio = {m['ratio_definition']}; epochs to fit = {m['fit_definition']}.",
+        "",
+        table(
+            [
+                "width",
+                "n",
+                "epochs",
+                "seeds",
+                "train acc. (random)",
+                "memorization ratio",
+                "test acc. (random)",
+                "test acc. (true labels)",
+                "epochs to fit random (fitted)",
+                "epochs to fit true (fitted)",
+                "slowdown",
+            ],
+            [
+                [
+                    fmt(r["width"]),
+                    fmt(r["n_train"]),
+                    fmt(r["epochs"]),
+                    r["seeds"],
+                    iv(r["train_accuracy_random"]),
+                    iv(r["memorization_ratio"]),
+                    iv(r["test_accuracy_random"]),
+                    iv(r["test_accuracy_true"]),
+                    f"{fmt(r['epochs_to_fit_random'])} ({r['fitted_random']})",
+                    f"{fmt(r['epochs_to_fit_true'])} ({r['fitted_true']})",
+                    fmt(r["fit_slowdown"]),
+                ]
+                for r in m["conditions"]
+            ],
+        ),
+        "",
+    ]
+    return out
+
+
+def _calibration_section(c: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            _cond(r),
+            r["seeds"],
+            iv(r["ece_raw"]),
+            iv(r["ece_ts"]),
+            fmt(r["ece_calibrated_floor"]),
+            iv(r["nll_raw"]),
+            iv(r["nll_ts"]),
+            iv(r["brier_raw"]),
+            iv(r["temperature"]),
+            r["temperature_at_bound"],
+        ]
+        for r in c["conditions"]
+    ]
+    return [
+        "### Calibration (test split), per condition",
+        "",
+        f"{c['method']}.",
+        "",
+        table(
+            [
+                "condition",
+                "seeds",
+                "ECE raw",
+                "ECE temp. scaled",
+                "ECE of a calibrated model (floor)",
+                "NLL raw",
+                "NLL temp. scaled",
+                "Brier raw",
+                "temperature",
+                "T at bound",
+            ],
+            rows,
+        ),
+        "",
+    ]
 
 
 def overfitting_markdown(f: dict[str, Any], figures: list[Path]) -> str:
-    out = [f"*{f['question']}*", "", f"{f['trials']} trials ({f['diverged_trials']} diverged). Gap = {f['gap_definition']}. "
-           f"Intervals: {f['interval_method']}.", "", "### Generalization gap and early stopping", ""]
-    out += [table(["label noise", "trials", "gap at end", "gap at best-val epoch", "early-stopping epoch", "epochs run",
-                   "test acc. at end", "test acc. at best-val epoch"],
-                  [[fmt(g["label_noise"]), g["trials"], _mi(g["gap_final"]), _mi(g["gap_best_val"]), _mi(g["early_stop_epoch"]),
-                    g["epochs_run"], _mi(g["test_accuracy_final"]), _mi(g["test_accuracy_best_val"])] for g in f["gap"]]), ""]
-    w = f.get("width")
-    if w:
-        out += ["### Test error against width (model-wise double descent)", "",
-                table(["label noise", "test error by width", "peak width (interior)", "best width"],
-                      [[k, ", ".join(f"{c['width']}: {fmt(c['mean'])}" for c in v["curve"]), fmt(v["peak_width"]) if v["peak_width"] else "none",
-                        fmt(v["best_width"])] for k, v in w["per_noise"].items()]), "",
-                f"Rule: {w['rule']}. Peak moves with noise: {w['peak_moves_with_noise'] if w['peak_moves_with_noise'] is not None else 'not determinable (fewer than two noise levels with an interior peak)'}.", ""]
-    if f.get("train_size"):
-        out += ["### Gap against training-set size", "",
-                table(["n train", "gap at end", "test error"], [[r["n_train"], _mi(r), fmt(r["test_error"])] for r in f["train_size"]]), ""]
-    r = f.get("regularization")
-    if r and "table" in r:
-        out += ["### Regularization ablation", "",
-                f"Reference (no regularizer): gap {fmt(r['reference_gap'])}, test accuracy {fmt(r['reference_test_accuracy'])}. "
-                f"Best: **{r['best'] or 'none closes the gap'}** ({r['rule']}).", "",
-                table(["regularizer", "gap", "test accuracy", "gap closed", "accuracy lost", "gap closed / accuracy lost"],
-                      [[x["regularizer"], _mi(x["gap"]), _mi(x["test_accuracy"]), fmt(x["gap_closed"]), fmt(x["accuracy_lost"]),
-                        fmt(x["gap_closed_per_accuracy_lost"]) if x["gap_closed_per_accuracy_lost"] is not None else ("free" if x["accuracy_lost"] <= 0 else "—")]
-                       for x in r["table"]]), ""]
-    m = f.get("memorization")
-    if m:
-        out += ["### Random labels (memorization)", "",
-                f"On shuffled labels the network reaches train accuracy {_mi(m['train_accuracy_random'])} against chance {fmt(m['chance'])}, "
-                f"test accuracy {_mi(m['test_accuracy_random'])}; memorization ratio {_mi(m['memorization_ratio'])} ({m['ratio_definition']}). "
-                f"Epochs to reach the fit threshold: random {fmt(m['epochs_to_fit_random'])} ({m['fitted_random']} fitted within {m['epochs_run']} epochs), "
-                f"true {fmt(m['epochs_to_fit_true'])} ({m['fitted_true']}); ratio {fmt(m['epochs_ratio'])}.", ""]
-    c = f["calibration"]
-    out += ["### Calibration (test split)", "", f"{c['method']}.", "",
-            table(["metric", "raw", "after temperature scaling"],
-                  [[k.upper(), _mi(c[f"{k}_raw"]), _mi(c[f"{k}_ts"])] for k in ("ece", "nll", "brier")]), "",
-            f"Temperature {_mi(c['temperature'])}; ECE reduced in {fmt(c['share_ece_reduced_by_ts'])} of trials. "
-            f"Reliability diagram: trial `{f['reliability_trial']}`.", ""]
-    out += [image(p) for p in figures]
-    return "\n".join(out)
+    out = [
+        f"*{f['question']}*",
+        "",
+        f"{f['trials']} trials ({f['diverged_trials']} diverged, {f['usable_trials']} usable), "
+        f"seeds {f['seeds']}. Intervals: {f['interval_method']}. Note: {f['validation_note']}.",
+        "",
+    ]
+    if not f.get("available"):
+        return "\n".join(out + [f"Not measurable: {f.get('reason')}."])
+    out += _gap_section(f)
+    out += _double_descent_section(f["double_descent"])
+    size = f["train_size"]
+    if size.get("available"):
+        out += [
+            "### Gap against training-set size",
+            "",
+            table(
+                ["n train", "seeds", "gap (clean)", "test accuracy"],
+                [
+                    [fmt(r["n_train"]), r["seeds"], iv(r["gap_clean"], signed=True), iv(r["test_accuracy"])]
+                    for r in size["conditions"]
+                ],
+            ),
+            "",
+        ]
+    out += _regularization_section(f["regularization"]) + _memorization_section(f["memorization"])
+    out += _calibration_section(f["calibration"])
+    return "\n".join(out + [image(p) for p in figures])
+
+
+def _headline(finding: str, v: dict[str, Any], unit: str, provenance: str) -> dict[str, Any]:
+    defined = v.get("low") is not None
+    return {
+        "finding": finding + (f" (95% over {OVER})" if defined and v.get("over") == "seeds x test samples" else ""),
+        "value": v.get("estimate"),
+        "interval": [v["low"], v["high"]] if defined else None,
+        "unit": unit,
+        "provenance": provenance,
+        "over": v.get("over"),
+        **({} if defined else {"reason": v.get("reason")}),
+    }
 
 
 def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    if not f.get("available"):
+        return [
+            {
+                "finding": "overfitting study",
+                "value": None,
+                "interval": None,
+                "unit": "",
+                "provenance": "measured",
+                "reason": f.get("reason"),
+            }
+        ]
+    by_cond = {r["condition"]: r for r in f["gap"]}
+    cal = {r["condition"]: r for r in f["calibration"]["conditions"]}
     out = []
-    for g in f["gap"]:
-        for key, what in (("gap_final", "at end"), ("gap_best_val", "at best-validation epoch")):
-            out.append({"finding": f"train−test accuracy gap {what} (label noise {g['label_noise']:g})", "value": g[key]["mean"],
-                        "interval": g[key]["interval"], "unit": "accuracy", "provenance": "measured, seed bootstrap 95%"})
-    m = f.get("memorization")
-    if m:
-        out.append({"finding": "memorization ratio on random labels", "value": m["memorization_ratio"]["mean"],
-                    "interval": m["memorization_ratio"]["interval"], "unit": "fraction", "provenance": "measured, (train acc − chance)/(1 − chance)"})
-    c = f["calibration"]
-    for k in ("ece_raw", "ece_ts"):
-        out.append({"finding": f"test ECE ({'raw' if k == 'ece_raw' else 'after temperature scaling'}, mean over trials)", "value": c[k]["mean"],
-                    "interval": c[k]["interval"], "unit": "fraction", "provenance": "measured, 15 bins"})
-    r = f.get("regularization")
-    if r and r.get("best"):
-        best = next(x for x in r["table"] if x["regularizer"] == r["best"])
-        out.append({"finding": f"best regularizer: {r['best']} (gap closed)", "value": best["gap_closed"], "interval": None,
-                    "unit": "accuracy", "provenance": "measured, vs unregularized"})
+    for noise, cond in f["headline_conditions"].items():
+        r = by_cond[cond]
+        out.append(_headline(f"clean-label generalization gap, {_cond(r)}", r["gap_clean"], "accuracy", "measured"))
+        if r["memorization_rate"].get("estimate") is not None:
+            out.append(
+                _headline(f"memorization of flipped labels, {_cond(r)}", r["memorization_rate"], "fraction", "measured")
+            )
+        c = cal[cond]
+        out.append(
+            _headline(
+                f"test ECE raw → {fmt(c['ece_ts'].get('estimate'))} after temperature scaling, {_cond(r)}",
+                c["ece_raw"],
+                "fraction",
+                "measured, 15 bins",
+            )
+        )
+    for c in f["double_descent"].get("conditions") or []:
+        value = c["candidate_width"] if c.get("peak") else None
+        out.append(
+            {
+                "finding": f"double descent ({c['label']}): {c['verdict']}; interpolation threshold "
+                f"{c['interpolation_threshold'] or 'not reached'}",
+                "value": value,
+                "interval": None,
+                "unit": "width",
+                "provenance": "measured, paired nested test",
+            }
+        )
+    for c in f["regularization"].get("conditions") or []:
+        if c.get("available") and c.get("best"):
+            best = c["table"][0]
+            out.append(
+                _headline(
+                    f"best regularizer by test accuracy at noise {fmt(c['label_noise'])}: {c['best']}",
+                    best["test_accuracy"],
+                    "accuracy",
+                    "measured",
+                )
+            )
+    for m in f["memorization"].get("conditions") or []:
+        out.append(
+            _headline(
+                f"memorization ratio on random labels (width {fmt(m['width'])}, n {fmt(m['n_train'])})",
+                m["memorization_ratio"],
+                "fraction",
+                "measured, (train acc − chance)/(1 − chance), t over seeds",
+            )
+        )
     return out

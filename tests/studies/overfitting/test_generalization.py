@@ -1,4 +1,4 @@
-"""Label corruption, augmentation and the generalization summaries on known inputs."""
+"""Label corruption, augmentation, and the clean-label gap and memorization on synthetic rows with known answers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from dl_drawbacks.studies.overfitting.generalization import bootstrap_mean, width_analysis
-from dl_drawbacks.studies.overfitting.kind import OverfitTreatment, corrupt_labels, refuse_augment, shift_and_noise
 from dl_drawbacks.errors import DataError
+from dl_drawbacks.studies.overfitting.analysis import overfitting_findings
+from dl_drawbacks.studies.overfitting.kind import OverfitTreatment, corrupt_labels, refuse_augment, shift_and_noise
 
 
 def test_label_noise_changes_exactly_that_share_to_other_classes():
@@ -35,12 +35,95 @@ def test_shift_moves_pixels_and_augmentation_is_refused_for_tabular():
         refuse_augment("tabular", "adult")
 
 
-def test_width_peak_detected_only_when_interior():
-    import polars as pl
+def _gap_of(findings: dict, **want) -> dict:
+    return next(r for r in findings["gap"] if all(r[k] == v for k, v in want.items()))
 
-    rows = [{"label_noise": 0.2, "width": w, "test_error": e + 0.01 * s, "seed": s}
-            for w, e in [(8, 0.2), (32, 0.35), (128, 0.15)] for s in range(3)]
-    rows += [{"label_noise": 0.0, "width": w, "test_error": e, "seed": s} for w, e in [(8, 0.2), (32, 0.1), (128, 0.05)] for s in range(3)]
-    w = width_analysis(pl.DataFrame(rows), 200)
-    assert w["per_noise"]["0.2"]["peak_width"] == 32 and w["per_noise"]["0"]["peak_width"] is None
-    assert bootstrap_mean(np.array([1.0, 1.0]))["interval"] == [1.0, 1.0]
+
+def test_gap_is_detected_when_train_accuracy_exceeds_test(options, synth):
+    rng = np.random.default_rng(0)
+    rows = synth.concat(
+        [
+            synth.trial_rows(
+                seed=s, sweep="width", test_correct=synth.correct(0.80, rng), train_acc=1.0, train_clean=1.0
+            )
+            for s in range(5)
+        ]
+    )
+    g = _gap_of(overfitting_findings(rows, options), width=64)
+    assert g["gap_clean"]["estimate"] == pytest.approx(0.20)
+    assert g["gap_clean"]["low"] > 0.1 and g["gap_clean"]["over"] == "seeds x test samples"
+
+
+def test_no_gap_when_train_and_test_accuracy_agree(options, synth):
+    rng = np.random.default_rng(1)
+    rows = synth.concat(
+        [
+            synth.trial_rows(
+                seed=s, sweep="width", test_correct=synth.correct(0.9, rng), train_acc=0.9, train_clean=0.9
+            )
+            for s in range(5)
+        ]
+    )
+    g = _gap_of(overfitting_findings(rows, options), width=64)
+    assert g["gap_clean"]["estimate"] == pytest.approx(0.0, abs=1e-9)
+    assert g["gap_clean"]["low"] < 0 < g["gap_clean"]["high"]
+
+
+def test_noisy_gap_uses_clean_train_labels_and_memorization_is_separate(options, synth):
+    # trained on 40% flipped labels: 60% fit on them, 95% right on the clean labels, 85% on test.
+    # The old definition (noisy train − clean test) would say −0.25; the clean-label gap is +0.10.
+    rng = np.random.default_rng(2)
+    rows = synth.concat(
+        [
+            synth.trial_rows(
+                seed=s,
+                sweep="width",
+                label_noise=0.4,
+                test_correct=synth.correct(0.85, rng),
+                train_acc=0.6,
+                train_clean=0.95,
+                flipped_acc=0.05,
+            )
+            for s in range(5)
+        ]
+    )
+    g = _gap_of(overfitting_findings(rows, options), label_noise=0.4)
+    assert g["gap_clean"]["estimate"] == pytest.approx(0.10)
+    assert g["memorization_rate"]["estimate"] == pytest.approx(0.05)
+    assert g["train_accuracy_labels"]["estimate"] == pytest.approx(0.6)
+
+
+def test_conditions_are_never_pooled(options, synth):
+    rng = np.random.default_rng(3)
+    frames = [
+        synth.trial_rows(
+            seed=s, sweep="width", width=w, test_correct=synth.correct(acc, rng), train_acc=1.0, train_clean=1.0
+        )
+        for s in range(3)
+        for w, acc in ((16, 0.7), (256, 0.9))
+    ]
+    f = overfitting_findings(synth.concat(frames), options)
+    assert [(r["width"], r["seeds"]) for r in f["gap"]] == [(16, 3), (256, 3)]
+    assert _gap_of(f, width=16)["gap_clean"]["estimate"] == pytest.approx(0.3)
+
+
+def test_random_labels_memorization_ratio(options, synth):
+    rng = np.random.default_rng(4)
+    frames = [
+        synth.trial_rows(
+            seed=s,
+            sweep="random_labels",
+            random_labels=r,
+            test_correct=synth.correct(acc, rng),
+            train_acc=tr,
+            train_clean=0.1 if r else 1.0,
+            flipped_acc=1.0 if r else None,
+        )
+        for s in range(3)
+        for r, acc, tr in ((False, 0.9, 1.0), (True, 0.1, 0.55))
+    ]
+    m = overfitting_findings(synth.concat(frames), options)["memorization"]["conditions"][0]
+    assert m["memorization_ratio"]["estimate"] == pytest.approx((0.55 - 0.1) / 0.9)
+    assert m["test_accuracy_random"]["estimate"] == pytest.approx(0.1) and m["test_accuracy_true"][
+        "estimate"
+    ] == pytest.approx(0.9)
