@@ -1,5 +1,6 @@
-"""Energy meters, read once per physical device or node, never once per worker: GPUs by NVML,
-a node's CPUs by RAPL (powercap sysfs) when readable, else by an estimate labelled as such."""
+"""Energy meters, each physical device or node read once, never once per worker: GPUs by NVML (found by
+their UUID), a node's CPUs by RAPL (powercap sysfs) when readable, else each worker's own process tree
+by an estimate labelled as such (its CPU time x watts per core: a trial is charged its own share)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import psutil
+import torch
 
 log = logging.getLogger(__name__)
 POWERCAP = Path("/sys/class/powercap")
@@ -28,7 +30,9 @@ class EnergyMeter(Protocol):
     device: str  # e.g. "gpu:0:NVIDIA H200" or "node:<hostname>"
 
     def start(self) -> None: ...
+    def read(self) -> float: ...  # joules since start(), the meter keeps running
     def stop(self) -> float: ...  # joules since start(); NaN (with a warning) if a counter vanished
+    def idle_watts(self) -> float | None: ...  # power before training, where the counter can say it
 
 
 @functools.cache
@@ -70,6 +74,20 @@ class NvmlGpuMeter:
 
     def start(self) -> None:
         self._start_mj = self._read_mj()
+
+    def idle_watts(self, seconds: float = 1.0, samples: int = 5) -> float | None:
+        """Median board power (W) over ``seconds`` before training: what the GPU draws doing nothing."""
+        readings = []
+        for _ in range(samples):
+            try:
+                readings.append(self._nvml.nvmlDeviceGetPowerUsage(self._handle) / 1000.0)
+            except self._nvml.NVMLError:
+                return None
+            time.sleep(seconds / samples)
+        return float(sorted(readings)[len(readings) // 2])
+
+    def read(self) -> float:
+        return self.stop()
 
     def stop(self) -> float:
         end_mj = self._read_mj()
@@ -121,7 +139,7 @@ class RaplNodeMeter:
     def __init__(self, root: Path = POWERCAP, *, poll_s: float = 5.0):
         self._domains = _package_domains(root)
         if not self._domains:
-            raise ValueError(f"no RAPL package domains under {root}: use EstimatedNodeMeter")
+            raise ValueError(f"no RAPL package domains under {root}: use EstimatedProcessMeter")
         self._max_uj = [int((d / "max_energy_range_uj").read_text()) for d in self._domains]
         self.device = f"node:{socket.gethostname()}"
         self._poll_s, self._lock = poll_s, threading.Lock()
@@ -151,54 +169,67 @@ class RaplNodeMeter:
         self._thread = threading.Thread(target=self._poll, name="rapl-poll", daemon=True)
         self._thread.start()
 
-    def stop(self) -> float:
-        self._done.set()
-        self._thread.join()
+    def read(self) -> float:
         self._fold()
         return float("nan") if self._failed else self._total_uj / 1e6
 
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return self.read()
 
-def _busy_fraction(before, after) -> float:
-    """Non-idle share of node CPU time between two psutil.cpu_times() (psutil.cpu_percent rule)."""
-
-    def total_idle(t) -> tuple[float, float]:
-        # Linux counts guest time inside user time: drop it from the total, as psutil does.
-        total = sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
-        return total, t.idle + getattr(t, "iowait", 0.0)
-
-    (total0, idle0), (total1, idle1) = total_idle(before), total_idle(after)
-    if total1 <= total0:
-        return 0.0
-    return min(1.0, max(0.0, 1.0 - (idle1 - idle0) / (total1 - total0)))
+    def idle_watts(self) -> float | None:
+        return None  # the node is shared: its idle draw is not this trial's to measure
 
 
-class EstimatedNodeMeter:
-    """Estimate: watts_per_core * busy core-seconds of the node over the interval (no RAPL).
+def process_tree_cpu_seconds(process: psutil.Process | None = None) -> float:
+    """User + system CPU seconds of a process, its reaped children and its live descendants."""
+    process = process or psutil.Process()
+    if process.pid == os.getpid():  # ns resolution for this process (psutil reads 10 ms ticks)
+        reaped = os.times()
+        total = time.process_time() + reaped.children_user + reaped.children_system
+    else:
+        times = process.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.Error:  # exited between listing and reading
+            continue
+        total += child_times.user + child_times.system
+    return total
 
-    Busy core-seconds are n_cores * node busy fraction * wall seconds, read from the kernel's tick
-    counters (10 ms resolution); over intervals too short for ticks, this process's own CPU time
-    (``time.process_time``, ns resolution) is the lower bound used instead of 0.
+
+class EstimatedProcessMeter:
+    """Estimate: watts_per_core x CPU seconds of this worker's own process tree (no RAPL counter).
+
+    Charges a trial only the CPU time it used, so concurrent trials on one node never count each other's
+    work and an idle node costs nothing. Energy is then proportional to CPU time by construction: it
+    adds no evidence beyond the time measurement (the analysis says so).
     """
 
     provenance = "estimate"
 
-    def __init__(self, watts_per_core: float, *, n_cores: int | None = None):
+    def __init__(self, watts_per_core: float):
         if not watts_per_core > 0:
             raise ValueError(f"watts_per_core must be > 0, got {watts_per_core}")
         self.watts_per_core = watts_per_core
-        self.n_cores = n_cores or psutil.cpu_count(logical=True) or 1
-        self.device = f"node:{socket.gethostname()}"
-        self._t0, self._cpu0 = None, None
+        self._process = psutil.Process()
+        self.device = f"process:{socket.gethostname()}:{self._process.pid}"
+        self._cpu0: float | None = None
 
     def start(self) -> None:
-        self._cpu0, self._t0, self._own0 = psutil.cpu_times(), time.perf_counter(), time.process_time()
+        self._cpu0 = process_tree_cpu_seconds(self._process)
+
+    def read(self) -> float:
+        assert self._cpu0 is not None, "read() before start()"
+        return self.watts_per_core * (process_tree_cpu_seconds(self._process) - self._cpu0)
 
     def stop(self) -> float:
-        assert self._t0 is not None, "stop() before start()"
-        wall = time.perf_counter() - self._t0
-        node_busy = self.n_cores * _busy_fraction(self._cpu0, psutil.cpu_times()) * wall
-        own = time.process_time() - self._own0
-        return self.watts_per_core * max(node_busy, own)
+        return self.read()
+
+    def idle_watts(self) -> float | None:
+        return 0.0  # an idle process uses no CPU time: the estimate has no idle share by construction
 
 
 def _visible_entry_to_index(nvml, entry: str, count: int) -> int | None:
@@ -232,10 +263,27 @@ def nvml_indices_for_visible_devices() -> list[int]:
         return []
 
 
+def nvml_index_for_cuda_device(ordinal: int) -> int | None:
+    """NVML index of the GPU that CUDA calls ``ordinal`` in this process, matched by UUID (CUDA's order
+    and CUDA_VISIBLE_DEVICES integers need not follow NVML's); None without CUDA or NVML."""
+    nvml = _nvml()
+    if nvml is None or not torch.cuda.is_available():
+        return None
+    uuid = f"GPU-{torch.cuda.get_device_properties(ordinal).uuid}".lower()
+    try:
+        count = nvml.nvmlDeviceGetCount()
+        uuids = [nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(i)).lower() for i in range(count)]
+    except nvml.NVMLError as err:
+        log.warning("NVML could not list GPUs: %s", err)
+        return None
+    return uuids.index(uuid) if uuid in uuids else None
+
+
 def meters_for_worker(
     *, local_rank: int, use_gpu: bool, cpu_watts_per_core: float, gpu_index: int | None = None
 ) -> list[EnergyMeter]:
-    """Meters this worker owns: its GPU's, and the node's on local rank 0 only (never doubled).
+    """Meters this worker owns: its GPU's; the node's RAPL counter on local rank 0 only (never doubled),
+    or without RAPL the estimate of this worker's own process tree (on every rank: each its own share).
 
     ``gpu_index``: CUDA ordinal of the worker's GPU; default the only visible one, else local_rank.
     """
@@ -245,11 +293,16 @@ def meters_for_worker(
         ordinal = gpu_index if gpu_index is not None else (0 if len(indices) == 1 else local_rank)
         if gpu_index is not None and indices and not 0 <= gpu_index < len(indices):
             raise ValueError(f"gpu_index {gpu_index} is not one of the {len(indices)} visible GPUs")
-        if 0 <= ordinal < len(indices):
+        by_uuid = nvml_index_for_cuda_device(ordinal)
+        if by_uuid is not None:
+            meters.append(NvmlGpuMeter(by_uuid))
+        elif 0 <= ordinal < len(indices):
             meters.append(NvmlGpuMeter(indices[ordinal]))
         else:
             log.warning("no GPU in NVML for local rank %d: GPU energy is not measured", local_rank)
-    if local_rank == 0:
-        rapl = rapl_readable()
-        meters.append(RaplNodeMeter() if rapl else EstimatedNodeMeter(cpu_watts_per_core))
+    if rapl_readable():
+        if local_rank == 0:
+            meters.append(RaplNodeMeter())
+    else:
+        meters.append(EstimatedProcessMeter(cpu_watts_per_core))
     return meters

@@ -39,8 +39,11 @@ def linear_weight_count(p: MLPParams, shape: DataShape) -> int:
 
 
 def mlp_train_flops_per_sample(p: MLPParams, shape: DataShape) -> float:
-    """6 FLOPs per weight per sample: 2 forward, 4 backward (Kaplan et al. 2020, sec. 2.1)."""
-    return 6.0 * linear_weight_count(p, shape)
+    """Per sample: 2 FLOPs per weight forward, 2 for its gradient, 2 for the gradient of its layer's input
+    (Kaplan et al. 2020, sec. 2.1: 6N) -- less the first layer's input gradient, which is never computed
+    (the data needs none): 6N - 2·n_features·first_width. Biases and activations are not counted."""
+    widths = [shape.n_features] + [p.width] * p.depth + [shape.n_classes]
+    return 6.0 * linear_weight_count(p, shape) - 2.0 * widths[0] * widths[1]
 
 
 MLP_FAMILY = register_family(

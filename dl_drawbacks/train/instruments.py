@@ -1,8 +1,11 @@
 """Measurement around one worker's training: step times, FLOPs, MFU, peak memory and energy.
 
-Rows are written by the chief (global figures) or by each rank (per-worker figures, ``rank``
-column set). Energy comes from the meters this worker owns: its GPU's, and the node's only on
-local rank 0, so two workers on one node never double the node's energy.
+Step time is the period from one step's start to the next one's (the loop's between-step work is inside
+it), taken with CUDA events on a GPU so that timing adds no host sync; the periods are read when the
+loop flushes (every few steps). A step followed by an evaluation ends where the evaluation starts.
+Energy and wall time are split into windows: warm-up (the first ``warmup_steps`` steps, where
+compilation happens), steady state, and evaluation. Rows are written by the chief (global figures) or
+by each rank (per-worker figures, ``rank`` column set); each meter is read by the worker that owns it.
 """
 
 from __future__ import annotations
@@ -17,46 +20,115 @@ from ..measure.memory import PeakMemory
 from ..measure.peaks import device_peak_flops
 from .context import TrialContext
 
+WINDOWS = ("warmup", "steady", "eval")
+
+
+class _Clock:
+    """Markers on the host clock (CPU) or CUDA events in the stream (GPU, no sync to take one)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+
+    def mark(self):
+        if not self.cuda:
+            return time.perf_counter()
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def seconds(self, begin, end) -> float:
+        return begin.elapsed_time(end) / 1e3 if self.cuda else end - begin
+
+    def wait(self, marker) -> None:
+        if self.cuda:
+            marker.synchronize()
+
 
 class Instruments:
-    def __init__(self, ctx: TrialContext, *, t_trial_start: float, train_flops_per_sample: float, samples_per_step: int, tokens_per_sample: int) -> None:
+    def __init__(self, ctx: TrialContext, *, t_trial_start: float, train_flops_per_sample: float, samples_per_step: int,
+                 tokens_per_sample: int) -> None:
         self.ctx = ctx
         self.t_trial_start = t_trial_start
         self.flops_per_step = train_flops_per_sample * samples_per_step
         self.samples_per_step = samples_per_step
         self.tokens_per_sample = tokens_per_sample
-        self.step_times: list[float] = []
+        self.warmup_steps = ctx.trial.trainer.budget.warmup_steps
+        self.step_times: list[tuple[int, float]] = []  # (step, seconds), resolved
+        self._pending: list[list] = []  # [step, begin marker, end marker or None]
+        self._clock = _Clock(ctx.device)
         self._meters = meters_for_worker(
-            local_rank=ctx.local_rank, use_gpu=ctx.trial.trainer.use_gpu,
+            local_rank=ctx.local_rank, use_gpu=ctx.trial.trainer.use_gpu, gpu_index=ctx.device.index,
             cpu_watts_per_core=ctx.trial.measure.cpu_watts_per_core,
         )
         self._memory = PeakMemory(ctx.device)
-        self._t_step = 0.0
+        self._window, self._resume_to = "warmup", "warmup"
+        self._window_start = 0.0
+        self._joules = {w: [0.0] * len(self._meters) for w in WINDOWS}
+        self._seconds = dict.fromkeys(WINDOWS, 0.0)
+        self._last_reading = [0.0] * len(self._meters)
+        self.steady_steps = 0
 
     def _sync(self) -> None:
         if self.ctx.device.type == "cuda":
             torch.cuda.synchronize(self.ctx.device)
 
+    def _switch(self, window: str) -> None:
+        """Charge the energy and time since the last switch to the current window (syncs the device)."""
+        self._sync()
+        now = time.perf_counter()
+        self._seconds[self._window] += now - self._window_start
+        for i, meter in enumerate(self._meters):
+            reading = meter.read()
+            self._joules[self._window][i] += reading - self._last_reading[i]
+            self._last_reading[i] = reading
+        self._window, self._window_start = window, now
+
     def start_training(self) -> None:
+        self._record_idle_power()
         self._memory.__enter__()
         for meter in self._meters:
             meter.start()
-        self.t_train_start = time.perf_counter()
+        self.t_train_start = self._window_start = time.perf_counter()
+        self._window = self._resume_to = "warmup" if self.warmup_steps else "steady"
 
-    def step_begins(self) -> None:
-        self._t_step = time.perf_counter()
+    def step_begins(self, step: int) -> None:
+        if self._window == "warmup" and step > self.warmup_steps:
+            self._switch("steady")
+            self._resume_to = "steady"
+        if self._window == "steady":
+            self.steady_steps += 1
+        marker = self._clock.mark()
+        if self._pending and self._pending[-1][2] is None:
+            self._pending[-1][2] = marker
+        self._pending.append([step, marker, None])
 
-    def step_ends(self, step: int) -> None:
-        self._sync()
-        now = time.perf_counter()
-        if not self.step_times:
-            self.t_first_step_end = now
-        self.step_times.append(now - self._t_step)
-        if self.ctx.is_chief:
-            self.ctx.rows.add("step_time", now - self._t_step, "s", split="train", step=step)
+    def pause(self) -> None:
+        """Before an evaluation: the current step ends here, and time and energy go to the eval window."""
+        if self._pending and self._pending[-1][2] is None:
+            self._pending[-1][2] = self._clock.mark()
+        self._switch("eval")
+
+    def resume(self) -> None:
+        self._switch(self._resume_to)
+
+    def flush(self) -> None:
+        """Resolve the step periods that have ended and write their rows (one wait on the last marker)."""
+        done = [p for p in self._pending if p[2] is not None]
+        if not done:
+            return
+        self._clock.wait(done[-1][2])
+        for step, begin, end in done:
+            seconds = self._clock.seconds(begin, end)
+            self.step_times.append((step, seconds))
+            if self.ctx.is_chief:
+                self.ctx.rows.add("step_time", seconds, "s", split="train", step=step)
+        self._pending = [p for p in self._pending if p[2] is None]
 
     def stop_training(self, *, steps_done: int) -> None:
-        self._sync()
+        if self._pending and self._pending[-1][2] is None:
+            self._pending[-1][2] = self._clock.mark()
+        self.flush()
+        self._switch(self._window)
         train_seconds = time.perf_counter() - self.t_train_start
         self._memory.__exit__(None, None, None)
         self._record_energy(train_seconds)
@@ -64,12 +136,25 @@ class Instruments:
         if self.ctx.is_chief:
             self._record_throughput(train_seconds, steps_done)
 
+    def _record_idle_power(self) -> None:
+        for meter in self._meters:
+            watts = meter.idle_watts()
+            if watts is not None:
+                self.ctx.rows.add("idle_power", watts, "W", group=meter.device, provenance=meter.provenance)
+
     def _record_energy(self, seconds: float) -> None:
         rows = self.ctx.rows
-        for meter in self._meters:
+        for i, meter in enumerate(self._meters):
             joules = meter.stop()
             rows.add("energy", joules, "J", group=meter.device, provenance=meter.provenance)
-            rows.add("power", joules / seconds if seconds > 0 else float("nan"), "W", group=meter.device, provenance=meter.provenance)
+            rows.add("power", joules / seconds if seconds > 0 else float("nan"), "W", group=meter.device,
+                     provenance=meter.provenance)
+            for window in WINDOWS:
+                rows.add(f"energy_{window}", self._joules[window][i], "J", group=meter.device, provenance=meter.provenance)
+        if self.ctx.is_chief:
+            for window in WINDOWS:
+                rows.add(f"time_{window}", self._seconds[window], "s", provenance="measured")
+            rows.add("samples_steady", self.steady_steps * self.samples_per_step, "samples", provenance="counted")
         rows.add("device_seconds", seconds, "s", group="gpu" if self.ctx.device.type == "cuda" else f"cpu:{torch.get_num_threads()}")
 
     def _record_memory(self) -> None:
@@ -79,8 +164,7 @@ class Instruments:
 
     def _record_throughput(self, train_seconds: float, steps_done: int) -> None:
         rows, ctx = self.ctx.rows, self.ctx
-        warm = ctx.trial.trainer.budget.warmup_steps
-        steady = self.step_times[warm:] if len(self.step_times) > warm else self.step_times
+        steady = [s for step, s in self.step_times if step > self.warmup_steps] or [s for _, s in self.step_times]
         step_s = statistics.median(steady)
         precision = ctx.trial.trainer.deepspeed.precision
         peak, peak_source = device_peak_flops(ctx.device, precision, threads=torch.get_num_threads())
@@ -90,9 +174,16 @@ class Instruments:
         rows.add("step_time_median", step_s, "s", provenance="measured:steady_state")
         rows.add("samples_per_second", self.samples_per_step / step_s, "samples/s", provenance="measured:steady_state")
         if self.tokens_per_sample > 1:
-            rows.add("tokens_per_second", self.samples_per_step * self.tokens_per_sample / step_s, "tokens/s", provenance="measured:steady_state")
-        rows.add("samples_total", self.samples_per_step * steps_done, "samples")
+            rows.add("tokens_per_second", self.samples_per_step * self.tokens_per_sample / step_s, "tokens/s",
+                     provenance="measured:steady_state")
+        rows.add("samples_total", self.samples_per_step * steps_done, "samples", provenance="counted")
         rows.add("flops_per_step", self.flops_per_step, "FLOP", provenance="analytic")
         rows.add("achieved_flops", achieved, "FLOP/s")
         rows.add("peak_flops_per_worker", peak, "FLOP/s", provenance=peak_source)
         rows.add("mfu", achieved / (peak * ctx.world_size), "fraction", provenance=f"analytic/{peak_source}")
+
+    @property
+    def t_first_step_end(self) -> float:
+        """Host time when the first step's period ended (read after the fact from the resolved periods)."""
+        first = self.step_times[0][1] if self.step_times else 0.0
+        return self.t_train_start + first

@@ -1,6 +1,6 @@
 """The training loop of every trial, one function a newcomer can read top to bottom.
 
-It runs the same on one process (PlainEngine) and on N Ray Train workers (DeepSpeedEngine);
+It runs the same on one process (PlainEngine) and on Ray Train workers (DeepSpeedEngine, any count);
 measurement (time, FLOPs, memory, energy) wraps it, and the study kind adds its evaluation after.
 """
 
@@ -12,18 +12,39 @@ import time
 import torch
 
 from ..studies.base import get_kind
-from .batches import micro_batch_weights, micro_batches, steps_per_epoch
+from .batches import (REMAINDER_POLICY, effective_micro_batch, micro_batch_weights, micro_batches,
+                      remainder_per_epoch, steps_per_epoch)
 from .context import TrialContext
-from .evaluate import classification_loss, loss_and_accuracy, weighted_classification_loss
+from .engine import GRADIENT_CLIPPING
+from .evaluate import loss_and_accuracy
 from .instruments import Instruments
 
 
+LOG_EVERY = 10  # steps between reads of the device-side losses (and the divergence check)
+
+
 def _any_rank(flag: bool, ctx: TrialContext) -> bool:
+    """True on every rank when ``flag`` is True on one (a tensor on the trial's device: nccl has no CPU tensors)."""
     if ctx.world_size == 1:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0])
+    t = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
     torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
     return bool(t.item())
+
+
+def _flush(ctx: TrialContext, instruments: Instruments, pending: list[tuple[int, int, torch.Tensor]]) -> bool:
+    """Read the pending steps' losses in one transfer, write their rows; True when any rank diverged."""
+    instruments.flush()
+    if not pending:
+        return _any_rank(False, ctx)
+    values = torch.stack([loss for _, _, loss in pending]).tolist()
+    kind = get_kind(ctx.trial.study)
+    for (step, epoch, _), value in zip(pending, values):
+        if ctx.is_chief:
+            ctx.rows.add("loss", value, "nats", split="train_batch", step=step, epoch=epoch)
+        kind.on_step(ctx, step=step, loss=value)
+    pending.clear()
+    return _any_rank(not all(math.isfinite(v) for v in values), ctx)
 
 
 def _record_eval(ctx: TrialContext, *, step: int, epoch: int) -> None:
@@ -49,7 +70,23 @@ def _skip(iterator, n: int) -> None:
         next(iterator)
 
 
+def record_batching(ctx: TrialContext) -> int:
+    """Rows saying how batches were cut; returns the samples each optimizer step processes (all ranks)."""
+    t, n = ctx.trial.trainer, len(ctx.splits["train"])
+    micro = effective_micro_batch(n, t.deepspeed.micro_batch, ctx.world_size)
+    if ctx.is_chief:
+        ctx.rows.add("micro_batch_used", micro, "samples", provenance="counted")
+        ctx.rows.add("batch_remainder", remainder_per_epoch(n, t.deepspeed.micro_batch, ctx.world_size), "samples",
+                     group=REMAINDER_POLICY, provenance="counted")
+        ctx.rows.add("gradient_clipping", GRADIENT_CLIPPING, "max grad norm (0: none)", group=t.resolved_engine,
+                     provenance="spec")
+    return micro * t.deepspeed.grad_accum * ctx.world_size
+
+
 def train_trial(ctx: TrialContext, instruments: Instruments, checkpointer=None) -> None:
+    """Train for the budget. Losses stay on the device and are read every ``LOG_EVERY`` steps, at
+    evaluations and at the end (one host sync each); divergence is checked on those reads, so a
+    diverged trial stops at most ``LOG_EVERY - 1`` steps after its first non-finite loss."""
     trainer = ctx.trial.trainer
     kind = get_kind(ctx.trial.study)
     n_steps, per_epoch = total_steps(ctx)
@@ -66,26 +103,28 @@ def train_trial(ctx: TrialContext, instruments: Instruments, checkpointer=None) 
     instruments.start_training()
     diverged = False
     step = start
+    pending: list[tuple[int, int, torch.Tensor]] = []
     for step in range(start + 1, n_steps + 1):
-        instruments.step_begins()
-        losses = []
+        instruments.step_begins(step)
+        step_loss = None
         for _ in range(trainer.deepspeed.grad_accum):
             x, y, epoch = next(batches)
-            logits = ctx.engine.forward(x)
-            loss = classification_loss(logits, y) if weights is None else weighted_classification_loss(logits, y, next(weights))
+            loss = ctx.engine.loss(x, y, None if weights is None else next(weights))
             ctx.engine.backward(loss)
             ctx.engine.step()
-            losses.append(float(loss))
-        instruments.step_ends(step)
-        step_loss = sum(losses) / len(losses)
-        if ctx.is_chief:
-            ctx.rows.add("loss", step_loss, "nats", split="train_batch", step=step, epoch=epoch)
-        kind.on_step(ctx, step=step, loss=step_loss)
-        if _any_rank(not math.isfinite(step_loss), ctx):
-            diverged = True
-            break
-        if step % eval_every == 0 or step == n_steps:
-            _record_eval(ctx, step=step, epoch=epoch)
+            step_loss = loss.detach() if step_loss is None else step_loss + loss.detach()
+        pending.append((step, epoch, step_loss / trainer.deepspeed.grad_accum))
+        evaluate = step % eval_every == 0 or step == n_steps
+        saves = checkpointer is not None and checkpointer.active and step % checkpointer.every == 0
+        if evaluate or saves or step % LOG_EVERY == 0:
+            if evaluate:
+                instruments.pause()
+            if _flush(ctx, instruments, pending):
+                diverged = True
+                break
+            if evaluate:
+                _record_eval(ctx, step=step, epoch=epoch)
+                instruments.resume()
         if checkpointer:
             checkpointer.after_step(step, n_steps)
     instruments.stop_training(steps_done=step)

@@ -1,7 +1,7 @@
 """Worker code: top-level functions of their config alone (what Ray ships to workers).
 
-``train_worker`` is the ``train_loop_per_worker`` of a TorchTrainer (N workers, DeepSpeed);
-``run_worker`` is the same trial on one process, called inside the Tune trial for 1 worker.
+``train_worker`` is the ``train_loop_per_worker`` of a TorchTrainer (DeepSpeed, any worker count);
+``run_worker`` trains one rank; a plain-engine trial calls it inside its Tune trial process.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from ..spec.models import TrialSpec
 from .checkpoint import Checkpointer
 from .context import TrialContext
 from .engine import DeepSpeedEngine, PlainEngine
-from .flops import counted_train_flops
+from .flops import COUNTED_ON, counted_train_flops
 from .instruments import Instruments
-from .loop import train_trial
+from .loop import record_batching, train_trial
 
 
 def data_shape(ctx: TrialContext) -> DataShape:
@@ -47,18 +47,16 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     params = resolve_params(trial.model.family, trial.model.size, dict(trial.model.params))
     shape = data_shape(ctx)
     model = family.build(params, shape)
-    ds = trial.trainer.deepspeed
-    instruments_args.update(
-        train_flops_per_sample=family.train_flops_per_sample(params, shape),
-        samples_per_step=ds.micro_batch * ds.grad_accum * ctx.world_size,
-        tokens_per_sample=max(shape.seq_len, 1),
-    )
+    analytic = family.train_flops_per_sample(params, shape)
+    instruments_args.update(train_flops_per_sample=analytic, samples_per_step=record_batching(ctx),
+                            tokens_per_sample=max(shape.seq_len, 1))
     if ctx.is_chief:
         ctx.rows.add("parameters", count_parameters(model), "count", provenance="counted")
-        sample = ctx.splits["train"]
-        counted = counted_train_flops(model, sample.x[: ds.micro_batch], sample.y[: ds.micro_batch])
-        ctx.rows.add("flops_per_sample", counted / min(ds.micro_batch, len(sample)), "FLOP", provenance="flop_counter")
-        ctx.rows.add("flops_per_sample", instruments_args["train_flops_per_sample"], "FLOP", provenance="analytic")
+        train, micro = ctx.splits["train"], ctx.trial.trainer.deepspeed.micro_batch
+        x, y = train.x[:micro], train.y[:micro]
+        counted = counted_train_flops(lambda: family.build(params, shape), x, y)
+        ctx.rows.add("flops_per_sample", counted / len(y), "FLOP", provenance=COUNTED_ON)
+        ctx.rows.add("flops_per_sample", analytic, "FLOP", provenance="analytic")
     return model
 
 
@@ -81,7 +79,7 @@ def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_
     kind.prepare_data(ctx)
     model = _build_model(ctx, t_start_args)
     instruments = Instruments(ctx, **t_start_args)
-    if world_size > 1:
+    if trial.trainer.resolved_engine == "deepspeed":
         ctx.engine = DeepSpeedEngine(model, trial.trainer, ctx.device, world_size)
     else:
         ctx.engine = PlainEngine(model, trial.trainer, ctx.device)

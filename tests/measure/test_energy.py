@@ -10,7 +10,7 @@ import torch
 from dl_drawbacks.measure import energy
 from dl_drawbacks.measure.energy import (
     EnergyMeter,
-    EstimatedNodeMeter,
+    EstimatedProcessMeter,
     NvmlGpuMeter,
     RaplNodeMeter,
     meters_for_worker,
@@ -96,37 +96,69 @@ def _spin(seconds: float) -> None:
         a @ a
 
 
-def test_estimate_meter_tracks_cpu_busy_time():
-    watts, cores = 10.0, os.cpu_count()
-    meter = EstimatedNodeMeter(watts)
-    assert meter.provenance == "estimate" and meter.n_cores == cores
-    threads = torch.get_num_threads()
-    try:
-        meter.start()
-        _spin(0.4)
-        busy = meter.stop()
-    finally:
-        torch.set_num_threads(threads)
+def test_estimate_meter_charges_this_process_cpu_time():
+    watts = 10.0
+    meter = EstimatedProcessMeter(watts)
+    assert meter.provenance == "estimate" and meter.device.startswith("process:")
+    meter.start()
+    cpu0 = time.process_time()
+    _spin(0.4)
+    busy = meter.stop()
+    cpu = time.process_time() - cpu0
     meter.start()
     time.sleep(0.4)
     idle = meter.stop()
-    assert 0 < busy <= watts * cores * 0.6  # at most every core for the whole interval
-    assert busy > 0.5 * watts * cores * 0.4  # more than half the node was busy
-    assert 0 <= idle < busy
+    assert busy == pytest.approx(watts * cpu, rel=0.2)  # its own CPU seconds, not the node's
+    assert 0 <= idle < 0.2 * busy
+    assert meter.idle_watts() == 0.0
+
+
+def _sleeping_meter(queue) -> None:
+    meter = EstimatedProcessMeter(10.0)
+    meter.start()
+    time.sleep(0.6)
+    queue.put(meter.stop())
+
+
+def test_estimate_never_charges_a_concurrent_trial_work():
+    """Another process burning CPU at the same time costs the sleeping trial nothing (the old node-wide
+    estimate charged each trial the whole node's busy time)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    other = ctx.Process(target=_sleeping_meter, args=(queue,))
+    other.start()
+    time.sleep(0.05)
+    _spin(0.5)
+    joules = queue.get(timeout=60)
+    other.join()
+    assert joules < 0.1 * 10.0 * 0.5
+
+
+def test_estimate_meter_reads_while_running():
+    meter = EstimatedProcessMeter(5.0)
+    meter.start()
+    _spin(0.1)
+    first = meter.read()
+    _spin(0.1)
+    assert 0 < first < meter.stop()
 
 
 def test_estimate_meter_refuses_nonpositive_watts():
     with pytest.raises(ValueError, match="watts_per_core"):
-        EstimatedNodeMeter(0.0)
+        EstimatedProcessMeter(0.0)
 
 
-def test_node_meter_only_on_local_rank_zero():
+def test_node_counter_only_on_local_rank_zero_estimate_on_every_rank():
     rank0 = meters_for_worker(local_rank=0, use_gpu=False, cpu_watts_per_core=5.0)
     rank1 = meters_for_worker(local_rank=1, use_gpu=False, cpu_watts_per_core=5.0)
-    assert len(rank0) == 1 and rank0[0].device.startswith("node:")
     assert isinstance(rank0[0], EnergyMeter)
-    assert rank0[0].provenance == ("rapl" if rapl_readable() else "estimate")
-    assert rank1 == []
+    if rapl_readable():
+        assert rank0[0].device.startswith("node:") and rank1 == []
+    else:  # each worker's own process: summing the ranks counts every CPU second once
+        assert [m.provenance for m in rank0 + rank1] == ["estimate", "estimate"]
+        assert rank0[0].device.startswith("process:")
 
 
 class _FakeNvml:
@@ -194,7 +226,8 @@ def test_no_nvml_means_no_indices_and_no_gpu_meter(monkeypatch, caplog):
     monkeypatch.setattr(energy, "_nvml", lambda: None)
     assert nvml_indices_for_visible_devices() == []
     with caplog.at_level(logging.WARNING):
-        assert meters_for_worker(local_rank=1, use_gpu=True, cpu_watts_per_core=5.0) == []
+        meters = meters_for_worker(local_rank=1, use_gpu=True, cpu_watts_per_core=5.0)
+    assert not [m for m in meters if m.provenance == "nvml"]
     assert "GPU energy is not measured" in caplog.text
 
 
@@ -202,26 +235,22 @@ def test_each_worker_meters_its_own_gpu(fake_nvml, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,1")
     rank0 = meters_for_worker(local_rank=0, use_gpu=True, cpu_watts_per_core=5.0)
     rank1 = meters_for_worker(local_rank=1, use_gpu=True, cpu_watts_per_core=5.0)
-    assert [m.device for m in rank0] == ["gpu:2:NVIDIA H200", rank0[1].device]
-    assert [m.device for m in rank1] == ["gpu:1:NVIDIA H200"]
+    assert [m.device for m in rank0 if m.provenance == "nvml"] == ["gpu:2:NVIDIA H200"]
+    assert [m.device for m in rank1 if m.provenance == "nvml"] == ["gpu:1:NVIDIA H200"]
     explicit = meters_for_worker(local_rank=1, use_gpu=True, cpu_watts_per_core=5.0, gpu_index=0)
     assert explicit[0].device == "gpu:2:NVIDIA H200"
     with pytest.raises(ValueError, match="gpu_index 5"):
         meters_for_worker(local_rank=0, use_gpu=True, cpu_watts_per_core=5.0, gpu_index=5)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # Ray's one-GPU-per-worker layout
     only = meters_for_worker(local_rank=3, use_gpu=True, cpu_watts_per_core=5.0)
-    assert [m.device for m in only] == ["gpu:1:NVIDIA H200"]
+    assert [m.device for m in only if m.provenance == "nvml"] == ["gpu:1:NVIDIA H200"]
 
 
 def test_estimate_is_not_zero_for_an_interval_shorter_than_a_kernel_tick():
-    import time as _time
-
-    from dl_drawbacks.measure.energy import EstimatedNodeMeter
-
-    meter = EstimatedNodeMeter(10.0)
+    meter = EstimatedProcessMeter(10.0)
     meter.start()
-    t0 = _time.perf_counter()
-    while _time.perf_counter() - t0 < 0.003:  # 3 ms of work: below the 10 ms tick of /proc/stat
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 0.003:  # 3 ms of work: below the 10 ms tick of /proc/stat
         sum(range(100))
     joules = meter.stop()
     assert 0.003 * 10.0 * 0.5 < joules < 10.0 * 2 * 1.0  # at least most of this process's CPU time

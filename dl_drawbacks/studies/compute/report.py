@@ -1,4 +1,4 @@
-"""The compute study's section of the report."""
+"""The compute study's section of the report, and its headline rows."""
 
 from __future__ import annotations
 
@@ -8,42 +8,122 @@ from typing import Any
 from ...report.markdown import fmt, image, table
 
 
+def _ci(entry: dict[str, Any] | None, scale: float = 1.0) -> str:
+    """'mean [low, high]' of an interval dict over seeds, or the mean with its reason when undefined."""
+    if not entry or entry.get("estimate") is None:
+        return "n/a" + (f" ({entry['reason']})" if entry and entry.get("reason") else "")
+    mean = fmt(entry["estimate"] * scale)
+    if entry.get("low") is None:
+        return f"{mean} (n={sum(entry['n'].values())})"
+    return f"{mean} [{fmt(entry['low'] * scale)}, {fmt(entry['high'] * scale)}]"
+
+
+def _size_section(fits: dict[str, Any]) -> list[str]:
+    out = ["### Cost against parameter count", ""]
+    if fits.get("available") is False:
+        return out + [f"Not measurable: {fits['reason']}.", ""]
+    rows = []
+    for family, f in fits.items():
+        for what in ("time", "energy"):
+            s = f[what]
+            if s.get("available") is False and "reason" in s:
+                rows.append([family, what, "n/a", s["reason"], "", "", ""])
+                continue
+            interval = s["interval95"]
+            rows.append([family, what, fmt(s["exponent"]),
+                         f"[{fmt(interval[0])}, {fmt(interval[1])}]" if interval else s["interval"]["reason"],
+                         fmt(s["r2"]), s["n_points"], f"{f['parameters_range'][0]:,}–{f['parameters_range'][1]:,}"])
+    out += [table(["family", "cost", "exponent b (cost ∝ N^b)", "95% OLS interval (over trials)", "R²", "trials",
+                   "parameters"], rows), ""]
+    return out + [f"Held fixed: {f['condition']}." for f in fits.values()] + [""]
+
+
+def _workers_section(ws: dict[str, Any]) -> list[str]:
+    out = ["### Throughput against workers", ""]
+    if not ws.get("available"):
+        return out + [f"Not measurable: {ws['reason']}.", ""]
+    out += [f"{ws['mode'].capitalize()} scaling, held fixed: {ws['condition']}. Intervals: 95% Student-t over seeds "
+            "(speedup paired by seed).", ""]
+    rows = [[r["workers"], r["global_batch"], r["seeds"], _ci(r["samples_per_second"]), _ci(r["speedup"]),
+             fmt(r["ideal_speedup"]), _ci(r["efficiency"])] for r in ws["table"]]
+    return out + [table(["workers", "global batch", "seeds", "samples/s", "speedup", "ideal", "efficiency"], rows), ""]
+
+
+def _tradeoff_section(found: dict[str, Any], title: str, col: str) -> list[str]:
+    out = [f"### {title}", ""]
+    if not found.get("available"):
+        return out + [f"Not measurable: {found['reason']}.", ""]
+    out += [f"Held fixed: {found['condition']}. Relative to {col} {found['baseline']}, paired by seed; "
+            "intervals 95% Student-t over seeds.", ""]
+    rows = [[r[col], r["seeds"], _ci(r["step_time_s"], 1e3), _ci(r["relative_time"]),
+             _ci(r["peak_memory_increase_bytes"], 2**-20), _ci(r["relative_memory"])] for r in found["table"]]
+    return out + [table([col, "seeds", "median step time (ms)", "relative time", "peak memory increase / worker (MiB)",
+                         "relative memory"], rows), ""]
+
+
+def _condition_section(f: dict[str, Any]) -> list[str]:
+    out = ["### Energy, CO2e, cost and MFU per condition", "",
+           "Mean over seeds [95% Student-t interval over seeds]; one seed gives the value alone.", ""]
+    rows = [[c["condition"], c["seeds"], _ci(c["energy_j_per_sample"]), _ci(c["energy_j_per_sample_steady"]),
+             _ci(c["co2e_g_per_sample"]), _ci(c["cost_usd_per_sample"]), _ci(c["mfu"])] for c in f["per_condition"]]
+    out += [table(["condition", "seeds", "J / sample", "J / sample (steady state)", "gCO2e / sample", "USD / sample",
+                   "MFU"], rows), ""]
+    a, totals = f["totals"]["assumptions"], f["totals"]
+    out += [f"Total energy {fmt(totals['energy_j'])} J (carbon intensity {a['carbon_intensity_g_per_kwh']} g/kWh, "
+            f"PUE {a['pue']}, ${a['price_per_cpu_hour']}/CPU-core-hour, ${a['price_per_gpu_hour']}/GPU-hour).", ""]
+    return out
+
+
 def compute_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     out = [f"*{f['question']}*", ""]
-    prov = ", ".join(f["energy_provenance"])
-    note = " Energy is an **estimate** (CPU power per busy core × utilisation × time): no RAPL or NVML counter was readable." if prov == "estimate" else ""
-    out += [f"Energy provenance: **{prov}**.{note} Peak FLOP/s: {', '.join(f['peak_flops_provenance'])}.", ""]
-    out += ["### Cost against parameter count", ""]
-    rows = []
-    for family, fits in f["scaling_with_parameters"].items():
-        for what in ("time", "energy"):
-            s = fits[what]
-            rows.append([family, what, fmt(s["exponent"]), f"[{fmt(s['interval95'][0])}, {fmt(s['interval95'][1])}]", fmt(s["r2"]), s["n_points"],
-                         f"{fits['parameters_range'][0]:,}–{fits['parameters_range'][1]:,}"])
-    out += [table(["family", "cost", "exponent b (cost ∝ N^b)", "95% interval", "R²", "points", "parameters"], rows), ""]
-    ws = f["worker_scaling"]
-    if ws["table"]:
-        out += [f"### Throughput against workers ({ws['mode']} scaling)", ""]
-        out += [table(["workers", "global batch", "samples/s", "speedup", "ideal", "efficiency"],
-                      [[r["workers"], r["global_batch"], fmt(r["samples_per_second"]), fmt(r["speedup"]), fmt(r["ideal_speedup"]), fmt(r["efficiency"])] for r in ws["table"]]), ""]
-    for key, title, col in (("zero_tradeoff", "ZeRO stage: time and memory", "zero_stage"), ("precision", "Precision", "precision")):
-        if f[key]:
-            out += [f"### {title}", ""]
-            out += [table([col, "median step time (ms)", "relative time", "peak memory increase / worker (MiB)", "relative memory", "trials"],
-                          [[r[col], fmt(r["step_time_s"] * 1e3), fmt(r["relative_time"]), fmt(r["peak_memory_increase_bytes"] / 2**20),
-                            fmt(r["relative_memory"]), r["trials"]] for r in f[key]]), ""]
-    ps = f["per_sample"]
-    out += ["### Energy, CO2e and cost", ""]
-    out += [table(["per training sample", "median", "min", "max"],
-                  [[k.replace("_", " "), fmt(v["median"]), fmt(v["min"]), fmt(v["max"])] for k, v in ps.items() if isinstance(v, dict) and "median" in v]), ""]
-    a = ps["assumptions"]
-    out += [f"Totals: {fmt(ps['energy_j_total'])} J, {fmt(ps['co2e_g_total'])} gCO2e, ${fmt(ps['cost_usd_total'])} "
-            f"(carbon intensity {a['carbon_intensity_g_per_kwh']} g/kWh, PUE {a['pue']}, ${a['price_per_cpu_hour']}/CPU-core-hour, "
-            f"${a['price_per_gpu_hour']}/GPU-hour).", ""]
-    out += [f"MFU median {fmt(f['mfu']['median'])}, max {fmt(f['mfu']['max'])}. FLOPs counted by FlopCounterMode / analytic 6·N·D: "
-            f"median {fmt(f['flops_counted_over_analytic']['median'])} (range {fmt(f['flops_counted_over_analytic']['min'])}–{fmt(f['flops_counted_over_analytic']['max'])}).", ""]
+    if "not_measurable" in f:
+        return "\n".join(out + [f"Not measurable: {f['not_measurable']}."])
+    prov = ", ".join(f["energy_provenance"]) or "none"
+    note = f" {f['energy_note'][0].upper()}{f['energy_note'][1:]}." if f.get("energy_note") else ""
+    out += [f"Energy provenance: **{prov}**.{note} Peak FLOP/s: {', '.join(f['peak_flops_provenance'])}. "
+            f"Seeds: {f['seeds']}.", ""]
+    out += _size_section(f["scaling_with_parameters"])
+    out += _workers_section(f["worker_scaling"])
+    out += _tradeoff_section(f["zero_tradeoff"], "ZeRO stage: time and memory", "zero_stage")
+    out += _tradeoff_section(f["precision"], "Precision", "precision")
+    out += _condition_section(f)
+    ratios = f["flops_counted_over_analytic"]
+    if ratios.get("available") is not False:
+        text = "; ".join(f"{k} {fmt(v['low'])}–{fmt(v['high'])} (range over {v['n']} trials)" for k, v in ratios.items())
+        out += ["FLOPs counted by FlopCounterMode on the meta device (attention included) / analytic "
+                f"(MLP 6N − first layer's input gradient; GPT 6N + 12·L·d·T per token): {text}.", ""]
     if f.get("energy_to_target"):
         e = f["energy_to_target"]
         out += [f"Energy to reach test accuracy {e['target_accuracy']}: reached by {e['reached']} of {e['trials']} trials.", ""]
     out += [image(p) for p in figures]
     return "\n".join(out)
+
+
+def headline_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
+    """Time exponent per family (interval over trials of the size comparison), energy per sample of each
+    family's best-seeded (then largest) condition and the memory ratio of the highest ZeRO stage (over seeds)."""
+    if "not_measurable" in f:
+        return []
+    out = []
+    fits = f["scaling_with_parameters"]
+    for family, fit in ({} if fits.get("available") is False else fits).items():
+        t = fit["time"]
+        out.append({"finding": f"training time ∝ parameters^b ({family}; {fit['condition']})", "value": t["exponent"],
+                    "interval": t["interval95"], "over": f"{t['n_points']} trials (OLS on log-log)",
+                    "unit": "exponent", "provenance": "measured, log-log OLS"})
+    for family in sorted({c["factors"]["family"] for c in f["per_condition"]}):
+        conds = [c for c in f["per_condition"] if c["factors"]["family"] == family]
+        largest = max(conds, key=lambda c: (c["seeds"], c["parameters"] or 0))  # best-seeded, then largest
+        e = largest["energy_j_per_sample"]
+        out.append({"finding": f"energy per training sample ({largest['condition']})", "value": e["estimate"],
+                    "interval": [e["low"], e["high"]] if e["low"] is not None else None,
+                    "over": f"{largest['seeds']} seeds" + (f" ({e['reason']})" if e.get("reason") else ""),
+                    "unit": "J", "provenance": ",".join(largest["energy_provenance"])})
+    zero = f["zero_tradeoff"]
+    if zero.get("available") and len(zero["table"]) > 1:
+        top = zero["table"][-1]
+        r = top["relative_memory"]
+        out.append({"finding": f"peak memory per worker, ZeRO {top['zero_stage']} / ZeRO {zero['baseline']}",
+                    "value": r["estimate"], "interval": [r["low"], r["high"]] if r["low"] is not None else None,
+                    "over": f"{top['seeds']} seeds, paired", "unit": "ratio", "provenance": "measured"})
+    return out

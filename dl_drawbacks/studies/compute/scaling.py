@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 from scipy import stats
 
+from ...statistics import Interval, t_interval
+
 
 class PowerLawFit:
-    """Fit ``y = a · x^b`` by least squares on log y vs log x; ``b`` with a t-based interval.
+    """Fit ``y = a · x^b`` by least squares on log y vs log x; ``b`` with its OLS Student-t interval.
 
-    The usual form of compute scaling laws (Kaplan et al. 2020, eq. 1.1-1.3 fit in log space).
+    The usual form of compute scaling laws (Kaplan et al. 2020, eq. 1.1-1.3 fit in log space). Every trial
+    is a point, so seeds of one size add points at the same x; the interval is over those points.
     """
 
     def __init__(self, x: str, y: str, *, confidence: float = 0.95) -> None:
@@ -21,43 +26,62 @@ class PowerLawFit:
         lx, ly = np.log(data[self.x].to_numpy()), np.log(data[self.y].to_numpy())
         self.n_ = len(lx)
         self.distinct_x_ = len(np.unique(lx))
+        counts = {"trials": self.n_, "sizes": self.distinct_x_}
+        method, over = "OLS slope, Student-t", "trials (log-log points)"
         if self.distinct_x_ < 2:
             self.exponent_ = self.prefactor_ = self.r2_ = float("nan")
-            self.interval_ = (float("nan"), float("nan"))
+            self.interval_ = Interval(None, None, None, method, self.confidence, over, counts,
+                                      "fewer than two model sizes: no slope")
             return self
         res = stats.linregress(lx, ly)
         self.exponent_, self.prefactor_, self.r2_ = float(res.slope), float(np.exp(res.intercept)), float(res.rvalue**2)
         dof = self.n_ - 2
-        if dof > 0:
+        if dof > 0 and np.isfinite(res.stderr):
             half = float(stats.t.ppf(0.5 + self.confidence / 2, dof) * res.stderr)
-            self.interval_ = (self.exponent_ - half, self.exponent_ + half)
+            self.interval_ = Interval(self.exponent_, self.exponent_ - half, self.exponent_ + half, method,
+                                      self.confidence, over, counts)
         else:
-            self.interval_ = (float("nan"), float("nan"))
+            self.interval_ = Interval(self.exponent_, None, None, method, self.confidence, over, counts,
+                                      "two points: the line fits exactly, no residual to size an interval")
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.prefactor_ * np.asarray(x, dtype=float) ** self.exponent_
 
-    def summary(self) -> dict:
-        return {"exponent": self.exponent_, "interval95": list(self.interval_), "prefactor": self.prefactor_,
-                "r2": self.r2_, "n_points": self.n_, "distinct_x": self.distinct_x_}
+    def summary(self) -> dict[str, Any]:
+        low, high = self.interval_.low, self.interval_.high
+        return {"available": bool(np.isfinite(self.exponent_)), "exponent": self.exponent_,
+                "interval95": [low, high] if self.interval_.defined else None, "interval": self.interval_.to_dict(),
+                "prefactor": self.prefactor_, "r2": self.r2_, "n_points": self.n_, "distinct_x": self.distinct_x_}
 
 
-def scaling_efficiency(frame: pl.DataFrame, *, workers: str = "workers", throughput: str = "samples_per_second", global_batch: str = "global_batch") -> tuple[str, list[dict]]:
-    """Speedup and efficiency against the smallest worker count.
+def scaling_efficiency(frame: pl.DataFrame, *, workers: str = "workers", throughput: str = "samples_per_second",
+                       global_batch: str = "global_batch") -> tuple[str, list[dict]]:
+    """Speedup and efficiency against the smallest worker count, per seed (paired by seed), with intervals.
 
     Strong scaling (same global batch at every N): E = X(N) / (N/N0 · X(N0)) with throughput X.
     Weak scaling (same per-worker batch): E = t_step(N0) / t_step(N) = X(N)·N0 / (X(N0)·N).
-    Both reduce to the same throughput ratio; ``mode`` says which one the sweep measured.
+    Both reduce to the same throughput ratio; ``mode`` says which one the comparison measured
+    ("mixed" when neither the global nor the per-worker batch is constant: no efficiency is defined).
     """
-    by_n = frame.group_by(workers).agg(pl.col(throughput).median(), pl.col(global_batch).first()).sort(workers)
-    if by_n.height == 0:
-        return "none", []
-    mode = "strong" if by_n[global_batch].n_unique() == 1 else "weak"
-    n0, x0 = by_n[workers][0], by_n[throughput][0]
+    by_n = frame.group_by(workers).agg(pl.col(global_batch).n_unique().alias("batches"),
+                                       pl.col(global_batch).first()).sort(workers)
+    if by_n.height < 2 or (by_n["batches"] > 1).any():
+        return "mixed", []
+    if by_n[global_batch].n_unique() == 1:
+        mode = "strong"
+    elif (frame.group_by(workers).agg(pl.col("micro_batch").first())["micro_batch"].n_unique()) == 1:
+        mode = "weak"
+    else:
+        return "mixed", []
+    n0 = int(by_n[workers][0])
+    base = frame.filter(pl.col(workers) == n0).select("seed", pl.col(throughput).alias("x0"))
     table = []
-    for n, x, b in by_n.iter_rows():
-        speedup = x / x0
-        table.append({"workers": int(n), throughput: float(x), "global_batch": int(b), "speedup": float(speedup),
-                      "ideal_speedup": n / n0, "efficiency": float(speedup / (n / n0))})
+    for n, b in zip(by_n[workers], by_n[global_batch]):
+        cell = frame.filter(pl.col(workers) == n).join(base, on="seed")
+        speedup = (cell[throughput] / cell["x0"]).to_numpy()
+        table.append({"workers": int(n), "global_batch": int(b), "seeds": cell.height,
+                      throughput: t_interval(cell[throughput].to_numpy(), over="seeds").to_dict(),
+                      "speedup": t_interval(speedup, over="seeds").to_dict(), "ideal_speedup": n / n0,
+                      "efficiency": t_interval(speedup / (n / n0), over="seeds").to_dict()})
     return mode, table

@@ -1,0 +1,133 @@
+"""Findings of the compute study, each from a one-factor comparison or one condition, with intervals over seeds.
+
+How the field does it, followed here: cost against model size as a power law fitted in log space
+(Kaplan et al. 2020, eq. 1.1-1.3); MFU = analytic training FLOP/s over the device's dense peak (PaLM,
+Chowdhery et al. 2022, appendix B: 6N + 12·L·d·T FLOPs per token); strong/weak scaling efficiency against
+the smallest worker count with the engine held fixed; ZeRO memory/time against stage 0 (Rajbhandari et
+al. 2020) on the same workers; energy per sample from device counters, or an estimate labelled as one
+(Strubell et al. 2019; Henderson et al. 2020 report energy with its measurement method).
+Every interval is a Student-t interval over seeds of one condition (``statistics.t_interval``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ...statistics import t_interval, value_range
+from .scaling import PowerLawFit, scaling_efficiency
+from .table import CONDITION_FACTORS, condition_label, differing_factors, one_factor_groups
+
+ESTIMATE_ONLY = ("energy is an estimate (each worker's CPU seconds x watts per core): it is proportional to CPU time "
+                 "by construction, so its scaling with parameters repeats the time fit and is no evidence")
+
+
+def over_seeds(values: Any) -> dict[str, Any]:
+    """Mean and 95% Student-t interval over the seeds of one condition."""
+    return t_interval(np.asarray(list(values), dtype=float), over="seeds").to_dict()
+
+
+def energy_is_estimate(table: pl.DataFrame) -> bool:
+    provenances = {p for ps in table["energy_provenance"].drop_nulls() for p in ps.split(",")}
+    return provenances <= {"estimate"}
+
+
+def size_scaling(table: pl.DataFrame) -> dict[str, Any]:
+    """Power law of train time (and, with a device counter, energy) in parameters, per size comparison."""
+    fits = {}
+    for fixed, part in one_factor_groups(table, "size"):
+        time_fit = PowerLawFit("parameters", "train_time").fit(part)
+        entry = {"family": fixed["family"], "condition": condition_label(fixed), "time": time_fit.summary(),
+                 "parameters_range": [int(part["parameters"].min()), int(part["parameters"].max())],
+                 "trials": part.height, "sizes": part["size"].n_unique(), "trial_ids": part["trial_id"].to_list()}
+        entry["energy"] = ({"available": False, "reason": ESTIMATE_ONLY} if energy_is_estimate(part)
+                           else PowerLawFit("parameters", "energy").fit(part).summary())
+        fits.setdefault(str(fixed["family"]), entry)  # the first comparison per family (spec order)
+    if not fits:
+        return {"available": False, "reason": "no trials that differ only in model size"}
+    return fits
+
+
+def worker_scaling(table: pl.DataFrame) -> dict[str, Any]:
+    """Strong (global batch fixed) or weak (micro-batch fixed) scaling, the engine and ZeRO stage held fixed."""
+    for fixed, part in one_factor_groups(table, "workers", also_vary=("micro_batch",)):
+        mode, rows = scaling_efficiency(part)
+        if mode != "mixed":
+            return {"available": True, "mode": mode, "condition": condition_label(fixed), "table": rows}
+    if table.height and table["workers"].n_unique() > 1:
+        others = differing_factors(table, "workers")
+        return {"available": False, "mode": "none", "table": [],
+                "reason": "no trials differ only in workers (and micro-batch); they also differ in "
+                          f"{', '.join(others)}: e.g. set trainer.engine: deepspeed so 1 and N workers use one engine"}
+    return {"available": False, "mode": "none", "table": [], "reason": "one worker count only"}
+
+
+def _paired_ratio(part: pl.DataFrame, base: pl.DataFrame, column: str) -> dict[str, Any]:
+    """Ratio to the baseline condition, seed by seed (same seed paired), with its interval over seeds."""
+    joined = part.select("seed", column).join(base.select("seed", pl.col(column).alias("base")), on="seed")
+    ratios = (joined[column] / joined["base"]).to_numpy() if joined.height else np.array([])
+    return over_seeds(ratios[np.isfinite(ratios)])
+
+
+def factor_tradeoff(table: pl.DataFrame, factor: str) -> dict[str, Any]:
+    """Step time and peak memory per value of ``factor`` (ZeRO stage, precision), everything else fixed."""
+    for fixed, part in one_factor_groups(table, factor):
+        values = sorted(part[factor].unique().to_list(), key=str)
+        base = part.filter(pl.col(factor) == values[0])
+        rows = []
+        for value in values:
+            cell = part.filter(pl.col(factor) == value)
+            rows.append({factor: value, "seeds": cell.height,
+                         "step_time_s": over_seeds(cell["step_time_median"]),
+                         "peak_memory_increase_bytes": over_seeds(cell["peak_memory_increase"]),
+                         "relative_time": _paired_ratio(cell, base, "step_time_median"),
+                         "relative_memory": _paired_ratio(cell, base, "peak_memory_increase")})
+        return {"available": True, "condition": condition_label(fixed), "baseline": values[0], "table": rows}
+    return {"available": False, "table": [], "reason": f"no trials that differ only in {factor}"}
+
+
+def per_condition(table: pl.DataFrame, measure: Any) -> list[dict[str, Any]]:
+    """Energy, CO2e and cost per training sample and MFU, one entry per condition, intervals over seeds."""
+    out = []
+    fixed = [c for c in CONDITION_FACTORS if c in table.columns]
+    for key, part in table.group_by(fixed, maintain_order=True):
+        condition = dict(zip(fixed, key))
+        per_sample = part["energy"] / part["samples_total"]
+        steady = part["energy_steady"] / part["samples_steady"]
+        kwh = per_sample / 3.6e6
+        cores = part["workers"] * part["cpus_per_worker"]
+        hours = part["device_seconds"] / 3600
+        price = [measure.price_per_gpu_hour * w if g else measure.price_per_cpu_hour * c
+                 for w, g, c in zip(part["workers"], part["use_gpu"], cores)]
+        cost = hours * pl.Series(price, dtype=pl.Float64) / part["samples_total"]
+        out.append({"condition": condition_label(condition), "factors": condition, "seeds": part.height,
+                    "parameters": float(part["parameters"].max()) if part["parameters"].drop_nulls().len() else None,
+                    "energy_j_per_sample": over_seeds(per_sample), "energy_j_per_sample_steady": over_seeds(steady),
+                    "co2e_g_per_sample": over_seeds(kwh * measure.pue * measure.carbon_intensity_g_per_kwh),
+                    "cost_usd_per_sample": over_seeds(cost), "mfu": over_seeds(part["mfu"]),
+                    "samples_per_second": over_seeds(part["samples_per_second"]),
+                    "energy_provenance": sorted({p for ps in part["energy_provenance"].drop_nulls()
+                                                 for p in ps.split(",")})})
+    return out
+
+
+def flop_check(table: pl.DataFrame) -> dict[str, Any]:
+    """Counted (FlopCounterMode on the meta device, attention included) over analytic FLOPs, per family."""
+    out = {}
+    for (family,), part in table.group_by("family", maintain_order=True):
+        ratio = (part["flops_per_sample_counted"] / part["flops_per_sample_analytic"]).drop_nulls()
+        out[str(family)] = value_range(ratio.to_numpy(), over="model sizes and conditions").to_dict()
+    return out or {"available": False, "reason": "no trials"}
+
+
+def energy_to_target(rows: pl.DataFrame, table: pl.DataFrame, target: float) -> dict[str, Any]:
+    """Energy until test accuracy first reaches ``target``, per condition: the trial's energy x (that step /
+    steps run), i.e. energy attributed to steps in proportion (steps take equal time in steady state)."""
+    acc = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test") & pl.col("step").is_not_null())
+    hit = acc.filter(pl.col("value") >= target).group_by("trial_id").agg(pl.col("step").min().alias("step_reached"))
+    t = table.select("trial_id", "family", "size", "seed", "energy", "steps").join(hit, on="trial_id", how="left")
+    t = t.with_columns((pl.col("energy") * pl.col("step_reached") / pl.col("steps")).alias("energy_to_target_j"))
+    return {"target_accuracy": target, "reached": int(t["step_reached"].is_not_null().sum()), "trials": t.height,
+            "table": t.drop("energy").to_dicts()}
