@@ -12,7 +12,9 @@ from different hosts, pods and worker counts share columns:
 * ``flops_per_sample`` by how it was obtained: ``flops_per_sample/analytic``, ``flops_per_sample/counted``.
 * throughput: ``throughput/samples_per_s``, ``throughput/tokens_per_s``.
 * ``peak_memory`` and ``peak_memory_increase``: the largest over ranks (a per-worker peak).
-* every other scalar: rank 0's value (the chief records the trial-wide figures).
+* every other scalar: rank 0's value (the chief records the trial-wide figures); a key with several
+  rows on one rank (per-sample values, e.g. ``epoch`` = sample index) is an array, not a summary
+  value, and stays in the parquet rows.
 * history (per training step): step-indexed rows without a group (``loss/train``, ``accuracy/val``,
   ``step_time/train``); step-indexed rows with a group are curves over something else (deletion
   steps, attribution features) and stay in the parquet rows and the findings tables.
@@ -73,9 +75,16 @@ def summary(rows: pl.DataFrame) -> dict[str, float | None]:
     scalars = rows.filter(pl.col("step").is_null() & ~pl.col("metric").is_in(list(PLACEMENT_METRICS)))
     out: dict[str, float | None] = {}
     sums: dict[str, float] = {}
-    for metric, split, group, prov, rank, value in scalars.sort("rank").select(
-            "metric", "split", "group", "provenance", "rank", "value").iter_rows():
+    seen: dict[tuple[str, int], int] = {}
+    records = list(scalars.sort("rank").select("metric", "split", "group", "provenance", "rank", "value").iter_rows())
+    for metric, split, group, prov, rank, _ in records:
+        key = (metric_key(metric, split, group, prov), rank)
+        seen[key] = seen.get(key, 0) + 1
+    arrays = {key for (key, _), n in seen.items() if n > 1}
+    for metric, split, group, prov, rank, value in records:
         key = metric_key(metric, split, group, prov)
+        if key in arrays and not is_device_row(metric, group):
+            continue
         if is_device_row(metric, group):
             if math.isfinite(value):
                 sums[key] = sums.get(key, 0.0) + value

@@ -61,3 +61,11 @@ def test_empty_rows_give_empty_keys():
     empty = pl.DataFrame(schema=ROW_SCHEMA)
     assert keys.summary(empty) == {} and keys.history(empty) == {} and keys.placement(empty)["ranks"] == 0
     assert keys.metric_key("energy", group="process:h:12") == "energy/cpu"
+
+
+def test_per_sample_arrays_are_not_summary_values():
+    r = RowBuffer("interpretability", "g", "t1", 0, {})
+    for sample in range(3):
+        r.add("attribution_error", 0.1 * sample, "error", split="test_explain", group="ig", epoch=sample)
+    r.add("deletion_auc", 0.3, "probability", split="test_explain", group="ig")
+    assert keys.summary(r.frame()) == {"deletion_auc/test_explain/ig": 0.3}

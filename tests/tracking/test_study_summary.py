@@ -1,4 +1,5 @@
-"""The study's summary run: findings in the summary, tables and figures as W&B media."""
+"""The study's summary run: scalar findings in the summary, finding tables and figures as W&B media,
+the run folder's files as an Artifact."""
 
 import json
 import logging
@@ -14,6 +15,7 @@ from dl_drawbacks.tracking.study_summary import flatten_findings, log_study_summ
 
 FINDINGS = {"bias": {"gap": np.float64(0.125), "groups": np.int64(2)}, "verdict": "holds",
             "ci": (0.1, 0.2)}
+TABLE = [{"trial": "t1", "gap": 0.1, "n": 10}, {"trial": "t2", "gap": 0.15, "n": None, "ci": [0.1, 0.2]}]
 
 
 @pytest.fixture(autouse=True)
@@ -30,32 +32,39 @@ def test_flatten_findings_joins_keys_and_plain_values():
                                           "ci": [0.1, 0.2]}
 
 
-def test_summary_run_holds_findings_tables_and_figures(tmp_path, caplog):
+def test_summary_run_holds_findings_tables_figures_and_artifact(tmp_path, caplog):
     png = tmp_path / "gap.png"
     Image.new("RGB", (8, 8), "red").save(png)
     svg = tmp_path / "curve.svg"
     svg.write_text("<svg/>")
-    table = pl.DataFrame({"trial": ["t1", "t2"], "gap": [0.1, 0.15], "n": [10, None]})
+    run = tmp_path / "run"
+    (run / "trials" / "bias-1").mkdir(parents=True)
+    (run / "trials" / "bias-1" / "trial.json").write_text(json.dumps({"study": "bias", "status": "completed"}))
+    pl.DataFrame({"value": [1.0]}).write_parquet(run / "trials" / "bias-1" / "rows.parquet")
+    (run / "findings.json").write_text("{}")
+    findings = {**FINDINGS, "mitigation": {"sex": {"table": TABLE}}}
     with caplog.at_level(logging.WARNING, logger="dl_drawbacks.tracking"):
-        log_study_summary(TrackingSettings(mode="offline"), tmp_path / "run", run_id="study-abc-summary",
-                          group="study-abc", findings=FINDINGS, tables={"per_trial": table},
-                          figures=[png, svg])
+        assert log_study_summary(TrackingSettings(mode="offline"), run, group="study-abc", kind="bias",
+                                 findings=findings, figures=[png, svg])
     assert "curve.svg skipped" in caplog.text
 
-    (folder,) = find_offline_runs(tmp_path / "run" / "wandb")
+    (folder,) = find_offline_runs(run / "wandb")
     got = read_offline_run(folder)
-    assert (got["run_id"], got["group"], got["job_type"]) == ("study-abc-summary", "study-abc", "summary")
+    assert (got["run_id"], got["group"], got["job_type"]) == ("study-abc-bias-summary", "study-abc", "summary")
     summary = got["summary"]
     assert {k: summary[k] for k in flatten_findings(FINDINGS)} == flatten_findings(FINDINGS)
-    assert summary["tables/per_trial"]["_type"] == "table-file"
+    assert not any(k.startswith("mitigation/sex/table") for k in summary)  # the table is a Table, not flattened
+    assert summary["tables/mitigation/sex/table"]["_type"] == "table-file"
     assert summary["figures/gap"]["_type"] == "image-file"
     assert "figures/curve" not in summary and got["exit_code"] == 0
-    table_file = folder / "files" / summary["tables/per_trial"]["path"]
-    assert json.loads(table_file.read_text()) == {"columns": ["trial", "gap", "n"],
-                                                   "data": [["t1", 0.1, 10], ["t2", 0.15, None]]}
+    table_file = folder / "files" / summary["tables/mitigation/sex/table"]["path"]
+    assert json.loads(table_file.read_text()) == {"columns": ["trial", "gap", "n", "ci"],
+                                                   "data": [["t1", 0.1, 10, None], ["t2", 0.15, None, "[0.1,0.2]"]]}
+    (artifact,) = [a for a in got["artifacts"] if a["type"] == "study-run"]
+    assert artifact["type"] == "study-run" and artifact["files"] == ["findings.json", "trials/bias-1/rows.parquet"]
 
 
 def test_disabled_tracking_writes_no_summary_run(tmp_path):
-    log_study_summary(TrackingSettings(mode="disabled"), tmp_path / "run", run_id="s", group="g",
-                      findings=FINDINGS, tables={}, figures=[])
+    assert not log_study_summary(TrackingSettings(mode="disabled"), tmp_path / "run", group="g", kind="bias",
+                                 findings=FINDINGS, figures=[])
     assert not (tmp_path / "run").exists()

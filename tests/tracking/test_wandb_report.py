@@ -1,15 +1,20 @@
-"""build_report: a Report object built offline; save() only when online (stubbed here)."""
+"""A study's W&B Report: spec as data (no network), built with public wandb-workspaces classes,
+findings as tables, published in place when its URL is known (save stubbed here)."""
 
 import logging
-import re
 
 import pytest
 import wandb_workspaces.reports.v2 as wr
 
-from dl_drawbacks.tracking.report import build_report
+from dl_drawbacks.tracking.panels import Bars, Curves, Parallel, Scatter, config, summary
+from dl_drawbacks.tracking.report import build_report, publish, report_spec
 from dl_drawbacks.tracking.settings import TrackingSettings
 
-FINDINGS = {"bias": {"gap": 0.1234567}, "verdict": "holds"}
+PANELS = [Curves("loss", ("loss/train", "loss/val")), Scatter("e", summary("parameters"), summary("energy/total"), log_x=True),
+          Bars("acc", (summary("accuracy/test"),), group_by="mitigation"), Parallel("cfg", (config("lr"), summary("accuracy/val")))]
+HEADLINES = [{"finding": "gap |a| ≤ 0.1", "value": 0.1234, "interval": [0.1, 0.2], "unit": "ratio", "provenance": "aif360",
+              "over": "2 seeds"}]
+FINDINGS = {"mitigation": {"sex": {"table": [{"mitigation": "none", "di": 0.8}, {"mitigation": "reweighing", "di": 0.95}]}}}
 
 
 @pytest.fixture(autouse=True)
@@ -18,46 +23,60 @@ def wandb_env(tmp_path, monkeypatch):
     for var in ("WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    monkeypatch.delenv("WANDB_MODE", raising=False)
 
 
-@pytest.fixture
-def saves(monkeypatch):
-    calls = []
-    monkeypatch.setattr(wr.Report, "save", lambda self, *a, **k: calls.append(self))
-    return calls
+def _spec(**kw):
+    return report_spec(TrackingSettings(**kw), group="g-1", kind="bias", title="t", question="Is it fair?",
+                       headlines=HEADLINES, findings=FINDINGS, panels=PANELS)
 
 
-def test_offline_report_is_built_and_not_saved(saves):
-    report = build_report(TrackingSettings(), group="study-abc", title="Bias study", findings=FINDINGS,
-                          metrics=("loss", "gap.max"))
-    assert isinstance(report, wr.Report) and saves == []
-    markdown, grid = report.blocks
-    assert "**bias/gap**: 0.1235" in markdown.text and "**verdict**: holds" in markdown.text
-    regexes = [re.compile(panel.metric_regex) for panel in grid.panels]
-    assert [p.title for p in grid.panels] == ["loss", "gap.max"]
-    assert [bool(regexes[0].match(k)) for k in ("loss", "loss/train", "loss/test/g1", "loss_scale")] == [
-        True, True, True, False]
-    assert regexes[1].match("gap.max/val") and not regexes[1].match("gapxmax/val")
-    spec = report._to_model().spec.model_dump_json(by_alias=True)  # serializes without network
-    assert '"name":"group"' in spec and '"value":"study-abc"' in spec
+def test_spec_holds_headlines_and_finding_tables_as_markdown_tables():
+    spec = _spec()
+    question, headlines = spec["intro"]
+    assert question == "*Is it fair?*" and "| gap \\|a\\| ≤ 0.1 | 0.123 | [0.1, 0.2] | 2 seeds |" in headlines
+    (table,) = spec["tables"]
+    assert table.startswith("### mitigation/sex/table") and "| reweighing | 0.95 |" in table
+    assert [p["type"] for p in spec["panels"]] == ["Curves", "Scatter", "Bars", "Parallel"]
+    assert spec["runset"] == {"group": "g-1", "job_type": "bias"}
 
 
-def test_online_report_is_saved(monkeypatch, saves):
-    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
-    report = build_report(TrackingSettings(entity="team"), group="g", title="t", findings={})
-    assert saves == [report] and report.entity == "team"
+def test_report_is_built_offline_from_public_classes():
+    report = build_report(_spec(), PANELS)
+    assert isinstance(report, wr.Report) and report.entity == ""
+    kinds = [type(b).__name__ for b in report.blocks]
+    assert kinds == ["MarkdownBlock", "MarkdownBlock", "PanelGrid", "MarkdownBlock"]
+    grid = report.blocks[2]
+    assert [type(p).__name__ for p in grid.panels] == ["LinePlot", "ScatterPlot", "BarPlot", "ParallelCoordinatesPlot"]
+    assert grid.panels[0].y == ["loss/train", "loss/val"] and grid.panels[2].groupby == wr.Config("mitigation")
+    assert grid.runsets[0].filters == "Metric(\"Group\") == 'g-1' and Metric(\"JobType\") == 'bias'"
 
 
-def test_a_failing_save_still_returns_the_report(monkeypatch, caplog):
+def test_publish_updates_the_existing_report_in_place(monkeypatch):
+    saved, loaded = [], []
+    existing = wr.Report(project="dl-drawbacks", entity="team", title="old", blocks=[wr.MarkdownBlock(text="old")])
+    existing.id = "abc123"
+
+    def from_url(cls, url, **kw):
+        loaded.append(url)
+        return existing
+
+    monkeypatch.setattr(wr.Report, "from_url", classmethod(from_url))
+    monkeypatch.setattr(wr.Report, "save", lambda self, *a, **k: saved.append(self) or self)
+    monkeypatch.setattr(wr.Report, "url", property(lambda self: f"https://wandb.test/{self.entity}/r--{self.id}"))
+    url = publish(_spec(entity="team"), PANELS, url="https://wandb.test/team/r--abc123")
+    assert loaded == ["https://wandb.test/team/r--abc123"] and saved == [existing]
+    assert existing.id == "abc123" and existing.title == "t" and len(existing.blocks) == 4  # same report, new content
+    assert url == "https://wandb.test/team/r--abc123"
+
+
+def test_a_failing_publish_warns_and_returns_none(monkeypatch, caplog):
     def no_network(self, *args, **kwargs):
         raise ConnectionError("not logged in")
 
     monkeypatch.setattr(wr.Report, "save", no_network)
     with caplog.at_level(logging.WARNING, logger="dl_drawbacks.tracking"):
-        report = build_report(TrackingSettings(mode="online", entity="team"), group="g", title="t",
-                              findings=FINDINGS)
-    assert isinstance(report, wr.Report) and "built but not saved: ConnectionError" in caplog.text
+        assert publish(_spec(entity="team"), PANELS, url=None) is None
+    assert "not published: ConnectionError" in caplog.text
 
 
 def test_missing_wandb_workspaces_gives_none(monkeypatch, caplog):
@@ -65,5 +84,5 @@ def test_missing_wandb_workspaces_gives_none(monkeypatch, caplog):
 
     monkeypatch.setitem(sys.modules, "wandb_workspaces.reports.v2", None)
     with caplog.at_level(logging.WARNING, logger="dl_drawbacks.tracking"):
-        assert build_report(TrackingSettings(), group="g", title="t", findings=FINDINGS) is None
+        assert build_report(_spec(), PANELS) is None
     assert "wandb-workspaces is not importable" in caplog.text

@@ -155,8 +155,10 @@ class HparamsStudy(StudyKind):
 
         return hparams_headlines(findings)
 
-    def wandb_panels(self) -> tuple[tuple[str, ...], list[Any]]:
-        import wandb_workspaces.reports.v2 as wr
+    def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
+        from ...tracking.panels import Bars, Curves, Parallel, config, summary
 
-        columns = [wr.ParallelCoordinatesPlotColumn(metric=wr.SummaryMetric(m)) for m in ("accuracy/val", "loss/val", "steps")]
-        return ("accuracy", "loss"), [wr.ParallelCoordinatesPlot(title="configurations", columns=columns)]
+        names = [n for n in findings.get("hparams") or [] if isinstance(n, str)]
+        return [Curves("validation accuracy (the objective)", ("accuracy/val",)),
+                Parallel("configurations", (*(config(n) for n in names), summary("accuracy/val"), summary("accuracy/test"))),
+                Bars("final validation accuracy by role", (summary("accuracy/val"),), group_by="sweep")]

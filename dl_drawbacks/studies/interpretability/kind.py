@@ -147,3 +147,16 @@ class InterpretabilityStudy(StudyKind):
         from .report import interpretability_headlines
 
         return interpretability_headlines(findings)
+
+    def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
+        from ...tracking.findings_tables import finding_tables
+        from ...tracking.panels import Bars, Curves, summary
+
+        methods = sorted({r["method"] for t in finding_tables(findings).values() for r in t if isinstance(r.get("method"), str)})
+        panels = [Curves("loss", ("loss/train", "loss/test")), Bars("model test accuracy", (summary("accuracy/test"),))]
+        if methods:
+            panels += [Bars("deletion AUC by attribution method (lower: more faithful)",
+                            tuple(summary(f"deletion_auc/test_explain/{m}") for m in methods)),
+                       Bars("explanation seconds per sample", tuple(summary(f"explain_seconds_per_sample/test_explain/{m}")
+                                                                    for m in methods))]
+        return panels
