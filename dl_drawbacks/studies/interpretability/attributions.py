@@ -42,8 +42,9 @@ class Explainer:
     shap_samples: int = 16
     occlusion_window: int = 2
 
-    def _call(self, method: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor,
-              background: torch.Tensor | None) -> torch.Tensor:
+    def _call(
+        self, method: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor, background: torch.Tensor | None
+    ) -> torch.Tensor:
         if method == "saliency":  # |∂f/∂x| (Simonyan et al. 2014)
             return Saliency(model).attribute(x, target=target, abs=True)
         if method == "input_x_gradient":  # x ⊙ ∂f/∂x (Shrikumar et al. 2016)
@@ -56,31 +57,57 @@ class Explainer:
                 strides = (x.shape[1],) + (1,) * (x.dim() - 2)
             else:
                 window, strides = (1,), (1,)
-            return Occlusion(model).attribute(x, sliding_window_shapes=window, strides=strides, baselines=0.0,
-                                              target=target, perturbations_per_eval=16)
+            return Occlusion(model).attribute(
+                x,
+                sliding_window_shapes=window,
+                strides=strides,
+                baselines=0.0,
+                target=target,
+                perturbations_per_eval=16,
+            )
         if method == "gradient_shap":  # expected gradients over a background sample (Lundberg & Lee 2017)
             assert background is not None, "gradient_shap needs a background sample"
-            return GradientShap(model).attribute(x, baselines=background, target=target, n_samples=self.shap_samples, stdevs=0.1)
+            return GradientShap(model).attribute(
+                x, baselines=background, target=target, n_samples=self.shap_samples, stdevs=0.1
+            )
         raise ValueError(f"unknown attribution method {method!r}; known: {', '.join(METHODS)}")
 
-    def attribute(self, model: nn.Module, x: np.ndarray, target: np.ndarray, method: str, *,
-                  background: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+    def explain_tensor(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        target: torch.Tensor,
+        method: str,
+        *,
+        background: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(n, d) attributions of a flat-input ``model`` for one batch of flat inputs (what captum's metrics call)."""
+        wrapped = _FlatInput(model) if self.image_shape else model
+        shape = (-1, *self.image_shape) if self.image_shape else (-1, x.shape[1])
+        bg = None if background is None else background.reshape(shape)
+        xb = x.detach().reshape(shape).requires_grad_(True)
+        return self._call(method, wrapped, xb, target, bg).reshape(len(x), -1)
+
+    def attribute(
+        self,
+        model: nn.Module,
+        x: np.ndarray,
+        target: np.ndarray,
+        method: str,
+        *,
+        background: np.ndarray | None = None,
+        seed: int = 0,
+    ) -> np.ndarray:
         """(n, d) attributions of ``model`` (flat input) for ``x`` towards classes ``target``."""
         device = next(model.parameters()).device
         model = model.eval()
-        wrapped = _FlatInput(model) if self.image_shape else model
-        shape = (-1, *self.image_shape) if self.image_shape else (-1, x.shape[1])
-        bg = None
-        if background is not None:
-            bg = torch.as_tensor(np.asarray(background, np.float32), device=device).reshape(shape)
+        bg = None if background is None else torch.as_tensor(np.asarray(background, np.float32), device=device)
         torch.manual_seed(seed)
         out = []
         for start in range(0, len(x), self.batch):
-            xb = torch.tensor(np.asarray(x[start:start + self.batch], np.float32), device=device).reshape(shape)
-            tb = torch.as_tensor(np.asarray(target[start:start + self.batch]), device=device, dtype=torch.long)
-            xb.requires_grad_(True)
-            a = self._call(method, wrapped, xb, tb, bg)
-            out.append(a.detach().reshape(len(xb), -1).float().cpu().numpy())
+            xb = torch.tensor(np.asarray(x[start : start + self.batch], np.float32), device=device)
+            tb = torch.as_tensor(np.asarray(target[start : start + self.batch]), device=device, dtype=torch.long)
+            out.append(self.explain_tensor(model, xb, tb, method, background=bg).detach().float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, x.shape[1]), np.float32)
 
     def attribute_fn(self, method: str, *, background: np.ndarray | None = None, seed: int = 0) -> Callable:
@@ -96,8 +123,16 @@ class Timed:
     memory_provenance: str
 
 
-def timed_attribute(explainer: Explainer, model: nn.Module, x: np.ndarray, target: np.ndarray, method: str, *,
-                    background: np.ndarray | None = None, seed: int = 0) -> Timed:
+def timed_attribute(
+    explainer: Explainer,
+    model: nn.Module,
+    x: np.ndarray,
+    target: np.ndarray,
+    method: str,
+    *,
+    background: np.ndarray | None = None,
+    seed: int = 0,
+) -> Timed:
     """Attributions plus their cost: wall seconds per sample and peak memory (the interpretability tax)."""
     device = next(model.parameters()).device
     with PeakMemory(device) as mem:
@@ -116,6 +151,10 @@ def predict(model: nn.Module, x: np.ndarray, *, batch: int = 1024) -> np.ndarray
     """Softmax probabilities (n, classes) in float32; the model is put in eval mode."""
     model = model.eval()
     device = next(model.parameters()).device
-    out = [torch.softmax(model(torch.tensor(np.asarray(x[s:s + batch], np.float32), device=device)).float(), -1).cpu().numpy()
-           for s in range(0, len(x), batch)]
+    out = [
+        torch.softmax(model(torch.tensor(np.asarray(x[s : s + batch], np.float32), device=device)).float(), -1)
+        .cpu()
+        .numpy()
+        for s in range(0, len(x), batch)
+    ]
     return np.concatenate(out)

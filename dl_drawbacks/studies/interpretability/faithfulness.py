@@ -3,8 +3,15 @@
 Deletion: replace features with the baseline in decreasing attribution order and track the model's
 probability of the explained class; a faithful attribution makes it fall fast (small area).
 Insertion: start from the baseline and put features back in the same order; the probability should
-rise fast (large area). A random order is the reference (Petsiuk et al. 2018, RISE, sec. 4.1;
-Samek et al. 2017 for region perturbation).
+rise fast (large area). A random order is the reference (Petsiuk et al. 2018, RISE, sec. 4.1: deletion
+to a constant, insertion from a blurred image; Samek et al. 2017, MoRF region perturbation to noise).
+What "removed" means is a baseline, and a method whose attribution uses the same baseline is favoured
+by it (Tomsett et al. 2020, "Sanity checks for saliency metrics": the rankings of methods change with
+the baseline and are unreliable; Hooker et al. 2019, ROAR, retrain because removal moves inputs off
+the data distribution). So every curve is run under several baselines, side by side, never pooled:
+``zero`` (the train mean of standardised data: IG's and occlusion's own baseline), ``blur`` (a Gaussian
+blur of the image, RISE's insertion start) and ``train_sample`` (a random training image per sample,
+like gradient SHAP's background).
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
+BASELINES = ("zero", "blur", "train_sample")
 ProbaFn = Callable[[np.ndarray], np.ndarray]  # (n, d) inputs -> (n, classes) probabilities
 
 
@@ -42,8 +51,15 @@ def random_ranks(n: int, d: int, *, seed: int) -> np.ndarray:
     return order_ranks(rng.random((n, d)))
 
 
-def perturbation_curves(proba: ProbaFn, x: np.ndarray, target: np.ndarray, ranks: np.ndarray, *,
-                        baseline: float | np.ndarray = 0.0, steps: int = 16) -> Curves:
+def perturbation_curves(
+    proba: ProbaFn,
+    x: np.ndarray,
+    target: np.ndarray,
+    ranks: np.ndarray,
+    *,
+    baseline: float | np.ndarray = 0.0,
+    steps: int = 16,
+) -> Curves:
     """Deletion and insertion curves of ``x`` for features ordered by ``ranks`` (see order_ranks)."""
     n, d = x.shape
     base = np.broadcast_to(np.asarray(baseline, np.float32), x.shape)
@@ -56,15 +72,48 @@ def perturbation_curves(proba: ProbaFn, x: np.ndarray, target: np.ndarray, ranks
         dele[j] = proba(np.where(first_k, base, x).astype(np.float32))[rows, target]
         ins[j] = proba(np.where(first_k, x, base).astype(np.float32))[rows, target]
     dx = 1.0 / steps
-    return Curves(fractions, dele.mean(1), ins.mean(1), np.trapezoid(dele, dx=dx, axis=0), np.trapezoid(ins, dx=dx, axis=0))
+    return Curves(
+        fractions, dele.mean(1), ins.mean(1), np.trapezoid(dele, dx=dx, axis=0), np.trapezoid(ins, dx=dx, axis=0)
+    )
 
 
-def faithfulness(proba: ProbaFn, x: np.ndarray, target: np.ndarray, attributions: np.ndarray, *,
-                 baseline: float | np.ndarray = 0.0, steps: int = 16) -> Curves:
+def faithfulness(
+    proba: ProbaFn,
+    x: np.ndarray,
+    target: np.ndarray,
+    attributions: np.ndarray,
+    *,
+    baseline: float | np.ndarray = 0.0,
+    steps: int = 16,
+) -> Curves:
     """Deletion/insertion curves in the attribution's order (signed: evidence for the class first)."""
     return perturbation_curves(proba, x, target, order_ranks(attributions), baseline=baseline, steps=steps)
 
 
-def random_faithfulness(proba: ProbaFn, x: np.ndarray, target: np.ndarray, *, seed: int,
-                        baseline: float | np.ndarray = 0.0, steps: int = 16) -> Curves:
+def random_faithfulness(
+    proba: ProbaFn, x: np.ndarray, target: np.ndarray, *, seed: int, baseline: float | np.ndarray = 0.0, steps: int = 16
+) -> Curves:
     return perturbation_curves(proba, x, target, random_ranks(*x.shape, seed=seed), baseline=baseline, steps=steps)
+
+
+def baseline_inputs(
+    x: np.ndarray,
+    name: str,
+    *,
+    image_shape: tuple[int, ...] | None,
+    train_x: np.ndarray,
+    seed: int,
+    blur_sigma: float = 1.0,
+) -> np.ndarray:
+    """The (n, d) "removed" values of ``x`` under baseline ``name`` (one of BASELINES)."""
+    if name == "zero":
+        return np.zeros_like(x, dtype=np.float32)
+    if name == "blur":
+        assert image_shape is not None, "the blur baseline needs image data (checked at planning)"
+        images = np.asarray(x, np.float32).reshape(-1, *image_shape)
+        sigma = (0, 0) + (blur_sigma,) * (images.ndim - 2)  # blur within each channel, never across samples
+        return gaussian_filter(images, sigma=sigma).reshape(len(x), -1)
+    if name == "train_sample":
+        rng = np.random.default_rng(seed)
+        return np.asarray(train_x[rng.integers(0, len(train_x), len(x))], np.float32)
+    raise ValueError(f"unknown deletion/insertion baseline {name!r}; known: {', '.join(BASELINES)}")

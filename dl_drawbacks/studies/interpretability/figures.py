@@ -1,5 +1,5 @@
-"""Figures of the interpretability study: attribution maps, deletion/insertion curves, randomisation
-similarity per layer, faithfulness and sanity against model size."""
+"""Figures of the interpretability study: maps of the planted model and its control beside the patch mask,
+deletion/insertion curves per baseline, and the randomisation curves against the reference band."""
 
 from __future__ import annotations
 
@@ -16,104 +16,121 @@ import polars as pl  # noqa: E402
 from ...report.figures import save_figure as _save  # noqa: E402
 
 
-def _showcase_trial(findings: dict[str, Any]) -> str | None:
-    """The trial with the most parameters (longest training among those), lowest seed."""
-    table = findings.get("table") or []
+def _showcase(findings: dict[str, Any], role: str) -> str | None:
+    """The lowest-seed trial of ``role`` in the headline condition (else the largest condition)."""
+    table = [r for r in findings.get("table") or [] if r.get("role") == role]
     if not table:
         return None
-    best = max(table, key=lambda r: (r.get("parameters") or 0, r.get("steps") or 0, r.get("epochs") or 0, -r["seed"]))
-    return best["trial_id"]
+    wanted = findings.get("headline_condition")
+    pool = [r for r in table if r["condition"] == wanted] or table
+    return max(pool, key=lambda r: (r.get("parameters") or 0, r.get("steps") or 0, -r["seed"]))["trial_id"]
+
+
+def _image(ax, values: np.ndarray, signed: bool) -> None:
+    side = int(round(np.sqrt(values.size)))
+    if side * side != values.size:
+        ax.bar(np.arange(values.size), values)
+    else:
+        lim = float(np.abs(values).max()) or 1.0
+        ax.imshow(
+            values.reshape(side, side),
+            cmap="bwr" if signed else "gray",
+            vmin=-lim if signed else None,
+            vmax=lim if signed else None,
+        )
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def attribution_maps(rows: pl.DataFrame, findings: dict[str, Any], out: Path) -> Path | None:
-    maps = rows.filter((pl.col("metric") == "attribution_map") & (pl.col("trial_id") == _showcase_trial(findings)))
-    if maps.height == 0:
+    trials = [(label, _showcase(findings, role)) for label, role in (("planted", "planted"), ("control", "clean"))]
+    maps = rows.filter(
+        (pl.col("metric") == "attribution_map")
+        & pl.col("group").str.starts_with("patched:")
+        & pl.col("trial_id").is_in([t for _, t in trials if t])
+    )
+    mask = rows.filter((pl.col("metric") == "attribution_map") & (pl.col("group") == "patch_mask"))
+    if maps.height == 0 or mask.height == 0:
         return None
-    groups = ["input"] + [g for g in findings["methods"] if g in set(maps["group"])]
-    samples = sorted(set(maps["epoch"].to_list()))
-    side = int(round(np.sqrt(maps.filter(pl.col("group") == "input")["step"].max() + 1)))
-    fig, axes = plt.subplots(len(samples), len(groups), figsize=(1.7 * len(groups), 1.8 * len(samples)), squeeze=False)
-    for i, s in enumerate(samples):
-        for j, g in enumerate(groups):
-            v = maps.filter((pl.col("group") == g) & (pl.col("epoch") == s)).sort("step")["value"].to_numpy()
-            ax = axes[i][j]
-            if v.size == side * side:
-                lim = float(np.abs(v).max()) or 1.0
-                ax.imshow(v.reshape(side, side), cmap="gray" if g == "input" else "bwr", vmin=None if g == "input" else -lim,
-                          vmax=None if g == "input" else lim)
-            else:
-                ax.bar(np.arange(v.size), v)
-            ax.set_xticks([])
-            ax.set_yticks([])
+    methods = sorted({g.removeprefix("patched:") for g in maps["group"].to_list()} - {"input"})
+    columns = ["input", *methods]
+    lines = [(label, tid) for label, tid in trials if tid]
+    fig, axes = plt.subplots(
+        len(lines), len(columns) + 1, figsize=(1.7 * (len(columns) + 1), 1.9 * len(lines)), squeeze=False
+    )
+    for i, (label, tid) in enumerate(lines):
+        _image(
+            axes[i][0], mask.filter(pl.col("trial_id") == mask["trial_id"][0]).sort("step")["value"].to_numpy(), False
+        )
+        axes[i][0].set_ylabel(label, fontsize=8)
+        for j, g in enumerate(columns, start=1):
+            v = maps.filter((pl.col("trial_id") == tid) & (pl.col("group") == f"patched:{g}") & (pl.col("epoch") == 0))
+            if v.height:
+                _image(axes[i][j], v.sort("step")["value"].to_numpy(), g != "input")
             if i == 0:
-                ax.set_title(g.replace("_", " "), fontsize=8)
-    fig.suptitle("attribution maps (largest model; red: evidence for the predicted class)", fontsize=9)
+                axes[i][j].set_title(g.replace("_", " "), fontsize=8)
+    axes[0][0].set_title("planted mask", fontsize=8)
+    fig.suptitle(
+        "maps of a patched test image: planted model vs negative control (red: evidence for the class)", fontsize=9
+    )
     return _save(fig, out / "interpretability_maps.png")
 
 
 def deletion_insertion(rows: pl.DataFrame, findings: dict[str, Any], out: Path) -> Path | None:
-    curves = rows.filter(pl.col("metric").is_in(["deletion_curve", "insertion_curve"]) & (pl.col("trial_id") == _showcase_trial(findings)))
+    curves = rows.filter(
+        pl.col("metric").is_in(["deletion_curve", "insertion_curve"])
+        & (pl.col("trial_id") == _showcase(findings, "clean"))
+    )
     if curves.height == 0:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("deletion_curve", "insertion_curve")):
-        for (group,), part in curves.filter(pl.col("metric") == metric).group_by("group", maintain_order=True):
-            part = part.sort("step")
-            x = part["step"].to_numpy() / max(part["step"].max(), 1)
-            ax.plot(x, part["value"], "--k" if group == "random" else "-", label=group)
-        ax.set_xlabel("fraction of features " + ("removed" if metric.startswith("del") else "inserted"))
-        ax.set_ylabel("probability of the predicted class")
-        ax.set_title(metric.replace("_", " ") + (" (lower area is better)" if metric.startswith("del") else " (higher is better)"), fontsize=9)
-        ax.grid(True, alpha=0.3)
-    axes[1].legend(fontsize=7)
+    baselines = sorted({g.partition("@")[2] for g in curves["group"].to_list()})
+    fig, axes = plt.subplots(2, len(baselines), figsize=(4.2 * len(baselines), 7), squeeze=False)
+    for col, base in enumerate(baselines):
+        for row, metric in enumerate(("deletion_curve", "insertion_curve")):
+            ax = axes[row][col]
+            part = curves.filter((pl.col("metric") == metric) & pl.col("group").str.ends_with(f"@{base}"))
+            for (group,), g in part.group_by("group", maintain_order=True):
+                g = g.sort("step")
+                ax.plot(
+                    g["step"].to_numpy() / max(g["step"].max(), 1),
+                    g["value"],
+                    "--k" if group.startswith("random@") else "-",
+                    label=group.partition("@")[0],
+                )
+            ax.set_title(f"{metric.split('_')[0]} to/from baseline {base}", fontsize=9)
+            ax.set_xlabel("fraction of features " + ("removed" if row == 0 else "inserted"), fontsize=8)
+            ax.grid(True, alpha=0.3)
+        axes[0][col].set_ylabel("probability of the predicted class", fontsize=8)
+    axes[1][-1].legend(fontsize=7)
     return _save(fig, out / "interpretability_deletion_insertion.png")
 
 
 def sanity_by_layer(findings: dict[str, Any], out: Path) -> Path | None:
-    by = findings.get("sanity_by_depth") or {}
-    if not by:
+    chosen = next(
+        (c for c in findings.get("conditions", []) if c["condition"] == findings.get("headline_condition")), None
+    )
+    chosen = chosen or next((c for c in reversed(findings.get("conditions", [])) if c["audit"].get("available")), None)
+    sanity = (chosen or {}).get("audit", {}).get("sanity") or {}
+    if not sanity:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("spearman", "ssim")):
-        for method, entries in by.items():
-            ax.plot([0] + [e["depth"] for e in entries], [1.0] + [e[key]["mean"] for e in entries], "o-", label=method)
-        ax.axhline(findings["sanity_threshold"], color="grey", ls=":", lw=1)
-        ax.set_xlabel("layers randomised, from the output down (cascading)")
-        ax.set_ylabel(f"{key} similarity to the trained model's maps")
+    fig, axes = plt.subplots(1, len(sanity), figsize=(3.2 * len(sanity), 3.4), squeeze=False, sharey=True)
+    for ax, (method, s) in zip(axes[0], sanity.items()):
+        depth = [0] + [e["depth"] for e in s["by_depth"]]
+        ax.plot(
+            depth, [1.0] + [e["spearman"]["estimate"] for e in s["by_depth"]], "o-", label="cascading randomisation"
+        )
+        ref = s["independent"]
+        if ref["low"] is not None:
+            ax.axhspan(ref["low"], ref["high"], color="green", alpha=0.2, label="independently trained (reference)")
+        if s["label_random"]["estimate"] is not None:
+            ax.axhline(s["label_random"]["estimate"], color="red", ls=":", label="permuted labels")
+        ax.set_title(method.replace("_", " "), fontsize=8)
+        ax.set_xlabel("layers randomised (from the output)", fontsize=8)
         ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("model-parameter randomisation test (Adebayo et al. 2018): similarity should fall", fontsize=9)
+    axes[0][0].set_ylabel("Spearman of |maps| to the trained model's", fontsize=8)
+    axes[0][0].legend(fontsize=6)
+    fig.suptitle(
+        f"randomisation tests (Adebayo et al. 2018), {chosen['condition']}: the curve must fall below the band",
+        fontsize=9,
+    )
     return _save(fig, out / "interpretability_sanity_by_layer.png")
-
-
-def faithfulness_vs_size(findings: dict[str, Any], out: Path) -> Path | None:
-    rows = [r for r in findings["by_setting"] if r["metric"] in ("insertion_gain", "deletion_gain", "sanity_spearman_final") and r["mean"] is not None]
-    if len({r["parameters"] for r in rows}) < 2:
-        return None
-    lengths = [(r["steps"], r["epochs"]) for r in rows]
-    common = max(set(lengths), key=lengths.count)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for ax, metric in zip(axes, ("deletion_gain", "insertion_gain", "sanity_spearman_final")):
-        for method in findings["methods"]:
-            pts = sorted((r for r in rows if r["method"] == method and r["metric"] == metric), key=lambda r: r["parameters"])
-            if not pts:
-                continue
-            line = [r for r in pts if (r["steps"], r["epochs"]) == common]  # the size sweep: one training length
-            other = [r for r in pts if (r["steps"], r["epochs"]) != common]  # other training lengths: unconnected markers
-            drawn = None
-            for part, fmt_ in ((line, "o-"), (other, "x")):
-                if part:
-                    x = np.array([r["parameters"] for r in part])
-                    y = np.array([r["mean"] for r in part])
-                    err = np.array([[r["mean"] - r["interval"][0], r["interval"][1] - r["mean"]] if r["interval"] else [0, 0] for r in part]).T
-                    drawn = ax.errorbar(x, y, yerr=err, fmt=fmt_, capsize=3, alpha=0.8, color=drawn[0].get_color() if drawn else None,
-                                        label=method if fmt_ == "o-" or not line else None)
-        ax.set_xscale("log")
-        ax.set_xlabel(f"parameters (line: steps={common[0] or '-'}, epochs={common[1] or '-'}; ×: other training lengths)", fontsize=8)
-        ax.set_title({"deletion_gain": "deletion AUC: random − method (higher = more faithful)",
-                      "insertion_gain": "insertion AUC: method − random (higher = more faithful)",
-                      "sanity_spearman_final": "Spearman after full randomisation (lower = passes)"}[metric], fontsize=8)
-        ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=7)
-    return _save(fig, out / "interpretability_vs_size.png")
-

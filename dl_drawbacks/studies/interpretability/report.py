@@ -1,4 +1,4 @@
-"""The interpretability study's section of the report and its headline numbers."""
+"""The interpretability study's section of the report and its headline numbers (per condition, never pooled)."""
 
 from __future__ import annotations
 
@@ -7,75 +7,252 @@ from typing import Any
 
 from ...report.markdown import fmt, image, table
 
+VERDICT = {True: "passes", False: "**fails**", None: "—"}
+
 
 def _ci(s: dict[str, Any] | None) -> str:
-    if not s or s.get("mean") is None:
+    if not s or s.get("estimate") is None:
         return "—"
-    iv = s.get("interval")
-    return f"{fmt(s['mean'])} [{fmt(iv[0])}, {fmt(iv[1])}]" if iv else fmt(s["mean"])
+    return (
+        f"{fmt(s['estimate'])} [{fmt(s['low'])}, {fmt(s['high'])}]" if s.get("low") is not None else fmt(s["estimate"])
+    )
 
 
-def _method_table(f: dict[str, Any]) -> str:
-    rows = []
-    for m, e in f["methods"].items():
-        verdict = {True: "passes", False: "**fails**", None: "—"}[e.get("sanity_passed")]
-        rows.append([m, _ci(e.get("deletion_auc")), _ci(e.get("deletion_gain")), _ci(e.get("insertion_auc")), _ci(e.get("insertion_gain")),
-                     _ci(e.get("sanity_spearman_final")), _ci(e.get("sanity_ssim_final")), verdict, _ci(e.get("localisation_lift")),
-                     _ci(e.get("explain_seconds_per_sample")), fmt((e.get("explain_peak_memory_increase") or {}).get("mean"))])
-    r = f["random_order"]
-    rows.append(["random order", _ci(r.get("deletion_auc")), "0", _ci(r.get("insertion_auc")), "0", "—", "—", "—", "—", "—", "—"])
-    return table(["method", "deletion AUC ↓", "gain vs random", "insertion AUC ↑", "gain vs random", "Spearman after full rand.",
-                  "SSIM after full rand.", "sanity", "localisation lift", "s / sample", "peak mem. increase (B)"], rows)
+def _planted(c: dict[str, Any]) -> list[str]:
+    p = c["planted"]
+    if not p.get("available"):
+        return [f"Planted feature: not measurable — {p['reason']}.", ""]
+    r = p["reliance"]
+    rel = table(
+        ["model", "acc. true patch", "acc. patch removed", "acc. wrong patch", "drop on removal", "prediction flips"],
+        [
+            [
+                role,
+                _ci(x["accuracy_true_patch"]),
+                _ci(x["accuracy_patch_removed"]),
+                _ci(x["accuracy_wrong_patch"]),
+                _ci(x["accuracy_drop"]),
+                _ci(x["prediction_flips"]),
+            ]
+            for role, x in (("planted", r["planted"]), ("negative control", r["control"]))
+        ],
+    )
+    loc = table(
+        [
+            "method",
+            "rank AUC planted",
+            "rank AUC control",
+            "lift over control",
+            "share lift over control",
+            "AUC flipped / not flipped samples",
+            "finds the patch",
+        ],
+        [
+            [
+                m,
+                _ci(e["auc"]["planted"]),
+                _ci(e["auc"]["control"]),
+                _ci(e["auc"]["lift_over_control"]),
+                _ci(e["share"]["lift_over_control"]),
+                f"{fmt(e['auc_by_reliance']['flipped']['mean'])} / {fmt(e['auc_by_reliance']['not_flipped']['mean'])}",
+                VERDICT[e["finds_planted_feature"]],
+            ]
+            for m, e in p["localisation"].items()
+        ],
+    )
+    return [
+        f"Planted patch ({fmt(p['patch_area_share'])} of the input), {p['pairs']} planted/control pairs. Reliance: "
+        f"{'established' if r['established'] else 'not established'} ({r['rule']}); drop over the control's: "
+        f"{_ci(r['drop_over_control'])}.",
+        "",
+        rel,
+        "",
+        "Localisation (rank AUC 0.5 = chance; lift = planted − control per seed and sample):",
+        "",
+        loc,
+        "",
+    ]
+
+
+def _audit(c: dict[str, Any]) -> list[str]:
+    a = c["audit"]
+    if not a.get("available"):
+        return [f"Audit of the clean model: not measurable — {a['reason']}.", ""]
+    faith = [
+        [m, b, _ci(v["deletion_gain"]), _ci(v["insertion_gain"])]
+        for m, per in a["faithfulness"].items()
+        for b, v in per.items()
+    ]
+    sanity = [
+        [
+            m,
+            _ci(s["independent"]),
+            _ci(s["randomised"]),
+            VERDICT[s["model_randomisation"]["passes"]],
+            _ci(s["label_random"]),
+            VERDICT[s["data_randomisation"]["passes"]],
+        ]
+        for m, s in a["sanity"].items()
+    ]
+    robust = [
+        [
+            m,
+            _ci(v["infidelity_noise"]),
+            _ci(v["infidelity_removal"]),
+            _ci(v["sensitivity_max"]),
+            _ci(a["cost_seconds_per_sample"].get(m)),
+        ]
+        for m, v in a["robustness"].items()
+    ]
+    return [
+        "Faithfulness (gain over a random order under the same baseline; higher is better):",
+        "",
+        table(["method", "baseline", "deletion gain", "insertion gain"], faith),
+        "",
+        "Sanity (Spearman of |maps| to the trained model's; reference = an independently trained model; "
+        "passes when the randomised model's maps are less similar than the reference's):",
+        "",
+        table(
+            [
+                "method",
+                "reference (independent)",
+                "all layers randomised",
+                "model rand.",
+                "permuted labels",
+                "data rand.",
+            ],
+            sanity,
+        ),
+        "",
+        table(["method", "infidelity ↓, noise", "infidelity ↓, removal", "max-sensitivity ↓", "s / sample"], robust),
+        "",
+    ]
+
+
+def _price(c: dict[str, Any]) -> list[str]:
+    p = c["price_of_interpretability"]
+    if not p.get("available"):
+        return [f"Price of interpretability: not measurable — {p['reason']}.", ""]
+    rows = [
+        [
+            m,
+            _ci(v["accuracy"]),
+            _ci(v["gap"]),
+            ", ".join(f"{k} {fmt(r['low'])}–{fmt(r['high'])}" for k, r in v["chosen"].items()),
+        ]
+        for m, v in p["models"].items()
+    ]
+    return [
+        f"Price of interpretability on clean data (network test acc. {_ci(p['network_accuracy'])}):",
+        "",
+        table(
+            [
+                "interpretable model (tuned on validation)",
+                "test acc.",
+                "gap network − model",
+                "chosen (range over seeds)",
+            ],
+            rows,
+        ),
+        "",
+    ]
 
 
 def interpretability_markdown(f: dict[str, Any], figures: list[Path]) -> str:
-    out = [f"*{f['question']}*", "", f"{f['trials']} trials. Intervals: {f['interval_method']}. Deletion/insertion: features replaced "
-           "by / restored from the baseline 0 (the train mean of standardised data) in decreasing attribution order; the "
-           "probability of the predicted class is tracked (Petsiuk et al. 2018). Sanity: cascading randomisation from the "
-           f"output layer down (Adebayo et al. 2018); a method **fails** when its Spearman similarity after every layer "
-           f"is randomised stays above {f['sanity_threshold']}.", "", "### Per method (all trials pooled)", "", _method_table(f), ""]
-    if f["agreement"]:
-        out += ["### Agreement between methods (Spearman of |attributions| per sample, averaged)", "",
-                table(["pair", "mean rho"], [[a["pair"].replace("|", " vs "), _ci(a)] for a in f["agreement"]]), ""]
-    p = f.get("planted")
-    if p:
-        out += ["### Planted label patch: does the model use it, and do the attributions find it?", "",
-                f"Patch area share: {fmt(p['patch_area_share'])} of the input. Accuracy drop when the patch carries a wrong class: "
-                f"{_ci(p['reliance_drop_all'])} (all trials).", "",
-                table(["setting", "parameters", "test acc. (clean)", "acc. (true patch)", "acc. (random patch)", "reliance drop"],
-                      [[r["setting"], int(r["parameters"]), _ci(r["accuracy_clean"]), _ci(r["accuracy_true_patch"]),
-                        _ci(r["accuracy_random_patch"]), _ci(r["reliance_drop"])] for r in p["by_setting"]]), ""]
-    price = f["price_of_interpretability"]
-    if price:
-        out += ["### Price of interpretability (clean test split)", "",
-                table(["interpretable model", "setting", "network acc.", "interpretable acc.", "gap (network − interpretable)"],
-                      [[r["model"], r["setting"], _ci(r["network_accuracy"]), _ci(r["interpretable_accuracy"]), _ci(r["gap"])] for r in price]), ""]
-    trend = [r for r in f["by_setting"] if r["metric"] in ("insertion_gain", "sanity_spearman_final")]
-    if trend:
-        out += ["### Faithfulness and sanity by setting (model size × training length)", "",
-                table(["method", "metric", "setting", "parameters", "mean [interval]"],
-                      [[r["method"], r["metric"], r["setting"], int(r["parameters"]), _ci(r)] for r in trend]), ""]
+    excluded = ", ".join(f"{e['condition']} ({fmt(e['accuracy'])})" for e in f["excluded_conditions"]) or "none"
+    out = [
+        f"*{f['question']}*",
+        "",
+        f"{f['trials']} trials. Intervals: {f['intervals']}. Conditions below "
+        f"{fmt(f['min_accuracy'])} mean test accuracy are reported but left out of the headlines: {excluded}. "
+        f"Headline condition: {f['headline_condition'] or 'none reached the accuracy'}.",
+        "",
+    ]
+    for c in f["conditions"]:
+        out += [
+            f"### {c['condition']} — {fmt(c['parameters'])} parameters, test accuracy "
+            f"{_ci(c['accuracy'])} ({c['accuracy_of']}){'' if c['eligible'] else ' — below the headline accuracy'}",
+            "",
+        ]
+        out += _planted(c) + _audit(c) + _price(c)
     out += [image(p) for p in figures]
     return "\n".join(out)
 
 
+def _row(finding: str, iv: dict[str, Any] | None, unit: str, provenance: str) -> dict[str, Any] | None:
+    if not iv or iv.get("estimate") is None:
+        return None
+    return {
+        "finding": finding,
+        "value": iv["estimate"],
+        "interval": [iv["low"], iv["high"]] if iv.get("low") is not None else None,
+        "unit": unit,
+        "provenance": provenance,
+        "over": iv.get("over"),
+    }
+
+
 def interpretability_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    chosen = next((c for c in f.get("conditions", []) if c["condition"] == f.get("headline_condition")), None)
+    if chosen is None:
+        return [
+            {
+                "finding": "interpretability headlines",
+                "value": None,
+                "interval": None,
+                "unit": "",
+                "provenance": "measured",
+                "reason": f"no condition reached {f.get('min_accuracy')} mean test accuracy",
+            }
+        ]
+    tag = f" ({chosen['condition']})"
     out = []
-    for m, e in f["methods"].items():
-        s = e.get("insertion_gain")
-        if s and s["mean"] is not None:
-            out.append({"finding": f"insertion AUC gain over random order ({m})", "value": s["mean"], "interval": s["interval"],
-                        "unit": "probability", "provenance": "measured, t interval over trials"})
-        s = e.get("sanity_spearman_final")
-        if s and s["mean"] is not None:
-            out.append({"finding": f"Spearman to trained maps after full randomisation ({m})", "value": s["mean"], "interval": s["interval"],
-                        "unit": "rho", "provenance": "measured, t interval over trials"})
-    p = f.get("planted")
-    if p and p["reliance_drop_all"]["mean"] is not None:
-        out.append({"finding": "accuracy drop when the planted patch is randomised", "value": p["reliance_drop_all"]["mean"],
-                    "interval": p["reliance_drop_all"]["interval"], "unit": "fraction", "provenance": "measured"})
-    for r in f["price_of_interpretability"]:
-        if r is max((x for x in f["price_of_interpretability"] if x["model"] == r["model"]), key=lambda x: x["parameters"]):
-            out.append({"finding": f"accuracy gap network − {r['model']} (largest network)", "value": r["gap"]["mean"],
-                        "interval": r["gap"]["interval"], "unit": "fraction", "provenance": "measured, t interval over seeds"})
-    return out
+    a, p, price = chosen["audit"], chosen["planted"], chosen["price_of_interpretability"]
+    for m, per in (a.get("faithfulness") or {}).items():
+        for b, v in per.items():
+            out.append(
+                _row(
+                    f"insertion AUC gain over random order, {m}, baseline {b}{tag}",
+                    v["insertion_gain"],
+                    "probability",
+                    "measured",
+                )
+            )
+    for m, s in (a.get("sanity") or {}).items():
+        out.append(
+            _row(
+                f"reference minus fully-randomised Spearman, {m}{tag}",
+                s["model_randomisation"]["reference_minus_randomised"],
+                "rho",
+                "measured",
+            )
+        )
+        out.append(
+            _row(
+                f"reference minus permuted-label Spearman, {m}{tag}",
+                s["data_randomisation"]["reference_minus_randomised"],
+                "rho",
+                "measured",
+            )
+        )
+    if p.get("available"):
+        out.append(
+            _row(
+                f"accuracy drop on patch removal, planted model{tag}",
+                p["reliance"]["planted"]["accuracy_drop"],
+                "fraction",
+                "measured",
+            )
+        )
+        for m, e in p["localisation"].items():
+            out.append(
+                _row(
+                    f"patch rank AUC lift over the negative control, {m}{tag}",
+                    e["auc"]["lift_over_control"],
+                    "probability",
+                    "measured",
+                )
+            )
+    for m, v in (price.get("models") or {}).items():
+        out.append(_row(f"accuracy gap network − tuned {m}, clean data{tag}", v["gap"], "fraction", "measured"))
+    return [r for r in out if r is not None]

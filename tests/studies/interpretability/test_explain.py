@@ -8,12 +8,21 @@ import pytest
 import torch
 from torch import nn
 
-from dl_drawbacks.studies.interpretability.analysis import interval, method_frame
 from dl_drawbacks.studies.interpretability.attributions import Explainer, predict, timed_attribute
-from dl_drawbacks.studies.interpretability.faithfulness import faithfulness, order_ranks, random_faithfulness
-from dl_drawbacks.studies.interpretability.planted import localisation, patch_indices, stamp_fraction
-from dl_drawbacks.studies.interpretability.sanity import cascading_randomisation, rowwise_spearman, rowwise_ssim, similarity
-from dl_drawbacks.rows import RowBuffer
+from dl_drawbacks.studies.interpretability.faithfulness import (
+    baseline_inputs,
+    faithfulness,
+    order_ranks,
+    random_faithfulness,
+)
+from dl_drawbacks.studies.interpretability.planted import patch_indices, patch_scores, stamp_fraction
+from dl_drawbacks.studies.interpretability.sanity import (
+    cascading_randomisation,
+    rowwise_spearman,
+    rowwise_ssim,
+    similarity,
+)
+from dl_drawbacks.studies.interpretability.robustness import infidelity_per_sample
 
 
 def linear_model(d: int = 12, seed: int = 0) -> nn.Linear:
@@ -36,10 +45,15 @@ def test_gradient_times_input_is_the_exact_linear_contribution(data):
     contribution = data * model.weight[1].detach().numpy()[None, :]  # w_i · x_i
     e = Explainer(batch=7)  # several batches
     np.testing.assert_allclose(e.attribute(model, data, target, "input_x_gradient"), contribution, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(e.attribute(model, data, target, "integrated_gradients"), contribution, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        e.attribute(model, data, target, "integrated_gradients"), contribution, rtol=1e-4, atol=1e-5
+    )
     np.testing.assert_allclose(e.attribute(model, data, target, "occlusion"), contribution, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(e.attribute(model, data, target, "saliency"),
-                               np.abs(np.broadcast_to(model.weight[1].detach().numpy(), data.shape)), rtol=1e-6)
+    np.testing.assert_allclose(
+        e.attribute(model, data, target, "saliency"),
+        np.abs(np.broadcast_to(model.weight[1].detach().numpy(), data.shape)),
+        rtol=1e-6,
+    )
     shap = e.attribute(model, data, target, "gradient_shap", background=np.zeros((4, 12), np.float32))
     assert np.corrcoef(shap.ravel(), contribution.ravel())[0, 1] > 0.95  # linear: expected gradients ≈ w·(x − E[x'])
 
@@ -113,14 +127,19 @@ def test_similarity_of_identical_maps_is_one(data):
     assert s["spearman"] == pytest.approx(1.0) and s["ssim"] == pytest.approx(1.0)
 
 
-def test_localisation_and_planted_patch():
+def test_localisation_scores_are_rank_based_and_per_sample_normalised():
     idx = patch_indices((1, 8, 8), 2)
     assert idx.tolist() == [0, 1, 8, 9]
     on_patch = np.zeros((3, 64))
     on_patch[:, idx] = 1.0
-    loc = localisation(on_patch, idx)
-    assert loc["share"] == pytest.approx(1.0) and loc["lift"] == pytest.approx(16.0)
-    assert localisation(np.ones((3, 64)), idx)["lift"] == pytest.approx(1.0)
+    on_patch[2] *= 1000.0  # a sample's scale does not change its scores
+    scores = patch_scores(on_patch, idx)
+    np.testing.assert_allclose(scores["share"], 1.0)
+    np.testing.assert_allclose(scores["auc"], 1.0)
+    np.testing.assert_allclose(patch_scores(np.ones((2, 64)), idx)["auc"], 0.5)  # a constant map is chance
+    off_patch = np.ones((1, 64))
+    off_patch[0, idx] = 0.0
+    assert patch_scores(off_patch, idx)["auc"][0] == pytest.approx(0.0)
     x = np.zeros((1000, 64), np.float32)
     y = np.arange(1000) % 10
     stamped, chosen = stamp_fraction(x, y, idx, 10, 0.3, seed=0)
@@ -131,22 +150,26 @@ def test_localisation_and_planted_patch():
     assert np.all(stamped[chosen][:, idx] == values[:, None])
 
 
-def test_interval_is_student_t_over_seeds():
-    s = interval([1.0, 2.0, 3.0])
-    assert s["mean"] == pytest.approx(2.0) and s["n"] == 3
-    assert s["interval"] == pytest.approx([2 - 2.4841377, 2 + 2.4841377], rel=1e-5)
-    assert interval([5.0])["interval"] is None
+def test_baselines_differ_and_keep_shape():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 16)).astype(np.float32)
+    train = rng.normal(size=(50, 16)).astype(np.float32)
+    zero = baseline_inputs(x, "zero", image_shape=(1, 4, 4), train_x=train, seed=0)
+    blur = baseline_inputs(x, "blur", image_shape=(1, 4, 4), train_x=train, seed=0)
+    sample = baseline_inputs(x, "train_sample", image_shape=(1, 4, 4), train_x=train, seed=0)
+    assert zero.shape == blur.shape == sample.shape == x.shape and not zero.any()
+    assert blur.std() < x.std()  # smoothed, within each image
+    np.testing.assert_allclose(blur.mean(1), x.mean(1), atol=0.3)
+    assert all(any(np.array_equal(r, t) for t in train) for r in sample)
+    with pytest.raises(ValueError, match="unknown deletion/insertion baseline"):
+        baseline_inputs(x, "noise", image_shape=None, train_x=train, seed=0)
 
 
-def test_gains_are_measured_against_the_random_order():
-    rb = RowBuffer("interpretability", "r", "t1", 0, {})
-    for group, d, i in (("random", 0.6, 0.5), ("saliency", 0.2, 0.9)):
-        rb.add("deletion_auc", d, "probability", split="test_explain", group=group)
-        rb.add("insertion_auc", i, "probability", split="test_explain", group=group)
-    for depth, rho in ((1, 0.9), (2, 0.1)):
-        rb.add("sanity_spearman", rho, "rho", split="test_explain", group="saliency", step=depth)
-    long = {(r["method"], r["metric"]): r["value"] for r in method_frame(rb.frame()).to_dicts()}
-    assert long[("saliency", "deletion_gain")] == pytest.approx(0.4)
-    assert long[("saliency", "insertion_gain")] == pytest.approx(0.4)
-    assert long[("saliency", "sanity_spearman_final")] == pytest.approx(0.1)
-    assert isinstance(method_frame(rb.frame()), pl.DataFrame)
+def test_infidelity_is_zero_for_the_attribution_its_perturbation_makes_exact(data):
+    model = linear_model()
+    target = np.ones(len(data), np.int64)
+    w = np.broadcast_to(model.weight[1].detach().numpy()[None, :], data.shape)
+    contribution = data * w  # exact for removals: f(x) − f(x with S zeroed) = Σ_S w_i x_i
+    for exact, other, kind in ((w, contribution, "noise"), (contribution, w, "removal")):
+        assert infidelity_per_sample(model, data, target, exact, perturbation=kind).mean() < 1e-8
+        assert infidelity_per_sample(model, data, target, other, perturbation=kind).mean() > 1e-4

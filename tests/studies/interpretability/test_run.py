@@ -15,7 +15,11 @@ METHODS = {"saliency", "integrated_gradients", "input_x_gradient", "occlusion", 
 
 
 def _spec(**study) -> dict:
-    return {"name": "x", "version": 1, "studies": [{"kind": "interpretability", "trainer": {"budget": {"steps": 1}}, **study}]}
+    return {
+        "name": "x",
+        "version": 1,
+        "studies": [{"kind": "interpretability", "trainer": {"budget": {"steps": 1}}, **study}],
+    }
 
 
 def test_zero3_and_token_models_are_refused():
@@ -32,25 +36,35 @@ def test_tiny_interpretability_study(ray_cluster, tmp_path, specs_dir):
     out = tmp_path / "run"
     assert main(["run", str(specs_dir / "tiny_interpretability.yaml"), "--out", str(out)]) == 0
     statuses = [json.loads(p.read_text())["status"] for p in (out / "trials").glob("*/trial.json")]
-    assert statuses == ["completed"] * 4
+    assert statuses == ["completed"] * 8
     f = json.loads((out / "findings.json").read_text())["interpretability"]
-    assert f["trials"] == 4 and set(f["methods"]) == METHODS
-    for m, e in f["methods"].items():
-        assert e["deletion_gain"]["n"] == 4 and len(e["deletion_gain"]["interval"]) == 2
-        assert 0 <= e["insertion_auc"]["mean"] <= 1 and e["explain_seconds_per_sample"]["mean"] > 0
-        assert 0 <= e["localisation_share"]["mean"] <= 1 and isinstance(e["sanity_passed"], bool)
-        assert [d["depth"] for d in f["sanity_by_depth"][m]] == [1, 2, 3]  # mlp xs has 2, s has 3 linear layers
-    # gradients of a random network do not look like the trained one's; gradient × input keeps the input's imprint
-    assert f["methods"]["saliency"]["sanity_spearman_final"]["mean"] < f["methods"]["input_x_gradient"]["sanity_spearman_final"]["mean"]
-    assert len(f["agreement"]) == 10
-    sizes = {r["setting"].split()[0] for r in f["by_setting"]}
-    assert sizes == {"size=xs", "size=s"}
-    planted = f["planted"]
-    assert planted["patch_area_share"] == pytest.approx(4 / 64) and len(planted["by_setting"]) == 2
-    assert planted["reliance_drop_all"]["n"] == 4
-    price = {r["model"] for r in f["price_of_interpretability"]}
-    assert price == {"logistic_regression", "decision_tree_depth4"}
-    assert all(r["gap"]["n"] == 2 and r["gap"]["interval"] for r in f["price_of_interpretability"])
-    assert {Path(p).name for p in f["figures"]} == {"interpretability_maps.png", "interpretability_deletion_insertion.png",
-                                                    "interpretability_sanity_by_layer.png", "interpretability_vs_size.png"}
-    assert "Price of interpretability" in (out / "report.md").read_text()
+    assert f["trials"] == 8 and [c["size"] for c in f["conditions"]] == ["xs", "s"]  # one summary per condition
+    for c in f["conditions"]:
+        assert c["seeds"] == {"clean": 2, "planted": 2} and c["accuracy"]["n"] == {"seeds": 2}
+        planted, audit = c["planted"], c["audit"]
+        assert planted["available"] and planted["pairs"] == 2 and planted["patch_area_share"] == pytest.approx(4 / 64)
+        assert isinstance(planted["reliance"]["established"], bool)
+        for role in ("planted", "control"):
+            assert 0 <= planted["reliance"][role]["prediction_flips"]["estimate"] <= 1
+        assert set(planted["localisation"]) == METHODS
+        for m, loc in planted["localisation"].items():
+            for part in ("planted", "control", "lift_over_control"):
+                assert loc["auc"][part]["n"] == {"seeds": 2, "test_samples": 16}
+        assert set(audit["faithfulness"]) == METHODS
+        assert all(set(per) == {"zero", "blur", "train_sample"} for per in audit["faithfulness"].values())
+        for m, s in audit["sanity"].items():
+            assert {"independent", "randomised", "label_random"} <= set(s)
+            assert isinstance(s["model_randomisation"]["passes"], bool) and isinstance(
+                s["data_randomisation"]["passes"], bool
+            )
+        assert set(audit["robustness"]) == METHODS and len(audit["agreement"]) == 10
+        price = c["price_of_interpretability"]
+        assert set(price["models"]) == {"logistic_regression", "sparse_logistic_regression", "decision_tree"}
+        assert all(v["gap"]["n"] == {"seeds": 2} for v in price["models"].values())
+    assert {Path(p).name for p in f["figures"]} == {
+        "interpretability_maps.png",
+        "interpretability_deletion_insertion.png",
+        "interpretability_sanity_by_layer.png",
+    }
+    report = (out / "report.md").read_text()
+    assert "Price of interpretability on clean data" in report and "negative control" in report

@@ -1,0 +1,233 @@
+"""The summaries of one condition: the planted-feature probe against its negative control, the audit of the
+clean model (faithfulness per baseline, captum robustness, sanity against the reference similarity,
+agreement, cost) and the price of interpretability. A part that cannot be measured says why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ...statistics import nested_interval, t_interval, value_range
+
+COMPARISONS = ("randomised", "independent", "label_random")
+
+
+def per_seed_samples(rows: pl.DataFrame, metric: str, group: str, trial_ids: list[str]) -> list[np.ndarray]:
+    """Per trial (seed), the per-sample values of ``metric``/``group`` in sample order (rows with ``epoch``)."""
+    part = rows.filter((pl.col("metric") == metric) & (pl.col("group") == group) & pl.col("trial_id").is_in(trial_ids))
+    return [
+        v for v in (part.filter(pl.col("trial_id") == t).sort("epoch")["value"].to_numpy() for t in trial_ids) if v.size
+    ]
+
+
+def nested(per_seed: list[np.ndarray], level: float) -> dict[str, Any]:
+    return nested_interval([v[np.isfinite(v)] for v in per_seed], level=level).to_dict()
+
+
+def over_seeds(values: Any, level: float) -> dict[str, Any]:
+    return t_interval([v for v in values if v is not None], level=level, over="seeds").to_dict()
+
+
+def _per_trial(rows: pl.DataFrame, metric: str, trial_ids: list[str]) -> dict[str, list[float]]:
+    """group -> per-trial values of a scalar metric (rows without step/epoch)."""
+    part = rows.filter(
+        (pl.col("metric") == metric)
+        & pl.col("trial_id").is_in(trial_ids)
+        & pl.col("step").is_null()
+        & pl.col("epoch").is_null()
+    )
+    return {g: p["value"].to_list() for (g,), p in part.group_by("group", maintain_order=True)}
+
+
+def _unavailable(reason: str) -> dict[str, Any]:
+    return {"available": False, "reason": reason}
+
+
+def _paired(planted: pl.DataFrame, clean: pl.DataFrame) -> list[tuple[str, str]]:
+    by_seed = dict(zip(clean["seed"].to_list(), clean["trial_id"].to_list()))
+    return [(t, by_seed[s]) for s, t in zip(planted["seed"].to_list(), planted["trial_id"].to_list()) if s in by_seed]
+
+
+def _reliance(t: pl.DataFrame, level: float) -> dict[str, Any]:
+    drop = (t["network_accuracy_test_planted"] - t["network_accuracy_test"]).to_list()
+    return {
+        "accuracy_true_patch": over_seeds(t["network_accuracy_test_planted"].to_list(), level),
+        "accuracy_patch_removed": over_seeds(t["network_accuracy_test"].to_list(), level),
+        "accuracy_wrong_patch": over_seeds(t["network_accuracy_test_patch_random"].to_list(), level),
+        "accuracy_drop": over_seeds(drop, level),
+        "prediction_flips": over_seeds(t["patch_removal_flips"].to_list(), level),
+    }
+
+
+def _localisation(rows: pl.DataFrame, pairs: list[tuple[str, str]], method: str, level: float) -> dict[str, Any]:
+    planted_ids, clean_ids = [p for p, _ in pairs], [c for _, c in pairs]
+    out: dict[str, Any] = {}
+    for score in ("auc", "share"):
+        metric = f"localisation_{score}"
+        tp, tc = per_seed_samples(rows, metric, method, planted_ids), per_seed_samples(rows, metric, method, clean_ids)
+        lift = [a - b for a, b in zip(tp, tc) if a.shape == b.shape]  # same explained samples, same stamp, per seed
+        out[score] = {
+            "planted": nested(tp, level),
+            "control": nested(tc, level),
+            "lift_over_control": nested(lift, level),
+        }
+    flips = per_seed_samples(rows, "patch_flip", "patch", planted_ids)
+    auc = per_seed_samples(rows, "localisation_auc", method, planted_ids)
+    f, a = (
+        (np.concatenate(flips), np.concatenate(auc))
+        if flips and auc and len(flips) == len(auc)
+        else (np.array([]),) * 2
+    )
+    out["auc_by_reliance"] = {
+        "flipped": {"mean": float(a[f > 0].mean()) if (f > 0).any() else None, "n": int((f > 0).sum())},
+        "not_flipped": {"mean": float(a[f == 0].mean()) if (f == 0).any() else None, "n": int((f == 0).sum())},
+        "over": "explained samples of every planted seed (a mean, no interval)",
+    }
+    return out
+
+
+def planted_summary(rows: pl.DataFrame, clean: pl.DataFrame, planted: pl.DataFrame, level: float) -> dict[str, Any]:
+    """Reliance of the planted model and its control; localisation of each; lift over the control, given reliance."""
+    if planted.height == 0:
+        return _unavailable("no planted trial in this condition")
+    pairs = _paired(planted, clean)
+    if not pairs:
+        return _unavailable("no negative control: add treatment.planted: [true, false] to the sweep (same seeds)")
+    p = planted.filter(pl.col("trial_id").is_in([a for a, _ in pairs])).sort("seed")
+    c = clean.filter(pl.col("trial_id").is_in([b for _, b in pairs])).sort("seed")
+    diff = (
+        (p["network_accuracy_test_planted"] - p["network_accuracy_test"])
+        - (c["network_accuracy_test_planted"] - c["network_accuracy_test"])
+    ).to_list()
+    planted_reliance, control_reliance = _reliance(p, level), _reliance(c, level)
+    own_drop = planted_reliance["accuracy_drop"]  # the planted model is more accurate with the patch than without it
+    relies = own_drop["low"] is not None and own_drop["low"] > 0
+    methods = sorted(set(rows.filter(pl.col("metric") == "localisation_auc")["group"].to_list()))
+    localisation = {m: _localisation(rows, pairs, m, level) for m in methods}
+    for m, loc in localisation.items():
+        lift = loc["auc"]["lift_over_control"]
+        loc["finds_planted_feature"] = None if not relies or lift["low"] is None else bool(lift["low"] > 0)
+        if not relies:
+            loc["reason"] = "not judged: the planted model's reliance on the patch is not established"
+    area = rows.filter(pl.col("metric") == "patch_area_share")["value"]
+    return {
+        "available": True,
+        "pairs": len(pairs),
+        "patch_area_share": float(area[0]) if area.len() else None,
+        "reliance": {
+            "planted": planted_reliance,
+            "control": control_reliance,
+            "drop_over_control": over_seeds(diff, level),
+            "established": relies,
+            "rule": "established when the interval of the planted model's accuracy drop on patch removal is above 0",
+        },
+        "localisation": localisation,
+    }
+
+
+def _faithfulness(rows: pl.DataFrame, ids: list[str], level: float) -> dict[str, Any]:
+    auc = {m: _per_trial(rows, m, ids) for m in ("deletion_auc", "insertion_auc")}
+    out: dict[str, dict[str, Any]] = {}
+    for group in auc["deletion_auc"]:
+        method, _, baseline = group.partition("@")
+        if method == "random" or f"random@{baseline}" not in auc["deletion_auc"]:
+            continue
+        d, i = auc["deletion_auc"], auc["insertion_auc"]
+        out.setdefault(method, {})[baseline] = {
+            "deletion_auc": over_seeds(d[group], level),
+            "insertion_auc": over_seeds(i[group], level),
+            "deletion_gain": over_seeds([r - v for r, v in zip(d[f"random@{baseline}"], d[group])], level),
+            "insertion_gain": over_seeds([v - r for r, v in zip(i[f"random@{baseline}"], i[group])], level),
+        }
+    return out
+
+
+def _sanity(rows: pl.DataFrame, ids: list[str], level: float) -> dict[str, Any]:
+    groups = set(rows.filter(pl.col("metric") == "sanity_similarity")["group"].to_list())
+    out = {}
+    for method in sorted({g.partition("@")[0] for g in groups}):
+        sim = {c: per_seed_samples(rows, "sanity_similarity", f"{method}@{c}", ids) for c in COMPARISONS}
+        entry: dict[str, Any] = {c: nested(v, level) for c, v in sim.items()}
+        for test, other in (("model_randomisation", "randomised"), ("data_randomisation", "label_random")):
+            gap = [a - b for a, b in zip(sim["independent"], sim[other]) if a.shape == b.shape]
+            iv = nested(gap, level)
+            entry[test] = {
+                "reference_minus_randomised": iv,
+                "passes": None if iv["low"] is None else bool(iv["low"] > 0),
+            }
+        depth = rows.filter(
+            (pl.col("metric") == "sanity_spearman") & (pl.col("group") == method) & pl.col("trial_id").is_in(ids)
+        )
+        entry["by_depth"] = [
+            {"depth": int(k), "spearman": over_seeds(p["value"].to_list(), level)}
+            for (k,), p in depth.group_by("step", maintain_order=True)
+        ]
+        entry["by_depth"].sort(key=lambda e: e["depth"])
+        out[method] = entry
+    return out
+
+
+def audit_summary(rows: pl.DataFrame, clean: pl.DataFrame, level: float) -> dict[str, Any]:
+    """Faithfulness per baseline, captum robustness, sanity, agreement and cost of the clean models' explanations."""
+    ids = clean["trial_id"].to_list()
+    if not ids:
+        return _unavailable(
+            "no clean trial (treatment.planted: false) in this condition: its explanations are not audited"
+        )
+    if (
+        rows.filter(
+            pl.col("metric").is_in(["deletion_auc", "sanity_similarity"]) & pl.col("trial_id").is_in(ids)
+        ).height
+        == 0
+    ):
+        return _unavailable("the clean trials recorded no explanation rows")
+    robust = ("infidelity_noise", "infidelity_removal", "sensitivity_max")
+    scalar = {m: _per_trial(rows, m, ids) for m in (*robust, "explain_seconds_per_sample", "agreement_spearman")}
+    twin = rows.filter((pl.col("metric") == "twin_accuracy") & pl.col("trial_id").is_in(ids))
+    return {
+        "available": True,
+        "faithfulness": _faithfulness(rows, ids, level),
+        "robustness": {
+            m: {k: over_seeds(scalar[k].get(m, []), level) for k in robust} for m in sorted(scalar["sensitivity_max"])
+        },
+        "cost_seconds_per_sample": {
+            m: over_seeds(v, level) for m, v in sorted(scalar["explain_seconds_per_sample"].items())
+        },
+        "sanity": _sanity(rows, ids, level),
+        "twin_accuracy": {
+            f"{g}/{s}": over_seeds(p["value"].to_list(), level)
+            for (g, s), p in twin.group_by("group", "split", maintain_order=True)
+        },
+        "agreement": {pair: over_seeds(v, level) for pair, v in sorted(scalar["agreement_spearman"].items())},
+    }
+
+
+def price_summary(rows: pl.DataFrame, clean: pl.DataFrame, level: float) -> dict[str, Any]:
+    """Clean-data test accuracy of the network against each tuned interpretable model; gap per seed, t over seeds."""
+    ids = clean["trial_id"].to_list()
+    interp = rows.filter(
+        (pl.col("metric") == "interpretable_accuracy") & (pl.col("split") == "test") & pl.col("trial_id").is_in(ids)
+    )
+    if interp.height == 0:
+        return _unavailable("no clean trial scored the interpretable models (they are fitted on clean data only)")
+    net = dict(zip(clean["trial_id"].to_list(), clean["network_accuracy_test"].to_list()))
+    knobs = rows.filter(
+        pl.col("metric").str.starts_with("interpretable_")
+        & (pl.col("metric") != "interpretable_accuracy")
+        & pl.col("trial_id").is_in(ids)
+    )
+    out = {"available": True, "network_accuracy": over_seeds(list(net.values()), level), "models": {}}
+    for (model,), part in interp.group_by("group", maintain_order=True):
+        pairs = [(net[t], v) for t, v in zip(part["trial_id"], part["value"]) if net.get(t) is not None]
+        chosen = knobs.filter(pl.col("group") == model)
+        out["models"][model] = {
+            "accuracy": over_seeds([v for _, v in pairs], level),
+            "gap": over_seeds([n - v for n, v in pairs], level),
+            "chosen": {
+                m.removeprefix("interpretable_"): value_range(p["value"].to_list(), over="seeds").to_dict()
+                for (m,), p in chosen.group_by("metric")
+            },
+        }
+    return out
