@@ -2,7 +2,7 @@
 
 A user's mistake, and any file-system error on the way (a full disk, a folder that cannot be
 written), prints one line (`error: ...`) and exits 2, without a traceback. Ctrl-C exits 130 and
-SIGTERM 143 (`run` first records what finished: interrupt.py).
+SIGTERM 143 (`run` first records what finished and reports: interrupt.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import DrawbacksError, RunFolderError
-from .interrupt import Stopped, raise_stopped
+from .interrupt import quit_now
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -125,7 +125,7 @@ def _os_error_line(err: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    previous = {s: signal.signal(s, h) for s, h in ((signal.SIGTERM, raise_stopped), (signal.SIGINT, signal.default_int_handler))}
+    previous = {s: signal.signal(s, h) for s, h in ((signal.SIGTERM, quit_now), (signal.SIGINT, signal.default_int_handler))}
     try:
         return args.func(args)
     except DrawbacksError as err:
@@ -134,11 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         print(f"error: {_os_error_line(err)}".replace("\n", "\\n"), file=sys.stderr)
         return 2
-    except (KeyboardInterrupt, Stopped) as err:
-        name = str(err) if isinstance(err, Stopped) else "SIGINT"
-        print(f"interrupted ({name}); a run keeps its finished trials: `dl-drawbacks run SPEC --out DIR --resume` "
-              f"finishes it", file=sys.stderr)
-        return err.exit_code if isinstance(err, Stopped) else 130
+    except KeyboardInterrupt:
+        print("interrupted (SIGINT); a run keeps its finished trials (`dl-drawbacks run SPEC --out DIR --resume` "
+              "finishes it)", file=sys.stderr)
+        return 130
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -5,7 +5,8 @@ gracefully through SIGUSR1, Tune's documented stop signal (Tune's own SIGINT han
 with ``TUNE_DISABLE_SIGINT_HANDLER`` so that this one sees every Ctrl-C; docs.ray.io "Stopping and
 Resuming a Tune Run"). Tune then stops the running trials; the driver records every unfinished trial
 as ``interrupted``, writes the report and exits 130 (SIGINT) or 143 (SIGTERM). A second signal, or one
-outside the trial phase, ends the command at once with the same exit code and one line, no traceback.
+during the analysis, ends the process at once (``os._exit``: an exception raised from a signal handler
+inside Ray's Cython calls comes out as a SystemError traceback) with one line and 128 + the signal.
 """
 
 from __future__ import annotations
@@ -19,20 +20,14 @@ import time
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Stopped(BaseException):
-    """A signal that ends the command now (BaseException: no ``except Exception`` swallows it)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
-
-
-def raise_stopped(signum: int, frame) -> None:
-    raise Stopped(signum)
+def quit_now(signum: int, frame=None) -> None:
+    """One line, then exit 128 + signum at once; finished trials are on disk, the OS releases the run lock
+    and Ray's processes follow their parent."""
+    name = signal.Signals(signum).name
+    print(f"interrupted ({name}): quitting now; a run keeps its finished trials "
+          f"(`dl-drawbacks run SPEC --out DIR --resume` finishes it)", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(128 + signum)
 
 
 class StopRequest:
@@ -41,7 +36,6 @@ class StopRequest:
     def __init__(self, stream=None) -> None:
         self.signum: int | None = None
         self.stream = stream or sys.stderr
-        self._previous: dict[int, object] = {}
 
     @property
     def name(self) -> str:
@@ -50,17 +44,17 @@ class StopRequest:
     def __enter__(self) -> "StopRequest":
         os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
         for signum in SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._on_signal)
+            signal.signal(signum, self._on_signal)
         return self
 
     def __exit__(self, *exc: object) -> None:
         """Back to ending at once: a signal during the analysis stops it with one line."""
         for signum in SIGNALS:
-            signal.signal(signum, raise_stopped)
+            signal.signal(signum, quit_now)
 
     def _on_signal(self, signum: int, frame) -> None:
         if self.signum is not None:
-            raise Stopped(signum)
+            quit_now(signum)
         self.signum = signum
         print(f"{self.name}: no new trials start; the running ones stop and are recorded as interrupted, then the "
               f"report is written (send it again to quit at once)", file=self.stream, flush=True)

@@ -37,6 +37,9 @@ def _submit(args: argparse.Namespace) -> int:
     _note(f"uploading {sub.runtime_env['working_dir']} as the job's working_dir (without {', '.join(EXCLUDES[:3])}, caches)")
     if sub.env_names:
         _note(f"environment for the job: {', '.join(sub.env_names)} (values not shown)")
+    for name in sub.withheld:
+        _note(f"{name} is not sent: the cluster's pods read it from their Kubernetes Secret (k8s/wandb-secret.template.yaml); "
+              f"`--env {name}` sends this shell's value in the job's runtime env, readable on the job server")
     job_id = jobs.submit(c, sub)
     print(job_id, flush=True)
     _note(f"submitted to {address}; run folder on the cluster: {sub.run_folder}")
@@ -104,7 +107,8 @@ def register(subparsers) -> None:
                    help="extra Ray runtime env, e.g. '{\"pip\": [\"rich\"], \"env_vars\": {\"OMP_NUM_THREADS\": \"1\"}}'")
     p.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
                    help="environment variable for the job (repeatable); a bare NAME copies its value from here. "
-                        "WANDB_API_KEY/MODE/ENTITY/PROJECT/BASE_URL are passed on when set")
+                        "WANDB_MODE/ENTITY/PROJECT/BASE_URL are passed on when set; WANDB_API_KEY only when named here "
+                        "(the cluster's pods read it from a Kubernetes Secret)")
     p.set_defaults(func=_submit)
 
     p = subparsers.add_parser("status", help="status, message and run folder of a submitted job")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .submission import Submission
 
 DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
+TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what an HTTP header value can carry
 # `dl-drawbacks submit --follow` / `logs --follow` exit with the job's outcome.
 EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 3}
 _QUIET = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", "ray._private.runtime_env.packaging")
@@ -49,16 +50,27 @@ def auth_headers(token_file: str | Path | None = None, environ: dict[str, str] |
         path = Path(token_file).expanduser()
         if not path.is_file():
             raise ClusterError(f"--token-file {path}: no such file; point it at the cluster's token (`ray get-auth-token` prints it)")
-        token = path.read_text().strip()
+        token, source = _read_token(path, f"--token-file {path}"), f"--token-file {path}"
     elif environ.get("RAY_AUTH_MODE", "").strip().lower() == "disabled":
         return {}
     elif environ.get("RAY_AUTH_TOKEN", "").strip():
-        token = environ["RAY_AUTH_TOKEN"].strip()
+        token, source = environ["RAY_AUTH_TOKEN"].strip(), "RAY_AUTH_TOKEN"
     elif DEFAULT_TOKEN_FILE.expanduser().is_file():
-        token = DEFAULT_TOKEN_FILE.expanduser().read_text().strip()
+        path = DEFAULT_TOKEN_FILE.expanduser()
+        token, source = _read_token(path, str(path)), str(path)
     else:
         return {}
+    if token and not TOKEN_CHARS.fullmatch(token):  # a header with a line break fails deep in the SDK, echoing it
+        raise ClusterError(f"the token from {source} holds whitespace or control characters (a line break inside it?); "
+                           f"it should be one line of printable characters: `ray get-auth-token` prints it")
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _read_token(path: Path, source: str) -> str:
+    try:
+        return path.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ClusterError(f"{source}: cannot read the token ({type(exc).__name__})") from None
 
 
 @contextmanager

@@ -28,7 +28,11 @@ RUN_FOLDER_MARK = "dl-drawbacks: run folder "  # the entrypoint's first log line
 EXCLUDES = ["runs/", ".git/", "wandb/", "__pycache__/", "*.pyc", ".pytest_cache/", ".hypothesis/",
             ".benchmarks/", "*.egg-info/", "build/", "dist/", ".venv/", "venv/", ".ipynb_checkpoints/"]
 # W&B settings a job inherits from the submitting shell (names only are ever printed).
-PASS_THROUGH_ENV = ("WANDB_API_KEY", "WANDB_MODE", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_BASE_URL")
+PASS_THROUGH_ENV = ("WANDB_MODE", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_BASE_URL")
+# Secrets travel by reference: the cluster's pods read them from a Kubernetes Secret (k8s/wandb-secret.template.yaml).
+# A value goes into the job's runtime env (readable by anyone who can reach the job server) only when
+# the user names it with --env.
+SECRET_ENV = ("WANDB_API_KEY",)
 
 
 class SubmitError(DrawbacksError, ValueError):
@@ -45,6 +49,7 @@ class Submission:
     metadata: dict[str, str]
     run_folder: str  # as the cluster will see it; may start with ${DL_DRAWBACKS_RUNS_DIR:-$HOME/runs}
     env_names: tuple[str, ...]  # environment variables passed to the job (values never shown)
+    withheld: tuple[str, ...] = ()  # secrets set here but not sent (the cluster has them by reference)
 
 
 def project_root(spec: Path) -> Path:
@@ -122,6 +127,7 @@ def build_submission(spec: str | Path, *, out: str | None = None, runtime_env_js
         submission_id=f"dl-drawbacks-{name}", entrypoint=entrypoint, runtime_env=runtime_env,
         metadata={"dl_drawbacks_spec": rel, "dl_drawbacks_suite": suite.name, "dl_drawbacks_out": shown},
         run_folder=shown, env_names=tuple(sorted(env_vars)),
+        withheld=tuple(k for k in SECRET_ENV if environ.get(k) and k not in env_vars),
     )
 
 

@@ -129,10 +129,10 @@ def _one_line_error(capsys, *secrets_) -> str:
 
 
 def test_submit_follow_succeeds_and_results_appear(authed, capsys, monkeypatch):
-    monkeypatch.setenv("WANDB_API_KEY", WANDB_SECRET)  # passed through to the job, never shown
+    monkeypatch.setenv("WANDB_API_KEY", WANDB_SECRET)  # asked for with --env: passed to the job, never shown
     monkeypatch.setenv("WANDB_MODE", "offline")
     t0 = time.monotonic()
-    code = main(["submit", SPEC, "--address", authed["address"], "--follow"])
+    code = main(["submit", SPEC, "--address", authed["address"], "--follow", "--env", "WANDB_API_KEY"])
     out, err = capsys.readouterr()
     assert code == 0, out[-3000:] + err
     job_id = out.splitlines()[0]

@@ -46,16 +46,34 @@ def test_absolute_and_odd_out_paths_are_quoted():
     assert run_folder_from_logs(_sh(rel.entrypoint, {"HOME": "/h"})) == "/h/runs/exp/one"
 
 
-def test_wandb_settings_pass_through_as_env_vars_and_only_their_names_are_shown(capsys):
+def test_wandb_settings_pass_through_the_key_only_when_named_and_only_names_are_shown():
     environ = {"WANDB_API_KEY": SECRET, "WANDB_MODE": "offline", "WANDB_DATA_DIR": "/local/only", "OMP_NUM_THREADS": "3"}
     sub = build_submission(SPEC, environ=environ, env=["OMP_NUM_THREADS", "A=1"],
                            runtime_env_json=json.dumps({"env_vars": {"B": "2"}, "excludes": ["big/"], "pip": ["rich"]}))
     env = sub.runtime_env["env_vars"]
-    assert env == {"WANDB_API_KEY": SECRET, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "3", "A": "1", "B": "2"}
-    assert sub.env_names == ("A", "B", "OMP_NUM_THREADS", "WANDB_API_KEY", "WANDB_MODE")
+    assert env == {"WANDB_MODE": "offline", "OMP_NUM_THREADS": "3", "A": "1", "B": "2"}
+    assert sub.env_names == ("A", "B", "OMP_NUM_THREADS", "WANDB_MODE") and sub.withheld == ("WANDB_API_KEY",)
     assert sub.runtime_env["pip"] == ["rich"] and "big/" in sub.runtime_env["excludes"]
-    for text in (sub.entrypoint, json.dumps(sub.metadata), sub.run_folder):
+    assert SECRET not in json.dumps(sub.runtime_env)  # the cluster reads the key from its Kubernetes Secret
+    asked = build_submission(SPEC, environ=environ, env=["WANDB_API_KEY"])  # explicitly asked: the value goes
+    assert asked.runtime_env["env_vars"]["WANDB_API_KEY"] == SECRET and asked.withheld == ()
+    for text in (sub.entrypoint, json.dumps(sub.metadata), sub.run_folder, asked.entrypoint, json.dumps(asked.metadata)):
         assert SECRET not in text
+
+
+@pytest.mark.parametrize("token", ["sec\nret-4f2a", "sec ret-4f2a", "sec\x00ret-4f2a", "sec\u00e9ret-4f2a"])
+def test_a_token_with_whitespace_or_control_characters_is_one_line_without_it(token, tmp_path, capsys, monkeypatch):
+    file = tmp_path / "tok"
+    file.write_text(token)
+    assert main(["submit", str(SPEC), "--address", "http://127.0.0.1:9", "--token-file", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds whitespace or control characters" in err and "--token-file" in err
+    assert "sec" not in err.replace(str(file), "") and "ret-4f2a" not in err
+    if "\x00" not in token:  # an environment variable cannot hold NUL
+        monkeypatch.setenv("RAY_AUTH_TOKEN", token)
+        with pytest.raises(ClusterError, match="token from RAY_AUTH_TOKEN holds whitespace") as info:
+            auth_headers(None)
+        assert "ret-4f2a" not in str(info.value)
 
 
 @pytest.mark.parametrize("text, message", [

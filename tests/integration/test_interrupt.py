@@ -1,0 +1,91 @@
+"""Ctrl-C and SIGTERM on the driver of `dl-drawbacks run`: scheduling stops, the trials that did not
+finish are recorded as interrupted and listed in the report with the `--resume` command, the exit code
+is 130 (SIGINT) or 143 (SIGTERM), a second signal quits without a traceback, and `--resume` completes
+the run with the rows finished before the signal byte-identical."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dl_drawbacks.cli import main
+from dl_drawbacks.plan import plan
+from dl_drawbacks.spec import load_spec
+from dl_drawbacks.store import is_finished
+
+pytestmark = pytest.mark.ray
+SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_kill.yaml"
+
+
+def _finished_rows(out: Path) -> dict[str, bytes]:
+    root = out / "trials"
+    return {p.name: (p / "rows.parquet").read_bytes() for p in root.iterdir() if is_finished(out, p.name)} if root.exists() else {}
+
+
+def _start(out: Path, address: str) -> subprocess.Popen:
+    args = [sys.executable, "-m", "dl_drawbacks.cli", "run", str(SPEC), "--out", str(out), "--address", address]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _wait_for_first_finished(driver: subprocess.Popen, out: Path, timeout_s: float = 240) -> None:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and driver.poll() is None and not _finished_rows(out):
+        time.sleep(0.1)
+    assert driver.poll() is None and _finished_rows(out), "the driver should be running with one trial finished"
+
+
+def test_sigint_after_the_first_trial_reports_what_did_not_run_and_resume_completes(ray_cluster, tmp_path):
+    import ray
+
+    out = tmp_path / "run"
+    driver = _start(out, ray.get_runtime_context().gcs_address)
+    _wait_for_first_finished(driver, out)
+    driver.send_signal(signal.SIGINT)
+    _, stderr = driver.communicate(timeout=240)
+    assert driver.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: interrupted by SIGINT") and "--resume" in last and str(out) in last
+    before = _finished_rows(out)
+    planned = [t.trial_id for t in plan(load_spec(SPEC))]
+    not_run = [t for t in planned if t not in before]
+    assert 1 <= len(before) < 5 and not_run
+    markers = {t: json.loads((out / "trials" / t / "trial.json").read_text()) for t in not_run}
+    assert {m["status"] for m in markers.values()} == {"interrupted"}
+    report = (out / "report.md").read_text()
+    assert "Trials not run to the end (the run was interrupted)" in report
+    assert all(t in report for t in not_run) and "--resume" in report
+
+    assert main(["run", str(SPEC), "--out", str(out), "--resume"]) == 0
+    after = _finished_rows(out)
+    assert sorted(after) == sorted(planned)
+    assert all(after[t] == rows for t, rows in before.items()), "a row file finished before Ctrl-C changed"
+    assert json.loads((out / "findings.json").read_text())["compute"]["trials"] == 5
+
+
+@pytest.mark.slow
+def test_sigterm_exits_143_and_a_second_signal_quits_without_a_traceback(ray_cluster, tmp_path):
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    driver = _start(tmp_path / "term", address)
+    _wait_for_first_finished(driver, tmp_path / "term")
+    driver.send_signal(signal.SIGTERM)
+    _, stderr = driver.communicate(timeout=240)
+    assert driver.returncode == 143 and "Traceback" not in stderr, stderr
+    assert "interrupted" in (tmp_path / "term" / "report.md").read_text()
+
+    driver = _start(tmp_path / "twice", address)
+    _wait_for_first_finished(driver, tmp_path / "twice")
+    driver.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    driver.send_signal(signal.SIGINT)
+    _, stderr = driver.communicate(timeout=240)
+    assert driver.returncode == 130 and "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("interrupted (SIGINT): quitting now")
