@@ -11,18 +11,34 @@ import yaml
 from dl_drawbacks.errors import SpecError
 from dl_drawbacks.k8s.render import render_rayjob, to_yaml
 from dl_drawbacks.k8s.validate import validate_manifest
+from dl_drawbacks.spec.load import read_text
+from dl_drawbacks.store import atomic_write_bytes
+
+
+def _output_file(output: str) -> Path:
+    """Where -o writes: refused in one line when it is a folder or its folder does not exist."""
+    path = Path(output)
+    if path.is_dir():
+        raise SpecError(f"-o {output}: is a folder; give a file path such as {path / 'rayjob.yaml'}")
+    if not path.parent.is_dir():
+        raise SpecError(f"-o {output}: the folder {path.parent} does not exist; create it or write elsewhere")
+    return path
 
 
 def _render(args: argparse.Namespace) -> int:
+    from dl_drawbacks.spec.load import load_spec
+
+    output = _output_file(args.output) if args.output else None
+    load_spec(args.spec)  # the job would fail on the cluster with a bad spec: refuse it here
     doc = render_rayjob(
         args.spec, image=args.image, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
         cpus_per_worker=args.cpus_per_worker, name=args.name, namespace=args.namespace,
         ttl_seconds=args.ttl_seconds, deadline_seconds=args.deadline_seconds,
     )
     text = to_yaml(doc)
-    if args.output:
-        Path(args.output).write_text(text)
-        print(f"wrote RayJob {doc['metadata']['name']} to {args.output}", file=sys.stderr)
+    if output:
+        atomic_write_bytes(output, text.encode())
+        print(f"wrote RayJob {doc['metadata']['name']} to {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -31,10 +47,12 @@ def _render(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     failed = 0
     for file in args.files:
+        text = read_text(Path(file), "manifest")
         try:
-            docs = [d for d in yaml.safe_load_all(Path(file).read_text()) if d is not None]
-        except (OSError, yaml.YAMLError) as exc:
-            raise SpecError(f"{file}: cannot read YAML ({str(exc).splitlines()[0]})") from None
+            docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        except (yaml.YAMLError, RecursionError) as exc:
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise SpecError(f"{file}: cannot read YAML ({first[:200]})") from None
         for i, doc in enumerate(docs):
             errors = validate_manifest(doc, args.crd_dir)
             failed += bool(errors)

@@ -22,6 +22,7 @@ from dl_drawbacks.k8s.validate import default_crd_dir, validate_manifest
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "k8s" / "jobs" / "rayjob.yaml"
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+VALID_SPEC = "name: placeholder\nversion: 1\nstudies: [{kind: compute, trainer: {budget: {steps: 2}}}]\n"
 needs_crds = pytest.mark.skipif(not default_crd_dir().is_dir(), reason=f"no KubeRay CRDs at {default_crd_dir()}")
 
 
@@ -30,7 +31,7 @@ def studies(tmp_path) -> Path:
     folder = tmp_path / "project" / "studies"
     (folder / "extra").mkdir(parents=True)
     for name in ("compute.yaml", "My_Study v2.yaml", "2024-bias.yaml", "extra/data.yml", "x" * 90 + ".yaml"):
-        (folder / name).write_text("name: placeholder\n")
+        (folder / name).write_text(VALID_SPEC)
     return folder
 
 
@@ -184,3 +185,39 @@ def test_cli_render_writes_a_valid_rayjob(studies, tmp_path, capsys):
     args = parser.parse_args(["k8s", "render", str(studies / "compute.yaml")])
     assert args.func(args) == 0
     assert yaml.safe_load(capsys.readouterr().out)["kind"] == "RayJob"
+
+
+def _render_cli(*argv: str) -> int:
+    from dl_drawbacks.cli import main
+
+    return main(["k8s", "render", *argv])
+
+
+@pytest.mark.parametrize("case", ["folder", "missing parent", "bad spec", "not utf-8"])
+def test_cli_render_refuses_in_one_line(studies, tmp_path, capsys, case):
+    spec, out = studies / "compute.yaml", tmp_path / "job.yaml"
+    if case == "folder":
+        out = tmp_path
+    elif case == "missing parent":
+        out = tmp_path / "nope" / "job.yaml"
+    elif case == "bad spec":
+        spec.write_text("name: x\nversion: 1\nstudies: [{kind: compute, seeds: [0, 0]}]\n")
+    else:
+        spec.write_bytes(b"name: \xff\xfe\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert _render_cli(str(spec), "-o", str(out)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert {"folder": "is a folder", "missing parent": "does not exist", "bad spec": "seeds",
+            "not utf-8": "not UTF-8"}[case] in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_cli_validate_names_a_file_that_is_not_utf8(tmp_path, capsys):
+    from dl_drawbacks.cli import main
+
+    bad = tmp_path / "m.yaml"
+    bad.write_bytes(b"kind: \xff\n")
+    assert main(["k8s", "validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err and "not UTF-8" in err
