@@ -200,6 +200,26 @@ def encode_tabular(
     return _stack(train_cols, train.height), _stack(test_cols, test.height), tuple(names)
 
 
+MOSTLY_NUMERIC = 0.9  # a text column whose non-empty cells are at least this share numbers is a typo, not categories
+
+
+def refuse_mostly_numeric(frame: pl.DataFrame, columns: Iterable[str], source: str) -> None:
+    """Raise when a text column is numbers but for a few cells: one-hot encoding it would silently turn
+    every distinct number into a column of its own."""
+    for col in columns:
+        if frame.schema[col] != pl.String:
+            continue
+        cells = frame[col].drop_nulls()
+        numbers = cells.str.strip_chars().cast(pl.Float64, strict=False)
+        n_numeric = numbers.is_not_null().sum()
+        if cells.len() and n_numeric < cells.len() and n_numeric >= MOSTLY_NUMERIC * cells.len():
+            row = int(frame.with_row_index().filter(
+                pl.col(col).is_not_null() & pl.col(col).str.strip_chars().cast(pl.Float64, strict=False).is_null()
+            )["index"][0])
+            raise DataError(f"{source}: column {col!r} holds numbers in {n_numeric} of {cells.len()} rows but "
+                            f"{frame[col][row]!r} in data row {row + 1}; fix those cells (leave a missing value empty)")
+
+
 def _stack(columns: list[np.ndarray], n_rows: int) -> np.ndarray:
     return np.column_stack(columns).astype(np.float32) if columns else np.zeros((n_rows, 0), np.float32)
 

@@ -3,8 +3,9 @@
 Options: ``path`` (the file), ``label`` (column), ``favorable_label`` (value that becomes class 1;
 unset keeps every class, numbered in sorted order), ``protected`` (column -> privileged values or
 a comparison like ``'>= 25'``), ``features`` (default: every other column), ``include_protected``,
-``test_fraction`` (default 0.25) and ``seed``. Rows with a missing value in a used column are
-dropped; numeric columns are standardised with train statistics, the others one-hot.
+``test_fraction`` (default 0.25) and ``seed``. Rows with a missing (or NaN, or infinite) value in a used
+column are dropped and counted; numeric columns are standardised with train statistics, the others
+one-hot; a text column that holds numbers but for a few cells is refused, naming the first such cell.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import polars as pl
 
 from ..errors import DataError
 from ..registry import DATASETS
-from .base import Dataset, DatasetOptions, encode_tabular, refuse_unused, train_test_indices
+from .base import Dataset, DatasetOptions, encode_tabular, refuse_mostly_numeric, refuse_unused, train_test_indices
 from .checksums import sha256
 
 READERS = {".csv": pl.read_csv, ".parquet": pl.read_parquet, ".pq": pl.read_parquet}
@@ -98,8 +99,14 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
             raise DataError(f"feature(s) {', '.join(map(repr, hidden))} are the label or protected; "
                             "remove them from features (or set include_protected: true)")
     used = list(dict.fromkeys([label, *features, *protected]))
+    refuse_mostly_numeric(frame, [*features, *protected], str(file))
     n_rows = frame.height
-    frame = frame.select(used).fill_nan(None).drop_nulls()
+    frame = frame.select(used)
+    n_infinite = frame.select(pl.any_horizontal([pl.col(c).is_infinite() for c, t in frame.schema.items()
+                                                 if t.is_float()] or [pl.lit(False)])).to_series().sum()
+    frame = frame.with_columns(pl.when(pl.col(c).is_infinite()).then(None).otherwise(pl.col(c)).alias(c)
+                               for c, t in frame.schema.items() if t.is_float())
+    frame = frame.fill_nan(None).drop_nulls()
     if options.favorable_label is None:
         classes = frame[label].unique().sort().to_numpy()
         y = np.searchsorted(classes, frame[label].to_numpy()).astype(np.int64)
@@ -140,6 +147,6 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
         provenance=(f"user file {file} sha256 {sha256(data)}; label {label!r}"
                     + (f" (1 = {options.favorable_label!r})" if options.favorable_label is not None
                        else f" (classes {', '.join(map(str, classes.tolist()))})")
-                    + f"; dropped {n_rows - frame.height} rows with missing values; stratified "
+                    + f"; dropped {n_rows - frame.height} rows with missing values ({n_infinite} of them infinite); stratified "
                     f"test split {test_fraction} seed {options.seed}"),
     )

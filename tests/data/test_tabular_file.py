@@ -100,3 +100,29 @@ def test_protected_feature_needs_include_protected(csv):
         load_dataset("tabular_file", options(csv, features=("sex", "job")))
     data = load_dataset("tabular_file", options(csv, features=("sex", "job"), include_protected=True))
     assert data.feature_names[:2] == ("sex=F", "sex=M")
+
+
+def test_infinite_values_are_dropped_like_missing_ones_and_counted(tmp_path, table):
+    path = tmp_path / "inf.csv"
+    text = table.write_csv()
+    lines = text.splitlines()
+    for i in (3, 7):  # the income cell of two rows: inf and -inf
+        cells = lines[i].split(",")
+        cells[3] = "inf" if i == 3 else "-inf"
+        lines[i] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    data = load_dataset("tabular_file", options(str(path)))
+    assert data.x_train.shape[0] + data.x_test.shape[0] == 38
+    assert np.isfinite(data.x_train).all() and np.isfinite(data.x_test).all()
+    assert "dropped 2 rows with missing values (2 of them infinite)" in data.provenance
+
+
+def test_a_numeric_column_with_one_text_cell_is_refused_naming_it(tmp_path, table):
+    path = tmp_path / "typo.csv"
+    table.with_columns(pl.col("income").cast(pl.String)).with_columns(
+        pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("12,5")).otherwise(pl.col("income")).alias("income")
+    ).write_csv(path)
+    with pytest.raises(DataError, match=r"column 'income' holds numbers in 39 of 40 rows but '12,5' in data row 6"):
+        load_dataset("tabular_file", options(str(path)))
+    # a real text column (no numbers at all) is still one-hot encoded
+    assert "job=a" in load_dataset("tabular_file", options(str(tmp_path / "typo.csv"), features=["job"])).feature_names
