@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from .aggregate import load_rows, trial_outcomes
 from .errors import RunFolderError
 from .report.document import write_report
 from .plan import PlannedStudy, plan_suite
-from .spec.load import parse_spec
+from .spec.load import parse_spec, read_yaml
 from .store import atomic_write_bytes, atomic_write_json
 
 ERRORS_DIR = "analysis-errors"
@@ -32,9 +31,14 @@ def _read_run(run_dir: Path):
     spec_file = run_dir / "spec.yaml"
     if not spec_file.exists():
         raise RunFolderError(f"{run_dir}: no spec.yaml; is this a dl-drawbacks run folder?")
-    suite = parse_spec(yaml.safe_load(spec_file.read_text()), source=str(spec_file))
+    suite = parse_spec(read_yaml(spec_file), source=str(spec_file))
     env_file = run_dir / "env.json"
-    env = json.loads(env_file.read_text()) if env_file.exists() else {}
+    try:
+        env = json.loads(env_file.read_bytes()) if env_file.exists() else {}
+    except (ValueError, OSError) as exc:
+        raise RunFolderError(f"{env_file}: damaged ({type(exc).__name__}); delete it to report without the environment") from None
+    if not isinstance(env, dict):
+        raise RunFolderError(f"{env_file}: not a JSON object; delete it to report without the environment")
     return suite, env
 
 
