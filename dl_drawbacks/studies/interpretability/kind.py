@@ -274,14 +274,18 @@ class InterpretabilityStudy(StudyKind):
         return interpretability_headlines(findings)
 
     def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
-        from ...tracking.findings_tables import finding_tables
         from ...tracking.panels import Bars, Curves, summary
 
-        methods = sorted({r["method"] for t in finding_tables(findings).values() for r in t if isinstance(r.get("method"), str)})
+        audits = [c.get("audit") for c in findings.get("conditions") or [] if isinstance(c, dict)]
+        audit = next((a for a in audits if isinstance(a, dict) and a.get("available")), {})
+        faithful = audit.get("faithfulness") if isinstance(audit.get("faithfulness"), dict) else {}
+        pairs = sorted(f"{m}@{b}" for m, by in faithful.items() if isinstance(by, dict) for b in by)
+        methods = sorted(audit.get("cost_seconds_per_sample") or {}) if isinstance(audit.get("cost_seconds_per_sample"), dict) else []
         panels = [Curves("loss", ("loss/train", "loss/test")), Bars("model test accuracy", (summary("accuracy/test"),))]
+        if pairs:
+            panels.append(Bars("deletion AUC by attribution method @ baseline (lower: more faithful)",
+                               tuple(summary(f"deletion_auc/test_explain/{p}") for p in pairs)))
         if methods:
-            panels += [Bars("deletion AUC by attribution method (lower: more faithful)",
-                            tuple(summary(f"deletion_auc/test_explain/{m}") for m in methods)),
-                       Bars("explanation seconds per sample", tuple(summary(f"explain_seconds_per_sample/test_explain/{m}")
-                                                                    for m in methods))]
+            panels.append(Bars("explanation seconds per sample",
+                               tuple(summary(f"explain_seconds_per_sample/test_explain/{m}") for m in methods)))
         return panels
