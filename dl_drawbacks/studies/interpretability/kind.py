@@ -280,7 +280,8 @@ class InterpretabilityStudy(StudyKind):
         audit = next((a for a in audits if isinstance(a, dict) and a.get("available")), {})
         faithful = audit.get("faithfulness") if isinstance(audit.get("faithfulness"), dict) else {}
         pairs = sorted(f"{m}@{b}" for m, by in faithful.items() if isinstance(by, dict) for b in by)
-        methods = sorted(audit.get("cost_seconds_per_sample") or {}) if isinstance(audit.get("cost_seconds_per_sample"), dict) else []
+        cost = audit.get("cost_seconds_per_sample")
+        methods = sorted(cost) if isinstance(cost, dict) else []
         panels = [Curves("loss", ("loss/train", "loss/test")), Bars("model test accuracy", (summary("accuracy/test"),))]
         if pairs:
             panels.append(Bars("deletion AUC by attribution method @ baseline (lower: more faithful)",
