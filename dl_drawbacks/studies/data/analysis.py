@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .anchors import Curve, anchor_interval, test_weights
+from .anchors import Curve, anchor_interval, resampling_weights
 from .convergence import selection_table
 from .crossover import compare
 from .learning_curves import BOOTSTRAP_METHOD, LearningCurveFit
@@ -77,7 +77,7 @@ def analyze_data(rows: pl.DataFrame, options: Any) -> dict[str, Any]:
     dl = dl_curves(trials, corr, rows, selection)
     base = baseline_curves(trials, corr, rows)
     size = _test_size({**dl, **base})
-    weights = test_weights(size, options.n_bootstrap, seed=0) if size else None
+    weights = resampling_weights(size, options.n_bootstrap, seed=0) if size else None
     dl_fits = {m: _fit(c, options, weights) for m, c in dl.items()}
     base_fits = {b: _fit(c, options, weights) for b, c in base.items()}
     cross = {m: {b: (compare(f, g, level=options.level, min_test_samples=options.min_test_samples, n_cap=min(options.n_cap, 1e7))

@@ -84,7 +84,7 @@ def paired_difference(dl: Curve, base: Curve, i_dl: int, i_base: int, *, level: 
     return nested_interval(per_seed, level=level, paired=True)
 
 
-def test_weights(test_size: int, n_resamples: int, *, seed: int = 0) -> np.ndarray:
+def resampling_weights(test_size: int, n_resamples: int, *, seed: int = 0) -> np.ndarray:
     """Multinomial resampling weights of the shared test set, one row per replicate (share it across learners)."""
     rng = np.random.default_rng(seed)
     return rng.multinomial(test_size, np.full(test_size, 1 / test_size), n_resamples).astype(float)

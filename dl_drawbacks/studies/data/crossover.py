@@ -29,6 +29,9 @@ def _per_anchor(dl: LearningCurveFit, base: LearningCurveFit, *, level: float, m
         iv = paired_difference(dl.curve_, base.curve_, i, j, level=level)
         t = dl.curve_.test_size
         row = {"n": float(n), "dl_minus_baseline": iv.estimate, "interval": iv.to_dict()}
+        if iv.estimate is None:
+            out.append({**row, "resolved": False, "ahead": "unresolved", "reason": iv.reason})
+            continue
         if t and base.curve_.correct is not None:
             diff = (base.curve_.correct[j].mean(axis=0) - dl.curve_.correct[i].mean(axis=0))
             row["difference_test_samples"] = float(iv.estimate * t)
@@ -101,11 +104,11 @@ def compare(dl: LearningCurveFit, base: LearningCurveFit, *, level: float = 0.95
     ahead = {k: [r["n"] for r in per if r["ahead"] == k] for k in ("deep learning", "baseline", "unresolved")}
     if crossings:
         verdict = "; ".join(c["says"] + ("" if c["resolved"] else " (not resolved)") for c in crossings)
-    elif per:
-        side = "deep learning" if per[0]["dl_minus_baseline"] < 0 else "the baseline"
-        verdict = f"no crossover within n={per[0]['n']:g}..{per[-1]['n']:g}: {side} has the lower mean error at every anchor"
+    elif signed := [r for r in per if r["dl_minus_baseline"] not in (None, 0.0)]:
+        side = "deep learning" if signed[0]["dl_minus_baseline"] < 0 else "the baseline"
+        verdict = f"no crossover within n={signed[0]['n']:g}..{signed[-1]['n']:g}: {side} has the lower mean error at every anchor"
     else:
-        verdict = "no common anchors"
+        verdict = "no common anchor with a defined difference"
     return {"per_anchor": per, "observed": crossings, "ahead_at_n": ahead, "verdict": verdict,
             "fitted": fitted_crossovers(dl, base, n_cap=n_cap, level=level),
             "test": f"paired by seed and test sample; {level:.0%} nested interval over seeds × test samples"}

@@ -20,15 +20,17 @@ def _learners(findings: dict[str, Any]):
 
 
 def _bars(f: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Anchors, mean errors and interval half-widths, only where the mean can sit on a log axis."""
     n, m = np.array(f["anchors"]), np.array(f["mean_error"], float)
     ivs = f["anchor_intervals"]
     lo = np.array([m[i] - iv["low"] if iv["low"] is not None else 0.0 for i, iv in enumerate(ivs)])
     hi = np.array([iv["high"] - m[i] if iv["high"] is not None else 0.0 for i, iv in enumerate(ivs)])
-    return n, m, np.clip(np.vstack([lo, hi]), 0, None)
+    ok = np.isfinite(m) & (m > 0)
+    return n[ok], m[ok], np.clip(np.nan_to_num(np.vstack([lo, hi])[:, ok]), 0, None)
 
 
 def learning_curves(findings: dict[str, Any], out: Path) -> Path | None:
-    learners = list(_learners(findings))
+    learners = [(k, name, f) for k, name, f in _learners(findings) if _bars(f)[0].size]
     if not learners:
         return None
     fig, ax = plt.subplots(figsize=(7.5, 5))
@@ -59,12 +61,14 @@ def learning_curves(findings: dict[str, Any], out: Path) -> Path | None:
 
 
 def dl_vs_baseline(findings: dict[str, Any], out: Path) -> Path | None:
-    pairs = [(m, b, c) for m, per in findings.get("crossover", {}).items() for b, c in per.items() if c.get("per_anchor")]
+    def plottable(c: dict) -> list[dict]:
+        return [r for r in c.get("per_anchor", []) if r["dl_minus_baseline"] is not None and np.isfinite(r["dl_minus_baseline"])]
+
+    pairs = [(m, b, plottable(c)) for m, per in findings.get("crossover", {}).items() for b, c in per.items() if plottable(c)]
     if not pairs:
         return None
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for k, (m, b, c) in enumerate(pairs):
-        rows = [r for r in c["per_anchor"] if r["dl_minus_baseline"] is not None]
+    for k, (m, b, rows) in enumerate(pairs):
         n = np.array([r["n"] for r in rows]) * (1 + 0.03 * k)  # dodge overlapping bars
         d = np.array([r["dl_minus_baseline"] for r in rows])
         lo = [r["dl_minus_baseline"] - r["interval"]["low"] if r["interval"]["low"] is not None else 0.0 for r in rows]
