@@ -1,3 +1,3 @@
-"""The bias study: everything only it uses (kind, analysis, figures, report)."""
+"""The bias study: everything only it uses (kind, audit mode, analysis, figures, report)."""
 
-from . import kind  # noqa: F401  (registers the study kind)
+from . import audit, kind  # noqa: F401  (register the bias and bias_audit study kinds)

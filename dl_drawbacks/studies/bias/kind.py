@@ -169,8 +169,8 @@ class BiasStudy(StudyKind):
     Options = BiasOptions
     descriptors: ClassVar[dict[str, str]] = {
         "dataset": "data.name", "n_train": "data.n_train", "protected": "treatment.protected",
-        "unprivileged_share": "treatment.unprivileged_share", "mitigation": "treatment.mitigation",
-        "drop_features": "treatment.drop_features"}
+        "unprivileged_share": "treatment.unprivileged_share", "mitigation": "treatment.mitigation"}
+    # treatment.drop_features is recorded as a factor by the sweep that varies it (absent: every feature kept)
 
     def check(self, study: Any, options: Any) -> None:
         for sweep in study.sweeps or [None]:
@@ -188,6 +188,17 @@ class BiasStudy(StudyKind):
             from ...data.compas import compas_file
 
             compas_file(study.data.options.get("path"))
+
+    def plan_trials(self, study: Any, options: Any, trials: list) -> list:
+        """A relative ``data.options.path`` is the driver's: made absolute so Ray workers (other cwd) find it."""
+        out = []
+        for t in trials:
+            path = t.data.options.get("path")
+            if path and not Path(path).expanduser().is_absolute():
+                data = t.data.model_copy(update={"options": {**t.data.options, "path": str(Path(path).expanduser().resolve())}})
+                t = t.model_copy(update={"data": data})
+            out.append(t)
+        return out
 
     def prepare_data(self, ctx) -> None:
         t = ctx.treatment

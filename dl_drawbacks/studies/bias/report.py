@@ -9,56 +9,133 @@ from ...report.markdown import fmt, image, table
 
 
 def _iv(pair: list | None) -> str:
-    return f"[{fmt(pair[0])}, {fmt(pair[1])}]" if pair else "—"
+    return f"[{fmt(pair[0])}, {fmt(pair[1])}]" if pair and pair[0] is not None else "—"
+
+
+def _cell(e: dict | None) -> str:
+    return f"{fmt(e['mean'])} {_iv(e.get('interval95'))}" if e and e.get("mean") is not None else "—"
+
+
+def _headline_md(protected: str, h: dict[str, Any]) -> list[str]:
+    if not h.get("available"):
+        return [f"### {protected}: not measurable — {h['reason']}", ""]
+    share = h["setting"]["unprivileged_share"]
+    out = [f"### {protected}: unmitigated model ({'natural composition' if share is None else f'unprivileged share {share}'}, "
+           f"seeds {h['seeds']})", ""]
+    out += [table(["metric", "aif360 value (mean over seeds)", "95% nested interval", "verdict"],
+                  [[m, fmt(v["mean"]), _iv(v["interval95"]), v["text"]] for m, v in h["metrics"].items()]), ""]
+    rates = ("accuracy", "tpr", "fpr", "fnr", "selection_rate")
+    by_group: dict[str, dict] = {}
+    for g in h["groups"]:
+        by_group.setdefault(g["group"], {})[g["metric"]] = g
+    out += [table(["group", *rates], [[g, *[_cell(v.get(r)) for r in rates]] for g, v in by_group.items()]), ""]
+    tf, amp = h["threshold_free"], h["amplification"]
+    out += [table(["threshold-free", "privileged", "unprivileged", "unprivileged − privileged"],
+                  [[k, _cell(v["privileged"]), _cell(v["unprivileged"]), _cell(v["difference"])] for k, v in tf.items()]), ""]
+    out += [f"Amplification ({amp['definition']}): **{amp['verdict']}**, {_cell(amp['spd_excess'])}; disparate impact of "
+            f"labels {_cell(amp['label_disparate_impact'])}, of predictions {_cell(amp['prediction_disparate_impact'])}.", ""]
+    return out
+
+
+def _mitigation_md(key: str, m: dict[str, Any], primary: str) -> list[str]:
+    out = [f"### Mitigation — {key}", ""]
+    metrics = ("disparate_impact", "statistical_parity_difference", "equal_opportunity_difference", "average_odds_difference")
+    rows = []
+    for r in m["table"]:
+        status = r["status"] + (f": {r['reason']}" if r.get("reason") else "")
+        met = r.get("metrics", {})
+        rows.append([r["mitigation"], status, _cell(r.get("accuracy")), _cell(r.get("accuracy_cost")),
+                     *[_cell(met.get(x)) for x in metrics]])
+    out += [table(["mitigation", "status", "accuracy", "accuracy cost vs none (paired)", *metrics], rows), ""]
+    for r in m["table"]:
+        if r.get("target"):
+            t = r["target"]
+            out += [f"Calibrated equalized odds, on what it targets: generalized FNR gap {_cell(t['generalized_fnr_gap'])}, "
+                    f"generalized FPR gap {_cell(t['generalized_fpr_gap'])}; mix rates {t['mix_rate']}. {t['note']}.", ""]
+    best = (f"Best by {primary.replace('_', ' ')}: **{m['best']}** ({m['best_reason']}), accuracy cost "
+            f"{_cell(m['best_accuracy_cost'])}." if m["best"] else m["best_reason"] + ".")
+    return out + [best, ""]
 
 
 def bias_markdown(f: dict[str, Any], figures: list[Path]) -> str:
-    out = [f"*{f['question']}*", "",
-           f"{f['trials']} trials on {', '.join(f['datasets'])}, seeds {f['seeds']}. Intervals {f['interval_method']}. "
-           "Privileged = every listed attribute 1 (e.g. male, white); unprivileged = every listed attribute 0.", ""]
+    out = [f"*{f.get('question', '')}*", ""]
+    if f.get("available") is False:
+        return "\n".join(out + [f"Not measurable: {f['reason']}."])
+    out += [f"{f['trials']} trials, seeds {f['seeds']}, {f['test_samples']} test samples. Intervals: {f['interval_method']}. "
+            "Verdicts pass only when the whole interval is inside the band, fail when wholly outside, else inconclusive. "
+            "Privileged = every listed attribute 1; unprivileged = every listed attribute 0.", ""]
     for protected, h in f["headline"].items():
-        share = h["setting"]["unprivileged_share"]
-        out += [f"### {protected}: unmitigated model ({'natural composition' if share is None else f'unprivileged share {share}'})", ""]
-        out += [table(["metric", "mean over seeds", "95% interval (seeds)", "bootstrap 95% (test samples)", "verdict"],
-                      [[m, fmt(v["mean"]), _iv(v["interval95"]), _iv(v["bootstrap95"]), v["verdict"]] for m, v in h["metrics"].items()]), ""]
-        out += [table(["group", "metric", "mean", "95% interval (seeds)", "bootstrap 95%"],
-                      [[g["group"], g["metric"].removeprefix("group_"), fmt(g["mean"]), _iv(g["interval95"]), _iv(g["bootstrap95"])]
-                       for g in h["groups"]]), ""]
+        out += _headline_md(protected, h)
     for protected, r in f["representation"].items():
-        out += [f"### Representation sweep — {protected} ({r['unprivileged_group']} vs {r['privileged_group']})", ""]
-        cols = ["accuracy_gap", "disparate_impact", "statistical_parity_difference", "equal_opportunity_difference", "average_odds_difference"]
-        out += [table(["unprivileged share", *[c.replace("_", " ") for c in cols]],
-                      [[fmt(p["unprivileged_share"]), *[f"{fmt(p[c]['mean'])} {_iv(p[c]['interval95'])}" if c in p else "—" for c in cols]]
+        out += [f"### Representation sweep — {protected}", ""]
+        cols = ("accuracy_gap", "disparate_impact", "statistical_parity_difference", "average_odds_difference")
+        out += [table(["unprivileged share", *[c.replace("_", " ") for c in cols], "gap closed?"],
+                      [[fmt(p["unprivileged_share"]), *[_cell(p.get(c)) for c in cols], p["accuracy_gap"]["text"]]
                        for p in r["points"]]), ""]
-        closes = r["accuracy_gap_closes_at"]
-        said = ("the accuracy gap's interval contains 0 at every share tested" if r["accuracy_gap_closed_everywhere"] else
-                f"the accuracy gap closes (95% interval contains 0) from share {fmt(closes)}" if closes is not None else
-                "the accuracy gap does not close at any share tested")
-        within = ", ".join(f"{m.replace('_', ' ')}: {fmt(s) if s is not None else 'never'}" for m, s in r["within_threshold_from_share"].items())
-        out += [f"Privileged minus unprivileged accuracy; {said} (change from lowest to highest share: "
-                f"{fmt(r['accuracy_gap_change'])}). Smallest share within the common threshold — {within}.", ""]
+        closed = r["accuracy_gap_closed_from_share"]
+        out += [f"Accuracy gap (privileged − unprivileged) closed (interval within ±{r['tolerance']}) from share "
+                f"{fmt(closed) if closed is not None else '— never'}.", ""]
     for key, m in f["mitigation"].items():
-        out += [f"### Mitigation — {key}", ""]
-        out += [table(["mitigation", "accuracy", "accuracy cost vs none (paired by seed)", *m["table"][0]["metrics"].keys()],
-                      [[r["mitigation"], f"{fmt(r['accuracy']['mean'])} {_iv(r['accuracy']['interval95'])}",
-                        f"{fmt(r['accuracy_cost']['mean'])} {_iv(r['accuracy_cost']['interval95'])}",
-                        *[fmt(v["mean"]) for v in r["metrics"].values()]] for r in m["table"]]), ""]
-        best = (f"Best by {f['primary_metric'].replace('_', ' ')}: **{m['best']}** ({m['best_reason']}), accuracy cost "
-                f"{fmt(m['best_accuracy_cost']['mean'])} {_iv(m['best_accuracy_cost']['interval95'])}." if m["best"] else m["best_reason"] + ".")
-        out += [best, ""]
+        out += _mitigation_md(key, m, f["primary_metric"])
+    for key, p in f["proxy_ablation"].items():
+        if not p.get("available"):
+            out += [f"### Proxy ablation — {key}: not measurable ({p['reason']})", ""]
+            continue
+        out += [f"### Proxy ablation — {key}", ""]
+        out += [table(["metric", "with proxies", "without", "distance from parity they carry (paired)", "share of gap", "verdict"],
+                      [[m, _cell(v["with_proxies"]), _cell(v["without_proxies"]), _cell(v["distance_carried"]),
+                        fmt(v["share_of_gap_carried"]), v["verdict"]] for m, v in p["metrics"].items()]), ""]
     out += [image(p) for p in figures]
     return "\n".join(out)
 
 
 def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for protected, h in f["headline"].items():
+    over = "seeds × test samples (nested)"
+    for protected, h in f.get("headline", {}).items():
+        if not h.get("available"):
+            out.append({"finding": f"bias ({protected}): not measurable — {h['reason']}", "value": None, "interval": None,
+                        "unit": "", "provenance": "bias study"})
+            continue
         for metric, v in h["metrics"].items():
-            out.append({"finding": f"{metric.replace('_', ' ')} ({protected}) — {v['verdict']}", "value": v["mean"],
-                        "interval": v["interval95"], "unit": "", "provenance": f"aif360 on test predictions, {v['n_seeds']} seeds"})
-    for key, m in f["mitigation"].items():
+            out.append({"finding": f"{metric.replace('_', ' ')} ({protected}) — {v['text']}", "value": v["mean"],
+                        "interval": v["interval95"], "unit": "", "over": over,
+                        "provenance": f"aif360 on test predictions, {v['n_seeds']} seeds"})
+        amp = h["amplification"]
+        out.append({"finding": f"bias amplification ({protected}): {amp['verdict']}", "value": amp["spd_excess"]["mean"],
+                    "interval": amp["spd_excess"]["interval95"], "unit": "SPD", "over": over, "provenance": amp["definition"]})
+    for key, m in f.get("mitigation", {}).items():
         if m["best"]:
             c = m["best_accuracy_cost"]
             out.append({"finding": f"accuracy cost of best mitigation {m['best']} ({key})", "value": c["mean"],
-                        "interval": c["interval95"], "unit": "fraction", "provenance": "paired by seed"})
+                        "interval": c["interval95"], "unit": "fraction", "over": over, "provenance": "paired by seed and test sample"})
+    return out
+
+
+def audit_markdown(f: dict[str, Any]) -> str:
+    out = ["### Audit of existing decisions (COMPAS decile score; nothing trained)", ""]
+    for protected, a in f.get("audit", {}).items():
+        if not a.get("available"):
+            out += [f"{protected}: not measurable — {a['reason']}", ""]
+            continue
+        out += [f"{a['rows']} rows. {a['definitions']['false_positive_rate']} (FPR); "
+                f"{a['definitions']['false_negative_rate']} (FNR). 95% intervals: bootstrap over defendants.", ""]
+        out += [table(["group", "false positive rate", "false negative rate", "high-risk rate"],
+                      [[g, _cell(v["false_positive_rate"]), _cell(v["false_negative_rate"]), _cell(v["high_risk_rate"])]
+                       for g, v in a["propublica_rates"].items()]), ""]
+        cal = a["calibration_within_groups"]
+        out += [table(["decile", *[f"reoffence rate, {g}" for g in cal]],
+                      [[d["decile"], *[_cell(cal[g][i]["reoffence_rate"]) for g in cal]]
+                       for i, d in enumerate(next(iter(cal.values())))]), ""]
+    return "\n".join(out)
+
+
+def audit_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for protected, a in f.get("audit", {}).items():
+        for g, v in a.get("propublica_rates", {}).items():
+            for name in ("false_positive_rate", "false_negative_rate"):
+                e = v[name]
+                out.append({"finding": f"COMPAS {name.replace('_', ' ')} ({g})", "value": e["mean"], "interval": e["interval95"],
+                            "unit": "fraction", "over": "defendants (bootstrap)", "provenance": a["definitions"][name]})
     return out

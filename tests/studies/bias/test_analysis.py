@@ -153,3 +153,17 @@ def test_weighted_loss_and_weights_follow_the_batch_order():
         _, yb, _ = next(batches)
         np.testing.assert_array_equal(next(weights).numpy(), yb.numpy().astype(np.float32))
     assert micro_batch_weights(Split(split.x, split.y), **shard) is None
+
+
+def test_figures_report_and_headlines_survive_full_and_degenerate_findings(findings, tmp_path):
+    from dl_drawbacks.store import json_safe
+    from dl_drawbacks.studies.bias.figures import make_figures
+    from dl_drawbacks.studies.bias.report import bias_headlines, bias_markdown
+
+    for f in (json_safe(findings), json_safe(BiasAnalysis().fit(frame_from_records([])).findings_)):
+        figs = make_figures(f, tmp_path)
+        text = bias_markdown({"question": "q", **f}, figs)
+        rows = bias_headlines(f)
+        assert isinstance(text, str) and all("finding" in r for r in rows)
+    assert len(make_figures(json_safe(findings), tmp_path)) == 4
+    assert "collapsed" in bias_markdown({"question": "q", **json_safe(findings)}, [])

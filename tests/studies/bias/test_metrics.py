@@ -186,7 +186,7 @@ def test_postprocessing_keeps_rows_outside_the_compared_groups(method):
     y = (rng.random(n) < 0.3 + 0.3 * groups["sex"]).astype(np.int64)
     score = np.clip(0.35 * y + 0.25 * groups["sex"] + 0.4 * rng.random(n), 0, 1)
     post = adapter.fit_postprocessor(method, y, score, groups, ["sex", "race"], seed=0)
-    yhat = adapter.apply_postprocessor(post, score, groups, ["sex", "race"])
+    yhat, _ = adapter.apply_postprocessor(post, score, groups, ["sex", "race"])
     mixed = groups["sex"] != groups["race"]
     assert set(np.unique(yhat)) <= {0, 1}
     np.testing.assert_array_equal(yhat[mixed], (score[mixed] >= 0.5).astype(np.int64))
