@@ -66,7 +66,8 @@ class Scatter:
         return [self.x, self.y]
 
     def build(self, wr: Any) -> Any:
-        return wr.ScatterPlot(title=self.title, x=self.x.build(wr), y=self.y.build(wr), log_x=self.log_x, log_y=self.log_y)
+        return wr.ScatterPlot(title=self.title, x=self.x.build(wr), y=self.y.build(wr), log_x=self.log_x,
+                              log_y=self.log_y)
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ def tables_markdown(findings: Mapping[str, Any]) -> list[str]:
         cut = [r[:MAX_TABLE_COLUMNS] for r in rows[:MAX_TABLE_ROWS]]
         more = []
         if len(rows) > MAX_TABLE_ROWS or len(columns) > MAX_TABLE_COLUMNS:
-            more = [f"\n\n*First {min(len(rows), MAX_TABLE_ROWS)} of {len(rows)} rows, {min(len(columns), MAX_TABLE_COLUMNS)} "
-                    f"of {len(columns)} columns; the full table is `{path}` in this group's summary run.*"]
+            shown = (f"{min(len(rows), MAX_TABLE_ROWS)} of {len(rows)} rows, "
+                     f"{min(len(columns), MAX_TABLE_COLUMNS)} of {len(columns)}")
+            more = [f"\n\n*First {shown} columns; the full table is `{path}` in this group's summary run.*"]
         out.append(f"### {path}\n\n" + table(columns[:MAX_TABLE_COLUMNS], cut) + "".join(more))
     return out
 
@@ -72,11 +73,12 @@ def build_report(spec: Mapping[str, Any], panels: Sequence[Panel], *, entity: st
         log.warning("W&B report skipped: wandb-workspaces is not importable (%s)", exc)
         return None
     try:
-        runset = wr.Runset(name=spec["runset"]["group"], filters=[expr.Metric("Group") == spec["runset"]["group"],
-                                                                   expr.Metric("JobType") == spec["runset"]["job_type"]])
+        group, job_type = spec["runset"]["group"], spec["runset"]["job_type"]
+        runset = wr.Runset(name=group, filters=[expr.Metric("Group") == group, expr.Metric("JobType") == job_type])
         blocks = [wr.MarkdownBlock(text=text) for text in spec["intro"]]
         blocks.append(wr.PanelGrid(runsets=[runset], panels=[p.build(wr) for p in panels]))
-        blocks += [wr.MarkdownBlock(text=text) for text in [*spec["tables"], *([spec["notes"]] if spec["notes"] else [])]]
+        tail = [*spec["tables"], *([spec["notes"]] if spec["notes"] else [])]
+        blocks += [wr.MarkdownBlock(text=text) for text in tail]
         # Report's default entity asks the W&B API; offline there is none to ask.
         return wr.Report(project=spec["project"], title=spec["title"], description=spec["description"],
                          blocks=blocks, entity=entity if entity is not None else (spec["entity"] or ""))
@@ -97,7 +99,8 @@ def publish(spec: Mapping[str, Any], panels: Sequence[Panel], *, url: str | None
                 return None
             report.title, report.description, report.blocks = fresh.title, fresh.description, fresh.blocks
         else:
-            report = build_report(spec, panels, entity=spec["entity"]) if spec["entity"] else _with_default_entity(spec, panels)
+            report = (build_report(spec, panels, entity=spec["entity"]) if spec["entity"]
+                      else _with_default_entity(spec, panels))
             if report is None:
                 return None
         report.save()

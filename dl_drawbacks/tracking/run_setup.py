@@ -67,7 +67,8 @@ def start_tracking(run_dir: Path, suite: Any, *, stream: Any = None) -> str:
     kept = env.get(KEY) if isinstance(env.get(KEY), dict) else {}
     group = kept.get("group") or _group_in_rows(run_dir) or f"{suite.name}-{int(time.time())}"
     mode, why = decide_mode(suite.tracking)
-    atomic_write_json(Path(run_dir) / ENV_FILE, {**env, KEY: {"group": group, "mode": mode, "why": why, **code_version()}})
+    record = {"group": group, "mode": mode, "why": why, **code_version()}
+    atomic_write_json(Path(run_dir) / ENV_FILE, {**env, KEY: record})
     where = f"; offline runs in {Path(run_dir) / 'wandb'}" if mode == "offline" else ""
     print(f"W&B: {mode} ({why}); group {group}{where}", file=stream or sys.stderr, flush=True)
     return group

@@ -42,7 +42,8 @@ def study_panels(kind: Any, findings: dict[str, Any]) -> list[Panel]:
         return list(StudyKind.wandb_panels(kind, findings))
 
 
-def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *, group: str) -> list[tuple[str, dict, list]]:
+def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *,
+                       group: str) -> list[tuple[str, dict, list]]:
     """(kind, report spec, panels) of every study of the suite."""
     from ..studies.base import get_kind
 
@@ -61,7 +62,8 @@ def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *, g
             log.warning("W&B report of %s: headlines failed: %s: %s", study.kind, type(exc).__name__, exc)
             headlines = []
         panels = study_panels(kind, found)
-        spec = report_spec(suite.tracking, group=group, kind=study.kind, title=f"dl_drawbacks {suite.name}: {study.kind}",
+        title = f"dl_drawbacks {suite.name}: {study.kind}"
+        spec = report_spec(suite.tracking, group=group, kind=study.kind, title=title,
                            question=kind.question, headlines=headlines, findings={} if failed else found,
                            panels=panels, notes=notes)
         out.append((study.kind, spec, panels))
@@ -81,6 +83,7 @@ def write_study_reports(run_dir: Path, suite: Any, findings: dict[str, Any], *, 
         if url:
             urls[kind] = url
             atomic_write_json(run_dir / REPORTS / PUBLISHED, urls)
-        atomic_write_bytes(path, json.dumps({**spec, "built": built, "url": url or urls.get(kind)}, indent=1, default=str).encode())
+        written = {**spec, "built": built, "url": url or urls.get(kind)}
+        atomic_write_bytes(path, json.dumps(written, indent=1, default=str).encode())
         out.append((kind, path, bool(url)))
     return out

@@ -137,7 +137,8 @@ def _media(tables: Mapping[str, list[dict]], figures: list[Path]) -> dict[str, A
         try:
             columns, rows = columns_and_rows(records)
             if len(rows) > wandb.Table.MAX_ROWS:
-                log.warning("W&B table %r: kept the first %d of %d rows (W&B's limit)", name, wandb.Table.MAX_ROWS, len(rows))
+                log.warning("W&B table %r: kept the first %d of %d rows (W&B's limit)", name, wandb.Table.MAX_ROWS,
+                            len(rows))
                 rows = rows[: wandb.Table.MAX_ROWS]
             media[f"tables/{name}"] = wandb.Table(columns=columns, data=rows)
         except Exception as exc:  # noqa: BLE001 - a bad table must not lose the findings

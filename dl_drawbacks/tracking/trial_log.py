@@ -178,6 +178,10 @@ def log_unlogged_trials(run_dir: Path, *, settings: TrackingSettings, group: str
             status = json.loads(marker.read_text()).get("status")
         except (OSError, ValueError, AttributeError):
             continue
-        if status in OUTCOMES and logged_status(run_dir, trial_id) != status:
+        if status not in OUTCOMES or logged_status(run_dir, trial_id) == status:
+            continue
+        try:
             n += log_recorded_trial(run_dir, trial_id, settings=settings, group=group, trial=planned.get(trial_id))
+        except Exception as exc:  # noqa: BLE001 - a damaged trial folder costs its W&B run, not the others'
+            log.warning("W&B run of trial %s not logged: %s: %s", trial_id, type(exc).__name__, exc)
     return n

@@ -27,10 +27,13 @@ KINDS = ["bias", "compute", "data", "hparams", "interpretability", "overfitting"
 
 def test_the_list_covers_every_built_in_kind():
     get_kind("compute")  # discovers the built-ins
-    assert sorted(STUDIES) == KINDS
+    assert set(KINDS) <= set(STUDIES)  # plug-ins of other tests may add more
 
 
-@pytest.mark.parametrize("findings", [{}, {"analysis_error": "ValueError: x"}, {"hparams": ["lr"], "t": [{"method": "ig"}]}])
+FINDINGS = [{}, {"analysis_error": "ValueError: x"}, {"hparams": ["lr"], "t": [{"method": "ig"}]}]
+
+
+@pytest.mark.parametrize("findings", FINDINGS)
 @pytest.mark.parametrize("name", KINDS)
 def test_every_kind_declares_panels_wandb_workspaces_builds(name, findings):
     kind = get_kind(name)

@@ -69,7 +69,8 @@ def test_the_run_decides_once_and_keeps_its_group(tmp_path, monkeypatch, capsys)
     run = tmp_path / "run"
     run.mkdir()
     (run / "env.json").write_text(json.dumps({"host": "h"}))
-    suite = SuiteSpec.model_validate({"name": "s", "version": 1, "studies": [{"kind": "compute", "data": {"name": "digits"}}]})
+    suite = SuiteSpec.model_validate({"name": "s", "version": 1,
+                                      "studies": [{"kind": "compute", "data": {"name": "digits"}}]})
     group = start_tracking(run, suite)
     first = capsys.readouterr().err.splitlines()
     assert len(first) == 1 and first[0].startswith("W&B: offline (credentials from WANDB_API_KEY, but")

@@ -29,8 +29,8 @@ def wandb_env(tmp_path, monkeypatch):
 def _trial(i: int) -> dict:
     factors = {"sweep": "lr_sweep", "trainer.optimizer.lr": 0.003 * (i + 1), "dataset": "digits"}
     return {"trial_id": f"hp-{i}", "study": "hparams", "study_index": 0, "sweep": "lr_sweep", "seed": 1,
-            "factors": factors, "model": {"family": "mlp", "size": "s"}, "trainer": {"optimizer": {"lr": factors["trainer.optimizer.lr"]}},
-            "tracking": {"mode": "offline"}}
+            "factors": factors, "model": {"family": "mlp", "size": "s"},
+            "trainer": {"optimizer": {"lr": factors["trainer.optimizer.lr"]}}, "tracking": {"mode": "offline"}}
 
 
 def _rows(trial: dict) -> pl.DataFrame:
@@ -44,20 +44,22 @@ def _rows(trial: dict) -> pl.DataFrame:
 @pytest.fixture
 def run_dir(tmp_path):
     run = tmp_path / "run"
-    spec = {"name": "s", "studies": [{"kind": "hparams", "sweeps": [{"name": "lr_sweep", "axes": {"trainer.optimizer.lr": [1]}}]}]}
+    sweep = {"name": "lr_sweep", "axes": {"trainer.optimizer.lr": [1]}}
+    spec = {"name": "s", "studies": [{"kind": "hparams", "sweeps": [sweep]}]}
     run.mkdir()
     (run / "spec.yaml").write_text(yaml.safe_dump(spec))
     for i, status in enumerate(OUTCOMES):
         t = _trial(i)
         rows = _rows(t) if status != "failed" else pl.DataFrame(schema=ROW_SCHEMA)
-        write_trial(run, t["trial_id"], rows, {"status": status, "error": "ValueError: boom" if status == "failed" else None,
-                                               "sweep": t["sweep"], "study": t["study"]})
+        error = "ValueError: boom" if status == "failed" else None
+        outcome = {"status": status, "error": error, "sweep": t["sweep"], "study": t["study"]}
+        write_trial(run, t["trial_id"], rows, outcome)
     return run
 
 
 def test_every_outcome_gets_one_run_with_outcome_name_and_factor_columns(run_dir):
     planned = {"hp-0": _trial(0)}  # hp-1.. are known from their rows only (as a TPE trial the plan never saw)
-    log_trial(_trial(0), _rows(_trial(0)), run_dir=run_dir, run_id="grp", status="completed")  # the trial's own call
+    log_trial(_trial(0), _rows(_trial(0)), run_dir=run_dir, run_id="grp", status="completed")  # the trial's call
     n = log_unlogged_trials(run_dir, settings=TrackingSettings(mode="offline"), group="grp", planned=planned)
     assert n == 3  # the completed one was logged by the trial already
     runs = [read_offline_run(f) for f in find_offline_runs(run_dir / "wandb")]

@@ -10,11 +10,14 @@ from dl_drawbacks.tracking.panels import Bars, Curves, Parallel, Scatter, config
 from dl_drawbacks.tracking.report import build_report, publish, report_spec
 from dl_drawbacks.tracking.settings import TrackingSettings
 
-PANELS = [Curves("loss", ("loss/train", "loss/val")), Scatter("e", summary("parameters"), summary("energy/total"), log_x=True),
-          Bars("acc", (summary("accuracy/test"),), group_by="mitigation"), Parallel("cfg", (config("lr"), summary("accuracy/val")))]
-HEADLINES = [{"finding": "gap |a| ≤ 0.1", "value": 0.1234, "interval": [0.1, 0.2], "unit": "ratio", "provenance": "aif360",
-              "over": "2 seeds"}]
-FINDINGS = {"mitigation": {"sex": {"table": [{"mitigation": "none", "di": 0.8}, {"mitigation": "reweighing", "di": 0.95}]}}}
+PANELS = [Curves("loss", ("loss/train", "loss/val")),
+          Scatter("e", summary("parameters"), summary("energy/total"), log_x=True),
+          Bars("acc", (summary("accuracy/test"),), group_by="mitigation"),
+          Parallel("cfg", (config("lr"), summary("accuracy/val")))]
+HEADLINES = [{"finding": "gap |a| ≤ 0.1", "value": 0.1234, "interval": [0.1, 0.2], "unit": "ratio",
+              "provenance": "aif360", "over": "2 seeds"}]
+FINDINGS = {"mitigation": {"sex": {"table": [{"mitigation": "none", "di": 0.8},
+                                             {"mitigation": "reweighing", "di": 0.95}]}}}
 
 
 @pytest.fixture(autouse=True)
