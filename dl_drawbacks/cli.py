@@ -89,8 +89,16 @@ def cmd_wandb_report(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes in one line (argparse prints the whole usage block), exit 2."""
+
+    def error(self, message: str):
+        text = f"error: {self.prog}: {message} (see {self.prog} --help)".replace("\n", " ")
+        self.exit(2, text[:500] + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dl-drawbacks", description="Measure the drawbacks of deep learning.")
+    parser = OneLineParser(prog="dl-drawbacks", description="Measure the drawbacks of deep learning.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered study kinds, datasets and models").set_defaults(func=cmd_list)
     p = sub.add_parser("plan", help="print one line per planned trial")
@@ -133,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except OSError as err:
         print(f"error: {_os_error_line(err)}".replace("\n", "\\n"), file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as err:  # a file read without a path to name (each reader names its own where it can)
+        print(f"error: a file is not UTF-8 text ({err.reason} at offset {err.start})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted (SIGINT); a run keeps its finished trials (`dl-drawbacks run SPEC --out DIR --resume` "

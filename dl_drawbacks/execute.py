@@ -91,6 +91,9 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
     out = Path(out or Path("runs") / suite.name).resolve()
     check_run_folder(out, suite, resume=resume)
     preflight_data(trials)
+    import ray
+
+    owns_ray = not ray.is_initialized()
     resources = connect(address, plugins=suite.plugins)
     check_fits(trials, resources, node_count())
     with RunLock(out):
@@ -116,6 +119,8 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
         not_run = record_interrupted(out, pending, stop.name, resume_command) if stop.signum else []
         analyze_run(out, progress=progress)
     if stop.signum:
+        if owns_ray:  # leaving Ray's core worker to the C exit handlers after a signal can deadlock there
+            ray.shutdown()
         raise RunInterrupted(f"interrupted by {stop.name}: {len(not_run)} of {len(trials)} trials did not finish "
                              f"(listed in {out / 'report.md'}); finish them with: {resume_command}", stop.signum)
     return out

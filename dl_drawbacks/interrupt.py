@@ -15,7 +15,6 @@ import os
 import signal
 import sys
 import threading
-import time
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -36,6 +35,7 @@ class StopRequest:
     def __init__(self, stream=None) -> None:
         self.signum: int | None = None
         self.stream = stream or sys.stderr
+        self._done = threading.Event()
 
     @property
     def name(self) -> str:
@@ -49,6 +49,7 @@ class StopRequest:
 
     def __exit__(self, *exc: object) -> None:
         """Back to ending at once: a signal during the analysis stops it with one line."""
+        self._done.set()
         for signum in SIGNALS:
             signal.signal(signum, quit_now)
 
@@ -58,16 +59,16 @@ class StopRequest:
         self.signum = signum
         print(f"{self.name}: no new trials start; the running ones stop and are recorded as interrupted, then the "
               f"report is written (send it again to quit at once)", file=self.stream, flush=True)
-        threading.Thread(target=_stop_every_tune_run, name="stop-tune", daemon=True).start()
+        threading.Thread(target=_stop_every_tune_run, args=(self._done,), name="stop-tune", daemon=True).start()
 
 
-def _stop_every_tune_run(poll_s: float = 0.2) -> None:
-    """Send SIGUSR1 to this process whenever a Tune run installed a new handler for it: the one running
-    now and any a study starts later (a study may drive several Tune runs)."""
+def _stop_every_tune_run(done: threading.Event, poll_s: float = 0.2) -> None:
+    """Until the trial phase ends, send SIGUSR1 to this process whenever a Tune run installed a new handler
+    for it: the one running now and any a study starts later (a study may drive several Tune runs)."""
     told = None
-    while True:
+    while not done.is_set():
         handler = signal.getsignal(signal.SIGUSR1)
         if callable(handler) and handler is not told:
             told = handler
             os.kill(os.getpid(), signal.SIGUSR1)
-        time.sleep(poll_s)
+        done.wait(poll_s)

@@ -1,0 +1,157 @@
+"""Inputs that used to run, hang or overwrite: refused in one line (exit 2) before Ray starts."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import pytest
+
+from dl_drawbacks.cli import main
+from dl_drawbacks.errors import SpecError
+from dl_drawbacks.spec import parse_spec
+from dl_drawbacks.store import atomic_write_bytes, write_trial
+
+BASE = {"name": "t", "version": 1, "tracking": {"mode": "disabled"},
+        "studies": [{"kind": "compute", "trainer": {"budget": {"steps": 2}}}]}
+
+
+def _with(suite=None, **study):
+    return {**BASE, **(suite or {}), "studies": [{**BASE["studies"][0], **study}]}
+
+
+@pytest.mark.parametrize("doc, expected", [
+    (_with(seeds=[0, 0]), "studies[0].seeds: seed(s) 0 repeated; give each seed once"),
+    (_with(seeds=[-1]), "studies[0].seeds[0]: Input should be greater than or equal to 0"),
+    (_with(seeds=[2**40]), "studies[0].seeds[0]: Input should be less than or equal to 4294967295"),
+    (_with(seeds=[True]), "studies[0].seeds[0]: Input should be a valid integer"),
+    (_with(trainer={"budget": {"steps": True}}), "trainer.budget.steps: Input should be a valid integer"),
+    (_with(trainer={"budget": {"steps": 1e22}}), "trainer.budget.steps: Input should be a valid integer"),
+    (_with(trainer={"budget": {"steps": 10**12}}), "trainer.budget.steps: Input should be less than or equal to 1000000000"),
+    (_with(trainer={"budget": {"epochs": 2.5}}), "trainer.budget.epochs: Input should be a valid integer"),
+    (_with(trainer={"budget": {"steps": 2}, "optimizer": {"lr": float("inf")}}), "trainer.optimizer.lr: Input should be a finite number"),
+    (_with(trainer={"budget": {"steps": 2}, "optimizer": {"lr": float("nan")}}), "trainer.optimizer.lr: Input should be a finite number"),
+    (_with({"name": "../../escaped\nline"}), "name: String should match pattern"),
+    (_with({"name": ""}), "name: String should match pattern"),
+    (_with({"name": "/abs"}), "name: String should match pattern"),
+])
+def test_out_of_range_inputs_are_refused_naming_the_key(doc, expected):
+    with pytest.raises(SpecError) as info:
+        parse_spec(doc, source="x.yaml")
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_seeds_repeated_exit_2_naming_seeds(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: t\nversion: 1\nstudies: [{kind: compute, seeds: [0, 0], trainer: {budget: {steps: 2}}}]\n")
+    assert main(["plan", str(spec)]) == 2
+    assert main(["run", str(spec), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("studies[0].seeds: seed(s) 0 repeated" in line for line in err)
+    assert not (tmp_path / "run").exists()
+
+
+def test_two_studies_of_one_kind_are_refused_in_one_line():
+    doc = {**BASE, "studies": BASE["studies"] * 2}
+    with pytest.raises(SpecError, match=r"studies\[1\]\.kind: a second 'compute' study \(the first is studies\[0\]\)"):
+        parse_spec(doc, source="x.yaml")
+
+
+def test_dead_cluster_address_is_one_line_within_60_s(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: t\nversion: 1\ntracking: {mode: disabled}\nstudies: [{kind: compute, trainer: {budget: {steps: 2}}}]\n")
+    t0 = time.monotonic()
+    assert main(["run", str(spec), "--out", str(tmp_path / "run"), "--address", "127.0.0.1:1"]) == 2
+    assert time.monotonic() - t0 < 60
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: cannot reach the Ray cluster at '127.0.0.1:1'")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("below, expected", [
+    ("", "is a file, not a folder"), ("run", "is a file, so the run folder cannot be made under it")])
+def test_out_that_is_or_is_under_a_file(tmp_path, capsys, below, expected):
+    blocker = tmp_path / "f"
+    blocker.write_text("keep")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: t\nversion: 1\nstudies: [{kind: compute, trainer: {budget: {steps: 2}}}]\n")
+    assert main(["run", str(spec), "--out", str(blocker / below if below else blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and blocker.read_text() == "keep"
+
+
+def test_files_written_get_the_umask_mode(tmp_path):
+    import polars as pl
+
+    from dl_drawbacks.rows import ROW_SCHEMA
+    from dl_drawbacks.store import FILE_MODE, UMASK
+
+    atomic_write_bytes(tmp_path / "a.json", b"{}")
+    write_trial(tmp_path, "t1", pl.DataFrame(schema=ROW_SCHEMA), {"status": "failed"})
+    for path in (tmp_path / "a.json", tmp_path / "trials" / "t1" / "rows.parquet", tmp_path / "trials" / "t1" / "trial.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == FILE_MODE == 0o666 & ~UMASK
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    assert stat.S_IMODE(plain.stat().st_mode) == FILE_MODE  # the same as open() gives
+
+
+def test_a_figure_is_written_atomically_with_the_umask_mode(tmp_path, monkeypatch):
+    from dl_drawbacks.report.figures import plt, save_figure
+    from dl_drawbacks.store import FILE_MODE
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    path = save_figure(fig, tmp_path / "figures" / "f.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and stat.S_IMODE(path.stat().st_mode) == FILE_MODE
+    assert sorted(p.name for p in path.parent.iterdir()) == ["f.png"]  # no temporary left
+    fig, ax = plt.subplots()
+    monkeypatch.setattr(fig, "savefig", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(OSError):
+        save_figure(fig, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and sorted(p.name for p in path.parent.iterdir()) == ["f.png"]
+
+
+def test_a_marker_that_is_json_but_not_an_object_is_named(tmp_path, capsys):
+    from dl_drawbacks.errors import RunFolderError
+    from dl_drawbacks.store import read_marker
+
+    (tmp_path / "trials" / "t").mkdir(parents=True)
+    (tmp_path / "trials" / "t" / "trial.json").write_text("[1, 2]")
+    with pytest.raises(RunFolderError, match="trial.json: damaged completion marker"):
+        read_marker(tmp_path, "t")
+
+
+@pytest.mark.parametrize("name, data", [("spec.yaml", b"\xff\xfe"), ("spec.yaml", b"a: [\n"), ("env.json", b"{nope")])
+def test_analyze_names_a_damaged_file(tmp_path, capsys, name, data):
+    (tmp_path / "spec.yaml").write_text("name: t\nversion: 1\ntracking: {mode: disabled}\n"
+                                        "studies: [{kind: compute, trainer: {budget: {steps: 2}}}]\n")
+    (tmp_path / name).write_bytes(data)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["analyze", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / name) in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_trial_on_a_full_disk_is_its_own_failure(tmp_path, monkeypatch):
+    """The rows cannot be written (ENOSPC): the trial records an empty failed marker and returns."""
+    import dl_drawbacks.trial as trial_module
+
+    monkeypatch.setattr(trial_module, "_train", lambda trial, config: (_ for _ in ()).throw(
+        OSError(28, "No space left on device", str(tmp_path / "x"))))
+    real_write = trial_module.write_trial
+    calls = []
+
+    def write_once_fails(run_dir, trial_id, rows, outcome):
+        calls.append(outcome["status"])
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device", str(run_dir / "trials" / trial_id / "rows.parquet"))
+        real_write(run_dir, trial_id, rows, outcome)
+
+    monkeypatch.setattr(trial_module, "write_trial", write_once_fails)
+    trial = {"trial_id": "t1", "sweep": "base", "study": "compute", "trainer": {"workers": 1}}
+    outcome = trial_module.execute_trial({"trial": trial, "run_dir": str(tmp_path), "run_id": "r"})
+    assert outcome["status"] == "failed" and "cannot write the trial's rows: OSError: [Errno 28] No space" in outcome["error"]
+    assert calls == ["failed", "failed"] and (tmp_path / "trials" / "t1" / "trial.json").exists()
+    assert os.access(tmp_path / "trials" / "t1" / "error.txt", os.R_OK)
