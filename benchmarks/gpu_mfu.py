@@ -1,97 +1,192 @@
-"""GPU throughput, MFU and energy of the compute study's transformer on one GPU, three ways in one
-script: a plain `torch.compile` loop, the framework's worker function called without Ray, and the
-framework's real path (`dl-drawbacks run`: a Ray Tune trial; a 1-worker trial trains in its Tune trial
-process, N-worker trials add Ray Train + DeepSpeed). Writes one JSON line per configuration.
+"""Throughput, MFU, energy, host syncs and peak memory of the compute study's transformer on one GPU, four ways
+side by side in one run: plain eager, plain ``torch.compile`` (model and loss compiled as one function), the
+framework's DeepSpeed ZeRO-2 worker called without Ray (``run_worker``, engine.compile()), and the same trial
+through ``dl-drawbacks run`` (Ray Tune trial -> Ray Train TorchTrainer, 1 GPU worker). The in-process paths are
+interleaved (eager, compile, DeepSpeed, eager, ...) and each figure is the median over repeats; the Ray path
+runs ``--run-repeats`` times after them (each start costs a Ray cluster). One JSON line per path and repeat,
+then one ``"summary"`` line per path.
 
     python benchmarks/gpu_mfu.py OUT.jsonl [--steps 60] [--size gpt2-small] [--batch 16] [--seq 1024]
+        [--repeats 3] [--run-repeats 1] [--device cuda|cpu] [--paths eager,compile,deepspeed,run]
 
-Anchor shape (GPT-2 small, B=16, T=1024, bf16). Needs CUDA and NVML; refuses to run without a GPU.
+Anchor (issue 13): GPT-2 small, B=16, T=1024, bf16 on one H200; target: the Ray Train DeepSpeed path at
+>= 0.9x plain torch.compile tokens/s, MFU >= 40%, <= 1,450 J per million tokens. ``--device cpu`` runs a
+tiny shape end to end (fp32, energy an estimate) to check the script where no GPU is lent; its figures are
+no GPU figures. Energy is counted over the steady-state steps only (after ``WARMUP`` steps); idle power is
+measured before the first path and reported apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
-import numpy as np
+import polars as pl
 import torch
 import yaml
 
-from dl_drawbacks.measure.energy import NvmlGpuMeter, nvml_indices_for_visible_devices
+from dl_drawbacks.measure.energy import EstimatedProcessMeter, NvmlGpuMeter, nvml_index_for_cuda_device
 from dl_drawbacks.measure.peaks import device_peak_flops
 from dl_drawbacks.models import DataShape, resolve_params
 from dl_drawbacks.models.gpt import GPT, gpt_train_flops_per_sample
+from dl_drawbacks.train.evaluate import classification_loss
+
+WARMUP = 10
 
 
-def spec_doc(size: str, batch: int, seq: int, steps: int, compile_: bool) -> dict:
+def spec_doc(a: argparse.Namespace) -> dict:
+    gpu = a.device == "cuda"
     return {"name": "gpu-mfu", "version": 1, "tracking": {"mode": "disabled"}, "studies": [{
-        "kind": "compute", "data": {"name": "text_bytes", "options": {"seq_len": seq}},
-        "model": {"family": "gpt", "size": size},
-        "trainer": {"use_gpu": True, "cpus_per_worker": 4, "optimizer": {"lr": 6e-4, "weight_decay": 0.1},
-                    "deepspeed": {"precision": "bf16", "micro_batch": batch, "compile": compile_},
-                    "budget": {"steps": steps, "eval_every": steps, "warmup_steps": 10}}}]}
+        "kind": "compute", "data": {"name": "text_bytes", "options": {"seq_len": a.seq}},
+        "model": {"family": "gpt", "size": a.size},
+        "trainer": {"use_gpu": gpu, "engine": "deepspeed", "cpus_per_worker": 4 if gpu else 1,
+                    "optimizer": {"lr": 6e-4, "weight_decay": 0.1},
+                    "deepspeed": {"zero_stage": 2, "precision": a.precision, "micro_batch": a.batch, "compile": gpu},
+                    "budget": {"steps": a.steps, "eval_every": a.steps, "warmup_steps": WARMUP}}}]}
 
 
-def plain_compile(size: str, batch: int, seq: int, steps: int) -> dict:
-    shape = DataShape("tokens", seq, 256, seq_len=seq)
-    p = resolve_params("gpt", size, {})
-    model = torch.compile(GPT(p, shape).cuda())
-    opt = torch.optim.AdamW(model.parameters(), lr=6e-4, weight_decay=0.1, fused=True)
-    x = torch.randint(0, 256, (batch, seq), device="cuda")
-    meter = NvmlGpuMeter(nvml_indices_for_visible_devices()[0])
-    times = []
-    for i in range(steps):
-        if i == 10:
-            meter.start()
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            logits = model(x)
-        loss = torch.nn.functional.cross_entropy(logits.float().view(-1, logits.shape[-1]), x.view(-1))
-        loss.backward()
+def _meter(device: torch.device):
+    if device.type == "cuda":
+        return NvmlGpuMeter(nvml_index_for_cuda_device(device.index or 0))
+    return EstimatedProcessMeter(10.0)
+
+
+class _SyncCounter(warnings.catch_warnings):
+    """Counts host syncs: CUDA's sync debug mode warns once per synchronising call."""
+
+    def __init__(self, device: torch.device) -> None:
+        super().__init__(record=True)
+        self.cuda = device.type == "cuda"
+
+    def __enter__(self):
+        self.log = super().__enter__()
+        warnings.simplefilter("always")
+        if self.cuda:
+            torch.cuda.set_sync_debug_mode("warn")
+        return self
+
+    def __exit__(self, *exc):
+        if self.cuda:
+            torch.cuda.set_sync_debug_mode("default")
+        super().__exit__(*exc)
+
+    @property
+    def syncs(self) -> int | None:
+        return sum("synchroniz" in str(w.message).lower() for w in self.log) if self.cuda else None
+
+
+def plain(a: argparse.Namespace, *, compiled: bool) -> dict:
+    """A bare loop as a performance engineer writes it: data resident, fused AdamW, loss read once at the end."""
+    device = torch.device(a.device)
+    shape = DataShape("tokens", a.seq, 256, seq_len=a.seq)
+    p = resolve_params("gpt", a.size, {})
+    model = GPT(p, shape).to(device)
+    fused = {"fused": True} if device.type == "cuda" else {}
+    opt = torch.optim.AdamW(model.parameters(), lr=6e-4, weight_decay=0.1, **fused)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.precision == "bf16")
+
+    def loss_of(x, y):
+        with autocast:
+            return classification_loss(model(x), y)
+
+    step_loss = torch.compile(loss_of) if compiled else loss_of
+    x = torch.randint(0, 256, (a.batch, a.seq), device=device)
+    meter = _meter(device)
+    for i in range(WARMUP):
+        step_loss(x, x).backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
+    _sync(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    meter.start()
+    t0 = time.perf_counter()
+    with _SyncCounter(device) as counter:
+        for _ in range(a.steps - WARMUP):
+            loss = step_loss(x, x)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    _sync(device)
+    seconds = time.perf_counter() - t0
     joules = meter.stop()
-    step = float(np.median(times[10:]))
-    tokens = batch * seq
-    peak, source = device_peak_flops(torch.device("cuda", 0), "bf16")
-    flops = gpt_train_flops_per_sample(p, shape) * batch
-    return {"path": "plain torch.compile", "tokens_per_s": tokens / step, "mfu": flops / step / peak,
-            "j_per_million_tokens": joules / (tokens * (steps - 10)) * 1e6, "peak_source": source}
+    loss.item()
+    steps = a.steps - WARMUP
+    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    return _figures("plain torch.compile (loss compiled)" if compiled else "plain eager", a, seconds / steps,
+                    joules, steps, syncs=counter.syncs, peak_bytes=peak, energy=meter.provenance)
 
 
-def _from_rows(path: str, rows: dict, batch: int, seq: int) -> dict:
-    get = {m: v for m, v, g in zip(rows["metric"], rows["value"], rows["group"]) if not g}
-    energy = sum(v for m, v, p in zip(rows["metric"], rows["value"], rows["provenance"]) if m == "energy" and p == "nvml")
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _figures(path: str, a: argparse.Namespace, step_s: float, joules: float, steps: int, **extra) -> dict:
+    tokens = a.batch * a.seq
+    p = resolve_params("gpt", a.size, {})
+    flops = gpt_train_flops_per_sample(p, DataShape("tokens", a.seq, 256, seq_len=a.seq)) * a.batch
+    peak, source = device_peak_flops(torch.device(a.device), a.precision)
+    syncs = extra.pop("syncs")
+    return {"path": path, "tokens_per_s": tokens / step_s, "mfu": flops / step_s / peak, "peak_source": source,
+            "j_per_million_tokens": joules / (tokens * steps) * 1e6,
+            "syncs_per_step": None if syncs is None else syncs / steps, **extra}
+
+
+def _from_rows(path: str, rows: pl.DataFrame, a: argparse.Namespace, **extra) -> dict:
+    chief = rows.filter(pl.col("step").is_null() & (pl.col("rank") == 0))
+    get = dict(zip(chief["metric"], chief["value"]))
+    steady = rows.filter(pl.col("metric") == "energy_steady")
+    memory = rows.filter(pl.col("metric") == "peak_memory")["value"].max()
     return {"path": path, "tokens_per_s": get["tokens_per_second"], "mfu": get["mfu"],
-            "j_per_million_tokens": energy / get["samples_total"] / seq * 1e6}
+            "j_per_million_tokens": float(steady["value"].sum()) / (get["samples_steady"] * a.seq) * 1e6,
+            "energy": ",".join(sorted(set(steady["provenance"]))), "peak_bytes": memory, **extra}
 
 
-def worker_without_ray(size: str, batch: int, seq: int, steps: int) -> dict:
+def deepspeed_worker(a: argparse.Namespace) -> dict:
+    """The framework's worker on this process (a one-rank process group, no Ray): DeepSpeed ZeRO-2."""
     from dl_drawbacks.plan import plan
+    from dl_drawbacks.rows import frame_from_records
     from dl_drawbacks.spec import parse_spec
     from dl_drawbacks.train.worker import run_worker
 
-    trial = plan(parse_spec(spec_doc(size, batch, seq, steps, True)))[0]
-    return _from_rows("framework worker (no Ray), compile", run_worker(trial.model_dump(mode="json"), "bench"), batch, seq)
+    (trial,) = plan(parse_spec(spec_doc(a)))
+    with _SyncCounter(torch.device(a.device)) as counter:
+        rows = frame_from_records([run_worker(trial.model_dump(mode="json"), "bench")])
+    syncs = counter.syncs
+    return _from_rows("framework DeepSpeed ZeRO-2 worker (no Ray)", rows, a,
+                      syncs_per_trial_step=None if syncs is None else syncs / a.steps,
+                      syncs_note="whole trial incl. set-up and evaluation, divided by steps")
 
 
-def framework_run(size: str, batch: int, seq: int, steps: int) -> dict:
-    import polars as pl
-
+def framework_run(a: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "gpu.yaml"
-        spec.write_text(yaml.safe_dump(spec_doc(size, batch, seq, steps, True)))
+        spec.write_text(yaml.safe_dump(spec_doc(a)))
         subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(spec), "--out", f"{tmp}/run"], check=True)
-        rows = pl.read_parquet(next(Path(tmp, "run", "trials").glob("*/rows.parquet"))).to_dict(as_series=False)
-    return _from_rows("dl-drawbacks run (Ray Tune trial), compile", rows, batch, seq)
+        rows = pl.read_parquet(next(Path(tmp, "run", "trials").glob("*/rows.parquet")))
+    return _from_rows("dl-drawbacks run (Ray Train, DeepSpeed ZeRO-2)", rows, a, syncs_per_step=None,
+                      syncs_note="not counted in another process")
+
+
+def _summary(results: list[dict]) -> list[dict]:
+    out = []
+    for path in dict.fromkeys(r["path"] for r in results):
+        mine = [r for r in results if r["path"] == path]
+        out.append({"summary": True, "path": path, "repeats": len(mine),
+                    **{k: statistics.median(r[k] for r in mine)
+                       for k in ("tokens_per_s", "mfu", "j_per_million_tokens")}})
+    anchor = next((s for s in out if s["path"].startswith("plain torch.compile")), None)
+    for s in out:
+        s["relative_to_compile"] = s["tokens_per_s"] / anchor["tokens_per_s"] if anchor else None
+    return out
 
 
 def main() -> None:
@@ -101,16 +196,38 @@ def main() -> None:
     ap.add_argument("--size", default="gpt2-small")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seq", type=int, default=1024)
-    args = ap.parse_args()
-    if not torch.cuda.is_available():
-        sys.exit("gpu_mfu: no CUDA device here; run it on a GPU node")
-    shape = dict(size=args.size, batch=args.batch, seq=args.seq, steps=args.steps)
-    with open(args.out, "a") as out:
-        for fn in (plain_compile, worker_without_ray, framework_run):
-            result = {**fn(**shape), **shape, "gpu": torch.cuda.get_device_name(0)}
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--run-repeats", type=int, default=1)
+    ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    ap.add_argument("--paths", default="eager,compile,deepspeed,run", help="comma-separated subset to run")
+    a = ap.parse_args()
+    a.precision = "bf16" if a.device == "cuda" else "fp32"
+    if a.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("gpu_mfu: no CUDA device here; run it on a GPU node (or --device cpu for a smoke check)")
+    device = torch.device(a.device, 0) if a.device == "cuda" else torch.device("cpu")
+    meta = {**{k: getattr(a, k) for k in ("size", "batch", "seq", "steps", "precision")},
+            "device": torch.cuda.get_device_name(0) if a.device == "cuda" else "cpu",
+            "idle_watts": _meter(device).idle_watts() if a.device == "cuda" else None}
+    results = []
+    with open(a.out, "a") as out:
+        chosen = a.paths.split(",")
+        paths = {"eager": lambda: plain(a, compiled=False), "compile": lambda: plain(a, compiled=True),
+                 "deepspeed": lambda: deepspeed_worker(a)}
+        runs = [fn for name, fn in paths.items() if name in chosen]
+        schedule = [(r, fn) for r in range(a.repeats) for fn in runs]
+        schedule += [(r, lambda: framework_run(a)) for r in range(a.run_repeats if "run" in chosen else 0)]
+        for repeat, fn in schedule:
+            result = {**fn(), **meta, "repeat": repeat}
+            results.append(result)
             out.write(json.dumps(result) + "\n")
-            print(f"{result['path']:<45} {result['tokens_per_s']:>10,.0f} tokens/s  MFU {result['mfu']:.1%}  "
-                  f"{result['j_per_million_tokens']:,.0f} J/Mtok")
+            out.flush()
+            print(f"{result['path']:<48} {result['tokens_per_s']:>10,.0f} tokens/s  MFU {result['mfu']:.1%}  "
+                  f"{result['j_per_million_tokens']:,.0f} J/Mtok  (repeat {repeat})", flush=True)
+        for s in _summary(results):
+            out.write(json.dumps({**s, **meta}) + "\n")
+            print(f"median {s['path']:<41} {s['tokens_per_s']:>10,.0f} tokens/s  MFU {s['mfu']:.1%}  "
+                  f"{s['j_per_million_tokens']:,.0f} J/Mtok" + (f"  x{s['relative_to_compile']:.2f} of compile"
+                                                                if s["relative_to_compile"] else ""))
 
 
 if __name__ == "__main__":

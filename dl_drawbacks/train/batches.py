@@ -81,7 +81,8 @@ def micro_batch_weights(
     return (_take(weights, torch.from_numpy(idx), device) for idx, _ in batches)
 
 
-def _batch_indices(n: int, *, micro_batch: int, rank: int, world_size: int, seed: int) -> Iterator[tuple[np.ndarray, int]]:
+def _batch_indices(n: int, *, micro_batch: int, rank: int, world_size: int,
+                   seed: int) -> Iterator[tuple[np.ndarray, int]]:
     shard = shard_size(n, world_size)
     micro_batch = effective_micro_batch(n, micro_batch, world_size)
     full = shard - shard % micro_batch

@@ -8,6 +8,7 @@ both engines (DeepSpeed's default of 1.0 is overridden, FACTS.md); ``GRADIENT_CL
 
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext
 from typing import Any
 
@@ -114,12 +115,30 @@ class PlainEngine:
         self.module.train(mode)
 
 
+def ensure_process_group(device: torch.device) -> None:
+    """A one-rank process group where none exists: Ray Train sets none up for a single worker, and DeepSpeed
+    would otherwise go looking for MPI (gloo on CPU, nccl on GPU)."""
+    import socket
+
+    if torch.distributed.is_initialized():
+        return
+    for name, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1")):
+        os.environ.setdefault(name, value)  # DeepSpeed's sanity check reads LOCAL_RANK
+    with socket.socket() as s:  # a free local port for the one-rank rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    torch.distributed.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1)
+
+
 class DeepSpeedEngine:
-    """``deepspeed.initialize`` over the process group Ray Train set up (gloo on CPU, nccl on GPU)."""
+    """``deepspeed.initialize`` over the process group Ray Train set up (gloo on CPU, nccl on GPU), or a
+    one-rank group of its own for a single worker."""
 
     def __init__(self, model: nn.Module, trainer: TrainerSpec, device: torch.device, world_size: int) -> None:
         import deepspeed
 
+        ensure_process_group(device)
         n_parameters = sum(p.numel() for p in model.parameters())
         optimizer = make_optimizer(model, trainer, device)
         self.engine, *_ = deepspeed.initialize(

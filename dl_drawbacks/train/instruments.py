@@ -150,12 +150,14 @@ class Instruments:
             rows.add("power", joules / seconds if seconds > 0 else float("nan"), "W", group=meter.device,
                      provenance=meter.provenance)
             for window in WINDOWS:
-                rows.add(f"energy_{window}", self._joules[window][i], "J", group=meter.device, provenance=meter.provenance)
+                rows.add(f"energy_{window}", self._joules[window][i], "J", group=meter.device,
+                         provenance=meter.provenance)
         if self.ctx.is_chief:
             for window in WINDOWS:
                 rows.add(f"time_{window}", self._seconds[window], "s", provenance="measured")
             rows.add("samples_steady", self.steady_steps * self.samples_per_step, "samples", provenance="counted")
-        rows.add("device_seconds", seconds, "s", group="gpu" if self.ctx.device.type == "cuda" else f"cpu:{torch.get_num_threads()}")
+        device = "gpu" if self.ctx.device.type == "cuda" else f"cpu:{torch.get_num_threads()}"
+        rows.add("device_seconds", seconds, "s", group=device)
 
     def _record_memory(self) -> None:
         m = self._memory

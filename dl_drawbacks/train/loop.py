@@ -61,7 +61,8 @@ def _record_eval(ctx: TrialContext, *, step: int, epoch: int) -> None:
 def total_steps(ctx: TrialContext) -> tuple[int, int]:
     """(optimizer steps, steps per epoch) for the trial's budget."""
     t = ctx.trial.trainer
-    per_epoch = steps_per_epoch(len(ctx.splits["train"]), t.deepspeed.micro_batch, t.deepspeed.grad_accum, ctx.world_size)
+    ds = t.deepspeed
+    per_epoch = steps_per_epoch(len(ctx.splits["train"]), ds.micro_batch, ds.grad_accum, ctx.world_size)
     return (t.budget.steps or per_epoch * t.budget.epochs), per_epoch
 
 

@@ -27,7 +27,8 @@ def cost_vs_parameters(table: pl.DataFrame, findings: dict[str, Any], out: Path)
     if fits.get("available") is False:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, (col, label, key) in zip(axes, [("train_time", "training time (s)", "time"), ("energy", "energy (J)", "energy")]):
+    panels = [("train_time", "training time (s)", "time"), ("energy", "energy (J)", "energy")]
+    for ax, (col, label, key) in zip(axes, panels):
         for family, fit in fits.items():
             sub = table.filter(pl.col("trial_id").is_in(fit.get("trial_ids", [])) if fit.get("trial_ids")
                                else pl.col("family") == family).drop_nulls(["parameters", col])
@@ -81,7 +82,8 @@ def memory_vs_zero(findings: dict[str, Any], out: Path) -> Path | None:
     ax1.set_ylabel("peak memory increase per worker (MiB)", color="tab:blue")
     ax2 = ax1.twinx()
     times = [r["step_time_s"] for r in rows]
-    ax2.errorbar(stages, [_mean(t) * 1e3 for t in times], yerr=_errors(times, 1e3), fmt="o-", color="tab:red", capsize=3)
+    ax2.errorbar(stages, [_mean(t) * 1e3 for t in times], yerr=_errors(times, 1e3), fmt="o-", color="tab:red",
+                 capsize=3)
     ax2.set_ylabel("median step time (ms)", color="tab:red")
     ax1.set_title("bars/points: mean over seeds, 95% t interval", fontsize=8)
     return _save(fig, out / "compute_memory_vs_zero.png")

@@ -18,7 +18,8 @@ from .table import trial_table
 
 class ComputeOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    target_accuracy: float | None = Field(None, gt=0, le=1, description="test accuracy whose energy-to-reach is reported (None: skip)")
+    target_accuracy: float | None = Field(None, gt=0, le=1,
+                                          description="test accuracy whose energy-to-reach is reported (None: skip)")
 
 
 def _provenances(table: pl.DataFrame) -> list[str]:
@@ -28,12 +29,14 @@ def _provenances(table: pl.DataFrame) -> list[str]:
 @STUDIES.register("compute")
 class ComputeStudy(StudyKind):
     name = "compute"
-    question = "How do training time, energy, memory, CO2e and cost grow with model size, workers, ZeRO stage and precision?"
+    question = ("How do training time, energy, memory, CO2e and cost grow with model size, workers, ZeRO stage and "
+                "precision?")
     Options = ComputeOptions
     default_concurrency: ClassVar[int | None] = 1  # clean timings: one trial at a time
     descriptors = {"family": "model.family", "size": "model.size", "dataset": "data.name", "n_train": "data.n_train",
                    "budget_steps": "trainer.budget.steps", "workers": "trainer.workers",
-                   "cpus_per_worker": "trainer.cpus_per_worker", "use_gpu": "trainer.use_gpu", "engine": "trainer.engine",
+                   "cpus_per_worker": "trainer.cpus_per_worker", "use_gpu": "trainer.use_gpu",
+                   "engine": "trainer.engine",
                    "zero_stage": "trainer.deepspeed.zero_stage", "precision": "trainer.deepspeed.precision",
                    "micro_batch": "trainer.deepspeed.micro_batch", "grad_accum": "trainer.deepspeed.grad_accum",
                    "compile": "trainer.deepspeed.compile"}
@@ -85,7 +88,8 @@ class ComputeStudy(StudyKind):
         from ...tracking.panels import Bars, Curves, Scatter, summary
 
         return [Curves("training loss per step", ("loss/train_batch",)), Curves("step time", ("step_time/train",)),
-                Scatter("training time vs parameters", summary("parameters"), summary("train_time"), log_x=True, log_y=True),
+                Scatter("training time vs parameters", summary("parameters"), summary("train_time"), log_x=True,
+                        log_y=True),
                 Scatter("energy (all ranks and devices) vs parameters", summary("parameters"), summary("energy/total"),
                         log_x=True, log_y=True),
                 Scatter("throughput vs parameters", summary("parameters"), summary("throughput/samples_per_s"),

@@ -89,12 +89,14 @@ def compute_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     out += _condition_section(f)
     ratios = f["flops_counted_over_analytic"]
     if ratios.get("available") is not False:
-        text = "; ".join(f"{k} {fmt(v['low'])}–{fmt(v['high'])} (range over {v['n']} trials)" for k, v in ratios.items())
+        text = "; ".join(f"{k} {fmt(v['low'])}–{fmt(v['high'])} (range over {v['n']} trials)"
+                         for k, v in ratios.items())
         out += ["FLOPs counted by FlopCounterMode on the meta device (attention included) / analytic "
                 f"(MLP 6N − first layer's input gradient; GPT 6N + 12·L·d·T per token): {text}.", ""]
     if f.get("energy_to_target"):
         e = f["energy_to_target"]
-        out += [f"Energy to reach test accuracy {e['target_accuracy']}: reached by {e['reached']} of {e['trials']} trials.", ""]
+        out += [f"Energy to reach test accuracy {e['target_accuracy']}: reached by {e['reached']} of {e['trials']} "
+                "trials.", ""]
     out += [image(p) for p in figures]
     return "\n".join(out)
 

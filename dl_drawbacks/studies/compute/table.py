@@ -29,8 +29,7 @@ def _chief_scalars(scalars: pl.DataFrame) -> pl.DataFrame:
             .when(counted).then(pl.lit("flops_per_sample_counted")).otherwise(pl.lit("flops_per_sample_analytic")))
     chief = chief.with_columns(name.alias("metric"))
     if chief.height == 0:
-        return pl.DataFrame({"trial_id": [], "seed": [], "factors": []}, schema={"trial_id": pl.String, "seed": pl.Int64,
-                                                                              "factors": pl.String})
+        return pl.DataFrame(schema={"trial_id": pl.String, "seed": pl.Int64, "factors": pl.String})
     return chief.pivot(on="metric", index=["trial_id", "seed", "factors"], values="value", aggregate_function="first")
 
 
@@ -68,8 +67,8 @@ def trial_table(rows: pl.DataFrame) -> pl.DataFrame:
         table = table.with_columns(pl.lit(None, dtype=pl.String).alias("energy_provenance"))
     engine = pl.when(pl.col("engine").is_in(["plain", "deepspeed"])).then(pl.col("engine")).when(
         pl.col("workers") == 1).then(pl.lit("plain")).otherwise(pl.lit("deepspeed"))
-    return table.with_columns(engine.alias("engine"), (pl.col("micro_batch_used").fill_null(pl.col("micro_batch"))
-                                                       * pl.col("workers") * pl.col("grad_accum")).alias("global_batch"))
+    per_step = pl.col("micro_batch_used").fill_null(pl.col("micro_batch")) * pl.col("workers") * pl.col("grad_accum")
+    return table.with_columns(engine.alias("engine"), per_step.alias("global_batch"))
 
 
 def condition_label(condition: dict[str, Any], *, only: tuple[str, ...] | None = None) -> str:
@@ -77,7 +76,8 @@ def condition_label(condition: dict[str, Any], *, only: tuple[str, ...] | None =
     return ", ".join(f"{k}={condition.get(k)}" for k in keys)
 
 
-def one_factor_groups(table: pl.DataFrame, vary: str, *, also_vary: tuple[str, ...] = ()) -> Iterator[tuple[dict, pl.DataFrame]]:
+def one_factor_groups(table: pl.DataFrame, vary: str, *,
+                      also_vary: tuple[str, ...] = ()) -> Iterator[tuple[dict, pl.DataFrame]]:
     """(fixed factors, trials) for each set of conditions that differ only in ``vary`` (and ``also_vary``,
     which moves with it, e.g. the micro-batch of a strong-scaling sweep) and take >= 2 values of it."""
     free = {vary, *also_vary}
