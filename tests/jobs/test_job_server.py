@@ -142,7 +142,7 @@ def test_submit_follow_succeeds_and_results_appear(authed, capsys, monkeypatch):
     assert f"job {job_id} SUCCEEDED; run folder on the cluster: {authed['runs']}/tiny-submit-" in err
     run = authed["runs"] / job_id.removeprefix("dl-drawbacks-")
     findings = json.loads((run / "findings.json").read_text())
-    assert findings["compute"]["per_sample"]["energy_j_per_sample"]["median"] > 0
+    assert findings["compute"]["per_condition"][0]["energy_j_per_sample"]["estimate"] > 0
     (trial,) = (run / "trials").iterdir()
     assert json.loads((trial / "trial.json").read_text())["status"] == "completed"
     assert pl.read_parquet(trial / "rows.parquet").height > 10
