@@ -101,6 +101,12 @@ def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
             out.append({"finding": f"{metric.replace('_', ' ')} ({protected}) — {v['text']}", "value": v["mean"],
                         "interval": v["interval95"], "unit": "", "over": over,
                         "provenance": f"aif360 on test predictions, {v['n_seeds']} seeds"})
+        for g in h["groups"]:
+            if g["group"].count("=") == 1 and g["group"] != "all" and g["metric"] in ("fnr", "fpr"):
+                what = ("unfavourable prediction for a favourable truth (COMPAS: ProPublica's FPR)" if g["metric"] == "fnr"
+                        else "favourable prediction for an unfavourable truth (COMPAS: ProPublica's FNR)")
+                out.append({"finding": f"{g['metric'].upper()} ({g['group']}): {what}", "value": g["mean"],
+                            "interval": g["interval95"], "unit": "fraction", "over": over, "provenance": "test predictions"})
         amp = h["amplification"]
         out.append({"finding": f"bias amplification ({protected}): {amp['verdict']}", "value": amp["spd_excess"]["mean"],
                     "interval": amp["spd_excess"]["interval95"], "unit": "SPD", "over": over, "provenance": amp["definition"]})
