@@ -79,10 +79,14 @@ def swept_factors(spec: Mapping[str, Any], run_dir: Path) -> dict[str, Any] | No
     return {a: _path_value(spec, a) for a in dict.fromkeys(axes)}
 
 
+def _fmt(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def run_name(model: str, factors: Mapping[str, Any], seed: Any) -> str:
     """``mlp/s lr=0.003 seed=1``: the model, the given factors but the model's own, the seed."""
     parts = [model] if model else []
-    parts += [f"{_short(k)}={v}" for k, v in factors.items()
+    parts += [f"{_short(k)}={_fmt(v)}" for k, v in factors.items()
               if k not in ("sweep", "model.family", "model.size") and not k.endswith("_id")]
     name = " ".join([*parts, f"seed={seed}"])
     return name if len(name) <= MAX_NAME else name[: MAX_NAME - 3] + "..."
