@@ -52,6 +52,8 @@ def learning_curves(findings: dict[str, Any], out: Path) -> Path | None:
                             xycoords=("data", "axes fraction"), fontsize=6, ha="center", va="top", rotation=90)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    lowest = min(float(_bars(f)[1].min()) for _, _, f in learners)
+    ax.set_ylim(lowest / 5, 1.0)  # a t(k-1) band with 2-3 seeds is wide: keep the measured points readable
     ax.set_xlabel("training samples n")
     ax.set_ylabel(f"test error (mean, {findings.get('level', 0.95):.0%} interval over seeds × test samples)")
     ax.set_title("learning curves: fit (dotted: extrapolation refused), model-averaged band, shaded: observed crossovers", fontsize=8)
