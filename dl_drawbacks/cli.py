@@ -44,7 +44,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .execute import run_study_file
 
-    out = run_study_file(args.spec, out=args.out, resume=args.resume, address=args.address)
+    out = run_study_file(args.spec, out=args.out, resume=args.resume, address=args.address, dashboard=args.dashboard)
     from .aggregate import trial_outcomes
 
     statuses = trial_outcomes(out)["status"].to_list()
@@ -108,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec")
     p.add_argument("--out", help="run folder (default runs/<spec name>)")
     p.add_argument("--resume", action="store_true", help="finish an interrupted run: skip finished trials")
-    p.add_argument("--address", help="Ray cluster address (default: start a local cluster)")
+    p.add_argument("--address", help="Ray cluster address HOST:PORT, auto or local (default: $RAY_ADDRESS, "
+                   "else start a local cluster)")
+    p.add_argument("--dashboard", action="store_true", help="keep the local cluster's Ray dashboard (trial logs) and print its address")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("analyze", help="rebuild aggregates, findings and the report from a run folder's rows")
     p.add_argument("run_dir")

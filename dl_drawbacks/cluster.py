@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from typing import Any
 
 from .errors import ClusterError
@@ -11,9 +12,19 @@ from .plugins import plugin_sources
 from .spec.models import TrialSpec
 
 
-def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = ()) -> dict[str, float]:
-    """Start a local Ray cluster (default) or join ``address``; returns the cluster's resources.
+def resolve_address(address: str | None) -> str | None:
+    """Ray's own order (``ray.init``, ``ray job submit``): an explicit ``--address``, then ``RAY_ADDRESS``
+    (set by ``ray job submit`` for its entrypoint), then ``None``: a new local cluster. ``--address local``
+    starts a local cluster even when ``RAY_ADDRESS`` is set."""
+    if address:
+        return address
+    return os.environ.get("RAY_ADDRESS", "").strip() or None
+
+
+def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (), dashboard: bool = False) -> dict[str, float]:
+    """Start a local Ray cluster or join a running one (``resolve_address``); returns the cluster's resources.
     The spec's plug-in modules that are not installed packages ship to every worker (``py_modules``).
+    ``dashboard`` keeps the local cluster's dashboard (trial logs, actors) and prints its address.
 
     The local cluster gets one logical CPU more than the machine has: a multi-worker trial holds
     one CPU for its (mostly idle) Tune trial process besides its workers (FACTS.md).
@@ -26,36 +37,42 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = ()) -
     sources = plugin_sources(plugins)
     if sources:
         kwargs["runtime_env"] = {"py_modules": sources}
+    source = "--address" if address else "RAY_ADDRESS"
+    address = resolve_address(address)
     if address not in (None, "local"):
-        probe(address)
+        probe(address, source=source)
     try:
         if address in (None, "local"):
-            ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=False, **kwargs)
+            context = ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=dashboard, **kwargs)
         else:
-            ray.init(address=address, **kwargs)
+            context = ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; check --address") from None
+        raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; "
+                           f"check {source}") from None
+    if dashboard:
+        url = getattr(context, "dashboard_url", None)
+        print(f"Ray dashboard: http://{url}" if url else "Ray dashboard: not running on this cluster", file=sys.stderr)
     return ray.cluster_resources()
 
 
 CONNECT_TIMEOUT_S = 10.0
 
 
-def probe(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+def probe(address: str, timeout_s: float = CONNECT_TIMEOUT_S, *, source: str = "--address") -> None:
     """One TCP connect to a ``host:port`` address (``ray.init`` waits minutes on a dead one); ``auto``
     is probed when ``RAY_ADDRESS`` names the cluster."""
     target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
     host, sep, port = target.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit():
         if address != "auto":
-            raise ClusterError(f"--address {address!r}: give HOST:PORT of the Ray head (GCS port, default 6379), or auto")
+            raise ClusterError(f"{source} {address!r}: give HOST:PORT of the Ray head (GCS port, default 6379), or auto")
         return
     try:
         socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s).close()
     except (OSError, OverflowError) as exc:
         reason = f"no answer in {timeout_s:g} s" if isinstance(exc, socket.timeout) else (getattr(exc, "strerror", None) or str(exc))
         raise ClusterError(f"cannot reach the Ray cluster at {target!r} ({reason}); "
-                           f"check --address and that the head node runs") from None
+                           f"check {source} and that the head node runs") from None
 
 
 def trial_resources(trial: TrialSpec) -> dict[str, float]:

@@ -79,7 +79,8 @@ def preflight_data(trials: list[TrialSpec]) -> None:
                 raise DataError(f"data.n_train {t.data.n_train} exceeds the {len(ds.y_train)} training rows of {t.data.name}; lower it")
 
 
-def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None) -> Path:
+def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None,
+                   dashboard: bool = False) -> Path:
     from .cluster import check_fits, connect, node_count
     from .envinfo import environment
     from .postprocess import analyze_run
@@ -94,7 +95,7 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
     import ray
 
     owns_ray = not ray.is_initialized()
-    resources = connect(address, plugins=suite.plugins)
+    resources = connect(address, plugins=suite.plugins, dashboard=dashboard)
     check_fits(trials, resources, node_count())
     with RunLock(out):
         if not (out / "spec.yaml").exists():
