@@ -39,7 +39,7 @@ def test_tiny_bias_study(ray_cluster, tmp_path):
     assert [p["unprivileged_share"] for p in rep["points"]] == [0.15, 0.5]
     mit = f["mitigation"]["sex @ natural share"]
     rows_ = {r["mitigation"]: r for r in mit["table"]}
-    assert list(rows_) == ["none", "reweighing", "calibrated_eq_odds", "eq_odds"]
+    assert set(rows_) == {"none", "reweighing", "calibrated_eq_odds", "eq_odds"}
     ceo = rows_["calibrated_eq_odds"]
     assert ceo["status"] in ("ok", "collapsed", "infeasible") and (ceo["status"] == "ok") == (ceo["reason"] is None)
     if ceo["status"] != "infeasible":
