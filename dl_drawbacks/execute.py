@@ -116,7 +116,8 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
                                      max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
                                      max_failures=execution.max_failures, checkpoint_every=execution.checkpoint_every)
                 study.kind.run_trials(study.spec, study.options, todo, runner=runner)
-        resume_command = shlex.join(["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", str(out), "--resume"])
+        resume_command = shlex.join(["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", str(out),
+                                     "--resume"])
         not_run = record_interrupted(out, pending, stop.name, resume_command) if stop.signum else []
         analyze_run(out, progress=progress)
     if stop.signum:

@@ -147,6 +147,7 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
         provenance=(f"user file {file} sha256 {sha256(data)}; label {label!r}"
                     + (f" (1 = {options.favorable_label!r})" if options.favorable_label is not None
                        else f" (classes {', '.join(map(str, classes.tolist()))})")
-                    + f"; dropped {n_rows - frame.height} rows with missing values ({n_infinite} of them infinite); stratified "
+                    + f"; dropped {n_rows - frame.height} rows with missing values ({n_infinite} of them "
+                    f"infinite); stratified "
                     f"test split {test_fraction} seed {options.seed}"),
     )

@@ -38,8 +38,8 @@ def _submit(args: argparse.Namespace) -> int:
     if sub.env_names:
         _note(f"environment for the job: {', '.join(sub.env_names)} (values not shown)")
     for name in sub.withheld:
-        _note(f"{name} is not sent: the cluster's pods read it from their Kubernetes Secret (k8s/wandb-secret.template.yaml); "
-              f"`--env {name}` sends this shell's value in the job's runtime env, readable on the job server")
+        _note(f"{name} is not sent: the cluster's pods read it from their Kubernetes Secret "
+              f"(k8s/wandb-secret.template.yaml); `--env {name}` sends this shell's value in the job's runtime env, readable on the job server")
     job_id = jobs.submit(c, sub)
     print(job_id, flush=True)
     _note(f"submitted to {address}; run folder on the cluster: {sub.run_folder}")
