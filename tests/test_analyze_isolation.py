@@ -1,0 +1,73 @@
+"""`dl-drawbacks analyze` on a run folder rebuilt from real quickstart rows (no Ray): a study reduced to one trial
+still gets a section, and a study whose analysis raises leaves the other five reported and exits 1 naming it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from dl_drawbacks import cli
+from dl_drawbacks.spec import load_spec
+from dl_drawbacks.store import write_trial
+
+ROWS = Path(__file__).resolve().parent / "fixtures" / "rows"
+QUICKSTART = Path(__file__).resolve().parents[1] / "studies" / "quickstart.yaml"
+KINDS = ["compute", "data", "overfitting", "hparams", "bias", "interpretability"]
+pytestmark = pytest.mark.skipif(not all((ROWS / f"{k}.parquet").exists() for k in KINDS),
+                                reason="tests/fixtures/rows is incomplete: run tests/fixtures/make_rows.py")
+
+
+def _run_folder(tmp_path: Path, *, keep_one_of: str | None = None) -> Path:
+    """A run folder of the quickstart spec (tracking disabled) holding the fixture rows as finished trials."""
+    out = tmp_path / "run"
+    suite = load_spec(QUICKSTART).model_copy(update={"tracking": load_spec(QUICKSTART).tracking.model_copy(
+        update={"mode": "disabled"})})
+    out.mkdir()
+    (out / "spec.yaml").write_text(yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False))
+    for kind in KINDS:
+        rows = pl.read_parquet(ROWS / f"{kind}.parquet")
+        trials = sorted(set(rows["trial_id"].to_list()))
+        for tid in trials[:1] if kind == keep_one_of else trials:
+            write_trial(out, tid, rows.filter(pl.col("trial_id") == tid),
+                        {"status": "completed", "error": None, "study": kind, "sweep": "", "wall_seconds": 1.0})
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_trial_left_of_a_study_still_reports_all_six(kind, tmp_path, capsys):
+    out = _run_folder(tmp_path, keep_one_of=kind)
+    code = cli.main(["analyze", str(out)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    findings = json.loads((out / "findings.json").read_text())
+    assert set(findings) == set(KINDS)
+    assert code == 0, (err[-500:], {k: v.get("analysis_error") for k, v in findings.items()})
+    report = (out / "report.md").read_text()
+    assert all(f"## {k}" in report for k in KINDS)
+
+
+def test_a_raising_analysis_is_reported_and_the_others_go_on(tmp_path, capsys, monkeypatch):
+    from dl_drawbacks.registry import STUDIES
+
+    out = _run_folder(tmp_path)
+
+    def broken(self, rows, options, *, measure):
+        raise ZeroDivisionError("planted failure")
+
+    monkeypatch.setattr(STUDIES.get("bias"), "analyze", broken)
+    code = cli.main(["analyze", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: the analysis of bias failed; the other studies are reported; tracebacks in {out / 'analysis-errors'}"]
+    assert "planted failure" in (out / "analysis-errors" / "bias.txt").read_text()
+    findings = json.loads((out / "findings.json").read_text())
+    assert findings["bias"]["analysis_error"] == "ZeroDivisionError: planted failure"
+    assert all("analysis_error" not in findings[k] for k in KINDS if k != "bias")
+    report = (out / "report.md").read_text()
+    assert "**Analysis failed**: `ZeroDivisionError: planted failure`" in report
+    assert all(f"## {k}" in report for k in KINDS)
