@@ -10,9 +10,6 @@ import polars as pl
 
 from ...report.figures import plt, save_figure
 
-COLORS = {"completed": "tab:blue", "stopped_early": "tab:gray", "diverged": "tab:red"}
-
-
 def _save(fig, out_dir: Path, name: str) -> Path:
     return save_figure(fig, out_dir / name)
 
@@ -28,22 +25,32 @@ def _numeric(col: pl.Series) -> tuple[np.ndarray, list | None, bool]:
 
 
 def importance_bars(findings: dict[str, Any], out_dir: Path) -> Path | None:
+    """fANOVA importance per hyperparameter with its bootstrap interval, rank-1 frequency and the null's 95th percentile."""
     imp = findings["importance"]
     if not imp.get("available"):
         return None
-    names = imp["ranking"]
-    means = [imp["params"][n]["mean"] for n in names]
-    lo = [imp["params"][n]["mean"] - imp["params"][n]["interval95"][0] for n in names]
-    hi = [imp["params"][n]["interval95"][1] - imp["params"][n]["mean"] for n in names]
-    fig, ax = plt.subplots(figsize=(6, 0.5 * len(names) + 1.5))
-    ax.barh(names[::-1], means[::-1], xerr=[lo[::-1], hi[::-1]], color="tab:blue", capsize=3)
-    ax.set_xlabel("fANOVA main-effect importance (mean, 95% bootstrap interval)")
-    ax.set_title("Which hyperparameters matter")
+    names = imp["ranking"][::-1]
+    p = [imp["params"][n] for n in names]
+    point = np.array([np.nan_to_num(q["point"]) for q in p])
+    low = np.array([q["interval"]["low"] if q["interval"]["low"] is not None else v for q, v in zip(p, point)])
+    high = np.array([q["interval"]["high"] if q["interval"]["high"] is not None else v for q, v in zip(p, point)])
+    fig, ax = plt.subplots(figsize=(6.5, 0.5 * len(names) + 1.6))
+    ax.barh(names, point, xerr=[np.clip(point - low, 0, None), np.clip(high - point, 0, None)], color="tab:blue", capsize=3)
+    null = [q["null_p95"] for q in p]
+    ax.scatter([v if v is not None else np.nan for v in null], names, marker="|", s=200, c="k", label="null 95th pct")
+    for y, q in enumerate(p):
+        if q["top1_frequency"] is not None:
+            ax.annotate(f"first in {q['top1_frequency']:.0%}", (0, y), xytext=(3, 6), textcoords="offset points", fontsize=7)
+    ax.set_xlabel(f"fANOVA main-effect importance at evaluation {imp['rung']} ({imp['configurations_used']} configs)")
+    ax.set_title("Which hyperparameters matter (bars: 95% bootstrap interval)")
+    ax.legend(fontsize=7, loc="lower right")
     return _save(fig, out_dir, "hparams_importance.png")
 
 
 def parallel_coordinates(table: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> Path | None:
-    search = table.filter(pl.col("sweep").str.contains("search"))
+    if "sweep" not in table.columns:
+        return None
+    search = table.filter((pl.col("sweep") == "search") & pl.col("objective").is_not_null())
     if search.height < 2:
         return None
     names = [*findings["hparams"], "objective"]
@@ -67,58 +74,69 @@ def parallel_coordinates(table: pl.DataFrame, findings: dict[str, Any], out_dir:
     return _save(fig, out_dir, "hparams_parallel.png")
 
 
-def outcome_vs_hparams(table: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> Path | None:
-    pool = table.filter(pl.col("sweep").str.contains("search|oat"))
-    if pool.height == 0:
-        return None
-    names = findings["hparams"]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.2), squeeze=False, sharey=True)
-    for ax, n in zip(axes[0], names):
-        x, cats, log = _numeric(pool[n])
-        for status, color in COLORS.items():
-            m = (pool["status"] == status).to_numpy()
-            ax.scatter(x[m], pool["objective"].to_numpy()[m], c=color, s=18, label=status, marker="x" if status == "diverged" else "o")
-        if log:
-            ax.set_xscale("log")
-        if cats:
-            ax.set_xticks(range(len(cats)), cats)
-        ax.set_xlabel(n)
-    axes[0][0].set_ylabel("validation accuracy (diverged: chance)")
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Outcome vs each hyperparameter (search + one-at-a-time)")
-    return _save(fig, out_dir, "hparams_outcome_vs_each.png")
-
-
 def variance_bar(findings: dict[str, Any], out_dir: Path) -> Path | None:
+    """Shares of the design's variance: hyperparameters, seed, residual; interval of the hyperparameter share."""
     sv = findings["seed_variance"]
     if not sv.get("available"):
         return None
-    fig, ax = plt.subplots(figsize=(5, 2.2))
-    seed_share = sv["seed_share"]
-    ax.barh([0], [seed_share], color="tab:orange", label="seeds")
-    ax.barh([0], [1 - seed_share], left=[seed_share], color="tab:blue", label="hyperparameters")
-    if sv.get("seed_share_interval95"):
-        lo, hi = sv["seed_share_interval95"]
-        ax.errorbar([seed_share], [0], xerr=[[seed_share - lo], [hi - seed_share]], color="k", capsize=4)
+    fig, ax = plt.subplots(figsize=(5.5, 2.4))
+    left = 0.0
+    for key, color in (("hyperparameters", "tab:blue"), ("seed", "tab:orange"), ("residual", "tab:gray")):
+        ax.barh([0], [sv["shares"][key]], left=[left], color=color, label=key)
+        left += sv["shares"][key]
+    iv = sv["hparam_share_interval"]
+    if iv["low"] is not None:
+        share = sv["hparam_share"]
+        ax.errorbar([share], [0], xerr=[[share - iv["low"]], [iv["high"] - share]], color="k", capsize=4)
     ax.set_xlim(0, 1)
     ax.set_yticks([])
-    ax.set_xlabel("share of outcome variance")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel(f"share of variance ({sv['configs_used']} configs x {len(sv['seeds'])} seeds)")
+    ax.legend(loc="upper right", fontsize=7)
     return _save(fig, out_dir, "hparams_seed_vs_hparam_variance.png")
 
 
-def transfer_scatter(findings: dict[str, Any], out_dir: Path) -> Path | None:
+def tunability_bars(findings: dict[str, Any], out_dir: Path) -> Path | None:
+    """Test-accuracy gain over the default from tuning each hyperparameter alone, and all together."""
+    t = findings["tunability"]
+    if not t.get("available"):
+        return None
+    items = [(n, v) for n, v in t["per_hparam"].items() if v.get("available")]
+    if t["overall"].get("available"):
+        items.append(("all (tuned)", t["overall"]))
+    if not items:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(items) + 1.6))
+    for y, (name, v) in enumerate(items):
+        iv = v.get("interval") or {}
+        ax.barh([y], [v["gain"]], color="tab:green" if name.startswith("all") else "tab:blue")
+        if iv.get("low") is not None:
+            ax.errorbar([v["gain"]], [y], xerr=[[v["gain"] - iv["low"]], [iv["high"] - v["gain"]]], color="k", capsize=3)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(range(len(items)), [n for n, _ in items])
+    ax.set_xlabel("test accuracy gain over the default (fresh seeds; 95% t interval over seeds)")
+    ax.set_title("Tunability (Probst et al. 2019)")
+    return _save(fig, out_dir, "hparams_tunability.png")
+
+
+def transfer_by_rung(findings: dict[str, Any], out_dir: Path) -> Path | None:
+    """Spearman between the two data sets' searches at each evaluation both reached, with n per point."""
     tr = findings["transfer"]
     if not tr.get("available"):
         return None
-    pts = pl.DataFrame(tr["points"])
-    fig, ax = plt.subplots(figsize=(4.5, 4.2))
-    full = (pts["a_status"] != "stopped_early") & (pts["b_status"] != "stopped_early")
-    ax.scatter(pts["a"].to_numpy()[full.to_numpy()], pts["b"].to_numpy()[full.to_numpy()], label="full budget on both")
-    ax.scatter(pts["a"].to_numpy()[~full.to_numpy()], pts["b"].to_numpy()[~full.to_numpy()], c="tab:gray", alpha=0.5, label="stopped early on one")
-    rho = tr["spearman_final"]["rho"]
-    ax.set_xlabel(f"objective on {tr['task_a']}")
-    ax.set_ylabel(f"objective on {tr['task_b']}")
-    ax.set_title(f"Transfer of configurations (Spearman {rho:.2f})" if rho is not None else "Transfer of configurations")
-    ax.legend(fontsize=7)
+    rungs = [r for r in tr["by_rung"] if r.get("available")]
+    if not rungs:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    x = [r["eval"] for r in rungs]
+    rho = [r["rho"] for r in rungs]
+    low = [r["interval"]["low"] if r["interval"]["low"] is not None else r["rho"] for r in rungs]
+    high = [r["interval"]["high"] if r["interval"]["high"] is not None else r["rho"] for r in rungs]
+    ax.errorbar(x, rho, yerr=[np.subtract(rho, low), np.subtract(high, rho)], marker="o", capsize=3)
+    for r in rungs:
+        ax.annotate(f"n={r['configs']}", (r["eval"], r["rho"]), xytext=(4, 4), textcoords="offset points", fontsize=7)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("evaluation (rung) both searches reached")
+    ax.set_ylabel("Spearman")
+    ax.set_title(f"Transfer {tr['task_a']} -> {tr['task_b']}")
     return _save(fig, out_dir, "hparams_transfer.png")

@@ -1,8 +1,20 @@
-"""Hyperparameter importance with its stability: fANOVA (Hutter, Hoos & Leyton-Brown 2014, "An
-efficient approach for assessing hyperparameter importance", ICML) through optuna's
-``FanovaImportanceEvaluator`` on trials imported into an optuna study, repeated over seeded
-bootstrap resamples of the trials (Efron & Tibshirani 1993), so the ranking comes with intervals
-and rank frequencies rather than one number from one random forest.
+"""Hyperparameter importance of the search space, with its stability and a null.
+
+How the references do it: fANOVA (Hutter, Hoos & Leyton-Brown 2014, "An efficient approach for
+assessing hyperparameter importance", ICML) fits a random forest to (configuration, performance) pairs
+of a sample of the space and splits the forest's variance into main effects per hyperparameter;
+optuna's ``FanovaImportanceEvaluator`` implements the main effects, normalised to sum to 1, on the raw
+scale of each distribution (FACTS.md: optuna 5 does not apply ``log=True``), so log-uniform
+hyperparameters are passed here as log10 values. PED-ANOVA (Watanabe et al. 2023, IJCAI; optuna's
+``PedAnovaImportanceEvaluator``) is a second estimator: what matters for reaching the top 10%.
+
+Here: the sample is every configuration of the random search at a budget each of them reached (the
+first ASHA rung), so no survivor filter. Stability: ``n_bootstrap`` resamples of the configurations
+(rank frequencies, percentile intervals). Null: the same fit on objectives permuted across
+configurations (Altmann et al. 2010, "Permutation importance: a corrected feature importance
+measure"), compared with the largest importance of each permutation (Westfall & Young 1993 maxT,
+familywise over the parameters); normalised importances always sum to 1, so only the null says
+whether any parameter matters at all.
 """
 
 from __future__ import annotations
@@ -13,6 +25,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ...statistics import Interval
+
 
 def optuna_study(frame: pl.DataFrame, distributions: dict[str, Any], *, objective: str = "objective"):
     """An optuna study holding one finished trial per frame row (``optuna.trial.create_trial``)."""
@@ -22,7 +36,8 @@ def optuna_study(frame: pl.DataFrame, distributions: dict[str, Any], *, objectiv
     study = optuna.create_study(direction="maximize")
     names = list(distributions)
     study.add_trials([
-        optuna.trial.create_trial(params={n: _native(row[n]) for n in names}, distributions=distributions, value=float(row[objective]))
+        optuna.trial.create_trial(params={n: _native(row[n]) for n in names}, distributions=distributions,
+                                  value=float(row[objective]))
         for row in frame.select([*names, objective]).iter_rows(named=True)
     ])
     return study
@@ -32,52 +47,83 @@ def _native(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-class FanovaBootstrap:
-    """Main-effect fANOVA importance of each hyperparameter, over ``n_bootstrap`` resamples.
+def replicate_interval(replicates: np.ndarray, estimate: float, *, over: str, level: float = 0.95) -> Interval:
+    """Percentile interval of bootstrap replicates computed here (the fits are shared by every parameter)."""
+    v = replicates[np.isfinite(replicates)]
+    n = {over.replace(" ", "_"): int(v.size)}
+    if v.size < 2:
+        return Interval(estimate, None, None, "bootstrap-percentile", level, over, n, f"{v.size} usable resample(s)")
+    low, high = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(estimate, float(low), float(high), "bootstrap-percentile", level, over, n)
 
-    Fitted: ``point_`` (all trials, one forest), ``samples_`` (bootstrap x parameter),
-    ``summary_`` (per parameter: mean, 95% percentile interval, frequency of each rank),
-    ``ranking_`` (parameters by mean importance).
+
+class FanovaBootstrap:
+    """Main-effect fANOVA importance of each hyperparameter, over bootstrap resamples and permutations.
+
+    ``distributions``: the optuna distributions the values are given on (log10 for log-uniform).
+    Fitted: ``point_`` (all configurations), ``samples_`` (bootstrap x parameter), ``null_`` (permutation
+    x parameter), ``summary_`` (per parameter: point, interval, rank frequencies, maxT null p-value),
+    ``ranking_`` (by point importance), ``n_trials_``.
     """
 
-    def __init__(self, distributions: dict[str, Any], *, n_bootstrap: int = 20, n_trees: int = 32, seed: int = 0) -> None:
+    def __init__(self, distributions: dict[str, Any], *, n_bootstrap: int = 20, n_permutations: int = 20,
+                 n_trees: int = 32, seed: int = 0) -> None:
         self.distributions = distributions
         self.n_bootstrap = n_bootstrap
+        self.n_permutations = n_permutations
         self.n_trees = n_trees
         self.seed = seed
 
-    def _evaluate(self, frame: pl.DataFrame, seed: int) -> dict[str, float]:
+    def _evaluate(self, frame: pl.DataFrame, seed: int) -> list[float]:
         from optuna.importance import FanovaImportanceEvaluator
 
-        study = optuna_study(frame, self.distributions)
+        if frame["objective"].n_unique() < 2:  # a constant objective has no variance to attribute
+            return [float("nan")] * len(self.distributions)
         logging.getLogger("optuna").setLevel(logging.ERROR)
-        found = FanovaImportanceEvaluator(n_trees=self.n_trees, seed=seed).evaluate(study)
-        return {n: float(found.get(n, 0.0)) for n in self.distributions}
+        evaluator = FanovaImportanceEvaluator(n_trees=self.n_trees, seed=seed)
+        found = evaluator.evaluate(optuna_study(frame, self.distributions))
+        return [float(found.get(n, 0.0)) for n in self.distributions]
 
     def fit(self, frame: pl.DataFrame) -> "FanovaBootstrap":
         names = list(self.distributions)
         self.n_trials_ = frame.height
-        self.point_ = self._evaluate(frame, self.seed)
+        self.point_ = dict(zip(names, self._evaluate(frame, self.seed)))
         rng = np.random.default_rng(self.seed)
-        samples = []
-        for b in range(self.n_bootstrap):
-            idx = rng.integers(0, frame.height, frame.height)
-            samples.append([self._evaluate(frame[idx], self.seed + 1 + b)[n] for n in names])
-        self.samples_ = np.array(samples)
-        ranks = (-self.samples_).argsort(axis=1).argsort(axis=1) + 1  # 1 = most important in that resample
-        self.summary_ = {
-            n: {"mean": float(self.samples_[:, j].mean()), "point": self.point_[n],
-                "interval95": [float(np.percentile(self.samples_[:, j], 2.5)), float(np.percentile(self.samples_[:, j], 97.5))],
-                "rank_frequency": {str(r): float((ranks[:, j] == r).mean()) for r in range(1, len(names) + 1)},
-                "top1_frequency": float((ranks[:, j] == 1).mean())}
-            for j, n in enumerate(names)
-        }
-        self.ranking_ = sorted(names, key=lambda n: -self.summary_[n]["mean"])
+        self.samples_ = np.array([self._evaluate(frame[rng.integers(0, frame.height, frame.height)], self.seed + 1 + b)
+                                  for b in range(self.n_bootstrap)])
+        objective = frame["objective"].to_numpy()
+        self.null_ = np.array([self._evaluate(frame.with_columns(objective=pl.Series(rng.permutation(objective))),
+                                              self.seed + 1000 + p) for p in range(self.n_permutations)])
+        usable = self.samples_[np.isfinite(self.samples_).all(axis=1)]
+        ranks = (-usable).argsort(axis=1).argsort(axis=1) + 1  # 1 = most important in that resample
+        self.summary_ = {}
+        null_rows = self.null_[np.isfinite(self.null_).all(axis=1)]
+        null = null_rows.max(axis=1) if len(null_rows) else np.array([])  # max over parameters: familywise (maxT)
+        for j, n in enumerate(names):
+            self.summary_[n] = {
+                "point": self.point_[n],
+                "interval": replicate_interval(self.samples_[:, j], self.point_[n],
+                                               over="configurations (bootstrap)").to_dict(),
+                "rank_frequency": {str(r): float((ranks[:, j] == r).mean()) if len(ranks) else None
+                                   for r in range(1, len(names) + 1)},
+                "top1_frequency": float((ranks[:, j] == 1).mean()) if len(ranks) else None,
+                "null_p95": float(np.quantile(null, 0.95)) if null.size else None,
+                "null_p_value": float((1 + (null >= self.point_[n]).sum()) / (1 + null.size)) if null.size else None,
+            }
+        self.ranking_ = sorted(names, key=lambda n: -np.nan_to_num(self.point_[n], nan=-1.0))
         return self
 
-    def result(self) -> dict[str, Any]:
-        return {"method": "fANOVA main effects (optuna FanovaImportanceEvaluator), "
-                          f"{self.n_bootstrap} seeded bootstrap resamples of {self.n_trials_} trials, {self.n_trees} trees each; "
-                          "interval: 2.5-97.5 percentiles over resamples",
-                "ranking": self.ranking_, "params": self.summary_,
-                "pairwise": "not computed: optuna's fANOVA evaluator gives main effects only"}
+
+def ped_anova(frame: pl.DataFrame, distributions: dict[str, Any], *, target_quantile: float = 0.1) -> dict[str, Any]:
+    """PED-ANOVA importance (point estimate) for reaching the top ``target_quantile`` of the sample."""
+    from optuna.importance import PedAnovaImportanceEvaluator
+
+    top = int(target_quantile * frame.height)
+    if top < 2:
+        return {"available": False, "reason": f"the top {target_quantile:.0%} of {frame.height} configurations "
+                                              f"is {top} configuration(s); PED-ANOVA needs >= 2"}
+    if frame["objective"].n_unique() < 2:
+        return {"available": False, "reason": "the objective is the same for every configuration"}
+    found = PedAnovaImportanceEvaluator(target_quantile=target_quantile).evaluate(optuna_study(frame, distributions))
+    return {"available": True, "method": f"PED-ANOVA (Watanabe et al. 2023), top {target_quantile:.0%} vs all",
+            "importance": {n: float(found.get(n, 0.0)) for n in distributions}}

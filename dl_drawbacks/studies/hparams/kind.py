@@ -2,10 +2,12 @@
 matter (fANOVA with bootstrap stability), how much tuning buys over the library default, how much
 is seed noise, and whether a good configuration carries over to another data set.
 
-Trials: a seeded random search (or Optuna TPE) over ``analysis.search_space`` with ASHA, the same
-configurations on ``analysis.transfer``, the default configuration over seeds, one hyperparameter
-at a time around the default, and the best k configurations over seeds (see ``search/runner``).
-The objective is validation accuracy on a fixed hold-out of the training split.
+Trials (see ``trials``, ``followups``, ``runner``): a seeded random search (or Optuna TPE) over
+``analysis.search_space`` with ASHA, and the same configurations on ``analysis.transfer`` under a
+scheduler of its own; one hyperparameter at a time around the default; K sampled configurations over
+the fresh seeds (variance); and re-runs on the fresh seeds of what was chosen on validation (the
+default, the best k, each hyperparameter's best value, each data set's best on the other). The
+objective is validation accuracy on a fixed hold-out of the training split; the test split only scores.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from .options import HparamsOptions
 from ..base import StudyKind, default_splits
 
 ROOTS = ("data.", "model.", "trainer.", "treatment.")
+FINDINGS = ("search", "importance", "seed_variance", "tunability", "transfer", "failures", "cost")
 
 
 class HparamsTreatment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     val_fraction: float = Field(0.2, gt=0, lt=1, description="share of the training split held out for validation (the search objective)")
     split_seed: int = Field(0, description="seed of the validation hold-out (fixed: seeds vary initialisation and order only)")
+    tune_reports: bool = Field(False, description="report each evaluation to the trial's Tune scheduler (search trials; "
+                                                  "set by the study, not in specs)")
 
 
 @STUDIES.register("hparams")
@@ -51,6 +56,8 @@ class HparamsStudy(StudyKind):
             raise ValueError("sweeps: the hparams study samples its trials from analysis.search_space; remove sweeps")
         if len(study.seeds) != 1:
             raise ValueError("seeds: give one seed for the search; the seeds of the re-runs go in analysis.seeds")
+        if study.seeds[0] in options.seeds:
+            raise ValueError(f"analysis.seeds: re-runs need fresh seeds; remove the search seed {study.seeds[0]}")
         budget = study.trainer.budget
         if options.asha.enabled and (budget.epochs is None or budget.eval_every):
             raise ValueError("trainer.budget: ASHA compares trials epoch by epoch; give epochs and eval_every 0 (or analysis.asha.enabled: false)")
@@ -94,6 +101,12 @@ class HparamsStudy(StudyKind):
             ctx.rows.add("chance_accuracy", counts.max() / counts.sum(), "fraction", split="val", provenance="majority_class")
             ctx.rows.add("steps_planned", total_steps(ctx)[0], "count")
 
+    def before_training(self, ctx) -> None:
+        from .worker import start_window
+
+        if ctx.treatment.tune_reports and ctx.is_chief:
+            start_window(ctx)
+
     def on_eval(self, ctx, *, step: int, epoch: int, metrics: dict[str, dict[str, float]]) -> None:
         from .worker import report_eval
         from ...train.loop import total_steps
@@ -102,35 +115,29 @@ class HparamsStudy(StudyKind):
 
     # driver side -----------------------------------------------------------------------------
     def analyze(self, rows: pl.DataFrame, options: HparamsOptions, *, measure: Any) -> dict[str, Any]:
-        from .importance import FanovaBootstrap
         from . import analysis as A
-        from .outcomes import trial_outcomes
+        from .outcomes import trial_outcomes, val_curves
+        from .transfer import transfer
+        from .tunability import tunability
+        from .variance import seed_variance
 
-        table = trial_outcomes(rows, explode_factor=options.explode_factor)
         names = list(options.search_space)
-        full = table.filter((pl.col("sweep").str.split(",").list.contains("search")) & pl.col("status").is_in(A.FULL))
-        importance: dict[str, Any] = {"available": False, "reason": f"{full.height} full-budget search trials "
-                                      f"(need >= {options.importance_min_trials})"}
-        if full.height >= options.importance_min_trials:
-            dists = {n: d.optuna() for n, d in options.search_space.items()}
-            fit = FanovaBootstrap(dists, n_bootstrap=options.bootstraps, n_trees=options.fanova_trees, seed=options.sample_seed).fit(full)
-            importance = {"available": True, **fit.result(), "trials_used": "search trials of task A that ran the full budget "
-                          "(completed or diverged at chance accuracy); ASHA-stopped trials are left out (truncated objective)"}
-        search = table.filter(pl.col("sweep").str.split(",").list.contains("search"))
-        best = search.filter(pl.col("status").is_in(A.FULL)).sort("objective", descending=True).head(1)
+        if rows.height == 0:
+            reason = {"available": False, "reason": "not measurable: the study has no rows (every trial failed?)"}
+            return {"question": self.question, "hparams": names, "table": [], **{k: reason for k in FINDINGS}}
+        table = trial_outcomes(rows, explode_factor=options.explode_factor)
+        table = table.with_columns([pl.lit(None).alias(n) for n in names if n not in table.columns])
+        curves = val_curves(rows)
         return {
             "question": self.question,
-            "objective": "validation accuracy at the last evaluation (held-out share of the training split)",
-            "search": {"algorithm": options.search, "asha": options.asha.model_dump(), "trials": search.height,
-                       "best_objective": best["objective"][0] if best.height else None,
-                       "best_test_accuracy": best["test_accuracy"][0] if best.height else None,
-                       "best_config": {n: best[n][0] for n in names} if best.height else None},
-            "importance": importance,
-            "importance_table": [{"param": n, **{k: v for k, v in importance["params"][n].items() if k != "rank_frequency"}}
-                                 for n in importance["ranking"]] if importance["available"] else [],
-            "seed_variance": A.seed_variance(table, seed=options.sample_seed),
-            "tunability": A.tunability(table, names, seed=options.sample_seed),
-            "transfer": A.transfer(table, seed=options.sample_seed),
+            "objective": "validation accuracy (held-out share of the training split); diverged runs score chance",
+            "search": {"algorithm": options.search, "asha": options.asha.model_dump(),
+                       "scheduler": "one ASHA scheduler per data set",
+                       "task_a": A.search_summary(table, "search", names), "task_b": A.search_summary(table, "transfer", names)},
+            "importance": A.importance(table, curves, options),
+            "seed_variance": seed_variance(table, options),
+            "tunability": tunability(table, names, options.seeds, top_k=options.top_k),
+            "transfer": transfer(table, curves, names, options.seeds, seed=options.sample_seed),
             "failures": A.failure_region(table, names),
             "cost": A.cost(table),
             "hparams": names,
@@ -142,7 +149,7 @@ class HparamsStudy(StudyKind):
 
         table = pl.DataFrame(findings["table"], infer_schema_length=None)
         made = [F.importance_bars(findings, out_dir), F.parallel_coordinates(table, findings, out_dir),
-                F.outcome_vs_hparams(table, findings, out_dir), F.variance_bar(findings, out_dir), F.transfer_scatter(findings, out_dir)]
+                F.variance_bar(findings, out_dir), F.tunability_bars(findings, out_dir), F.transfer_by_rung(findings, out_dir)]
         return [p for p in made if p is not None]
 
     def report(self, findings: dict[str, Any], figures: list[Path]) -> str:

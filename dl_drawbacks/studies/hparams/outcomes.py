@@ -13,6 +13,8 @@ import polars as pl
 
 from ...aggregate import with_factor_columns
 
+FACTOR_COLUMNS = ("sweep", "task", "config_id", "varied")  # present in every table, null where a trial has none
+
 
 def _scalar(rows: pl.DataFrame, metric: str, name: str, how: str = "first") -> pl.DataFrame:
     part = rows.filter((pl.col("metric") == metric) & (pl.col("rank") == 0))
@@ -33,7 +35,8 @@ def trial_outcomes(rows: pl.DataFrame, *, explode_factor: float = 10.0) -> pl.Da
     for frame in (val, test, train, _scalar(rows, "diverged", "nan_diverged", "max"), _scalar(rows, "stopped_early", "stopped_early", "max"),
                   _scalar(rows, "chance_accuracy", "chance"), _scalar(rows, "steps", "steps"), _scalar(rows, "steps_planned", "steps_planned"),
                   _scalar(rows, "wall_time_to_end", "wall_s"), _scalar(rows, "device_seconds", "train_s"),
-                  rows.filter(pl.col("metric") == "energy").group_by("trial_id").agg(pl.col("value").sum().alias("energy_j"))):
+                  rows.filter(pl.col("metric") == "energy").group_by("trial_id").agg(
+                      pl.col("value").sum().alias("energy_j"), pl.col("provenance").first().alias("energy_provenance"))):
         table = table.join(frame, on="trial_id", how="left")
     exploded = pl.col("loss_last").is_nan() | ~pl.col("loss_last").is_finite() | (pl.col("loss_last") > explode_factor * pl.col("loss_first"))
     status = (pl.when(pl.col("nan_diverged").fill_null(0) > 0).then(pl.lit("diverged"))
@@ -46,7 +49,18 @@ def trial_outcomes(rows: pl.DataFrame, *, explode_factor: float = 10.0) -> pl.Da
         pl.when(pl.col("status") != "diverged").then(pl.lit(None, dtype=pl.String))
         .when(pl.col("nan_diverged").fill_null(0) > 0).then(pl.lit("nan_or_inf")).otherwise(pl.lit("exploding")).alias("divergence"),
     )
-    return with_factor_columns(table).sort("trial_id")
+    table = with_factor_columns(table)
+    missing = [c for c in FACTOR_COLUMNS if c not in table.columns]
+    return table.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing]).sort("trial_id")
+
+
+def val_curves(rows: pl.DataFrame) -> pl.DataFrame:
+    """Validation accuracy at each evaluation of each trial: ``eval`` 1, 2, ... is the rung index
+    (one Tune report per evaluation, so ASHA's rung r is the r-th evaluation)."""
+    val = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "val") & pl.col("step").is_not_null()
+                      & (pl.col("rank") == 0))
+    return (val.sort("step").with_columns(pl.int_range(1, pl.len() + 1).over("trial_id").alias("eval"))
+            .select("trial_id", "eval", pl.col("value").alias("val_accuracy")))
 
 
 def objectives(run_dir, study: str, *, explode_factor: float = 10.0) -> pl.DataFrame:

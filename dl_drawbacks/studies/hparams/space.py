@@ -109,11 +109,21 @@ class Dist(BaseModel):
             return FloatDistribution(a[0], a[0] + math.floor((a[1] - a[0]) / a[2] + 1e-9) * a[2], step=a[2])
         return FloatDistribution(a[0], a[1], log=k == "loguniform")
 
-    def contains(self, value: Any) -> bool:
-        k, a = self.kind, self.args
-        if k == "choice":
-            return value in a
-        return a[0] <= value <= a[1]
+    @property
+    def log_scale(self) -> bool:
+        """Sampled on a log scale: analysed as log10 of the value (optuna's fANOVA works on the raw scale)."""
+        return self.kind == "loguniform"
+
+    def analysis_distribution(self):
+        """The optuna distribution importance is computed on: log10 bounds for a log-uniform parameter."""
+        from optuna.distributions import FloatDistribution
+
+        if self.log_scale:
+            return FloatDistribution(math.log10(self.args[0]), math.log10(self.args[1]))
+        return self.optuna()
+
+    def analysis_value(self, value: Any) -> Any:
+        return math.log10(value) if self.log_scale else value
 
 
 def sample_configs(space: dict[str, Dist], n: int, *, seed: int) -> list[dict[str, Any]]:

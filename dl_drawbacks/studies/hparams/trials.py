@@ -2,9 +2,12 @@
 
 Ids hash the trial's settings and seed (as ``plan`` does), so a configuration sampled again — at
 plan time by the seeded random search, or during a TPE search — is recognised by ``--resume``.
-Sweep names say each trial's role: ``search`` (task A), ``transfer`` (the same configurations on
-task B), ``default`` (the library-default configuration over seeds), ``oat`` (one hyperparameter
-at a time around the default) and ``best_seeds`` (the best k configurations over seeds).
+Sweep names say each trial's role. Planned: ``search`` (task A) and ``transfer`` (the same
+configurations on task B), each under its own scheduler; ``oat`` (one hyperparameter at a time
+around the default, and the default itself, at the search seed); ``variance`` (the first K sampled
+configurations over the fresh seeds); ``default`` (the library default over the fresh seeds).
+Chosen from results (``followups``): ``best_seeds``, ``oat_best`` and ``transfer_seeds``. Every
+re-run uses the fresh seeds (never the search seed), so a re-run is never the run it was chosen on.
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ def default_config(base: TrialSpec, options: HparamsOptions) -> dict[str, Any]:
 
 
 def make_trial(base: TrialSpec, config: dict[str, Any], *, sweep: str, seed: int, data: DataSpec | None = None,
-               extra: dict[str, Any] | None = None) -> TrialSpec:
-    """``base`` with the configuration's hyperparameters set (validated), a seed and a role."""
+               extra: dict[str, Any] | None = None, tune_reports: bool = False) -> TrialSpec:
+    """``base`` with the configuration's hyperparameters set (validated), a seed and a role;
+    ``tune_reports``: the trial reports each evaluation to its Tune scheduler (search trials)."""
     doc = base.model_dump(mode="json")
     settings = {k: copy.deepcopy(doc[k]) for k in SETTING_ROOTS}
+    settings["treatment"] = {**settings["treatment"], "tune_reports": tune_reports}
     if data is not None:
         settings["data"] = data.model_dump(mode="json")
     for name, value in config.items():
@@ -59,20 +64,27 @@ def make_trial(base: TrialSpec, config: dict[str, Any], *, sweep: str, seed: int
 
 
 def planned_trials(base: TrialSpec, options: HparamsOptions) -> list[TrialSpec]:
-    """Everything that does not depend on results: the sampled search (random), its transfer
-    copy, the default configuration over seeds, and the one-at-a-time sweep around the default."""
+    """Everything that does not depend on results: the sampled search (random) and its transfer
+    copy, the one-at-a-time sweep around the default (with the default at the search seed), the
+    variance design (K sampled configurations x the fresh seeds) and the default over the fresh seeds."""
     default = default_config(base, options)
+    reports = options.asha.enabled or options.search == "tpe"
     out: list[TrialSpec] = []
     if options.search == "random":
         configs = sample_configs(options.search_space, options.n_trials, seed=options.sample_seed)
-        out += [make_trial(base, c, sweep="search", seed=base.seed) for c in configs]
+        out += [make_trial(base, c, sweep="search", seed=base.seed, tune_reports=reports) for c in configs]
         if options.transfer is not None:
-            out += [make_trial(base, c, sweep="transfer", seed=base.seed, data=options.transfer) for c in configs]
-    out += [make_trial(base, default, sweep="default", seed=s) for s in options.seeds]
+            out += [make_trial(base, c, sweep="transfer", seed=base.seed, data=options.transfer, tune_reports=reports)
+                    for c in configs]
+    out.append(make_trial(base, default, sweep="oat", seed=base.seed, extra={"varied": "none"}))
     for name, dist in options.search_space.items():
         for value in dist.grid(options.oat_points):
             if value != default[name]:
-                out.append(make_trial(base, {**default, name: value}, sweep="oat", seed=base.seed, extra={"varied": name}))
+                out.append(make_trial(base, {**default, name: value}, sweep="oat", seed=base.seed,
+                                      extra={"varied": name}))
+    variance = sample_configs(options.search_space, options.variance_configs, seed=options.sample_seed)
+    out += [make_trial(base, c, sweep="variance", seed=s) for c in variance for s in options.seeds]
+    out += [make_trial(base, default, sweep="default", seed=s) for s in options.seeds]
     unique: dict[str, TrialSpec] = {}
     for t in out:  # a configuration drawn twice runs once
         unique.setdefault(t.trial_id, t)

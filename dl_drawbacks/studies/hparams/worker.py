@@ -1,57 +1,71 @@
 """The Tune trial side of a search trial (1 worker, in the Tune trial process).
 
-At every intermediate evaluation the trial first writes its rows so far to
-``trials/<id>/partial.parquet`` (atomically) and only then calls ``ray.tune.report``: when ASHA
-stops the trial, Tune ends its process after that report, and the driver turns the last snapshot
-into the trial's rows with outcome ``stopped_early`` (see ``runner.finalize_stopped``). The final
-evaluation is not reported from the loop; the trial function reports it after its rows and
+A search trial's treatment says ``tune_reports: true``; nothing else tells the worker it is one.
+At every intermediate evaluation the trial snapshots its rows so far into a Tune checkpoint and
+reports the validation accuracy with it (``ray.tune.report(metrics, checkpoint=...)``): when ASHA
+stops the trial after that report, the driver reads the trial's last checkpoint from the result grid
+and turns it into the trial's rows with outcome ``stopped_early`` (``runner.finalize_stopped``). The
+final evaluation is not reported from the loop; the trial function reports it after its rows and
 marker are written, so a stop decision can never cut a finished trial short.
+
+Energy of a stopped trial comes from the same meters as a completed trial's (``measure.energy``:
+NVML, RAPL, else the labelled estimate), over the same window: from the start of training to its
+last evaluation (a completed trial: to its end). Set-up time is in neither.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import torch
 
 from ...rows import RowBuffer
 from ...store import is_finished, read_marker, trial_dir
 
-PARTIAL = "partial.parquet"
-ACTIVE: dict[str, Any] = {}  # set by search_trial in this process: {"run_dir": str}
+PARTIAL = "partial.parquet"  # the rows snapshot inside a search trial's Tune checkpoint
 
 
-def write_snapshot(run_dir: Path, ctx, *, step: int, epoch: int) -> None:
-    t = ctx.trial
+def start_window(ctx) -> None:
+    """Start the training-window meters of a search trial (chief only; called just before training)."""
+    from ...measure.energy import meters_for_worker
+
+    meters = meters_for_worker(local_rank=ctx.local_rank, use_gpu=ctx.trial.trainer.use_gpu,
+                               cpu_watts_per_core=ctx.trial.measure.cpu_watts_per_core)
+    for meter in meters:
+        meter.start()
+    ctx.info["window"] = {"meters": meters, "joules": [0.0] * len(meters), "t0": time.perf_counter()}
+
+
+def snapshot_rows(ctx, *, step: int, epoch: int) -> pl.DataFrame:
+    """The trial's rows so far plus what its end would have recorded: steps, time, energy of the window."""
+    t, window = ctx.trial, ctx.info["window"]
     extra = RowBuffer(t.study, ctx.run_id, t.trial_id, t.seed, t.factors, rank=ctx.rank)
-    seconds = time.perf_counter() - ctx.info["t_start"]
-    cores = t.trainer.cpus_per_worker * t.trainer.workers
     extra.add("stopped_early", 1.0, "bool", step=step, epoch=epoch)
     extra.add("steps", step, "count")
-    extra.add("wall_time_to_end", seconds, "s")
-    # the process is killed before the energy meters are read: watts/core x cores x seconds (an estimate)
-    extra.add("energy", t.measure.cpu_watts_per_core * cores * seconds, "J", group="cpu", provenance="estimate")
-    frame = pl.concat([ctx.rows.frame(), extra.frame()])
-    folder = trial_dir(run_dir, t.trial_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".partial.", suffix=".tmp")
-    os.close(fd)
-    frame.write_parquet(tmp)
-    os.replace(tmp, folder / PARTIAL)
+    extra.add("wall_time_to_end", time.perf_counter() - ctx.info["t_start"], "s")
+    for i, meter in enumerate(window["meters"]):  # read and restart: every meter kind supports it
+        window["joules"][i] += meter.stop()
+        meter.start()
+        extra.add("energy", window["joules"][i], "J", group=meter.device, provenance=meter.provenance)
+    device = "gpu" if ctx.device.type == "cuda" else f"cpu:{torch.get_num_threads()}"
+    extra.add("device_seconds", time.perf_counter() - window["t0"], "s", group=device)
+    return pl.concat([ctx.rows.frame(), extra.frame()])
 
 
 def report_eval(ctx, *, step: int, epoch: int, metrics: dict[str, dict[str, float]], final: bool) -> None:
-    """Snapshot, then report the validation accuracy to the Tune scheduler (chief, search trials only)."""
-    if not ACTIVE or not ctx.is_chief or final:
+    """Snapshot into a checkpoint, then report the validation accuracy to the trial's scheduler."""
+    if not ctx.treatment.tune_reports or not ctx.is_chief or final:
         return
     from ray import tune
 
-    write_snapshot(Path(ACTIVE["run_dir"]), ctx, step=step, epoch=epoch)
-    tune.report({"objective": float(metrics["val"]["accuracy"]), "epoch": epoch, "step": step})
+    with tempfile.TemporaryDirectory(prefix="hparams-snapshot-") as folder:
+        snapshot_rows(ctx, step=step, epoch=epoch).write_parquet(Path(folder) / PARTIAL)
+        tune.report({"objective": float(metrics["val"]["accuracy"]), "epoch": epoch, "step": step,
+                     "dl_trial_id": ctx.trial.trial_id}, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 def final_objective(run_dir: Path, trial_id: str, outcome: dict[str, Any]) -> float:
@@ -79,9 +93,8 @@ def search_trial(config: dict[str, Any]) -> None:
         from .trials import make_trial
 
         base = TrialSpec.model_validate(config["base"])
-        hp = {k: config["hp"][k] for k in config["hp"]}
-        trial = make_trial(base, hp, sweep=config["sweep"], seed=base.seed).model_dump(mode="json")
-    ACTIVE["run_dir"] = str(run_dir)
+        trial = make_trial(base, dict(config["hp"]), sweep=config["sweep"], seed=base.seed,
+                           tune_reports=True).model_dump(mode="json")
     if is_finished(run_dir, trial["trial_id"]):  # TPE proposed a configuration already run (resume)
         outcome = read_marker(run_dir, trial["trial_id"])
     else:
