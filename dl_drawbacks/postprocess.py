@@ -151,12 +151,13 @@ def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]
 
 
 def _print_summary(headlines: dict, outcomes: pl.DataFrame, html: Path, *, stream) -> None:
+    from .report.document import headline_detail, interval_text
     from .report.markdown import fmt
 
     print("", file=stream)
     for study, items in headlines.items():
         for h in items:
-            lo, hi = (h.get("interval") or [None, None])[:2]
-            print(f"  {study:<16} {h['finding']:<52} {fmt(h['value']):>10} [{fmt(lo)}, {fmt(hi)}] {h.get('unit', '')}  ({h.get('provenance', '')})", file=stream)
+            print(f"  {study:<16} {h['finding']:<52} {fmt(h['value']):>10} {interval_text(h)} {h.get('unit', '')}  "
+                  f"({headline_detail(h)})", file=stream)
     counts = ", ".join(f"{s} {n}" for s, n in outcomes.group_by("status").len().sort("status").iter_rows())
     print(f"\ntrials: {counts}\nreport: {html}", file=stream)

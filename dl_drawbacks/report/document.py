@@ -16,12 +16,24 @@ CSS = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;p
        "img{max-width:100%}code{background:#f4f4f4}")
 
 
+def interval_text(h: dict[str, Any]) -> str:
+    """'[low, high]' of a headline, or '' when it has none."""
+    lo, hi = (h.get("interval") or [None, None])[:2]
+    return "" if lo is None and hi is None else f"[{fmt(lo)}, {fmt(hi)}]"
+
+
+def headline_detail(h: dict[str, Any]) -> str:
+    """Its provenance, or why it has no value (a headline without a value always says why)."""
+    if h.get("value") is None and h.get("reason"):
+        return f"{h.get('provenance')}; {h['reason']}" if h.get("provenance") else f"not measurable: {h['reason']}"
+    return h.get("provenance", "")
+
+
 def summary_section(headlines: dict[str, list[dict[str, Any]]]) -> str:
     rows = []
     for study, items in headlines.items():
         for h in items:
-            lo, hi = (h.get("interval") or [None, None])[:2]
-            rows.append([study, h["finding"], fmt(h["value"]), f"[{fmt(lo)}, {fmt(hi)}]", h.get("unit", ""), h.get("provenance", "")])
+            rows.append([study, h["finding"], fmt(h["value"]), interval_text(h), h.get("unit", ""), headline_detail(h)])
     return "## Summary across drawbacks\n\n" + table(["drawback", "finding", "value", "interval", "unit", "provenance"], rows) + "\n"
 
 

@@ -19,6 +19,8 @@ from different hosts, pods and worker counts share columns:
   ``step_time/train``); step-indexed rows with a group are curves over something else (deletion
   steps, attribution features) and stay in the parquet rows and the findings tables.
 * rows whose group names a node (``worker`` placement rows) are config, never keys.
+* per-sample rows (group ``sample:<i>``, ``<model>/sample:<i>`` or packed ``chunk:<k>``: test-sample outcomes the
+  studies resample for their intervals) are arrays, never keys.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ RENAMED = {"samples_per_second": "throughput/samples_per_s", "tokens_per_second"
 FLOP_SOURCES = {"analytic": "analytic", "flop_counter": "counted"}
 DEVICE_CLASSES = {"gpu": "gpu", "node": "cpu", "process": "cpu", "cpu": "cpu"}
 PLACEMENT_METRICS = frozenset({"worker"})
+
+
+def is_per_sample(group: str) -> bool:
+    """A row of per-sample outcomes (one test sample, or a packed chunk of them)."""
+    return group.startswith("chunk:") or group.startswith("sample:") or "/sample:" in group
 
 
 def device_class(group: str) -> str | None:
@@ -83,7 +90,7 @@ def summary(rows: pl.DataFrame) -> dict[str, float | None]:
     arrays = {key for (key, _), n in seen.items() if n > 1}
     for metric, split, group, prov, rank, value in records:
         key = metric_key(metric, split, group, prov)
-        if key in arrays and not is_device_row(metric, group):
+        if is_per_sample(group) or (key in arrays and not is_device_row(metric, group)):
             continue
         if is_device_row(metric, group):
             if math.isfinite(value):

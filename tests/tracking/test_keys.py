@@ -69,3 +69,15 @@ def test_per_sample_arrays_are_not_summary_values():
         r.add("attribution_error", 0.1 * sample, "error", split="test_explain", group="ig", epoch=sample)
     r.add("deletion_auc", 0.3, "probability", split="test_explain", group="ig")
     assert keys.summary(r.frame()) == {"deletion_auc/test_explain/ig": 0.3}
+
+
+def test_per_sample_rows_are_never_summary_keys():
+    import polars as pl
+
+    from dl_drawbacks.tracking.keys import summary
+
+    rows = pl.DataFrame({"metric": ["test_samples", "test_correct", "accuracy"], "split": ["test"] * 3,
+                         "group": ["chunk:0", "model/sample:3", ""], "provenance": [""] * 3, "rank": [0] * 3,
+                         "value": [1.0, 1.0, 0.9], "step": [None, None, None]},
+                        schema_overrides={"step": pl.Int64})
+    assert summary(rows) == {"accuracy/test": 0.9}

@@ -94,8 +94,8 @@ def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     over = "seeds × test samples (nested)"
     for protected, h in f.get("headline", {}).items():
         if not h.get("available"):
-            out.append({"finding": f"bias ({protected}): not measurable — {h['reason']}", "value": None, "interval": None,
-                        "unit": "", "provenance": "bias study"})
+            out.append({"finding": f"bias ({protected})", "value": None, "interval": None,
+                        "unit": "", "provenance": "bias study", "reason": h["reason"]})
             continue
         for metric, v in h["metrics"].items():
             out.append({"finding": f"{metric.replace('_', ' ')} ({protected}) — {v['text']}", "value": v["mean"],

@@ -91,26 +91,30 @@ def data_markdown(f: dict[str, Any], figures: list[Path]) -> str:
 
 def data_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     if not f.get("available", True):
-        return [{"finding": "data requirements", "value": None, "interval": None, "unit": "", "provenance": f["reason"]}]
+        return [{"finding": "data requirements", "value": None, "interval": None, "unit": "", "provenance": "",
+                 "reason": f["reason"]}]
     out = []
     for m, c in f["models"].items():
         if not c.get("available"):
-            out.append({"finding": f"learning curve ({m})", "value": None, "interval": None, "unit": "", "provenance": c["reason"]})
+            out.append({"finding": f"learning curve ({m})", "value": None, "interval": None, "unit": "", "provenance": "",
+                        "reason": c["reason"]})
             continue
         e = c["exponent"]
         out.append({"finding": f"learning-curve exponent b, error ≈ c + a·n^-b ({m})", "value": e.get("b"),
                     "interval": [e["interval"]["low"], e["interval"]["high"]] if e["available"] else None, "unit": "exponent",
                     "over": e["interval"]["over"] if e["available"] else None,
-                    "provenance": f"fitted ({e['family']})" if e["available"] else e["reason"]})
+                    "provenance": f"fitted ({e['family']})" if e["available"] else "", "reason": e.get("reason")})
         t = c.get("data_to_target")
         if t:
             out.append({"finding": f"train samples to reach test error {t['target_error']} ({m})", "value": t.get("median"),
                         "interval": t.get("interval"), "unit": "samples" + (f" (P unreachable {t['p_unreachable']:.2f})" if t["available"] else ""),
                         "over": "seeds x test samples x passing families" if t["available"] else None,
-                        "provenance": t["provenance"] if t["available"] else t["reason"]})
+                        "provenance": t["provenance"] if t["available"] else "", "reason": t.get("reason")})
         for b, x in f["crossover"].get(m, {}).items():
-            out.append({"finding": f"{m} vs {b}: {x.get('verdict', x.get('reason'))}", "value": None, "interval": None,
-                        "unit": "samples", "provenance": "measured, paired per anchor over seeds x test samples"})
+            verdict = x.get("verdict", x.get("reason"))
+            out.append({"finding": f"{m} vs {b}: {verdict}", "value": None, "interval": None, "unit": "samples",
+                        "provenance": "measured, paired per anchor over seeds x test samples",
+                        "reason": "a verdict (in the finding), not a number"})
             fit = x.get("fitted", {})
             for d, say in DIRECTIONS.items():
                 if fit.get("available") and fit[d]["median"] is not None and fit[d]["p_none"] < 0.5:
