@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.k8s.render import render_rayjob, to_yaml
+from dl_drawbacks.k8s.render import DEFAULT_BACKOFF_LIMIT, DEFAULT_CPUS_PER_WORKER, DEFAULT_TTL_S, render_rayjob, to_yaml
 from dl_drawbacks.k8s.validate import validate_manifest
 from dl_drawbacks.spec.load import read_text
 from dl_drawbacks.store import atomic_write_bytes
@@ -33,7 +33,8 @@ def _render(args: argparse.Namespace) -> int:
     doc = render_rayjob(
         args.spec, image=args.image, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
         cpus_per_worker=args.cpus_per_worker, name=args.name, namespace=args.namespace,
-        ttl_seconds=args.ttl_seconds, deadline_seconds=args.deadline_seconds,
+        ttl_seconds=args.ttl_seconds, deadline_seconds=args.deadline_seconds, keep_cluster=args.keep_cluster,
+        backoff_limit=args.backoff_limit,
     )
     text = to_yaml(doc)
     if output:
@@ -75,12 +76,20 @@ def register(subparsers) -> None:
                         help="container image (default dl-drawbacks:0.1.0, or dl-drawbacks:0.1.0-gpu with GPUs)")
     render.add_argument("--workers", type=int, default=1, help="Ray worker pods (default 1)")
     render.add_argument("--gpus-per-worker", type=int, default=0, help="GPUs per worker pod (default 0)")
-    render.add_argument("--cpus-per-worker", type=int, default=2, help="CPUs per worker pod (default 2)")
+    render.add_argument("--cpus-per-worker", type=int, default=DEFAULT_CPUS_PER_WORKER,
+                        help=f"CPUs per worker pod (default {DEFAULT_CPUS_PER_WORKER})")
     render.add_argument("--name", default=None,
                         help="RayJob name and run folder under /mnt/runs (default <spec stem>-<random>)")
     render.add_argument("--namespace", default=None, help="Kubernetes namespace (default: kubectl's)")
-    render.add_argument("--ttl-seconds", type=int, default=3600,
-                        help="delete the Ray cluster this long after the job ends (default 3600)")
+    render.add_argument("--ttl-seconds", type=int, default=DEFAULT_TTL_S,
+                        help=f"delete the Ray cluster (and free its GPUs) this long after the job ends "
+                             f"(default {DEFAULT_TTL_S})")
+    render.add_argument("--keep-cluster", action="store_true",
+                        help="keep the Ray cluster after the job ends (debugging; its pods hold their GPUs "
+                             "until you delete the RayJob)")
+    render.add_argument("--backoff-limit", type=int, default=DEFAULT_BACKOFF_LIMIT,
+                        help=f"retries of a failed job, each on a new cluster resuming the run folder "
+                             f"(default {DEFAULT_BACKOFF_LIMIT})")
     render.add_argument("--deadline-seconds", type=int, default=86400,
                         help="stop the job after this long (default 86400)")
     render.add_argument("-o", "--output", default=None, metavar="FILE", help="write here instead of stdout")

@@ -2,9 +2,13 @@
 
 The RayJob starts a RayCluster from the packaged template (templates/rayjob.yaml, a copy of
 k8s/jobs/rayjob.yaml with ${...} placeholders), runs
-`dl-drawbacks run /app/studies/<spec> --out /mnt/runs/<name> --address auto` on it, and deletes
-the cluster `ttl_seconds` after the job ends. Secrets are only referenced (secretKeyRef), never
-copied into the manifest.
+`dl-drawbacks run /app/studies/<spec> --out /mnt/runs/<name> --address auto --resume` on it (a
+retry after a lost pod, up to `backoffLimit`, or a resubmission finishes the run instead of being
+refused; on an empty folder --resume is a fresh run), and deletes the cluster `ttl_seconds` (default
+60) after the job ends so its pods release their GPUs, unless `keep_cluster`. Before anything is
+rendered the study's planned trials are checked against the rendered cluster's shape, as `run` checks
+them against a live cluster (cluster.check_fits), and GPU pods for a study that uses none are refused.
+Secrets are only referenced (secretKeyRef), never copied into the manifest.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ SHM_FRACTION = 0.3  # Ray's object store defaults to 30% of memory and lives in 
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+DEFAULT_CPUS_PER_WORKER = 4  # studies/compute.yaml's 2-worker trials need 3 CPU on one pod (2 + their Tune trial)
+DEFAULT_TTL_S = 60  # KubeRay deletes the job's RayCluster this long after the job ends
+DEFAULT_BACKOFF_LIMIT = 2  # retries of a failed job, each on a new cluster, each resuming the run folder
 
 
 def dns_label(text: str, max_len: int = LABEL_MAX) -> str:
@@ -71,8 +78,10 @@ def spec_in_image(spec_path: str) -> PurePosixPath:
     return IMAGE_STUDIES_DIR.joinpath(*below)
 
 
-def _check(workers: int, gpus: int, cpus: int, ttl: int, deadline: int, namespace: str | None) -> None:
+def _check(workers: int, gpus: int, cpus: int, ttl: int, deadline: int, namespace: str | None,
+           backoff: int = 0) -> None:
     checks = [
+        (isinstance(backoff, int) and backoff >= 0, f"backoff limit must be an integer >= 0, got {backoff!r}"),
         (isinstance(workers, int) and workers >= 1, f"workers must be an integer >= 1, got {workers!r}"),
         (isinstance(gpus, int) and gpus >= 0, f"gpus per worker must be an integer >= 0, got {gpus!r}"),
         (isinstance(cpus, int) and cpus >= 1, f"cpus per worker must be an integer >= 1, got {cpus!r}"),
@@ -117,16 +126,43 @@ def _size_workers(group: dict, *, workers: int, cpus: int, gpus: int) -> None:
         pod["tolerations"] = [dict(GPU_TOLERATION)]
 
 
+def check_capacity(spec_path: str, *, workers: int, cpus_per_worker: int, gpus_per_worker: int) -> None:
+    """The checks `run` makes against a live cluster, made against the rendered one (the head runs no
+    trials: num-cpus 0), plus the reverse: GPU pods for a study whose trials use no GPU."""
+    from dl_drawbacks.cluster import check_fits
+    from dl_drawbacks.errors import ClusterError
+    from dl_drawbacks.plan import plan
+    from dl_drawbacks.spec.load import load_spec
+
+    trials = plan(load_spec(spec_path))
+    shape = f"{workers} worker pod(s) x {cpus_per_worker} CPU" + (f", {gpus_per_worker} GPU" if gpus_per_worker else "")
+    if gpus_per_worker and not any(t.trainer.use_gpu for t in trials):
+        raise SpecError(f"--gpus-per-worker {gpus_per_worker}: no trial of {spec_path} uses a GPU (trainer.use_gpu), "
+                        f"so the GPUs would sit idle; drop --gpus-per-worker or render a GPU spec")
+    resources = {"CPU": float(workers * cpus_per_worker), "GPU": float(workers * gpus_per_worker)}
+    hint = f"(rendered cluster: {shape}; change --workers/--cpus-per-worker/--gpus-per-worker)"
+    try:
+        check_fits(trials, resources, workers)
+    except ClusterError as exc:
+        raise SpecError(f"{exc} {hint}") from None
+    for t in trials:  # one Ray Train worker is one bundle: it must fit inside one pod
+        if t.trainer.cpus_per_worker > cpus_per_worker or (t.trainer.use_gpu and gpus_per_worker < 1):
+            raise SpecError(f"trial {t.trial_id}: a worker of {t.trainer.cpus_per_worker} CPU{' + 1 GPU' * t.trainer.use_gpu} "
+                            f"does not fit in one pod {hint}")
+
+
 def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1, gpus_per_worker: int = 0,
-                  cpus_per_worker: int = 2, name: str | None = None, namespace: str | None = None,
-                  ttl_seconds: int = 3600, deadline_seconds: int = 86400,
-                  extra_args: list[str] = ()) -> dict:
+                  cpus_per_worker: int = DEFAULT_CPUS_PER_WORKER, name: str | None = None, namespace: str | None = None,
+                  ttl_seconds: int = DEFAULT_TTL_S, deadline_seconds: int = 86400, keep_cluster: bool = False,
+                  backoff_limit: int = DEFAULT_BACKOFF_LIMIT, extra_args: list[str] = ()) -> dict:
     """A RayJob manifest (dict) that runs the study at `spec_path` on `workers` Ray worker pods.
 
     `image` defaults to dl-drawbacks:0.1.0, or its -gpu variant when gpus_per_worker > 0.
+    `keep_cluster` keeps the RayCluster (and its GPUs) after the job ends, for debugging.
     """
-    _check(workers, gpus_per_worker, cpus_per_worker, ttl_seconds, deadline_seconds, namespace)
+    _check(workers, gpus_per_worker, cpus_per_worker, ttl_seconds, deadline_seconds, namespace, backoff_limit)
     in_image = spec_in_image(spec_path)
+    check_capacity(spec_path, workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker)
     if image is None:
         image = DEFAULT_IMAGE + (GPU_IMAGE_SUFFIX if gpus_per_worker else "")
     if not image.strip() or any(ch.isspace() for ch in image):
@@ -134,11 +170,14 @@ def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1,
     stem = Path(spec_path).stem
     name = job_name(stem, name)
     command = ["dl-drawbacks", "run", str(in_image), "--out", str(RUNS_DIR / name),
-               "--address", "auto", *extra_args]
+               "--address", "auto", "--resume", *extra_args]
     values = {"name": name, "study": dns_label(stem), "image": image, "entrypoint": shlex.join(command)}
     doc = _fill(yaml.safe_load(TEMPLATE.read_text()), values)
     spec = doc["spec"]
-    spec.update(ttlSecondsAfterFinished=ttl_seconds, activeDeadlineSeconds=deadline_seconds)
+    spec.update(shutdownAfterJobFinishes=not keep_cluster, ttlSecondsAfterFinished=ttl_seconds,
+                activeDeadlineSeconds=deadline_seconds, backoffLimit=backoff_limit)
+    if keep_cluster:
+        del spec["ttlSecondsAfterFinished"]  # KubeRay: a TTL needs shutdownAfterJobFinishes
     if namespace:
         doc["metadata"]["namespace"] = namespace
     (group,) = spec["rayClusterSpec"]["workerGroupSpecs"]

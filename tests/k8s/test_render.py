@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "k8s" / "jobs" / "rayjob.yaml"
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 VALID_SPEC = "name: placeholder\nversion: 1\nstudies: [{kind: compute, trainer: {budget: {steps: 2}}}]\n"
+GPU_SPEC = "name: placeholder\nversion: 1\nstudies: [{kind: compute, trainer: {use_gpu: true, budget: {steps: 2}}}]\n"
 needs_crds = pytest.mark.skipif(not default_crd_dir().is_dir(), reason=f"no KubeRay CRDs at {default_crd_dir()}")
 
 
@@ -32,6 +33,7 @@ def studies(tmp_path) -> Path:
     (folder / "extra").mkdir(parents=True)
     for name in ("compute.yaml", "My_Study v2.yaml", "2024-bias.yaml", "extra/data.yml", "x" * 90 + ".yaml"):
         (folder / name).write_text(VALID_SPEC)
+    (folder / "gpu.yaml").write_text(GPU_SPEC)
     return folder
 
 
@@ -50,7 +52,8 @@ def containers(doc: dict) -> list[dict]:
 @needs_crds
 @pytest.mark.parametrize("workers, gpus, cpus", [(1, 0, 2), (3, 0, 8), (1, 1, 4), (4, 8, 16)])
 def test_rendered_rayjobs_validate(studies, workers, gpus, cpus):
-    doc = render_rayjob(str(studies / "compute.yaml"), workers=workers, gpus_per_worker=gpus, cpus_per_worker=cpus)
+    spec = studies / ("gpu.yaml" if gpus else "compute.yaml")
+    doc = render_rayjob(str(spec), workers=workers, gpus_per_worker=gpus, cpus_per_worker=cpus)
     assert validate_manifest(doc) == []
     group = worker_group(doc)
     assert group["replicas"] == group["minReplicas"] == group["maxReplicas"] == workers
@@ -61,7 +64,7 @@ def test_rendered_rayjobs_validate(studies, workers, gpus, cpus):
 
 
 def test_gpu_variant_uses_gpu_group_toleration_and_cuda_image(studies):
-    gpu = render_rayjob(str(studies / "compute.yaml"), gpus_per_worker=2)
+    gpu = render_rayjob(str(studies / "gpu.yaml"), gpus_per_worker=2)
     group = worker_group(gpu)
     assert group["groupName"] == "gpu-workers"
     assert group["template"]["spec"]["tolerations"] == [
@@ -72,15 +75,15 @@ def test_gpu_variant_uses_gpu_group_toleration_and_cuda_image(studies):
     assert "tolerations" not in worker_group(cpu)["template"]["spec"]
     assert "nvidia.com/gpu" not in to_yaml(cpu)
     assert {c["image"] for c in containers(cpu)} == {"dl-drawbacks:0.1.0"}
-    custom = render_rayjob(str(studies / "compute.yaml"), gpus_per_worker=1, image="registry.example/dd:1")
+    custom = render_rayjob(str(studies / "gpu.yaml"), gpus_per_worker=1, image="registry.example/dd:1")
     assert {c["image"] for c in containers(custom)} == {"registry.example/dd:1"}
 
 
 def test_entrypoint_runs_the_spec_inside_the_image_on_the_job_cluster(studies):
-    doc = render_rayjob(str(studies / "compute.yaml"), name="c1", extra_args=["--resume", "it's"])
+    doc = render_rayjob(str(studies / "compute.yaml"), name="c1", extra_args=["--dashboard", "it's"])
     assert shlex.split(doc["spec"]["entrypoint"]) == [
         "dl-drawbacks", "run", "/app/studies/compute.yaml", "--out", "/mnt/runs/c1", "--address", "auto",
-        "--resume", "it's"]
+        "--resume", "--dashboard", "it's"]
     nested = render_rayjob(str(studies / "extra" / "data.yml"))
     assert "/app/studies/extra/data.yml" in nested["spec"]["entrypoint"]
     assert doc["spec"]["shutdownAfterJobFinishes"] is True
@@ -103,14 +106,14 @@ def test_explicit_name_namespace_and_timers(studies):
                         ttl_seconds=60, deadline_seconds=7200)
     assert doc["metadata"]["name"] == "nightly-compute" and doc["metadata"]["namespace"] == "research"
     assert doc["spec"]["ttlSecondsAfterFinished"] == 60 and doc["spec"]["activeDeadlineSeconds"] == 7200
-    assert doc["spec"]["entrypoint"].endswith("--out /mnt/runs/nightly-compute --address auto")
+    assert doc["spec"]["entrypoint"].endswith("--out /mnt/runs/nightly-compute --address auto --resume")
 
 
 def test_rendered_rayjob_never_contains_a_secret_value(studies, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", "sentinel-value-123")
     monkeypatch.setenv("RAY_AUTH_TOKEN", "sentinel-value-456")
     for gpus in (0, 1):
-        doc = render_rayjob(str(studies / "compute.yaml"), gpus_per_worker=gpus)
+        doc = render_rayjob(str(studies / ("gpu.yaml" if gpus else "compute.yaml")), gpus_per_worker=gpus)
         text = to_yaml(doc)
         assert "sentinel-value" not in text
         for container in containers(doc):
@@ -164,7 +167,7 @@ def test_packaged_template_equals_the_k8s_example_modulo_placeholders(studies):
 
 
 def test_to_yaml_round_trips_and_keeps_the_manifest_order(studies):
-    doc = render_rayjob(str(studies / "compute.yaml"), gpus_per_worker=1)
+    doc = render_rayjob(str(studies / "gpu.yaml"), gpus_per_worker=1)
     text = to_yaml(doc)
     assert yaml.safe_load(text) == doc
     assert text.startswith("apiVersion: ray.io/v1\nkind: RayJob\n")
@@ -175,7 +178,7 @@ def test_cli_render_writes_a_valid_rayjob(studies, tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="dl-drawbacks")
     register(parser.add_subparsers(dest="command"))
     out = tmp_path / "job.yaml"
-    args = parser.parse_args(["k8s", "render", str(studies / "compute.yaml"), "--workers", "2",
+    args = parser.parse_args(["k8s", "render", str(studies / "gpu.yaml"), "--workers", "2",
                               "--gpus-per-worker", "1", "--cpus-per-worker", "4", "--name", "gpu-compute",
                               "--namespace", "research", "-o", str(out)])
     assert args.func(args) == 0
@@ -221,3 +224,42 @@ def test_cli_validate_names_a_file_that_is_not_utf8(tmp_path, capsys):
     assert main(["k8s", "validate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(bad) in err and "not UTF-8" in err
+
+
+@needs_crds
+def test_default_job_resumes_retries_and_releases_its_cluster_soon(studies):
+    spec = render_rayjob(str(studies / "compute.yaml"))["spec"]
+    assert "--resume" in shlex.split(spec["entrypoint"])  # a retry or resubmission finishes the run folder
+    assert spec["shutdownAfterJobFinishes"] is True and 0 < spec["ttlSecondsAfterFinished"] <= 300
+    assert spec["backoffLimit"] >= 1
+    kept = render_rayjob(str(studies / "compute.yaml"), keep_cluster=True)
+    assert kept["spec"]["shutdownAfterJobFinishes"] is False and "ttlSecondsAfterFinished" not in kept["spec"]
+    assert validate_manifest(kept) == []
+
+
+SPREAD_SPEC = ("name: p\nversion: 1\nstudies: [{kind: compute, trainer: {workers: 3, placement: STRICT_SPREAD, "
+               "budget: {steps: 2}}}]\n")
+BIG_WORKER_SPEC = "name: p\nversion: 1\nstudies: [{kind: compute, trainer: {cpus_per_worker: 6, budget: {steps: 2}}}]\n"
+
+
+@pytest.mark.parametrize("text, kwargs, message", [
+    (VALID_SPEC, {"gpus_per_worker": 1}, "no trial"),  # GPU pods for a CPU-only study
+    (GPU_SPEC, {}, "needs 1 GPU but the cluster has 0"),  # a GPU study on CPU pods
+    (SPREAD_SPEC, {"workers": 2}, "STRICT_SPREAD of 3 workers needs as many nodes"),
+    (SPREAD_SPEC, {"workers": 1, "cpus_per_worker": 2}, "needs 4 CPU but the cluster has 2"),
+    (BIG_WORKER_SPEC, {"workers": 2}, "does not fit in one pod"),
+])
+def test_render_refuses_a_cluster_that_cannot_run_the_study(studies, text, kwargs, message):
+    spec = studies / "shape.yaml"
+    spec.write_text(text)
+    with pytest.raises(SpecError, match=message) as caught:
+        render_rayjob(str(spec), **kwargs)
+    assert "\n" not in str(caught.value) and "-per-worker" in str(caught.value)  # names the flag to change
+    fitting = {"gpus_per_worker": 1} if text == GPU_SPEC else {"workers": 3, "cpus_per_worker": 6}
+    assert render_rayjob(str(spec), **fitting)["kind"] == "RayJob"  # the same study on a cluster that fits
+
+
+def test_cli_render_refuses_gpu_pods_for_a_cpu_study_in_one_line(studies, capsys):
+    assert _render_cli(str(studies / "compute.yaml"), "--gpus-per-worker", "1") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "uses a GPU" in err
