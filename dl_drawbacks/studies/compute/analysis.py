@@ -20,6 +20,7 @@ from ...statistics import t_interval, value_range
 from .scaling import PowerLawFit, scaling_efficiency
 from .table import CONDITION_FACTORS, condition_label, differing_factors, one_factor_groups
 
+BASELINE_FIRST = ("fp32", "bf16", "fp16")  # precision order; numbers (ZeRO stage) sort as numbers
 ESTIMATE_ONLY = ("energy is an estimate (each worker's CPU seconds x watts per core): it is proportional to CPU time "
                  "by construction, so its scaling with parameters repeats the time fit and is no evidence")
 
@@ -74,7 +75,8 @@ def _paired_ratio(part: pl.DataFrame, base: pl.DataFrame, column: str) -> dict[s
 def factor_tradeoff(table: pl.DataFrame, factor: str) -> dict[str, Any]:
     """Step time and peak memory per value of ``factor`` (ZeRO stage, precision), everything else fixed."""
     for fixed, part in one_factor_groups(table, factor):
-        values = sorted(part[factor].unique().to_list(), key=str)
+        values = sorted(part[factor].unique().to_list(),
+                        key=lambda v: (BASELINE_FIRST.index(v) if v in BASELINE_FIRST else len(BASELINE_FIRST), v))
         base = part.filter(pl.col(factor) == values[0])
         rows = []
         for value in values:
@@ -92,6 +94,7 @@ def per_condition(table: pl.DataFrame, measure: Any) -> list[dict[str, Any]]:
     """Energy, CO2e and cost per training sample and MFU, one entry per condition, intervals over seeds."""
     out = []
     fixed = [c for c in CONDITION_FACTORS if c in table.columns]
+    varying = tuple(c for c in fixed if table[c].n_unique() > 1) or ("family",)  # what tells conditions apart
     for key, part in table.group_by(fixed, maintain_order=True):
         condition = dict(zip(fixed, key))
         per_sample = part["energy"] / part["samples_total"]
@@ -102,7 +105,8 @@ def per_condition(table: pl.DataFrame, measure: Any) -> list[dict[str, Any]]:
         price = [measure.price_per_gpu_hour * w if g else measure.price_per_cpu_hour * c
                  for w, g, c in zip(part["workers"], part["use_gpu"], cores)]
         cost = hours * pl.Series(price, dtype=pl.Float64) / part["samples_total"]
-        out.append({"condition": condition_label(condition), "factors": condition, "seeds": part.height,
+        out.append({"condition": condition_label(condition, only=varying), "factors": condition, "seeds": part.height,
+                    "trial_ids": part["trial_id"].to_list(),
                     "parameters": float(part["parameters"].max()) if part["parameters"].drop_nulls().len() else None,
                     "energy_j_per_sample": over_seeds(per_sample), "energy_j_per_sample_steady": over_seeds(steady),
                     "co2e_g_per_sample": over_seeds(kwh * measure.pue * measure.carbon_intensity_g_per_kwh),

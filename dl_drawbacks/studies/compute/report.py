@@ -102,8 +102,8 @@ def compute_markdown(f: dict[str, Any], figures: list[Path]) -> str:
 
 
 def headline_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
-    """Time exponent per family (interval over trials of the size comparison), energy per sample of each
-    family's best-seeded (then largest) condition and the memory ratio of the highest ZeRO stage (over seeds)."""
+    """Time exponent per family (interval over trials of the size comparison), energy per sample of the largest
+    size in each family's size comparison and the memory ratio of the highest ZeRO stage (over seeds)."""
     if "not_measurable" in f:
         return []
     out = []
@@ -114,7 +114,9 @@ def headline_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
                     "interval": t["interval95"], "over": f"{t['n_points']} trials (OLS on log-log)",
                     "unit": "exponent", "provenance": "measured, log-log OLS"})
     for family in sorted({c["factors"]["family"] for c in f["per_condition"]}):
+        in_fit = set(fits.get(family, {}).get("trial_ids", [])) if fits.get("available") is not False else set()
         conds = [c for c in f["per_condition"] if c["factors"]["family"] == family]
+        conds = [c for c in conds if set(c["trial_ids"]) <= in_fit] or conds  # the size comparison's conditions
         largest = max(conds, key=lambda c: (c["seeds"], c["parameters"] or 0))  # best-seeded, then largest
         e = largest["energy_j_per_sample"]
         out.append({"finding": f"energy per training sample ({largest['condition']})", "value": e["estimate"],

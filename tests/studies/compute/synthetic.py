@@ -25,7 +25,8 @@ def trial_rows(trial_id: str, seed: int, *, parameters: float, step_time: float,
             samples = f["micro_batch"] * f["workers"] * 20
             for metric, value in {"parameters": parameters, "train_time": 20 * step_time, "step_time_median": step_time,
                                   "samples_per_second": f["micro_batch"] * f["workers"] / step_time, "mfu": 0.1,
-                                  "samples_total": samples, "samples_steady": samples * 0.9, "device_seconds": 20 * step_time,
+                                  "samples_total": samples, "samples_steady": samples * 0.9,
+                                  "device_seconds": 20 * step_time,
                                   "micro_batch_used": f["micro_batch"], "steps": 20}.items():
                 rows.add(metric, value, "x")
             rows.add("flops_per_sample", 6 * parameters, "FLOP", provenance="analytic")

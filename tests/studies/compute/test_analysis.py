@@ -106,7 +106,7 @@ def test_per_condition_never_pools_families_or_sizes():
     heads = ComputeStudy().headlines(found)
     energy = [h for h in heads if h["finding"].startswith("energy per training sample")]
     assert len(energy) == 2 and all("3 seeds" in h["over"] and h["interval"] is not None for h in energy)
-    gpt_head = next(h for h in energy if "family=gpt" in h["finding"])
+    gpt_head = next(h for h in energy if "gpt" in h["finding"])
     assert gpt_head["value"] == pytest.approx(10.0 * 20 * 0.05 / (64 * 20))  # that condition's own J per sample
 
 
