@@ -39,17 +39,17 @@ def ablation(t: pl.DataFrame, key: dict[str, Any], preds: dict[str, dict[str, np
     ref = g.filter(pl.col("regularizer") == "none")
     if ref.height == 0:
         return {**key, "available": False, "reason": "no unregularized trial at this width, noise, size and budget"}
-    entries = [_entry("none", ref, final, "final_accuracy_train_clean", o)]
-    es = _entry(EARLY_STOPPING, ref, best, "best_accuracy_train_clean", o)
+    entries = [_entry("none", ref, final, "final_accuracy_train_uncorrupted", o)]
+    es = _entry(EARLY_STOPPING, ref, best, "best_accuracy_train_uncorrupted", o)
     es["delta_test_accuracy"] = paired(ref, ref, best, final, o)
     es["delta_gap"] = paired(
-        ref, ref, best, final, o, train_cols=("best_accuracy_train_clean", "final_accuracy_train_clean")
+        ref, ref, best, final, o, train_cols=("best_accuracy_train_uncorrupted", "final_accuracy_train_uncorrupted")
     )
     entries.append(es)
     for (name,), trials in g.filter(pl.col("regularizer") != "none").group_by("regularizer", maintain_order=True):
-        e = _entry(name, trials, final, "final_accuracy_train_clean", o)
+        e = _entry(name, trials, final, "final_accuracy_train_uncorrupted", o)
         e["delta_test_accuracy"] = paired(trials, ref, final, final, o)
-        e["delta_gap"] = paired(trials, ref, final, final, o, train_cols=("final_accuracy_train_clean",) * 2)
+        e["delta_gap"] = paired(trials, ref, final, final, o, train_cols=("final_accuracy_train_uncorrupted",) * 2)
         entries.append(e)
     ranked = sorted(
         entries,

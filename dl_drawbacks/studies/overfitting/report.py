@@ -32,9 +32,9 @@ def _gap_section(f: dict[str, Any]) -> list[str]:
             _cond(r),
             r["seeds"],
             iv(r["test_accuracy"]),
-            iv(r["train_accuracy_clean"]),
+            iv(r["train_accuracy_uncorrupted"]),
             iv(r["gap_clean"], signed=True),
-            iv(r["gap_kept"], signed=True),
+            iv(r["gap_all_clean_labels"], signed=True),
             iv(r["memorization_rate"]),
             iv(r["loss_gap_clean"], signed=True),
             iv(r["gap_clean_best_val"], signed=True),
@@ -52,11 +52,11 @@ def _gap_section(f: dict[str, Any]) -> list[str]:
                 "condition",
                 "seeds",
                 "test accuracy",
-                "train acc. (clean labels)",
-                "gap (clean)",
-                "gap (uncorrupted subset)",
+                "train acc. (uncorrupted samples)",
+                "gap",
+                "gap, all train samples on clean labels",
                 "memorization of flipped labels",
-                "loss gap (test − clean train)",
+                "loss gap (test − uncorrupted train)",
                 "gap at best-val epoch",
                 "best-val epoch",
             ],
@@ -245,7 +245,7 @@ def overfitting_markdown(f: dict[str, Any], figures: list[Path]) -> str:
             "### Gap against training-set size",
             "",
             table(
-                ["n train", "seeds", "gap (clean)", "test accuracy"],
+                ["n train", "seeds", "gap", "test accuracy"],
                 [
                     [fmt(r["n_train"]), r["seeds"], iv(r["gap_clean"], signed=True), iv(r["test_accuracy"])]
                     for r in size["conditions"]
@@ -288,7 +288,14 @@ def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for noise, cond in f["headline_conditions"].items():
         r = by_cond[cond]
-        out.append(_headline(f"clean-label generalization gap, {_cond(r)}", r["gap_clean"], "accuracy", "measured"))
+        out.append(
+            _headline(
+                f"generalization gap (uncorrupted train samples − test), {_cond(r)}",
+                r["gap_clean"],
+                "accuracy",
+                "measured",
+            )
+        )
         if r["memorization_rate"].get("estimate") is not None:
             out.append(
                 _headline(f"memorization of flipped labels, {_cond(r)}", r["memorization_rate"], "fraction", "measured")

@@ -122,10 +122,21 @@ def trial_table(rows: pl.DataFrame, *, fit_threshold: float) -> pl.DataFrame:
     for metric in ("ece", "nll", "brier"):
         t = t.join(_scalar(rows, metric, f"{metric}_raw", provenance="calibration"), on="trial_id", how="left")
         t = t.join(_scalar(rows, metric, f"{metric}_ts", provenance="temperature_scaled"), on="trial_id", how="left")
+    for when in ("final", "best"):  # train samples with correct labels: the corrupted subset excluded
+        t = t.with_columns(
+            pl.when(pl.col("n_flipped").fill_null(0) > 0)
+            .then(pl.col(f"{when}_accuracy_train_kept"))
+            .otherwise(pl.col(f"{when}_accuracy_train_clean"))
+            .alias(f"{when}_accuracy_train_uncorrupted"),
+            pl.when(pl.col("n_flipped").fill_null(0) > 0)
+            .then(pl.col(f"{when}_loss_train_kept"))
+            .otherwise(pl.col(f"{when}_loss_train_clean"))
+            .alias(f"{when}_loss_train_uncorrupted"),
+        )
     return t.with_columns(
         pl.col("diverged").fill_null(False),
         (pl.col("final_accuracy_train_clean") - pl.col("final_accuracy_test")).alias("gap_clean"),
-        (pl.col("final_loss_test") - pl.col("final_loss_train_clean")).alias("loss_gap_clean"),
+        (pl.col("final_loss_test") - pl.col("final_loss_train_uncorrupted")).alias("loss_gap_clean"),
         (pl.col("final_accuracy_train_kept") - pl.col("final_accuracy_test")).alias("gap_kept"),
         (pl.col("best_accuracy_train_clean") - pl.col("best_accuracy_test")).alias("gap_clean_best_val"),
         (pl.col("final_epoch") + 1).alias("epochs_run"),

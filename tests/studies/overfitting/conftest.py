@@ -31,6 +31,7 @@ def trial_rows(
     n_train: int = 500,
     epochs: int = 3,
     flipped_acc: float | None = None,
+    kept_acc: float | None = None,
     confidence: np.ndarray | None = None,
     best_correct: np.ndarray | None = None,
     diverged: bool = False,
@@ -77,7 +78,7 @@ def trial_rows(
         }
         if n_flipped:
             values["train_flipped"] = (flipped_acc or 0.0) * frac
-            values["train_kept"] = min(1.0, train_clean * frac)
+            values["train_kept"] = (min(1.0, train_clean) if kept_acc is None else kept_acc) * frac
         for split, acc in values.items():
             b.add("accuracy", acc, "fraction", split=split, epoch=epoch, step=epoch)
             b.add(

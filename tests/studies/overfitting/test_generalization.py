@@ -127,3 +127,27 @@ def test_random_labels_memorization_ratio(options, synth):
     assert m["test_accuracy_random"]["estimate"] == pytest.approx(0.1) and m["test_accuracy_true"][
         "estimate"
     ] == pytest.approx(0.9)
+
+
+def test_full_memorization_keeps_the_gap_positive_and_reports_the_clean_label_drop(options, synth):
+    # every flip memorized at 40% noise: uncorrupted samples 100% right, all samples on clean labels 60% right, test 66%
+    rng = np.random.default_rng(5)
+    rows = synth.concat(
+        [
+            synth.trial_rows(
+                seed=s,
+                sweep="width",
+                label_noise=0.4,
+                test_correct=synth.correct(0.66, rng),
+                train_acc=1.0,
+                train_clean=0.6,
+                kept_acc=1.0,
+                flipped_acc=1.0,
+            )
+            for s in range(5)
+        ]
+    )
+    g = _gap_of(overfitting_findings(rows, options), label_noise=0.4)
+    assert g["gap_clean"]["estimate"] == pytest.approx(0.34) and g["gap_clean"]["low"] > 0.25
+    assert g["gap_all_clean_labels"]["estimate"] == pytest.approx(-0.06)
+    assert g["memorization_rate"]["estimate"] == pytest.approx(1.0)
