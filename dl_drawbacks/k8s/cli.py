@@ -10,7 +10,7 @@ import yaml
 
 from dl_drawbacks.errors import SpecError
 from dl_drawbacks.k8s.render import DEFAULT_BACKOFF_LIMIT, DEFAULT_CPUS_PER_WORKER, DEFAULT_TTL_S, render_rayjob, to_yaml
-from dl_drawbacks.k8s.validate import validate_manifest
+from dl_drawbacks.k8s.validate import check_manifest
 from dl_drawbacks.spec.load import read_text
 from dl_drawbacks.store import atomic_write_bytes
 
@@ -55,13 +55,14 @@ def _validate(args: argparse.Namespace) -> int:
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise SpecError(f"{file}: cannot read YAML ({first[:200]})") from None
         for i, doc in enumerate(docs):
-            errors = validate_manifest(doc, args.crd_dir)
-            failed += bool(errors)
+            status, messages = check_manifest(doc, args.crd_dir)
+            failed += status == "invalid"
             label = f"{file}#{i}" if len(docs) > 1 else file
-            for error in errors:
-                print(f"{label}: {error}")
-            if not errors:
-                print(f"{label}: ok", file=sys.stderr)
+            if status == "invalid":
+                for error in messages:
+                    print(f"{label}: {error}")
+            else:
+                print(f"{label}: {status}" + "".join(f" ({m})" for m in messages), file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -95,8 +96,9 @@ def register(subparsers) -> None:
     render.add_argument("-o", "--output", default=None, metavar="FILE", help="write here instead of stdout")
     render.set_defaults(func=_render)
 
-    validate = commands.add_parser("validate", help="check manifests against the KubeRay CRDs and operator rules")
+    validate = commands.add_parser("validate", help="check manifests against the KubeRay CRDs and operator rules, "
+                                   "core kinds against Kubernetes' schemas; prints ok, skipped or the errors")
     validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files (multi-document allowed)")
     validate.add_argument("--crd-dir", type=Path, default=None,
-                          help="KubeRay CRD folder (default $DL_DRAWBACKS_CRD_DIR or ../shared/kuberay-crds)")
+                          help="KubeRay CRD folder (default $DL_DRAWBACKS_CRD_DIR, else the CRDs shipped in the package)")
     validate.set_defaults(func=_validate)

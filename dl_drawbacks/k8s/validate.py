@@ -3,7 +3,10 @@
 The API server fills schema defaults and rejects unknown fields before the KubeRay operator checks
 rules its CRD schema cannot express (ray-project/kuberay, ray-operator/pkg/webhooks and
 controllers/ray/utils/validation.go). This module does the same three passes on a plain dict, so
-tests and `dl-drawbacks k8s validate` catch a bad manifest without a cluster.
+tests and `dl-drawbacks k8s validate` catch a bad manifest without a cluster. The CRDs ship in the
+package (crds/, Apache-2.0, see crds/NOTICE.md). Core kinds (PersistentVolumeClaim, Secret,
+ServiceAccount, ...) are checked strictly (unknown fields refused) against the Kubernetes OpenAPI
+schemas bundled in the `kubernetes-validate` package; a document neither can check is "skipped".
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ TOKEN_AUTH_MIN_RAY = (2, 52)
 MAX_MESSAGE = 240
 
 
+PACKAGED_CRDS = Path(__file__).with_name("crds")
+
+
 def default_crd_dir() -> Path:
-    """$DL_DRAWBACKS_CRD_DIR, else ../shared/kuberay-crds next to the repository."""
+    """$DL_DRAWBACKS_CRD_DIR, else the CRDs shipped in this package (crds/)."""
     env = os.environ.get("DL_DRAWBACKS_CRD_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "kuberay-crds"
+    return Path(env) if env else PACKAGED_CRDS
 
 
 @functools.lru_cache(maxsize=8)
@@ -171,8 +175,10 @@ def validate_manifest(doc: dict, crd_dir: Path | None = None) -> list[str]:
         return [f"<root>: expected a mapping, got {type(doc).__name__}"]
     errors = _structural(doc)
     group = str(doc.get("apiVersion", "")).split("/")[0]
-    if errors or group != "ray.io":
+    if errors or doc.get("kind") == "Kustomization":
         return errors
+    if group != "ray.io":
+        return core_check(doc)[0]
     if doc["apiVersion"] != "ray.io/v1":
         return [f"apiVersion: {doc['apiVersion']!r} is not served here; use ray.io/v1"]
     kind = doc["kind"]
@@ -191,3 +197,35 @@ def validate_manifest(doc: dict, crd_dir: Path | None = None) -> list[str]:
     if kind == "RayService":
         return cluster_rules(spec.get("rayClusterConfig") or {}, "spec.rayClusterConfig")
     return cluster_rules(spec, "spec")
+
+
+def core_check(doc: dict) -> tuple[list[str], str | None]:
+    """(errors, None) for a kind the bundled Kubernetes schemas know (strict: unknown fields are errors),
+    or ([], reason) when there is no schema to check it against."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        return [], "kubernetes-validate is not installed (pip install kubernetes-validate)"
+    version = kubernetes_validate.latest_version()
+    try:
+        kubernetes_validate.validate(copy.deepcopy(doc), version, strict=True)
+    except kubernetes_validate.SchemaNotFoundError:
+        return [], f"no schema for {doc.get('apiVersion')}/{doc.get('kind')} in Kubernetes {version}'s (kubernetes-validate)"
+    except kubernetes_validate.ValidationError as exc:
+        return [f"{_path(exc.absolute_path)}: {_message(exc)}"], None
+    return [], None
+
+
+def check_manifest(doc: object, crd_dir: Path | None = None) -> tuple[str, list[str]]:
+    """("ok", []), ("invalid", errors) or ("skipped", [why]): never "ok" for a document nothing checked."""
+    errors = validate_manifest(doc, crd_dir)
+    if errors:
+        return "invalid", errors
+    if doc.get("kind") == "Kustomization":
+        return "skipped", ["a kustomize file, not an API object: validate what it builds "
+                           "(`kubectl kustomize DIR > built.yaml`, then validate built.yaml)"]
+    if str(doc.get("apiVersion", "")).split("/")[0] != "ray.io":
+        reason = core_check(doc)[1]
+        if reason:
+            return "skipped", [reason]
+    return "ok", []

@@ -21,12 +21,11 @@ import yaml
 
 from dl_drawbacks.errors import SpecError
 from dl_drawbacks.k8s.cli import register
-from dl_drawbacks.k8s.validate import default_crd_dir, load_crd_schema, validate_manifest
+from dl_drawbacks.k8s.validate import PACKAGED_CRDS, check_manifest, default_crd_dir, load_crd_schema, validate_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 KUSTOMIZE_KEYS = {"apiVersion", "kind", "resources", "patches"}
-pytestmark = pytest.mark.skipif(not default_crd_dir().is_dir(), reason=f"no KubeRay CRDs at {default_crd_dir()}")
 
 
 def load_docs(path: Path) -> list[dict]:
@@ -369,3 +368,43 @@ def test_local_multinode_cluster_starts_and_stops_exactly_its_own_sessions():
         shutil.rmtree(state, ignore_errors=True)
     alive = subprocess.run(["ps", "-e", "-o", "sid="], capture_output=True, text=True, check=True).stdout.split()
     assert not set(sids) & set(alive)
+
+
+def test_crds_ship_in_the_package_with_their_licence(monkeypatch):
+    monkeypatch.delenv("DL_DRAWBACKS_CRD_DIR", raising=False)
+    assert default_crd_dir() == PACKAGED_CRDS
+    assert sorted(p.name for p in PACKAGED_CRDS.iterdir()) == [
+        "LICENSE", "NOTICE.md", "ray.io_rayclusters.yaml", "ray.io_rayjobs.yaml", "ray.io_rayservices.yaml"]
+    assert "Apache License" in (PACKAGED_CRDS / "LICENSE").read_text()
+    assert "ray-project/kuberay" in (PACKAGED_CRDS / "NOTICE.md").read_text()
+
+
+PVC = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "runs"},
+       "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+@pytest.mark.parametrize("doc, field", [
+    ({**PVC, "spec": {**PVC["spec"], "acessModes": ["ReadWriteMany"]}}, "acessModes"),  # misspelled: unknown field
+    ({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "x"}, "automountToken": False},
+     "automountToken"),
+    ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"k": 1}}, "stringData"),
+])
+def test_core_kinds_are_checked_against_kubernetes_schemas(doc, field):
+    status, errors = check_manifest(doc)
+    assert status == "invalid" and len(errors) == 1 and field in errors[0], errors
+    assert check_manifest(PVC) == ("ok", [])
+
+
+@pytest.mark.parametrize("doc, reason", [
+    ({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "x"}, "spec": {}}, "no schema"),
+    ({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["a.yaml"]}, "kustomize"),
+])
+def test_what_nothing_can_check_is_skipped_never_ok(doc, reason, tmp_path, capsys):
+    status, messages = check_manifest(doc)
+    assert status == "skipped" and reason in messages[0]
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(doc))
+    from dl_drawbacks.cli import main
+
+    assert main(["k8s", "validate", str(tmp_path / "m.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tmp_path / 'm.yaml'}: skipped (") and ": ok" not in err
