@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,7 @@ class RunLock:
             holder = self.path.read_text().strip() or "another process"
             raise RunFolderError(f"{self.path.parent} is in use by another dl-drawbacks run ({holder}); wait for it or choose another --out") from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}".encode())
+        os.write(fd, f"host {socket.gethostname()} pid {os.getpid()}".encode())  # a pid alone means nothing across pods
         self._fd = fd
         return self
 

@@ -19,6 +19,7 @@ from .rows import ROW_SCHEMA, frame_from_records
 from .spec.models import TrainerSpec
 from .store import write_trial
 from .tracking.trial_log import log_trial
+from .train.checkpoint import KEEP_CHECKPOINTS
 from .train.worker import run_worker, train_worker
 
 
@@ -40,6 +41,7 @@ def _fit_torch_trainer(config: dict[str, Any]) -> list[dict[str, list]]:
         run_config=ray.train.RunConfig(
             name=trial["trial_id"], storage_path=str(Path(config["run_dir"]).resolve() / "ray_train"),
             failure_config=ray.train.FailureConfig(max_failures=config.get("max_failures", 0)),
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=KEEP_CHECKPOINTS),
         ),
     )
     result = trainer.fit()

@@ -3,7 +3,6 @@ study that drives Tune itself (the hparams search) uses for its fixed phases."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ class TrialRunner:
             },
             tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or self.max_concurrent, reuse_actors=True,
                                         trial_dirname_creator=lambda t: t.config["trial"]["trial_id"]),
-            run_config=tune.RunConfig(name=f"tune-{trials[0].study}-{int(time.time())}",
+            run_config=tune.RunConfig(name=f"tune-{trials[0].study}",  # fixed: Tuner.restore finds it again
                                       storage_path=str(self.run_dir / "ray_tune"), verbose=0,
                                       callbacks=[self.progress.tune_callback(self.run_dir)]),
         )

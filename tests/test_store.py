@@ -45,10 +45,15 @@ def test_rows_without_marker_are_an_unfinished_trial(tmp_path):
 
 
 def test_second_lock_on_the_same_folder_refuses(tmp_path):
+    import os
+    import socket
+
     with RunLock(tmp_path):
-        with pytest.raises(RunFolderError, match="in use by another dl-drawbacks run"):
+        with pytest.raises(RunFolderError, match="in use by another dl-drawbacks run") as refused:
             with RunLock(tmp_path):
                 pass
+        holder = f"host {socket.gethostname()} pid {os.getpid()}"  # a pid alone means nothing across pods
+        assert (tmp_path / ".lock").read_text() == holder and holder in str(refused.value)
     with RunLock(tmp_path):  # released after the first run
         pass
 
