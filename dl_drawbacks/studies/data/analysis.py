@@ -13,6 +13,7 @@ from .convergence import selection_table
 from .crossover import compare
 from .learning_curves import BOOTSTRAP_METHOD, LearningCurveFit
 from .tables import baseline_curves, correctness, dl_curves, trial_table
+from .options import DataTreatment
 
 MIN_ANCHORS_TO_FIT = 3
 
@@ -64,8 +65,6 @@ def _recorded(rows: pl.DataFrame, metric: str, default: float) -> float:
 
 
 def analyze_data(rows: pl.DataFrame, options: Any) -> dict[str, Any]:
-    from .kind import DataTreatment
-
     defaults = DataTreatment()
     min_delta = _recorded(rows, "early_stopping_min_delta", defaults.min_delta)
     patience = int(_recorded(rows, "early_stopping_patience", defaults.patience))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ...errors import DataError
 from ...registry import STUDIES
 from ..base import StudyKind, holdout_splits
+from .trials import PREDICTION_METRIC
 
 if TYPE_CHECKING:
     from ...train.context import TrialContext
@@ -85,7 +86,6 @@ def shift_and_noise(
     return out + noise * torch.randn(out.shape, generator=gen).to(out) if noise > 0 else out
 
 
-PREDICTION_METRIC = "test_prediction"  # one row per test sample: +confidence if right, -confidence if wrong
 
 
 def signed_confidence(proba: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .kind import PREDICTION_METRIC
+PREDICTION_METRIC = "test_prediction"  # one row per test sample: +confidence if right, -confidence if wrong
+
 
 SPLITS = ("train", "train_clean", "train_kept", "train_flipped", "val", "test")
 SETTINGS = (
