@@ -23,7 +23,8 @@ from .progress import Progress
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
 from .spec.load import read_text
-from .store import RunLock, atomic_write_bytes, atomic_write_json, is_finished, read_marker, write_trial
+from .store import (RunLock, atomic_write_bytes, atomic_write_json, is_finished, local_run_folder, read_marker,
+                    write_trial)
 
 
 def resolved_spec_text(suite: SuiteSpec) -> str:
@@ -89,7 +90,7 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
     suite = load_spec(spec_path)
     studies = plan_suite(suite, source=str(spec_path))
     trials = [t for s in studies for t in s.trials]
-    out = Path(out or Path("runs") / suite.name).resolve()
+    out = local_run_folder(out or Path("runs") / suite.name)
     check_run_folder(out, suite, resume=resume)
     preflight_data(trials)
     import ray

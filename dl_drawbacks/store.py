@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import socket
 import tempfile
 from pathlib import Path
@@ -37,6 +38,18 @@ def _umask() -> int:
 
 UMASK = _umask()  # read once, at import (changing it is process-wide and racy with threads)
 FILE_MODE = 0o666 & ~UMASK  # what open() would give: teammates on shared storage can read a run
+
+
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def local_run_folder(out: str | Path) -> Path:
+    """``out`` as an absolute local folder; a URI (s3://, gs://, ...) is refused in one line, never turned
+    into a local folder named ``s3:``."""
+    if URI.match(str(out)):
+        raise RunFolderError(f"--out {out}: run folders on object storage are not supported yet; use a folder that "
+                             f"every Ray node mounts (e.g. the ReadWriteMany volume in k8s/base/pvc.yaml)")
+    return Path(out).resolve()
 
 
 def temp_file(folder: Path, name: str) -> tuple[int, str]:
