@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from .errors import ClusterError
 from .plugins import plugin_sources
@@ -112,3 +114,46 @@ def check_fits(trials: list[TrialSpec], resources: dict[str, float], nodes: int)
                 )
         if trial.trainer.placement == "STRICT_SPREAD" and trial.trainer.workers > nodes:
             raise ClusterError(f"trial {trial.trial_id}: STRICT_SPREAD of {trial.trainer.workers} workers needs as many nodes; the cluster has {nodes}")
+
+
+PROBE_TIMEOUT_S = 120.0
+
+
+def read_probe(path: str) -> str | None:
+    """What a node reads at ``path`` (None when the file is not there: that node does not see the folder)."""
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
+
+
+def check_shared_folder(out: Path, *, read: Callable[[str], str | None] = read_probe) -> None:
+    """On a multi-node cluster every node must see the run folder (trials write their rows and Ray Train its
+    checkpoints there from whichever node runs them): one probe file written here, in the nearest existing
+    folder of ``out``, read back by a zero-CPU task pinned to each alive node. Refused in one line naming
+    the nodes that miss it. One node: nothing to check."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    if len(nodes) < 2:
+        return
+    folder = next(p for p in [out, *out.parents] if p.exists())
+    token = secrets.token_hex(16)
+    probe_file = folder / f".dl-drawbacks-probe-{token[:12]}"
+    probe_file.write_text(token)
+    reader = ray.remote(read)
+    try:
+        refs = [reader.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
+                .remote(str(probe_file)) for n in nodes]
+        seen = ray.get(refs, timeout=PROBE_TIMEOUT_S)
+    except ray.exceptions.GetTimeoutError:
+        raise ClusterError(f"could not check within {PROBE_TIMEOUT_S:g} s that every Ray node sees --out {out}; "
+                           f"check that every node is healthy") from None
+    finally:
+        probe_file.unlink(missing_ok=True)
+    blind = [f"{n['NodeID'][:8]} ({n.get('NodeManagerAddress', '?')})" for n, text in zip(nodes, seen) if text != token]
+    if blind:
+        raise ClusterError(f"--out {out} is not visible on {len(blind)} of {len(nodes)} Ray nodes ({', '.join(blind[:3])}"
+                           f"{', ...' if len(blind) > 3 else ''}): trials there would write rows no one reads; put --out on "
+                           f"a volume every node mounts (e.g. k8s/base/pvc.yaml)")

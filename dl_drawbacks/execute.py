@@ -82,7 +82,7 @@ def preflight_data(trials: list[TrialSpec]) -> None:
 
 def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None,
                    dashboard: bool = False) -> Path:
-    from .cluster import check_fits, connect, node_count
+    from .cluster import check_fits, check_shared_folder, connect, node_count
     from .envinfo import environment
     from .postprocess import analyze_run
     from .tune_runner import TrialRunner
@@ -98,6 +98,7 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
     owns_ray = not ray.is_initialized()
     resources = connect(address, plugins=suite.plugins, dashboard=dashboard)
     check_fits(trials, resources, node_count())
+    check_shared_folder(out)
     with RunLock(out):
         if not (out / "spec.yaml").exists():
             atomic_write_bytes(out / "spec.yaml", resolved_spec_text(suite).encode())

@@ -1,4 +1,5 @@
-"""A 2-worker DeepSpeed trial spread over 2 Ray nodes (`ray.cluster_utils.Cluster`, STRICT_SPREAD).
+"""A 2-worker DeepSpeed trial spread over 2 Ray nodes (`ray.cluster_utils.Cluster`, STRICT_SPREAD); the
+run-folder probe passes on the shared folder and refuses one only the head node sees.
 
 The cluster (head + 1 added node, 2 CPUs each, on this one machine) lives in a subprocess that
 runs `run_study_file` against it, so it never meets the session's `ray_cluster` (one `ray.init`
@@ -41,8 +42,11 @@ studies:
 
 SCRIPT = textwrap.dedent("""
     import json, sys
+    from pathlib import Path
     import ray
     from ray.cluster_utils import Cluster
+    from dl_drawbacks.cluster import check_shared_folder, read_probe
+    from dl_drawbacks.errors import ClusterError
     from dl_drawbacks.execute import run_study_file
 
     spec, out = sys.argv[1], sys.argv[2]
@@ -51,11 +55,22 @@ SCRIPT = textwrap.dedent("""
     try:
         cluster.add_node(**node)
         cluster.wait_for_nodes()
-        run_study_file(spec, out=out, resume=False, address=cluster.address)
+        run_study_file(spec, out=out, resume=False, address=cluster.address)  # the run folder probe passes here
+        head = ray.get_runtime_context().get_node_id()
+
+        def head_only(path):  # a node-local folder: only the driver's node sees the probe
+            return read_probe(path) if ray.get_runtime_context().get_node_id() == head else None
+
+        try:
+            check_shared_folder(Path(out) / "new", read=head_only)
+            refusal = None
+        except ClusterError as exc:
+            refusal = str(exc)
         alive = [n for n in ray.nodes() if n["Alive"]]
         workers = [a for a in ray._private.state.actors().values() if a["ActorClassName"] == "RayTrainWorker"]
         groups = [g for g in ray.util.placement_group_table().values() if g["strategy"] == "STRICT_SPREAD"]
         print("CLUSTER " + json.dumps({
+            "refusal": refusal, "left": sorted(p.name for p in Path(out).iterdir() if p.name.startswith(".dl-")),
             "nodes": [n["NodeID"] for n in alive], "ips": sorted({n["NodeManagerAddress"] for n in alive}),
             "worker_nodes": [a["Address"]["NodeID"] for a in workers],
             "bundle_nodes": [list(g["bundles_to_node_id"].values()) for g in groups],
@@ -94,6 +109,9 @@ def test_strict_spread_trial_runs_on_two_nodes(tmp_path):
 
     cluster = json.loads(next(line for line in output.splitlines() if line.startswith("CLUSTER "))[8:])
     assert len(cluster["nodes"]) == 2
+    # a folder only the head sees is refused in one line naming the other node; the probe file is removed
+    assert "is not visible on 1 of 2 Ray nodes" in cluster["refusal"] and "\n" not in cluster["refusal"]
+    assert cluster["left"] == []
     # the trial's 2 Train workers ran on the 2 different nodes, one placement bundle on each
     assert sorted(cluster["worker_nodes"]) == sorted(cluster["nodes"])
     assert [sorted(b) for b in cluster["bundle_nodes"]] == [sorted(cluster["nodes"])]
