@@ -31,7 +31,8 @@ def _follow(c, job_id: str, address: str) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    sub = build_submission(args.spec, out=args.out, runtime_env_json=args.runtime_env_json, env=args.env)
+    sub = build_submission(args.spec, out=args.out, runtime_env_json=args.runtime_env_json, env=args.env,
+                           resume=args.resume)
     c = jobs.connect(args.address, token_file=args.token_file)
     address = c.get_address()
     _note(f"uploading {sub.runtime_env['working_dir']} as the job's working_dir (without {', '.join(EXCLUDES[:3])}, caches)")
@@ -102,6 +103,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder on the cluster; relative paths and the default <spec name>-<id> go under "
                         "$DL_DRAWBACKS_RUNS_DIR on the cluster, else the job's ~/runs")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the run folder --out names (an interrupted or failed job's), keeping its finished trials")
     p.add_argument("--follow", action="store_true", help="print the job's log until it ends; exit 0 if it succeeded")
     p.add_argument("--runtime-env-json", default=None, metavar="JSON",
                    help="extra Ray runtime env, e.g. '{\"pip\": [\"rich\"], \"env_vars\": {\"OMP_NUM_THREADS\": \"1\"}}'")

@@ -97,13 +97,16 @@ def parse_env(items: Iterable[str], environ: dict[str, str]) -> dict[str, str]:
 
 def build_submission(spec: str | Path, *, out: str | None = None, runtime_env_json: str | None = None,
                      env: Iterable[str] = (), environ: dict[str, str] | None = None,
-                     suffix: str | None = None) -> Submission:
-    """Validate ``spec`` here, then describe the job that runs it on the cluster."""
+                     suffix: str | None = None, resume: bool = False) -> Submission:
+    """Validate ``spec`` here, then describe the job that runs it on the cluster. ``resume`` finishes the run
+    folder ``out`` names (an interrupted or failed job's), keeping its finished trials."""
     from ..spec.load import load_spec
 
     environ = dict(os.environ if environ is None else environ)
     spec = Path(spec)
     suite = load_spec(spec)  # a bad spec fails here, before anything is uploaded
+    if resume and not out:
+        raise SubmitError("--resume needs --out: the run folder on the cluster to finish (printed by the first submit)")
     root = project_root(spec)
     rel = spec.resolve().relative_to(root).as_posix()
     suffix = suffix or secrets.token_hex(3)
@@ -121,7 +124,7 @@ def build_submission(spec: str | Path, *, out: str | None = None, runtime_env_js
     out = out or name
     folder = shlex.quote(out) if Path(out).is_absolute() else f"{RUNS_BASE}/{shlex.quote(out)}"
     entrypoint = (f'OUT={folder}; echo "{RUN_FOLDER_MARK}$OUT"; '
-                  f'dl-drawbacks run {shlex.quote(rel)} --out "$OUT" --address auto')
+                  f'dl-drawbacks run {shlex.quote(rel)} --out "$OUT" --address auto' + (" --resume" if resume else ""))
     shown = out if Path(out).is_absolute() else f"${{{RUNS_DIR_VAR}:-~/runs}}/{out}"
     return Submission(
         submission_id=f"dl-drawbacks-{name}", entrypoint=entrypoint, runtime_env=runtime_env,

@@ -135,3 +135,11 @@ def test_unreachable_address_is_one_line(capsys):
     assert main(["status", "some-job", "--address", "127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: cannot reach a Ray job server at http://127.0.0.1:9") and err.count("\n") == 1
+
+
+def test_resume_finishes_the_named_run_folder_and_needs_out():
+    sub = build_submission(SPEC, out="exp/one", environ={}, resume=True)
+    assert sub.entrypoint.endswith('--out "$OUT" --address auto --resume')
+    assert "--resume" not in build_submission(SPEC, out="exp/one", environ={}).entrypoint
+    with pytest.raises(SubmitError, match="--resume needs --out"):
+        build_submission(SPEC, environ={}, resume=True)
