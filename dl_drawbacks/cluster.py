@@ -23,7 +23,8 @@ def resolve_address(address: str | None) -> str | None:
     return os.environ.get("RAY_ADDRESS", "").strip() or None
 
 
-def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (), dashboard: bool = False) -> dict[str, float]:
+def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
+            dashboard: bool = False) -> dict[str, float]:
     """Start a local Ray cluster or join a running one (``resolve_address``); returns the cluster's resources.
     The spec's plug-in modules that are not installed packages ship to every worker (``py_modules``).
     ``dashboard`` keeps the local cluster's dashboard (trial logs, actors) and prints its address.
@@ -45,7 +46,8 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (), d
         probe(address, source=source)
     try:
         if address in (None, "local"):
-            context = ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=dashboard, **kwargs)
+            context = ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=dashboard,
+                               **kwargs)
         else:
             context = ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -67,12 +69,14 @@ def probe(address: str, timeout_s: float = CONNECT_TIMEOUT_S, *, source: str = "
     host, sep, port = target.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit():
         if address != "auto":
-            raise ClusterError(f"{source} {address!r}: give HOST:PORT of the Ray head (GCS port, default 6379), or auto")
+            raise ClusterError(f"{source} {address!r}: give HOST:PORT of the Ray head (GCS port, default 6379), "
+                               f"or auto")
         return
     try:
         socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s).close()
     except (OSError, OverflowError) as exc:
-        reason = f"no answer in {timeout_s:g} s" if isinstance(exc, socket.timeout) else (getattr(exc, "strerror", None) or str(exc))
+        reason = (f"no answer in {timeout_s:g} s" if isinstance(exc, socket.timeout)
+                  else (getattr(exc, "strerror", None) or str(exc)))
         raise ClusterError(f"cannot reach the Ray cluster at {target!r} ({reason}); "
                            f"check {source} and that the head node runs") from None
 
@@ -113,7 +117,8 @@ def check_fits(trials: list[TrialSpec], resources: dict[str, float], nodes: int)
                     f"lower trainer.workers/cpus_per_worker or add nodes"
                 )
         if trial.trainer.placement == "STRICT_SPREAD" and trial.trainer.workers > nodes:
-            raise ClusterError(f"trial {trial.trial_id}: STRICT_SPREAD of {trial.trainer.workers} workers needs as many nodes; the cluster has {nodes}")
+            raise ClusterError(f"trial {trial.trial_id}: STRICT_SPREAD of {trial.trainer.workers} workers needs "
+                               f"as many nodes; the cluster has {nodes}")
 
 
 PROBE_TIMEOUT_S = 120.0
@@ -154,6 +159,7 @@ def check_shared_folder(out: Path, *, read: Callable[[str], str | None] = read_p
         probe_file.unlink(missing_ok=True)
     blind = [f"{n['NodeID'][:8]} ({n.get('NodeManagerAddress', '?')})" for n, text in zip(nodes, seen) if text != token]
     if blind:
-        raise ClusterError(f"--out {out} is not visible on {len(blind)} of {len(nodes)} Ray nodes ({', '.join(blind[:3])}"
-                           f"{', ...' if len(blind) > 3 else ''}): trials there would write rows no one reads; put --out on "
-                           f"a volume every node mounts (e.g. k8s/base/pvc.yaml)")
+        shown = ", ".join(blind[:3]) + (", ..." if len(blind) > 3 else "")
+        raise ClusterError(f"--out {out} is not visible on {len(blind)} of {len(nodes)} Ray nodes ({shown}): trials "
+                           f"there would write rows no one reads; put --out on a volume every node mounts "
+                           f"(e.g. k8s/base/pvc.yaml)")

@@ -115,7 +115,8 @@ def write_trial(run_dir: Path, trial_id: str, rows: pl.DataFrame, outcome: dict[
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    marker = {**outcome, "trial_id": trial_id, "n_rows": rows.height, "rows_sha256": sha256_file(folder / "rows.parquet")}
+    marker = {**outcome, "trial_id": trial_id, "n_rows": rows.height,
+              "rows_sha256": sha256_file(folder / "rows.parquet")}
     atomic_write_json(folder / "trial.json", marker)
 
 
@@ -128,7 +129,8 @@ def read_marker(run_dir: Path, trial_id: str) -> dict[str, Any] | None:
     except (json.JSONDecodeError, UnicodeDecodeError):
         marker = None
     if not isinstance(marker, dict):
-        raise RunFolderError(f"{path}: damaged completion marker (not a JSON object); delete that trial folder to re-run it")
+        raise RunFolderError(f"{path}: damaged completion marker (not a JSON object); delete that trial folder "
+                             f"to re-run it")
     return marker
 
 
@@ -140,7 +142,8 @@ def is_finished(run_dir: Path, trial_id: str) -> bool:
         return False
     rows = trial_dir(run_dir, trial_id) / "rows.parquet"
     if not rows.exists() or sha256_file(rows) != marker.get("rows_sha256"):
-        raise RunFolderError(f"{rows}: rows do not match the checksum in trial.json (damaged); delete {rows.parent} to re-run that trial")
+        raise RunFolderError(f"{rows}: rows do not match the checksum in trial.json (damaged); delete {rows.parent} "
+                             f"to re-run that trial")
     return True
 
 
@@ -159,7 +162,8 @@ class RunLock:
         except BlockingIOError:
             os.close(fd)
             holder = self.path.read_text().strip() or "another process"
-            raise RunFolderError(f"{self.path.parent} is in use by another dl-drawbacks run ({holder}); wait for it or choose another --out") from None
+            raise RunFolderError(f"{self.path.parent} is in use by another dl-drawbacks run ({holder}); wait for it "
+                                 f"or choose another --out") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"host {socket.gethostname()} pid {os.getpid()}".encode())  # a pid alone means nothing across pods
         self._fd = fd

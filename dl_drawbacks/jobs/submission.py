@@ -57,7 +57,8 @@ def project_root(spec: Path) -> Path:
     for folder in spec.resolve().parents:
         if (folder / "pyproject.toml").is_file():
             return folder
-    raise SubmitError(f"{spec}: no pyproject.toml above it; submit a spec that lies inside the dl-drawbacks project (e.g. studies/)")
+    raise SubmitError(f"{spec}: no pyproject.toml above it; submit a spec that lies inside the dl-drawbacks project "
+                      f"(e.g. studies/)")
 
 
 def _safe(text: str) -> str:

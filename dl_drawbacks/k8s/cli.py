@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.k8s.render import DEFAULT_BACKOFF_LIMIT, DEFAULT_CPUS_PER_WORKER, DEFAULT_TTL_S, render_rayjob, to_yaml
+from dl_drawbacks.k8s.render import (DEFAULT_BACKOFF_LIMIT, DEFAULT_CPUS_PER_WORKER, DEFAULT_TTL_S, render_rayjob,
+                                     to_yaml)
 from dl_drawbacks.k8s.validate import check_manifest
 from dl_drawbacks.spec.load import read_text
 from dl_drawbacks.store import atomic_write_bytes
@@ -100,5 +101,6 @@ def register(subparsers) -> None:
                                    "core kinds against Kubernetes' schemas; prints ok, skipped or the errors")
     validate.add_argument("files", nargs="+", metavar="FILE", help="YAML files (multi-document allowed)")
     validate.add_argument("--crd-dir", type=Path, default=None,
-                          help="KubeRay CRD folder (default $DL_DRAWBACKS_CRD_DIR, else the CRDs shipped in the package)")
+                          help="KubeRay CRD folder (default $DL_DRAWBACKS_CRD_DIR, else the CRDs shipped in the "
+                               "package)")
     validate.set_defaults(func=_validate)

@@ -147,8 +147,8 @@ def check_capacity(spec_path: str, *, workers: int, cpus_per_worker: int, gpus_p
         raise SpecError(f"{exc} {hint}") from None
     for t in trials:  # one Ray Train worker is one bundle: it must fit inside one pod
         if t.trainer.cpus_per_worker > cpus_per_worker or (t.trainer.use_gpu and gpus_per_worker < 1):
-            raise SpecError(f"trial {t.trial_id}: a worker of {t.trainer.cpus_per_worker} CPU{' + 1 GPU' * t.trainer.use_gpu} "
-                            f"does not fit in one pod {hint}")
+            worker = f"{t.trainer.cpus_per_worker} CPU" + (" + 1 GPU" if t.trainer.use_gpu else "")
+            raise SpecError(f"trial {t.trial_id}: a worker of {worker} does not fit in one pod {hint}")
 
 
 def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1, gpus_per_worker: int = 0,

@@ -210,7 +210,8 @@ def core_check(doc: dict) -> tuple[list[str], str | None]:
     try:
         kubernetes_validate.validate(copy.deepcopy(doc), version, strict=True)
     except kubernetes_validate.SchemaNotFoundError:
-        return [], f"no schema for {doc.get('apiVersion')}/{doc.get('kind')} in Kubernetes {version}'s (kubernetes-validate)"
+        return [], (f"no schema for {doc.get('apiVersion')}/{doc.get('kind')} in Kubernetes {version}'s "
+                    f"(kubernetes-validate)")
     except kubernetes_validate.ValidationError as exc:
         return [f"{_path(exc.absolute_path)}: {_message(exc)}"], None
     return [], None

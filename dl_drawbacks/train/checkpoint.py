@@ -11,7 +11,8 @@ state saved is torch's CPU generator, every visible CUDA device's generator, num
 same random streams as an uninterrupted run. Ray Train keeps the last ``KEEP_CHECKPOINTS`` (trial.py's
 ``CheckpointConfig``): the newest may be mid-upload when a worker dies, the one before is whole.
 
-Fault injection (tests only): ``DL_DRAWBACKS_FAULT_INJECTION='{"kill_at_step": 5, "rank": 1, "marker": PATH, "delay_s": 3}'``
+Fault injection (tests only):
+``DL_DRAWBACKS_FAULT_INJECTION='{"kill_at_step": 5, "rank": 1, "marker": PATH, "delay_s": 3}'``
 in the driver's environment kills that rank's process with SIGKILL once (the marker file records it).
 """
 
@@ -99,9 +100,11 @@ class Checkpointer:
         SIGKILL one rank once (``kill_at_step``, ``rank``, ``marker``)."""
         chosen = not self.fault.get("trials") or self.ctx.trial.trial_id in self.fault["trials"]
         if chosen and self.fault.get("raise_at_step") == step:
-            error = {"MemoryError": MemoryError, "FileNotFoundError": FileNotFoundError}.get(self.fault.get("error"), RuntimeError)
+            errors = {"MemoryError": MemoryError, "FileNotFoundError": FileNotFoundError}
+            error = errors.get(self.fault.get("error"), RuntimeError)
             raise error(self.fault.get("message", f"injected fault at step {step}"))
-        if chosen and "kill_at_step" in self.fault and self.fault.get("rank", 0) == self.ctx.rank and step == self.fault["kill_at_step"]:
+        targeted = self.fault.get("rank", 0) == self.ctx.rank and step == self.fault.get("kill_at_step")
+        if chosen and "kill_at_step" in self.fault and targeted:
             marker = Path(self.fault["marker"])
             if not marker.exists():
                 # Ray Train's controller takes a checkpoint report in on its next poll; a kill within
