@@ -35,7 +35,7 @@ def _render(args: argparse.Namespace) -> int:
         args.spec, image=args.image, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
         cpus_per_worker=args.cpus_per_worker, name=args.name, namespace=args.namespace,
         ttl_seconds=args.ttl_seconds, deadline_seconds=args.deadline_seconds, keep_cluster=args.keep_cluster,
-        backoff_limit=args.backoff_limit,
+        backoff_limit=args.backoff_limit, queue=args.queue,
     )
     text = to_yaml(doc)
     if output:
@@ -89,6 +89,8 @@ def register(subparsers) -> None:
     render.add_argument("--keep-cluster", action="store_true",
                         help="keep the Ray cluster after the job ends (debugging; its pods hold their GPUs "
                              "until you delete the RayJob)")
+    render.add_argument("--queue", default=None, metavar="LOCALQUEUE",
+                        help="Kueue LocalQueue to submit through (sets the kueue.x-k8s.io/queue-name label)")
     render.add_argument("--backoff-limit", type=int, default=DEFAULT_BACKOFF_LIMIT,
                         help=f"retries of a failed job, each on a new cluster resuming the run folder "
                              f"(default {DEFAULT_BACKOFF_LIMIT})")

@@ -39,6 +39,7 @@ DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 DEFAULT_CPUS_PER_WORKER = 4  # studies/compute.yaml's 2-worker trials need 3 CPU on one pod (2 + their Tune trial)
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 DEFAULT_TTL_S = 60  # KubeRay deletes the job's RayCluster this long after the job ends
 DEFAULT_BACKOFF_LIMIT = 2  # retries of a failed job, each on a new cluster, each resuming the run folder
 
@@ -154,12 +155,19 @@ def check_capacity(spec_path: str, *, workers: int, cpus_per_worker: int, gpus_p
 def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1, gpus_per_worker: int = 0,
                   cpus_per_worker: int = DEFAULT_CPUS_PER_WORKER, name: str | None = None, namespace: str | None = None,
                   ttl_seconds: int = DEFAULT_TTL_S, deadline_seconds: int = 86400, keep_cluster: bool = False,
-                  backoff_limit: int = DEFAULT_BACKOFF_LIMIT, extra_args: list[str] = ()) -> dict:
+                  backoff_limit: int = DEFAULT_BACKOFF_LIMIT, queue: str | None = None,
+                  extra_args: list[str] = ()) -> dict:
     """A RayJob manifest (dict) that runs the study at `spec_path` on `workers` Ray worker pods.
 
     `image` defaults to dl-drawbacks:0.1.0, or its -gpu variant when gpus_per_worker > 0.
-    `keep_cluster` keeps the RayCluster (and its GPUs) after the job ends, for debugging.
+    `keep_cluster` keeps the RayCluster (and its GPUs) after the job ends, for debugging. `queue` names a
+    Kueue LocalQueue (label kueue.x-k8s.io/queue-name): Kueue then admits the job when its quota allows.
     """
+    if queue is not None and (len(queue) > LABEL_MAX or not DNS_1123.match(queue)):
+        raise SpecError(f"--queue {queue!r} is not a Kueue LocalQueue name (lowercase letters, digits, '-')")
+    if queue is not None and keep_cluster:
+        raise SpecError("--queue with --keep-cluster: Kueue admits only RayJobs whose cluster shuts down when the "
+                        "job finishes; drop one of them")
     _check(workers, gpus_per_worker, cpus_per_worker, ttl_seconds, deadline_seconds, namespace, backoff_limit)
     in_image = spec_in_image(spec_path)
     check_capacity(spec_path, workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker)
@@ -180,6 +188,8 @@ def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1,
         del spec["ttlSecondsAfterFinished"]  # KubeRay: a TTL needs shutdownAfterJobFinishes
     if namespace:
         doc["metadata"]["namespace"] = namespace
+    if queue:
+        doc["metadata"]["labels"][KUEUE_QUEUE_LABEL] = queue
     (group,) = spec["rayClusterSpec"]["workerGroupSpecs"]
     _size_workers(group, workers=workers, cpus=cpus_per_worker, gpus=gpus_per_worker)
     return doc

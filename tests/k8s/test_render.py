@@ -259,3 +259,14 @@ def test_cli_render_refuses_gpu_pods_for_a_cpu_study_in_one_line(studies, capsys
     assert _render_cli(str(studies / "compute.yaml"), "--gpus-per-worker", "1") == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "uses a GPU" in err
+
+
+def test_queue_label_for_kueue_and_its_refusals(studies):
+    doc = render_rayjob(str(studies / "compute.yaml"), queue="team-a")
+    assert doc["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
+    assert validate_manifest(doc) == []
+    assert "kueue.x-k8s.io/queue-name" not in render_rayjob(str(studies / "compute.yaml"))["metadata"]["labels"]
+    with pytest.raises(SpecError, match="Kueue admits only"):
+        render_rayjob(str(studies / "compute.yaml"), queue="team-a", keep_cluster=True)
+    with pytest.raises(SpecError, match="LocalQueue name"):
+        render_rayjob(str(studies / "compute.yaml"), queue="Team A")
