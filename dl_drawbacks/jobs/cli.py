@@ -23,7 +23,8 @@ def _follow(c, job_id: str, address: str) -> int:
     try:
         status = jobs.follow(c, job_id)
     except KeyboardInterrupt:
-        _note(f"stopped following; job {job_id} keeps running (stop it with: dl-drawbacks stop {job_id} --address {address})")
+        _note(f"stopped following; job {job_id} keeps running "
+              f"(stop it with: dl-drawbacks stop {job_id} --address {address})")
         return 130
     folder = run_folder_from_logs(jobs.logs(c, job_id))
     _note(f"job {job_id} {status}" + (f"; run folder on the cluster: {folder}" if folder else ""))
@@ -35,12 +36,14 @@ def _submit(args: argparse.Namespace) -> int:
                            resume=args.resume)
     c = jobs.connect(args.address, token_file=args.token_file)
     address = c.get_address()
-    _note(f"uploading {sub.runtime_env['working_dir']} as the job's working_dir (without {', '.join(EXCLUDES[:3])}, caches)")
+    _note(f"uploading {sub.runtime_env['working_dir']} as the job's working_dir "
+          f"(without {', '.join(EXCLUDES[:3])}, caches)")
     if sub.env_names:
         _note(f"environment for the job: {', '.join(sub.env_names)} (values not shown)")
     for name in sub.withheld:
         _note(f"{name} is not sent: the cluster's pods read it from their Kubernetes Secret "
-              f"(k8s/wandb-secret.template.yaml); `--env {name}` sends this shell's value in the job's runtime env, readable on the job server")
+              f"(k8s/wandb-secret.template.yaml); `--env {name}` sends this shell's value in the job's runtime env, "
+              f"readable on the job server")
     job_id = jobs.submit(c, sub)
     print(job_id, flush=True)
     _note(f"submitted to {address}; run folder on the cluster: {sub.run_folder}")
@@ -92,7 +95,8 @@ def _connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", default=None,
                    help="job server, http://HOST:8265 (the Ray dashboard port; default $RAY_API_SERVER_ADDRESS)")
     p.add_argument("--token-file", default=None,
-                   help="file holding the cluster's auth token (default: $RAY_AUTH_TOKEN, else ~/.ray/auth_token if it exists)")
+                   help="file holding the cluster's auth token "
+                        "(default: $RAY_AUTH_TOKEN, else ~/.ray/auth_token if it exists)")
 
 
 def register(subparsers) -> None:
@@ -104,10 +108,12 @@ def register(subparsers) -> None:
                    help="run folder on the cluster; relative paths and the default <spec name>-<id> go under "
                         "$DL_DRAWBACKS_RUNS_DIR on the cluster, else the job's ~/runs")
     p.add_argument("--resume", action="store_true",
-                   help="finish the run folder --out names (an interrupted or failed job's), keeping its finished trials")
+                   help="finish the run folder --out names (an interrupted or failed job's), "
+                        "keeping its finished trials")
     p.add_argument("--follow", action="store_true", help="print the job's log until it ends; exit 0 if it succeeded")
     p.add_argument("--runtime-env-json", default=None, metavar="JSON",
-                   help="extra Ray runtime env, e.g. '{\"pip\": [\"rich\"], \"env_vars\": {\"OMP_NUM_THREADS\": \"1\"}}'")
+                   help="extra Ray runtime env, "
+                        "e.g. '{\"pip\": [\"rich\"], \"env_vars\": {\"OMP_NUM_THREADS\": \"1\"}}'")
     p.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
                    help="environment variable for the job (repeatable); a bare NAME copies its value from here. "
                         "WANDB_MODE/ENTITY/PROJECT/BASE_URL are passed on when set; WANDB_API_KEY only when named here "

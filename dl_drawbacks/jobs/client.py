@@ -35,11 +35,13 @@ _QUIET = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk"
 def normalise_address(address: str | None) -> str:
     address = address or os.environ.get("RAY_API_SERVER_ADDRESS") or ""
     if not address:
-        raise ClusterError("no job server address: pass --address http://HOST:8265 (the Ray dashboard port) or set RAY_API_SERVER_ADDRESS")
+        raise ClusterError("no job server address: pass --address http://HOST:8265 (the Ray dashboard port) "
+                           "or set RAY_API_SERVER_ADDRESS")
     if "://" not in address:
         address = f"http://{address}"
     if not address.startswith(("http://", "https://")):
-        raise ClusterError(f"--address {address}: the job server speaks HTTP; give http://HOST:8265 (the dashboard port), not a ray:// or GCS address")
+        raise ClusterError(f"--address {address}: the job server speaks HTTP; give http://HOST:8265 "
+                           f"(the dashboard port), not a ray:// or GCS address")
     return address.rstrip("/")
 
 
@@ -49,7 +51,8 @@ def auth_headers(token_file: str | Path | None = None, environ: dict[str, str] |
     if token_file is not None:
         path = Path(token_file).expanduser()
         if not path.is_file():
-            raise ClusterError(f"--token-file {path}: no such file; point it at the cluster's token (`ray get-auth-token` prints it)")
+            raise ClusterError(f"--token-file {path}: no such file; point it at the cluster's token "
+                               f"(`ray get-auth-token` prints it)")
         token, source = _read_token(path, f"--token-file {path}"), f"--token-file {path}"
     elif environ.get("RAY_AUTH_MODE", "").strip().lower() == "disabled":
         return {}
@@ -91,12 +94,14 @@ def translated_errors(address: str, job_id: str | None = None) -> Iterator[None]
     except (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout):
         raise ClusterError(
             f"cannot reach a Ray job server at {address}: check --address (the dashboard port, default 8265; "
-            f"on Kubernetes `kubectl port-forward svc/<cluster>-head-svc 8265:8265`) and that the head runs ray[default]"
+            f"on Kubernetes `kubectl port-forward svc/<cluster>-head-svc 8265:8265`) "
+            f"and that the head runs ray[default]"
         ) from None
     except RuntimeError as exc:
         text = str(exc)
         if job_id is not None and ("404" in text or "does not exist" in text):
-            raise ClusterError(f"no job {job_id!r} on the Ray job server at {address}; check the id that submit printed") from None
+            raise ClusterError(f"no job {job_id!r} on the Ray job server at {address}; "
+                               f"check the id that submit printed") from None
         first = re.sub(r"\s+", " ", text).strip()[:300]
         raise ClusterError(f"the Ray job server at {address} failed the request: {first}") from None
 
