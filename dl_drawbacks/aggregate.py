@@ -25,8 +25,17 @@ def trial_outcomes(run_dir: Path) -> pl.DataFrame:
     for folder in sorted(root.iterdir()) if root.exists() else []:
         marker = read_marker(run_dir, folder.name)
         if marker:
-            records.append({k: marker.get(k) for k in ("trial_id", "study", "sweep", "status", "error", "wall_seconds")})
-    schema = {"trial_id": pl.String, "study": pl.String, "sweep": pl.String, "status": pl.String, "error": pl.String, "wall_seconds": pl.Float64}
+            records.append(
+                {k: marker.get(k) for k in ("trial_id", "study", "sweep", "status", "error", "wall_seconds")}
+            )
+    schema = {
+        "trial_id": pl.String,
+        "study": pl.String,
+        "sweep": pl.String,
+        "status": pl.String,
+        "error": pl.String,
+        "wall_seconds": pl.Float64,
+    }
     return pl.DataFrame(records, schema=schema)
 
 
@@ -46,7 +55,13 @@ def with_factor_columns(rows: pl.DataFrame) -> pl.DataFrame:
     if len(set(names.values())) < len(names):
         names = {k: k for k in keys}
     table = pl.DataFrame(
-        {"factors": distinct["factors"], **{names[k]: [json.dumps(d.get(k)) if isinstance(d.get(k), (dict, list)) else d.get(k) for d in decoded] for k in keys}},
+        {
+            "factors": distinct["factors"],
+            **{
+                names[k]: [json.dumps(d.get(k)) if isinstance(d.get(k), (dict, list)) else d.get(k) for d in decoded]
+                for k in keys
+            },
+        },
         strict=False,
     )
     return rows.join(table, on="factors", how="left")

@@ -64,12 +64,17 @@ def _analysis_exit(run_dir: str | Path) -> int:
     try:
         findings = json.loads(findings_file.read_bytes())
     except (ValueError, OSError) as exc:
-        raise RunFolderError(f"{findings_file}: unreadable ({type(exc).__name__}); run `dl-drawbacks analyze {run_dir}` "
-                             f"to rebuild it") from None
+        raise RunFolderError(
+            f"{findings_file}: unreadable ({type(exc).__name__}); run `dl-drawbacks analyze {run_dir}` "
+            f"to rebuild it"
+        ) from None
     failed = failed_analyses(findings) if isinstance(findings, dict) else []
     if failed:
-        print(f"error: the analysis of {', '.join(failed)} failed; the other studies are reported; "
-              f"tracebacks in {Path(run_dir) / 'analysis-errors'}", file=sys.stderr)
+        print(
+            f"error: the analysis of {', '.join(failed)} failed; the other studies are reported; "
+            f"tracebacks in {Path(run_dir) / 'analysis-errors'}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -108,14 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec")
     p.add_argument("--out", help="run folder (default runs/<spec name>)")
     p.add_argument("--resume", action="store_true", help="finish an interrupted run: skip finished trials")
-    p.add_argument("--address", help="Ray cluster address HOST:PORT, auto or local (default: $RAY_ADDRESS, "
-                   "else start a local cluster)")
-    p.add_argument("--dashboard", action="store_true", help="keep the local cluster's Ray dashboard (trial logs) and print its address")
+    p.add_argument(
+        "--address",
+        help="Ray cluster address HOST:PORT, auto or local (default: $RAY_ADDRESS, " "else start a local cluster)",
+    )
+    p.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="keep the local cluster's Ray dashboard (trial logs) and print its address",
+    )
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("analyze", help="rebuild aggregates, findings and the report from a run folder's rows")
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_analyze)
-    p = sub.add_parser("wandb-report", help="build each study's W&B Report (spec written to RUN_DIR/wandb-reports/); --publish saves it online")
+    p = sub.add_parser(
+        "wandb-report",
+        help="build each study's W&B Report (spec written to RUN_DIR/wandb-reports/); --publish saves it online",
+    )
     p.add_argument("run_dir")
     p.add_argument("--publish", action="store_true", help="save the reports to W&B (needs WANDB_API_KEY and network)")
     p.set_defaults(func=cmd_wandb_report)
@@ -135,7 +149,9 @@ def _os_error_line(err: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    previous = {s: signal.signal(s, h) for s, h in ((signal.SIGTERM, quit_now), (signal.SIGINT, signal.default_int_handler))}
+    previous = {
+        s: signal.signal(s, h) for s, h in ((signal.SIGTERM, quit_now), (signal.SIGINT, signal.default_int_handler))
+    }
     try:
         return args.func(args)
     except DrawbacksError as err:
@@ -148,8 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: a file is not UTF-8 text ({err.reason} at offset {err.start})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted (SIGINT); a run keeps its finished trials (`dl-drawbacks run SPEC --out DIR --resume` "
-              "finishes it)", file=sys.stderr)
+        print(
+            "interrupted (SIGINT); a run keeps its finished trials (`dl-drawbacks run SPEC --out DIR --resume` "
+            "finishes it)",
+            file=sys.stderr,
+        )
         return 130
     finally:
         for signum, handler in previous.items():

@@ -8,7 +8,20 @@ import sys
 from importlib import metadata
 from typing import Any
 
-PACKAGES = ("dl-drawbacks", "torch", "ray", "deepspeed", "wandb", "polars", "numpy", "scikit-learn", "aif360", "captum", "optuna", "pydantic")
+PACKAGES = (
+    "dl-drawbacks",
+    "torch",
+    "ray",
+    "deepspeed",
+    "wandb",
+    "polars",
+    "numpy",
+    "scikit-learn",
+    "aif360",
+    "captum",
+    "optuna",
+    "pydantic",
+)
 
 
 def _version(name: str) -> str | None:
@@ -22,7 +35,9 @@ def environment(cluster_resources: dict[str, float] | None = None) -> dict[str, 
     import psutil
     import torch
 
-    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    gpus = (
+        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    )
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),

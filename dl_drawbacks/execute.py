@@ -23,8 +23,15 @@ from .progress import Progress
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
 from .spec.load import read_text
-from .store import (RunLock, atomic_write_bytes, atomic_write_json, is_finished, local_run_folder, read_marker,
-                    write_trial)
+from .store import (
+    RunLock,
+    atomic_write_bytes,
+    atomic_write_json,
+    is_finished,
+    local_run_folder,
+    read_marker,
+    write_trial,
+)
 
 
 def resolved_spec_text(suite: SuiteSpec) -> str:
@@ -56,12 +63,16 @@ def check_run_folder(out: Path, suite: SuiteSpec, *, resume: bool) -> None:
     spec_file = out / "spec.yaml"
     if held and not spec_file.exists():
         shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
-        raise RunFolderError(f"--out {out} holds files that are not a dl-drawbacks run (no spec.yaml: {shown}); "
-                             f"choose a new or empty folder")
+        raise RunFolderError(
+            f"--out {out} holds files that are not a dl-drawbacks run (no spec.yaml: {shown}); "
+            f"choose a new or empty folder"
+        )
     if held and not resume:
         raise RunFolderError(f"{out} already holds a run; pass --resume to finish it, or choose another --out")
     if held and read_text(spec_file, "run folder's spec.yaml") != resolved_spec_text(suite):
-        raise RunFolderError(f"{out} was made from a different spec; use a new --out (or `dl-drawbacks analyze {out}` to re-analyse it)")
+        raise RunFolderError(
+            f"{out} was made from a different spec; use a new --out (or `dl-drawbacks analyze {out}` to re-analyse it)"
+        )
 
 
 def preflight_data(trials: list[TrialSpec]) -> None:
@@ -77,11 +88,15 @@ def preflight_data(trials: list[TrialSpec]) -> None:
             if t.data.n_train is not None and t.data.n_train > len(ds.y_train):
                 from .errors import DataError
 
-                raise DataError(f"data.n_train {t.data.n_train} exceeds the {len(ds.y_train)} training rows of {t.data.name}; lower it")
+                raise DataError(
+                    f"data.n_train {t.data.n_train} exceeds the {len(ds.y_train)} training rows of {t.data.name}; "
+                    "lower it"
+                )
 
 
-def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None,
-                   dashboard: bool = False) -> Path:
+def run_study_file(
+    spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None, dashboard: bool = False
+) -> Path:
     from .cluster import check_fits, check_shared_folder, connect, node_count
     from .envinfo import environment
     from .postprocess import analyze_run
@@ -105,6 +120,7 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
         if not (out / "env.json").exists():  # the environment the run started in; a resume keeps it
             atomic_write_json(out / "env.json", environment(resources))
         from .tracking.run_setup import start_tracking  # the W&B group, kept in env.json; the W&B mode, decided once
+
         run_id = start_tracking(out, suite)
         pending = [t for t in trials if not is_finished(out, t.trial_id)]
         progress = Progress(total=len(trials), done=len(trials) - len(pending))
@@ -114,19 +130,28 @@ def run_study_file(spec_path: str | Path, *, out: str | Path | None, resume: boo
                 if not todo or stop.signum:
                     continue
                 execution = study.spec.execution
-                runner = TrialRunner(run_dir=out, run_id=run_id, progress=progress,
-                                     max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
-                                     max_failures=execution.max_failures, checkpoint_every=execution.checkpoint_every)
+                runner = TrialRunner(
+                    run_dir=out,
+                    run_id=run_id,
+                    progress=progress,
+                    max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
+                    max_failures=execution.max_failures,
+                    checkpoint_every=execution.checkpoint_every,
+                )
                 study.kind.run_trials(study.spec, study.options, todo, runner=runner)
-        resume_command = shlex.join(["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", str(out),
-                                     "--resume"])
+        resume_command = shlex.join(
+            ["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", str(out), "--resume"]
+        )
         not_run = record_interrupted(out, pending, stop.name, resume_command) if stop.signum else []
         analyze_run(out, progress=progress)
     if stop.signum:
         if owns_ray:  # leaving Ray's core worker to the C exit handlers after a signal can deadlock there
             ray.shutdown()
-        raise RunInterrupted(f"interrupted by {stop.name}: {len(not_run)} of {len(trials)} trials did not finish "
-                             f"(listed in {out / 'report.md'}); finish them with: {resume_command}", stop.signum)
+        raise RunInterrupted(
+            f"interrupted by {stop.name}: {len(not_run)} of {len(trials)} trials did not finish "
+            f"(listed in {out / 'report.md'}); finish them with: {resume_command}",
+            stop.signum,
+        )
     return out
 
 
@@ -140,8 +165,17 @@ def record_interrupted(out: Path, pending: list[TrialSpec], signame: str, resume
     for t in pending:
         if is_finished(out, t.trial_id) or (read_marker(out, t.trial_id) or {}).get("status") == "failed":
             continue
-        write_trial(out, t.trial_id, pl.DataFrame(schema=ROW_SCHEMA), {
-            "status": "interrupted", "error": f"not run to the end: the run was interrupted ({signame}); "
-            f"finish with `{resume_command}`", "sweep": t.sweep, "study": t.study, "wall_seconds": None})
+        write_trial(
+            out,
+            t.trial_id,
+            pl.DataFrame(schema=ROW_SCHEMA),
+            {
+                "status": "interrupted",
+                "error": f"not run to the end: the run was interrupted ({signame}); " f"finish with `{resume_command}`",
+                "sweep": t.sweep,
+                "study": t.study,
+                "wall_seconds": None,
+            },
+        )
         not_run.append(t.trial_id)
     return not_run

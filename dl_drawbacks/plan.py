@@ -55,7 +55,9 @@ def _grid(study: StudySpec) -> list[tuple[str, dict[str, Any]]]:
     return points
 
 
-def expand_study(study: StudySpec, *, study_index: int, prefix: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+def expand_study(
+    study: StudySpec, *, study_index: int, prefix: str
+) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """(sweep name, factors, settings) per distinct grid point, validated against the schema."""
     base = study.model_dump(include=set(SETTING_ROOTS))
     kind = get_kind(study.kind)
@@ -139,17 +141,29 @@ def plan_suite(suite: SuiteSpec, *, source: str = "spec") -> list[PlannedStudy]:
     for index, study in enumerate(suite.studies):
         prefix = f"{source}: studies[{index}]"
         if study.kind in first_of_kind:  # findings, rows and reports are keyed by kind
-            raise SpecError(f"{prefix}.kind: a second {study.kind!r} study (the first is studies[{first_of_kind[study.kind]}]); "
-                            f"findings are keyed by kind: merge them into one study with sweeps, or use two spec files")
+            raise SpecError(
+                f"{prefix}.kind: a second {study.kind!r} study (the first is studies[{first_of_kind[study.kind]}]); "
+                f"findings are keyed by kind: merge them into one study with sweeps, or use two spec files"
+            )
         first_of_kind[study.kind] = index
         kind, options = check_study(study, prefix=prefix)
         trials: list[TrialSpec] = []
         for sweep, factors, settings in expand_study(study, study_index=index, prefix=prefix):
             for seed in study.seeds:
-                trials.append(TrialSpec(
-                    trial_id=trial_id(study.kind, settings, seed), study=study.kind, study_index=index, sweep=sweep,
-                    seed=seed, factors={"sweep": sweep, **factors}, measure=suite.measure, tracking=suite.tracking,
-                    plugins=suite.plugins, **settings))
+                trials.append(
+                    TrialSpec(
+                        trial_id=trial_id(study.kind, settings, seed),
+                        study=study.kind,
+                        study_index=index,
+                        sweep=sweep,
+                        seed=seed,
+                        factors={"sweep": sweep, **factors},
+                        measure=suite.measure,
+                        tracking=suite.tracking,
+                        plugins=suite.plugins,
+                        **settings,
+                    )
+                )
         try:
             trials = kind.plan_trials(study, options, trials)
         except (SpecError, ValueError) as err:
@@ -164,8 +178,10 @@ def _refuse_repeated_ids(trials: list[TrialSpec], *, prefix: str) -> None:
     seen: set[str] = set()
     for t in trials:
         if t.trial_id in seen:
-            raise SpecError(f"{prefix}: trial {t.trial_id} is planned twice (sweep {t.sweep}, seed {t.seed}); "
-                            f"give each seed once and each setting once")
+            raise SpecError(
+                f"{prefix}: trial {t.trial_id} is planned twice (sweep {t.sweep}, seed {t.seed}); "
+                f"give each seed once and each setting once"
+            )
         seen.add(t.trial_id)
 
 

@@ -50,7 +50,9 @@ def load_plugins(names: tuple[str, ...] | list[str] = ()) -> None:
         try:
             import_plugin(name)
         except ImportError as exc:
-            raise SpecError(f"plugins: cannot import {name!r} ({exc}); put it on PYTHONPATH or install its package") from None
+            raise SpecError(
+                f"plugins: cannot import {name!r} ({exc}); put it on PYTHONPATH or install its package"
+            ) from None
 
 
 def plugin_sources(names: tuple[str, ...] | list[str]) -> list[str]:

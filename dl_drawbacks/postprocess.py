@@ -36,13 +36,17 @@ def _read_run(run_dir: Path):
     try:
         env = json.loads(env_file.read_bytes()) if env_file.exists() else {}
     except (ValueError, OSError) as exc:
-        raise RunFolderError(f"{env_file}: damaged ({type(exc).__name__}); delete it to report without the environment") from None
+        raise RunFolderError(
+            f"{env_file}: damaged ({type(exc).__name__}); delete it to report without the environment"
+        ) from None
     if not isinstance(env, dict):
         raise RunFolderError(f"{env_file}: not a JSON object; delete it to report without the environment")
     return suite, env
 
 
-def _analyze_study(study: PlannedStudy, rows: pl.DataFrame, run_dir: Path, measure: Any) -> tuple[dict, list[Path], str, list]:
+def _analyze_study(
+    study: PlannedStudy, rows: pl.DataFrame, run_dir: Path, measure: Any
+) -> tuple[dict, list[Path], str, list]:
     """(findings, figures, report section, headlines) of one study; raises whatever its code raises."""
     kind = study.kind
     found = kind.analyze(rows, study.options, measure=measure)
@@ -58,9 +62,11 @@ def _failed_study(study: PlannedStudy, run_dir: Path, exc: BaseException) -> tup
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     message = f"{type(exc).__name__}: {first}"
     rel = f"{ERRORS_DIR}/{where.name}"
-    return ({"question": study.kind.question, "analysis_error": message, "traceback": rel},
-            f"**Analysis failed**: `{message}` (traceback in `{rel}`). The trials' rows are intact; "
-            f"fix and re-run `dl-drawbacks analyze {run_dir}`.")
+    return (
+        {"question": study.kind.question, "analysis_error": message, "traceback": rel},
+        f"**Analysis failed**: `{message}` (traceback in `{rel}`). The trials' rows are intact; "
+        f"fix and re-run `dl-drawbacks analyze {run_dir}`.",
+    )
 
 
 def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
@@ -84,12 +90,20 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
             continue
         try:
             findings[name], figures_all[name], sections[name], headlines[name] = _analyze_study(
-                study, rows, run_dir, suite.measure)
+                study, rows, run_dir, suite.measure
+            )
         except Exception as exc:  # one study's failure is reported in its section, never the run's end
             findings[name], sections[name] = _failed_study(study, run_dir, exc)
     atomic_write_json(run_dir / "findings.json", findings)
-    md, html = write_report(run_dir, title=f"dl_drawbacks — {suite.name}", description=suite.description,
-                            sections=sections, headlines=headlines, outcomes=outcomes, env=env)
+    md, html = write_report(
+        run_dir,
+        title=f"dl_drawbacks — {suite.name}",
+        description=suite.description,
+        sections=sections,
+        headlines=headlines,
+        outcomes=outcomes,
+        env=env,
+    )
     _publish(suite, run_dir, findings, figures_all, headlines)
     _print_summary(headlines, outcomes, html, stream=sys.stderr)
     return findings
@@ -123,10 +137,13 @@ def wandb_report(run_dir: str | Path, *, publish: bool) -> list:
         mode, why = decide_mode(suite.tracking.model_copy(update={"mode": "auto"}))
         online = mode == "online"
         if not online:
-            print(f"wandb-report: not published ({why}); report specs written to {run_dir / 'wandb-reports'}",
-                  file=sys.stderr)
-    return write_study_reports(run_dir, suite, json.loads(findings_file.read_text()),
-                               group=run_group(run_dir, suite), publish=online)
+            print(
+                f"wandb-report: not published ({why}); report specs written to {run_dir / 'wandb-reports'}",
+                file=sys.stderr,
+            )
+    return write_study_reports(
+        run_dir, suite, json.loads(findings_file.read_text()), group=run_group(run_dir, suite), publish=online
+    )
 
 
 def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]], headlines: dict) -> None:
@@ -140,13 +157,23 @@ def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]
     if run_mode(run_dir, suite.tracking) == "disabled":
         return
     group = run_group(run_dir, suite)
-    planned = {t.trial_id: t.model_dump(mode="json") for s in plan_suite(suite, source=str(run_dir / "spec.yaml"))
-               for t in s.trials}
+    planned = {
+        t.trial_id: t.model_dump(mode="json")
+        for s in plan_suite(suite, source=str(run_dir / "spec.yaml"))
+        for t in s.trials
+    }
     log_unlogged_trials(run_dir, settings=suite.tracking, group=group, planned=planned)
     studies = {s.kind: s.model_dump(mode="json") for s in suite.studies}
     for kind, found in findings.items():
-        log_study_summary(suite.tracking, run_dir, group=group, kind=kind, findings=found,
-                          figures=figures.get(kind, []), config={"suite": suite.name, "spec": studies.get(kind, {})})
+        log_study_summary(
+            suite.tracking,
+            run_dir,
+            group=group,
+            kind=kind,
+            findings=found,
+            figures=figures.get(kind, []),
+            config={"suite": suite.name, "spec": studies.get(kind, {})},
+        )
     write_study_reports(run_dir, suite, findings, group=group, publish=run_mode(run_dir, suite.tracking) == "online")
 
 
@@ -157,7 +184,10 @@ def _print_summary(headlines: dict, outcomes: pl.DataFrame, html: Path, *, strea
     print("", file=stream)
     for study, items in headlines.items():
         for h in items:
-            print(f"  {study:<16} {h['finding']:<52} {fmt(h['value']):>10} {interval_text(h)} {h.get('unit', '')}  "
-                  f"({headline_detail(h)})", file=stream)
+            print(
+                f"  {study:<16} {h['finding']:<52} {fmt(h['value']):>10} {interval_text(h)} {h.get('unit', '')}  "
+                f"({headline_detail(h)})",
+                file=stream,
+            )
     counts = ", ".join(f"{s} {n}" for s, n in outcomes.group_by("status").len().sort("status").iter_rows())
     print(f"\ntrials: {counts}\nreport: {html}", file=stream)

@@ -34,7 +34,10 @@ class Progress:
         ran = self.done - self.skipped
         eta = elapsed / ran * (self.total - self.done) if ran else 0.0
         wall_text = f"{wall:6.1f}s" if wall is not None else "      "
-        self.line(f"[{self.done:>3}/{self.total}] {trial_id:<22} {status:<9} {wall_text}  elapsed {_clock(elapsed)}  ETA {_clock(eta)}")
+        self.line(
+            f"[{self.done:>3}/{self.total}] {trial_id:<22} {status:<9} {wall_text}  elapsed {_clock(elapsed)}  ETA "
+            f"{_clock(eta)}"
+        )
 
     def tune_callback(self, run_dir: Path) -> "ProgressCallback":
         return ProgressCallback(self, run_dir)
@@ -71,13 +74,23 @@ class ProgressCallback(Callback):
 
             reason = str(getattr(trial, "error_msg", None) or "the trial's process died").strip().splitlines()
             try:
-                write_trial(self.run_dir, trial_id, pl.DataFrame(schema=ROW_SCHEMA), {
-                    "status": "failed", "error": f"trial process died: {reason[-1] if reason else ''}"[:500],
-                    "sweep": trial.config["trial"]["sweep"], "study": trial.config["trial"]["study"],
-                    "wall_seconds": None})
+                write_trial(
+                    self.run_dir,
+                    trial_id,
+                    pl.DataFrame(schema=ROW_SCHEMA),
+                    {
+                        "status": "failed",
+                        "error": f"trial process died: {reason[-1] if reason else ''}"[:500],
+                        "sweep": trial.config["trial"]["sweep"],
+                        "study": trial.config["trial"]["study"],
+                        "wall_seconds": None,
+                    },
+                )
             except OSError as exc:
-                self.progress.line(f"cannot record trial {trial_id} as failed ({exc.strerror}: {exc.filename}); "
-                                   f"it stays pending and --resume runs it")
+                self.progress.line(
+                    f"cannot record trial {trial_id} as failed ({exc.strerror}: {exc.filename}); "
+                    f"it stays pending and --resume runs it"
+                )
         self._finished(trial, error=True)
 
     def __getstate__(self) -> dict:  # Tune pickles its run config; the stream stays behind

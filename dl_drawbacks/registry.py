@@ -1,7 +1,8 @@
 """Registries by name: studies, datasets and models register with a decorator.
 
 Adding a dataset or a model is one new module with one ``@DATASETS.register("name")`` (found by
-``plugins``, the one discovery rule); a duplicate name raises at import time, an unknown name raises a one-line error listing the known.
+``plugins``, the one discovery rule); a duplicate name raises at import time, an unknown name raises
+a one-line error listing the known.
 """
 
 from __future__ import annotations

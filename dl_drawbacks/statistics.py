@@ -74,7 +74,9 @@ def _finite(values: Any) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
-def _undefined(estimate: float | None, method: str, level: float, over: str, n: dict[str, int], reason: str) -> Interval:
+def _undefined(
+    estimate: float | None, method: str, level: float, over: str, n: dict[str, int], reason: str
+) -> Interval:
     return Interval(estimate, None, None, method, level, over, n, reason)
 
 
@@ -96,22 +98,41 @@ def t_interval(values: Any, *, level: float = 0.95, over: str = "seeds") -> Inte
     return Interval(mean, mean - half, mean + half, "student-t", level, over, n)
 
 
-def bootstrap_interval(values: Any, statistic: Statistic = np.mean, *, level: float = 0.95, method: str = "BCa",
-                       n_resamples: int = 2000, seed: int = 0, over: str = "samples") -> Interval:
+def bootstrap_interval(
+    values: Any,
+    statistic: Statistic = np.mean,
+    *,
+    level: float = 0.95,
+    method: str = "BCa",
+    n_resamples: int = 2000,
+    seed: int = 0,
+    over: str = "samples",
+) -> Interval:
     """``scipy.stats.bootstrap`` of ``statistic`` over one level of units (BCa or percentile)."""
     v = _finite(values)
     name = f"bootstrap-{method.lower()}"
     n = {over.replace(" ", "_"): int(v.size)}
     if v.size < 2:
-        return _undefined(float(statistic(v)) if v.size else None, name, level, over, n, f"{v.size} value(s): nothing to resample")
+        return _undefined(
+            float(statistic(v)) if v.size else None, name, level, over, n, f"{v.size} value(s): nothing to resample"
+        )
     estimate = float(statistic(v))
     if np.ptp(v) == 0:
         return Interval(estimate, estimate, estimate, name, level, over, n, "every value is the same")
-    res = stats.bootstrap((v,), statistic, confidence_level=level, n_resamples=n_resamples, method=method,
-                          random_state=np.random.default_rng(seed), vectorized=False)
+    res = stats.bootstrap(
+        (v,),
+        statistic,
+        confidence_level=level,
+        n_resamples=n_resamples,
+        method=method,
+        random_state=np.random.default_rng(seed),
+        vectorized=False,
+    )
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (math.isfinite(low) and math.isfinite(high)):  # BCa is undefined for some skewed/discrete samples
-        return bootstrap_interval(v, statistic, level=level, method="percentile", n_resamples=n_resamples, seed=seed, over=over)
+        return bootstrap_interval(
+            v, statistic, level=level, method="percentile", n_resamples=n_resamples, seed=seed, over=over
+        )
     return Interval(estimate, low, high, name, level, over, n)
 
 
@@ -119,8 +140,14 @@ def _mean_statistic(sample: np.ndarray) -> float:
     return float(np.mean(sample))
 
 
-def resample_test_sets(per_seed: Sequence[np.ndarray], statistic: Statistic | None = None, *, n_resamples: int = 1000,
-                   seed: int = 0, paired: bool | None = None) -> np.ndarray:
+def resample_test_sets(
+    per_seed: Sequence[np.ndarray],
+    statistic: Statistic | None = None,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    paired: bool | None = None,
+) -> np.ndarray:
     """Bootstrap replicates of the mean over seeds of ``statistic(seed's test samples)``, seeds held fixed.
 
     ``paired`` (default: all seeds have the same number of samples) draws one set of test indices per
@@ -131,7 +158,11 @@ def resample_test_sets(per_seed: Sequence[np.ndarray], statistic: Statistic | No
     rng = np.random.default_rng(seed)
     if statistic is None:  # the mean of per-sample values: resample with multinomial weights, vectorised
         out = np.zeros(n_resamples)
-        shared = rng.multinomial(next(iter(sizes)), np.full(next(iter(sizes)), 1 / next(iter(sizes))), n_resamples) if paired else None
+        shared = (
+            rng.multinomial(next(iter(sizes)), np.full(next(iter(sizes)), 1 / next(iter(sizes))), n_resamples)
+            if paired
+            else None
+        )
         for s in per_seed:
             w = shared if paired else rng.multinomial(len(s), np.full(len(s), 1 / len(s)), n_resamples)
             out += (w @ np.asarray(s, dtype=float).reshape(len(s))) / len(s)
@@ -144,8 +175,15 @@ def resample_test_sets(per_seed: Sequence[np.ndarray], statistic: Statistic | No
     return out
 
 
-def nested_interval(per_seed: Sequence[np.ndarray], statistic: Statistic | None = None, *, level: float = 0.95,
-                    n_resamples: int = 1000, seed: int = 0, paired: bool | None = None) -> Interval:
+def nested_interval(
+    per_seed: Sequence[np.ndarray],
+    statistic: Statistic | None = None,
+    *,
+    level: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    paired: bool | None = None,
+) -> Interval:
     """Interval of the mean over seeds of a per-seed statistic of its test samples (None: their mean).
 
     ``per_seed[s]`` holds seed s's test samples (rows: samples; a 2-D array carries several columns,
@@ -171,9 +209,17 @@ def nested_interval(per_seed: Sequence[np.ndarray], statistic: Statistic | None 
     boot = boot[np.isfinite(boot)]
     var_test = float(boot.var(ddof=1)) if boot.size > 1 else 0.0
     if k == 1:
-        low, high = (np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot.size else (estimate, estimate))
-        return Interval(estimate, float(low), float(high), "bootstrap-percentile over test samples", level, "test samples",
-                        n, "one seed: seed-to-seed variation is not measured")
+        low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot.size else (estimate, estimate)
+        return Interval(
+            estimate,
+            float(low),
+            float(high),
+            "bootstrap-percentile over test samples",
+            level,
+            "test samples",
+            n,
+            "one seed: seed-to-seed variation is not measured",
+        )
     var_seed = float(values.var(ddof=1) / k)
     total = var_seed + var_test
     if total == 0:

@@ -32,18 +32,29 @@ class TrialRunner:
         from .trial import tune_trial
 
         by_id = {t.trial_id: t for t in trials}
-        trainable = tune.with_resources(tune_trial, resources=lambda cfg: tune_trial_resources(by_id[cfg["trial"]["trial_id"]]))
+        trainable = tune.with_resources(
+            tune_trial, resources=lambda cfg: tune_trial_resources(by_id[cfg["trial"]["trial_id"]])
+        )
         tuner = tune.Tuner(
             trainable,
             param_space={
                 "trial": tune.grid_search([t.model_dump(mode="json") for t in trials]),
-                "run_dir": str(self.run_dir), "run_id": self.run_id, "max_failures": self.max_failures,
-                "checkpoint_every": self.checkpoint_every, "fault": fault_from_env(),
+                "run_dir": str(self.run_dir),
+                "run_id": self.run_id,
+                "max_failures": self.max_failures,
+                "checkpoint_every": self.checkpoint_every,
+                "fault": fault_from_env(),
             },
-            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or self.max_concurrent, reuse_actors=True,
-                                        trial_dirname_creator=lambda t: t.config["trial"]["trial_id"]),
-            run_config=tune.RunConfig(name=f"tune-{trials[0].study}",  # fixed: Tuner.restore finds it again
-                                      storage_path=str(self.run_dir / "ray_tune"), verbose=0,
-                                      callbacks=[self.progress.tune_callback(self.run_dir)]),
+            tune_config=tune.TuneConfig(
+                max_concurrent_trials=max_concurrent or self.max_concurrent,
+                reuse_actors=True,
+                trial_dirname_creator=lambda t: t.config["trial"]["trial_id"],
+            ),
+            run_config=tune.RunConfig(
+                name=f"tune-{trials[0].study}",  # fixed: Tuner.restore finds it again
+                storage_path=str(self.run_dir / "ray_tune"),
+                verbose=0,
+                callbacks=[self.progress.tune_callback(self.run_dir)],
+            ),
         )
         tuner.fit()

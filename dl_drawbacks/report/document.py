@@ -11,9 +11,11 @@ from markdown_it import MarkdownIt
 
 from .markdown import escape_inline, fmt, table
 
-CSS = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
-       "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;font-size:.9rem}"
-       "img{max-width:100%}code{background:#f4f4f4}")
+CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
+    "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;font-size:.9rem}"
+    "img{max-width:100%}code{background:#f4f4f4}"
+)
 
 
 def interval_text(h: dict[str, Any]) -> str:
@@ -34,33 +36,68 @@ def summary_section(headlines: dict[str, list[dict[str, Any]]]) -> str:
     for study, items in headlines.items():
         for h in items:
             rows.append([study, h["finding"], fmt(h["value"]), interval_text(h), h.get("unit", ""), headline_detail(h)])
-    return "## Summary across drawbacks\n\n" + table(["drawback", "finding", "value", "interval", "unit", "provenance"], rows) + "\n"
+    return (
+        "## Summary across drawbacks\n\n"
+        + table(["drawback", "finding", "value", "interval", "unit", "provenance"], rows)
+        + "\n"
+    )
 
 
 def outcomes_section(outcomes: pl.DataFrame) -> str:
     counts = outcomes.group_by("status").len().sort("status")
     text = "## Trials\n\n" + ", ".join(f"{s}: {n}" for s, n in counts.iter_rows()) + "\n"
-    for status, heading in (("failed", "Failed trials"), ("interrupted", "Trials not run to the end (the run was interrupted)")):
+    for status, heading in (
+        ("failed", "Failed trials"),
+        ("interrupted", "Trials not run to the end (the run was interrupted)"),
+    ):
         listed = outcomes.filter(pl.col("status") == status)
         if listed.height:
-            text += f"\n{heading}:\n\n" + table(["trial", "study", "sweep", "error"], listed.select("trial_id", "study", "sweep", "error").rows()) + "\n"
+            text += (
+                f"\n{heading}:\n\n"
+                + table(
+                    ["trial", "study", "sweep", "error"], listed.select("trial_id", "study", "sweep", "error").rows()
+                )
+                + "\n"
+            )
     return text
 
 
-def write_report(run_dir: Path, *, title: str, description: str, sections: dict[str, str],
-                 headlines: dict[str, list[dict[str, Any]]], outcomes: pl.DataFrame, env: dict[str, Any]) -> tuple[Path, Path]:
+def write_report(
+    run_dir: Path,
+    *,
+    title: str,
+    description: str,
+    sections: dict[str, str],
+    headlines: dict[str, list[dict[str, Any]]],
+    outcomes: pl.DataFrame,
+    env: dict[str, Any],
+) -> tuple[Path, Path]:
     from ..store import atomic_write_bytes
 
     pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
-    parts = [f"# {escape_inline(title)}", "", escape_inline(description), "", summary_section(headlines),
-             outcomes_section(outcomes)]
+    parts = [
+        f"# {escape_inline(title)}",
+        "",
+        escape_inline(description),
+        "",
+        summary_section(headlines),
+        outcomes_section(outcomes),
+    ]
     for study, body in sections.items():
         parts += [f"## {escape_inline(study)}", "", body, ""]
-    parts += ["## Environment", "", f"{env.get('platform', '')}; {env.get('cpu_count_logical', '?')} logical CPUs; GPUs: {env.get('gpus') or 'none'}.",
-              f"Ray cluster resources: {env.get('ray_cluster_resources', {})}.", f"Packages: {pkgs}.", ""]
+    parts += [
+        "## Environment",
+        "",
+        f"{env.get('platform', '')}; {env.get('cpu_count_logical', '?')} logical CPUs; GPUs: "
+        f"{env.get('gpus') or 'none'}.",
+        f"Ray cluster resources: {env.get('ray_cluster_resources', {})}.",
+        f"Packages: {pkgs}.",
+        "",
+    ]
     md = "\n".join(parts)
     html = MarkdownIt("commonmark").enable("table").render(md)
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html_escape(title)}</title><style>{CSS}</style></head><body>{html}</body></html>\n"
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html_escape(title)}</title>"
+            f"<style>{CSS}</style></head><body>{html}</body></html>\n")
     atomic_write_bytes(run_dir / "report.md", md.encode())
     atomic_write_bytes(run_dir / "report.html", page.encode())
     return run_dir / "report.md", run_dir / "report.html"

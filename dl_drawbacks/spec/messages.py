@@ -55,4 +55,8 @@ def validation_message(err: ValidationError, model: type[BaseModel], prefix: str
     if first["type"] == "missing":
         return f"{path}: required key is missing"
     msg = first["msg"].removeprefix("Value error, ")
-    return f"{path}: {msg} (got {_short(first.get('input'))})" if "input" in first and not isinstance(first["input"], dict) else f"{path}: {msg}"
+    return (
+        f"{path}: {msg} (got {_short(first.get('input'))})"
+        if "input" in first and not isinstance(first["input"], dict)
+        else f"{path}: {msg}"
+    )

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, m
 
 from ..tracking.settings import TrackingSettings
 
-
 MAX_SEED = 2**32 - 1  # numpy's and torch's seed range
 MAX_STEPS = 10**9  # a bound that no real trial reaches: `steps: 1e22` is a typo, not a budget
 MAX_COUNT = 10**6  # epochs, workers, CPUs, micro-batch: far above any real setting
@@ -28,7 +27,9 @@ class Strict(BaseModel):
 class DataSpec(Strict):
     name: str = Field("digits", description="registered dataset name (see `dl-drawbacks list`)")
     options: dict[str, Any] = Field(default_factory=dict, description="options of the dataset loader")
-    n_train: StrictInt | None = Field(None, ge=2, le=10**12, description="subsample the training split to this many rows (test split unchanged)")
+    n_train: StrictInt | None = Field(
+        None, ge=2, le=10**12, description="subsample the training split to this many rows (test split unchanged)"
+    )
 
 
 class ModelSpec(Strict):
@@ -53,9 +54,15 @@ class OptimizerSpec(Strict):
 
 
 class BudgetSpec(Strict):
-    steps: StrictInt | None = Field(None, ge=1, le=MAX_STEPS, description="optimizer steps per trial (exclusive with epochs)")
-    epochs: StrictInt | None = Field(None, ge=1, le=MAX_COUNT, description="passes over the training data (exclusive with steps)")
-    eval_every: StrictInt = Field(0, ge=0, le=MAX_STEPS, description="evaluate every this many steps (0: at the end of each epoch / of training)")
+    steps: StrictInt | None = Field(
+        None, ge=1, le=MAX_STEPS, description="optimizer steps per trial (exclusive with epochs)"
+    )
+    epochs: StrictInt | None = Field(
+        None, ge=1, le=MAX_COUNT, description="passes over the training data (exclusive with steps)"
+    )
+    eval_every: StrictInt = Field(
+        0, ge=0, le=MAX_STEPS, description="evaluate every this many steps (0: at the end of each epoch / of training)"
+    )
     warmup_steps: StrictInt = Field(2, ge=0, le=MAX_STEPS, description="first steps left out of steady-state step time")
 
     @model_validator(mode="after")
@@ -66,13 +73,22 @@ class BudgetSpec(Strict):
 
 
 class TrainerSpec(Strict):
-    workers: StrictInt = Field(1, ge=1, le=MAX_COUNT, description="Ray Train workers (1: in the Tune trial process; N: TorchTrainer + DeepSpeed)")
+    workers: StrictInt = Field(
+        1,
+        ge=1,
+        le=MAX_COUNT,
+        description="Ray Train workers (1: in the Tune trial process; N: TorchTrainer + DeepSpeed)",
+    )
     engine: Literal["auto", "plain", "deepspeed"] = Field(
-        "auto", description="plain (one process) or deepspeed (Ray Train, any worker count); auto: plain at 1 worker, "
-        "deepspeed at N. Set deepspeed to compare worker counts with the same engine")
+        "auto",
+        description="plain (one process) or deepspeed (Ray Train, any worker count); auto: plain at 1 worker, "
+        "deepspeed at N. Set deepspeed to compare worker counts with the same engine",
+    )
     cpus_per_worker: StrictInt = Field(1, ge=1, le=MAX_COUNT, description="CPUs reserved per worker")
     use_gpu: bool = Field(False, description="one GPU per worker")
-    placement: Literal["PACK", "SPREAD", "STRICT_SPREAD"] = Field("PACK", description="Ray placement strategy of workers")
+    placement: Literal["PACK", "SPREAD", "STRICT_SPREAD"] = Field(
+        "PACK", description="Ray placement strategy of workers"
+    )
     deepspeed: DeepSpeedSpec = Field(default_factory=DeepSpeedSpec, description="DeepSpeed settings")
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="optimizer settings")
     budget: BudgetSpec = Field(default_factory=lambda: BudgetSpec(epochs=1), description="training budget")
@@ -90,7 +106,9 @@ class TrainerSpec(Strict):
         if self.engine == "plain" and self.workers > 1:
             raise ValueError("engine plain runs one process: use engine deepspeed (or auto) for workers > 1")
         if ds.zero_stage > 0 and self.resolved_engine == "plain":
-            raise ValueError("deepspeed.zero_stage > 0 needs workers >= 2 or engine deepspeed (ZeRO partitions over DeepSpeed ranks)")
+            raise ValueError(
+                "deepspeed.zero_stage > 0 needs workers >= 2 or engine deepspeed (ZeRO partitions over DeepSpeed ranks)"
+            )
         if ds.precision == "fp16" and not self.use_gpu:
             raise ValueError("deepspeed.precision fp16 needs use_gpu: true (DeepSpeed refuses fp16 on CPU); use bf16")
         return self
@@ -99,7 +117,9 @@ class TrainerSpec(Strict):
 class SweepSpec(Strict):
     name: str = Field(description="name of this grid (a column in reports)")
     axes: dict[str, list[Any]] = Field(description="dotted setting path -> values")
-    mode: Literal["product", "zip"] = Field("product", description="product: every combination; zip: the i-th values together (axes of equal length)")
+    mode: Literal["product", "zip"] = Field(
+        "product", description="product: every combination; zip: the i-th values together (axes of equal length)"
+    )
 
     @model_validator(mode="after")
     def _non_empty(self) -> "SweepSpec":
@@ -112,9 +132,24 @@ class SweepSpec(Strict):
 
 
 class ExecutionSpec(Strict):
-    max_concurrent_trials: StrictInt | None = Field(None, ge=1, le=MAX_COUNT, description="trials at once (default: the study kind's choice; compute runs 1 for clean timings)")
-    max_failures: StrictInt = Field(0, ge=0, le=MAX_COUNT, description="Ray Train restarts of a failed multi-worker trial (from its last checkpoint)")
-    checkpoint_every: StrictInt = Field(0, ge=0, le=MAX_STEPS, description="multi-worker trials: checkpoint (DeepSpeed state, RNG, rows) every this many steps; 0: never")
+    max_concurrent_trials: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=MAX_COUNT,
+        description="trials at once (default: the study kind's choice; compute runs 1 for clean timings)",
+    )
+    max_failures: StrictInt = Field(
+        0,
+        ge=0,
+        le=MAX_COUNT,
+        description="Ray Train restarts of a failed multi-worker trial (from its last checkpoint)",
+    )
+    checkpoint_every: StrictInt = Field(
+        0,
+        ge=0,
+        le=MAX_STEPS,
+        description="multi-worker trials: checkpoint (DeepSpeed state, RNG, rows) every this many steps; 0: never",
+    )
 
 
 class StudySpec(Strict):
@@ -125,8 +160,11 @@ class StudySpec(Strict):
     trainer: TrainerSpec = Field(default_factory=TrainerSpec, description="training settings")
     treatment: dict[str, Any] = Field(default_factory=dict, description="per-trial settings of the study kind")
     sweeps: list[SweepSpec] = Field(default_factory=list, description="grids of settings; trials are their union")
-    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1,
-                              description=f"distinct seeds in 0..{MAX_SEED}; every setting runs once per seed")
+    seeds: list[Seed] = Field(
+        default_factory=lambda: [0],
+        min_length=1,
+        description=f"distinct seeds in 0..{MAX_SEED}; every setting runs once per seed",
+    )
     analysis: dict[str, Any] = Field(default_factory=dict, description="options of the kind's analysis")
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec, description="how trials are scheduled")
 
@@ -140,7 +178,9 @@ class StudySpec(Strict):
 
 
 class MeasureSpec(Strict):
-    cpu_watts_per_core: float = Field(10.0, gt=0, description="CPU power per busy core for the energy estimate where no RAPL counter is readable")
+    cpu_watts_per_core: float = Field(
+        10.0, gt=0, description="CPU power per busy core for the energy estimate where no RAPL counter is readable"
+    )
     carbon_intensity_g_per_kwh: float = Field(400.0, ge=0, description="grid carbon intensity (gCO2e/kWh)")
     pue: float = Field(1.2, ge=1, description="data-centre power usage effectiveness")
     price_per_cpu_hour: float = Field(0.05, ge=0, description="price of one CPU core-hour (USD)")
@@ -151,12 +191,18 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"  # a single, safe path compo
 
 
 class SuiteSpec(Strict):
-    name: str = Field(pattern=NAME_PATTERN, description="name of the suite (letters, digits, '.', '_', '-'; "
-                      "at most 100 characters, starting with a letter or digit); the default run folder is runs/<name>")
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        description="name of the suite (letters, digits, '.', '_', '-'; "
+        "at most 100 characters, starting with a letter or digit); the default run folder is runs/<name>",
+    )
     version: StrictInt = Field(ge=1, le=MAX_COUNT, description="bump when a change alters results")
     description: str = Field("", description="what this spec asks")
-    plugins: list[str] = Field(default_factory=list, description="modules (on PYTHONPATH or installed) that register "
-                               "model families, datasets or study kinds; imported on the driver and on every Ray worker")
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="modules (on PYTHONPATH or installed) that register "
+        "model families, datasets or study kinds; imported on the driver and on every Ray worker",
+    )
     tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="Weights & Biases settings")
     measure: MeasureSpec = Field(default_factory=MeasureSpec, description="energy, carbon and cost settings")
     studies: list[StudySpec] = Field(min_length=1, description="the studies to run")

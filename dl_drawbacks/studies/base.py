@@ -79,7 +79,9 @@ class StudyKind:
         """The study's trials from its grid trials (a kind that samples its own, e.g. a search, replaces them)."""
         return trials
 
-    def run_trials(self, study: "StudySpec", options: BaseModel, todo: list["TrialSpec"], *, runner: "TrialRunner") -> None:
+    def run_trials(
+        self, study: "StudySpec", options: BaseModel, todo: list["TrialSpec"], *, runner: "TrialRunner"
+    ) -> None:
         """Run the pending trials; the default is one Tune grid over them."""
         runner.run(todo)
 

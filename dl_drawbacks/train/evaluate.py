@@ -27,7 +27,9 @@ def predict_proba(engine, split: Split, *, batch: int = 1024) -> np.ndarray:
     """Softmax probabilities (n, classes) — or (n, T, vocab) for token models — in float32."""
     engine.train(False)
     device = next(engine.module.parameters()).device
-    out = [torch.softmax(engine.forward(x).float(), dim=-1).cpu().numpy() for x, _ in eval_batches(split, batch, device)]
+    out = [
+        torch.softmax(engine.forward(x).float(), dim=-1).cpu().numpy() for x, _ in eval_batches(split, batch, device)
+    ]
     engine.train(True)
     return np.concatenate(out) if out else np.zeros((0,), dtype=np.float32)
 

@@ -48,8 +48,9 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     shape = data_shape(ctx)
     model = family.build(params, shape)
     analytic = family.train_flops_per_sample(params, shape)
-    instruments_args.update(train_flops_per_sample=analytic, samples_per_step=record_batching(ctx),
-                            tokens_per_sample=max(shape.seq_len, 1))
+    instruments_args.update(
+        train_flops_per_sample=analytic, samples_per_step=record_batching(ctx), tokens_per_sample=max(shape.seq_len, 1)
+    )
     if ctx.is_chief:
         ctx.rows.add("parameters", count_parameters(model), "count", provenance="counted")
         train, micro = ctx.splits["train"], ctx.trial.trainer.deepspeed.micro_batch
@@ -60,8 +61,16 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     return model
 
 
-def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_rank: int = 0, world_size: int = 1,
-               checkpoint_every: int = 0, fault: dict[str, Any] | None = None) -> dict[str, list]:
+def run_worker(
+    trial_dict: dict[str, Any],
+    run_id: str,
+    *,
+    rank: int = 0,
+    local_rank: int = 0,
+    world_size: int = 1,
+    checkpoint_every: int = 0,
+    fault: dict[str, Any] | None = None,
+) -> dict[str, list]:
     """Train one trial on this process; returns its rows as plain columns."""
     t_start = time.perf_counter()
     trial = TrialSpec.model_validate(trial_dict)
@@ -70,7 +79,11 @@ def run_worker(trial_dict: dict[str, Any], run_id: str, *, rank: int = 0, local_
     torch.set_num_threads(trial.trainer.cpus_per_worker)
     torch.manual_seed(trial.seed)
     ctx = TrialContext(
-        trial=trial, run_id=run_id, rank=rank, local_rank=local_rank, world_size=world_size,
+        trial=trial,
+        run_id=run_id,
+        rank=rank,
+        local_rank=local_rank,
+        world_size=world_size,
         device=_device(trial, local_rank),
         rows=RowBuffer(trial.study, run_id, trial.trial_id, trial.seed, trial.factors, rank=rank),
         treatment=kind.Treatment.model_validate(trial.treatment),
@@ -98,12 +111,25 @@ def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
     node = ray.get_runtime_context().get_node_id()
     os.environ.setdefault("DS_ACCELERATOR", "cuda" if config["trial"]["trainer"]["use_gpu"] else "cpu")
     records = run_worker(
-        config["trial"], config["run_id"], rank=c.get_world_rank(), local_rank=c.get_local_rank(),
-        world_size=c.get_world_size(), checkpoint_every=config.get("checkpoint_every", 0), fault=config.get("fault"),
+        config["trial"],
+        config["run_id"],
+        rank=c.get_world_rank(),
+        local_rank=c.get_local_rank(),
+        world_size=c.get_world_size(),
+        checkpoint_every=config.get("checkpoint_every", 0),
+        fault=config.get("fault"),
     )
-    placement = RowBuffer(config["trial"]["study"], config["run_id"], config["trial"]["trial_id"], config["trial"]["seed"],
-                          config["trial"]["factors"], rank=c.get_world_rank())
-    placement.add("worker", c.get_local_rank(), "local_rank", group=f"node:{node}", provenance="ray")  # where each rank ran
+    placement = RowBuffer(
+        config["trial"]["study"],
+        config["run_id"],
+        config["trial"]["trial_id"],
+        config["trial"]["seed"],
+        config["trial"]["factors"],
+        rank=c.get_world_rank(),
+    )
+    placement.add(
+        "worker", c.get_local_rank(), "local_rank", group=f"node:{node}", provenance="ray"
+    )  # where each rank ran
     records = {k: records[k] + v for k, v in placement.to_records().items()}
     gathered: list[Any] = [None] * c.get_world_size()
     torch.distributed.all_gather_object(gathered, records)
@@ -114,6 +140,11 @@ def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
 
     rows = frame_from_records(gathered)
     diverged = bool(rows.filter(rows["metric"] == "diverged")["value"].sum() > 0)
-    log_trial(config["trial"], rows, run_dir=Path(config["run_dir"]), run_id=config["run_id"],
-              status="diverged" if diverged else "completed")
+    log_trial(
+        config["trial"],
+        rows,
+        run_dir=Path(config["run_dir"]),
+        run_id=config["run_id"],
+        status="diverged" if diverged else "completed",
+    )
     return gathered

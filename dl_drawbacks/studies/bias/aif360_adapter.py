@@ -52,8 +52,11 @@ def _quiet_optional_packages():
 with _quiet_optional_packages():
     import pandas as pd
     from aif360.algorithms.inprocessing import PrejudiceRemover
-    from aif360.algorithms.postprocessing import (CalibratedEqOddsPostprocessing, EqOddsPostprocessing,
-                                                  RejectOptionClassification)
+    from aif360.algorithms.postprocessing import (
+        CalibratedEqOddsPostprocessing,
+        EqOddsPostprocessing,
+        RejectOptionClassification,
+    )
     from aif360.algorithms.preprocessing import Reweighing
     from aif360.datasets import BinaryLabelDataset
     from aif360.metrics import ClassificationMetric
@@ -64,23 +67,40 @@ def group_conditions(attrs: Sequence[str]) -> tuple[list[dict[str, int]], list[d
     return [{a: 1 for a in attrs}], [{a: 0 for a in attrs}]
 
 
-def binary_label_dataset(y: np.ndarray, groups: Mapping[str, np.ndarray], attrs: Sequence[str], *,
-                         scores: np.ndarray | None = None, labels: np.ndarray | None = None,
-                         x: np.ndarray | None = None) -> BinaryLabelDataset:
+def binary_label_dataset(
+    y: np.ndarray,
+    groups: Mapping[str, np.ndarray],
+    attrs: Sequence[str],
+    *,
+    scores: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    x: np.ndarray | None = None,
+) -> BinaryLabelDataset:
     """A BinaryLabelDataset of float64 columns only (#560); ``labels`` replace ``y`` for prediction datasets;
     ``x`` adds feature columns f0, f1, ... (for in-processing)."""
     features = {} if x is None else {f"f{i}": np.asarray(x[:, i], np.float64) for i in range(x.shape[1])}
-    frame = pd.DataFrame({**features, **{a: np.asarray(groups[a], np.float64) for a in attrs},
-                          "label": np.asarray(y if labels is None else labels, np.float64)})
-    ds = BinaryLabelDataset(df=frame, label_names=["label"], protected_attribute_names=list(attrs),
-                            favorable_label=1.0, unfavorable_label=0.0)
+    frame = pd.DataFrame(
+        {
+            **features,
+            **{a: np.asarray(groups[a], np.float64) for a in attrs},
+            "label": np.asarray(y if labels is None else labels, np.float64),
+        }
+    )
+    ds = BinaryLabelDataset(
+        df=frame,
+        label_names=["label"],
+        protected_attribute_names=list(attrs),
+        favorable_label=1.0,
+        unfavorable_label=0.0,
+    )
     if scores is not None:
         ds.scores = np.asarray(scores, np.float64).reshape(-1, 1)
     return ds
 
 
-def classification_metrics(y: np.ndarray, yhat: np.ndarray, groups: Mapping[str, np.ndarray],
-                           attrs: Sequence[str]) -> dict[str, Outcome]:
+def classification_metrics(
+    y: np.ndarray, yhat: np.ndarray, groups: Mapping[str, np.ndarray], attrs: Sequence[str]
+) -> dict[str, Outcome]:
     """Disparate impact, statistical parity / equal opportunity / average odds difference, Theil index."""
     _, _, counts, _ = evaluate_groups(y, yhat, groups, attrs)
     reasons = undefined_reasons({k: float(v) for k, v in counts.items()})
@@ -88,11 +108,13 @@ def classification_metrics(y: np.ndarray, yhat: np.ndarray, groups: Mapping[str,
     pred = binary_label_dataset(y, groups, attrs, labels=yhat)
     priv, unpriv = group_conditions(attrs)
     metric = ClassificationMetric(truth, pred, unprivileged_groups=unpriv, privileged_groups=priv)
-    call = {"disparate_impact": metric.disparate_impact,
-            "statistical_parity_difference": metric.statistical_parity_difference,
-            "equal_opportunity_difference": metric.equal_opportunity_difference,
-            "average_odds_difference": metric.average_odds_difference,
-            "theil_index": metric.theil_index}
+    call = {
+        "disparate_impact": metric.disparate_impact,
+        "statistical_parity_difference": metric.statistical_parity_difference,
+        "equal_opportunity_difference": metric.equal_opportunity_difference,
+        "average_odds_difference": metric.average_odds_difference,
+        "theil_index": metric.theil_index,
+    }
     out = {}
     for name in FAIRNESS_METRICS:
         if reasons[name]:
@@ -111,19 +133,32 @@ def label_disparate_impact(y: np.ndarray, groups: Mapping[str, np.ndarray], attr
     priv, unpriv = group_conditions(attrs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return float(BinaryLabelDatasetMetric(binary_label_dataset(y, groups, attrs), unprivileged_groups=unpriv,
-                                              privileged_groups=priv).disparate_impact())
+        return float(
+            BinaryLabelDatasetMetric(
+                binary_label_dataset(y, groups, attrs), unprivileged_groups=unpriv, privileged_groups=priv
+            ).disparate_impact()
+        )
 
 
 def reweighing_weights(y: np.ndarray, groups: Mapping[str, np.ndarray], attrs: Sequence[str]) -> np.ndarray:
     """Per-sample weights P(group)P(label)/P(group, label) (Kamiran & Calders 2012); rows outside both groups keep 1."""
     priv, unpriv = group_conditions(attrs)
-    ds = Reweighing(unprivileged_groups=unpriv, privileged_groups=priv).fit_transform(binary_label_dataset(y, groups, attrs))
+    ds = Reweighing(unprivileged_groups=unpriv, privileged_groups=priv).fit_transform(
+        binary_label_dataset(y, groups, attrs)
+    )
     return ds.instance_weights.astype(np.float32)
 
 
-def fit_postprocessor(method: str, y_val: np.ndarray, score_val: np.ndarray, groups_val: Mapping[str, np.ndarray],
-                      attrs: Sequence[str], *, seed: int, cost: str = "fnr"):
+def fit_postprocessor(
+    method: str,
+    y_val: np.ndarray,
+    score_val: np.ndarray,
+    groups_val: Mapping[str, np.ndarray],
+    attrs: Sequence[str],
+    *,
+    seed: int,
+    cost: str = "fnr",
+):
     """Fit calibrated equalized odds (cost ``fnr``/``fpr``/``weighted``), equalized odds or reject-option
     classification on validation labels and validation scores P(y = 1) (already calibrated for CEO)."""
     assert method in POSTPROCESSORS, method
@@ -131,13 +166,15 @@ def fit_postprocessor(method: str, y_val: np.ndarray, score_val: np.ndarray, gro
     truth = binary_label_dataset(y_val, groups_val, attrs)
     pred = binary_label_dataset(y_val, groups_val, attrs, scores=score_val, labels=(score_val >= 0.5))
     if method == "calibrated_eq_odds":
-        post = CalibratedEqOddsPostprocessing(unprivileged_groups=unpriv, privileged_groups=priv,
-                                              cost_constraint=cost, seed=seed)
+        post = CalibratedEqOddsPostprocessing(
+            unprivileged_groups=unpriv, privileged_groups=priv, cost_constraint=cost, seed=seed
+        )
     elif method == "eq_odds":
         post = EqOddsPostprocessing(unprivileged_groups=unpriv, privileged_groups=priv, seed=seed)
     else:  # a coarser grid than the default 100 × 50 keeps a trial's fit under a second
-        post = RejectOptionClassification(unprivileged_groups=unpriv, privileged_groups=priv,
-                                          num_class_thresh=25, num_ROC_margin=20)
+        post = RejectOptionClassification(
+            unprivileged_groups=unpriv, privileged_groups=priv, num_class_thresh=25, num_ROC_margin=20
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return post.fit(truth, pred)
@@ -148,8 +185,9 @@ def ceo_mix_rates(post) -> dict[str, float]:
     return {"privileged": float(post.priv_mix_rate), "unprivileged": float(post.unpriv_mix_rate)}
 
 
-def apply_postprocessor(post, score: np.ndarray, groups: Mapping[str, np.ndarray],
-                        attrs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def apply_postprocessor(
+    post, score: np.ndarray, groups: Mapping[str, np.ndarray], attrs: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """(0/1 predictions, scores) after post-processing. Rows in neither compared group (mixed
     intersections, other races) keep the model's: aif360's CalibratedEqOdds would set their score to 0."""
     from .metrics import privileged_masks
@@ -165,8 +203,16 @@ def apply_postprocessor(post, score: np.ndarray, groups: Mapping[str, np.ndarray
     return np.where(keep, new, yhat), np.where(keep, new_score, score)
 
 
-def prejudice_remover(x_fit: np.ndarray, y_fit: np.ndarray, groups_fit: Mapping[str, np.ndarray],
-                      x_test: np.ndarray, groups_test: Mapping[str, np.ndarray], attr: str, *, eta: float) -> np.ndarray:
+def prejudice_remover(
+    x_fit: np.ndarray,
+    y_fit: np.ndarray,
+    groups_fit: Mapping[str, np.ndarray],
+    x_test: np.ndarray,
+    groups_test: Mapping[str, np.ndarray],
+    attr: str,
+    *,
+    eta: float,
+) -> np.ndarray:
     """Scores P(y = 1) on test of Kamishima et al.'s prejudice remover trained on the fit split."""
     import os
     import sys

@@ -22,9 +22,11 @@ from .sweeps import frontier, mitigation_comparison, proxy_ablation, representat
 from .verdicts import THRESHOLDS, verdict
 
 GROUP_RATES = ("accuracy", "tpr", "fpr", "fnr", "selection_rate")
-INTERVAL_METHOD = ("95% nested interval over seeds × test samples (statistics.nested_interval: Student-t over "
-                   "seeds + bootstrap of the shared test set, Welch-Satterthwaite df); one seed: test-sample "
-                   "percentile bootstrap alone, flagged in its reason")
+INTERVAL_METHOD = (
+    "95% nested interval over seeds × test samples (statistics.nested_interval: Student-t over "
+    "seeds + bootstrap of the shared test set, Welch-Satterthwaite df); one seed: test-sample "
+    "percentile bootstrap alone, flagged in its reason"
+)
 
 
 def fairness_entries(s: Setting, resamples: int, metrics=FAIRNESS_METRICS) -> dict[str, Any]:
@@ -51,7 +53,9 @@ def threshold_free(s: Setting, resamples: int) -> dict[str, Any]:
     out = {}
     for name, make in (("roc_auc", st.roc_auc), ("ece", st.ece)):
         per = {g: entry(s.samples, make(g, s.groups), resamples) for g in ("privileged", "unprivileged")}
-        gap = entry(s.samples, lambda a, m=make: m("unprivileged", s.groups)(a) - m("privileged", s.groups)(a), resamples)
+        gap = entry(
+            s.samples, lambda a, m=make: m("unprivileged", s.groups)(a) - m("privileged", s.groups)(a), resamples
+        )
         out[name] = {**per, "difference": gap}
     return out
 
@@ -60,11 +64,15 @@ def amplification(s: Setting, resamples: int) -> dict[str, Any]:
     """Prediction DI against label DI, and |SPD(ŷ)| − |SPD(y)| with its verdict."""
     amp = entry(s.samples, st.amplification(s.groups), resamples)
     low, high = amp["interval95"]
-    word = ("not measurable" if low is None else "amplifies" if low > 0 else "attenuates" if high < 0 else "inconclusive")
-    return {"prediction_disparate_impact": entry(s.samples, st.fairness("disparate_impact", s.groups), resamples),
-            "label_disparate_impact": entry(s.samples, st.label_statistic("disparate_impact", s.groups), resamples),
-            "spd_excess": amp, "verdict": word,
-            "definition": "|SPD of predictions| − |SPD of labels| on the same test samples; > 0: the model widens the data's gap"}
+    word = "not measurable" if low is None else "amplifies" if low > 0 else "attenuates" if high < 0 else "inconclusive"
+    return {
+        "prediction_disparate_impact": entry(s.samples, st.fairness("disparate_impact", s.groups), resamples),
+        "label_disparate_impact": entry(s.samples, st.label_statistic("disparate_impact", s.groups), resamples),
+        "spd_excess": amp,
+        "verdict": word,
+        "definition": "|SPD of predictions| − |SPD of labels| on the same test samples; > 0: the model widens the "
+                      "data's gap",
+    }
 
 
 def _headline_setting(settings: list[Setting]) -> Setting | None:
@@ -80,17 +88,25 @@ def headline(settings: dict[tuple, Setting], resamples: int) -> dict[str, Any]:
         if s is None:
             out[protected] = {"available": False, "reason": "no unmitigated trial recorded test samples"}
             continue
-        out[protected] = {"available": True, "setting": s.label, "seeds": s.seeds, "status": s.status(),
-                          "metrics": fairness_entries(s, resamples), "groups": group_entries(s, resamples),
-                          "threshold_free": threshold_free(s, resamples), "amplification": amplification(s, resamples)}
+        out[protected] = {
+            "available": True,
+            "setting": s.label,
+            "seeds": s.seeds,
+            "status": s.status(),
+            "metrics": fairness_entries(s, resamples),
+            "groups": group_entries(s, resamples),
+            "threshold_free": threshold_free(s, resamples),
+            "amplification": amplification(s, resamples),
+        }
     return out
 
 
 class BiasAnalysis:
     """fit(rows) → findings_: headline, representation, mitigation, frontier, proxy ablation (scikit-learn contract)."""
 
-    def __init__(self, *, primary_metric: str = "average_odds_difference", resamples: int = 400,
-                 gap_tolerance: float = 0.02) -> None:
+    def __init__(
+        self, *, primary_metric: str = "average_odds_difference", resamples: int = 400, gap_tolerance: float = 0.02
+    ) -> None:
         self.primary_metric = primary_metric
         self.resamples = resamples
         self.gap_tolerance = gap_tolerance
@@ -107,8 +123,11 @@ class BiasAnalysis:
             "thresholds": {k: list(v) for k, v in THRESHOLDS.items()},
             "gap_tolerance": self.gap_tolerance,
             "interval_method": INTERVAL_METHOD,
-            "test_samples": int(np.median([len(a) for s in settings.values() for a in s.samples])) if any(
-                s.samples for s in settings.values()) else 0,
+            "test_samples": (
+                int(np.median([len(a) for s in settings.values() for a in s.samples]))
+                if any(s.samples for s in settings.values())
+                else 0
+            ),
             "headline": headline(settings, r),
             "representation": representation_sweep(settings, r, self.gap_tolerance),
             "mitigation": mitigation_comparison(settings, r, self.primary_metric),

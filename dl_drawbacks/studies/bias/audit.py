@@ -32,7 +32,9 @@ DECILES = range(1, 11)
 class AuditTreatment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     protected: str | list[str] = Field(description="protected attribute(s) of the audited table: race, sex or both")
-    high_risk_at: int = Field(5, ge=2, le=10, description="decile from which a defendant counts as high risk (ProPublica: 5)")
+    high_risk_at: int = Field(
+        5, ge=2, le=10, description="decile from which a defendant counts as high risk (ProPublica: 5)"
+    )
     mitigation: Literal["none"] = Field("none", description="always none: an audit changes no decision")
     unprivileged_share: None = Field(None, description="always null: the table's own composition")
 
@@ -66,6 +68,7 @@ def _decile_rate(decile: int, group: str, groups: dict[str, np.ndarray]):
         cell, y, _, score = _split(s)
         m = groups[group][cell] & (np.rint(10.5 - 10 * score).astype(int) == decile)
         return float(1 - y[m].mean()) if m.any() else float("nan")
+
     return stat
 
 
@@ -80,16 +83,33 @@ def audit_findings(rows: pl.DataFrame, resamples: int) -> dict[str, Any]:
 
         groups = s.groups
         names = [g for g in groups if g not in ("all", "privileged", "unprivileged")]
-        rates = {g: {"false_positive_rate": entry(s.samples, group_rate("fnr", g, groups), resamples),
-                     "false_negative_rate": entry(s.samples, group_rate("fpr", g, groups), resamples),
-                     "high_risk_rate": entry(s.samples, lambda a, g=g: 1 - group_rate("selection_rate", g, groups)(a), resamples)}
-                 for g in names}
-        calibration = {g: [{"decile": d, "reoffence_rate": entry(s.samples, _decile_rate(d, g, groups), resamples)}
-                           for d in DECILES] for g in ("privileged", "unprivileged")}
-        out[key[0]] = {"available": True, "rows": len(s.samples[0]), "propublica_rates": rates,
-                       "calibration_within_groups": calibration,
-                       "definitions": {"false_positive_rate": "labelled high risk (decile ≥ cut) among those who did not reoffend",
-                                       "false_negative_rate": "labelled low risk among those who reoffended within two years"}}
+        rates = {
+            g: {
+                "false_positive_rate": entry(s.samples, group_rate("fnr", g, groups), resamples),
+                "false_negative_rate": entry(s.samples, group_rate("fpr", g, groups), resamples),
+                "high_risk_rate": entry(
+                    s.samples, lambda a, g=g: 1 - group_rate("selection_rate", g, groups)(a), resamples
+                ),
+            }
+            for g in names
+        }
+        calibration = {
+            g: [
+                {"decile": d, "reoffence_rate": entry(s.samples, _decile_rate(d, g, groups), resamples)}
+                for d in DECILES
+            ]
+            for g in ("privileged", "unprivileged")
+        }
+        out[key[0]] = {
+            "available": True,
+            "rows": len(s.samples[0]),
+            "propublica_rates": rates,
+            "calibration_within_groups": calibration,
+            "definitions": {
+                "false_positive_rate": "labelled high risk (decile ≥ cut) among those who did not reoffend",
+                "false_negative_rate": "labelled low risk among those who reoffended within two years",
+            },
+        }
     return out
 
 
@@ -104,8 +124,10 @@ class BiasAuditStudy(BiasStudy):
         from ...data.compas import compas_file
 
         if study.data.name != "compas":
-            raise ValueError(f"data.name: the bias_audit kind audits the COMPAS decile scores (data.name: compas), "
-                             f"not {study.data.name!r}")
+            raise ValueError(
+                f"data.name: the bias_audit kind audits the COMPAS decile scores (data.name: compas), "
+                f"not {study.data.name!r}"
+            )
         compas_file(study.data.options.get("path"))
 
     def run_trials(self, study: Any, options: Any, todo: list, *, runner: Any) -> None:
@@ -113,9 +135,20 @@ class BiasAuditStudy(BiasStudy):
         for trial in todo:
             started = time.time()
             rows = audit_rows(trial, runner.run_id)
-            write_trial(runner.run_dir, trial.trial_id, rows, {
-                "status": "completed", "error": None, "started": started, "finished": time.time(),
-                "wall_seconds": time.time() - started, "sweep": trial.sweep, "study": trial.study})
+            write_trial(
+                runner.run_dir,
+                trial.trial_id,
+                rows,
+                {
+                    "status": "completed",
+                    "error": None,
+                    "started": started,
+                    "finished": time.time(),
+                    "wall_seconds": time.time() - started,
+                    "sweep": trial.sweep,
+                    "study": trial.study,
+                },
+            )
 
     def analyze(self, rows: pl.DataFrame, options: Any, *, measure: Any) -> dict[str, Any]:
         findings = super().analyze(rows, options, measure=measure)

@@ -16,8 +16,14 @@ import numpy as np  # noqa: E402
 from .verdicts import THRESHOLDS  # noqa: E402
 from ...report.figures import save_figure as _save  # noqa: E402
 
-MARKERS = {"none": "o", "reweighing": "s", "calibrated_eq_odds": "^", "eq_odds": "v", "reject_option": "D",
-           "prejudice_remover": "P"}
+MARKERS = {
+    "none": "o",
+    "reweighing": "s",
+    "calibrated_eq_odds": "^",
+    "eq_odds": "v",
+    "reject_option": "D",
+    "prejudice_remover": "P",
+}
 
 
 def _err(mean: float, interval: list | None) -> list[float]:
@@ -40,8 +46,11 @@ def group_bars(findings: dict[str, Any], out: Path) -> Path | None:
             ax.set_title(f"{protected}: {metric}", fontsize=9)
             ax.tick_params(axis="x", labelrotation=30, labelsize=7)
             ax.set_ylim(0, 1)
-    fig.suptitle("Per-group rates, unmitigated (mean over seeds; 95% nested interval over seeds × test samples; "
-                 "1 = privileged)", fontsize=10)
+    fig.suptitle(
+        "Per-group rates, unmitigated (mean over seeds; 95% nested interval over seeds × test samples; "
+        "1 = privileged)",
+        fontsize=10,
+    )
     return _save(fig, out / "bias_group_bars.png")
 
 
@@ -49,7 +58,13 @@ def metric_vs_representation(findings: dict[str, Any], out: Path) -> Path | None
     rep = findings.get("representation", {})
     if not rep:
         return None
-    panels = ("accuracy_gap", "disparate_impact", "statistical_parity_difference", "equal_opportunity_difference", "average_odds_difference")
+    panels = (
+        "accuracy_gap",
+        "disparate_impact",
+        "statistical_parity_difference",
+        "equal_opportunity_difference",
+        "average_odds_difference",
+    )
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
     for protected, r in rep.items():
         shares = [p["unprivileged_share"] for p in r["points"]]
@@ -81,15 +96,23 @@ def frontier_plot(findings: dict[str, Any], out: Path) -> Path | None:
     for ax, (protected, pts) in zip(axes[0], front.items()):
         for p in pts:
             share = "natural" if p["unprivileged_share"] is None else f"{p['unprivileged_share']:.2g}"
-            ax.errorbar(p["distance"], p["accuracy"], yerr=np.array(_err(p["accuracy"], p["accuracy_interval95"])).reshape(2, 1),
-                        xerr=np.array(_err(p["distance"], p["distance_interval95"])).reshape(2, 1),
-                        marker=MARKERS.get(p["mitigation"], "o"), capsize=3, color="tab:red" if p["pareto"] else "tab:grey",
-                        label=f"{p['mitigation']} ({share})")
+            ax.errorbar(
+                p["distance"],
+                p["accuracy"],
+                yerr=np.array(_err(p["accuracy"], p["accuracy_interval95"])).reshape(2, 1),
+                xerr=np.array(_err(p["distance"], p["distance_interval95"])).reshape(2, 1),
+                marker=MARKERS.get(p["mitigation"], "o"),
+                capsize=3,
+                color="tab:red" if p["pareto"] else "tab:grey",
+                label=f"{p['mitigation']} ({share})",
+            )
         best = sorted((p for p in pts if p["pareto"]), key=lambda p: p["distance"])
         ax.plot([p["distance"] for p in best], [p["accuracy"] for p in best], "--", color="tab:red", lw=1)
         ax.set_xlabel(f"distance from parity of {metric.replace('_', ' ')}")
         ax.set_ylabel("test accuracy")
-        ax.set_title(f"{protected}: accuracy vs fairness (red: Pareto front; collapsed/infeasible left out)", fontsize=8)
+        ax.set_title(
+            f"{protected}: accuracy vs fairness (red: Pareto front; collapsed/infeasible left out)", fontsize=8
+        )
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=6)
     return _save(fig, out / "bias_frontier.png")
@@ -127,6 +150,10 @@ def amplification_and_proxies(findings: dict[str, Any], out: Path) -> Path | Non
 
 
 def make_figures(findings: dict[str, Any], out_dir: Path) -> list[Path]:
-    made = [group_bars(findings, out_dir), metric_vs_representation(findings, out_dir), frontier_plot(findings, out_dir),
-            amplification_and_proxies(findings, out_dir)]
+    made = [
+        group_bars(findings, out_dir),
+        metric_vs_representation(findings, out_dir),
+        frontier_plot(findings, out_dir),
+        amplification_and_proxies(findings, out_dir),
+    ]
     return [p for p in made if p is not None]

@@ -19,8 +19,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-FAIRNESS_METRICS = ("disparate_impact", "statistical_parity_difference", "equal_opportunity_difference",
-                    "average_odds_difference", "theil_index")
+FAIRNESS_METRICS = (
+    "disparate_impact",
+    "statistical_parity_difference",
+    "equal_opportunity_difference",
+    "average_odds_difference",
+    "theil_index",
+)
 GROUP_METRICS = ("accuracy", "tpr", "fpr", "selection_rate")
 COUNTS = ("n", "pos", "neg", "sel", "tp", "fp", "correct")
 
@@ -54,14 +59,23 @@ def group_masks(groups: Mapping[str, np.ndarray], attrs: Sequence[str]) -> dict[
     if len(attrs) > 1:
         for values in itertools.product((0, 1), repeat=len(attrs)):
             out[",".join(f"{a}={v}" for a, v in zip(attrs, values))] = np.logical_and.reduce(
-                [groups[a] == v for a, v in zip(attrs, values)])
+                [groups[a] == v for a, v in zip(attrs, values)]
+            )
     return out
 
 
 def indicator_matrix(y: np.ndarray, yhat: np.ndarray, masks: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
     """(n, K) 0/1 matrix whose weighted column sums are the counts; K names 'group|count'."""
     y, yhat = y.astype(bool), yhat.astype(bool)
-    per = {"n": np.ones_like(y), "pos": y, "neg": ~y, "sel": yhat, "tp": y & yhat, "fp": ~y & yhat, "correct": y == yhat}
+    per = {
+        "n": np.ones_like(y),
+        "pos": y,
+        "neg": ~y,
+        "sel": yhat,
+        "tp": y & yhat,
+        "fp": ~y & yhat,
+        "correct": y == yhat,
+    }
     cols, names = [], []
     for g, m in masks.items():
         for c in COUNTS:
@@ -73,7 +87,9 @@ def indicator_matrix(y: np.ndarray, yhat: np.ndarray, masks: Mapping[str, np.nda
 
 
 def _div(a, b):
-    if isinstance(b, (float, np.floating)) and isinstance(a, (float, np.floating)):  # scalar counts (one resample): plain floats are ~20x faster
+    if isinstance(b, (float, np.floating)) and isinstance(
+        a, (float, np.floating)
+    ):  # scalar counts (one resample): plain floats are ~20x faster
         return np.float64(float(a) / float(b)) if b > 0 else np.float64("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
@@ -81,8 +97,12 @@ def _div(a, b):
 
 def rates(counts: Mapping[str, np.ndarray], group: str) -> dict[str, np.ndarray]:
     c = {k: counts[f"{group}|{k}"] for k in COUNTS}
-    return {"accuracy": _div(c["correct"], c["n"]), "tpr": _div(c["tp"], c["pos"]),
-            "fpr": _div(c["fp"], c["neg"]), "selection_rate": _div(c["sel"], c["n"])}
+    return {
+        "accuracy": _div(c["correct"], c["n"]),
+        "tpr": _div(c["tp"], c["pos"]),
+        "fpr": _div(c["fp"], c["neg"]),
+        "selection_rate": _div(c["sel"], c["n"]),
+    }
 
 
 def theil_index(counts: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -110,6 +130,7 @@ def fairness_values(counts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def undefined_reasons(counts: Mapping[str, float]) -> dict[str, str | None]:
     """Why each fairness metric is undefined on these (point) counts, or None where it is defined."""
+
     def first(*checks: tuple[bool, str]) -> str | None:
         return next((why for bad, why in checks if bad), None)
 
@@ -142,7 +163,13 @@ def evaluate_groups(y: np.ndarray, yhat: np.ndarray, groups: Mapping[str, np.nda
 def group_outcomes(counts: Mapping[str, float], group: str) -> dict[str, Outcome]:
     """Accuracy, TPR, FPR and selection rate of one group, each undefined where its denominator is 0."""
     r = rates(counts, group)
-    denominators = {"accuracy": ("n", "group empty"), "tpr": ("pos", "no positives"), "fpr": ("neg", "no negatives"),
-                    "selection_rate": ("n", "group empty")}
-    return {m: Outcome(float(r[m]), None) if counts[f"{group}|{d}"] > 0 else Outcome(float("nan"), f"{why} in {group}")
-            for m, (d, why) in denominators.items()}
+    denominators = {
+        "accuracy": ("n", "group empty"),
+        "tpr": ("pos", "no positives"),
+        "fpr": ("neg", "no negatives"),
+        "selection_rate": ("n", "group empty"),
+    }
+    return {
+        m: Outcome(float(r[m]), None) if counts[f"{group}|{d}"] > 0 else Outcome(float("nan"), f"{why} in {group}")
+        for m, (d, why) in denominators.items()
+    }

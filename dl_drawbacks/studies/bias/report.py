@@ -20,40 +20,77 @@ def _headline_md(protected: str, h: dict[str, Any]) -> list[str]:
     if not h.get("available"):
         return [f"### {protected}: not measurable — {h['reason']}", ""]
     share = h["setting"]["unprivileged_share"]
-    out = [f"### {protected}: unmitigated model ({'natural composition' if share is None else f'unprivileged share {share}'}, "
-           f"seeds {h['seeds']})", ""]
-    out += [table(["metric", "aif360 value (mean over seeds)", "95% nested interval", "verdict"],
-                  [[m, fmt(v["mean"]), _iv(v["interval95"]), v["text"]] for m, v in h["metrics"].items()]), ""]
+    out = [
+        f"### {protected}: unmitigated model "
+        f"({'natural composition' if share is None else f'unprivileged share {share}'}, "
+        f"seeds {h['seeds']})",
+        "",
+    ]
+    out += [
+        table(
+            ["metric", "aif360 value (mean over seeds)", "95% nested interval", "verdict"],
+            [[m, fmt(v["mean"]), _iv(v["interval95"]), v["text"]] for m, v in h["metrics"].items()],
+        ),
+        "",
+    ]
     rates = ("accuracy", "tpr", "fpr", "fnr", "selection_rate")
     by_group: dict[str, dict] = {}
     for g in h["groups"]:
         by_group.setdefault(g["group"], {})[g["metric"]] = g
     out += [table(["group", *rates], [[g, *[_cell(v.get(r)) for r in rates]] for g, v in by_group.items()]), ""]
     tf, amp = h["threshold_free"], h["amplification"]
-    out += [table(["threshold-free", "privileged", "unprivileged", "unprivileged − privileged"],
-                  [[k, _cell(v["privileged"]), _cell(v["unprivileged"]), _cell(v["difference"])] for k, v in tf.items()]), ""]
-    out += [f"Amplification ({amp['definition']}): **{amp['verdict']}**, {_cell(amp['spd_excess'])}; disparate impact of "
-            f"labels {_cell(amp['label_disparate_impact'])}, of predictions {_cell(amp['prediction_disparate_impact'])}.", ""]
+    out += [
+        table(
+            ["threshold-free", "privileged", "unprivileged", "unprivileged − privileged"],
+            [[k, _cell(v["privileged"]), _cell(v["unprivileged"]), _cell(v["difference"])] for k, v in tf.items()],
+        ),
+        "",
+    ]
+    out += [
+        f"Amplification ({amp['definition']}): **{amp['verdict']}**, {_cell(amp['spd_excess'])}; disparate impact of "
+        f"labels {_cell(amp['label_disparate_impact'])}, of predictions {_cell(amp['prediction_disparate_impact'])}.",
+        "",
+    ]
     return out
 
 
 def _mitigation_md(key: str, m: dict[str, Any], primary: str) -> list[str]:
     out = [f"### Mitigation — {key}", ""]
-    metrics = ("disparate_impact", "statistical_parity_difference", "equal_opportunity_difference", "average_odds_difference")
+    metrics = (
+        "disparate_impact",
+        "statistical_parity_difference",
+        "equal_opportunity_difference",
+        "average_odds_difference",
+    )
     rows = []
     for r in m["table"]:
         status = r["status"] + (f": {r['reason']}" if r.get("reason") else "")
         met = r.get("metrics", {})
-        rows.append([r["mitigation"], status, _cell(r.get("accuracy")), _cell(r.get("accuracy_cost")),
-                     *[_cell(met.get(x)) for x in metrics]])
+        rows.append(
+            [
+                r["mitigation"],
+                status,
+                _cell(r.get("accuracy")),
+                _cell(r.get("accuracy_cost")),
+                *[_cell(met.get(x)) for x in metrics],
+            ]
+        )
     out += [table(["mitigation", "status", "accuracy", "accuracy cost vs none (paired)", *metrics], rows), ""]
     for r in m["table"]:
         if r.get("target"):
             t = r["target"]
-            out += [f"Calibrated equalized odds, on what it targets: generalized FNR gap {_cell(t['generalized_fnr_gap'])}, "
-                    f"generalized FPR gap {_cell(t['generalized_fpr_gap'])}; mix rates {t['mix_rate']}. {t['note']}.", ""]
-    best = (f"Best by {primary.replace('_', ' ')}: **{m['best']}** ({m['best_reason']}), accuracy cost "
-            f"{_cell(m['best_accuracy_cost'])}." if m["best"] else m["best_reason"] + ".")
+            out += [
+                "Calibrated equalized odds, on what it targets: generalized FNR gap "
+                f"{_cell(t['generalized_fnr_gap'])}, "
+                f"generalized FPR gap {_cell(t['generalized_fpr_gap'])}; mix rates {t['mix_rate']}. {t['note']}.",
+                "",
+            ]
+    best = (
+        f"Best by {primary.replace('_', ' ')}: **{m['best']}** ({m['best_reason']}), accuracy cost "
+        f"{_cell(m['best_accuracy_cost'])}."
+        if m["best"]
+        else m["best_reason"] + "."
+    )
     return out + [best, ""]
 
 
@@ -61,20 +98,34 @@ def bias_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     out = [f"*{f.get('question', '')}*", ""]
     if f.get("available") is False:
         return "\n".join(out + [f"Not measurable: {f['reason']}."])
-    out += [f"{f['trials']} trials, seeds {f['seeds']}, {f['test_samples']} test samples. Intervals: {f['interval_method']}. "
-            "Verdicts pass only when the whole interval is inside the band, fail when wholly outside, else inconclusive. "
-            "Privileged = every listed attribute 1; unprivileged = every listed attribute 0.", ""]
+    out += [
+        f"{f['trials']} trials, seeds {f['seeds']}, {f['test_samples']} test samples. Intervals: "
+        f"{f['interval_method']}. "
+        "Verdicts pass only when the whole interval is inside the band, fail when wholly outside, else inconclusive. "
+        "Privileged = every listed attribute 1; unprivileged = every listed attribute 0.",
+        "",
+    ]
     for protected, h in f["headline"].items():
         out += _headline_md(protected, h)
     for protected, r in f["representation"].items():
         out += [f"### Representation sweep — {protected}", ""]
         cols = ("accuracy_gap", "disparate_impact", "statistical_parity_difference", "average_odds_difference")
-        out += [table(["unprivileged share", *[c.replace("_", " ") for c in cols], "gap closed?"],
-                      [[fmt(p["unprivileged_share"]), *[_cell(p.get(c)) for c in cols], p["accuracy_gap"]["text"]]
-                       for p in r["points"]]), ""]
+        out += [
+            table(
+                ["unprivileged share", *[c.replace("_", " ") for c in cols], "gap closed?"],
+                [
+                    [fmt(p["unprivileged_share"]), *[_cell(p.get(c)) for c in cols], p["accuracy_gap"]["text"]]
+                    for p in r["points"]
+                ],
+            ),
+            "",
+        ]
         closed = r["accuracy_gap_closed_from_share"]
-        out += [f"Accuracy gap (privileged − unprivileged) closed (interval within ±{r['tolerance']}) from share "
-                f"{fmt(closed) if closed is not None else '— never'}.", ""]
+        out += [
+            f"Accuracy gap (privileged − unprivileged) closed (interval within ±{r['tolerance']}) from share "
+            f"{fmt(closed) if closed is not None else '— never'}.",
+            "",
+        ]
     for key, m in f["mitigation"].items():
         out += _mitigation_md(key, m, f["primary_metric"])
     for key, p in f["proxy_ablation"].items():
@@ -82,9 +133,30 @@ def bias_markdown(f: dict[str, Any], figures: list[Path]) -> str:
             out += [f"### Proxy ablation — {key}: not measurable ({p['reason']})", ""]
             continue
         out += [f"### Proxy ablation — {key}", ""]
-        out += [table(["metric", "with proxies", "without", "distance from parity they carry (paired)", "share of gap", "verdict"],
-                      [[m, _cell(v["with_proxies"]), _cell(v["without_proxies"]), _cell(v["distance_carried"]),
-                        fmt(v["share_of_gap_carried"]), v["verdict"]] for m, v in p["metrics"].items()]), ""]
+        out += [
+            table(
+                [
+                    "metric",
+                    "with proxies",
+                    "without",
+                    "distance from parity they carry (paired)",
+                    "share of gap",
+                    "verdict",
+                ],
+                [
+                    [
+                        m,
+                        _cell(v["with_proxies"]),
+                        _cell(v["without_proxies"]),
+                        _cell(v["distance_carried"]),
+                        fmt(v["share_of_gap_carried"]),
+                        v["verdict"],
+                    ]
+                    for m, v in p["metrics"].items()
+                ],
+            ),
+            "",
+        ]
     out += [image(p) for p in figures]
     return "\n".join(out)
 
@@ -94,27 +166,69 @@ def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     over = "seeds × test samples (nested)"
     for protected, h in f.get("headline", {}).items():
         if not h.get("available"):
-            out.append({"finding": f"bias ({protected})", "value": None, "interval": None,
-                        "unit": "", "provenance": "bias study", "reason": h["reason"]})
+            out.append(
+                {
+                    "finding": f"bias ({protected})",
+                    "value": None,
+                    "interval": None,
+                    "unit": "",
+                    "provenance": "bias study",
+                    "reason": h["reason"],
+                }
+            )
             continue
         for metric, v in h["metrics"].items():
-            out.append({"finding": f"{metric.replace('_', ' ')} ({protected}) — {v['text']}", "value": v["mean"],
-                        "interval": v["interval95"], "unit": "", "over": over,
-                        "provenance": f"aif360 on test predictions, {v['n_seeds']} seeds"})
+            out.append(
+                {
+                    "finding": f"{metric.replace('_', ' ')} ({protected}) — {v['text']}",
+                    "value": v["mean"],
+                    "interval": v["interval95"],
+                    "unit": "",
+                    "over": over,
+                    "provenance": f"aif360 on test predictions, {v['n_seeds']} seeds",
+                }
+            )
         for g in h["groups"]:
             if g["group"].count("=") == 1 and g["group"] != "all" and g["metric"] in ("fnr", "fpr"):
-                what = ("unfavourable prediction for a favourable truth (COMPAS: ProPublica's FPR)" if g["metric"] == "fnr"
-                        else "favourable prediction for an unfavourable truth (COMPAS: ProPublica's FNR)")
-                out.append({"finding": f"{g['metric'].upper()} ({g['group']}): {what}", "value": g["mean"],
-                            "interval": g["interval95"], "unit": "fraction", "over": over, "provenance": "test predictions"})
+                what = (
+                    "unfavourable prediction for a favourable truth (COMPAS: ProPublica's FPR)"
+                    if g["metric"] == "fnr"
+                    else "favourable prediction for an unfavourable truth (COMPAS: ProPublica's FNR)"
+                )
+                out.append(
+                    {
+                        "finding": f"{g['metric'].upper()} ({g['group']}): {what}",
+                        "value": g["mean"],
+                        "interval": g["interval95"],
+                        "unit": "fraction",
+                        "over": over,
+                        "provenance": "test predictions",
+                    }
+                )
         amp = h["amplification"]
-        out.append({"finding": f"bias amplification ({protected}): {amp['verdict']}", "value": amp["spd_excess"]["mean"],
-                    "interval": amp["spd_excess"]["interval95"], "unit": "SPD", "over": over, "provenance": amp["definition"]})
+        out.append(
+            {
+                "finding": f"bias amplification ({protected}): {amp['verdict']}",
+                "value": amp["spd_excess"]["mean"],
+                "interval": amp["spd_excess"]["interval95"],
+                "unit": "SPD",
+                "over": over,
+                "provenance": amp["definition"],
+            }
+        )
     for key, m in f.get("mitigation", {}).items():
         if m["best"]:
             c = m["best_accuracy_cost"]
-            out.append({"finding": f"accuracy cost of best mitigation {m['best']} ({key})", "value": c["mean"],
-                        "interval": c["interval95"], "unit": "fraction", "over": over, "provenance": "paired by seed and test sample"})
+            out.append(
+                {
+                    "finding": f"accuracy cost of best mitigation {m['best']} ({key})",
+                    "value": c["mean"],
+                    "interval": c["interval95"],
+                    "unit": "fraction",
+                    "over": over,
+                    "provenance": "paired by seed and test sample",
+                }
+            )
     return out
 
 
@@ -124,15 +238,32 @@ def audit_markdown(f: dict[str, Any]) -> str:
         if not a.get("available"):
             out += [f"{protected}: not measurable — {a['reason']}", ""]
             continue
-        out += [f"{a['rows']} rows. {a['definitions']['false_positive_rate']} (FPR); "
-                f"{a['definitions']['false_negative_rate']} (FNR). 95% intervals: bootstrap over defendants.", ""]
-        out += [table(["group", "false positive rate", "false negative rate", "high-risk rate"],
-                      [[g, _cell(v["false_positive_rate"]), _cell(v["false_negative_rate"]), _cell(v["high_risk_rate"])]
-                       for g, v in a["propublica_rates"].items()]), ""]
+        out += [
+            f"{a['rows']} rows. {a['definitions']['false_positive_rate']} (FPR); "
+            f"{a['definitions']['false_negative_rate']} (FNR). 95% intervals: bootstrap over defendants.",
+            "",
+        ]
+        out += [
+            table(
+                ["group", "false positive rate", "false negative rate", "high-risk rate"],
+                [
+                    [g, _cell(v["false_positive_rate"]), _cell(v["false_negative_rate"]), _cell(v["high_risk_rate"])]
+                    for g, v in a["propublica_rates"].items()
+                ],
+            ),
+            "",
+        ]
         cal = a["calibration_within_groups"]
-        out += [table(["decile", *[f"reoffence rate, {g}" for g in cal]],
-                      [[d["decile"], *[_cell(cal[g][i]["reoffence_rate"]) for g in cal]]
-                       for i, d in enumerate(next(iter(cal.values())))]), ""]
+        out += [
+            table(
+                ["decile", *[f"reoffence rate, {g}" for g in cal]],
+                [
+                    [d["decile"], *[_cell(cal[g][i]["reoffence_rate"]) for g in cal]]
+                    for i, d in enumerate(next(iter(cal.values())))
+                ],
+            ),
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -142,6 +273,14 @@ def audit_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
         for g, v in a.get("propublica_rates", {}).items():
             for name in ("false_positive_rate", "false_negative_rate"):
                 e = v[name]
-                out.append({"finding": f"COMPAS {name.replace('_', ' ')} ({g})", "value": e["mean"], "interval": e["interval95"],
-                            "unit": "fraction", "over": "defendants (bootstrap)", "provenance": a["definitions"][name]})
+                out.append(
+                    {
+                        "finding": f"COMPAS {name.replace('_', ' ')} ({g})",
+                        "value": e["mean"],
+                        "interval": e["interval95"],
+                        "unit": "fraction",
+                        "over": "defendants (bootstrap)",
+                        "provenance": a["definitions"][name],
+                    }
+                )
     return out

@@ -54,8 +54,12 @@ class Setting:
     @property
     def label(self) -> dict[str, Any]:
         share = self.key[1]
-        return {"protected": self.key[0], "unprivileged_share": None if is_natural(share) else share,
-                "mitigation": self.key[2], "drop_features": self.key[3]}
+        return {
+            "protected": self.key[0],
+            "unprivileged_share": None if is_natural(share) else share,
+            "mitigation": self.key[2],
+            "drop_features": self.key[3],
+        }
 
     @property
     def groups(self) -> dict[str, np.ndarray]:
@@ -66,8 +70,12 @@ class Setting:
         if self.infeasible and not self.samples:
             return {"status": "infeasible", "reason": self.infeasible[0], "trials": len(self.infeasible)}
         if self.constant:
-            return {"status": "collapsed", "reason": f"{self.constant[0]} (in {len(self.constant)} trial(s)): "
-                    "a constant predictor for a group, not a mitigation", "trials": len(self.constant)}
+            return {
+                "status": "collapsed",
+                "reason": f"{self.constant[0]} (in {len(self.constant)} trial(s)): "
+                "a constant predictor for a group, not a mitigation",
+                "trials": len(self.constant),
+            }
         if not self.samples:
             return {"status": "not measurable", "reason": "no trial recorded test samples"}
         return {"status": "ok", "reason": None}
@@ -86,8 +94,11 @@ def interval(per_seed: list[np.ndarray], stat: Callable[[np.ndarray], float], re
 def entry(per_seed: list[np.ndarray], stat: Callable, resamples: int, point: float | None = None) -> dict[str, Any]:
     """{'mean', 'interval95', 'interval'}; ``mean`` is aif360's value averaged over seeds when recorded."""
     iv = interval(per_seed, stat, resamples)
-    return {"mean": point if point is not None else iv["estimate"], "interval95": [iv["low"], iv["high"]],
-            "interval": iv}
+    return {
+        "mean": point if point is not None else iv["estimate"],
+        "interval95": [iv["low"], iv["high"]],
+        "interval": iv,
+    }
 
 
 def paired(a: Setting, b: Setting) -> list[np.ndarray]:
@@ -133,7 +144,15 @@ def _add_trial(s: Setting, part: pl.DataFrame, seed: int) -> None:
     order = chunks["group"].str.strip_prefix("chunk:").cast(pl.Int64).arg_sort()
     s.samples.append(unpack(chunks["value"].gather(order).to_numpy(), int(count["value"][0]), len(s.attrs)))
     s.seeds.append(seed)
-    s.points.append({(m, g): v for m, g, v in part.filter(pl.col("metric") != METRIC).select("metric", "group", "value").iter_rows()
-                     if v is not None})
-    s.constant += test.filter((pl.col("metric") == "constant_prediction") & (pl.col("value") > 0))["provenance"].str.strip_prefix(
-        "constant:").to_list()
+    s.points.append(
+        {
+            (m, g): v
+            for m, g, v in part.filter(pl.col("metric") != METRIC).select("metric", "group", "value").iter_rows()
+            if v is not None
+        }
+    )
+    s.constant += (
+        test.filter((pl.col("metric") == "constant_prediction") & (pl.col("value") > 0))["provenance"]
+        .str.strip_prefix("constant:")
+        .to_list()
+    )

@@ -10,14 +10,27 @@ from . import sample_stats as st
 from .settings import Setting, entry, is_natural, paired
 from .verdicts import THRESHOLDS, distance, equivalence, verdict
 
-PARITY = ("disparate_impact", "statistical_parity_difference", "equal_opportunity_difference", "average_odds_difference")
+PARITY = (
+    "disparate_impact",
+    "statistical_parity_difference",
+    "equal_opportunity_difference",
+    "average_odds_difference",
+)
 
 
 def _same(settings: dict[tuple, Setting], s: Setting, **change: Any) -> Setting | None:
     key = dict(zip(("protected", "unprivileged_share", "mitigation", "drop_features"), s.key), **change)
-    return next((v for k, v in settings.items() if k[0] == key["protected"] and k[2] == key["mitigation"]
-                 and k[3] == key["drop_features"] and (k[1] == key["unprivileged_share"]
-                 or (is_natural(k[1]) and is_natural(key["unprivileged_share"])))), None)
+    return next(
+        (
+            v
+            for k, v in settings.items()
+            if k[0] == key["protected"]
+            and k[2] == key["mitigation"]
+            and k[3] == key["drop_features"]
+            and (k[1] == key["unprivileged_share"] or (is_natural(k[1]) and is_natural(key["unprivileged_share"])))
+        ),
+        None,
+    )
 
 
 def _distance_stat(metric: str, groups) -> Any:
@@ -29,23 +42,40 @@ def representation_sweep(settings: dict[tuple, Setting], r: int, tolerance: floa
     """Per protected setting, unmitigated: the accuracy gap (equivalence) and parity metrics against the share."""
     out = {}
     for protected in dict.fromkeys(k[0] for k in settings):
-        pts = sorted((s for k, s in settings.items() if k[0] == protected and k[2] == "none" and not k[3]
-                      and not is_natural(k[1]) and s.samples), key=lambda s: s.key[1])
+        pts = sorted(
+            (
+                s
+                for k, s in settings.items()
+                if k[0] == protected and k[2] == "none" and not k[3] and not is_natural(k[1]) and s.samples
+            ),
+            key=lambda s: s.key[1],
+        )
         if len(pts) < 2:
             continue
         points = []
         for s in pts:
             gap = entry(s.samples, st.accuracy_gap(s.groups), r)
-            point = {"unprivileged_share": s.key[1], "n_seeds": len(s.samples), "accuracy_gap": {**gap, **equivalence(gap["interval"], tolerance)}}
+            point = {
+                "unprivileged_share": s.key[1],
+                "n_seeds": len(s.samples),
+                "accuracy_gap": {**gap, **equivalence(gap["interval"], tolerance)},
+            }
             for m in PARITY:
                 e = entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m))
                 point[m] = {**e, **verdict(m, e["interval"])}
             points.append(point)
         closed = [p["unprivileged_share"] for p in points if p["accuracy_gap"]["verdict"] == "closed"]
-        within = {m: min((p["unprivileged_share"] for p in points if p[m]["verdict"] == "passes"), default=None) for m in PARITY}
-        out[protected] = {"points": points, "accuracy_gap_closed_from_share": min(closed) if closed else None,
-                          "tolerance": tolerance, "passes_from_share": within,
-                          "accuracy_gap_change": points[-1]["accuracy_gap"]["mean"] - points[0]["accuracy_gap"]["mean"]}
+        within = {
+            m: min((p["unprivileged_share"] for p in points if p[m]["verdict"] == "passes"), default=None)
+            for m in PARITY
+        }
+        out[protected] = {
+            "points": points,
+            "accuracy_gap_closed_from_share": min(closed) if closed else None,
+            "tolerance": tolerance,
+            "passes_from_share": within,
+            "accuracy_gap_change": points[-1]["accuracy_gap"]["mean"] - points[0]["accuracy_gap"]["mean"],
+        }
     return out
 
 
@@ -57,17 +87,21 @@ def _mitigation_row(base: Setting, s: Setting, r: int, primary: str) -> dict[str
     pairs = paired(base, s)
     row["accuracy"] = entry(s.samples, acc, r, s.point_mean("group_accuracy", "all"))
     row["accuracy_cost"] = entry(pairs, st.paired_difference(acc), r) if s is not base else None
-    row["metrics"] = {m: {**(e := entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m))), **verdict(m, e["interval"])}
-                      for m in PARITY}
+    row["metrics"] = {
+        m: {**(e := entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m))), **verdict(m, e["interval"])}
+        for m in PARITY
+    }
     d = _distance_stat(primary, s.groups)
     row["distance"] = entry(s.samples, d, r)
     row["distance_reduction"] = entry(pairs, st.paired_difference(d), r) if s is not base else None
     if s.key[2] == "calibrated_eq_odds":
-        row["target"] = {"generalized_fnr_gap": entry(s.samples, st.generalized_gap("fnr", s.groups), r),
-                         "generalized_fpr_gap": entry(s.samples, st.generalized_gap("fpr", s.groups), r),
-                         "mix_rate": {g: s.point_mean("ceo_mix_rate", g) for g in ("privileged", "unprivileged")},
-                         "note": "Pleiss et al. 2017 equalize one generalized rate of calibrated scores; hard labels at 0.5 "
-                                 "are not what it targets"}
+        row["target"] = {
+            "generalized_fnr_gap": entry(s.samples, st.generalized_gap("fnr", s.groups), r),
+            "generalized_fpr_gap": entry(s.samples, st.generalized_gap("fpr", s.groups), r),
+            "mix_rate": {g: s.point_mean("ceo_mix_rate", g) for g in ("privileged", "unprivileged")},
+            "note": "Pleiss et al. 2017 equalize one generalized rate of calibrated scores; hard labels at 0.5 "
+            "are not what it targets",
+        }
     return row
 
 
@@ -77,29 +111,54 @@ def mitigation_comparison(settings: dict[tuple, Setting], r: int, primary: str) 
     for key, base in settings.items():
         if key[2] != "none" or key[3] or not base.samples:
             continue
-        others = [s for k, s in settings.items() if k[0] == key[0] and k[2] != "none" and not k[3]
-                  and (k[1] == key[1] or (is_natural(k[1]) and is_natural(key[1])))]
+        others = [
+            s
+            for k, s in settings.items()
+            if k[0] == key[0]
+            and k[2] != "none"
+            and not k[3]
+            and (k[1] == key[1] or (is_natural(k[1]) and is_natural(key[1])))
+        ]
         if not others:
             continue
         rows = [_mitigation_row(base, s, r, primary) for s in [base, *others]]
         label = f"{key[0]} @ {'natural share' if is_natural(key[1]) else f'share {key[1]}'}"
-        out[label] = {"protected": key[0], "unprivileged_share": None if is_natural(key[1]) else key[1],
-                      "table": rows, **_best(rows, primary)}
+        out[label] = {
+            "protected": key[0],
+            "unprivileged_share": None if is_natural(key[1]) else key[1],
+            "table": rows,
+            **_best(rows, primary),
+        }
     return out
 
 
 def _best(rows: list[dict], primary: str) -> dict[str, Any]:
     """The mitigation whose paired reduction of the distance from parity has an interval above 0, largest first."""
-    better = [r for r in rows if r["mitigation"] != "none" and r["status"] == "ok" and r.get("distance_reduction")
-              and (r["distance_reduction"]["interval95"][0] or 0) > 0 and r["distance_reduction"]["interval95"][0] is not None]
+    better = [
+        r
+        for r in rows
+        if r["mitigation"] != "none"
+        and r["status"] == "ok"
+        and r.get("distance_reduction")
+        and (r["distance_reduction"]["interval95"][0] or 0) > 0
+        and r["distance_reduction"]["interval95"][0] is not None
+    ]
     excluded = {r["mitigation"]: r["reason"] for r in rows if r["status"] != "ok"}
     if not better:
-        return {"best": None, "excluded": excluded,
-                "best_reason": f"no feasible mitigation moved {primary} closer to parity with an interval above 0"}
+        return {
+            "best": None,
+            "excluded": excluded,
+            "best_reason": f"no feasible mitigation moved {primary} closer to parity with an interval above 0",
+        }
     b = max(better, key=lambda r: r["distance_reduction"]["mean"])
-    return {"best": b["mitigation"], "best_accuracy_cost": b["accuracy_cost"], "excluded": excluded,
-            "best_reason": f"{primary} distance from parity reduced by {b['distance_reduction']['mean']:.3g} "
-                           f"(95% interval {b['distance_reduction']['interval95'][0]:.3g} to {b['distance_reduction']['interval95'][1]:.3g})"}
+    return {
+        "best": b["mitigation"],
+        "best_accuracy_cost": b["accuracy_cost"],
+        "excluded": excluded,
+        "best_reason": f"{primary} distance from parity reduced by {b['distance_reduction']['mean']:.3g} "
+        f"(95% interval {b['distance_reduction']['interval95'][0]:.3g} to "
+        f"{b['distance_reduction']['interval95'][1]:.3g})",
+    }
 
 
 def frontier(settings: dict[tuple, Setting], r: int, primary: str) -> dict[str, Any]:
@@ -116,13 +175,25 @@ def frontier(settings: dict[tuple, Setting], r: int, primary: str) -> dict[str, 
                 continue
             acc = entry(s.samples, st.group_rate("accuracy", "all", s.groups), r)
             dist = entry(s.samples, _distance_stat(primary, s.groups), r)
-            pts.append({"mitigation": k[2], "unprivileged_share": None if is_natural(k[1]) else k[1],
-                        "accuracy": acc["mean"], "accuracy_interval95": acc["interval95"],
-                        "distance": dist["mean"], "distance_interval95": dist["interval95"]})
+            pts.append(
+                {
+                    "mitigation": k[2],
+                    "unprivileged_share": None if is_natural(k[1]) else k[1],
+                    "accuracy": acc["mean"],
+                    "accuracy_interval95": acc["interval95"],
+                    "distance": dist["mean"],
+                    "distance_interval95": dist["interval95"],
+                }
+            )
         pts = [p for p in pts if p["accuracy"] is not None and p["distance"] is not None]
         for p in pts:
-            p["pareto"] = not any(q is not p and q["accuracy"] >= p["accuracy"] and q["distance"] <= p["distance"]
-                                  and (q["accuracy"] > p["accuracy"] or q["distance"] < p["distance"]) for q in pts)
+            p["pareto"] = not any(
+                q is not p
+                and q["accuracy"] >= p["accuracy"]
+                and q["distance"] <= p["distance"]
+                and (q["accuracy"] > p["accuracy"] or q["distance"] < p["distance"])
+                for q in pts
+            )
         out[protected] = {"points": pts, "excluded": excluded, "metric": primary}
     return out
 
@@ -142,17 +213,40 @@ def proxy_ablation(settings: dict[tuple, Setting], r: int) -> dict[str, Any]:
         metrics = {}
         for m in ("statistical_parity_difference", "disparate_impact", "average_odds_difference"):
             d = _distance_stat(m, s.groups)
-            full, ablated = entry(base.samples, st.fairness(m, s.groups), r), entry(s.samples, st.fairness(m, s.groups), r)
+            full, ablated = entry(base.samples, st.fairness(m, s.groups), r), entry(
+                s.samples, st.fairness(m, s.groups), r
+            )
             carried = entry(pairs, st.paired_difference(d), r)
             low, high = carried["interval95"]
-            word = ("not measurable" if low is None else "the proxies carry part of the gap" if low > 0 else
-                    "dropping them widens the gap" if high < 0 else "no measurable change")
-            share = (carried["mean"] / distance(m, full["mean"])) if full["mean"] is not None and distance(m, full["mean"]) > 0 else None
-            metrics[m] = {"with_proxies": full, "without_proxies": ablated, "distance_carried": carried,
-                          "share_of_gap_carried": share, "verdict": word}
+            word = (
+                "not measurable"
+                if low is None
+                else (
+                    "the proxies carry part of the gap"
+                    if low > 0
+                    else "dropping them widens the gap" if high < 0 else "no measurable change"
+                )
+            )
+            share = (
+                (carried["mean"] / distance(m, full["mean"]))
+                if full["mean"] is not None and distance(m, full["mean"]) > 0
+                else None
+            )
+            metrics[m] = {
+                "with_proxies": full,
+                "without_proxies": ablated,
+                "distance_carried": carried,
+                "share_of_gap_carried": share,
+                "verdict": word,
+            }
         acc = st.group_rate("accuracy", "all", s.groups)
-        out[label] = {"available": True, "protected": key[0], "dropped": key[3].split(","), "metrics": metrics,
-                      "accuracy_cost": entry(pairs, st.paired_difference(acc), r)}
+        out[label] = {
+            "available": True,
+            "protected": key[0],
+            "dropped": key[3].split(","),
+            "metrics": metrics,
+            "accuracy_cost": entry(pairs, st.paired_difference(acc), r),
+        }
     return out
 
 

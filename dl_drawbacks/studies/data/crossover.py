@@ -33,15 +33,17 @@ def _per_anchor(dl: LearningCurveFit, base: LearningCurveFit, *, level: float, m
             out.append({**row, "resolved": False, "ahead": "unresolved", "reason": iv.reason})
             continue
         if t and base.curve_.correct is not None:
-            diff = (base.curve_.correct[j].mean(axis=0) - dl.curve_.correct[i].mean(axis=0))
+            diff = base.curve_.correct[j].mean(axis=0) - dl.curve_.correct[i].mean(axis=0)
             row["difference_test_samples"] = float(iv.estimate * t)
-            row["test_noise_samples"] = float(np.sqrt(diff.var(ddof=1) * t))  # sd of the summed difference over the test set
+            row["test_noise_samples"] = float(
+                np.sqrt(diff.var(ddof=1) * t)
+            )  # sd of the summed difference over the test set
             few = abs(row["difference_test_samples"]) < max(min_test_samples, 2 * row["test_noise_samples"])
         else:
             few = False
         excludes_zero = iv.defined and (iv.low > 0 or iv.high < 0)
         row["resolved"] = bool(excludes_zero and not few)
-        row["ahead"] = ("unresolved" if not row["resolved"] else "deep learning" if iv.estimate < 0 else "baseline")
+        row["ahead"] = "unresolved" if not row["resolved"] else "deep learning" if iv.estimate < 0 else "baseline"
         out.append(row)
     return out
 
@@ -55,14 +57,20 @@ def observed_crossovers(per_anchor: list[dict]) -> list[dict]:
             continue
         direction = "dl_overtakes" if lo["dl_minus_baseline"] > 0 else "baseline_overtakes"
         resolved = lo["resolved"] and hi["resolved"]
-        c = {"direction": direction, "says": f"{DIRECTIONS[direction]} between n={lo['n']:g} and n={hi['n']:g}",
-             "between_n": [lo["n"], hi["n"]], "resolved": resolved}
+        c = {
+            "direction": direction,
+            "says": f"{DIRECTIONS[direction]} between n={lo['n']:g} and n={hi['n']:g}",
+            "between_n": [lo["n"], hi["n"]],
+            "resolved": resolved,
+        }
         if "difference_test_samples" in lo:
             c["difference_test_samples"] = [lo["difference_test_samples"], hi["difference_test_samples"]]
         if not resolved:
-            c["reason"] = ("rests on differences within the test-set noise or a few test samples: "
-                           + ", ".join(f"n={r['n']:g}: {r.get('difference_test_samples', float('nan')):+.1f} samples"
-                                       for r in (lo, hi) if not r["resolved"]))
+            c["reason"] = "rests on differences within the test-set noise or a few test samples: " + ", ".join(
+                f"n={r['n']:g}: {r.get('difference_test_samples', float('nan')):+.1f} samples"
+                for r in (lo, hi)
+                if not r["resolved"]
+            )
         out.append(c)
     return out
 
@@ -82,8 +90,13 @@ def fitted_crossovers(dl: LearningCurveFit, base: LearningCurveFit, *, n_cap: fl
         for d in DIRECTIONS:
             firsts[d].append(next((n for n, dd in found if dd == d), np.inf))
     q = (1 - level) / 2
-    out = {"available": True, "n_cap": n_cap, "replicates": len(pairs), "level": level,
-           "point": [{"n": n, "direction": d, "extrapolated": n > largest} for n, d in point]}
+    out = {
+        "available": True,
+        "n_cap": n_cap,
+        "replicates": len(pairs),
+        "level": level,
+        "point": [{"n": n, "direction": d, "extrapolated": n > largest} for n, d in point],
+    }
     for d, vals in firsts.items():
         v = np.array(vals)
         hit = v[np.isfinite(v)]
@@ -91,13 +104,24 @@ def fitted_crossovers(dl: LearningCurveFit, base: LearningCurveFit, *, n_cap: fl
             out[d] = {"median": None, "interval": [None, None], "p_none": 1.0 if v.size else None}
             continue
         med, lo, hi = np.quantile(hit, [0.5, q, 1 - q])
-        out[d] = {"median": float(med), "interval": [float(lo), float(hi)], "p_none": float(np.mean(~np.isfinite(v))),
-                  "extrapolated": bool(med > largest), "interval_is": "conditional on a crossing of this direction by n_cap"}
+        out[d] = {
+            "median": float(med),
+            "interval": [float(lo), float(hi)],
+            "p_none": float(np.mean(~np.isfinite(v))),
+            "extrapolated": bool(med > largest),
+            "interval_is": "conditional on a crossing of this direction by n_cap",
+        }
     return out
 
 
-def compare(dl: LearningCurveFit, base: LearningCurveFit, *, level: float = 0.95, min_test_samples: float = 5,
-            n_cap: float = 1e7) -> dict:
+def compare(
+    dl: LearningCurveFit,
+    base: LearningCurveFit,
+    *,
+    level: float = 0.95,
+    min_test_samples: float = 5,
+    n_cap: float = 1e7,
+) -> dict:
     """Per-anchor paired differences, observed crossovers with their direction, and fitted ones."""
     per = _per_anchor(dl, base, level=level, min_test_samples=min_test_samples)
     crossings = observed_crossovers(per)
@@ -106,9 +130,15 @@ def compare(dl: LearningCurveFit, base: LearningCurveFit, *, level: float = 0.95
         verdict = "; ".join(c["says"] + ("" if c["resolved"] else " (not resolved)") for c in crossings)
     elif signed := [r for r in per if r["dl_minus_baseline"] not in (None, 0.0)]:
         side = "deep learning" if signed[0]["dl_minus_baseline"] < 0 else "the baseline"
-        verdict = f"no crossover within n={signed[0]['n']:g}..{signed[-1]['n']:g}: {side} has the lower mean error at every anchor"
+        verdict = (f"no crossover within n={signed[0]['n']:g}..{signed[-1]['n']:g}: {side} has the lower mean error "
+                   "at every anchor")
     else:
         verdict = "no common anchor with a defined difference"
-    return {"per_anchor": per, "observed": crossings, "ahead_at_n": ahead, "verdict": verdict,
-            "fitted": fitted_crossovers(dl, base, n_cap=n_cap, level=level),
-            "test": f"paired by seed and test sample; {level:.0%} nested interval over seeds × test samples"}
+    return {
+        "per_anchor": per,
+        "observed": crossings,
+        "ahead_at_n": ahead,
+        "verdict": verdict,
+        "fitted": fitted_crossovers(dl, base, n_cap=n_cap, level=level),
+        "test": f"paired by seed and test sample; {level:.0%} nested interval over seeds × test samples",
+    }

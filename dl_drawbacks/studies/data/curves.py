@@ -63,30 +63,42 @@ def _pow_starts(n, y):
 
 
 def _mmf4_starts(n, y):
-    return [(min(float(y[0]) * 1.2, 2), float(n[0]) ** 0.7, float(y.min()) * 0.5, 0.7),
-            (min(float(y[0]) * 1.5, 2), float(np.median(n)), 0.0, 1.0)]
+    return [
+        (min(float(y[0]) * 1.2, 2), float(n[0]) ** 0.7, float(y.min()) * 0.5, 0.7),
+        (min(float(y[0]) * 1.5, 2), float(np.median(n)), 0.0, 1.0),
+    ]
 
 
 def _wbl4_starts(n, y):
-    return [(1.0 / float(np.median(n)) ** 0.5, float(y[0]), float(y.min()) * 0.5, 0.5),
-            (1.0 / float(np.median(n)), float(y[0]), 0.0, 1.0)]
+    return [
+        (1.0 / float(np.median(n)) ** 0.5, float(y[0]), float(y.min()) * 0.5, 0.5),
+        (1.0 / float(np.median(n)), float(y[0]), 0.0, 1.0),
+    ]
 
 
 FAMILIES: dict[str, Family] = {
     "pow2": Family("pow2", _pow2, ("a", "b"), ((0, 1e-3), (1e6, 4)), lambda n, y: [s[:2] for s in _pow_starts(n, y)]),
     "pow3": Family("pow3", _pow3, ("a", "b", "c"), ((0, 1e-3, 0), (1e6, 4, 1)), _pow_starts),
-    "pow4": Family("pow4", _pow4, ("a", "b", "c", "d"), ((0, 1e-3, 0, 0), (1e8, 4, 1, 1e5)),
-                   lambda n, y: [(*s, 1.0) for s in _pow_starts(n, y)] + [(*_pow_starts(n, y)[0], float(n[0]))]),
+    "pow4": Family(
+        "pow4",
+        _pow4,
+        ("a", "b", "c", "d"),
+        ((0, 1e-3, 0, 0), (1e8, 4, 1, 1e5)),
+        lambda n, y: [(*s, 1.0) for s in _pow_starts(n, y)] + [(*_pow_starts(n, y)[0], float(n[0]))],
+    ),
     "mmf4": Family("mmf4", _mmf4, ("a", "b", "c", "d"), ((0, 1e-6, 0, 1e-2), (2, 1e9, 1, 4)), _mmf4_starts),
     "wbl4": Family("wbl4", _wbl4, ("a", "b", "c", "d"), ((0, 0, 0, 1e-2), (1e3, 2, 1, 2)), _wbl4_starts),
 }
 
 
-def fit_family(family: Family, n: np.ndarray, y: np.ndarray, *, start: np.ndarray | None = None,
-               only_start: bool = False) -> np.ndarray | None:
+def fit_family(
+    family: Family, n: np.ndarray, y: np.ndarray, *, start: np.ndarray | None = None, only_start: bool = False
+) -> np.ndarray | None:
     """Least squares on the error scale from several starts (or only ``start``); None when none converge."""
     best, best_sse = None, np.inf
-    starts = ([tuple(start)] if start is not None else []) + ([] if only_start and start is not None else family.starts(n, y))
+    starts = ([tuple(start)] if start is not None else []) + (
+        [] if only_start and start is not None else family.starts(n, y)
+    )
     lo, hi = np.array(family.bounds[0], float), np.array(family.bounds[1], float)
     for p0 in starts:
         p0 = np.clip(np.asarray(p0, float), lo + 1e-9, hi - 1e-9)

@@ -22,19 +22,25 @@ if TYPE_CHECKING:
 @STUDIES.register("data")
 class DataStudy(StudyKind):
     name = "data"
-    question = "How much training data does the model need, and where does it overtake a classical baseline (or fall behind it)?"
+    question = ("How much training data does the model need, and where does it overtake a classical baseline (or fall "
+                "behind it)?")
     Treatment = DataTreatment
     Options = DataOptions
     descriptors = {"family": "model.family", "size": "model.size", "n_train": "data.n_train"}
 
     def check(self, study: Any, options: Any) -> None:
         if not any("data.n_train" in s.axes for s in study.sweeps):
-            raise ValueError("sweeps: the data study needs an axis data.n_train (geometric anchors, e.g. [32, 64, 128, 256, 512, 1024])")
+            raise ValueError(
+                "sweeps: the data study needs an axis data.n_train (geometric anchors, e.g. [32, 64, 128, 256, 512, "
+                "1024])"
+            )
         from ...spec.models import TrainerSpec
 
         if study.trainer.budget != TrainerSpec().budget:  # the resolved spec in a run folder repeats the default
-            raise ValueError("trainer.budget: the data study sets each anchor's budget from treatment.epochs, min_steps and "
-                             "evaluations (scaled with n); remove trainer.budget")
+            raise ValueError(
+                "trainer.budget: the data study sets each anchor's budget from treatment.epochs, min_steps and "
+                "evaluations (scaled with n); remove trainer.budget"
+            )
 
     def plan_trials(self, study: Any, options: Any, trials: list) -> list:
         from ...spec.models import BudgetSpec
@@ -61,7 +67,9 @@ class DataStudy(StudyKind):
         from ...train.evaluate import predict_proba
 
         state = ctx.info["early_stopping"]
-        if improves(metrics["val"]["loss"], state["best"], ctx.treatment.min_delta):  # every rank: ZeRO-3 forwards need all
+        if improves(
+            metrics["val"]["loss"], state["best"], ctx.treatment.min_delta
+        ):  # every rank: ZeRO-3 forwards need all
             test = ctx.splits["test"]
             pred = predict_proba(ctx.engine, test).argmax(-1)
             state.update(best=metrics["val"]["loss"], step=step, correct=(pred == test.y).astype(float))
@@ -80,10 +88,18 @@ class DataStudy(StudyKind):
                 ctx.rows.add("test_correct", c, "bool", split="test", group=f"model/sample:{i}", step=state["step"])
         train, val, test = ctx.splits["train"], ctx.splits["val"], ctx.splits["test"]
         for name in ctx.treatment.baselines:
-            res = evaluate_baseline(name, (train.x, train.y), (val.x, val.y), (test.x, test.y), seed=ctx.trial.seed,
-                                    threads=ctx.trial.trainer.cpus_per_worker)
+            res = evaluate_baseline(
+                name,
+                (train.x, train.y),
+                (val.x, val.y),
+                (test.x, test.y),
+                seed=ctx.trial.seed,
+                threads=ctx.trial.trainer.cpus_per_worker,
+            )
             group = f"baseline:{name}"
-            ctx.rows.add("error", 1 - float(np.mean(res["correct"])), "fraction", split="test", group=group, provenance="sklearn")
+            ctx.rows.add(
+                "error", 1 - float(np.mean(res["correct"])), "fraction", split="test", group=group, provenance="sklearn"
+            )
             for i, c in enumerate(res["correct"]):
                 ctx.rows.add("test_correct", c, "bool", split="test", group=f"{group}/sample:{i}", provenance="sklearn")
             for key, value in res["selected"].items():
@@ -114,7 +130,9 @@ class DataStudy(StudyKind):
     def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
         from ...tracking.panels import Bars, Curves, Scatter, config, summary
 
-        return [Curves("loss", ("loss/train", "loss/test")),
-                Scatter("test accuracy vs training size", config("n_train"), summary("accuracy/test"), log_x=True),
-                Scatter("test loss vs training size", config("n_train"), summary("loss/test"), log_x=True, log_y=True),
-                Bars("test accuracy by training size", (summary("accuracy/test"),), group_by="n_train")]
+        return [
+            Curves("loss", ("loss/train", "loss/test")),
+            Scatter("test accuracy vs training size", config("n_train"), summary("accuracy/test"), log_x=True),
+            Scatter("test loss vs training size", config("n_train"), summary("loss/test"), log_x=True, log_y=True),
+            Bars("test accuracy by training size", (summary("accuracy/test"),), group_by="n_train"),
+        ]

@@ -22,8 +22,10 @@ from .anchors import Curve, replicate_means
 from .curves import FAMILIES, at_bound, fit_family, n_to_reach
 
 DEFAULT_FAMILIES = ("pow2", "pow3", "pow4", "mmf4", "wbl4")
-BOOTSTRAP_METHOD = ("parametric bootstrap: test samples resampled (shared weights) + seed part s/√k·t(k−1) per anchor, "
-                    "curve refitted per replicate, percentile interval")
+BOOTSTRAP_METHOD = (
+    "parametric bootstrap: test samples resampled (shared weights) + seed part s/√k·t(k−1) per anchor, "
+    "curve refitted per replicate, percentile interval"
+)
 
 
 def monotonicity_violations(anchors: np.ndarray, means: np.ndarray, se: np.ndarray, *, tolerance: float) -> list[dict]:
@@ -43,9 +45,17 @@ def _finite(v: float) -> float | None:
 class LearningCurveFit:
     """Fit error(n) of one learner: each family assessed, passing families model-averaged in a bootstrap."""
 
-    def __init__(self, *, families: tuple[str, ...] = DEFAULT_FAMILIES, n_bootstrap: int = 200, min_anchors: int = 5,
-                 monotone_tolerance: float = 0.01, holdout_tolerance: float = 0.0, level: float = 0.95,
-                 random_state: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        families: tuple[str, ...] = DEFAULT_FAMILIES,
+        n_bootstrap: int = 200,
+        min_anchors: int = 5,
+        monotone_tolerance: float = 0.01,
+        holdout_tolerance: float = 0.0,
+        level: float = 0.95,
+        random_state: int = 0,
+    ) -> None:
         self.families, self.n_bootstrap, self.min_anchors = families, n_bootstrap, min_anchors
         self.monotone_tolerance, self.holdout_tolerance = monotone_tolerance, holdout_tolerance
         self.level, self.random_state = level, random_state
@@ -53,11 +63,14 @@ class LearningCurveFit:
     def fit(self, curve: Curve, *, weights: np.ndarray | None = None) -> "LearningCurveFit":
         self.curve_ = curve
         self.anchors_, self.means_, self.se_ = curve.anchors, curve.means, curve.standard_errors()
-        self.violations_ = monotonicity_violations(self.anchors_, self.means_, self.se_, tolerance=self.monotone_tolerance)
+        self.violations_ = monotonicity_violations(
+            self.anchors_, self.means_, self.se_, tolerance=self.monotone_tolerance
+        )
         self.assessment_ = {name: self._assess(name) for name in self.families}
         self.passing_ = [k for k, v in self.assessment_.items() if v["passes"]]
-        self.family_ = min(self.passing_, key=lambda k: (self.assessment_[k]["holdout_abs_error"], FAMILIES[k].n_params),
-                           default=None)
+        self.family_ = min(
+            self.passing_, key=lambda k: (self.assessment_[k]["holdout_abs_error"], FAMILIES[k].n_params), default=None
+        )
         self.params_ = None if self.family_ is None else np.array(self.assessment_[self.family_]["params"])
         self.reasons_ = self._refusals()
         self.replicates_ = replicate_means(curve, weights, n_resamples=self.n_bootstrap, seed=self.random_state)
@@ -69,7 +82,12 @@ class LearningCurveFit:
     def _assess(self, name: str) -> dict:
         fam = FAMILIES[name]
         if len(self.anchors_) < fam.n_params + 2:
-            return {"passes": False, "params": None, "holdout_abs_error": None, "why": f"needs {fam.n_params + 2} anchors"}
+            return {
+                "passes": False,
+                "params": None,
+                "holdout_abs_error": None,
+                "why": f"needs {fam.n_params + 2} anchors",
+            }
         full = fit_family(fam, self.anchors_, self.means_)
         held = fit_family(fam, self.anchors_[:-1], self.means_[:-1])
         if full is None or held is None:
@@ -78,19 +96,38 @@ class LearningCurveFit:
         pred = float(fam.f(self.anchors_[-1], *held))
         err = abs(pred - float(self.means_[-1]))
         allowed = 2 * float(self.se_[-1]) + self.holdout_tolerance
-        why = ("degenerate: " + "; ".join(bound) if bound else
-               f"held-out error {err:.4f} at n={self.anchors_[-1]:g} > 2 SE + tolerance = {allowed:.4f}" if err > allowed else None)
-        return {"passes": why is None, "params": full.tolist(), "at_bound": bound, "holdout_abs_error": err,
-                "holdout_predicted": pred, "holdout_allowed": allowed, "why": why}
+        why = (
+            "degenerate: " + "; ".join(bound)
+            if bound
+            else (
+                f"held-out error {err:.4f} at n={self.anchors_[-1]:g} > 2 SE + tolerance = {allowed:.4f}"
+                if err > allowed
+                else None
+            )
+        )
+        return {
+            "passes": why is None,
+            "params": full.tolist(),
+            "at_bound": bound,
+            "holdout_abs_error": err,
+            "holdout_predicted": pred,
+            "holdout_allowed": allowed,
+            "why": why,
+        }
 
     def _refusals(self) -> list[str]:
         reasons = []
         if len(self.anchors_) < self.min_anchors:
             reasons.append(f"only {len(self.anchors_)} anchors (< {self.min_anchors})")
         if self.violations_:
-            reasons.append("non-monotone: error rises between " + ", ".join(f"n={v['from_n']:g}→{v['to_n']:g}" for v in self.violations_))
+            reasons.append(
+                "non-monotone: error rises between "
+                + ", ".join(f"n={v['from_n']:g}→{v['to_n']:g}" for v in self.violations_)
+            )
         if not self.passing_:
-            reasons.append("no curve family passes: " + "; ".join(f"{k}: {v['why']}" for k, v in self.assessment_.items()))
+            reasons.append(
+                "no curve family passes: " + "; ".join(f"{k}: {v['why']}" for k, v in self.assessment_.items())
+            )
         if min(len(e) for e in self.curve_.errors) < 2:
             reasons.append("fewer than 2 seeds at some anchor: seed variance not measured")
         return reasons
@@ -147,41 +184,91 @@ class LearningCurveFit:
         lo, hi = np.quantile(bs, [q, 1 - q]) if bs.size >= 10 else (None, None)
         over = "seeds x test samples" if self.curve_.correct is not None else "seeds"
         fam = FAMILIES[name]
-        on_bound = float(np.mean([bool(at_bound(fam, d)) for d in self.exponent_draws_ if np.all(np.isfinite(d))] or [0.0]))
+        on_bound = float(
+            np.mean([bool(at_bound(fam, d)) for d in self.exponent_draws_ if np.all(np.isfinite(d))] or [0.0])
+        )
         notes = [f"only {bs.size} bootstrap refits converged"] if bs.size < 10 else []
         notes += ["pow3's asymptote c sits on its bound 0: exponent of pow2 (c = 0)"] if name == "pow2" else []
-        notes += [f"{on_bound:.0%} of bootstrap refits sit on a parameter bound: the interval is cut there"] if on_bound > 0.025 else []
+        notes += (
+            [f"{on_bound:.0%} of bootstrap refits sit on a parameter bound: the interval is cut there"]
+            if on_bound > 0.025
+            else []
+        )
         reason = "; ".join(notes) or None
-        iv = Interval(float(p[1]), _finite(lo) if lo is not None else None, _finite(hi) if hi is not None else None,
-                      BOOTSTRAP_METHOD, self.level, over, self._over(), reason)
-        return {"available": True, "family": name, "b": float(p[1]), "interval": iv.to_dict(), "a": float(p[0]),
-                "c": float(p[2]) if name == "pow3" else 0.0, "bootstrap_fits": int(bs.size),
-                "share_of_refits_on_bound": on_bound}
+        iv = Interval(
+            float(p[1]),
+            _finite(lo) if lo is not None else None,
+            _finite(hi) if hi is not None else None,
+            BOOTSTRAP_METHOD,
+            self.level,
+            over,
+            self._over(),
+            reason,
+        )
+        return {
+            "available": True,
+            "family": name,
+            "b": float(p[1]),
+            "interval": iv.to_dict(),
+            "a": float(p[0]),
+            "c": float(p[2]) if name == "pow3" else 0.0,
+            "bootstrap_fits": int(bs.size),
+            "share_of_refits_on_bound": on_bound,
+        }
 
     def data_to_reach(self, target: float, *, n_cap: float = 1e9) -> dict:
         """n with predicted error ≤ target: median and interval over the model-averaged bootstrap (unreachable
         draws count as +inf), P(unreachable), the point estimate of each passing family and their range."""
         if not self.extrapolation_allowed_:
             return {"target_error": target, "available": False, "reason": "; ".join(self.reasons_)}
-        per_family = {k: _finite(n_to_reach(FAMILIES[k], np.array(self.assessment_[k]["params"]), target, n_min=1.0, n_cap=n_cap))
-                      for k in self.passing_}
-        draws = np.array([n_to_reach(FAMILIES[f], p, target, n_min=1.0, n_cap=n_cap) for f, p in self.draws_ if np.all(np.isfinite(p))])
+        per_family = {
+            k: _finite(n_to_reach(FAMILIES[k], np.array(self.assessment_[k]["params"]), target, n_min=1.0, n_cap=n_cap))
+            for k in self.passing_
+        }
+        draws = np.array(
+            [
+                n_to_reach(FAMILIES[f], p, target, n_min=1.0, n_cap=n_cap)
+                for f, p in self.draws_
+                if np.all(np.isfinite(p))
+            ]
+        )
         q = (1 - self.level) / 2
         med, lo, hi = np.quantile(draws, [0.5, q, 1 - q], method="inverted_cdf") if draws.size else (np.inf,) * 3
         reached = next((float(a) for a, m in zip(self.anchors_, self.means_) if m <= target), None)
         beyond = not np.isfinite(med) or med > self.anchors_[-1]
-        return {"target_error": target, "available": True, "median": _finite(med), "level": self.level,
-                "interval": [_finite(lo), _finite(hi)], "p_unreachable": float(np.mean(~np.isfinite(draws))) if draws.size else None,
-                "provenance": "extrapolated" if beyond else "interpolated within the anchors",
-                "families": self.passing_, "per_family_point": per_family,
-                "family_spread": value_range([v for v in per_family.values() if v is not None], over="passing families").to_dict(),
-                "already_reached_at_n": reached, "largest_anchor": float(self.anchors_[-1]), "n_cap": n_cap,
-                "bootstrap_fits": int(draws.size), "method": BOOTSTRAP_METHOD + ", family drawn per replicate among those that pass"}
+        return {
+            "target_error": target,
+            "available": True,
+            "median": _finite(med),
+            "level": self.level,
+            "interval": [_finite(lo), _finite(hi)],
+            "p_unreachable": float(np.mean(~np.isfinite(draws))) if draws.size else None,
+            "provenance": "extrapolated" if beyond else "interpolated within the anchors",
+            "families": self.passing_,
+            "per_family_point": per_family,
+            "family_spread": value_range(
+                [v for v in per_family.values() if v is not None], over="passing families"
+            ).to_dict(),
+            "already_reached_at_n": reached,
+            "largest_anchor": float(self.anchors_[-1]),
+            "n_cap": n_cap,
+            "bootstrap_fits": int(draws.size),
+            "method": BOOTSTRAP_METHOD + ", family drawn per replicate among those that pass",
+        }
 
     def summary(self) -> dict:
-        return {"anchors": self.anchors_.tolist(), "mean_error": self.means_.tolist(), "standard_error": self.se_.tolist(),
-                "seeds_per_anchor": [len(e) for e in self.curve_.errors], "test_samples": self.curve_.test_size,
-                "family": self.family_, "params": None if self.params_ is None else self.params_.tolist(),
-                "families": self.assessment_, "passing_families": self.passing_,
-                "extrapolation_allowed": self.extrapolation_allowed_, "refusal_reasons": self.reasons_,
-                "violations": self.violations_, "exponent": self.exponent()}
+        return {
+            "anchors": self.anchors_.tolist(),
+            "mean_error": self.means_.tolist(),
+            "standard_error": self.se_.tolist(),
+            "seeds_per_anchor": [len(e) for e in self.curve_.errors],
+            "test_samples": self.curve_.test_size,
+            "family": self.family_,
+            "params": None if self.params_ is None else self.params_.tolist(),
+            "families": self.assessment_,
+            "passing_families": self.passing_,
+            "extrapolation_allowed": self.extrapolation_allowed_,
+            "refusal_reasons": self.reasons_,
+            "violations": self.violations_,
+            "exponent": self.exponent(),
+        }

@@ -19,8 +19,12 @@ def _target_cells(t: dict | None) -> list[str]:
     if not t["available"]:
         return ["not available", t["reason"], "—", "—"]
     spread = t["family_spread"]
-    return [f"{fmt(t['median']) if t['median'] is not None else 'unreachable'} ({t['provenance']})", _iv(*t["interval"]),
-            fmt(t["p_unreachable"]), f"{_iv(spread['low'], spread['high'])} over {', '.join(t['families'])}"]
+    return [
+        f"{fmt(t['median']) if t['median'] is not None else 'unreachable'} ({t['provenance']})",
+        _iv(*t["interval"]),
+        fmt(t["p_unreachable"]),
+        f"{_iv(spread['low'], spread['high'])} over {', '.join(t['families'])}",
+    ]
 
 
 def _curve_rows(f: dict[str, Any]) -> list[list[str]]:
@@ -31,10 +35,23 @@ def _curve_rows(f: dict[str, Any]) -> list[list[str]]:
                 rows.append([name, kind, "—", "—", "—", c.get("reason", "not available"), *["—"] * 4])
                 continue
             e = c["exponent"]
-            b = (f"{fmt(e['b'])} {_iv(e['interval']['low'], e['interval']['high'])} ({e['family']})" if e["available"] else e["reason"])
+            b = (
+                f"{fmt(e['b'])} {_iv(e['interval']['low'], e['interval']['high'])} ({e['family']})"
+                if e["available"]
+                else e["reason"]
+            )
             degenerate = "; ".join(f"{k}: {v['why']}" for k, v in c["families"].items() if not v["passes"]) or "none"
-            rows.append([name, kind, c["family"] or "—", b, ", ".join(c["passing_families"]) or "none", degenerate,
-                         *_target_cells(c["data_to_target"])])
+            rows.append(
+                [
+                    name,
+                    kind,
+                    c["family"] or "—",
+                    b,
+                    ", ".join(c["passing_families"]) or "none",
+                    degenerate,
+                    *_target_cells(c["data_to_target"]),
+                ]
+            )
     return rows
 
 
@@ -47,8 +64,11 @@ def _fitted(fit: dict) -> str:
         if r["median"] is None:
             parts.append(f"{say}: none by {fmt(fit['n_cap'])}")
         else:
-            parts.append(f"{say} at n ≈ {fmt(r['median'])} {_iv(*r['interval'])}{' (extrapolated)' if r['extrapolated'] else ''}, "
-                         f"P(none) {fmt(r['p_none'])}")
+            parts.append(
+                f"{say} at n ≈ {fmt(r['median'])} "
+                f"{_iv(*r['interval'])}{' (extrapolated)' if r['extrapolated'] else ''}, "
+                f"P(none) {fmt(r['p_none'])}"
+            )
     return "; ".join(parts)
 
 
@@ -59,10 +79,31 @@ def _crossover_sections(f: dict[str, Any]) -> list[str]:
             out += [f"**{m} vs {b}** — {c.get('verdict', c.get('reason'))}", ""]
             if not c.get("per_anchor"):
                 continue
-            rows = [[fmt(r["n"]), fmt(r["dl_minus_baseline"]), _iv(r["interval"]["low"], r["interval"]["high"]),
-                     fmt(r.get("difference_test_samples")), fmt(r.get("test_noise_samples")), r["ahead"]] for r in c["per_anchor"]]
-            out += [table(["n", "DL − baseline error", f"{f['level']:.0%} interval", "in test samples", "test-set noise (samples, sd)",
-                           "ahead"], rows), ""]
+            rows = [
+                [
+                    fmt(r["n"]),
+                    fmt(r["dl_minus_baseline"]),
+                    _iv(r["interval"]["low"], r["interval"]["high"]),
+                    fmt(r.get("difference_test_samples")),
+                    fmt(r.get("test_noise_samples")),
+                    r["ahead"],
+                ]
+                for r in c["per_anchor"]
+            ]
+            out += [
+                table(
+                    [
+                        "n",
+                        "DL − baseline error",
+                        f"{f['level']:.0%} interval",
+                        "in test samples",
+                        "test-set noise (samples, sd)",
+                        "ahead",
+                    ],
+                    rows,
+                ),
+                "",
+            ]
             for x in c["observed"]:
                 out.append(f"- observed: {x['says']}" + ("" if x["resolved"] else f" — not resolved: {x['reason']}"))
             out += [f"- fitted: {_fitted(c['fitted'])}", ""]
@@ -73,17 +114,48 @@ def data_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     if not f.get("available", True):
         return f"*{f['question']}*\n\nNot available: {f['reason']}."
     conv = f["convergence"]
-    flagged = ", ".join(f"{r['model']} n={fmt(r['n'])} ({r['seeds'] - r['converged']} of {r['seeds']} seeds)" for r in conv["not_converged"])
-    out = [f"*{f['question']}*", "",
-           f"{f['trials']} trials ({f['diverged_trials']} diverged, left out). Equal data: {f['equal_data']} "
-           f"({f['validation_rows'] or '?'} validation rows). Test error on the same {f['test_samples'] or '?'} test samples at every n.", "",
-           f"Convergence: budget max(min_steps, epochs × steps per epoch) per anchor; {conv['rule']}. "
-           + ("Every anchor converged." if conv["all_converged"] else f"**Not converged (best evaluation within the last patience window)**: {flagged}."), "",
-           f"Families: {f['selection_method']}. Intervals: {f['interval_method']}.", ""]
+    flagged = ", ".join(
+        f"{r['model']} n={fmt(r['n'])} ({r['seeds'] - r['converged']} of {r['seeds']} seeds)"
+        for r in conv["not_converged"]
+    )
+    out = [
+        f"*{f['question']}*",
+        "",
+        f"{f['trials']} trials ({f['diverged_trials']} diverged, left out). Equal data: {f['equal_data']} "
+        f"({f['validation_rows'] or '?'} validation rows). Test error on the same {f['test_samples'] or '?'} test "
+        "samples at every n.",
+        "",
+        f"Convergence: budget max(min_steps, epochs × steps per epoch) per anchor; {conv['rule']}. "
+        + (
+            "Every anchor converged."
+            if conv["all_converged"]
+            else f"**Not converged (best evaluation within the last patience window)**: {flagged}."
+        ),
+        "",
+        f"Families: {f['selection_method']}. Intervals: {f['interval_method']}.",
+        "",
+    ]
     tgt = f["target_error"]
-    out += ["### Learning curves", "",
-            table(["learner", "kind", "family drawn", f"exponent b [{f['level']:.0%}]", "passing families", "failing / degenerate families",
-                   f"n for error {tgt} (median)", f"{f['level']:.0%} interval", "P(unreachable)", "range over families"], _curve_rows(f)), ""]
+    out += [
+        "### Learning curves",
+        "",
+        table(
+            [
+                "learner",
+                "kind",
+                "family drawn",
+                f"exponent b [{f['level']:.0%}]",
+                "passing families",
+                "failing / degenerate families",
+                f"n for error {tgt} (median)",
+                f"{f['level']:.0%} interval",
+                "P(unreachable)",
+                "range over families",
+            ],
+            _curve_rows(f),
+        ),
+        "",
+    ]
     out += ["### Deep learning against the classical baselines", ""] + _crossover_sections(f)
     out += [image(p) for p in figures]
     return "\n".join(out)
@@ -91,34 +163,78 @@ def data_markdown(f: dict[str, Any], figures: list[Path]) -> str:
 
 def data_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     if not f.get("available", True):
-        return [{"finding": "data requirements", "value": None, "interval": None, "unit": "", "provenance": "",
-                 "reason": f["reason"]}]
+        return [
+            {
+                "finding": "data requirements",
+                "value": None,
+                "interval": None,
+                "unit": "",
+                "provenance": "",
+                "reason": f["reason"],
+            }
+        ]
     out = []
     for m, c in f["models"].items():
         if not c.get("available"):
-            out.append({"finding": f"learning curve ({m})", "value": None, "interval": None, "unit": "", "provenance": "",
-                        "reason": c["reason"]})
+            out.append(
+                {
+                    "finding": f"learning curve ({m})",
+                    "value": None,
+                    "interval": None,
+                    "unit": "",
+                    "provenance": "",
+                    "reason": c["reason"],
+                }
+            )
             continue
         e = c["exponent"]
-        out.append({"finding": f"learning-curve exponent b, error ≈ c + a·n^-b ({m})", "value": e.get("b"),
-                    "interval": [e["interval"]["low"], e["interval"]["high"]] if e["available"] else None, "unit": "exponent",
-                    "over": e["interval"]["over"] if e["available"] else None,
-                    "provenance": f"fitted ({e['family']})" if e["available"] else "", "reason": e.get("reason")})
+        out.append(
+            {
+                "finding": f"learning-curve exponent b, error ≈ c + a·n^-b ({m})",
+                "value": e.get("b"),
+                "interval": [e["interval"]["low"], e["interval"]["high"]] if e["available"] else None,
+                "unit": "exponent",
+                "over": e["interval"]["over"] if e["available"] else None,
+                "provenance": f"fitted ({e['family']})" if e["available"] else "",
+                "reason": e.get("reason"),
+            }
+        )
         t = c.get("data_to_target")
         if t:
-            out.append({"finding": f"train samples to reach test error {t['target_error']} ({m})", "value": t.get("median"),
-                        "interval": t.get("interval"), "unit": "samples" + (f" (P unreachable {t['p_unreachable']:.2f})" if t["available"] else ""),
-                        "over": "seeds x test samples x passing families" if t["available"] else None,
-                        "provenance": t["provenance"] if t["available"] else "", "reason": t.get("reason")})
+            out.append(
+                {
+                    "finding": f"train samples to reach test error {t['target_error']} ({m})",
+                    "value": t.get("median"),
+                    "interval": t.get("interval"),
+                    "unit": "samples" + (f" (P unreachable {t['p_unreachable']:.2f})" if t["available"] else ""),
+                    "over": "seeds x test samples x passing families" if t["available"] else None,
+                    "provenance": t["provenance"] if t["available"] else "",
+                    "reason": t.get("reason"),
+                }
+            )
         for b, x in f["crossover"].get(m, {}).items():
             verdict = x.get("verdict", x.get("reason"))
-            out.append({"finding": f"{m} vs {b}: {verdict}", "value": None, "interval": None, "unit": "samples",
-                        "provenance": "measured, paired per anchor over seeds x test samples",
-                        "reason": "a verdict (in the finding), not a number"})
+            out.append(
+                {
+                    "finding": f"{m} vs {b}: {verdict}",
+                    "value": None,
+                    "interval": None,
+                    "unit": "samples",
+                    "provenance": "measured, paired per anchor over seeds x test samples",
+                    "reason": "a verdict (in the finding), not a number",
+                }
+            )
             fit = x.get("fitted", {})
             for d, say in DIRECTIONS.items():
                 if fit.get("available") and fit[d]["median"] is not None and fit[d]["p_none"] < 0.5:
-                    out.append({"finding": f"{m} vs {b}: {say} at n (fitted)", "value": fit[d]["median"], "interval": fit[d]["interval"],
-                                "unit": f"samples (P none {fit[d]['p_none']:.2f})", "over": "paired bootstrap replicates",
-                                "provenance": "extrapolated" if fit[d]["extrapolated"] else "fitted within the anchors"})
+                    out.append(
+                        {
+                            "finding": f"{m} vs {b}: {say} at n (fitted)",
+                            "value": fit[d]["median"],
+                            "interval": fit[d]["interval"],
+                            "unit": f"samples (P none {fit[d]['p_none']:.2f})",
+                            "over": "paired bootstrap replicates",
+                            "provenance": "extrapolated" if fit[d]["extrapolated"] else "fitted within the anchors",
+                        }
+                    )
     return out

@@ -46,7 +46,8 @@ def infidelity_per_sample(
     n_perturb: int = 16,
     seed: int = 0,
 ) -> np.ndarray:
-    """(n,) captum infidelity of ``attributions`` under ``noise`` (scale ``sigma``) or ``removal`` (share ``removed``)."""
+    """(n,) captum infidelity of ``attributions`` under ``noise`` (scale ``sigma``) or ``removal``
+    (share ``removed``)."""
     assert perturbation in PERTURBATIONS, perturbation
     xt, tt = _tensors(model, x, target)
     generator = torch.Generator(device=xt.device).manual_seed(seed)
