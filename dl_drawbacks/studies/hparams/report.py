@@ -53,7 +53,8 @@ def _importance(f: dict[str, Any]) -> list[str]:
 def _gain(v: dict[str, Any]) -> str:
     if not v.get("available"):
         return str(v.get("reason"))
-    return f"{fmt(v['gain'])} {_iv(v.get('interval'))}" + (f" — {v['note']}" if v.get("note") else "")
+    interval = f" {_iv(v['interval'])}" if v.get("interval") else ""
+    return f"{fmt(v['gain'])}{interval}" + (f" ({v['note']})" if v.get("note") else "")
 
 
 def _tunability(f: dict[str, Any]) -> list[str]:

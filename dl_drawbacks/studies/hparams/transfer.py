@@ -25,10 +25,11 @@ from .tunability import paired_gain
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rho: Pearson's r of the (average) ranks; NaN when one side is constant."""
+    """Spearman's rho: Pearson's r of the (average) ranks; 0 (no association measurable) for a bootstrap
+    resample that is constant on one side (the full sample is checked for that before)."""
     rx, ry = rankdata(x), rankdata(y)
     if np.ptp(rx) == 0 or np.ptp(ry) == 0:
-        return float("nan")
+        return 0.0
     return float(np.corrcoef(rx, ry)[0, 1])
 
 

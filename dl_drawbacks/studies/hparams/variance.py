@@ -53,9 +53,10 @@ def components(y: np.ndarray) -> dict[str, float]:
 
 
 def hparam_share(y: np.ndarray) -> float:
+    """Share of the hyperparameter component (negative components as 0); 0 for a resample with no variance."""
     c = {k: max(0.0, v) for k, v in components(y).items()}
     total = sum(c.values())
-    return c["hyperparameters"] / total if total > 0 else float("nan")
+    return c["hyperparameters"] / total if total > 0 else 0.0
 
 
 def seed_variance(table: pl.DataFrame, options: HparamsOptions) -> dict[str, Any]:
@@ -71,6 +72,9 @@ def seed_variance(table: pl.DataFrame, options: HparamsOptions) -> dict[str, Any
     negative = [k for k, v in comp.items() if v < 0]
     kept_comp = {k: max(0.0, v) for k, v in comp.items()}
     total = sum(kept_comp.values())
+    if total == 0:
+        return {"available": False, **base, "components": comp,
+                "reason": "not measurable: every variance component estimate is <= 0"}
     shares = {k: v / total for k, v in kept_comp.items()}
     share_iv = bootstrap_interval(np.arange(len(kept)), lambda idx: hparam_share(y[idx.astype(int)]),
                                   over="configurations", seed=options.sample_seed, n_resamples=1000)
