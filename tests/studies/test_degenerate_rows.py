@@ -58,9 +58,14 @@ def all_diverged(rows: pl.DataFrame, draw: Callable) -> pl.DataFrame:
         .when(pl.col("metric").is_in(["loss", "accuracy"])).then(float("nan")).otherwise(pl.col("value")).alias("value"))
 
 
+MEASURED = ("loss", "accuracy", "step_time", "energy", "power", "train_time")
+
+
 def nan_values(rows: pl.DataFrame, draw: Callable) -> pl.DataFrame:
+    """A share of the measurements that can really come back non-finite (a diverged loss, a meter that failed);
+    counts the workers record as integers (parameters, epochs, sample indices) stay as they are."""
     share = draw(st.sampled_from([0.1, 0.5, 1.0]))
-    mask = pl.Series([(i * 7919) % 100 < share * 100 for i in range(rows.height)])
+    mask = pl.Series([(i * 7919) % 100 < share * 100 for i in range(rows.height)]) & rows["metric"].is_in(MEASURED)
     return rows.with_columns(pl.when(mask).then(float("nan")).otherwise(pl.col("value")).alias("value"))
 
 

@@ -35,13 +35,19 @@ def energy_is_estimate(table: pl.DataFrame) -> bool:
     return provenances <= {"estimate"}
 
 
+def _parameter_range(part: pl.DataFrame) -> list[int] | None:
+    """[fewest, most] parameters of the finite counts (a range); None when no trial recorded one."""
+    counts = part["parameters"].fill_nan(None).drop_nulls()
+    return [int(counts.min()), int(counts.max())] if counts.len() else None
+
+
 def size_scaling(table: pl.DataFrame) -> dict[str, Any]:
     """Power law of train time (and, with a device counter, energy) in parameters, per size comparison."""
     fits = {}
     for fixed, part in one_factor_groups(table, "size"):
         time_fit = PowerLawFit("parameters", "train_time").fit(part)
         entry = {"family": fixed["family"], "condition": condition_label(fixed), "time": time_fit.summary(),
-                 "parameters_range": [int(part["parameters"].min()), int(part["parameters"].max())],
+                 "parameters_range": _parameter_range(part),
                  "trials": part.height, "sizes": part["size"].n_unique(), "trial_ids": part["trial_id"].to_list()}
         entry["energy"] = ({"available": False, "reason": ESTIMATE_ONLY} if energy_is_estimate(part)
                            else PowerLawFit("parameters", "energy").fit(part).summary())

@@ -112,7 +112,7 @@ def headline_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
         t = fit["time"]
         out.append({"finding": f"training time ∝ parameters^b ({family}; {fit['condition']})", "value": t["exponent"],
                     "interval": t["interval95"], "over": f"{t['n_points']} trials (OLS on log-log)",
-                    "unit": "exponent", "provenance": "measured, log-log OLS"})
+                    "unit": "exponent", "provenance": "measured, log-log OLS", "reason": t.get("reason")})
     for family in sorted({c["factors"]["family"] for c in f["per_condition"]}):
         in_fit = set(fits.get(family, {}).get("trial_ids", [])) if fits.get("available") is not False else set()
         conds = [c for c in f["per_condition"] if c["factors"]["family"] == family]
@@ -122,12 +122,13 @@ def headline_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"finding": f"energy per training sample ({largest['condition']})", "value": e["estimate"],
                     "interval": [e["low"], e["high"]] if e["low"] is not None else None,
                     "over": f"{largest['seeds']} seeds" + (f" ({e['reason']})" if e.get("reason") else ""),
-                    "unit": "J", "provenance": ",".join(largest["energy_provenance"])})
+                    "unit": "J", "provenance": ",".join(largest["energy_provenance"]), "reason": e.get("reason")})
     zero = f["zero_tradeoff"]
     if zero.get("available") and len(zero["table"]) > 1:
         top = zero["table"][-1]
         r = top["relative_memory"]
         out.append({"finding": f"peak memory per worker, ZeRO {top['zero_stage']} / ZeRO {zero['baseline']}",
                     "value": r["estimate"], "interval": [r["low"], r["high"]] if r["low"] is not None else None,
-                    "over": f"{top['seeds']} seeds, paired", "unit": "ratio", "provenance": "measured"})
+                    "over": f"{top['seeds']} seeds, paired", "unit": "ratio", "provenance": "measured",
+                    "reason": r.get("reason")})
     return out

@@ -22,7 +22,8 @@ class PowerLawFit:
         self.x, self.y, self.confidence = x, y, confidence
 
     def fit(self, frame: pl.DataFrame) -> "PowerLawFit":
-        data = frame.select(self.x, self.y).drop_nulls().filter((pl.col(self.x) > 0) & (pl.col(self.y) > 0))
+        data = frame.select(self.x, self.y).drop_nulls().filter(
+            pl.col(self.x).is_finite() & pl.col(self.y).is_finite() & (pl.col(self.x) > 0) & (pl.col(self.y) > 0))
         lx, ly = np.log(data[self.x].to_numpy()), np.log(data[self.y].to_numpy())
         self.n_ = len(lx)
         self.distinct_x_ = len(np.unique(lx))
@@ -50,7 +51,8 @@ class PowerLawFit:
 
     def summary(self) -> dict[str, Any]:
         low, high = self.interval_.low, self.interval_.high
-        return {"available": bool(np.isfinite(self.exponent_)), "exponent": self.exponent_,
+        available = bool(np.isfinite(self.exponent_))
+        return {"available": available, "reason": None if available else self.interval_.reason, "exponent": self.exponent_,
                 "interval95": [low, high] if self.interval_.defined else None, "interval": self.interval_.to_dict(),
                 "prefactor": self.prefactor_, "r2": self.r2_, "n_points": self.n_, "distinct_x": self.distinct_x_}
 
