@@ -22,8 +22,13 @@ class PowerLawFit:
         self.x, self.y, self.confidence = x, y, confidence
 
     def fit(self, frame: pl.DataFrame) -> "PowerLawFit":
-        data = frame.select(self.x, self.y).drop_nulls().filter(
-            pl.col(self.x).is_finite() & pl.col(self.y).is_finite() & (pl.col(self.x) > 0) & (pl.col(self.y) > 0))
+        data = (
+            frame.select(self.x, self.y)
+            .drop_nulls()
+            .filter(
+                pl.col(self.x).is_finite() & pl.col(self.y).is_finite() & (pl.col(self.x) > 0) & (pl.col(self.y) > 0)
+            )
+        )
         lx, ly = np.log(data[self.x].to_numpy()), np.log(data[self.y].to_numpy())
         self.n_ = len(lx)
         self.distinct_x_ = len(np.unique(lx))
@@ -31,19 +36,29 @@ class PowerLawFit:
         method, over = "OLS slope, Student-t", "trials (log-log points)"
         if self.distinct_x_ < 2:
             self.exponent_ = self.prefactor_ = self.r2_ = float("nan")
-            self.interval_ = Interval(None, None, None, method, self.confidence, over, counts,
-                                      "fewer than two model sizes: no slope")
+            self.interval_ = Interval(
+                None, None, None, method, self.confidence, over, counts, "fewer than two model sizes: no slope"
+            )
             return self
         res = stats.linregress(lx, ly)
         self.exponent_, self.prefactor_, self.r2_ = float(res.slope), float(np.exp(res.intercept)), float(res.rvalue**2)
         dof = self.n_ - 2
         if dof > 0 and np.isfinite(res.stderr):
             half = float(stats.t.ppf(0.5 + self.confidence / 2, dof) * res.stderr)
-            self.interval_ = Interval(self.exponent_, self.exponent_ - half, self.exponent_ + half, method,
-                                      self.confidence, over, counts)
+            self.interval_ = Interval(
+                self.exponent_, self.exponent_ - half, self.exponent_ + half, method, self.confidence, over, counts
+            )
         else:
-            self.interval_ = Interval(self.exponent_, None, None, method, self.confidence, over, counts,
-                                      "two points: the line fits exactly, no residual to size an interval")
+            self.interval_ = Interval(
+                self.exponent_,
+                None,
+                None,
+                method,
+                self.confidence,
+                over,
+                counts,
+                "two points: the line fits exactly, no residual to size an interval",
+            )
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -52,13 +67,26 @@ class PowerLawFit:
     def summary(self) -> dict[str, Any]:
         low, high = self.interval_.low, self.interval_.high
         available = bool(np.isfinite(self.exponent_))
-        return {"available": available, "reason": None if available else self.interval_.reason, "exponent": self.exponent_,
-                "interval95": [low, high] if self.interval_.defined else None, "interval": self.interval_.to_dict(),
-                "prefactor": self.prefactor_, "r2": self.r2_, "n_points": self.n_, "distinct_x": self.distinct_x_}
+        return {
+            "available": available,
+            "reason": None if available else self.interval_.reason,
+            "exponent": self.exponent_,
+            "interval95": [low, high] if self.interval_.defined else None,
+            "interval": self.interval_.to_dict(),
+            "prefactor": self.prefactor_,
+            "r2": self.r2_,
+            "n_points": self.n_,
+            "distinct_x": self.distinct_x_,
+        }
 
 
-def scaling_efficiency(frame: pl.DataFrame, *, workers: str = "workers", throughput: str = "samples_per_second",
-                       global_batch: str = "global_batch") -> tuple[str, list[dict]]:
+def scaling_efficiency(
+    frame: pl.DataFrame,
+    *,
+    workers: str = "workers",
+    throughput: str = "samples_per_second",
+    global_batch: str = "global_batch",
+) -> tuple[str, list[dict]]:
     """Speedup and efficiency against the smallest worker count, per seed (paired by seed), with intervals.
 
     Strong scaling (same global batch at every N): E = X(N) / (N/N0 · X(N0)) with throughput X.
@@ -66,8 +94,11 @@ def scaling_efficiency(frame: pl.DataFrame, *, workers: str = "workers", through
     Both reduce to the same throughput ratio; ``mode`` says which one the comparison measured
     ("mixed" when neither the global nor the per-worker batch is constant: no efficiency is defined).
     """
-    by_n = frame.group_by(workers).agg(pl.col(global_batch).n_unique().alias("batches"),
-                                       pl.col(global_batch).first()).sort(workers)
+    by_n = (
+        frame.group_by(workers)
+        .agg(pl.col(global_batch).n_unique().alias("batches"), pl.col(global_batch).first())
+        .sort(workers)
+    )
     if by_n.height < 2 or (by_n["batches"] > 1).any():
         return "mixed", []
     if by_n[global_batch].n_unique() == 1:
@@ -82,8 +113,15 @@ def scaling_efficiency(frame: pl.DataFrame, *, workers: str = "workers", through
     for n, b in zip(by_n[workers], by_n[global_batch]):
         cell = frame.filter(pl.col(workers) == n).join(base, on="seed")
         speedup = (cell[throughput] / cell["x0"]).to_numpy()
-        table.append({"workers": int(n), "global_batch": int(b), "seeds": cell.height,
-                      throughput: t_interval(cell[throughput].to_numpy(), over="seeds").to_dict(),
-                      "speedup": t_interval(speedup, over="seeds").to_dict(), "ideal_speedup": n / n0,
-                      "efficiency": t_interval(speedup / (n / n0), over="seeds").to_dict()})
+        table.append(
+            {
+                "workers": int(n),
+                "global_batch": int(b),
+                "seeds": cell.height,
+                throughput: t_interval(cell[throughput].to_numpy(), over="seeds").to_dict(),
+                "speedup": t_interval(speedup, over="seeds").to_dict(),
+                "ideal_speedup": n / n0,
+                "efficiency": t_interval(speedup / (n / n0), over="seeds").to_dict(),
+            }
+        )
     return mode, table

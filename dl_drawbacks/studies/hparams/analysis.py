@@ -35,6 +35,13 @@ def common_rung(table: pl.DataFrame, sweep: str, options: HparamsOptions) -> int
     return min(options.asha.grace_period, full) if options.asha.enabled else full
 
 
+def _inside(dist, name: str) -> pl.Expr:
+    """The trial's value of ``name`` is one the distribution can produce (not null)."""
+    if dist.kind == "choice":
+        return pl.col(name).is_in(list(dist.args))
+    return pl.col(name).cast(pl.Float64, strict=False).is_between(dist.args[0], dist.args[1])
+
+
 def importance(table: pl.DataFrame, curves: pl.DataFrame, options: HparamsOptions) -> dict[str, Any]:
     """fANOVA (+ PED-ANOVA) on every sampled configuration of task A at the common rung (see ``importance``)."""
     from .importance import FanovaBootstrap, ped_anova
@@ -43,13 +50,20 @@ def importance(table: pl.DataFrame, curves: pl.DataFrame, options: HparamsOption
     names = list(space)
     rung = common_rung(table, "search", options)
     sample = value_at_eval(table, curves, "search", rung)
+    absent = [n for n in names if sample.height and sample[n].null_count() == sample.height]
+    if absent:
+        return {"available": False, "reason": f"not measurable: the search trials hold no value of {', '.join(absent)} "
+                                              "(the rows come from another search space)"}
+    inside = sample.filter(pl.all_horizontal([_inside(space[n], n) for n in names]))
+    outside, sample = sample.height - inside.height, inside
     present = table.filter(pl.col("sweep") == "search")
     sampled = options.n_trials if options.search == "random" else present.height
     missing = [c for c in (sample_configs(space, options.n_trials, seed=options.sample_seed)
                            if options.search == "random" else []) if config_id(c) not in set(present["config_id"])]
     counts = {"configurations_sampled": sampled, "configurations_used": sample.height,
               "failed_or_missing": max(0, sampled - present.height), "missing_configs": missing,
-              "without_a_value_at_the_rung": present.height - sample.height, "rung": rung}
+              "without_a_value_at_the_rung": present.height - sample.height - outside,
+              "outside_the_space": outside, "rung": rung}
     if sample.height < options.importance_min_trials:
         return {"available": False, **counts, "reason": f"not measurable: {sample.height} configurations have a value "
                 f"at evaluation {rung} (need >= {options.importance_min_trials})"}

@@ -10,6 +10,7 @@ import polars as pl
 
 from ...report.figures import plt, save_figure
 
+
 def _save(fig, out_dir: Path, name: str) -> Path:
     return save_figure(fig, out_dir / name)
 
@@ -25,7 +26,8 @@ def _numeric(col: pl.Series) -> tuple[np.ndarray, list | None, bool]:
 
 
 def importance_bars(findings: dict[str, Any], out_dir: Path) -> Path | None:
-    """fANOVA importance per hyperparameter with its bootstrap interval, rank-1 frequency and the null's 95th percentile."""
+    """fANOVA importance per hyperparameter with its bootstrap interval, rank-1 frequency and the null's 95th "
+      "percentile."""
     imp = findings["importance"]
     if not imp.get("available"):
         return None
@@ -35,12 +37,16 @@ def importance_bars(findings: dict[str, Any], out_dir: Path) -> Path | None:
     low = np.array([q["interval"]["low"] if q["interval"]["low"] is not None else v for q, v in zip(p, point)])
     high = np.array([q["interval"]["high"] if q["interval"]["high"] is not None else v for q, v in zip(p, point)])
     fig, ax = plt.subplots(figsize=(6.5, 0.5 * len(names) + 1.6))
-    ax.barh(names, point, xerr=[np.clip(point - low, 0, None), np.clip(high - point, 0, None)], color="tab:blue", capsize=3)
+    ax.barh(
+        names, point, xerr=[np.clip(point - low, 0, None), np.clip(high - point, 0, None)], color="tab:blue", capsize=3
+    )
     null = [q["null_p95"] for q in p]
     ax.scatter([v if v is not None else np.nan for v in null], names, marker="|", s=200, c="k", label="null 95th pct")
     for y, q in enumerate(p):
         if q["top1_frequency"] is not None:
-            ax.annotate(f"first in {q['top1_frequency']:.0%}", (0, y), xytext=(3, 6), textcoords="offset points", fontsize=7)
+            ax.annotate(
+                f"first in {q['top1_frequency']:.0%}", (0, y), xytext=(3, 6), textcoords="offset points", fontsize=7
+            )
     ax.set_xlabel(f"fANOVA main-effect importance at evaluation {imp['rung']} ({imp['configurations_used']} configs)")
     ax.set_title("Which hyperparameters matter (bars: 95% bootstrap interval)")
     ax.legend(fontsize=7, loc="lower right")
@@ -110,7 +116,9 @@ def tunability_bars(findings: dict[str, Any], out_dir: Path) -> Path | None:
         iv = v.get("interval") or {}
         ax.barh([y], [v["gain"]], color="tab:green" if name.startswith("all") else "tab:blue")
         if iv.get("low") is not None:
-            ax.errorbar([v["gain"]], [y], xerr=[[v["gain"] - iv["low"]], [iv["high"] - v["gain"]]], color="k", capsize=3)
+            ax.errorbar(
+                [v["gain"]], [y], xerr=[[v["gain"] - iv["low"]], [iv["high"] - v["gain"]]], color="k", capsize=3
+            )
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(range(len(items)), [n for n, _ in items])
     ax.set_xlabel("test accuracy gain over the default (fresh seeds; 95% t interval over seeds)")

@@ -31,17 +31,26 @@ FINDINGS = ("search", "importance", "seed_variance", "tunability", "transfer", "
 
 class HparamsTreatment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    val_fraction: float = Field(0.2, gt=0, lt=1, description="share of the training split held out for validation (the search objective)")
-    split_seed: int = Field(0, description="seed of the validation hold-out (fixed: seeds vary initialisation and order only)")
-    tune_reports: bool = Field(False, description="report each evaluation to the trial's Tune scheduler (search trials; "
-                                                  "set by the study, not in specs)")
+    val_fraction: float = Field(
+        0.2, gt=0, lt=1, description="share of the training split held out for validation (the search objective)"
+    )
+    split_seed: int = Field(
+        0, description="seed of the validation hold-out (fixed: seeds vary initialisation and order only)"
+    )
+    tune_reports: bool = Field(
+        False,
+        description="report each evaluation to the trial's Tune scheduler (search trials; "
+        "set by the study, not in specs)",
+    )
 
 
 @STUDIES.register("hparams")
 class HparamsStudy(StudyKind):
     name = "hparams"
-    question = ("How much does the outcome depend on hyperparameters, which ones matter, how much does tuning buy, "
-                "and does a good configuration carry over to another task?")
+    question = (
+        "How much does the outcome depend on hyperparameters, which ones matter, how much does tuning buy, "
+        "and does a good configuration carry over to another task?"
+    )
     Treatment = HparamsTreatment
     Options = HparamsOptions
     default_concurrency: ClassVar[int | None] = None  # as many trials as the cluster holds
@@ -51,7 +60,10 @@ class HparamsStudy(StudyKind):
 
         for key in options.search_space:
             if key not in HPARAM_PATHS and not key.startswith(ROOTS):
-                raise ValueError(f"analysis.search_space.{key}: unknown hyperparameter; known: {', '.join(HPARAM_PATHS)}, or a dotted setting path")
+                raise ValueError(
+                    f"analysis.search_space.{key}: unknown hyperparameter; known: {', '.join(HPARAM_PATHS)}, or a "
+                    "dotted setting path"
+                )
         if study.sweeps:
             raise ValueError("sweeps: the hparams study samples its trials from analysis.search_space; remove sweeps")
         if len(study.seeds) != 1:
@@ -60,11 +72,20 @@ class HparamsStudy(StudyKind):
             raise ValueError(f"analysis.seeds: re-runs need fresh seeds; remove the search seed {study.seeds[0]}")
         budget = study.trainer.budget
         if options.asha.enabled and (budget.epochs is None or budget.eval_every):
-            raise ValueError("trainer.budget: ASHA compares trials epoch by epoch; give epochs and eval_every 0 (or analysis.asha.enabled: false)")
+            raise ValueError(
+                "trainer.budget: ASHA compares trials epoch by epoch; give epochs and eval_every 0 (or "
+                "analysis.asha.enabled: false)"
+            )
         if options.asha.enabled and study.trainer.workers > 1:
-            raise ValueError("analysis.asha: ASHA needs 1-worker trials (reports come from the Tune trial process); set enabled: false for trainer.workers > 1")
+            raise ValueError(
+                "analysis.asha: ASHA needs 1-worker trials (reports come from the Tune trial process); set enabled: "
+                "false for trainer.workers > 1"
+            )
         if options.transfer is not None and options.search == "tpe":
-            raise ValueError("analysis.transfer: the transfer comparison needs the same configurations on both tasks; use search: random")
+            raise ValueError(
+                "analysis.transfer: the transfer comparison needs the same configurations on both tasks; use search: "
+                "random"
+            )
 
     def plan_trials(self, study: Any, options: HparamsOptions, trials: list) -> list:
         from .trials import planned_trials
@@ -73,8 +94,10 @@ class HparamsStudy(StudyKind):
             return planned_trials(trials[0], options)
         except ValidationError as err:
             first = err.errors()[0]
-            raise SpecError(f"analysis.search_space: a sampled configuration is not a valid setting: "
-                            f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+            raise SpecError(
+                f"analysis.search_space: a sampled configuration is not a valid setting: "
+                f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+            ) from None
 
     def run_trials(self, study: Any, options: HparamsOptions, todo: list, *, runner: Any) -> None:
         from .runner import run_study
@@ -98,7 +121,9 @@ class HparamsStudy(StudyKind):
         ctx.splits["train"] = Split(train.x[keep], train.y[keep], {k: v[keep] for k, v in train.groups.items()})
         if ctx.is_chief:
             counts = np.bincount(np.asarray(ctx.splits["val"].y).reshape(-1))
-            ctx.rows.add("chance_accuracy", counts.max() / counts.sum(), "fraction", split="val", provenance="majority_class")
+            ctx.rows.add(
+                "chance_accuracy", counts.max() / counts.sum(), "fraction", split="val", provenance="majority_class"
+            )
             ctx.rows.add("steps_planned", total_steps(ctx)[0], "count")
 
     def before_training(self, ctx) -> None:
@@ -131,9 +156,13 @@ class HparamsStudy(StudyKind):
         return {
             "question": self.question,
             "objective": "validation accuracy (held-out share of the training split); diverged runs score chance",
-            "search": {"algorithm": options.search, "asha": options.asha.model_dump(),
-                       "scheduler": "one ASHA scheduler per data set",
-                       "task_a": A.search_summary(table, "search", names), "task_b": A.search_summary(table, "transfer", names)},
+            "search": {
+                "algorithm": options.search,
+                "asha": options.asha.model_dump(),
+                "scheduler": "one ASHA scheduler per data set",
+                "task_a": A.search_summary(table, "search", names),
+                "task_b": A.search_summary(table, "transfer", names),
+            },
             "importance": A.importance(table, curves, options),
             "seed_variance": seed_variance(table, options),
             "tunability": tunability(table, names, options.seeds, top_k=options.top_k),
@@ -148,8 +177,13 @@ class HparamsStudy(StudyKind):
         from . import figures as F
 
         table = pl.DataFrame(findings["table"], infer_schema_length=None)
-        made = [F.importance_bars(findings, out_dir), F.parallel_coordinates(table, findings, out_dir),
-                F.variance_bar(findings, out_dir), F.tunability_bars(findings, out_dir), F.transfer_by_rung(findings, out_dir)]
+        made = [
+            F.importance_bars(findings, out_dir),
+            F.parallel_coordinates(table, findings, out_dir),
+            F.variance_bar(findings, out_dir),
+            F.tunability_bars(findings, out_dir),
+            F.transfer_by_rung(findings, out_dir),
+        ]
         return [p for p in made if p is not None]
 
     def report(self, findings: dict[str, Any], figures: list[Path]) -> str:
@@ -166,6 +200,10 @@ class HparamsStudy(StudyKind):
         from ...tracking.panels import Bars, Curves, Parallel, config, summary
 
         names = [n for n in findings.get("hparams") or [] if isinstance(n, str)]
-        return [Curves("validation accuracy (the objective)", ("accuracy/val",)),
-                Parallel("configurations", (*(config(n) for n in names), summary("accuracy/val"), summary("accuracy/test"))),
-                Bars("final validation accuracy by role", (summary("accuracy/val"),), group_by="sweep")]
+        return [
+            Curves("validation accuracy (the objective)", ("accuracy/val",)),
+            Parallel(
+                "configurations", (*(config(n) for n in names), summary("accuracy/val"), summary("accuracy/test"))
+            ),
+            Bars("final validation accuracy by role", (summary("accuracy/val"),), group_by="sweep"),
+        ]

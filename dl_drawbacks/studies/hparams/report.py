@@ -27,8 +27,10 @@ def _search(f: dict[str, Any]) -> list[str]:
     for key in ("task_a", "task_b"):
         t = s[key]
         if t.get("available"):
-            out.append(f"- {t['task']}: {t['trials']} trials {t['by_status']}; chosen on validation: {t['chosen_config']} "
-                       f"(val {fmt(t['chosen_val'])}, {t['chosen_on']}).")
+            out.append(
+                f"- {t['task']}: {t['trials']} trials {t['by_status']}; chosen on validation: {t['chosen_config']} "
+                f"(val {fmt(t['chosen_val'])}, {t['chosen_on']})."
+            )
     return out
 
 
@@ -36,18 +38,27 @@ def _importance(f: dict[str, Any]) -> list[str]:
     imp = f["importance"]
     if not imp.get("available"):
         return [f"Importance: {imp.get('reason')}."]
-    rows = [[n, p["point"], _iv(p["interval"]), fmt(p["top1_frequency"]), fmt(p["null_p95"]), fmt(p["null_p_value"])]
-            for n, p in ((n, imp["params"][n]) for n in imp["ranking"])]
+    rows = [
+        [n, p["point"], _iv(p["interval"]), fmt(p["top1_frequency"]), fmt(p["null_p95"]), fmt(p["null_p_value"])]
+        for n, p in ((n, imp["params"][n]) for n in imp["ranking"])
+    ]
     ped = imp["ped_anova"]
-    ped_line = (f"{ped['method']}: " + ", ".join(f"{n} {fmt(v)}" for n, v in ped["importance"].items())
-                if ped.get("available") else f"PED-ANOVA: {ped.get('reason')}")
-    return ["### Which hyperparameters matter",
-            f"{imp['method']}. Objective: {imp['objective']}. Configurations: {imp['configurations_used']} used of "
-            f"{imp['configurations_sampled']} sampled ({imp['failed_or_missing']} failed or missing: "
-            f"{imp['missing_configs'] or 'none'}). Log10 scale: {', '.join(imp['log10_scale']) or 'none'}. "
-            f"Above the permutation null (p <= 0.05): {', '.join(imp['matters']) or 'none'}. Pairwise: {imp['pairwise']}.",
-            "", table(["hyperparameter", "importance", "interval", "ranked first", "null 95th pct", "null p"], rows),
-            "", ped_line + "."]
+    ped_line = (
+        f"{ped['method']}: " + ", ".join(f"{n} {fmt(v)}" for n, v in ped["importance"].items())
+        if ped.get("available")
+        else f"PED-ANOVA: {ped.get('reason')}"
+    )
+    return [
+        "### Which hyperparameters matter",
+        f"{imp['method']}. Objective: {imp['objective']}. Configurations: {imp['configurations_used']} used of "
+        f"{imp['configurations_sampled']} sampled ({imp['failed_or_missing']} failed or missing: "
+        f"{imp['missing_configs'] or 'none'}). Log10 scale: {', '.join(imp['log10_scale']) or 'none'}. "
+        f"Above the permutation null (p <= 0.05): {', '.join(imp['matters']) or 'none'}. Pairwise: {imp['pairwise']}.",
+        "",
+        table(["hyperparameter", "importance", "interval", "ranked first", "null 95th pct", "null p"], rows),
+        "",
+        ped_line + ".",
+    ]
 
 
 def _gain(v: dict[str, Any]) -> str:
@@ -62,16 +73,23 @@ def _tunability(f: dict[str, Any]) -> list[str]:
     if not t.get("available"):
         return [f"Tunability: {t.get('reason')}."]
     o = t["overall"]
-    out = ["### How much tuning buys (tunability, Probst et al. 2019)",
-           f"Scored on the {t['scored_on']}. Default {t['default_config']}: test {fmt(t['default_test']['estimate'])} "
-           f"{_iv(t['default_test'])}."]
+    out = [
+        "### How much tuning buys (tunability, Probst et al. 2019)",
+        f"Scored on the {t['scored_on']}. Default {t['default_config']}: test {fmt(t['default_test']['estimate'])} "
+        f"{_iv(t['default_test'])}.",
+    ]
     if o.get("available"):
-        out.append(f"Tuned {o['tuned_config']} (chosen among {o['chosen_among']} on validation; its selection run scored "
-                   f"{fmt(o['selection_run_val'])} on validation): test {fmt(o['tuned_test'])}; gain {_gain(o)}.")
+        out.append(
+            f"Tuned {o['tuned_config']} (chosen among {o['chosen_among']} on validation; its selection run scored "
+            f"{fmt(o['selection_run_val'])} on validation): test {fmt(o['tuned_test'])}; gain {_gain(o)}."
+        )
     else:
         out.append(f"Tuned: {o.get('reason')}.")
     rows = [[n, _gain(v), str(v.get("best_value", "—"))] for n, v in t["per_hparam"].items()]
-    return out + ["", table(["hyperparameter", "test gain from tuning it alone (paired over seeds)", "chosen value"], rows)]
+    return out + [
+        "",
+        table(["hyperparameter", "test gain from tuning it alone (paired over seeds)", "chosen value"], rows),
+    ]
 
 
 def _variance(f: dict[str, Any]) -> list[str]:
@@ -79,48 +97,99 @@ def _variance(f: dict[str, Any]) -> list[str]:
     if not sv.get("available"):
         return [f"Seed vs hyperparameter variance: {sv.get('reason')}."]
     c = sv["components"]
-    return ["### Seeds vs hyperparameters",
-            f"Design: {sv['design']} ({sv['configs_used']} complete, {sv['configs_dropped']} dropped). Hyperparameters "
-            f"explain {fmt(sv['hparam_share'])} of the variance {_iv(sv['hparam_share_interval'])}, seeds "
-            f"{fmt(sv['seed_share'])}. Components: hyperparameters {fmt(c['hyperparameters'])}, seed {fmt(c['seed'])}, "
-            f"residual {fmt(c['residual'])}; negative estimates set to 0: {sv['negative_estimates_set_to_0'] or 'none'}. "
-            f"{sv['method']}."]
+    return [
+        "### Seeds vs hyperparameters",
+        f"Design: {sv['design']} ({sv['configs_used']} complete, {sv['configs_dropped']} dropped). Hyperparameters "
+        f"explain {fmt(sv['hparam_share'])} of the variance {_iv(sv['hparam_share_interval'])}, seeds "
+        f"{fmt(sv['seed_share'])}. Components: hyperparameters {fmt(c['hyperparameters'])}, seed {fmt(c['seed'])}, "
+        f"residual {fmt(c['residual'])}; negative estimates set to 0: {sv['negative_estimates_set_to_0'] or 'none'}. "
+        f"{sv['method']}.",
+    ]
 
 
 def _transfer(f: dict[str, Any]) -> list[str]:
     tr = f["transfer"]
     if not tr.get("available"):
         return [f"Transfer: {tr.get('reason')}."]
-    rows = [[r["eval"], r["configs"], fmt(r["rho"]) if r.get("available") else r["reason"],
-             _iv(r.get("interval")) if r.get("available") else "—"] for r in tr["by_rung"]]
+    rows = [
+        [
+            r["eval"],
+            r["configs"],
+            fmt(r["rho"]) if r.get("available") else r["reason"],
+            _iv(r.get("interval")) if r.get("available") else "—",
+        ]
+        for r in tr["by_rung"]
+    ]
     ab, ba = tr["regret_a_to_b"], tr["regret_b_to_a"]
 
     def regret(v: dict[str, Any]) -> str:
-        return (f"{fmt(v['regret'])} {_iv(v.get('interval'))}" + (f" ({v['note']})" if v.get("note") else "")
-                if v.get("available") else str(v.get("reason")))
+        return (
+            f"{fmt(v['regret'])} {_iv(v.get('interval'))}" + (f" ({v['note']})" if v.get("note") else "")
+            if v.get("available")
+            else str(v.get("reason"))
+        )
 
-    return ["### Does a good configuration carry over?",
-            f"{tr['configs']} configurations searched on {tr['task_a']} and {tr['task_b']}, each with its own ASHA. {tr['method']}.",
-            "", table(["evaluation", "configs on both", "Spearman", "interval"], rows), "",
-            f"Regret of using {tr['task_a']}'s choice on {tr['task_b']} (test accuracy): {regret(ab)}; the reverse: {regret(ba)}."]
+    return [
+        "### Does a good configuration carry over?",
+        f"{tr['configs']} configurations searched on {tr['task_a']} and {tr['task_b']}, each with its own ASHA. "
+        f"{tr['method']}.",
+        "",
+        table(["evaluation", "configs on both", "Spearman", "interval"], rows),
+        "",
+        f"Regret of using {tr['task_a']}'s choice on {tr['task_b']} (test accuracy): {regret(ab)}; the reverse: "
+        f"{regret(ba)}.",
+    ]
 
 
 def _failures_and_cost(f: dict[str, Any]) -> list[str]:
     fl, c = f["failures"], f["cost"]
-    out = _missing("Failures", fl) or ["### Where training fails",
-                                       f"{fl['diverged']} of {fl['trials']} search/one-at-a-time trials diverged ({fl['by_cause']})."]
-    rows = [[n, b["bin"], b["trials"], b["diverged_share"]] for n, bins in fl.get("by_hparam", {}).items()
-            for b in bins if b["diverged_share"]]
+    out = _missing("Failures", fl) or [
+        "### Where training fails",
+        f"{fl['diverged']} of {fl['trials']} search/one-at-a-time trials diverged ({fl['by_cause']}).",
+    ]
+    rows = [
+        [n, b["bin"], b["trials"], b["diverged_share"]]
+        for n, bins in fl.get("by_hparam", {}).items()
+        for b in bins
+        if b["diverged_share"]
+    ]
     if rows:
         out += ["", table(["hyperparameter", "range", "trials", "diverged share"], rows)]
     if not c.get("available", True):
         return out + ["", f"Cost: {c.get('reason')}."]
-    out += ["", "### Cost of tuning", f"{c['trials']} trials {c['by_status']}, {fmt(c['train_hours'])} training hours, "
-            f"{fmt(c['energy_j'])} J (provenance {c['energy_provenance']}). {c['method']}.", ""]
-    rows = [[task, b["trials"], b["stopped_early"], b["energy_j"], b["projected_full_budget_energy_j"],
-             fmt(b["energy_saved_fraction"]), fmt(b["time_saved_fraction"])] for task, b in c["per_search"].items()]
-    return out + [table(["search", "trials", "stopped by ASHA", "energy J (measured window)",
-                         "J at full budget (projected)", "energy saved", "time saved"], rows)]
+    out += [
+        "",
+        "### Cost of tuning",
+        f"{c['trials']} trials {c['by_status']}, {fmt(c['train_hours'])} training hours, "
+        f"{fmt(c['energy_j'])} J (provenance {c['energy_provenance']}). {c['method']}.",
+        "",
+    ]
+    rows = [
+        [
+            task,
+            b["trials"],
+            b["stopped_early"],
+            b["energy_j"],
+            b["projected_full_budget_energy_j"],
+            fmt(b["energy_saved_fraction"]),
+            fmt(b["time_saved_fraction"]),
+        ]
+        for task, b in c["per_search"].items()
+    ]
+    return out + [
+        table(
+            [
+                "search",
+                "trials",
+                "stopped by ASHA",
+                "energy J (measured window)",
+                "J at full budget (projected)",
+                "energy saved",
+                "time saved",
+            ],
+            rows,
+        )
+    ]
 
 
 def hparams_markdown(f: dict[str, Any], figures: list[Path]) -> str:
@@ -140,31 +209,68 @@ def hparams_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     imp = f["importance"]
     if imp.get("available"):
         top, p = imp["ranking"][0], imp["params"][imp["ranking"][0]]
-        out.append({"finding": f"most important hyperparameter: {top} (fANOVA, {imp['configurations_used']} configurations; "
-                               f"ranked first in {fmt(p['top1_frequency'])} of resamples; null p {fmt(p['null_p_value'])})",
-                    "value": p["point"], "interval": _interval_pair(p["interval"]), "over": "configurations (bootstrap)",
-                    "unit": "variance share", "provenance": "fitted"})
+        out.append(
+            {
+                "finding": f"most important hyperparameter: {top} (fANOVA, {imp['configurations_used']} "
+                           "configurations; "
+                f"ranked first in {fmt(p['top1_frequency'])} of resamples; null p {fmt(p['null_p_value'])})",
+                "value": p["point"],
+                "interval": _interval_pair(p["interval"]),
+                "over": "configurations (bootstrap)",
+                "unit": "variance share",
+                "provenance": "fitted",
+            }
+        )
     t = f["tunability"]
     if t.get("available") and t["overall"].get("available"):
         o = t["overall"]
-        out.append({"finding": f"tunability: tuned - default, test accuracy over {o['seeds']} fresh seeds",
-                    "value": o["gain"], "interval": _interval_pair(o["interval"]), "over": "seeds (paired)",
-                    "unit": "accuracy", "provenance": "measured"})
+        out.append(
+            {
+                "finding": f"tunability: tuned - default, test accuracy over {o['seeds']} fresh seeds",
+                "value": o["gain"],
+                "interval": _interval_pair(o["interval"]),
+                "over": "seeds (paired)",
+                "unit": "accuracy",
+                "provenance": "measured",
+            }
+        )
     sv = f["seed_variance"]
     if sv.get("available"):
-        out.append({"finding": f"share of outcome variance from hyperparameters ({sv['design']})", "value": sv["hparam_share"],
-                    "interval": _interval_pair(sv["hparam_share_interval"]), "over": "configurations (bootstrap)",
-                    "unit": "fraction", "provenance": "fitted"})
+        out.append(
+            {
+                "finding": f"share of outcome variance from hyperparameters ({sv['design']})",
+                "value": sv["hparam_share"],
+                "interval": _interval_pair(sv["hparam_share_interval"]),
+                "over": "configurations (bootstrap)",
+                "unit": "fraction",
+                "provenance": "fitted",
+            }
+        )
     tr = f["transfer"]
     if tr.get("available") and tr["first_rung"].get("available"):
         r = tr["first_rung"]
-        out.append({"finding": f"rank correlation of configurations {tr['task_a']} vs {tr['task_b']} at evaluation 1 "
-                               f"({r['configs']} configurations)", "value": r["rho"], "interval": _interval_pair(r["interval"]),
-                    "over": "configurations (bootstrap)", "unit": "Spearman", "provenance": "measured"})
+        out.append(
+            {
+                "finding": f"rank correlation of configurations {tr['task_a']} vs {tr['task_b']} at evaluation 1 "
+                f"({r['configs']} configurations)",
+                "value": r["rho"],
+                "interval": _interval_pair(r["interval"]),
+                "over": "configurations (bootstrap)",
+                "unit": "Spearman",
+                "provenance": "measured",
+            }
+        )
     c = f["cost"]
     for task, b in (c.get("per_search") or {}).items():
         saved = b["energy_saved_fraction"]
-        out.append({"finding": f"energy ASHA saved on the {task} search", "value": saved, "interval": None,
-                    "unit": "fraction", "provenance": f"projected ({', '.join(c['energy_provenance'])} meters)",
-                    **({} if saved is not None else {"reason": "no energy was measured"})})
+        out.append(
+            {
+                "finding": f"energy ASHA saved on the {task} search",
+                "value": saved,
+                "interval": None,
+                "unit": "fraction",
+                "provenance": f"projected ({', '.join(c['energy_provenance'])} meters)",
+                **({} if saved is not None else {"reason": "no energy was measured"}),
+            }
+        )
     return out

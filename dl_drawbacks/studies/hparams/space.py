@@ -46,8 +46,10 @@ class Dist(BaseModel):
             return value
         allowed = ", ".join(DISTRIBUTIONS)
         if not isinstance(value, dict) or len(value) != 1:
-            raise ValueError(f"write one distribution as {{name: [args]}}, e.g. {{loguniform: [1e-4, 0.1]}}; allowed: {allowed}")
-        (kind, args), = value.items()
+            raise ValueError(
+                f"write one distribution as {{name: [args]}}, e.g. {{loguniform: [1e-4, 0.1]}}; allowed: {allowed}"
+            )
+        ((kind, args),) = value.items()
         if kind not in DISTRIBUTIONS:
             raise ValueError(f"unknown distribution {kind!r}; allowed: {allowed}")
         args = list(args) if isinstance(args, (list, tuple)) else [args]

@@ -319,7 +319,9 @@ def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
                 "interval": None,
                 "unit": "width",
                 "provenance": "measured, paired nested test",
-                **({} if value is not None else {"reason": "no resolved peak, so no peak width (the verdict says why)"}),
+                **(
+                    {} if value is not None else {"reason": "no resolved peak, so no peak width (the verdict says why)"}
+                ),
             }
         )
     for c in f["regularization"].get("conditions") or []:
