@@ -130,6 +130,8 @@ def bootstrap_interval(
     )
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (math.isfinite(low) and math.isfinite(high)):  # BCa is undefined for some skewed/discrete samples
+        if method.lower() == "percentile":
+            return _undefined(estimate, name, level, over, n, "the statistic is not finite on some resamples")
         return bootstrap_interval(
             v, statistic, level=level, method="percentile", n_resamples=n_resamples, seed=seed, over=over
         )

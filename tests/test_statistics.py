@@ -94,3 +94,11 @@ def test_percentile_bootstrap_over_three_seeds_undercovers_where_nested_does_not
     nested = _simulated_coverage(lambda ps: nested_interval(ps, n_resamples=200, seed=int(rng.integers(1e9))),
                                  n_sims=300, k=3, n_test=2000, seed_sd=0.05, rng=rng)
     assert naive < 0.85 < 0.91 <= nested, (naive, nested)
+
+
+def test_a_statistic_that_is_nan_on_resamples_is_undefined_not_a_recursion():
+    def fragile(v):
+        return float("nan") if len(set(np.round(v, 6))) < len(v) else float(np.mean(v))
+
+    iv = bootstrap_interval([0.1, 0.5, 0.9, 1.3], fragile, n_resamples=200)
+    assert not iv.defined and iv.reason == "the statistic is not finite on some resamples"
