@@ -5,6 +5,7 @@ as failed with its message while the study goes on; a study whose every trial fa
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -71,10 +72,10 @@ def test_second_run_on_a_folder_in_use_refuses(ray_cluster, tmp_path, capsys):
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 90
-        while time.time() < deadline and not ((out / ".lock").exists() and (out / ".lock").read_text().startswith("pid")):
+        while time.time() < deadline and not ((out / ".lock").exists() and " pid " in (out / ".lock").read_text()):
             time.sleep(0.1)
         assert main(["run", str(SPEC), "--out", str(out), "--resume"]) == 2
-        assert "is in use by another dl-drawbacks run (pid" in capsys.readouterr().err
+        assert f"is in use by another dl-drawbacks run (host {socket.gethostname()} pid" in capsys.readouterr().err
     finally:
         assert first.wait(timeout=180) == 0
     assert {m["status"] for m in _markers(out).values()} == {"completed"}
