@@ -61,7 +61,7 @@ def test_sigint_after_the_first_trial_reports_what_did_not_run_and_resume_comple
     before = _finished_rows(out)
     planned = [t.trial_id for t in plan(load_spec(SPEC))]
     not_run = [t for t in planned if t not in before]
-    assert 1 <= len(before) < 5 and not_run
+    assert len(planned) == 5 and 1 <= len(before) < len(planned)  # interrupted after some, before all
     markers = {t: json.loads((out / "trials" / t / "trial.json").read_text()) for t in not_run}
     assert {m["status"] for m in markers.values()} == {"interrupted"}
     report = (out / "report.md").read_text()
