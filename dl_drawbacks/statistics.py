@@ -9,6 +9,10 @@
   ~78% of the time (tests/test_statistics.py measures it); this interval keeps its level with 3 seeds.
   (Variance components of multi-level resampling: Davison & Hinkley 1997 §3.8; Saravanan et al. 2020.)
 - ``value_range``: a min-max, labelled a range, never an interval.
+- ``bounds``: a statistic that lives in [a, b] (a rate, an accuracy) gets its t interval on the logit
+  scale of (x − a)/(b − a) (delta method: se_logit = se / (p(1 − p))), mapped back: the interval stays
+  inside [a, b] and is asymmetric near a bound, as the logit (Wald) interval of a proportion is
+  (Agresti & Coull 1998; Brown, Cai & DasGupta 2001 on why the plain Wald interval fails near 0 and 1).
 
 Every result says its method, level, n and what it is over; a degenerate input (no values, one seed
 without samples, a constant statistic) gives an interval with ``low``/``high`` None and its ``reason``.
@@ -21,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 Statistic = Callable[[np.ndarray], float]
 
@@ -85,8 +89,25 @@ def value_range(values: Any, *, over: str) -> Range:
     return Range(float(v.min()) if v.size else None, float(v.max()) if v.size else None, over, int(v.size))
 
 
-def t_interval(values: Any, *, level: float = 0.95, over: str = "seeds") -> Interval:
-    """Student-t interval of the mean of ``values`` (one per seed, say)."""
+Bounds = tuple[float, float] | None
+
+
+def _t_bounds(estimate: float, se: float, df: float, level: float, bounds: Bounds) -> tuple[float, float, str]:
+    """(low, high, method suffix) of estimate ± t·se, on the logit scale when ``bounds`` are given."""
+    t = float(stats.t.ppf((1 + level) / 2, df))
+    if bounds is None:
+        return estimate - t * se, estimate + t * se, ""
+    a, b = bounds
+    p = (estimate - a) / (b - a)
+    if not 0 < p < 1:  # every value at a bound: no logit; the plain interval is clipped to the bounds
+        return max(a, estimate - t * se), min(b, estimate + t * se), ", clipped to its bounds"
+    z, se_z = math.log(p / (1 - p)), se / ((b - a) * p * (1 - p))
+    low, high = (a + (b - a) * float(special.expit(v)) for v in (z - t * se_z, z + t * se_z))
+    return low, high, ", logit scale"
+
+
+def t_interval(values: Any, *, level: float = 0.95, over: str = "seeds", bounds: Bounds = None) -> Interval:
+    """Student-t interval of the mean of ``values`` (one per seed, say); ``bounds``: see the module docstring."""
     v = _finite(values)
     n = {over.replace(" ", "_"): int(v.size)}
     if v.size == 0:
@@ -94,8 +115,8 @@ def t_interval(values: Any, *, level: float = 0.95, over: str = "seeds") -> Inte
     mean = float(v.mean())
     if v.size < 2:
         return _undefined(mean, "student-t", level, over, n, f"one value: no spread over {over} to measure")
-    half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return Interval(mean, mean - half, mean + half, "student-t", level, over, n)
+    low, high, scale = _t_bounds(mean, float(v.std(ddof=1) / math.sqrt(v.size)), v.size - 1, level, bounds)
+    return Interval(mean, low, high, "student-t" + scale, level, over, n)
 
 
 def bootstrap_interval(
@@ -185,6 +206,7 @@ def nested_interval(
     n_resamples: int = 1000,
     seed: int = 0,
     paired: bool | None = None,
+    bounds: Bounds = None,
 ) -> Interval:
     """Interval of the mean over seeds of a per-seed statistic of its test samples (None: their mean).
 
@@ -193,7 +215,7 @@ def nested_interval(
     of ``statistic`` on every sample; its standard error combines the seed component s²/k (Student-t)
     and the test-sample component (the variance of ``resample_test_sets``), with Welch-Satterthwaite
     degrees of freedom. With one seed the interval is the test-sample percentile bootstrap alone,
-    and its reason says seed variance was not measured.
+    and its reason says seed variance was not measured. ``bounds``: see the module docstring.
     """
     stat = statistic or _mean_statistic
     per_seed = [np.asarray(s) for s in per_seed if len(s)]
@@ -227,5 +249,7 @@ def nested_interval(
     if total == 0:
         return Interval(estimate, estimate, estimate, method, level, over, n, "no variation over seeds or test samples")
     df = total**2 / (var_seed**2 / (k - 1)) if var_seed > 0 else math.inf  # Welch-Satterthwaite
-    half = float(stats.t.ppf((1 + level) / 2, df) * math.sqrt(total))
-    return Interval(estimate, estimate - half, estimate + half, method, level, over, n)
+    low, high, scale = _t_bounds(estimate, math.sqrt(total), df, level, bounds)
+    if scale:
+        method = method.replace("t over seeds", f"t over seeds{scale}")
+    return Interval(estimate, low, high, method, level, over, n)

@@ -102,3 +102,37 @@ def test_a_statistic_that_is_nan_on_resamples_is_undefined_not_a_recursion():
 
     iv = bootstrap_interval([0.1, 0.5, 0.9, 1.3], fragile, n_resamples=200)
     assert not iv.defined and iv.reason == "the statistic is not finite on some resamples"
+
+
+def _near_bound_sims(n_sims: int, rng: np.random.Generator) -> list[list[np.ndarray]]:
+    """3 seeds × 40 shared test items answered right with probability ~0.95 (seed effects on the logit scale)."""
+    sims = []
+    for _ in range(n_sims):
+        u = rng.random(40)
+        sims.append([(u < 1 / (1 + np.exp(-(np.log(19) + rng.normal(0, 0.8))))).astype(float) for _ in range(3)])
+    return sims
+
+
+def test_bounded_intervals_stay_inside_their_bounds_and_keep_their_level():
+    """A rate near 1 with 3 seeds: the plain interval leaves [0, 1]; the logit-scale one never does."""
+    rng = np.random.default_rng(21)
+    sims = _near_bound_sims(200, rng)
+    plain = [nested_interval(ps, n_resamples=200, seed=i) for i, ps in enumerate(sims)]
+    bounded = [nested_interval(ps, n_resamples=200, seed=i, bounds=(0.0, 1.0)) for i, ps in enumerate(sims)]
+    assert sum(iv.high > 1 for iv in plain if iv.defined) >= 20  # the failure the bounds exist for
+    defined = [iv for iv in bounded if iv.defined]
+    assert defined and all(0 <= iv.low <= iv.estimate <= iv.high <= 1 for iv in defined)
+    assert all(b.estimate == p.estimate for b, p in zip(bounded, plain))
+    assert "logit scale" in defined[0].method
+    truth = np.mean([1 / (1 + np.exp(-(np.log(19) + rng.normal(0, 0.8)))) for _ in range(200_000)])
+    coverage = np.mean([iv.low <= truth <= iv.high for iv in defined])
+    assert coverage >= 0.9, coverage
+
+
+def test_bounded_t_interval_is_asymmetric_near_a_bound_and_plain_in_the_middle():
+    near = t_interval([0.97, 0.99, 0.93], bounds=(0.0, 1.0))
+    assert near.high < 1 and near.high - near.estimate < near.estimate - near.low
+    middle, plain = t_interval([0.49, 0.51, 0.50], bounds=(0.0, 1.0)), t_interval([0.49, 0.51, 0.50])
+    assert middle.low == pytest.approx(plain.low, abs=1e-3) and middle.high == pytest.approx(plain.high, abs=1e-3)
+    at_bound = t_interval([1.0, 1.0, 1.0], bounds=(0.0, 1.0))
+    assert at_bound.low == at_bound.high == 1.0

@@ -17,15 +17,16 @@ import polars as pl
 
 from . import sample_stats as st
 from .metrics import FAIRNESS_METRICS
-from .settings import Setting, collect, entry, is_natural
+from .settings import RATE, Setting, collect, entry, is_natural
 from .sweeps import frontier, mitigation_comparison, proxy_ablation, representation_sweep
 from .verdicts import THRESHOLDS, verdict
 
 GROUP_RATES = ("accuracy", "tpr", "fpr", "fnr", "selection_rate")
 INTERVAL_METHOD = (
     "95% nested interval over seeds × test samples (statistics.nested_interval: Student-t over "
-    "seeds + bootstrap of the shared test set, Welch-Satterthwaite df); one seed: test-sample "
-    "percentile bootstrap alone, flagged in its reason"
+    "seeds + bootstrap of the shared test set, Welch-Satterthwaite df; rates, accuracies, AUCs and ECEs on "
+    "the logit scale, so they stay inside [0, 1]); one seed: test-sample percentile bootstrap alone, "
+    "flagged in its reason"
 )
 
 
@@ -44,7 +45,7 @@ def group_entries(s: Setting, resamples: int) -> list[dict[str, Any]]:
     for g in names:
         for m in GROUP_RATES:
             point = s.point_mean(f"group_{m}", g) if m != "fnr" else None
-            out.append({"group": g, "metric": m, **entry(s.samples, st.group_rate(m, g, s.groups), resamples, point)})
+            out.append({"group": g, "metric": m, **entry(s.samples, st.group_rate(m, g, s.groups), resamples, point, RATE)})
     return out
 
 
@@ -52,7 +53,7 @@ def threshold_free(s: Setting, resamples: int) -> dict[str, Any]:
     """Per compared group: ROC AUC and ECE of the scores; their differences (unprivileged − privileged)."""
     out = {}
     for name, make in (("roc_auc", st.roc_auc), ("ece", st.ece)):
-        per = {g: entry(s.samples, make(g, s.groups), resamples) for g in ("privileged", "unprivileged")}
+        per = {g: entry(s.samples, make(g, s.groups), resamples, bounds=RATE) for g in ("privileged", "unprivileged")}
         gap = entry(
             s.samples, lambda a, m=make: m("unprivileged", s.groups)(a) - m("privileged", s.groups)(a), resamples
         )

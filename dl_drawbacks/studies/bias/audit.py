@@ -24,7 +24,7 @@ from ...registry import STUDIES
 from ...rows import RowBuffer
 from ...store import json_safe, write_trial
 from .kind import BiasStudy, record_outcomes
-from .settings import collect, entry
+from .settings import RATE, collect, entry
 
 DECILES = range(1, 11)
 
@@ -85,17 +85,17 @@ def audit_findings(rows: pl.DataFrame, resamples: int) -> dict[str, Any]:
         names = [g for g in groups if g not in ("all", "privileged", "unprivileged")]
         rates = {
             g: {
-                "false_positive_rate": entry(s.samples, group_rate("fnr", g, groups), resamples),
-                "false_negative_rate": entry(s.samples, group_rate("fpr", g, groups), resamples),
+                "false_positive_rate": entry(s.samples, group_rate("fnr", g, groups), resamples, bounds=RATE),
+                "false_negative_rate": entry(s.samples, group_rate("fpr", g, groups), resamples, bounds=RATE),
                 "high_risk_rate": entry(
-                    s.samples, lambda a, g=g: 1 - group_rate("selection_rate", g, groups)(a), resamples
+                    s.samples, lambda a, g=g: 1 - group_rate("selection_rate", g, groups)(a), resamples, bounds=RATE
                 ),
             }
             for g in names
         }
         calibration = {
             g: [
-                {"decile": d, "reoffence_rate": entry(s.samples, _decile_rate(d, g, groups), resamples)}
+                {"decile": d, "reoffence_rate": entry(s.samples, _decile_rate(d, g, groups), resamples, bounds=RATE)}
                 for d in DECILES
             ]
             for g in ("privileged", "unprivileged")

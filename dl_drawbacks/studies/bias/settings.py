@@ -85,15 +85,23 @@ class Setting:
         return float(np.mean(v)) if v else None
 
 
-def interval(per_seed: list[np.ndarray], stat: Callable[[np.ndarray], float], resamples: int) -> dict[str, Any]:
-    """The nested 95% interval of ``stat`` as a dict (estimate, low, high, method, n, reason)."""
+RATE = (0.0, 1.0)  # the bounds of a rate, an accuracy, an AUC or an ECE: its interval stays inside them
+
+
+def interval(
+    per_seed: list[np.ndarray], stat: Callable[[np.ndarray], float], resamples: int, bounds=None
+) -> dict[str, Any]:
+    """The nested 95% interval of ``stat`` as a dict (estimate, low, high, method, n, reason); ``bounds``:
+    the statistic's range (``RATE``), for an interval on the logit scale that stays inside it."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return nested_interval(per_seed, stat, n_resamples=resamples, seed=0).to_dict()
+        return nested_interval(per_seed, stat, n_resamples=resamples, seed=0, bounds=bounds).to_dict()
 
 
-def entry(per_seed: list[np.ndarray], stat: Callable, resamples: int, point: float | None = None) -> dict[str, Any]:
+def entry(
+    per_seed: list[np.ndarray], stat: Callable, resamples: int, point: float | None = None, bounds=None
+) -> dict[str, Any]:
     """{'mean', 'interval95', 'interval'}; ``mean`` is aif360's value averaged over seeds when recorded."""
-    iv = interval(per_seed, stat, resamples)
+    iv = interval(per_seed, stat, resamples, bounds)
     return {
         "mean": point if point is not None else iv["estimate"],
         "interval95": [iv["low"], iv["high"]],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import sample_stats as st
-from .settings import Setting, entry, is_natural, paired
+from .settings import RATE, Setting, entry, is_natural, paired
 from .verdicts import THRESHOLDS, distance, equivalence, verdict
 
 PARITY = (
@@ -85,7 +85,7 @@ def _mitigation_row(base: Setting, s: Setting, r: int, primary: str) -> dict[str
         return row
     acc = st.group_rate("accuracy", "all", s.groups)
     pairs = paired(base, s)
-    row["accuracy"] = entry(s.samples, acc, r, s.point_mean("group_accuracy", "all"))
+    row["accuracy"] = entry(s.samples, acc, r, s.point_mean("group_accuracy", "all"), RATE)
     row["accuracy_cost"] = entry(pairs, st.paired_difference(acc), r) if s is not base else None
     row["metrics"] = {
         m: {**(e := entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m))), **verdict(m, e["interval"])}

@@ -66,10 +66,11 @@ class Curve:
 
 
 def anchor_interval(curve: Curve, i: int, *, level: float = 0.95) -> Interval:
-    """Interval of anchor i's mean error: nested over seeds × test samples, else Student-t over seeds."""
+    """Interval of anchor i's mean error: nested over seeds × test samples, else Student-t over seeds; an error
+    rate, so on the logit scale (inside [0, 1])."""
     if curve.correct is None:
-        return t_interval(curve.errors[i], level=level, over="seeds")
-    return nested_interval([1 - row for row in curve.correct[i]], level=level, paired=True)
+        return t_interval(curve.errors[i], level=level, over="seeds", bounds=(0.0, 1.0))
+    return nested_interval([1 - row for row in curve.correct[i]], level=level, paired=True, bounds=(0.0, 1.0))
 
 
 def paired_difference(dl: Curve, base: Curve, i_dl: int, i_base: int, *, level: float = 0.95) -> Interval:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .generalization import correctness, nested, over_seeds, paired
+from .generalization import RATE, correctness, nested, over_seeds, paired
 
 OTHERS = ("label_noise", "random_labels", "depth", "n_train", "epochs", "regularizer")
 
@@ -32,8 +32,8 @@ def _curve(g: pl.DataFrame, preds: dict[str, np.ndarray], o: Any) -> list[dict[s
                 "width": int(w),
                 "seeds": part.height,
                 "test_error": nested(part, preds, lambda r, s: 1 - correctness(s), o),
-                "train_error_labels": over_seeds((1 - part["final_accuracy_train"]).to_list(), o),
-                "train_error_clean": over_seeds((1 - part["final_accuracy_train_clean"]).to_list(), o),
+                "train_error_labels": over_seeds((1 - part["final_accuracy_train"]).to_list(), o, RATE),
+                "train_error_clean": over_seeds((1 - part["final_accuracy_train_clean"]).to_list(), o, RATE),
             }
         )
     return out

@@ -23,6 +23,8 @@ import polars as pl
 from ...statistics import nested_interval, t_interval
 from .trials import condition_fields
 
+RATE = (0.0, 1.0)  # accuracies, errors and memorization rates: intervals on the logit scale stay inside
+
 
 def undefined(reason: str) -> dict[str, Any]:
     return {"estimate": None, "low": None, "high": None, "reason": reason}
@@ -38,15 +40,17 @@ def nested(
     per_sample: Callable[[dict, np.ndarray], np.ndarray],
     o: Any,
     statistic: Callable | None = None,
+    bounds: tuple[float, float] | None = RATE,
 ) -> dict[str, Any]:
-    """Nested interval over the trials' seeds × test samples of ``per_sample(trial row, signed predictions)``."""
+    """Nested interval over the trials' seeds × test samples of ``per_sample(trial row, signed predictions)``;
+    a rate (``bounds`` ``RATE``, the default) gets its interval on the logit scale, inside [0, 1]."""
     arrays = [
         per_sample(r, preds[r["trial_id"]]) for r in trials.sort("seed").iter_rows(named=True) if r["trial_id"] in preds
     ]
     arrays = [a for a in arrays if np.all(np.isfinite(a))]
     if not arrays:
         return undefined("no trial of this condition has its test-sample predictions")
-    return nested_interval(arrays, statistic, level=o.level, n_resamples=o.n_bootstrap).to_dict()
+    return nested_interval(arrays, statistic, level=o.level, n_resamples=o.n_bootstrap, bounds=bounds).to_dict()
 
 
 def paired(
@@ -77,9 +81,12 @@ def paired(
     return nested_interval(arrays, level=level or o.level, n_resamples=o.n_bootstrap).to_dict()
 
 
-def over_seeds(values: Any, o: Any) -> dict[str, Any]:
+def over_seeds(values: Any, o: Any, bounds: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Student-t over seeds; ``bounds`` (``RATE`` for a rate): on the logit scale, inside them."""
     v = [x for x in values if x is not None and np.isfinite(x)]
-    return t_interval(v, level=o.level, over="seeds").to_dict() if v else undefined("no finite value in any seed")
+    if not v:
+        return undefined("no finite value in any seed")
+    return t_interval(v, level=o.level, over="seeds", bounds=bounds).to_dict()
 
 
 def test_accuracy(trials: pl.DataFrame, preds: dict[str, np.ndarray], o: Any) -> dict[str, Any]:
@@ -89,7 +96,8 @@ def test_accuracy(trials: pl.DataFrame, preds: dict[str, np.ndarray], o: Any) ->
 def gap(trials: pl.DataFrame, preds: dict[str, np.ndarray], o: Any, train_col: str) -> dict[str, Any]:
     """train accuracy (``train_col``, clean labels) − test accuracy, nested over seeds × test samples."""
     return nested(
-        trials, preds, lambda r, s: (r[train_col] if r[train_col] is not None else np.nan) - correctness(s), o
+        trials, preds, lambda r, s: (r[train_col] if r[train_col] is not None else np.nan) - correctness(s), o,
+        bounds=None,  # a difference of accuracies, not a rate
     )
 
 
@@ -103,9 +111,9 @@ def condition_summary(t: pl.DataFrame, cond: str, preds: dict[str, dict[str, np.
         **condition_fields(t, cond),
         "seeds": g.height,
         "test_accuracy": test_accuracy(g, final, o),
-        "train_accuracy_clean": over_seeds(g["final_accuracy_train_clean"], o),
-        "train_accuracy_labels": over_seeds(g["final_accuracy_train"], o),
-        "train_accuracy_uncorrupted": over_seeds(g["final_accuracy_train_uncorrupted"], o),
+        "train_accuracy_clean": over_seeds(g["final_accuracy_train_clean"], o, RATE),
+        "train_accuracy_labels": over_seeds(g["final_accuracy_train"], o, RATE),
+        "train_accuracy_uncorrupted": over_seeds(g["final_accuracy_train_uncorrupted"], o, RATE),
         "gap_clean": gap(g, final, o, "final_accuracy_train_uncorrupted"),
         "gap_all_clean_labels": gap(g, final, o, "final_accuracy_train_clean"),
         "loss_gap_clean": over_seeds(g["loss_gap_clean"], o),
@@ -115,7 +123,7 @@ def condition_summary(t: pl.DataFrame, cond: str, preds: dict[str, dict[str, np.
         "epochs_run": int(g["epochs_run"].max()) if g["epochs_run"].drop_nulls().len() else None,
     }
     if noisy:
-        out["memorization_rate"] = over_seeds(g["final_accuracy_train_flipped"], o)
+        out["memorization_rate"] = over_seeds(g["final_accuracy_train_flipped"], o, RATE)
     else:
         reason = "no train label was changed in this condition"
         out["memorization_rate"] = undefined(reason)
@@ -165,7 +173,7 @@ def memorization(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: An
                 **dict(zip(base_cols, key)),
                 "seeds": r.height,
                 "chance": chance,
-                "train_accuracy_random": over_seeds(r["final_accuracy_train"], o),
+                "train_accuracy_random": over_seeds(r["final_accuracy_train"], o, RATE),
                 "memorization_ratio": over_seeds(((r["final_accuracy_train"] - chance) / (1 - chance)).to_list(), o),
                 "test_accuracy_random": test_accuracy(r, preds.get("final", {}), o),
                 "test_accuracy_true": (
