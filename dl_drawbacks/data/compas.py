@@ -33,7 +33,7 @@ FEATURES = ("age", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors
 RACE_CODES = {"Caucasian": 1, "African-American": 0}  # other races: 2
 CITATION = "ProPublica, Angwin et al. 2016 'Machine Bias', propublica/compas-analysis (no licence; not shipped)"
 MISSING = (f"dataset 'compas': set data.options.path (or ${ENV}) to ProPublica's {FILE} or its folder; "
-           "see the propublica-compas row of datasets/README.md (it is not shipped: no licence)")
+           "see README.md, section 'Data you provide: COMPAS' (it is not shipped: no licence)")
 
 
 def compas_file(path: str | None) -> Path:

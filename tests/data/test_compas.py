@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +27,30 @@ def test_filter_keeps_exactly_propublicas_rows():
     assert propublica_filter(frame).height == 2  # rows 0 and 2
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
 def test_missing_path_names_the_option_and_readme(monkeypatch, tmp_path):
     monkeypatch.delenv(ENV, raising=False)
-    with pytest.raises(DataError, match=r"data.options.path .*DL_DRAWBACKS_COMPAS.*README"):
+    with pytest.raises(DataError, match=r"data.options.path .*DL_DRAWBACKS_COMPAS.*README.md, section '([^']+)'") as e:
         compas_file(None)
+    section = re.search(r"section '([^']+)'", str(e.value)).group(1)
+    assert f"### {section}\n" in README.read_text()  # the section the message names exists
     with pytest.raises(DataError, match="does not exist"):
         compas_file(str(tmp_path))
+
+
+def test_run_with_a_missing_compas_path_is_one_line_and_exit_2(tmp_path):
+    spec = Path(__file__).resolve().parents[2] / "studies" / "bias-compas.yaml"
+    text = spec.read_text().replace("../shared/datasets/propublica-compas", str(tmp_path / "nowhere"))
+    (tmp_path / "compas.yaml").write_text(text)
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    done = subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(tmp_path / "compas.yaml"),
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "data.options.path" in lines[0] and "README.md, section" in lines[0], lines
+    assert not (tmp_path / "run" / "trials").exists()  # stopped before any trial
 
 
 @needs_file
