@@ -1,4 +1,4 @@
-"""Submitting studies to a Ray cluster's job server: `dl-drawbacks submit/status/logs/stop`."""
+"""Submitting studies to a Ray cluster's job server: `dl-drawbacks job submit|list|status|logs|stop`."""
 
 from .client import auth_headers, connect, follow, wait
 from .submission import Submission, SubmitError, build_submission

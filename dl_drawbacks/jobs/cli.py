@@ -1,4 +1,8 @@
-"""`dl-drawbacks submit/status/logs/stop`: run a study as a Ray job on a cluster's job server.
+"""`dl-drawbacks job submit|list|status|logs|stop`: run a study as a Ray job on a cluster's job server.
+
+The top-level `submit`, `status`, `logs` and `stop` (the commands' names before the `job` group) stay as
+aliases: each parses the same arguments and calls the same function as its `job` subcommand. (The
+top-level `list` is not one of them: it lists study kinds, datasets and models.)
 
 The job id goes to standard output (alone, unless --follow adds the job's log after it); where
 things are and what to do next goes to standard error. --follow exits with the job's outcome:
@@ -24,7 +28,7 @@ def _follow(c, job_id: str, address: str) -> int:
         status = jobs.follow(c, job_id)
     except KeyboardInterrupt:
         _note(f"stopped following; job {job_id} keeps running "
-              f"(stop it with: dl-drawbacks stop {job_id} --address {address})")
+              f"(stop it with: dl-drawbacks job stop {job_id} --address {address})")
         return 130
     folder = run_folder_from_logs(jobs.logs(c, job_id))
     _note(f"job {job_id} {status}" + (f"; run folder on the cluster: {folder}" if folder else ""))
@@ -49,7 +53,21 @@ def _submit(args: argparse.Namespace) -> int:
     _note(f"submitted to {address}; run folder on the cluster: {sub.run_folder}")
     if args.follow:
         return _follow(c, job_id, address)
-    _note(f"follow it: dl-drawbacks logs {job_id} --address {address} --follow")
+    _note(f"follow it: dl-drawbacks job logs {job_id} --address {address} --follow")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    c = jobs.connect(args.address, token_file=args.token_file)
+    found = jobs.submissions(c)
+    if not found:
+        _note(f"no jobs on the Ray job server at {c.get_address()}")
+        return 0
+    print(f"{'JOB':<40} {'STATUS':<10} {'STARTED':<19} {'SPEC':<30} RUN FOLDER")
+    for job in found:
+        meta = job.metadata or {}
+        print(f"{job.submission_id:<40} {job.status.value:<10} {_clock(job.start_time) or '-':<19} "
+              f"{meta.get('dl_drawbacks_spec') or '-':<30} {meta.get('dl_drawbacks_out') or '-'}")
     return 0
 
 
@@ -99,14 +117,13 @@ def _connection_args(p: argparse.ArgumentParser) -> None:
                         "(default: $RAY_AUTH_TOKEN, else ~/.ray/auth_token if it exists)")
 
 
-def register(subparsers) -> None:
-    """Add `submit`, `status`, `logs` and `stop` to the main CLI's subparsers."""
-    p = subparsers.add_parser("submit", help="run a study spec as a Ray job on a cluster's job server")
+def _submit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", metavar="SPEC", help="study spec inside this project, e.g. studies/compute.yaml")
     _connection_args(p)
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="run folder on the cluster; relative paths and the default <spec name>-<id> go under "
-                        "$DL_DRAWBACKS_RUNS_DIR on the cluster, else the job's ~/runs")
+                   help="run folder on the cluster: a URI (s3://bucket/prefix) as given; relative paths and the "
+                        "default <spec name>-<id> go under $DL_DRAWBACKS_RUNS_DIR on the cluster, else the job's "
+                        "~/runs")
     p.add_argument("--resume", action="store_true",
                    help="finish the run folder --out names (an interrupted or failed job's), "
                         "keeping its finished trials")
@@ -118,22 +135,44 @@ def register(subparsers) -> None:
                    help="environment variable for the job (repeatable); a bare NAME copies its value from here. "
                         "WANDB_MODE/ENTITY/PROJECT/BASE_URL are passed on when set; WANDB_API_KEY only when named here "
                         "(the cluster's pods read it from a Kubernetes Secret)")
-    p.set_defaults(func=_submit)
 
-    p = subparsers.add_parser("status", help="status, message and run folder of a submitted job")
-    p.add_argument("job", metavar="JOB", help="job id printed by submit")
-    _connection_args(p)
-    p.set_defaults(func=_status)
 
-    p = subparsers.add_parser("logs", help="print a submitted job's log")
-    p.add_argument("job", metavar="JOB", help="job id printed by submit")
+def _job_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("job", metavar="JOB", help="job id printed by submit (`job list` shows them)")
     _connection_args(p)
+
+
+def _logs_args(p: argparse.ArgumentParser) -> None:
+    _job_args(p)
     p.add_argument("--follow", action="store_true", help="keep printing until the job ends; exit 0 if it succeeded")
-    p.set_defaults(func=_logs)
 
-    p = subparsers.add_parser("stop", help="stop a submitted job")
-    p.add_argument("job", metavar="JOB", help="job id printed by submit")
-    _connection_args(p)
+
+def _stop_args(p: argparse.ArgumentParser) -> None:
+    _job_args(p)
     p.add_argument("--wait", action="store_true", help="return once the job has stopped")
     p.add_argument("--wait-timeout", type=float, default=60.0, help="seconds --wait waits at most (default 60)")
-    p.set_defaults(func=_stop)
+
+
+# name: (help, arguments, function, kept as a top-level alias)
+COMMANDS = {
+    "submit": ("run a study spec as a Ray job on a cluster's job server", _submit_args, _submit, True),
+    "list": ("the jobs submitted to a cluster's job server: id, status, start, spec, run folder",
+             _connection_args, _list, False),
+    "status": ("status, message and run folder of a submitted job", _job_args, _status, True),
+    "logs": ("print a submitted job's log", _logs_args, _logs, True),
+    "stop": ("stop a submitted job", _stop_args, _stop, True),
+}
+
+
+def register(subparsers) -> None:
+    """Add the `job` group and the top-level aliases `submit`, `status`, `logs`, `stop` to the main CLI."""
+    group = subparsers.add_parser("job", help="Ray jobs on a cluster's job server: submit, list, status, logs, stop")
+    commands = group.add_subparsers(dest="job_command", metavar="{" + ",".join(COMMANDS) + "}", required=True)
+    for name, (text, add_arguments, func, aliased) in COMMANDS.items():
+        parsers = [commands.add_parser(name, help=text, description=text)]
+        if aliased:
+            parsers.append(subparsers.add_parser(name, help=f"alias of `job {name}`",
+                                                 description=f"Alias of `job {name}`: {text}."))
+        for parser in parsers:
+            add_arguments(parser)
+            parser.set_defaults(func=func)

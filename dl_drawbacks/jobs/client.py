@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
 TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what an HTTP header value can carry
-# `dl-drawbacks submit --follow` / `logs --follow` exit with the job's outcome.
+# `dl-drawbacks job submit --follow` / `job logs --follow` exit with the job's outcome.
 EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 3}
 _QUIET = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", "ray._private.runtime_env.packaging")
 
@@ -122,6 +122,13 @@ def submit(client: "JobSubmissionClient", submission: "Submission") -> str:
     with translated_errors(client.get_address()):
         return client.submit_job(entrypoint=submission.entrypoint, runtime_env=submission.runtime_env,
                                  submission_id=submission.submission_id, metadata=submission.metadata)
+
+
+def submissions(client: "JobSubmissionClient") -> list:
+    """Every job submitted to the server (drivers started by `ray.init` alone are left out), oldest first."""
+    with translated_errors(client.get_address()):
+        jobs = client.list_jobs()
+    return sorted((j for j in jobs if j.submission_id), key=lambda j: (j.start_time or 0, j.submission_id))
 
 
 def info(client: "JobSubmissionClient", job_id: str):

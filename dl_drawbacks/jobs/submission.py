@@ -1,10 +1,11 @@
-"""What `dl-drawbacks submit` sends to a Ray job server: entrypoint, runtime env, ids, run folder.
+"""What `dl-drawbacks job submit` sends to a Ray job server: entrypoint, runtime env, ids, run folder.
 
 Pure functions of the spec and the local environment (no network), so they are tested without a
 cluster. The project root (the nearest folder above the spec holding ``pyproject.toml``) is the
 job's ``working_dir``; the job runs ``dl-drawbacks run <spec relative to it> --out DIR --address auto``.
 
-A relative ``--out`` (and the default ``<spec name>-<suffix>``) is placed, on the cluster, under
+An absolute ``--out`` or an object-store URI (``s3://bucket/prefix``) is the run folder as given. A relative
+``--out`` (and the default ``<spec name>-<suffix>``) is placed, on the cluster, under
 ``$DL_DRAWBACKS_RUNS_DIR`` when the cluster sets it (e.g. a persistent volume), else under the job
 driver's ``~/runs``: never inside the job's working_dir copy, which Ray deletes when it evicts it.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import DrawbacksError
+from ..store import URI
 
 RUNS_DIR_VAR = "DL_DRAWBACKS_RUNS_DIR"
 RUNS_BASE = f'"${{{RUNS_DIR_VAR}:-$HOME/runs}}"'  # shell text, expanded on the cluster
@@ -123,10 +125,11 @@ def build_submission(spec: str | Path, *, out: str | None = None, runtime_env_js
         runtime_env["env_vars"] = env_vars
 
     out = out or name
-    folder = shlex.quote(out) if Path(out).is_absolute() else f"{RUNS_BASE}/{shlex.quote(out)}"
+    as_given = Path(out).is_absolute() or bool(URI.match(out))  # a local path or an object-store URI
+    folder = shlex.quote(out) if as_given else f"{RUNS_BASE}/{shlex.quote(out)}"
     entrypoint = (f'OUT={folder}; echo "{RUN_FOLDER_MARK}$OUT"; '
                   f'dl-drawbacks run {shlex.quote(rel)} --out "$OUT" --address auto' + (" --resume" if resume else ""))
-    shown = out if Path(out).is_absolute() else f"${{{RUNS_DIR_VAR}:-~/runs}}/{out}"
+    shown = out if as_given else f"${{{RUNS_DIR_VAR}:-~/runs}}/{out}"
     return Submission(
         submission_id=f"dl-drawbacks-{name}", entrypoint=entrypoint, runtime_env=runtime_env,
         metadata={"dl_drawbacks_spec": rel, "dl_drawbacks_suite": suite.name, "dl_drawbacks_out": shown},

@@ -1,4 +1,5 @@
-"""`dl-drawbacks submit/status/logs/stop` against a real Ray job server with token auth.
+"""`dl-drawbacks job submit|list|status|logs|stop` (and the top-level aliases) against a real Ray job server
+with token auth.
 
 The module starts its own head (`ray start --head --block` in a new session, its own temp dir and
 free ports, RAY_AUTH_MODE=token with a test token) and ends exactly that session afterwards: it
@@ -132,7 +133,7 @@ def test_submit_follow_succeeds_and_results_appear(authed, capsys, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", WANDB_SECRET)  # asked for with --env: passed to the job, never shown
     monkeypatch.setenv("WANDB_MODE", "offline")
     t0 = time.monotonic()
-    code = main(["submit", SPEC, "--address", authed["address"], "--follow", "--env", "WANDB_API_KEY"])
+    code = main(["job", "submit", SPEC, "--address", authed["address"], "--follow", "--env", "WANDB_API_KEY"])
     out, err = capsys.readouterr()
     assert code == 0, out[-3000:] + err
     job_id = out.splitlines()[0]
@@ -152,28 +153,43 @@ def test_submit_follow_succeeds_and_results_appear(authed, capsys, monkeypatch):
             assert WANDB_SECRET.encode() not in path.read_bytes(), path
     print(f"submit --follow took {time.monotonic() - t0:.1f} s")
 
-    assert main(["status", job_id, "--address", authed["address"]]) == 0
-    status = capsys.readouterr().out
-    assert "status     SUCCEEDED" in status and f"run folder {run}" in status
-    assert "spec       tests/specs/tiny_submit.yaml" in status and WANDB_SECRET not in status
+    for command in (["job", "status"], ["status"]):  # the group's subcommand and its top-level alias
+        assert main([*command, job_id, "--address", authed["address"]]) == 0
+        status = capsys.readouterr().out
+        assert "status     SUCCEEDED" in status and f"run folder {run}" in status
+        assert "spec       tests/specs/tiny_submit.yaml" in status and WANDB_SECRET not in status
+
+    assert main(["job", "list", "--address", authed["address"]]) == 0
+    listed = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert listed[job_id][1] == "SUCCEEDED" and "tests/specs/tiny_submit.yaml" in listed[job_id]
 
 
 def test_status_logs_stop_on_a_second_job(authed, capsys, tmp_path):
     out_dir = tmp_path / "second"
-    assert main(["submit", SPEC, "--address", authed["address"], "--out", str(out_dir)]) == 0
+    assert main(["job", "submit", SPEC, "--address", authed["address"], "--out", str(out_dir)]) == 0
     job_id = capsys.readouterr().out.strip()
-    assert main(["status", job_id, "--address", authed["address"]]) == 0
+    assert main(["job", "status", job_id, "--address", authed["address"]]) == 0
     status = capsys.readouterr().out
     assert status.splitlines()[0] == f"job        {job_id}"
     assert any(status.count(s) for s in ("PENDING", "RUNNING"))
-    assert main(["stop", job_id, "--address", authed["address"], "--wait"]) == 0
+    assert main(["job", "stop", job_id, "--address", authed["address"], "--wait"]) == 0
     assert f"job {job_id} STOPPED" in capsys.readouterr().err
-    assert main(["logs", job_id, "--address", authed["address"]]) == 0
+    assert main(["job", "logs", job_id, "--address", authed["address"]]) == 0
     capsys.readouterr()
     assert main(["logs", job_id, "--address", authed["address"], "--follow"]) == 3  # a stopped job's outcome
     assert main(["stop", job_id, "--address", authed["address"]]) == 0
     assert "had already ended: STOPPED" in capsys.readouterr().err
     assert not (out_dir / "findings.json").exists()
+    assert main(["job", "list", "--address", authed["address"]]) == 0
+    (line,) = [row for row in capsys.readouterr().out.splitlines() if row.startswith(job_id)]
+    assert line.split()[1] == "STOPPED" and line.endswith(str(out_dir))
+    # the stopped job's run folder, finished by a resubmission with --resume
+    assert main(["job", "submit", SPEC, "--address", authed["address"], "--out", str(out_dir), "--resume",
+                 "--follow"]) == 0
+    resumed = capsys.readouterr().out.splitlines()[0]
+    assert main(["job", "status", resumed, "--address", authed["address"]]) == 0
+    assert "--resume" in capsys.readouterr().out.split("entrypoint", 1)[1]
+    assert json.loads((out_dir / "findings.json").read_text())["compute"]["per_condition"]
 
 
 def test_wrong_or_missing_token_is_one_line(head, capsys, monkeypatch, tmp_path):

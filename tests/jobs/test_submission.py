@@ -1,4 +1,4 @@
-"""What `dl-drawbacks submit` would send, and the token rules, without a cluster."""
+"""What `dl-drawbacks job submit` would send, the token rules and the `job` group's aliases, without a cluster."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ def test_absolute_and_odd_out_paths_are_quoted():
     assert run_folder_from_logs(_sh(sub.entrypoint, {"HOME": "/h"})) == "/data/my runs/x;rm -rf ~"
     rel = build_submission(SPEC, out="exp/one", environ={})
     assert run_folder_from_logs(_sh(rel.entrypoint, {"HOME": "/h"})) == "/h/runs/exp/one"
+
+
+def test_an_object_store_uri_is_the_run_folder_as_given():
+    sub = build_submission(SPEC, out="s3://bucket/studies/tiny-1", environ={}, resume=True)
+    assert sub.run_folder == sub.metadata["dl_drawbacks_out"] == "s3://bucket/studies/tiny-1"
+    assert run_folder_from_logs(_sh(sub.entrypoint, {"HOME": "/h"})) == "s3://bucket/studies/tiny-1"
+    assert sub.entrypoint.endswith('--out "$OUT" --address auto --resume')
 
 
 def test_wandb_settings_pass_through_the_key_only_when_named_and_only_names_are_shown():
@@ -143,3 +150,29 @@ def test_resume_finishes_the_named_run_folder_and_needs_out():
     assert "--resume" not in build_submission(SPEC, out="exp/one", environ={}).entrypoint
     with pytest.raises(SubmitError, match="--resume needs --out"):
         build_submission(SPEC, environ={}, resume=True)
+
+
+ALIASES = {"submit": [str(SPEC)], "status": ["j1"], "logs": ["j1", "--follow"], "stop": ["j1", "--wait"]}
+
+
+@pytest.mark.parametrize("name", ALIASES)
+def test_each_old_top_level_name_is_an_alias_of_its_job_subcommand(name):
+    from dl_drawbacks.cli import build_parser
+
+    parser = build_parser()
+    argv = [*ALIASES[name], "--address", "http://127.0.0.1:1"]
+    alias, grouped = parser.parse_args([name, *argv]), parser.parse_args(["job", name, *argv])
+    assert alias.func is grouped.func and alias.func.__name__ == f"_{name}"
+    assert {k: v for k, v in vars(alias).items() if k != "command"} == {
+        k: v for k, v in vars(grouped).items() if k not in ("command", "job_command")}
+    assert f"alias of `job {name}`" in parser.format_help()
+
+
+def test_job_list_is_in_the_group_and_the_top_level_list_still_lists_study_kinds(capsys):
+    from dl_drawbacks.cli import build_parser
+
+    assert build_parser().parse_args(["job", "list", "--address", "x"]).func.__name__ == "_list"
+    assert main(["list"]) == 0
+    assert "study    compute" in capsys.readouterr().out
+    assert main(["job", "list", "--address", "127.0.0.1:9"]) == 2
+    assert "cannot reach a Ray job server at http://127.0.0.1:9" in capsys.readouterr().err
