@@ -45,7 +45,8 @@ def group_entries(s: Setting, resamples: int) -> list[dict[str, Any]]:
     for g in names:
         for m in GROUP_RATES:
             point = s.point_mean(f"group_{m}", g) if m != "fnr" else None
-            out.append({"group": g, "metric": m, **entry(s.samples, st.group_rate(m, g, s.groups), resamples, point, RATE)})
+            rate = entry(s.samples, st.group_rate(m, g, s.groups), resamples, point, RATE)
+            out.append({"group": g, "metric": m, **rate})
     return out
 
 
@@ -103,7 +104,8 @@ def headline(settings: dict[tuple, Setting], resamples: int) -> dict[str, Any]:
 
 
 class BiasAnalysis:
-    """fit(rows) → findings_: headline, representation, mitigation, frontier, proxy ablation (scikit-learn contract)."""
+    """fit(rows) → findings_: headline, representation, mitigation, frontier, proxy ablation (scikit-learn
+    contract)."""
 
     def __init__(
         self, *, primary_metric: str = "average_odds_difference", resamples: int = 400, gap_tolerance: float = 0.02

@@ -77,7 +77,9 @@ class BiasOptions(BaseModel):
         "disparate_impact", "statistical_parity_difference", "equal_opportunity_difference", "average_odds_difference"
     ] = Field("average_odds_difference", description="fairness metric that ranks mitigations and draws the frontier")
     resamples: int = Field(400, ge=50, description="test-set bootstrap resamples of every nested interval")
-    gap_tolerance: float = Field(0.02, gt=0, description="a gap 'closed' when its whole 95% interval lies within ±this")
+    gap_tolerance: float = Field(
+        0.02, gt=0, description="a gap 'closed' when its whole 95% interval lies within ±this"
+    )
 
 
 def kept_features(names: tuple[str, ...], drop: list[str]) -> np.ndarray:

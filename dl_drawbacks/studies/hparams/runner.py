@@ -62,7 +62,7 @@ def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, 
         trainable, param_space=param_space,
         tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler, num_samples=num_samples,
                                     max_concurrent_trials=concurrency, reuse_actors=False),
-        run_config=tune.RunConfig(name=f"{name}-{int(time.time())}", storage_path=str(run_dir / "ray_tune"), verbose=0,
+        run_config=tune.RunConfig(name=name, storage_path=str(run_dir / "ray_tune"), verbose=0,  # fixed: restorable
                                   callbacks=[SearchProgress(progress, run_dir)],
                                   checkpoint_config=tune.CheckpointConfig(num_to_keep=1)),
     )
