@@ -9,7 +9,8 @@ How the literature measures what is summarised here (each followed in the named 
   similarity of an independently trained model of the same architecture (``sanity.py``).
 - ROAR (Hooker et al. 2019, NeurIPS, "A Benchmark for Interpretability Methods in Deep Neural Networks"):
   remove the top-t% features by attribution from train and test images (replace by the per-channel mean),
-  retrain, and compare the accuracy drop with a random ranking, at t in {10, ..., 90}%.
+  retrain, and compare the accuracy drop with a random ranking, at t in {10, ..., 90}% (``roar.py`` degrades
+  the data of a ROAR trial, ``roar_summary.py`` summarises its curves and gains over random).
 - Metric sanity (Tomsett et al. 2020, AAAI, "Sanity Checks for Saliency Metrics"): perturbation metrics
   depend on the replacement value and rank methods inconsistently; report several baselines apart.
 - Deletion/insertion (Petsiuk et al. 2018, RISE; Samek et al. 2017, region perturbation / AOPC): probability
@@ -29,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from ...aggregate import with_factor_columns
+from .roar_summary import roar_summary
 from .summaries import audit_summary, over_seeds, planted_summary, price_summary
 
 SETTING = ("family", "size", "steps", "epochs", "n_train")
@@ -52,13 +54,14 @@ def _scalar(rows: pl.DataFrame, metric: str, name: str) -> pl.DataFrame:
 
 
 def trial_frame(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per trial: condition columns, role (planted/clean), parameters, final accuracies, patch flips."""
+    """One row per trial: condition columns, role (planted/clean/roar), parameters, final accuracies, patch flips."""
     base = rows.select("trial_id", "seed", "factors").unique("trial_id")
     table = base
     for part in (
         _scalar(rows, "parameters", "parameters"),
         _scalar(rows, "planted_fraction", "planted_fraction"),
         _scalar(rows, "patch_removal_flips", "patch_removal_flips"),
+        _scalar(rows, "roar_fraction", "roar_share"),
         _final_accuracy(rows),
     ):
         table = table.join(part, on="trial_id", how="left")
@@ -68,6 +71,7 @@ def trial_frame(rows: pl.DataFrame) -> pl.DataFrame:
         "parameters",
         "planted_fraction",
         "patch_removal_flips",
+        "roar_share",
         "network_accuracy_test",
         "network_accuracy_test_planted",
         "network_accuracy_test_patch_random",
@@ -77,7 +81,13 @@ def trial_frame(rows: pl.DataFrame) -> pl.DataFrame:
     condition = pl.concat_str(
         [pl.lit(f"{c}=") + pl.col(c).cast(pl.String).fill_null("-") for c in SETTING[1:]], separator=" "
     )
-    role = pl.when(pl.col("planted_fraction").fill_null(0) > 0).then(pl.lit("planted")).otherwise(pl.lit("clean"))
+    role = (
+        pl.when(pl.col("roar_share").is_not_null())
+        .then(pl.lit("roar"))
+        .when(pl.col("planted_fraction").fill_null(0) > 0)
+        .then(pl.lit("planted"))
+        .otherwise(pl.lit("clean"))
+    )
     return table.with_columns(condition.alias("condition"), role.alias("role")).sort("condition", "role", "seed")
 
 
@@ -89,6 +99,7 @@ def _finite_median(values: pl.Series) -> float | None:
 def _condition(rows: pl.DataFrame, part: pl.DataFrame, options: Any) -> dict[str, Any]:
     level = options.confidence
     clean, planted = part.filter(pl.col("role") == "clean"), part.filter(pl.col("role") == "planted")
+    roar = part.filter(pl.col("role") == "roar")
     judged = clean if clean.height else planted  # the accuracy that decides whether the condition is trained enough
     accuracy = over_seeds(judged["network_accuracy_test"].to_list(), level)
     first = part.row(0, named=True)
@@ -96,7 +107,7 @@ def _condition(rows: pl.DataFrame, part: pl.DataFrame, options: Any) -> dict[str
         "condition": first["condition"],
         **{c: first[c] for c in SETTING},
         "parameters": _finite_median(part["parameters"]),
-        "seeds": {"clean": clean.height, "planted": planted.height},
+        "seeds": {"clean": clean.height, "planted": planted.height, "roar_trials": roar.height},
         "accuracy": accuracy,
         "accuracy_of": "clean models" if clean.height else "planted models (no clean trial)",
     }
@@ -105,6 +116,7 @@ def _condition(rows: pl.DataFrame, part: pl.DataFrame, options: Any) -> dict[str
     entry["planted"] = planted_summary(rows, clean, planted, level)
     entry["audit"] = audit_summary(rows, clean, level)
     entry["price_of_interpretability"] = price_summary(rows, clean, level)
+    entry["roar"] = roar_summary(rows, clean, roar, level)
     return entry
 
 

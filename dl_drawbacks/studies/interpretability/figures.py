@@ -1,5 +1,5 @@
 """Figures of the interpretability study: maps of the planted model and its control beside the patch mask,
-deletion/insertion curves per baseline, and the randomisation curves against the reference band."""
+deletion/insertion curves per baseline, the randomisation curves against the reference band, and the ROAR curves."""
 
 from __future__ import annotations
 
@@ -134,3 +134,35 @@ def sanity_by_layer(findings: dict[str, Any], out: Path) -> Path | None:
         fontsize=9,
     )
     return _save(fig, out / "interpretability_sanity_by_layer.png")
+
+
+def _errorbar(ax, points: list[tuple[float, dict[str, Any]]], label: str, style: str) -> None:
+    points = [(f, iv) for f, iv in points if iv.get("estimate") is not None]
+    if not points:
+        return
+    est = np.array([iv["estimate"] for _, iv in points])
+    low = np.array([iv["low"] if iv.get("low") is not None else iv["estimate"] for _, iv in points])
+    high = np.array([iv["high"] if iv.get("high") is not None else iv["estimate"] for _, iv in points])
+    ax.errorbar([f for f, _ in points], est, yerr=[est - low, high - est], fmt=style, capsize=3, label=label)
+
+
+def roar_curves(findings: dict[str, Any], out: Path) -> Path | None:
+    """ROAR: retrained test accuracy against the fraction removed, one line per ranking (random dashed)."""
+    ran = [c for c in findings.get("conditions") or [] if (c.get("roar") or {}).get("available")]
+    if not ran:
+        return None
+    fig, axes = plt.subplots(1, len(ran), figsize=(5 * len(ran), 3.8), squeeze=False, sharey=True)
+    for ax, c in zip(axes[0], ran):
+        r = c["roar"]
+        start = [(0.0, r["clean_accuracy"])] if r["clean_accuracy"].get("estimate") is not None else []
+        for method, curve in r["curves"].items():
+            style = "--ok" if method == r["reference"] else "-o"
+            _errorbar(ax, start + [(p["fraction"], p["accuracy"]) for p in curve], method.replace("_", " "), style)
+        ax.set_title(c["condition"], fontsize=8)
+        ax.set_xlabel("fraction of features removed (and retrained)", fontsize=8)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy of the retrained model", fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("ROAR (Hooker et al. 2019): faster than random (dashed) = informative ranking; "
+                 "bars: nested intervals over seeds × test samples", fontsize=8)
+    return _save(fig, out / "interpretability_roar.png")

@@ -6,7 +6,10 @@ cost in accuracy — per model size and training length.
 Trial roles: a *planted* trial trains on images of which ``planted_fraction`` carry a label-encoding
 patch (the ground truth); a *clean* trial (``planted: false``) trains on the real data: it is the planted
 model's negative control (probed with the same stamped images) and the model whose explanations are
-audited (faithfulness, sanity, cost) and priced against tuned interpretable models.
+audited (faithfulness, sanity, cost) and priced against tuned interpretable models; a *ROAR* trial
+(``roar_fraction`` set) trains on train and test images degraded by one method's ranking (``roar.py``): its
+training is the retraining of remove-and-retrain, its test accuracy a point of the ROAR curve, and it skips
+the planted probe and the audit.
 Attributions run on the chief alone after training, on a float32 copy of the trained model; ZeRO-3
 (parameters partitioned across ranks) is refused, ZeRO 0-2 keep the whole model on every rank.
 """
@@ -19,7 +22,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...registry import STUDIES
 from ..base import StudyKind, default_splits
@@ -27,6 +30,7 @@ from .analysis import analyze_rows
 
 Method = Literal["saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"]
 Baseline = Literal["zero", "blur", "train_sample"]
+RoarMethod = Literal["random", "saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"]
 
 
 class InterpretabilityTreatment(BaseModel):
@@ -65,6 +69,28 @@ class InterpretabilityTreatment(BaseModel):
         description="share of training rows that tune the "
         "interpretable models' regularisation (then refitted on all)",
     )
+    roar_fraction: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="ROAR trial (remove and retrain): share of every train and test image's features replaced by "
+        "the training mean in the order of roar_method, before this trial trains; None: not a ROAR trial",
+    )
+    roar_method: RoarMethod | None = Field(
+        None,
+        description="ROAR trial: the attribution method whose |attribution| (of a model trained on the clean data) "
+        "ranks the features, or random (the reference ranking)",
+    )
+
+    @model_validator(mode="after")
+    def _roar_settings(self) -> "InterpretabilityTreatment":
+        if (self.roar_fraction is None) != (self.roar_method is None):
+            raise ValueError(
+                "treatment.roar_fraction and treatment.roar_method: a ROAR trial needs both; set neither otherwise"
+            )
+        if self.roar_fraction is not None and self.planted:
+            raise ValueError("treatment.roar_fraction: a ROAR trial retrains on clean data; set treatment.planted: false")
+        return self
 
 
 class InterpretabilityOptions(BaseModel):
@@ -133,6 +159,11 @@ class InterpretabilityStudy(StudyKind):
 
         default_splits(ctx)
         t, ds, train, test = ctx.treatment, ctx.dataset, ctx.splits["train"], ctx.splits["test"]
+        if t.roar_fraction is not None:  # no patch probes: a ROAR trial only needs its degraded test accuracy
+            from .roar import prepare_roar
+
+            prepare_roar(ctx)
+            return
         if ds.image_shape is None:
             return
         idx = patch_indices(ds.image_shape, t.patch_size)
@@ -151,11 +182,17 @@ class InterpretabilityStudy(StudyKind):
         from .attributions import Explainer, predict
         from .audit import AuditSettings, audit_clean, probe_patch
 
+        from .roar import record_correct
+
         t, test, train = ctx.treatment, ctx.splits["test"], ctx.splits["train"]
         ctx.rows.add("planted_fraction", t.planted_fraction if t.planted else 0.0, "fraction", provenance="setting")
+        model = copy.deepcopy(ctx.model).float().to(ctx.device).eval()
+        if not t.planted:  # per-sample correctness: the ROAR point, or the clean model's fraction-0 point
+            record_correct(ctx, model)
+        if t.roar_fraction is not None:  # ROAR trials skip the planted probe and the audit
+            return
         chosen = stratified_indices(test.y, min(t.n_explain, len(test)), seed=0)
         x = np.asarray(test.x[chosen], np.float32)
-        model = copy.deepcopy(ctx.model).float().to(ctx.device).eval()
         explainer = Explainer(
             image_shape=ctx.dataset.image_shape, batch=t.batch, ig_steps=t.ig_steps, shap_samples=t.shap_samples
         )
@@ -260,6 +297,7 @@ class InterpretabilityStudy(StudyKind):
             f.attribution_maps(rows, findings, out_dir),
             f.deletion_insertion(rows, findings, out_dir),
             f.sanity_by_layer(findings, out_dir),
+            f.roar_curves(findings, out_dir),
         ]
         return [p for p in made if p is not None]
 

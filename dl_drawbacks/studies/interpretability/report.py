@@ -159,6 +159,8 @@ def _price(c: dict[str, Any]) -> list[str]:
 
 
 def interpretability_markdown(f: dict[str, Any], figures: list[Path]) -> str:
+    from .roar_report import roar_markdown  # it formats with this module's _ci
+
     excluded = ", ".join(f"{e['condition']} ({fmt(e['accuracy'])})" for e in f["excluded_conditions"]) or "none"
     out = [
         f"*{f['question']}*",
@@ -174,7 +176,7 @@ def interpretability_markdown(f: dict[str, Any], figures: list[Path]) -> str:
             f"{_ci(c['accuracy'])} ({c['accuracy_of']}){'' if c['eligible'] else ' — below the headline accuracy'}",
             "",
         ]
-        out += _planted(c) + _audit(c) + _price(c)
+        out += _planted(c) + _audit(c) + _price(c) + roar_markdown(c)
     out += [image(p) for p in figures]
     return "\n".join(out)
 
@@ -193,6 +195,8 @@ def _row(finding: str, iv: dict[str, Any] | None, unit: str, provenance: str) ->
 
 
 def interpretability_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    from .roar_report import roar_headlines
+
     chosen = next((c for c in f.get("conditions", []) if c["condition"] == f.get("headline_condition")), None)
     if chosen is None:
         return [
@@ -255,4 +259,4 @@ def interpretability_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
             )
     for m, v in (price.get("models") or {}).items():
         out.append(_row(f"accuracy gap network − tuned {m}, clean data{tag}", v["gap"], "fraction", "measured"))
-    return [r for r in out if r is not None]
+    return [r for r in out if r is not None] + roar_headlines(f)

@@ -1,4 +1,5 @@
-"""The tiny interpretability study end to end through Ray (planted digits, 2 sizes × 2 seeds), and its refusals."""
+"""The tiny interpretability study end to end through Ray (planted digits, 2 sizes × 2 seeds, a ROAR point of
+saliency and random), and its refusals."""
 
 from __future__ import annotations
 
@@ -36,11 +37,23 @@ def test_tiny_interpretability_study(ray_cluster, tmp_path, specs_dir):
     out = tmp_path / "run"
     assert main(["run", str(specs_dir / "tiny_interpretability.yaml"), "--out", str(out)]) == 0
     statuses = [json.loads(p.read_text())["status"] for p in (out / "trials").glob("*/trial.json")]
-    assert statuses == ["completed"] * 8
+    assert statuses == ["completed"] * 12
     f = json.loads((out / "findings.json").read_text())["interpretability"]
-    assert f["trials"] == 8 and [c["size"] for c in f["conditions"]] == ["xs", "s"]  # one summary per condition
+    assert f["trials"] == 12 and [c["size"] for c in f["conditions"]] == ["xs", "s"]  # one summary per condition
+    xs, s = f["conditions"]
+    assert xs["seeds"]["roar_trials"] == 4 and s["seeds"]["roar_trials"] == 0 and s["roar"]["available"] is False
+    roar = xs["roar"]
+    assert roar["available"] and set(roar["curves"]) == {"random", "saliency"} and roar["without_predictions"] == 0
+    assert [p["fraction"] for p in roar["curves"]["saliency"]] == [0.5] and roar["features_removed"] == {"0.5": 32}
+    assert roar["clean_accuracy"]["n"] == {"seeds": 2, "test_samples": 449}
+    gain = roar["gains"]["saliency"]
+    assert gain["gain"]["n"] == {"seeds": 2, "test_samples": 449} and gain["verdict"] in {
+        "degrades faster than random",
+        "no faster than random",
+    }
     for c in f["conditions"]:
-        assert c["seeds"] == {"clean": 2, "planted": 2} and c["accuracy"]["n"] == {"seeds": 2}
+        assert {k: c["seeds"][k] for k in ("clean", "planted")} == {"clean": 2, "planted": 2}
+        assert c["accuracy"]["n"] == {"seeds": 2}
         planted, audit = c["planted"], c["audit"]
         assert planted["available"] and planted["pairs"] == 2 and planted["patch_area_share"] == pytest.approx(4 / 64)
         assert isinstance(planted["reliance"]["established"], bool)
@@ -65,6 +78,8 @@ def test_tiny_interpretability_study(ray_cluster, tmp_path, specs_dir):
         "interpretability_maps.png",
         "interpretability_deletion_insertion.png",
         "interpretability_sanity_by_layer.png",
+        "interpretability_roar.png",
     }
     report = (out / "report.md").read_text()
     assert "Price of interpretability on clean data" in report and "negative control" in report
+    assert "ROAR (remove and retrain" in report and "ROAR not run" in report

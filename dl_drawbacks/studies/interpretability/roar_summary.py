@@ -1,0 +1,144 @@
+"""The ROAR summary of one condition. Hooker et al. 2019 (NeurIPS, "A Benchmark for Interpretability Methods in
+Deep Neural Networks") report, per method and fraction removed, the mean test accuracy of models retrained on the
+degraded data (5 retrainings each) beside a random ranking's, at fraction 0 the unmodified model's accuracy.
+
+Here: the same curves, each point with a nested interval (t over seeds + bootstrap over the shared test samples)
+from per-sample correctness rows; the fraction-0 point is the condition's clean trials (the unmodified model);
+per method the ROAR gain over random = mean over fractions of (accuracy of random − accuracy of the method),
+paired by seed and test sample, with the same nested interval. "degrades faster than random" only when the
+interval's lower end is above 0. Random is the negative control: its gain is 0 by construction, its curve the
+reference. A condition without ROAR trials, only random, one seed or no predictions says so.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .summaries import nested, over_seeds, per_seed_samples
+
+RANDOM = "random"  # the reference ranking (treatment.roar_method)
+NOT_RUN = "ROAR not run: no trial with treatment.roar_fraction"
+RULE = (
+    "degrades faster than random when the interval of the gain (mean over fractions of random's accuracy minus "
+    "the method's, paired by seed and test sample) lies above 0"
+)
+
+Arrays = dict[tuple[str, float], dict[int, np.ndarray]]  # (method, fraction) -> seed -> per-sample correctness
+
+
+def _unavailable(reason: str) -> dict[str, Any]:
+    return {"available": False, "reason": reason}
+
+
+def _correct(rows: pl.DataFrame, trial_id: str) -> np.ndarray:
+    found = per_seed_samples(rows, "correct", "", [trial_id])
+    return found[0] if found else np.array([])
+
+
+def _arrays(rows: pl.DataFrame, roar: pl.DataFrame) -> tuple[Arrays, int]:
+    """Per-sample correctness of every ROAR trial by (method, fraction) and seed; and how many had none."""
+    seeds = dict(zip(roar["trial_id"].to_list(), roar["seed"].to_list()))
+    settings = rows.filter((pl.col("metric") == "roar_fraction") & pl.col("trial_id").is_in(list(seeds)))
+    arrays: Arrays = {}
+    missing = 0
+    for tid, method, fraction in settings.unique("trial_id").select("trial_id", "group", "value").iter_rows():
+        values = _correct(rows, tid)
+        if values.size == 0 or not np.isfinite(values).any():
+            missing += 1
+            continue
+        arrays.setdefault((method, round(float(fraction), 6)), {})[seeds[tid]] = values
+    return arrays, missing
+
+
+def _paired(arrays: Arrays, method: str) -> tuple[list[float], list[int]]:
+    """Fractions where the method and random share a seed, and the seeds they share at every such fraction."""
+    shared = {}
+    for (m, f), by_seed in arrays.items():
+        other = arrays.get((RANDOM, f), {})
+        if m == method:
+            seeds = {s for s, v in by_seed.items() if s in other and other[s].shape == v.shape}
+            if seeds:
+                shared[f] = seeds
+    fractions = sorted(shared)
+    return fractions, sorted(reduce(set.intersection, shared.values())) if shared else []
+
+
+def _gain(arrays: Arrays, method: str, level: float) -> dict[str, Any]:
+    if not any(m == RANDOM for m, _ in arrays):
+        return _unavailable("no trial with the random ranking (the reference): add random to treatment.roar_method")
+    fractions, seeds = _paired(arrays, method)
+    if not seeds:
+        return _unavailable(f"no seed ran both {method} and random at the same fractions")
+    diff = {f: {s: arrays[(RANDOM, f)][s] - arrays[(method, f)][s] for s in seeds} for f in fractions}
+    gain = nested([np.mean([diff[f][s] for f in fractions], axis=0) for s in seeds], level)
+    entry: dict[str, Any] = {
+        "available": True,
+        "gain": gain,
+        "fractions": fractions,
+        "seeds": seeds,
+        "by_fraction": [{"fraction": f, "gain": nested(list(diff[f].values()), level)} for f in fractions],
+    }
+    if len(seeds) < 2:
+        entry.update(verdict=None, reason="one seed: seed-to-seed variation is not measured; not judged")
+    elif gain["low"] is None:
+        entry.update(verdict=None, reason=f"not judged: {gain['reason']}")
+    else:
+        entry["verdict"] = "degrades faster than random" if gain["low"] > 0 else "no faster than random"
+    return entry
+
+
+def _source_accuracy(rows: pl.DataFrame, roar: pl.DataFrame, level: float) -> dict[str, Any]:
+    """Test accuracy of the models that ranked the features (one per seed, shared by its ROAR trials)."""
+    part = rows.filter((pl.col("metric") == "roar_source_accuracy") & pl.col("trial_id").is_in(roar["trial_id"]))
+    return over_seeds(part.group_by("seed").agg(pl.col("value").first())["value"].to_list(), level)
+
+
+def _removed(rows: pl.DataFrame, roar: pl.DataFrame) -> dict[str, int]:
+    part = rows.filter((pl.col("metric") == "roar_features_removed") & pl.col("trial_id").is_in(roar["trial_id"]))
+    settings = rows.filter((pl.col("metric") == "roar_fraction") & pl.col("trial_id").is_in(roar["trial_id"]))
+    joined = part.select("trial_id", pl.col("value").alias("k")).join(
+        settings.select("trial_id", pl.col("value").alias("f")), on="trial_id"
+    )
+    return {f"{f:g}": int(k) for f, k in joined.unique("f").sort("f").select("f", "k").iter_rows()}
+
+
+def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, level: float) -> dict[str, Any]:
+    """ROAR curves per method (with the fraction-0 point of the clean trials) and each method's gain over random."""
+    if roar.height == 0:
+        return _unavailable(NOT_RUN)
+    arrays, missing = _arrays(rows, roar)
+    if not arrays:
+        return _unavailable(f"every one of the {roar.height} ROAR trials ended without test predictions "
+                            "(failed or diverged)")
+    methods = sorted({m for m, _ in arrays}, key=lambda m: (m != RANDOM, m))
+    clean_correct = [v for v in (_correct(rows, t) for t in clean["trial_id"].to_list()) if v.size]
+    curves = {
+        m: [
+            {"fraction": f, "accuracy": nested(list(by_seed.values()), level), "seeds": len(by_seed)}
+            for (mm, f), by_seed in sorted(arrays.items())
+            if mm == m
+        ]
+        for m in methods
+    }
+    compared = [m for m in methods if m != RANDOM]
+    return {
+        "available": True,
+        "trials": roar.height,
+        "without_predictions": missing,
+        "reference": RANDOM,
+        "fill": "per-feature training mean",
+        "features_removed": _removed(rows, roar),
+        "source_accuracy": _source_accuracy(rows, roar, level),
+        "clean_accuracy": nested(clean_correct, level) if clean_correct else _unavailable(
+            "no clean trial (treatment.planted: false) with test predictions in this condition: no fraction-0 point"
+        ),
+        "curves": curves,
+        "gains": {m: _gain(arrays, m, level) for m in compared},
+        "gains_reason": None if compared else "only the random ranking ran: no attribution method to compare",
+        "rule": RULE,
+        "intervals": "nested: t over seeds + bootstrap over the test samples every seed shares",
+    }
