@@ -1,4 +1,5 @@
-"""`dl-drawbacks k8s ...`: render a RayJob for a study, validate manifests against the KubeRay CRDs."""
+"""`dl-drawbacks k8s ...`: render a RayJob (and its spec ConfigMap) for a study, validate manifests against the
+KubeRay CRDs."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.k8s.render import (DEFAULT_BACKOFF_LIMIT, DEFAULT_CPUS_PER_WORKER, DEFAULT_TTL_S, render_rayjob,
-                                     to_yaml)
+from dl_drawbacks.k8s.render import (DEFAULT_BACKOFF_LIMIT, DEFAULT_CPUS_PER_WORKER, DEFAULT_TTL_S,
+                                     render_manifests, to_yaml)
 from dl_drawbacks.k8s.validate import check_manifest
 from dl_drawbacks.spec.load import read_text
 from dl_drawbacks.store import atomic_write_bytes
@@ -31,16 +32,17 @@ def _render(args: argparse.Namespace) -> int:
 
     output = _output_file(args.output) if args.output else None
     load_spec(args.spec)  # the job would fail on the cluster with a bad spec: refuse it here
-    doc = render_rayjob(
+    docs = render_manifests(
         args.spec, image=args.image, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
         cpus_per_worker=args.cpus_per_worker, name=args.name, namespace=args.namespace,
         ttl_seconds=args.ttl_seconds, deadline_seconds=args.deadline_seconds, keep_cluster=args.keep_cluster,
-        backoff_limit=args.backoff_limit, queue=args.queue,
+        backoff_limit=args.backoff_limit, queue=args.queue, out=args.out, spec_from_configmap=args.spec_from_configmap,
     )
-    text = to_yaml(doc)
+    text = to_yaml(docs)
     if output:
         atomic_write_bytes(output, text.encode())
-        print(f"wrote RayJob {doc['metadata']['name']} to {output}", file=sys.stderr)
+        names = " and ".join(f"{d['kind']} {d['metadata']['name']}" for d in docs)
+        print(f"wrote {names} to {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -72,8 +74,10 @@ def register(subparsers) -> None:
     k8s = subparsers.add_parser("k8s", help="KubeRay manifests: render a RayJob, validate manifests")
     commands = k8s.add_subparsers(dest="k8s_command", metavar="{render,validate}", required=True)
 
-    render = commands.add_parser("render", help="print a RayJob that runs SPEC on its own Ray cluster")
-    render.add_argument("spec", metavar="SPEC", help="study spec under studies/, e.g. studies/compute.yaml")
+    render = commands.add_parser("render", help="print a RayJob that runs SPEC on its own Ray cluster "
+                                 "(with --spec-from-configmap, the spec's ConfigMap first)")
+    render.add_argument("spec", metavar="SPEC", help="study spec under studies/ (any path with --spec-from-configmap), "
+                                                     "e.g. studies/compute.yaml")
     render.add_argument("--image", default=None,
                         help="container image (default dl-drawbacks:0.1.0, or dl-drawbacks:0.1.0-gpu with GPUs)")
     render.add_argument("--workers", type=int, default=1, help="Ray worker pods (default 1)")
@@ -81,7 +85,13 @@ def register(subparsers) -> None:
     render.add_argument("--cpus-per-worker", type=int, default=DEFAULT_CPUS_PER_WORKER,
                         help=f"CPUs per worker pod (default {DEFAULT_CPUS_PER_WORKER})")
     render.add_argument("--name", default=None,
-                        help="RayJob name and run folder under /mnt/runs (default <spec stem>-<random>)")
+                        help="RayJob name, and the run folder /mnt/runs/NAME unless --out (default <spec stem>-<random>)")
+    render.add_argument("--out", default=None, metavar="URI_OR_DIR",
+                        help="run folder: s3://bucket/prefix (pods read the bucket Secret dl-drawbacks-bucket and need "
+                             "no shared volume) or a folder under /mnt/runs (default /mnt/runs/NAME)")
+    render.add_argument("--spec-from-configmap", action="store_true",
+                        help="carry SPEC in a ConfigMap rendered before the RayJob and mounted into the head pod, "
+                             "instead of running the image's /app/studies copy (no image rebuild for a new spec)")
     render.add_argument("--namespace", default=None, help="Kubernetes namespace (default: kubectl's)")
     render.add_argument("--ttl-seconds", type=int, default=DEFAULT_TTL_S,
                         help=f"delete the Ray cluster (and free its GPUs) this long after the job ends "

@@ -2,13 +2,14 @@
 
 The RayJob starts a RayCluster from the packaged template (templates/rayjob.yaml, a copy of
 k8s/jobs/rayjob.yaml with ${...} placeholders), runs
-`dl-drawbacks run /app/studies/<spec> --out /mnt/runs/<name> --address auto --resume` on it (a
-retry after a lost pod, up to `backoffLimit`, or a resubmission finishes the run instead of being
-refused; on an empty folder --resume is a fresh run), and deletes the cluster `ttl_seconds` (default
-60) after the job ends so its pods release their GPUs, unless `keep_cluster`. Before anything is
-rendered the study's planned trials are checked against the rendered cluster's shape, as `run` checks
-them against a live cluster (cluster.check_fits), and GPU pods for a study that uses none are refused.
-Secrets are only referenced (secretKeyRef), never copied into the manifest.
+`dl-drawbacks run <spec> --out <run folder> --address auto --resume` on it (a retry after a lost pod,
+up to `backoffLimit`, or a resubmission finishes the run instead of being refused; on an empty folder
+--resume is a fresh run), and deletes the cluster `ttl_seconds` (default 60) after the job ends so its
+pods release their GPUs, unless `keep_cluster`. The spec is the image's copy (/app/studies/...) or a
+ConfigMap rendered with the RayJob; the run folder is on the shared volume or an object-store URI
+(volumes.py). Before anything is rendered the study's planned trials are checked against the rendered
+cluster's shape, as `run` checks them against a live cluster (cluster.check_fits), and GPU pods for a
+study that uses none are refused. Secrets are only referenced (secretKeyRef), never copied into the manifest.
 """
 
 from __future__ import annotations
@@ -18,17 +19,16 @@ import re
 import secrets
 import shlex
 import string
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import yaml
 
 from dl_drawbacks.errors import SpecError
+from dl_drawbacks.k8s import volumes
 
 TEMPLATE = Path(__file__).with_name("templates") / "rayjob.yaml"
 DEFAULT_IMAGE = "dl-drawbacks:0.1.0"
 GPU_IMAGE_SUFFIX = "-gpu"
-IMAGE_STUDIES_DIR = PurePosixPath("/app/studies")  # where k8s/Dockerfile copies studies/
-RUNS_DIR = PurePosixPath("/mnt/runs")  # the ReadWriteMany volume (k8s/base/pvc.yaml)
 NAME_MAX = 47  # KubeRay: a RayJob name is at most 47 characters
 SUFFIX_LEN = 5
 LABEL_MAX = 63
@@ -62,21 +62,6 @@ def job_name(stem: str, name: str | None = None) -> str:
     alphabet = string.ascii_lowercase + string.digits
     suffix = "".join(secrets.choice(alphabet) for _ in range(SUFFIX_LEN))
     return f"{dns_label(stem, NAME_MAX - SUFFIX_LEN - 1)}-{suffix}"
-
-
-def spec_in_image(spec_path: str) -> PurePosixPath:
-    """Where the spec lives inside the image: /app/studies/<path below the local studies/ folder>."""
-    path = Path(spec_path)
-    if path.suffix not in (".yaml", ".yml"):
-        raise SpecError(f"spec {spec_path!r} is not a .yaml file; pass a study such as studies/compute.yaml")
-    if not path.is_file():
-        raise SpecError(f"spec {spec_path!r} not found; pass a study such as studies/compute.yaml")
-    parts = path.resolve().parts
-    if "studies" not in parts:
-        raise SpecError(f"spec {spec_path!r} is not under a studies/ folder, so it is not in the "
-                        "image; copy it into studies/ and rebuild the image (k8s/README.md)")
-    below = parts[len(parts) - parts[::-1].index("studies"):]
-    return IMAGE_STUDIES_DIR.joinpath(*below)
 
 
 def _check(workers: int, gpus: int, cpus: int, ttl: int, deadline: int, namespace: str | None,
@@ -152,14 +137,17 @@ def check_capacity(spec_path: str, *, workers: int, cpus_per_worker: int, gpus_p
             raise SpecError(f"trial {t.trial_id}: a worker of {worker} does not fit in one pod {hint}")
 
 
-def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1, gpus_per_worker: int = 0,
-                  cpus_per_worker: int = DEFAULT_CPUS_PER_WORKER, name: str | None = None, namespace: str | None = None,
-                  ttl_seconds: int = DEFAULT_TTL_S, deadline_seconds: int = 86400, keep_cluster: bool = False,
-                  backoff_limit: int = DEFAULT_BACKOFF_LIMIT, queue: str | None = None,
-                  extra_args: list[str] = ()) -> dict:
-    """A RayJob manifest (dict) that runs the study at `spec_path` on `workers` Ray worker pods.
+def render_manifests(spec_path: str, *, image: str | None = None, workers: int = 1, gpus_per_worker: int = 0,
+                     cpus_per_worker: int = DEFAULT_CPUS_PER_WORKER, name: str | None = None,
+                     namespace: str | None = None, ttl_seconds: int = DEFAULT_TTL_S, deadline_seconds: int = 86400,
+                     keep_cluster: bool = False, backoff_limit: int = DEFAULT_BACKOFF_LIMIT, queue: str | None = None,
+                     out: str | None = None, spec_from_configmap: bool = False,
+                     extra_args: list[str] = ()) -> list[dict]:
+    """The manifests that run the study at `spec_path` on `workers` Ray worker pods: the RayJob, preceded by
+    the ConfigMap holding the spec when `spec_from_configmap` (else the RayJob runs the image's copy).
 
-    `image` defaults to dl-drawbacks:0.1.0, or its -gpu variant when gpus_per_worker > 0.
+    `image` defaults to dl-drawbacks:0.1.0, or its -gpu variant when gpus_per_worker > 0. `out` is the run
+    folder (default /mnt/runs/<name>; an s3://... URI makes the pods read the bucket Secret).
     `keep_cluster` keeps the RayCluster (and its GPUs) after the job ends, for debugging. `queue` names a
     Kueue LocalQueue (label kueue.x-k8s.io/queue-name): Kueue then admits the job when its quota allows.
     """
@@ -169,7 +157,7 @@ def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1,
         raise SpecError("--queue with --keep-cluster: Kueue admits only RayJobs whose cluster shuts down when the "
                         "job finishes; drop one of them")
     _check(workers, gpus_per_worker, cpus_per_worker, ttl_seconds, deadline_seconds, namespace, backoff_limit)
-    in_image = spec_in_image(spec_path)
+    in_image = None if spec_from_configmap else volumes.spec_in_image(spec_path)
     check_capacity(spec_path, workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker)
     if image is None:
         image = DEFAULT_IMAGE + (GPU_IMAGE_SUFFIX if gpus_per_worker else "")
@@ -177,8 +165,10 @@ def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1,
         raise SpecError(f"image {image!r} is not a container image reference")
     stem = Path(spec_path).stem
     name = job_name(stem, name)
-    command = ["dl-drawbacks", "run", str(in_image), "--out", str(RUNS_DIR / name),
-               "--address", "auto", "--resume", *extra_args]
+    folder = volumes.run_folder(out, name)
+    labels = {"app.kubernetes.io/name": "dl-drawbacks", "dl-drawbacks/study": dns_label(stem)}
+    configmap, spec_file = volumes.spec_configmap(spec_path, name, labels) if spec_from_configmap else (None, in_image)
+    command = ["dl-drawbacks", "run", str(spec_file), "--out", folder, "--address", "auto", "--resume", *extra_args]
     values = {"name": name, "study": dns_label(stem), "image": image, "entrypoint": shlex.join(command)}
     doc = _fill(yaml.safe_load(TEMPLATE.read_text()), values)
     spec = doc["spec"]
@@ -186,15 +176,41 @@ def render_rayjob(spec_path: str, *, image: str | None = None, workers: int = 1,
                 activeDeadlineSeconds=deadline_seconds, backoffLimit=backoff_limit)
     if keep_cluster:
         del spec["ttlSecondsAfterFinished"]  # KubeRay: a TTL needs shutdownAfterJobFinishes
-    if namespace:
-        doc["metadata"]["namespace"] = namespace
     if queue:
         doc["metadata"]["labels"][KUEUE_QUEUE_LABEL] = queue
-    (group,) = spec["rayClusterSpec"]["workerGroupSpecs"]
+    cluster = spec["rayClusterSpec"]
+    (group,) = cluster["workerGroupSpecs"]
     _size_workers(group, workers=workers, cpus=cpus_per_worker, gpus=gpus_per_worker)
-    return doc
+    head_pod = cluster["headGroupSpec"]["template"]["spec"]
+    if volumes.URI.match(folder):
+        volumes.use_bucket([head_pod, group["template"]["spec"]])
+    docs = [doc]
+    if configmap is not None:
+        volumes.mount_spec(head_pod, configmap)
+        docs.insert(0, configmap)
+    for manifest in docs if namespace else ():
+        manifest["metadata"]["namespace"] = namespace
+    return docs
 
 
-def to_yaml(doc: dict) -> str:
-    """Block-style YAML in the manifest's own key order, one line per long string."""
-    return yaml.safe_dump(copy.deepcopy(doc), sort_keys=False, default_flow_style=False, width=10_000)
+def render_rayjob(spec_path: str, **options) -> dict:
+    """The RayJob of `render_manifests` (options as there)."""
+    return render_manifests(spec_path, **options)[-1]
+
+
+def to_yaml(doc: dict | list[dict]) -> str:
+    """Block-style YAML in the manifest's own key order, one line per long string; a list of manifests
+    becomes one multi-document file."""
+    docs = copy.deepcopy(doc if isinstance(doc, list) else [doc])
+    return yaml.dump_all(docs, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=10_000)
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line strings (a spec in a ConfigMap) as literal blocks, readable as the file."""
+
+
+def _str(dumper: yaml.SafeDumper, text: str):
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_BlockDumper.add_representer(str, _str)

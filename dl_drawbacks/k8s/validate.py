@@ -3,7 +3,9 @@
 The API server fills schema defaults and rejects unknown fields before the KubeRay operator checks
 rules its CRD schema cannot express (ray-project/kuberay, ray-operator/pkg/webhooks and
 controllers/ray/utils/validation.go). This module does the same three passes on a plain dict, so
-tests and `dl-drawbacks k8s validate` catch a bad manifest without a cluster. The CRDs ship in the
+tests and `dl-drawbacks k8s validate` catch a bad manifest without a cluster (among the operator's rules:
+replica bounds, token auth needs Ray >= 2.52, and the autoscaler v2 switch: `autoscalerOptions.version` or
+the head's RAY_enable_autoscaler_v2, not both, and restartPolicy Never under v2). The CRDs ship in the
 package (crds/, Apache-2.0, see crds/NOTICE.md). Core kinds (PersistentVolumeClaim, Secret,
 ServiceAccount, ...) are checked strictly (unknown fields refused) against the Kubernetes OpenAPI
 schemas bundled in the `kubernetes-validate` package; a document neither can check is "skipped".
@@ -30,6 +32,7 @@ CRD_FILES = {
 RAYJOB_NAME_MAX = 47  # the RayJob name prefixes the RayCluster and submitter Job names
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 TOKEN_AUTH_MIN_RAY = (2, 52)
+AUTOSCALER_V2_ENV = "RAY_enable_autoscaler_v2"
 MAX_MESSAGE = 240
 
 
@@ -143,11 +146,44 @@ def cluster_rules(spec: dict, at: str) -> list[str]:
         replicas = group.get("replicas")
         if replicas is not None and not low <= replicas <= high:
             errors.append(f"{where}.replicas: {replicas} is outside [minReplicas {low}, maxReplicas {high}]")
+    errors += autoscaler_rules(spec, at)
     if (spec.get("authOptions") or {}).get("mode") == "token":
         version = _ray_version(spec.get("rayVersion"))
         if version is None or version < TOKEN_AUTH_MIN_RAY:
             errors.append(f"{at}.authOptions.mode: token authentication needs rayVersion >= 2.52, "
                           f"got {spec.get('rayVersion')!r}")
+    return errors
+
+
+def _pod(group: dict) -> dict:
+    return (group.get("template") or {}).get("spec") or {}
+
+
+def autoscaler_rules(spec: dict, at: str) -> list[str]:
+    """KubeRay's autoscaler rules (ValidateRayClusterSpec): the v2 switch is `autoscalerOptions.version` or the
+    head's RAY_enable_autoscaler_v2, never both, and never v2 without the autoscaler; v2 pods restart Never."""
+    head = spec.get("headGroupSpec") or {}
+    containers = _pod(head).get("containers") or [{}]
+    env = {e.get("name"): e.get("value") for e in containers[0].get("env") or []}
+    options = spec.get("autoscalerOptions") or {}
+    enabled = bool(spec.get("enableInTreeAutoscaling"))
+    where = f"{at}.headGroupSpec.template.spec.containers[0].env"
+    if not enabled and str(env.get(AUTOSCALER_V2_ENV)).lower() in ("1", "true"):
+        return [f"{where}: {AUTOSCALER_V2_ENV} needs enableInTreeAutoscaling: true"]
+    if not enabled:
+        return []
+    if "version" in options and AUTOSCALER_V2_ENV in env:
+        return [f"{where}: {AUTOSCALER_V2_ENV} and {at}.autoscalerOptions.version are both set; keep only the version"]
+    v2 = options.get("version") == "v2" or str(env.get(AUTOSCALER_V2_ENV)).lower() in ("1", "true")
+    errors = []
+    if options.get("idleTimeoutSeconds", 0) < 0:
+        errors.append(f"{at}.autoscalerOptions.idleTimeoutSeconds: must be >= 0")
+    groups = [("headGroupSpec", head)] + [(f"workerGroupSpecs[{i}]", g) for i, g in
+                                          enumerate(spec.get("workerGroupSpecs") or [])]
+    for name, group in groups if v2 else ():
+        policy = _pod(group).get("restartPolicy")
+        if policy not in (None, "", "Never"):
+            errors.append(f"{at}.{name}.template.spec.restartPolicy: {policy!r}; autoscaler v2 needs Never (or unset)")
     return errors
 
 

@@ -278,7 +278,7 @@ def test_raycluster_bounds_are_checked_after_defaults():
     group = cluster["spec"]["workerGroupSpecs"][0]
     del group["minReplicas"], group["maxReplicas"]
     assert validate_manifest(cluster) == []  # the API server fills 0 and 2**31-1
-    group["maxReplicas"] = 0
+    group["maxReplicas"], group["replicas"] = 0, 1  # one pod asked for, none allowed
     assert any("workerGroupSpecs[0]" in e for e in validate_manifest(cluster))
     del group["groupName"]
     assert any("'groupName' is a required property" in e for e in validate_manifest(cluster))
@@ -408,3 +408,57 @@ def test_what_nothing_can_check_is_skipped_never_ok(doc, reason, tmp_path, capsy
     assert main(["k8s", "validate", str(tmp_path / "m.yaml")]) == 0
     err = capsys.readouterr().err
     assert err.startswith(f"{tmp_path / 'm.yaml'}: skipped (") and ": ok" not in err
+
+
+@pytest.mark.parametrize("folder", BUILDS)
+def test_cluster_runs_autoscaler_v2_and_scales_every_group_to_zero(folder):
+    (cluster,) = [d for d in build(K8S / folder) if d["kind"] == "RayCluster"]
+    spec = cluster["spec"]
+    assert spec["enableInTreeAutoscaling"] is True and spec["autoscalerOptions"]["version"] == "v2"
+    assert 0 < spec["autoscalerOptions"]["idleTimeoutSeconds"] <= 600  # an idle worker (and its GPU) goes soon
+    head_env = {e["name"] for e in spec["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "RAY_enable_autoscaler_v2" not in head_env  # the operator sets it from the version; both is refused
+    for pod in ray_pods(cluster):
+        assert pod["restartPolicy"] == "Never"
+    for group in spec["workerGroupSpecs"]:
+        assert group["minReplicas"] == group["replicas"] == 0 and group["maxReplicas"] >= 1, group["groupName"]
+
+
+def _base_cluster() -> dict:
+    return next(d for d in build(K8S / "base") if d["kind"] == "RayCluster")
+
+
+def _head_env(cluster: dict, value: str) -> dict:
+    cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "RAY_enable_autoscaler_v2", "value": value})
+    return cluster
+
+
+AUTOSCALER_RULES = {  # KubeRay's ValidateRayClusterSpec (ray-operator/controllers/ray/utils/validation.go)
+    "env and version both": (lambda c: _head_env(c, "1"), "keep only the version"),
+    "v2 env without the autoscaler": (
+        lambda c: _head_env({**c, "spec": {**c["spec"], "enableInTreeAutoscaling": False}}, "true"),
+        "needs enableInTreeAutoscaling: true"),
+    "head restarts with v2": (lambda c: _set(c, "spec.headGroupSpec.template.spec.restartPolicy", "Always"),
+                              "headGroupSpec.template.spec.restartPolicy: 'Always'; autoscaler v2 needs Never"),
+    "worker restarts with v2": (lambda c: _set(c, "spec.workerGroupSpecs.1.template.spec.restartPolicy", "OnFailure"),
+                                "workerGroupSpecs[1].template.spec.restartPolicy"),
+    "negative idle timeout": (lambda c: _set(c, "spec.autoscalerOptions.idleTimeoutSeconds", -1), "must be >= 0"),
+}
+
+
+@pytest.mark.parametrize("rule", AUTOSCALER_RULES)
+def test_each_autoscaler_rule_has_a_failing_example(rule):
+    mutate, expected = AUTOSCALER_RULES[rule]
+    assert validate_manifest(_base_cluster()) == []
+    errors = validate_manifest(mutate(_base_cluster()))
+    assert any(expected in e for e in errors), errors
+
+
+def test_restart_policies_are_free_under_autoscaler_v1_and_the_env_switch_alone_is_accepted():
+    v1 = _set(_base_cluster(), "spec.autoscalerOptions.version", "v1")
+    assert validate_manifest(_set(v1, "spec.headGroupSpec.template.spec.restartPolicy", "Always")) == []
+    by_env = _head_env(_set(_base_cluster(), "spec.autoscalerOptions.version", None), "1")  # KubeRay < 1.4's switch
+    assert validate_manifest(by_env) == []
+    assert validate_manifest(_set(by_env, "spec.headGroupSpec.template.spec.restartPolicy", "Always")) != []
+    assert validate_manifest(_set(_base_cluster(), "spec.autoscalerOptions.version", "v3"))  # not in the CRD's enum

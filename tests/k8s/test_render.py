@@ -1,6 +1,6 @@
 """`render_rayjob` turns a study spec into a valid RayJob (CPU or GPU), names it as KubeRay allows,
-runs the spec at the path the image holds it, never embeds a secret, and stays in sync with the
-RayJob example in k8s/jobs/."""
+runs the spec at the path the image holds it or from a ConfigMap rendered with it, writes the run folder
+on the shared volume or a bucket, never embeds a secret, and stays in sync with the RayJob example in k8s/jobs/."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import yaml
 from dl_drawbacks.errors import SpecError
 from dl_drawbacks.k8s import render as render_module
 from dl_drawbacks.k8s.cli import register
-from dl_drawbacks.k8s.render import render_rayjob, to_yaml
-from dl_drawbacks.k8s.validate import validate_manifest
+from dl_drawbacks.k8s.render import render_manifests, render_rayjob, to_yaml
+from dl_drawbacks.k8s.validate import check_manifest, validate_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "k8s" / "jobs" / "rayjob.yaml"
@@ -270,3 +270,81 @@ def test_queue_label_for_kueue_and_its_refusals(studies):
         render_rayjob(str(studies / "compute.yaml"), queue="team-a", keep_cluster=True)
     with pytest.raises(SpecError, match="LocalQueue name"):
         render_rayjob(str(studies / "compute.yaml"), queue="Team A")
+
+
+def _head_pod(doc: dict) -> dict:
+    return doc["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+
+
+def test_spec_from_configmap_mounts_the_spec_into_the_head_and_runs_it_there(studies, tmp_path):
+    spec = studies / "My_Study v2.yaml"
+    configmap, job = render_manifests(str(spec), name="c1", namespace="research", spec_from_configmap=True)
+    assert [configmap["kind"], job["kind"]] == ["ConfigMap", "RayJob"]
+    assert configmap["metadata"]["name"] == "c1-spec" and configmap["immutable"] is True
+    assert configmap["data"] == {"My_Study-v2.yaml": spec.read_text()}  # a key Kubernetes accepts, the file's text
+    assert {d["metadata"]["namespace"] for d in (configmap, job)} == {"research"}
+    assert check_manifest(configmap) == ("ok", []) and validate_manifest(job) == []
+    head = _head_pod(job)
+    (volume,) = [v for v in head["volumes"] if v.get("configMap")]
+    assert volume["configMap"]["name"] == "c1-spec"
+    (mount,) = [m for m in head["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["readOnly"] is True
+    command = shlex.split(job["spec"]["entrypoint"])
+    assert command[:3] == ["dl-drawbacks", "run", f"{mount['mountPath']}/My_Study-v2.yaml"]
+    outside = tmp_path / "mine.yaml"  # a spec the image does not hold: fine from a ConfigMap, refused without
+    outside.write_text(VALID_SPEC)
+    assert render_manifests(str(outside), spec_from_configmap=True)[0]["data"] == {"mine.yaml": VALID_SPEC}
+    with pytest.raises(SpecError, match="--spec-from-configmap"):
+        render_manifests(str(outside))
+    (only,) = render_manifests(str(studies / "compute.yaml"))
+    assert only["kind"] == "RayJob" and not any(v.get("configMap") for v in _head_pod(only)["volumes"])
+
+
+def test_a_spec_too_big_for_a_configmap_is_refused(studies):
+    big = studies / "big.yaml"
+    big.write_text(VALID_SPEC + "#" * (1024 * 1024) + "\n")
+    with pytest.raises(SpecError, match="at most 1048576"):
+        render_manifests(str(big), spec_from_configmap=True)
+
+
+def test_cli_writes_configmap_and_rayjob_in_one_file_that_validates(studies, tmp_path, capsys):
+    from dl_drawbacks.cli import main
+
+    out = tmp_path / "job.yaml"
+    assert main(["k8s", "render", str(studies / "compute.yaml"), "--spec-from-configmap", "--name", "c2",
+                 "--out", "s3://bucket/studies/c2", "-o", str(out)]) == 0
+    assert "wrote ConfigMap c2-spec and RayJob c2 to" in capsys.readouterr().err
+    docs = list(yaml.safe_load_all(out.read_text()))
+    assert [d["kind"] for d in docs] == ["ConfigMap", "RayJob"]
+    assert "compute.yaml: |\n" in out.read_text()  # the spec is readable in the file, as a literal block
+    assert main(["k8s", "validate", str(out)]) == 0
+    assert capsys.readouterr().err.splitlines() == [f"{out}#0: ok", f"{out}#1: ok"]
+
+
+def test_out_uri_reads_the_bucket_secret_and_needs_no_shared_volume(studies, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sentinel-value-789")
+    doc = render_rayjob(str(studies / "compute.yaml"), name="c3", out="s3://bucket/studies/c3")
+    assert validate_manifest(doc) == [] and "sentinel-value" not in to_yaml(doc)
+    assert "--out s3://bucket/studies/c3 --address auto --resume" in doc["spec"]["entrypoint"]
+    pods = [_head_pod(doc), worker_group(doc)["template"]["spec"]]
+    for pod in pods:
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"):
+            ref = env[name]["valueFrom"]["secretKeyRef"]
+            assert set(env[name]) == {"name", "valueFrom"} and (ref["name"], ref["key"]) == ("dl-drawbacks-bucket", name)
+        assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["optional"] is False
+        assert env["AWS_ENDPOINT_URL"]["valueFrom"]["secretKeyRef"]["optional"] is True  # AWS itself needs none
+        assert not any("persistentVolumeClaim" in v for v in pod["volumes"])
+    default = render_rayjob(str(studies / "compute.yaml"), name="c4")
+    assert "--out /mnt/runs/c4 " in default["spec"]["entrypoint"] and "AWS_" not in to_yaml(default)
+    assert all(any("persistentVolumeClaim" in v for v in pod["volumes"])
+               for pod in (_head_pod(default), worker_group(default)["template"]["spec"]))
+    under = render_rayjob(str(studies / "compute.yaml"), out="/mnt/runs/team/c5")
+    assert "--out /mnt/runs/team/c5 " in under["spec"]["entrypoint"]
+
+
+@pytest.mark.parametrize("out", ["runs/c1", "/tmp/c1", "/mnt/runs", "s3://", "s3://bucket/my runs"])
+def test_out_that_would_be_lost_with_the_pod_is_refused(studies, out):
+    with pytest.raises(SpecError, match="--out") as caught:
+        render_rayjob(str(studies / "compute.yaml"), out=out)
+    assert "\n" not in str(caught.value)
