@@ -5,17 +5,26 @@ Everything that can be refused is refused before the run folder is touched: the 
 sets, the cluster's capacity, an existing folder without --resume, a folder that holds something
 other than a run, a folder that cannot be written, a folder another run holds. Ctrl-C or SIGTERM
 during the trials stops scheduling, records the unfinished trials as interrupted and reports
-(interrupt.py).
+(interrupt.py). What the driver prints goes to ``driver.log`` in the run folder too.
+
+An ``--out`` URI (s3://, gs://) runs on a local staging folder that mirrors the bucket (storage/sync.py):
+pulled when the run starts, after every trial and study, pushed after the driver writes; each trial
+writes its rows and marker to the bucket from whichever node runs it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import shutil
 from pathlib import Path
+from typing import Any, Iterator
 
 import yaml
 
+from .driver_log import NAME as DRIVER_LOG
+from .driver_log import driver_log
 from .errors import DrawbacksError, RunFolderError
 from .interrupt import StopRequest
 from .plan import plan_suite
@@ -57,7 +66,7 @@ def check_run_folder(out: Path, suite: SuiteSpec, *, resume: bool) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise RunFolderError(f"--out {out}: {existing} is not writable by this user; choose another --out")
     try:
-        held = sorted(p.name for p in out.iterdir() if p.name != ".lock") if out.exists() else []
+        held = sorted(p.name for p in out.iterdir() if p.name not in (".lock", DRIVER_LOG)) if out.exists() else []
     except OSError as exc:
         raise RunFolderError(f"--out {out}: cannot list the folder ({exc.strerror})") from None
     spec_file = out / "spec.yaml"
@@ -94,65 +103,132 @@ def preflight_data(trials: list[TrialSpec]) -> None:
                 )
 
 
+def check_bucket_folder(bucket, suite: SuiteSpec, *, resume: bool) -> None:
+    """``check_run_folder`` for a bucket prefix: objects there without spec.yaml, a run there without --resume,
+    or a run of another spec are refused."""
+    held = [n for n in bucket.names() if n not in (".lock", DRIVER_LOG)]
+    spec = bucket.read_bytes("spec.yaml")
+    if held and spec is None:
+        shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise RunFolderError(f"--out {bucket.uri} holds objects that are not a dl-drawbacks run (no spec.yaml: "
+                             f"{shown}); choose a new or empty prefix")
+    if held and not resume:
+        raise RunFolderError(f"{bucket.uri} already holds a run; pass --resume to finish it, or choose another --out")
+    if held and spec.decode("utf-8", "replace") != resolved_spec_text(suite):
+        raise RunFolderError(f"{bucket.uri} was made from a different spec; use a new --out")
+
+
+def open_run_folder(target: str, suite: SuiteSpec, *, resume: bool):
+    """(local folder the driver works in, the bucket or None): a bucket run works in a staging folder."""
+    from .storage import is_uri, open_bucket, staging_folder
+
+    if not is_uri(target):
+        out = local_run_folder(target)
+        check_run_folder(out, suite, resume=resume)
+        return out, None
+    bucket = open_bucket(target)
+    check_bucket_folder(bucket, suite, resume=resume)
+    return staging_folder(bucket.uri), bucket
+
+
+@contextlib.contextmanager
+def locked_run_folder(out: Path, bucket) -> Iterator[Any]:
+    """The run lock, then (bucket runs) a fresh staging folder pulled from the bucket and pushed back on exit,
+    then driver.log; yields the StagedRun (None for a local folder)."""
+    from .storage import BucketLock, StagedRun
+
+    if bucket is None:
+        with RunLock(out), driver_log(out):
+            yield None
+        return
+    with BucketLock(bucket):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        staged = StagedRun(bucket, out)
+        staged.pull()
+        try:
+            with driver_log(out):
+                yield staged
+        finally:
+            staged.push()
+
+
 def run_study_file(
     spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None, dashboard: bool = False
 ) -> Path:
     from .cluster import check_fits, check_shared_folder, connect, node_count
-    from .envinfo import environment
     from .postprocess import analyze_run
-    from .tune_runner import TrialRunner
 
     suite = load_spec(spec_path)
     studies = plan_suite(suite, source=str(spec_path))
     trials = [t for s in studies for t in s.trials]
-    out = local_run_folder(out or Path("runs") / suite.name)
-    check_run_folder(out, suite, resume=resume)
+    target = str(out or Path("runs") / suite.name)
+    out, bucket = open_run_folder(target, suite, resume=resume)
     preflight_data(trials)
     import ray
 
     owns_ray = not ray.is_initialized()
     resources = connect(address, plugins=suite.plugins, dashboard=dashboard)
     check_fits(trials, resources, node_count())
-    check_shared_folder(out)
-    with RunLock(out):
-        if not (out / "spec.yaml").exists():
-            atomic_write_bytes(out / "spec.yaml", resolved_spec_text(suite).encode())
-        if not (out / "env.json").exists():  # the environment the run started in; a resume keeps it
-            atomic_write_json(out / "env.json", environment(resources))
-        from .tracking.run_setup import start_tracking  # the W&B group, kept in env.json; the W&B mode, decided once
-
-        run_id = start_tracking(out, suite)
-        pending = [t for t in trials if not is_finished(out, t.trial_id)]
-        progress = Progress(total=len(trials), done=len(trials) - len(pending))
-        with StopRequest() as stop:
-            for study in studies:
-                todo = [t for t in pending if t.study_index == study.index]
-                if not todo or stop.signum:
-                    continue
-                execution = study.spec.execution
-                runner = TrialRunner(
-                    run_dir=out,
-                    run_id=run_id,
-                    progress=progress,
-                    max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
-                    max_failures=execution.max_failures,
-                    checkpoint_every=execution.checkpoint_every,
-                )
-                study.kind.run_trials(study.spec, study.options, todo, runner=runner)
-        resume_command = shlex.join(
-            ["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", str(out), "--resume"]
-        )
+    if bucket is None:  # a bucket is every node's: each trial writes there itself
+        check_shared_folder(out)
+    resume_command = shlex.join(
+        ["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", bucket.uri if bucket else str(out), "--resume"]
+    )
+    with locked_run_folder(out, bucket) as staged:
+        stop, progress, pending = _run_trials(out, suite, studies, resources, staged)
         not_run = record_interrupted(out, pending, stop.name, resume_command) if stop.signum else []
+        if staged:
+            staged.push()
         analyze_run(out, progress=progress)
     if stop.signum:
         if owns_ray:  # leaving Ray's core worker to the C exit handlers after a signal can deadlock there
             ray.shutdown()
         raise RunInterrupted(
             f"interrupted by {stop.name}: {len(not_run)} of {len(trials)} trials did not finish "
-            f"(listed in {out / 'report.md'}); finish them with: {resume_command}",
+            f"(listed in {bucket.url('report.md') if bucket else out / 'report.md'}); finish them with: "
+            f"{resume_command}",
             stop.signum,
         )
     return out
+
+
+def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, staged) -> tuple:
+    """Write spec and env (once), then run each study's pending trials; returns (stop, progress, pending)."""
+    from .envinfo import environment
+    from .tracking.run_setup import start_tracking  # the W&B group, kept in env.json; the W&B mode, decided once
+    from .tune_runner import TrialRunner
+
+    if not (out / "spec.yaml").exists():
+        atomic_write_bytes(out / "spec.yaml", resolved_spec_text(suite).encode())
+    if not (out / "env.json").exists():  # the environment the run started in; a resume keeps it
+        atomic_write_json(out / "env.json", environment(resources))
+    run_id = start_tracking(out, suite)
+    if staged:
+        staged.push()  # spec.yaml and env.json before any trial: every trial's node reads them from the bucket
+    trials = [t for s in studies for t in s.trials]
+    pending = [t for t in trials if not is_finished(out, t.trial_id)]
+    progress = Progress(total=len(trials), done=len(trials) - len(pending))
+    with StopRequest() as stop:
+        for study in studies:
+            todo = [t for t in pending if t.study_index == study.index]
+            if not todo or stop.signum:
+                continue
+            execution = study.spec.execution
+            runner = TrialRunner(
+                run_dir=out,
+                run_id=run_id,
+                progress=progress,
+                max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
+                max_failures=execution.max_failures,
+                checkpoint_every=execution.checkpoint_every,
+                staged=staged,
+            )
+            study.kind.run_trials(study.spec, study.options, todo, runner=runner)
+            if staged:
+                staged.pull()  # trials a study ran its own way (a search) wrote here or in the bucket
+                staged.push()
+    return stop, progress, pending
 
 
 def record_interrupted(out: Path, pending: list[TrialSpec], signame: str, resume_command: str) -> list[str]:

@@ -8,6 +8,8 @@ Layout::
 
 Every file is written to a temporary name and renamed into place, so a reader never sees half a
 file; a trial counts as finished only when its marker says so and the rows' checksum matches.
+``DIR/driver.log`` holds what the driver printed (driver_log.py). A run folder on object storage has the
+same layout under its prefix, with ``.lock`` an object (storage/).
 """
 
 from __future__ import annotations
@@ -44,11 +46,13 @@ URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def local_run_folder(out: str | Path) -> Path:
-    """``out`` as an absolute local folder; a URI (s3://, gs://, ...) is refused in one line, never turned
-    into a local folder named ``s3:``."""
-    if URI.match(str(out)):
-        raise RunFolderError(f"--out {out}: run folders on object storage are not supported yet; use a folder that "
-                             f"every Ray node mounts (e.g. the ReadWriteMany volume in k8s/base/pvc.yaml)")
+    """``out`` (a path or ``file://`` URI) as an absolute local folder; any other URI is refused in one line,
+    never turned into a local folder named ``s3:`` (a bucket run goes through ``storage``)."""
+    text = str(out)
+    if text.lower().startswith("file://"):
+        return Path(text[len("file://"):]).resolve()
+    if URI.match(text):
+        raise RunFolderError(f"--out {out}: not a local folder; object storage is opened by dl_drawbacks.storage")
     return Path(out).resolve()
 
 

@@ -17,6 +17,7 @@ import polars as pl
 
 from .rows import ROW_SCHEMA, frame_from_records
 from .spec.models import TrainerSpec
+from .storage import checkpoint_root, remove_checkpoints, trial_mirror
 from .store import write_trial
 from .tracking.trial_log import log_trial
 from .train.checkpoint import KEEP_CHECKPOINTS
@@ -39,7 +40,7 @@ def _fit_torch_trainer(config: dict[str, Any]) -> list[dict[str, list]]:
         ),
         torch_config=TorchConfig(backend="nccl" if t["use_gpu"] else "gloo"),
         run_config=ray.train.RunConfig(
-            name=trial["trial_id"], storage_path=str(Path(config["run_dir"]).resolve() / "ray_train"),
+            name=trial["trial_id"], storage_path=checkpoint_root(config),
             failure_config=ray.train.FailureConfig(max_failures=config.get("max_failures", 0)),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=KEEP_CHECKPOINTS),
         ),
@@ -64,7 +65,32 @@ def _train(trial: dict[str, Any], config: dict[str, Any]) -> tuple[pl.DataFrame,
 
 
 def execute_trial(config: dict[str, Any]) -> dict[str, Any]:
-    """Run one trial and write its rows and marker; returns the marker's outcome fields.
+    """Run one trial and write its rows and marker; returns the marker's outcome fields. A run on a bucket
+    (``config["run_uri"]``) writes into a local mirror on this node that goes to the bucket when the trial
+    ends (rows, then marker: storage/sync.py). A trial that finished (not failed) has its Ray Train
+    checkpoints removed; a failed one keeps them for a resume."""
+    trial_id = config["trial"]["trial_id"]
+    if config.get("run_uri"):
+        with trial_mirror(config["run_uri"], trial_id) as local:
+            outcome = _execute_here({**config, "run_dir": str(local)})
+    else:
+        outcome = _execute_here(config)
+    if outcome["status"] != "failed":
+        remove_checkpoints(config, trial_id)
+    return outcome
+
+
+def _node_id() -> str | None:
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+    except Exception:  # outside a Ray worker: no node to name
+        return None
+
+
+def _execute_here(config: dict[str, Any]) -> dict[str, Any]:
+    """The trial in ``config["run_dir"]``, a local folder.
 
     A full or read-only disk is the trial's failure too: when its rows cannot be written, an empty
     ``failed`` marker is tried; when even that fails, the error goes to Tune and the driver records it.
@@ -83,7 +109,8 @@ def execute_trial(config: dict[str, Any]) -> dict[str, Any]:
         except OSError:  # the disk that failed the trial may refuse its traceback too; the marker says why
             pass
     outcome = {"status": status, "error": error, "started": started, "finished": time.time(),
-               "wall_seconds": time.time() - started, "sweep": trial["sweep"], "study": trial["study"]}
+               "wall_seconds": time.time() - started, "sweep": trial["sweep"], "study": trial["study"],
+               "node_id": _node_id()}
     try:
         write_trial(run_dir, trial["trial_id"], rows, outcome)
     except OSError as exc:

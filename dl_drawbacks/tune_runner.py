@@ -3,11 +3,39 @@ study that drives Tune itself (the hparams search) uses for its fixed phases."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ray.tune import Callback
+
+from .driver_log import NAME as DRIVER_LOG
 from .spec.models import TrialSpec
+
+
+class PullTrial(Callback):
+    """Before the progress line of a trial: its rows and marker from the bucket into the staging folder, and
+    driver.log to the bucket (so a killed driver's log is there up to its last finished trial)."""
+
+    def __init__(self, staged: Any) -> None:
+        self.staged = staged
+
+    def _pull(self, trial) -> None:
+        try:
+            self.staged.pull_trial(trial.config["trial"]["trial_id"])
+            self.staged.push_file(DRIVER_LOG)
+        except OSError as exc:  # the store is briefly unreachable: the pull after the study catches up
+            print(f"cannot copy trial {trial.config['trial']['trial_id']} from the bucket now ({exc})", file=sys.stderr)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._pull(trial)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._pull(trial)
+
+    def __getstate__(self) -> dict:  # Tune pickles its run config; the staging folder stays with the driver
+        return {"staged": None}
 
 
 @dataclass(frozen=True)
@@ -20,6 +48,11 @@ class TrialRunner:
     max_concurrent: int | None = None
     max_failures: int = 0
     checkpoint_every: int = 0
+    staged: Any = None  # storage.StagedRun of a run on a bucket: trials write there, the driver pulls
+
+    @property
+    def run_uri(self) -> str | None:
+        return self.staged.bucket.uri if self.staged is not None else None
 
     def run(self, trials: list[TrialSpec], *, max_concurrent: int | None = None) -> None:
         """One Tune grid over ``trials`` (each a Tune trial running ``trial.tune_trial``)."""
@@ -40,6 +73,7 @@ class TrialRunner:
             param_space={
                 "trial": tune.grid_search([t.model_dump(mode="json") for t in trials]),
                 "run_dir": str(self.run_dir),
+                "run_uri": self.run_uri,
                 "run_id": self.run_id,
                 "max_failures": self.max_failures,
                 "checkpoint_every": self.checkpoint_every,
@@ -52,9 +86,9 @@ class TrialRunner:
             ),
             run_config=tune.RunConfig(
                 name=f"tune-{trials[0].study}",  # fixed: Tuner.restore finds it again
-                storage_path=str(self.run_dir / "ray_tune"),
+                storage_path=f"{self.run_uri}/ray_tune" if self.run_uri else str(self.run_dir / "ray_tune"),
                 verbose=0,
-                callbacks=[self.progress.tune_callback(self.run_dir)],
+                callbacks=[*([PullTrial(self.staged)] if self.staged else []), self.progress.tune_callback(self.run_dir)],
             ),
         )
         tuner.fit()

@@ -71,21 +71,12 @@ def test_json_files_are_strict_json(tmp_path):
     assert json.loads(text) == {"a": None, "b": [1.0, None], "c": {"d": None, "e": 2.5}}
 
 
-@pytest.mark.parametrize("uri", ["s3://bucket/runs/x", "gs://b/p", "file:///tmp/x"])
-def test_an_object_storage_out_is_refused_not_made_a_local_folder(uri, tmp_path, monkeypatch, capsys):
-    from dl_drawbacks.cli import main
-
-    monkeypatch.chdir(tmp_path)
-    spec = Path(__file__).parent / "specs" / "tiny_compute.yaml"
-    assert main(["run", str(spec), "--out", uri]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "object storage" in err and uri in err
-    assert list(tmp_path.iterdir()) == []  # no local "s3:" folder
-
-
 def test_local_run_folder_resolves_plain_paths(tmp_path, monkeypatch):
     from dl_drawbacks.store import local_run_folder
 
     monkeypatch.chdir(tmp_path)
     assert local_run_folder("runs/a") == tmp_path / "runs" / "a"
     assert local_run_folder(tmp_path / "b:c") == tmp_path / "b:c"  # a colon alone is a file name, not a URI
+    assert local_run_folder(f"file://{tmp_path}/d") == tmp_path / "d"
+    with pytest.raises(RunFolderError, match="s3://b/p: not a local folder"):
+        local_run_folder("s3://b/p")

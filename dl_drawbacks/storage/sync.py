@@ -1,0 +1,168 @@
+"""Copies between a bucket run folder and local folders, at defined points.
+
+- The driver works on a local staging folder (``staging_folder``): ``pull`` fills it from the bucket when
+  the run starts, after each trial and before the analysis; ``push`` uploads what the driver wrote (spec,
+  env, findings, report, figures, driver.log, the markers it records for trials that died) and never
+  replaces a trial the bucket already holds a marker for: the bucket is the truth for every trial.
+- A trial writes into its own local mirror (``trial_mirror``) on whichever node runs it, then uploads its
+  rows object, then its other files, then its marker: a multi-node run needs no shared disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from ..store import atomic_write_bytes
+from .bucket import FINISHED, Bucket, open_bucket, read_remote_marker, remote_is_finished
+
+TRIALS = "trials"
+NOT_MIRRORED = ("ray_tune/", "ray_train/", ".lock")  # Ray's own storage and the lock stay in the bucket
+MARKER = "trial.json"
+
+
+def staging_folder(uri: str) -> Path:
+    """The driver's local copy of a bucket run folder: ``$DL_DRAWBACKS_STAGING`` or ``~/.cache/dl-drawbacks``,
+    one folder per URI."""
+    base = Path(os.environ.get("DL_DRAWBACKS_STAGING") or Path.home() / ".cache" / "dl-drawbacks" / "staging")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", uri.split("://", 1)[-1])[-80:]
+    return base / f"{name}-{hashlib.sha256(uri.encode()).hexdigest()[:8]}"
+
+
+def _trial_of(rel: str) -> str | None:
+    parts = rel.split("/")
+    return parts[1] if len(parts) == 3 and parts[0] == TRIALS else None
+
+
+def _download(bucket: Bucket, rel: str, local: Path) -> None:
+    data = bucket.read_bytes(rel)
+    if data is not None:
+        atomic_write_bytes(local / rel, data)
+
+
+def pull_trial(bucket: Bucket, local: Path, trial_id: str) -> bool:
+    """The bucket's copy of one trial into ``local`` (rows first, marker last) when its marker exists and, for a
+    finished status, its rows match; True when copied. A local copy with the same marker is kept as it is."""
+    marker = bucket.read_bytes(f"{TRIALS}/{trial_id}/{MARKER}")
+    mine = local / TRIALS / trial_id / MARKER
+    if marker is None or (mine.exists() and mine.read_bytes() == marker):
+        return False
+    status = (read_remote_marker(bucket, trial_id) or {}).get("status")
+    if status is None or (status in FINISHED and not remote_is_finished(bucket, trial_id)):
+        return False  # damaged, or a re-run died between its rows and its marker: unfinished, run again
+    for rel in bucket.listing(f"{TRIALS}/{trial_id}"):
+        if not rel.endswith(f"/{MARKER}"):
+            _download(bucket, rel, local)
+    atomic_write_bytes(mine, marker)
+    return True
+
+
+def pull(bucket: Bucket, local: Path) -> list[str]:
+    """Every trial with a marker, and every other object ``local`` lacks; returns those other objects' paths."""
+    objects = bucket.listing()
+    for trial_id in sorted({t for t in map(_trial_of, objects) if t}):
+        pull_trial(bucket, local, trial_id)
+    fetched = [rel for rel in objects if not rel.startswith((*NOT_MIRRORED, f"{TRIALS}/")) and not (local / rel).exists()]
+    for rel in fetched:
+        _download(bucket, rel, local)
+    return fetched
+
+
+def _local_files(local: Path) -> list[str]:
+    return sorted(str(p.relative_to(local)) for p in local.rglob("*")
+                  if p.is_file() and not p.name.endswith(".tmp") and p.name != ".lock")
+
+
+def push_trial(bucket: Bucket, local: Path, trial_id: str, *, replace: bool) -> bool:
+    """One local trial folder into the bucket: rows, then its other files, then the marker (so no reader takes
+    half a trial as finished). Without ``replace`` a trial the bucket holds a marker for is left as it is."""
+    folder = local / TRIALS / trial_id
+    if not (folder / MARKER).exists():
+        return False
+    if not replace and bucket.read_bytes(f"{TRIALS}/{trial_id}/{MARKER}") is not None:
+        return False
+    files = sorted(_local_files(folder), key=lambda rel: (rel != "rows.parquet", rel))
+    for rel in [r for r in files if r != MARKER] + [MARKER]:
+        bucket.upload(f"{TRIALS}/{trial_id}/{rel}", folder / rel)
+    return True
+
+
+class StagedRun:
+    """The driver's staging folder of a bucket run: ``pull`` before reading, ``push`` after writing."""
+
+    def __init__(self, bucket: Bucket, local: Path) -> None:
+        self.bucket, self.local = bucket, local
+        self._pushed: dict[str, int] = {}  # path -> mtime at its last push
+
+    def pull(self) -> None:
+        for rel in pull(self.bucket, self.local):
+            self._pushed[rel] = (self.local / rel).stat().st_mtime_ns
+
+    def pull_trial(self, trial_id: str) -> None:
+        pull_trial(self.bucket, self.local, trial_id)
+
+    def push_file(self, rel: str) -> None:
+        """One driver-written file (e.g. driver.log) to the bucket, now."""
+        if (self.local / rel).is_file():
+            self.bucket.upload(rel, self.local / rel)
+            self._pushed[rel] = (self.local / rel).stat().st_mtime_ns
+
+    def push(self) -> None:
+        """What the driver wrote: trials the bucket has no marker for, and every other file that is new or
+        changed since the last push (findings, report, figures, driver.log, W&B files)."""
+        remote = self.bucket.listing()
+        for rel in _local_files(self.local):
+            trial_id = _trial_of(rel)
+            if trial_id is not None:
+                if rel.endswith(f"/{MARKER}"):
+                    push_trial(self.bucket, self.local, trial_id, replace=False)
+                continue
+            mtime = (self.local / rel).stat().st_mtime_ns
+            if rel in remote and self._pushed.get(rel) == mtime:
+                continue
+            self.bucket.upload(rel, self.local / rel)
+            self._pushed[rel] = mtime
+
+
+@contextlib.contextmanager
+def trial_mirror(run_uri: str, trial_id: str) -> Iterator[Path]:
+    """A local run folder for one trial on this node: spec.yaml, env.json and the trial's own objects from the
+    bucket; whatever the trial wrote goes back when it ends (rows, other files, then the marker), and the
+    folder is removed. A trial that raises uploads what it wrote too (its failed marker)."""
+    bucket = open_bucket(run_uri)
+    local = Path(tempfile.mkdtemp(prefix=f"dl-drawbacks-{trial_id[:40]}-"))
+    try:
+        for rel in ("spec.yaml", "env.json"):
+            _download(bucket, rel, local)
+        pull_trial(bucket, local, trial_id)
+        before = {rel: (local / rel).stat().st_mtime_ns for rel in _local_files(local)}
+        try:
+            yield local
+        finally:
+            push_trial(bucket, local, trial_id, replace=True)
+            for rel in _local_files(local):
+                if _trial_of(rel) is None and before.get(rel) != (local / rel).stat().st_mtime_ns:
+                    bucket.upload(rel, local / rel)
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def remove_checkpoints(config: dict, trial_id: str) -> None:
+    """A finished trial's Ray Train checkpoints (``ray_train/<trial_id>``), in the bucket or the local folder."""
+    if config.get("run_uri"):
+        open_bucket(config["run_uri"]).delete_dir(f"ray_train/{trial_id}")
+    else:
+        shutil.rmtree(Path(config["run_dir"]) / "ray_train" / trial_id, ignore_errors=True)
+
+
+def checkpoint_root(config: dict) -> str:
+    """Where Ray Train keeps a trial's checkpoints: the bucket's ``ray_train`` when the run is on one."""
+    if config.get("run_uri"):
+        return f"{config['run_uri']}/ray_train"
+    return str(Path(config["run_dir"]).resolve() / "ray_train")
