@@ -37,13 +37,17 @@ contents = st.one_of(
 folders = st.dictionaries(st.sampled_from(["spec.yaml", "env.json", "findings.json", "report.md", "trials/t/trial.json",
                                            "notes.txt", "rayjob.yaml"]), contents, max_size=4)
 flags = st.sampled_from(["--out", "--resume", "--address", "--publish", "-o", "--token-file", "--follow", "--env",
-                         "--runtime-env-json", "--workers", "--name", "--crd-dir", "--help-me", "-x", ""])
+                         "--runtime-env-json", "--workers", "--name", "--crd-dir", "--spec-from-configmap", "--help-me",
+                         "-x", ""])
 words = st.one_of(flags, st.text(max_size=12), st.sampled_from(["FILE", "DIR", "DIR/x", "DIR/report.md", "/", "-1", "1e9"]))
 COMMANDS = [["list"], ["plan", "FILE"], ["run", "FILE", "--out", "DIR", "--address", DEAD_RAY],
             ["run", "FILE", "--out", "DIR", "--resume", "--address", DEAD_RAY], ["analyze", "DIR"], ["wandb-report", "DIR"],
             ["k8s", "render", "FILE", "-o", "DIR/rayjob.yaml"], ["k8s", "validate", "FILE"],
             ["submit", "FILE", "--address", DEAD_JOBS, "--token-file", "FILE"], ["status", "j", "--address", DEAD_JOBS],
-            ["logs", "j", "--address", DEAD_JOBS], ["stop", "j", "--address", DEAD_JOBS], []]
+            ["logs", "j", "--address", DEAD_JOBS], ["stop", "j", "--address", DEAD_JOBS],
+            ["job", "submit", "FILE", "--address", DEAD_JOBS, "--resume", "--out", "s3://b/p"],
+            ["job", "list", "--address", DEAD_JOBS], ["job", "logs", "j", "--address", DEAD_JOBS, "--follow"],
+            ["k8s", "render", "FILE", "--spec-from-configmap", "--out", "s3://b/p", "-o", "DIR/rayjob.yaml"], []]
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
