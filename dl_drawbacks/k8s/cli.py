@@ -85,7 +85,8 @@ def register(subparsers) -> None:
     render.add_argument("--cpus-per-worker", type=int, default=DEFAULT_CPUS_PER_WORKER,
                         help=f"CPUs per worker pod (default {DEFAULT_CPUS_PER_WORKER})")
     render.add_argument("--name", default=None,
-                        help="RayJob name, and the run folder /mnt/runs/NAME unless --out (default <spec stem>-<random>)")
+                        help="RayJob name, and the run folder /mnt/runs/NAME unless --out "
+                             "(default <spec stem>-<random>)")
     render.add_argument("--out", default=None, metavar="URI_OR_DIR",
                         help="run folder: s3://bucket/prefix (pods read the bucket Secret dl-drawbacks-bucket and need "
                              "no shared volume) or a folder under /mnt/runs (default /mnt/runs/NAME)")

@@ -331,7 +331,8 @@ def test_out_uri_reads_the_bucket_secret_and_needs_no_shared_volume(studies, mon
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"):
             ref = env[name]["valueFrom"]["secretKeyRef"]
-            assert set(env[name]) == {"name", "valueFrom"} and (ref["name"], ref["key"]) == ("dl-drawbacks-bucket", name)
+            assert set(env[name]) == {"name", "valueFrom"}
+            assert (ref["name"], ref["key"]) == ("dl-drawbacks-bucket", name)
         assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["optional"] is False
         assert env["AWS_ENDPOINT_URL"]["valueFrom"]["secretKeyRef"]["optional"] is True  # AWS itself needs none
         assert not any("persistentVolumeClaim" in v for v in pod["volumes"])
