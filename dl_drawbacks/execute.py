@@ -170,8 +170,12 @@ def run_study_file(
     owns_ray = not ray.is_initialized()
     resources = connect(address, plugins=suite.plugins, dashboard=dashboard)
     check_fits(trials, resources, node_count())
-    if bucket is None:  # a bucket is every node's: each trial writes there itself
+    if bucket is None:
         check_shared_folder(out)
+    else:  # each trial writes to the bucket from its own node
+        from .storage.probe import check_nodes_reach
+
+        check_nodes_reach(bucket)
     resume_command = shlex.join(
         ["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", bucket.uri if bucket else str(out), "--resume"]
     )
