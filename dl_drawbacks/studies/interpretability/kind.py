@@ -89,7 +89,9 @@ class InterpretabilityTreatment(BaseModel):
                 "treatment.roar_fraction and treatment.roar_method: a ROAR trial needs both; set neither otherwise"
             )
         if self.roar_fraction is not None and self.planted:
-            raise ValueError("treatment.roar_fraction: a ROAR trial retrains on clean data; set treatment.planted: false")
+            raise ValueError(
+                "treatment.roar_fraction: a ROAR trial retrains on clean data; set treatment.planted: false"
+            )
         return self
 
 

@@ -78,8 +78,13 @@ def prepare_roar(ctx: Any) -> None:
     if ctx.is_chief:
         source_accuracy = float((predict(source, test.x).argmax(1) == test.y).mean())
         ctx.rows.add("roar_fraction", t.roar_fraction, "fraction", group=t.roar_method, provenance="setting")
-        ctx.rows.add("roar_features_removed", n_removed(t.roar_fraction, train.x.shape[1]), "count",
-                     group=t.roar_method, provenance="setting")
+        ctx.rows.add(
+            "roar_features_removed",
+            n_removed(t.roar_fraction, train.x.shape[1]),
+            "count",
+            group=t.roar_method,
+            provenance="setting",
+        )
         ctx.rows.add("roar_source_accuracy", source_accuracy, "fraction", split="test", group=t.roar_method)
     for name, split in (("train", train), ("test", test)):
         ctx.splits[name] = Split(degrade(split.x, orders[name], t.roar_fraction, fill), split.y, split.groups)

@@ -22,19 +22,26 @@ def roar_markdown(c: dict[str, Any]) -> list[str]:
         return [f"ROAR: {r['reason']}.", ""]
     fractions = sorted({p["fraction"] for curve in r["curves"].values() for p in curve})
     removed = r["features_removed"]
-    header = ["ranking", "0 (clean trials)", *(f"{f:g} ({removed.get(f'{f:g}', '?')} features)" for f in fractions),
-              "gain over random", "verdict"]
+    header = [
+        "ranking",
+        "0 (clean trials)",
+        *(f"{f:g} ({removed.get(f'{f:g}', '?')} features)" for f in fractions),
+        "gain over random",
+        "verdict",
+    ]
     rows = []
     for method, curve in r["curves"].items():
         at = {p["fraction"]: p["accuracy"] for p in curve}
         gain = r["gains"].get(method)
-        rows.append([
-            f"{method} (reference)" if method == r["reference"] else method,
-            _ci(r["clean_accuracy"]) if r["clean_accuracy"].get("available", True) else "—",
-            *(_ci(at.get(f)) for f in fractions),
-            "0 by construction" if gain is None else (_ci(gain["gain"]) if gain.get("available") else "—"),
-            "negative control" if gain is None else _verdict(gain),
-        ])
+        rows.append(
+            [
+                f"{method} (reference)" if method == r["reference"] else method,
+                _ci(r["clean_accuracy"]) if r["clean_accuracy"].get("available", True) else "—",
+                *(_ci(at.get(f)) for f in fractions),
+                "0 by construction" if gain is None else (_ci(gain["gain"]) if gain.get("available") else "—"),
+                "negative control" if gain is None else _verdict(gain),
+            ]
+        )
     lines = [
         f"ROAR (remove and retrain, Hooker et al. 2019), {r['trials']} trials: each image's features ranked by the "
         f"|attribution| of a model trained on the clean data (its test accuracy {_ci(r['source_accuracy'])}), the "
@@ -53,28 +60,44 @@ def roar_markdown(c: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _gain_row(c: dict[str, Any], method: str, g: dict[str, Any]) -> dict[str, Any]:
+    iv, fractions = g["gain"], ", ".join(f"{x:g}" for x in g["fractions"])
+    return {
+        "finding": f"ROAR gain over random ranking, {method} ({c['condition']}): mean over fractions {fractions} "
+        f"of random's retrained test accuracy minus {method}'s; {g['verdict'] or 'not judged'}",
+        "value": iv["estimate"],
+        "interval": [iv["low"], iv["high"]] if iv.get("low") is not None else None,
+        "unit": "accuracy",
+        "provenance": "measured",
+        "over": f"{iv['method']}: {iv['n'].get('seeds')} seeds × {iv['n'].get('test_samples')} test samples",
+    }
+
+
 def roar_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per method of every condition that ran ROAR and reached the accuracy; else one row with a reason."""
     ran = [c for c in f.get("conditions", []) if (c.get("roar") or {}).get("available")]
     eligible = [c for c in ran if c["eligible"]]
-    out = []
-    for c in eligible:
-        for method, g in c["roar"]["gains"].items():
-            if not g.get("available") or g["gain"].get("estimate") is None:
-                continue
-            iv = g["gain"]
-            out.append({
-                "finding": f"ROAR gain over random ranking (mean over fractions {', '.join(f'{x:g}' for x in g['fractions'])}"
-                f" of random's retrained accuracy − {method}'s), {method} ({c['condition']}): {g['verdict'] or '—'}",
-                "value": iv["estimate"],
-                "interval": [iv["low"], iv["high"]] if iv.get("low") is not None else None,
-                "unit": "accuracy",
-                "provenance": "measured",
-                "over": f"{iv.get('method')}: {iv['n'].get('seeds')} seeds × {iv['n'].get('test_samples')} test samples",
-            })
+    out = [
+        _gain_row(c, method, g)
+        for c in eligible
+        for method, g in c["roar"]["gains"].items()
+        if g.get("available") and g["gain"].get("estimate") is not None
+    ]
     if out:
         return out
-    reason = (NOT_RUN if not ran else "no condition that ran ROAR reached the headline accuracy" if not eligible
-              else "no method's gain over random could be measured (only random ran, or no shared seed)")
-    return [{"finding": "ROAR gain over random ranking", "value": None, "interval": None, "unit": "accuracy",
-             "provenance": "measured", "reason": reason}]
+    if not ran:
+        reason = NOT_RUN
+    elif not eligible:
+        reason = "no condition that ran ROAR reached the headline accuracy"
+    else:
+        reason = "no method's gain over random could be measured (only random ran, or no seed shared with random)"
+    return [
+        {
+            "finding": "ROAR gain over random ranking",
+            "value": None,
+            "interval": None,
+            "unit": "accuracy",
+            "provenance": "measured",
+            "reason": reason,
+        }
+    ]

@@ -47,7 +47,7 @@ def _arrays(rows: pl.DataFrame, roar: pl.DataFrame) -> tuple[Arrays, int]:
     missing = 0
     for tid, method, fraction in settings.unique("trial_id").select("trial_id", "group", "value").iter_rows():
         values = _correct(rows, tid)
-        if values.size == 0 or not np.isfinite(values).any():
+        if not np.isfinite(fraction) or values.size == 0 or not np.isfinite(values).any():
             missing += 1
             continue
         arrays.setdefault((method, round(float(fraction), 6)), {})[seeds[tid]] = values
@@ -103,7 +103,8 @@ def _removed(rows: pl.DataFrame, roar: pl.DataFrame) -> dict[str, int]:
     joined = part.select("trial_id", pl.col("value").alias("k")).join(
         settings.select("trial_id", pl.col("value").alias("f")), on="trial_id"
     )
-    return {f"{f:g}": int(k) for f, k in joined.unique("f").sort("f").select("f", "k").iter_rows()}
+    finite = joined.filter(pl.col("f").is_finite() & pl.col("k").is_finite())
+    return {f"{f:g}": int(k) for f, k in finite.unique("f").sort("f").select("f", "k").iter_rows()}
 
 
 def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, level: float) -> dict[str, Any]:
@@ -112,8 +113,9 @@ def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, le
         return _unavailable(NOT_RUN)
     arrays, missing = _arrays(rows, roar)
     if not arrays:
-        return _unavailable(f"every one of the {roar.height} ROAR trials ended without test predictions "
-                            "(failed or diverged)")
+        return _unavailable(
+            f"every one of the {roar.height} ROAR trials ended without test predictions " "(failed or diverged)"
+        )
     methods = sorted({m for m, _ in arrays}, key=lambda m: (m != RANDOM, m))
     clean_correct = [v for v in (_correct(rows, t) for t in clean["trial_id"].to_list()) if v.size]
     curves = {
@@ -133,8 +135,12 @@ def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, le
         "fill": "per-feature training mean",
         "features_removed": _removed(rows, roar),
         "source_accuracy": _source_accuracy(rows, roar, level),
-        "clean_accuracy": nested(clean_correct, level) if clean_correct else _unavailable(
-            "no clean trial (treatment.planted: false) with test predictions in this condition: no fraction-0 point"
+        "clean_accuracy": (
+            nested(clean_correct, level)
+            if clean_correct
+            else _unavailable(
+                "no clean trial (treatment.planted: false) with test predictions in this condition: no fraction-0 point"
+            )
         ),
         "curves": curves,
         "gains": {m: _gain(arrays, m, level) for m in compared},

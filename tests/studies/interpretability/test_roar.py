@@ -65,7 +65,9 @@ def test_a_roar_trial_degrades_its_data_retrains_and_records_its_points():
         final = f.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test")).sort("step")["value"][-1]
         correct = f.filter(pl.col("metric") == "correct").sort("epoch")
         assert correct.height == 449 and correct["value"].mean() == pytest.approx(final)
-        assert not f.filter(pl.col("metric").is_in(["localisation_auc", "deletion_auc", "interpretable_accuracy"])).height
+        assert not f.filter(
+            pl.col("metric").is_in(["localisation_auc", "deletion_auc", "interpretable_accuracy"])
+        ).height
         assert "test_planted" not in set(f["split"].to_list())
     source = [f.filter(pl.col("metric") == "roar_source_accuracy")["value"][0] for f in frames.values()]
     assert source[0] == source[1] and 0.1 < source[0] <= 1  # one source model per seed, whatever the method
@@ -142,7 +144,7 @@ def test_a_method_that_removes_informative_features_degrades_faster_than_random_
     assert like["gain"]["low"] < 0 < like["gain"]["high"] and like["verdict"] == "no faster than random"
     assert set(r["gains"]) == {"informative", "like_random"}  # random is the reference, not compared with itself
     heads = [h for h in interpretability_headlines({"question": "q", **_findings(c)}) if "ROAR" in h["finding"]]
-    assert {h["finding"].split("), ")[1].split(" (")[0] for h in heads} == {"informative", "like_random"}
+    assert {h["finding"].split(", ")[1].split(" (")[0] for h in heads} == {"informative", "like_random"}
     assert all(h["unit"] == "accuracy" and "seeds" in h["over"] and h["interval"] for h in heads)
     md = interpretability_markdown({"question": "q", **_findings(c)}, [])
     assert "degrades faster than random" in md and "random (reference)" in md
@@ -155,9 +157,15 @@ def test_a_method_slower_than_random_is_not_called_faster():
 
 
 def _findings(condition: dict) -> dict:
-    return {"trials": 0, "intervals": "", "min_accuracy": 0.85, "conditions": [condition],
-            "headline_condition": condition["condition"] if condition["eligible"] else None,
-            "excluded_conditions": [], "table": []}
+    return {
+        "trials": 0,
+        "intervals": "",
+        "min_accuracy": 0.85,
+        "conditions": [condition],
+        "headline_condition": condition["condition"] if condition["eligible"] else None,
+        "excluded_conditions": [],
+        "table": [],
+    }
 
 
 def test_degenerate_roar_results_carry_reasons(tmp_path):
@@ -175,7 +183,9 @@ def test_degenerate_roar_results_carry_reasons(tmp_path):
     assert no_reference["available"] is False and "random" in no_reference["reason"]
 
     one_seed = _roar(_rows({"random": RANDOM_CURVE, "informative": FAST}, seeds=(0,)))["roar"]
-    assert one_seed["gains"]["informative"]["verdict"] is None and "one seed" in one_seed["gains"]["informative"]["reason"]
+    assert (
+        one_seed["gains"]["informative"]["verdict"] is None and "one seed" in one_seed["gains"]["informative"]["reason"]
+    )
     assert one_seed["curves"]["informative"][0]["accuracy"]["reason"]  # test-sample bootstrap only, and it says so
 
     rows = _rows({"random": RANDOM_CURVE, "informative": FAST})
@@ -184,11 +194,20 @@ def test_degenerate_roar_results_carry_reasons(tmp_path):
     assert c["roar"]["available"] is False and "without test predictions" in c["roar"]["reason"]
     assert c["roar"]["reason"] in interpretability_markdown({"question": "q", **_findings(c)}, [])
 
-    nan = rows.with_columns(pl.when(pl.col("metric") == "correct").then(float("nan")).otherwise(pl.col("value"))
-                            .alias("value"))
+    nan = rows.with_columns(
+        pl.when(pl.col("metric") == "correct").then(float("nan")).otherwise(pl.col("value")).alias("value")
+    )
     c = _roar(nan)
     assert c["roar"]["available"] is False
     interpretability_headlines(_findings(c))
+    everything_nan = rows.with_columns(pl.lit(float("nan")).alias("value"))
+    f = analyze_rows(everything_nan, InterpretabilityOptions())
+    assert (
+        f["conditions"][0]["roar"]["available"] is False
+        and "without test predictions" in f["conditions"][0]["roar"]["reason"]
+    )
+    assert interpretability_headlines(f)[0]["reason"] and interpretability_markdown({"question": "q", **f}, [])
+    roar_curves(f, tmp_path)
 
 
 def test_the_roar_figure_draws_every_ranking(tmp_path):
