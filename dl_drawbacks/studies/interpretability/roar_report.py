@@ -7,7 +7,7 @@ from typing import Any
 
 from ...report.markdown import table
 from .report import _ci
-from .roar_summary import NOT_RUN
+from .roar_summary import NOT_RUN, NOT_RUN_IN_STUDY
 
 
 def _verdict(g: dict[str, Any]) -> str:
@@ -19,7 +19,7 @@ def _verdict(g: dict[str, Any]) -> str:
 def roar_markdown(c: dict[str, Any]) -> list[str]:
     r = c.get("roar") or {"available": False, "reason": NOT_RUN}
     if not r.get("available"):
-        return [f"ROAR: {r['reason']}.", ""]
+        return [f"{r['reason']}.", ""]  # every reason names ROAR
     fractions = sorted({p["fraction"] for curve in r["curves"].values() for p in curve})
     removed = r["features_removed"]
     header = [
@@ -86,7 +86,7 @@ def roar_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     if out:
         return out
     if not ran:
-        reason = NOT_RUN
+        reason = NOT_RUN_IN_STUDY
     elif not eligible:
         reason = "no condition that ran ROAR reached the headline accuracy"
     else:

@@ -21,7 +21,8 @@ import polars as pl
 from .summaries import nested, over_seeds, per_seed_samples
 
 RANDOM = "random"  # the reference ranking (treatment.roar_method)
-NOT_RUN = "ROAR not run: no trial with treatment.roar_fraction"
+NOT_RUN_IN_STUDY = "ROAR not run: no trial with treatment.roar_fraction"
+NOT_RUN = f"{NOT_RUN_IN_STUDY} in this condition"
 RULE = (
     "degrades faster than random when the interval of the gain (mean over fractions of random's accuracy minus "
     "the method's, paired by seed and test sample) lies above 0"

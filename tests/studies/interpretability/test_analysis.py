@@ -10,7 +10,7 @@ from dl_drawbacks.rows import RowBuffer
 from dl_drawbacks.studies.interpretability.analysis import analyze_rows
 from dl_drawbacks.studies.interpretability.kind import InterpretabilityOptions
 from dl_drawbacks.studies.interpretability.report import interpretability_headlines, interpretability_markdown
-from dl_drawbacks.studies.interpretability.roar_summary import NOT_RUN
+from dl_drawbacks.studies.interpretability.roar_summary import NOT_RUN_IN_STUDY
 
 N = 40  # explained samples per trial
 
@@ -153,7 +153,7 @@ def test_conditions_are_never_pooled_and_undertrained_ones_leave_the_headlines()
     heads = interpretability_headlines(f)
     measured = [h for h in heads if h["value"] is not None]
     assert measured and all("steps=200" in h["finding"] for h in measured)
-    assert [h["reason"] for h in heads if h["value"] is None] == [NOT_RUN]  # these rows have no ROAR trial
+    assert [h["reason"] for h in heads if h["value"] is None] == [NOT_RUN_IN_STUDY]
     gain = _condition(f, 200)["audit"]["faithfulness"]["ig"]["zero"]["deletion_gain"]
     assert gain["estimate"] == pytest.approx(0.2) and gain["method"] == "student-t"
     price = _condition(f, 200)["price_of_interpretability"]["models"]["logistic_regression"]

@@ -16,7 +16,7 @@ from dl_drawbacks.studies.interpretability.figures import roar_curves
 from dl_drawbacks.studies.interpretability.kind import InterpretabilityOptions
 from dl_drawbacks.studies.interpretability.report import interpretability_headlines, interpretability_markdown
 from dl_drawbacks.studies.interpretability.roar import degrade, n_removed, random_ranking, ranking
-from dl_drawbacks.studies.interpretability.roar_summary import NOT_RUN
+from dl_drawbacks.studies.interpretability.roar_summary import NOT_RUN, NOT_RUN_IN_STUDY
 
 N_TEST = 300
 FRACTIONS = (0.1, 0.5, 0.9)
@@ -171,9 +171,9 @@ def _findings(condition: dict) -> dict:
 def test_degenerate_roar_results_carry_reasons(tmp_path):
     clean_only = _roar(_rows({}))
     assert clean_only["roar"] == {"available": False, "reason": NOT_RUN}
-    assert f"ROAR: {NOT_RUN}." in interpretability_markdown({"question": "q", **_findings(clean_only)}, [])
+    assert f"{NOT_RUN}." in interpretability_markdown({"question": "q", **_findings(clean_only)}, [])
     (head,) = [h for h in interpretability_headlines(_findings(clean_only)) if "ROAR" in h["finding"]]
-    assert head["value"] is None and head["reason"] == NOT_RUN
+    assert head["value"] is None and head["reason"] == NOT_RUN_IN_STUDY
     assert roar_curves(_findings(clean_only), tmp_path) is None
 
     only_random = _roar(_rows({"random": RANDOM_CURVE}))["roar"]
