@@ -9,8 +9,8 @@ run folder was started with; KubeRay's own samples mount ConfigMaps the same way
 The run folder is /mnt/runs/<name> on the ReadWriteMany volume (k8s/base/pvc.yaml), or an object-store
 URI (`--out s3://bucket/prefix`): then every Ray pod reads the bucket's endpoint and credentials from the
 Secret dl-drawbacks-bucket (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_ENDPOINT_URL and
-AWS_REGION: the variables pyarrow's S3 filesystem reads) and /mnt/runs becomes pod-local scratch, so
-the cluster needs no shared volume.
+AWS_DEFAULT_REGION: what the run folder's S3 filesystem reads, storage/bucket.py) and /mnt/runs becomes
+pod-local scratch, so the cluster needs no shared volume.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ CONFIGMAP_MAX_BYTES = 1024 * 1024  # Kubernetes refuses ConfigMaps over 1 MiB
 CONFIGMAP_KEY = re.compile(r"[^-._a-zA-Z0-9]+")  # characters a ConfigMap key cannot hold
 BUCKET_SECRET = "dl-drawbacks-bucket"
 BUCKET_ENV = {"AWS_ACCESS_KEY_ID": False, "AWS_SECRET_ACCESS_KEY": False,  # name: optional in the Secret
-              "AWS_ENDPOINT_URL": True, "AWS_REGION": True}
+              "AWS_ENDPOINT_URL": True, "AWS_DEFAULT_REGION": True}
 
 
 def spec_in_image(spec_path: str) -> PurePosixPath:

@@ -329,7 +329,7 @@ def test_out_uri_reads_the_bucket_secret_and_needs_no_shared_volume(studies, mon
     pods = [_head_pod(doc), worker_group(doc)["template"]["spec"]]
     for pod in pods:
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"):
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
             ref = env[name]["valueFrom"]["secretKeyRef"]
             assert set(env[name]) == {"name", "valueFrom"}
             assert (ref["name"], ref["key"]) == ("dl-drawbacks-bucket", name)
