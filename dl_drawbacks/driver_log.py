@@ -37,7 +37,8 @@ def driver_log(run_dir: Path) -> Iterator[Path]:
     """Copy stdout, stderr and the ``dl_drawbacks`` loggers (INFO and up) into ``run_dir/driver.log``."""
     path = Path(run_dir) / NAME
     with open(path, "a", encoding="utf-8", errors="replace") as log:
-        log.write(f"--- dl-drawbacks {' '.join(sys.argv[1:])} at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n")
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        log.write(f"--- dl-drawbacks {' '.join(sys.argv[1:])} at {when}\n")
         handler = logging.StreamHandler(log)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger = logging.getLogger("dl_drawbacks")

@@ -132,16 +132,17 @@ def open_run_folder(target: str, suite: SuiteSpec, *, resume: bool):
 
 
 @contextlib.contextmanager
-def locked_run_folder(out: Path, bucket) -> Iterator[Any]:
+def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[Any]:
     """The run lock, then (bucket runs) a fresh staging folder pulled from the bucket and pushed back on exit,
     then driver.log; yields the StagedRun (None for a local folder)."""
     from .storage import BucketLock, StagedRun
+    from .storage.lock import HEARTBEAT_S, STALE_S
 
     if bucket is None:
         with RunLock(out), driver_log(out):
             yield None
         return
-    with BucketLock(bucket):
+    with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0):
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         staged = StagedRun(bucket, out)
@@ -179,7 +180,7 @@ def run_study_file(
     resume_command = shlex.join(
         ["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", bucket.uri if bucket else str(out), "--resume"]
     )
-    with locked_run_folder(out, bucket) as staged:
+    with locked_run_folder(out, bucket, resume=resume) as staged:
         stop, progress, pending = _run_trials(out, suite, studies, resources, staged)
         not_run = record_interrupted(out, pending, stop.name, resume_command) if stop.signum else []
         if staged:

@@ -68,6 +68,7 @@ class TrialRunner:
         trainable = tune.with_resources(
             tune_trial, resources=lambda cfg: tune_trial_resources(by_id[cfg["trial"]["trial_id"]])
         )
+        pull = [PullTrial(self.staged)] if self.staged else []  # before the progress line reads the marker
         tuner = tune.Tuner(
             trainable,
             param_space={
@@ -88,7 +89,7 @@ class TrialRunner:
                 name=f"tune-{trials[0].study}",  # fixed: Tuner.restore finds it again
                 storage_path=f"{self.run_uri}/ray_tune" if self.run_uri else str(self.run_dir / "ray_tune"),
                 verbose=0,
-                callbacks=[*([PullTrial(self.staged)] if self.staged else []), self.progress.tune_callback(self.run_dir)],
+                callbacks=[*pull, self.progress.tune_callback(self.run_dir)],
             ),
         )
         tuner.fit()

@@ -117,7 +117,8 @@ def open_bucket(uri: str) -> Bucket:
                                  f"see it); create it first or {CREDENTIALS_HINT}")
         fs.get_file_info(pafs.FileSelector(root, recursive=False, allow_not_found=True))
     except OSError as exc:
-        raise RunFolderError(f"--out {uri}: the object store refused ({_first_line(exc)}); {CREDENTIALS_HINT}") from None
+        raise RunFolderError(f"--out {uri}: the object store refused ({_first_line(exc)}); "
+                             f"{CREDENTIALS_HINT}") from None
     return Bucket(uri=uri, fs=fs, root=root)
 
 
@@ -128,14 +129,17 @@ def sha256_bytes(data: bytes) -> str:
 FINISHED = ("completed", "diverged", "stopped_early")
 
 
-def read_remote_marker(bucket: Bucket, trial_id: str) -> dict[str, Any] | None:
-    """The trial's marker object, or None when it is missing or not a JSON object (an unfinished trial)."""
-    data = bucket.read_bytes(f"trials/{trial_id}/trial.json")
+def parse_marker(data: bytes | None) -> dict[str, Any] | None:
+    """A marker object's content, or None when it is missing or not a JSON object (an unfinished trial)."""
     try:
         marker = json.loads(data) if data is not None else None
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
     return marker if isinstance(marker, dict) else None
+
+
+def read_remote_marker(bucket: Bucket, trial_id: str) -> dict[str, Any] | None:
+    return parse_marker(bucket.read_bytes(f"trials/{trial_id}/trial.json"))
 
 
 def remote_is_finished(bucket: Bucket, trial_id: str) -> bool:

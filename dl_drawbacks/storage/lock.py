@@ -5,7 +5,9 @@ Object stores have no flock, and pyarrow's filesystems expose no atomic create-i
 back after ``SETTLE_S``: of two drivers that raced, only the one whose token is still there goes on.
 The holder refreshes ``heartbeat`` every ``HEARTBEAT_S`` from a thread. A lock is taken over when its holder
 is gone: on the same host, when its pid is no longer running; from another host (a new RayJob pod), when
-its heartbeat is older than ``STALE_S``. Anything else refuses in one line naming the holder.
+its heartbeat is older than ``STALE_S`` (``--resume`` waits that long for a fresh one to go stale: a
+resubmitted RayJob starts while the dead pod's heartbeat is recent). Anything else refuses in one line
+naming the holder.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from typing import Any
@@ -54,8 +57,8 @@ def describe(holder: dict[str, Any]) -> str:
 class BucketLock:
     """Held for the lifetime of one `run` on a bucket prefix; released (the object deleted) on exit."""
 
-    def __init__(self, bucket: Bucket) -> None:
-        self.bucket = bucket
+    def __init__(self, bucket: Bucket, *, wait_s: float = 0.0) -> None:
+        self.bucket, self.wait_s = bucket, wait_s
         self.record = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
                        "run": secrets.token_hex(8)}
         self._stop = threading.Event()
@@ -76,10 +79,21 @@ class BucketLock:
         return RunFolderError(f"{self.bucket.uri} is in use by another dl-drawbacks run ({describe(holder)}); wait "
                               f"for it or choose another --out")
 
-    def __enter__(self) -> "BucketLock":
+    def _wait_for_holder(self) -> None:
+        """Return once the lock is free or its holder gone; wait up to ``wait_s`` for a heartbeat from another
+        host to go stale (a resubmitted RayJob's new pod, right after the old one died)."""
+        deadline = time.time() + self.wait_s
         holder = self._read()
-        if holder and not holder_gone(holder, now=time.time(), host=self.record["host"]):
-            raise self._refuse(holder)
+        while holder and not holder_gone(holder, now=time.time(), host=self.record["host"]):
+            if time.time() >= deadline or holder.get("host") == self.record["host"]:
+                raise self._refuse(holder)
+            print(f"waiting for the lock of {describe(holder)} to go stale (heartbeat older than {STALE_S:g} s)",
+                  file=sys.stderr, flush=True)
+            time.sleep(min(HEARTBEAT_S, max(deadline - time.time(), 0.0)))
+            holder = self._read()
+
+    def __enter__(self) -> "BucketLock":
+        self._wait_for_holder()
         self._write()
         self._settle()
         now = self._read() or {}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..store import atomic_write_bytes
-from .bucket import FINISHED, Bucket, open_bucket, read_remote_marker, remote_is_finished
+from .bucket import FINISHED, Bucket, open_bucket, parse_marker, sha256_bytes
 
 TRIALS = "trials"
 NOT_MIRRORED = ("ray_tune/", "ray_train/", ".lock")  # Ray's own storage and the lock stay in the bucket
@@ -47,17 +47,23 @@ def _download(bucket: Bucket, rel: str, local: Path) -> None:
 
 
 def pull_trial(bucket: Bucket, local: Path, trial_id: str) -> bool:
-    """The bucket's copy of one trial into ``local`` (rows first, marker last) when its marker exists and, for a
-    finished status, its rows match; True when copied. A local copy with the same marker is kept as it is."""
-    marker = bucket.read_bytes(f"{TRIALS}/{trial_id}/{MARKER}")
-    mine = local / TRIALS / trial_id / MARKER
+    """The bucket's copy of one trial into ``local`` (rows first, marker last) when its marker is a JSON object
+    and, for a finished status, the rows match its sha256; True when copied. A local copy with the same marker
+    is kept as it is."""
+    folder = f"{TRIALS}/{trial_id}"
+    marker = bucket.read_bytes(f"{folder}/{MARKER}")
+    mine = local / folder / MARKER
     if marker is None or (mine.exists() and mine.read_bytes() == marker):
         return False
-    status = (read_remote_marker(bucket, trial_id) or {}).get("status")
-    if status is None or (status in FINISHED and not remote_is_finished(bucket, trial_id)):
+    outcome = parse_marker(marker)
+    rows = bucket.read_bytes(f"{folder}/rows.parquet")
+    if outcome is None or (outcome.get("status") in FINISHED and
+                           (rows is None or sha256_bytes(rows) != outcome.get("rows_sha256"))):
         return False  # damaged, or a re-run died between its rows and its marker: unfinished, run again
-    for rel in bucket.listing(f"{TRIALS}/{trial_id}"):
-        if not rel.endswith(f"/{MARKER}"):
+    if rows is not None:
+        atomic_write_bytes(local / folder / "rows.parquet", rows)
+    for rel in bucket.listing(folder):
+        if not rel.endswith((f"/{MARKER}", "/rows.parquet")):
             _download(bucket, rel, local)
     atomic_write_bytes(mine, marker)
     return True
@@ -68,7 +74,8 @@ def pull(bucket: Bucket, local: Path) -> list[str]:
     objects = bucket.listing()
     for trial_id in sorted({t for t in map(_trial_of, objects) if t}):
         pull_trial(bucket, local, trial_id)
-    fetched = [rel for rel in objects if not rel.startswith((*NOT_MIRRORED, f"{TRIALS}/")) and not (local / rel).exists()]
+    skipped = (*NOT_MIRRORED, f"{TRIALS}/")
+    fetched = [rel for rel in objects if not rel.startswith(skipped) and not (local / rel).exists()]
     for rel in fetched:
         _download(bucket, rel, local)
     return fetched

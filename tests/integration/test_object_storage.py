@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -178,22 +179,32 @@ def test_a_two_node_cluster_writes_every_row_to_the_bucket(s3_env, tmp_path):
     spec = tmp_path / "multinode.yaml"
     spec.write_text(MULTINODE_SPEC)
     ray_tmp = tempfile.mkdtemp(prefix="ddbm", dir="/tmp")
+    bucket = open_bucket(uri)
+    checkpoints: set[str] = set()
+    done = threading.Event()
+
+    def watch() -> None:  # Ray Train's checkpoints appear in the bucket while the 2-worker trial runs
+        while not done.wait(0.5):
+            checkpoints.update(k for k in bucket.listing("ray_train") if "/checkpoint_" in k)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(spec), uri], env=_env(s3, tmp_path, ray_tmp),
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        output, _ = proc.communicate(timeout=500)
+        output, _ = proc.communicate(timeout=600)
     finally:
+        done.set()
         _end_session(proc.pid)
         subprocess.run(["rm", "-rf", ray_tmp], check=False)
     assert proc.returncode == 0, output[-4000:]
     nodes = json.loads(next(line for line in output.splitlines() if line.startswith("NODES "))[6:])
-    bucket = open_bucket(uri)
     trial_ids = _trial_ids(bucket)
     assert len(trial_ids) == 3 and len(_finished(bucket, trial_ids)) == 3
     markers = [json.loads(bucket.read_bytes(f"trials/{t}/trial.json")) for t in trial_ids]
     assert {m["node_id"] for m in markers} == {nodes["worker"]} != {nodes["head"]}  # written from the other node
-    assert not bucket.listing("ray_train")  # the finished 2-worker trial's checkpoints are gone
+    assert checkpoints and not bucket.listing("ray_train")  # written to the bucket, removed once the trial finished
     assert json.loads(bucket.read_bytes("findings.json"))["compute"]["trials"] == 3
     # a node whose environment points elsewhere is refused in one line naming it and what to set
     assert "cannot be opened on 1 of 3 Ray nodes" in nodes["refusal"] and "AWS_ENDPOINT_URL" in nodes["refusal"]

@@ -162,3 +162,46 @@ def test_a_run_on_a_prefix_holding_something_else_is_refused(s3, request, tmp_pa
     assert "holds objects that are not a dl-drawbacks run (no spec.yaml: notes.txt)" in capsys.readouterr().err
     assert open_bucket(uri).read_bytes("notes.txt") == b"mine"
     assert pl.Series(sorted(open_bucket(uri).listing())).to_list() == ["notes.txt"]
+
+
+def test_resume_waits_for_another_hosts_heartbeat_to_go_stale(s3, request, monkeypatch):
+    monkeypatch.setattr("dl_drawbacks.storage.lock.SETTLE_S", 0.0)
+    monkeypatch.setattr("dl_drawbacks.storage.lock.STALE_S", 1.0)
+    monkeypatch.setattr("dl_drawbacks.storage.lock.HEARTBEAT_S", 0.2)
+    bucket = open_bucket(_uri(s3, request))
+    gone_pod = {"host": "pod-old", "pid": 1, "started": time.time(), "run": "r0", "heartbeat": time.time()}
+    bucket.write_bytes(".lock", json.dumps(gone_pod).encode())
+    with pytest.raises(RunFolderError, match="host pod-old"):
+        with BucketLock(bucket):  # no wait: refused while the heartbeat is fresh
+            pass
+    t0 = time.monotonic()
+    with BucketLock(bucket, wait_s=3.0):
+        assert json.loads(bucket.read_bytes(".lock"))["host"] == socket.gethostname()
+    assert 0.5 < time.monotonic() - t0 < 3.0
+
+
+def test_a_finished_trials_checkpoints_are_removed_and_only_its_own(s3, request, tmp_path):
+    from dl_drawbacks.storage import checkpoint_root, remove_checkpoints
+
+    uri = _uri(s3, request)
+    bucket = open_bucket(uri)
+    for trial_id in ("t1", "t2"):
+        bucket.write_bytes(f"ray_train/{trial_id}/checkpoint_2026/rank0.pkl", b"state")
+    remove_checkpoints({"run_uri": uri, "run_dir": str(tmp_path)}, "t1")
+    assert sorted(bucket.listing("ray_train")) == ["ray_train/t2/checkpoint_2026/rank0.pkl"]
+    assert checkpoint_root({"run_uri": uri, "run_dir": str(tmp_path)}) == f"{uri}/ray_train"
+    local = tmp_path / "ray_train" / "t1" / "checkpoint_1"
+    local.mkdir(parents=True)
+    remove_checkpoints({"run_uri": None, "run_dir": str(tmp_path)}, "t1")
+    assert not (tmp_path / "ray_train" / "t1").exists() and (tmp_path / "ray_train").exists()
+
+
+def test_execute_trial_keeps_a_failed_trials_checkpoints_and_removes_a_finished_ones(tmp_path, monkeypatch):
+    from dl_drawbacks import trial
+
+    removed = []
+    monkeypatch.setattr(trial, "remove_checkpoints", lambda config, trial_id: removed.append(trial_id))
+    for status in ("failed", "completed"):
+        monkeypatch.setattr(trial, "_execute_here", lambda config, status=status: {"status": status})
+        trial.execute_trial({"trial": {"trial_id": f"t-{status}"}, "run_dir": str(tmp_path)})
+    assert removed == ["t-completed"]
