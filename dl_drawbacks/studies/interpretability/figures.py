@@ -151,7 +151,7 @@ def roar_curves(findings: dict[str, Any], out: Path) -> Path | None:
     ran = [c for c in findings.get("conditions") or [] if (c.get("roar") or {}).get("available")]
     if not ran:
         return None
-    fig, axes = plt.subplots(1, len(ran), figsize=(5 * len(ran), 3.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(ran), figsize=(max(6.5, 5 * len(ran)), 4.4), squeeze=False, sharey=True)
     for ax, c in zip(axes[0], ran):
         r = c["roar"]
         start = [(0.0, r["clean_accuracy"])] if r["clean_accuracy"].get("estimate") is not None else []
@@ -163,6 +163,6 @@ def roar_curves(findings: dict[str, Any], out: Path) -> Path | None:
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("test accuracy of the retrained model", fontsize=8)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("ROAR (Hooker et al. 2019): faster than random (dashed) = informative ranking; "
-                 "bars: nested intervals over seeds × test samples", fontsize=8)
+    fig.suptitle("ROAR (Hooker et al. 2019): falling faster than random (dashed) = an informative ranking\n"
+                 "bars: nested intervals over seeds × test samples; fraction 0: the clean trials", fontsize=8)
     return _save(fig, out / "interpretability_roar.png")
