@@ -8,6 +8,12 @@ from typing import Any
 from ...report.markdown import fmt, image, table
 
 
+def _mix_rates(rates) -> str:
+    """Calibrated equalized odds' mix rate per group (the share of a group's predictions replaced), 3 digits."""
+    if not isinstance(rates, dict):
+        return str(rates)
+    return ", ".join(f"{g} {v:.3g}" if isinstance(v, (int, float)) else f"{g} {v}" for g, v in rates.items())
+
 def _iv(pair: list | None) -> str:
     return f"[{fmt(pair[0])}, {fmt(pair[1])}]" if pair and pair[0] is not None else "—"
 
@@ -82,7 +88,7 @@ def _mitigation_md(key: str, m: dict[str, Any], primary: str) -> list[str]:
             out += [
                 "Calibrated equalized odds, on what it targets: generalized FNR gap "
                 f"{_cell(t['generalized_fnr_gap'])}, "
-                f"generalized FPR gap {_cell(t['generalized_fpr_gap'])}; mix rates {t['mix_rate']}. {t['note']}.",
+                f"generalized FPR gap {_cell(t['generalized_fpr_gap'])}; mix rates {_mix_rates(t['mix_rate'])}. {t['note']}.",
                 "",
             ]
     best = (
@@ -190,10 +196,10 @@ def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
             )
         for g in h["groups"]:
             if g["group"].count("=") == 1 and g["group"] != "all" and g["metric"] in ("fnr", "fpr"):
-                what = (
-                    "unfavourable prediction for a favourable truth (COMPAS: ProPublica's FPR)"
+                what = (  # with COMPAS's orientation (favourable = no reoffence) fnr is ProPublica's FPR (audit.py)
+                    "unfavourable prediction for a favourable truth"
                     if g["metric"] == "fnr"
-                    else "favourable prediction for an unfavourable truth (COMPAS: ProPublica's FNR)"
+                    else "favourable prediction for an unfavourable truth"
                 )
                 out.append(
                     {

@@ -157,7 +157,8 @@ def _best(rows: list[dict], primary: str) -> dict[str, Any]:
         "excluded": excluded,
         "best_reason": f"{primary} distance from parity reduced by {b['distance_reduction']['mean']:.3g} "
         f"(95% interval {b['distance_reduction']['interval95'][0]:.3g} to "
-        f"{b['distance_reduction']['interval95'][1]:.3g})",
+        f"{b['distance_reduction']['interval95'][1]:.3g}; the largest among the {len(better)} mitigation(s) whose "
+        f"paired reduction interval lies above 0)",
     }
 
 
