@@ -18,6 +18,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -186,6 +187,8 @@ def run_study_file(
         if staged:
             staged.push()
         analyze_run(out, progress=progress)
+        if staged:
+            print(f"run folder: {bucket.uri} (local copy: {out})", file=sys.stderr)
     if stop.signum:
         if owns_ray:  # leaving Ray's core worker to the C exit handlers after a signal can deadlock there
             ray.shutdown()

@@ -107,6 +107,7 @@ def test_sigkill_the_driver_then_resume_on_the_bucket(s3_env, tmp_path):
         subprocess.run(["rm", "-rf", ray_tmp], check=False)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming: {len(before)} of 5 trials already finished" in resumed.stderr
+    assert f"run folder: {uri} (local copy: " in resumed.stderr
     after = _finished(bucket, _trial_ids(bucket))
     assert len(after) == 5
     assert all(after[t] == rows for t, rows in before.items()), "a finished trial's rows changed"
