@@ -88,7 +88,8 @@ def _mitigation_md(key: str, m: dict[str, Any], primary: str) -> list[str]:
             out += [
                 "Calibrated equalized odds, on what it targets: generalized FNR gap "
                 f"{_cell(t['generalized_fnr_gap'])}, "
-                f"generalized FPR gap {_cell(t['generalized_fpr_gap'])}; mix rates {_mix_rates(t['mix_rate'])}. {t['note']}.",
+                f"generalized FPR gap {_cell(t['generalized_fpr_gap'])}; "
+                f"mix rates {_mix_rates(t['mix_rate'])}. {t['note']}.",
                 "",
             ]
     best = (

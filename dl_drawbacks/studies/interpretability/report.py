@@ -6,16 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from ...report.markdown import fmt, image, table
+from .cells import interval_cell as _ci
 
 VERDICT = {True: "passes", False: "**fails**", None: "—"}
-
-
-def _ci(s: dict[str, Any] | None) -> str:
-    if not s or s.get("estimate") is None:
-        return "—"
-    return (
-        f"{fmt(s['estimate'])} [{fmt(s['low'])}, {fmt(s['high'])}]" if s.get("low") is not None else fmt(s["estimate"])
-    )
 
 
 def _planted(c: dict[str, Any]) -> list[str]:
@@ -159,7 +152,7 @@ def _price(c: dict[str, Any]) -> list[str]:
 
 
 def interpretability_markdown(f: dict[str, Any], figures: list[Path]) -> str:
-    from .roar_report import roar_markdown  # it formats with this module's _ci
+    from .roar_report import roar_markdown
 
     excluded = ", ".join(f"{e['condition']} ({fmt(e['accuracy'])})" for e in f["excluded_conditions"]) or "none"
     out = [

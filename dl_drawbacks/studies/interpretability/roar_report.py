@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...report.markdown import table
-from .report import _ci
+from .cells import interval_cell as _ci
 from .roar_summary import NOT_RUN, NOT_RUN_IN_STUDY
 
 
