@@ -244,3 +244,19 @@ def test_resume_from_a_bucket_takes_over_a_dead_drivers_lock_and_skips_finished_
     assert staged.local == stage and bucket.read_bytes(".lock") is None
     assert "progress line" in bucket.read_bytes("driver.log").decode()
     assert bucket.read_bytes("trials/half/rows.parquet") == b"PAR1"  # nothing of the bucket's deleted
+
+
+@pytest.mark.slow
+def test_tiny_hparams_study_on_a_bucket(s3_env, tmp_path):
+    """The hparams study drives Tune itself: its search trials (each data set under its own ASHA) write to the
+    bucket through their mirrors, stopped ones through the driver, and the study is analysed from the bucket."""
+    uri = s3_env.uri("hparams")
+    env = {**os.environ, **s3_env.env, "DL_DRAWBACKS_STAGING": str(tmp_path / "staging"), "WANDB_MODE": "disabled"}
+    done = subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(SPECS / "tiny_hparams.yaml"),
+                           "--out", uri], env=env, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stderr[-3000:]
+    bucket = open_bucket(uri)
+    trials = {path.split("/")[1] for path in bucket.listing("trials")}
+    assert len(trials) >= 16 and all(remote_is_finished(bucket, t) for t in trials)  # 8 + 8 searched, then the rest
+    findings = json.loads(bucket.read_bytes("findings.json"))["hparams"]
+    assert findings["importance"]["configurations_used"] == 8

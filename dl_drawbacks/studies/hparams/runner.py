@@ -49,10 +49,18 @@ class SearchProgress(Callback):
 
 
 def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, n_evals: int, num_samples: int,
-          run_dir: Path, name: str, progress, concurrency: int):
-    """One Tuner with its own scheduler: trials of one data set are only ever compared with each other."""
+          runner: TrialRunner, name: str, concurrency: int):
+    """One Tuner with its own scheduler: trials of one data set are only ever compared with each other. On a
+    bucket run (``runner.staged``) the trials write there, Tune's storage is there, and each finished trial is
+    pulled into the driver's staging folder before its progress line."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    from ...tune_runner import PullTrial
+
+    run_dir, run_uri = runner.run_dir, runner.run_uri
+    storage = f"{run_uri}/ray_tune" if run_uri else str(run_dir / "ray_tune")
+    pull = [PullTrial(runner.staged)] if runner.staged else []
 
     asha = options.asha
     scheduler = (ASHAScheduler(time_attr="training_iteration", metric="objective", mode="max", max_t=n_evals,
@@ -62,8 +70,8 @@ def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, 
         trainable, param_space=param_space,
         tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler, num_samples=num_samples,
                                     max_concurrent_trials=concurrency, reuse_actors=False),
-        run_config=tune.RunConfig(name=name, storage_path=str(run_dir / "ray_tune"), verbose=0,  # fixed: restorable
-                                  callbacks=[SearchProgress(progress, run_dir)],
+        run_config=tune.RunConfig(name=name, storage_path=storage, verbose=0,  # fixed name: restorable
+                                  callbacks=[*pull, SearchProgress(runner.progress, run_dir)],
                                   checkpoint_config=tune.CheckpointConfig(num_to_keep=1)),
     )
     return tuner.fit()
@@ -93,7 +101,7 @@ def _n_evals(trial: TrialSpec) -> int:
     return trial.trainer.budget.epochs or 1
 
 
-def run_search(search: list[TrialSpec], options, *, run_dir, run_id, concurrency, progress) -> None:
+def run_search(search: list[TrialSpec], options, *, runner: TrialRunner, concurrency: int) -> None:
     """The random search of one data set: one Tuner, one scheduler, only that data set's trials."""
     from ray import tune
 
@@ -106,14 +114,14 @@ def run_search(search: list[TrialSpec], options, *, run_dir, run_id, concurrency
     trainable = tune.with_resources(search_trial,
                                     resources=lambda cfg: tune_trial_resources(by_id[cfg["trial"]["trial_id"]]))
     space = {"trial": tune.grid_search([t.model_dump(mode="json") for t in search]),
-             "run_dir": str(run_dir), "run_id": run_id, "max_failures": 0}
+             "run_dir": str(runner.run_dir), "run_uri": runner.run_uri, "run_id": runner.run_id, "max_failures": 0}
     results = _tune(trainable, param_space=space, search_alg=None, options=options, n_evals=_n_evals(search[0]),
-                    num_samples=1, run_dir=run_dir, name=f"{search[0].sweep}-{search[0].data.name}", progress=progress,
+                    num_samples=1, runner=runner, name=f"{search[0].sweep}-{search[0].data.name}",
                     concurrency=concurrency)
-    finalize_stopped(run_dir, results, study=search[0].study)
+    finalize_stopped(runner.run_dir, results, study=search[0].study)
 
 
-def run_tpe(base: TrialSpec, options: HparamsOptions, *, run_dir, run_id, concurrency, progress) -> None:
+def run_tpe(base: TrialSpec, options: HparamsOptions, *, runner: TrialRunner, concurrency: int) -> None:
     """Optuna TPE through Tune's OptunaSearch, warm-started with the finished search trials (resume)."""
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
@@ -121,6 +129,7 @@ def run_tpe(base: TrialSpec, options: HparamsOptions, *, run_dir, run_id, concur
 
     from ...cluster import tune_trial_resources
 
+    run_dir = runner.run_dir
     done = objectives(run_dir, base.study, explode_factor=options.explode_factor)
     done = done.filter(pl.col("sweep") == "search") if done.height else done
     left = options.n_trials - done.height
@@ -133,11 +142,11 @@ def run_tpe(base: TrialSpec, options: HparamsOptions, *, run_dir, run_id, concur
                             mode="max", seed=options.sample_seed, points_to_evaluate=points, evaluated_rewards=rewards)
     trainable = tune.with_resources(search_trial, resources=tune_trial_resources(base))
     space = {"base": base.model_dump(mode="json"), "sweep": "search", "trial": None,
-             "run_dir": str(run_dir), "run_id": run_id, "max_failures": 0}
-    progress.total += left
+             "run_dir": str(run_dir), "run_uri": runner.run_uri, "run_id": runner.run_id, "max_failures": 0}
+    runner.progress.total += left
     results = _tune(trainable, param_space=space, search_alg=ConcurrencyLimiter(searcher, max_concurrent=concurrency),
-                    options=options, n_evals=_n_evals(base), num_samples=left, run_dir=run_dir,
-                    name=f"tpe-{base.study}", progress=progress, concurrency=concurrency)
+                    options=options, n_evals=_n_evals(base), num_samples=left, runner=runner,
+                    name=f"tpe-{base.study}", concurrency=concurrency)
     finalize_stopped(run_dir, results, study=base.study)
 
 
@@ -148,15 +157,14 @@ def run_study(study: StudySpec, options: HparamsOptions, todo: list[TrialSpec], 
     Phases: each data set's search under its own scheduler, the one-at-a-time sweep, the re-runs
     chosen from those results, then the planned default and variance trials. A planned phase runs
     last, so a run stopped in any earlier phase still has planned trials pending on ``--resume``."""
-    run_dir, run_id, progress = runner.run_dir, runner.run_id, runner.progress
+    run_dir, progress = runner.run_dir, runner.progress
     concurrency = runner.max_concurrent or cluster_concurrency(base)
     progress.line(f"hparams: {options.search} search, ASHA {'on' if options.asha.enabled else 'off'} "
                   f"(one scheduler per data set), {concurrency} trials at once")
     if options.search == "tpe":
-        run_tpe(base, options, run_dir=run_dir, run_id=run_id, concurrency=concurrency, progress=progress)
+        run_tpe(base, options, runner=runner, concurrency=concurrency)
     for sweep in ("search", "transfer"):
-        run_search([t for t in todo if t.sweep == sweep], options, run_dir=run_dir, run_id=run_id,
-                   concurrency=concurrency, progress=progress)
+        run_search([t for t in todo if t.sweep == sweep], options, runner=runner, concurrency=concurrency)
     runner.run([t for t in todo if t.sweep == "oat"], max_concurrent=concurrency)
     chosen = [t for t in followup_trials(base, options, run_dir) if not is_finished(run_dir, t.trial_id)]
     if chosen:

@@ -84,9 +84,6 @@ def search_trial(config: dict[str, Any]) -> None:
     """Tune trainable of a search trial: train (reporting evaluations), then report the final objective."""
     from ray import tune
 
-    from ...trial import execute_trial
-
-    run_dir = Path(config["run_dir"])
     trial = config["trial"]
     if "base" in config:  # TPE: the trial is built here from the sampled configuration
         from ...spec.models import TrialSpec
@@ -95,9 +92,25 @@ def search_trial(config: dict[str, Any]) -> None:
         base = TrialSpec.model_validate(config["base"])
         trial = make_trial(base, dict(config["hp"]), sweep=config["sweep"], seed=base.seed,
                            tune_reports=True).model_dump(mode="json")
-    if is_finished(run_dir, trial["trial_id"]):  # TPE proposed a configuration already run (resume)
-        outcome = read_marker(run_dir, trial["trial_id"])
+    config = {**config, "trial": trial}
+    if config.get("run_uri"):  # a bucket run: this node works in a mirror of the trial's objects (storage/sync.py)
+        from ...storage import trial_mirror
+
+        with trial_mirror(config["run_uri"], trial["trial_id"]) as local:
+            result = _search_trial_in(Path(local), {**config, "run_dir": str(local), "run_uri": None})
     else:
-        outcome = execute_trial({**config, "trial": trial})
-    tune.report({"objective": final_objective(run_dir, trial["trial_id"], outcome), "dl_trial_id": trial["trial_id"],
-                 "status": outcome["status"]})
+        result = _search_trial_in(Path(config["run_dir"]), config)
+    tune.report(result)
+
+
+def _search_trial_in(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Run (or, when TPE re-proposes a finished one on resume, read) the trial in ``run_dir``: its final report."""
+    from ...trial import execute_trial
+
+    trial_id = config["trial"]["trial_id"]
+    if is_finished(run_dir, trial_id):
+        outcome = read_marker(run_dir, trial_id)
+    else:
+        outcome = execute_trial(config)
+    return {"objective": final_objective(run_dir, trial_id, outcome), "dl_trial_id": trial_id,
+            "status": outcome["status"]}
