@@ -15,6 +15,17 @@ def _iv(iv: dict | None) -> str:
     return f"[{fmt(iv['low'])}, {fmt(iv['high'])}] ({iv['level']:.0%} {iv['method']}, n={sum(iv['n'].values())})"
 
 
+OUTCOME_NOTE = ("by outcome: a trial whose loss exploded or became NaN counts as diverged even when ASHA stopped "
+                "it first, so these counts can differ from the run statuses in the Trials section")
+
+
+def _config(config: Any) -> str:
+    """A configuration with its floats to 3 significant digits."""
+    if not isinstance(config, dict):
+        return str(config)
+    return "{" + ", ".join(f"{k}: {fmt(v) if isinstance(v, float) else v}" for k, v in config.items()) + "}"
+
+
 def _missing(title: str, finding: dict[str, Any]) -> list[str] | None:
     return None if finding.get("available", True) else [f"{title}: {finding.get('reason')}."]
 
@@ -23,12 +34,12 @@ def _search(f: dict[str, Any]) -> list[str]:
     s = f["search"]
     if not isinstance(s, dict) or "task_a" not in s:
         return _missing("Search", s) or []
-    out = [f"Search: {s['algorithm']}, {s['scheduler']}, ASHA {s['asha']}."]
+    out = [f"Search: {s['algorithm']}, {s['scheduler']}, ASHA {s['asha']}; trial counts {OUTCOME_NOTE}."]
     for key in ("task_a", "task_b"):
         t = s[key]
         if t.get("available"):
             out.append(
-                f"- {t['task']}: {t['trials']} trials {t['by_status']}; chosen on validation: {t['chosen_config']} "
+                f"- {t['task']}: {t['trials']} trials {t['by_status']}; chosen on validation: {_config(t['chosen_config'])} "
                 f"(val {fmt(t['chosen_val'])}, {t['chosen_on']})."
             )
     return out
@@ -39,7 +50,8 @@ def _importance(f: dict[str, Any]) -> list[str]:
     if not imp.get("available"):
         return [f"Importance: {imp.get('reason')}."]
     rows = [
-        [n, p["point"], _iv(p["interval"]), fmt(p["top1_frequency"]), fmt(p["null_p95"]), fmt(p["null_p_value"])]
+        [n, p["point"], _iv(p["interval"]) + _outside(p), fmt(p["top1_frequency"]), fmt(p["null_p95"]),
+         fmt(p["null_p_value"])]
         for n, p in ((n, imp["params"][n]) for n in imp["ranking"])
     ]
     ped = imp["ped_anova"]
@@ -61,6 +73,16 @@ def _importance(f: dict[str, Any]) -> list[str]:
     ]
 
 
+def _outside(p: dict[str, Any]) -> str:
+    """A flag when the point importance lies outside its bootstrap interval: resampling configurations with
+    duplicates inflates small variance shares, so the percentile interval is biased upwards there."""
+    iv, point = p.get("interval") or {}, p.get("point")
+    low, high = iv.get("low"), iv.get("high")
+    if not isinstance(point, (int, float)) or low is None or high is None or low <= point <= high:
+        return ""
+    return " — the estimate lies outside its bootstrap interval (upward bootstrap bias of a small share)"
+
+
 def _gain(v: dict[str, Any]) -> str:
     if not v.get("available"):
         return str(v.get("reason"))
@@ -75,17 +97,18 @@ def _tunability(f: dict[str, Any]) -> list[str]:
     o = t["overall"]
     out = [
         "### How much tuning buys (tunability, Probst et al. 2019)",
-        f"Scored on the {t['scored_on']}. Default {t['default_config']}: test {fmt(t['default_test']['estimate'])} "
+        f"Scored on the {t['scored_on']}. Default {_config(t['default_config'])}: test {fmt(t['default_test']['estimate'])} "
         f"{_iv(t['default_test'])}.",
     ]
     if o.get("available"):
         out.append(
-            f"Tuned {o['tuned_config']} (chosen among {o['chosen_among']} on validation; its selection run scored "
+            f"Tuned {_config(o['tuned_config'])} (chosen among {o['chosen_among']} on validation; its selection run scored "
             f"{fmt(o['selection_run_val'])} on validation): test {fmt(o['tuned_test'])}; gain {_gain(o)}."
         )
     else:
         out.append(f"Tuned: {o.get('reason')}.")
-    rows = [[n, _gain(v), str(v.get("best_value", "—"))] for n, v in t["per_hparam"].items()]
+    best = {n: v.get("best_value", "—") for n, v in t["per_hparam"].items()}
+    rows = [[n, _gain(v), fmt(best[n]) if isinstance(best[n], float) else str(best[n])] for n, v in t["per_hparam"].items()]
     return out + [
         "",
         table(["hyperparameter", "test gain from tuning it alone (paired over seeds)", "chosen value"], rows),
@@ -160,7 +183,7 @@ def _failures_and_cost(f: dict[str, Any]) -> list[str]:
     out += [
         "",
         "### Cost of tuning",
-        f"{c['trials']} trials {c['by_status']}, {fmt(c['train_hours'])} training hours, "
+        f"{c['trials']} trials ({OUTCOME_NOTE}) {c['by_status']}, {fmt(c['train_hours'])} training hours, "
         f"{fmt(c['energy_j'])} J (provenance {c['energy_provenance']}). {c['method']}.",
         "",
     ]
