@@ -39,7 +39,8 @@ def _search(f: dict[str, Any]) -> list[str]:
         t = s[key]
         if t.get("available"):
             out.append(
-                f"- {t['task']}: {t['trials']} trials {t['by_status']}; chosen on validation: {_config(t['chosen_config'])} "
+                f"- {t['task']}: {t['trials']} trials {t['by_status']}; "
+                f"chosen on validation: {_config(t['chosen_config'])} "
                 f"(val {fmt(t['chosen_val'])}, {t['chosen_on']})."
             )
     return out
@@ -97,18 +98,21 @@ def _tunability(f: dict[str, Any]) -> list[str]:
     o = t["overall"]
     out = [
         "### How much tuning buys (tunability, Probst et al. 2019)",
-        f"Scored on the {t['scored_on']}. Default {_config(t['default_config'])}: test {fmt(t['default_test']['estimate'])} "
+        f"Scored on the {t['scored_on']}. Default {_config(t['default_config'])}: "
+        f"test {fmt(t['default_test']['estimate'])} "
         f"{_iv(t['default_test'])}.",
     ]
     if o.get("available"):
         out.append(
-            f"Tuned {_config(o['tuned_config'])} (chosen among {o['chosen_among']} on validation; its selection run scored "
+            f"Tuned {_config(o['tuned_config'])} (chosen among {o['chosen_among']} on validation; "
+            f"its selection run scored "
             f"{fmt(o['selection_run_val'])} on validation): test {fmt(o['tuned_test'])}; gain {_gain(o)}."
         )
     else:
         out.append(f"Tuned: {o.get('reason')}.")
     best = {n: v.get("best_value", "—") for n, v in t["per_hparam"].items()}
-    rows = [[n, _gain(v), fmt(best[n]) if isinstance(best[n], float) else str(best[n])] for n, v in t["per_hparam"].items()]
+    rows = [[n, _gain(v), fmt(best[n]) if isinstance(best[n], float) else str(best[n])]
+            for n, v in t["per_hparam"].items()]
     return out + [
         "",
         table(["hyperparameter", "test gain from tuning it alone (paired over seeds)", "chosen value"], rows),
