@@ -12,7 +12,9 @@ import pytest
 from dl_drawbacks.cli import main
 from dl_drawbacks.train.checkpoint import FAULT_ENV
 
-pytestmark = pytest.mark.ray
+# Slow (two 2-worker DeepSpeed runs, 2-7 min on 2 cores): run with -m slow. The default run keeps the restore
+# pieces it rests on: tests/train/test_checkpoint.py (RNG streams, bounded checkpoints).
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_fault.yaml"
 
 

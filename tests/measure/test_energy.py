@@ -96,24 +96,35 @@ def _spin(seconds: float) -> None:
         a @ a
 
 
-def test_estimate_meter_charges_this_process_cpu_time():
-    watts = 10.0
-    meter = EstimatedProcessMeter(watts)
-    assert meter.provenance == "estimate" and meter.device.startswith("process:")
+def _busy_then_idle(queue) -> None:
+    """In a fresh process (no Ray children of the test session in its process tree): the meter's charge while
+    spinning and while sleeping, with the process's own CPU seconds over each window."""
+    meter = EstimatedProcessMeter(10.0)
     meter.start()
     cpu0 = time.process_time()
     _spin(0.4)
-    busy = meter.stop()
-    cpu = time.process_time() - cpu0
+    busy, cpu = meter.stop(), time.process_time() - cpu0
     meter.start()
     cpu0 = time.process_time()
     time.sleep(0.4)
-    idle = meter.stop()
-    cpu_idle = time.process_time() - cpu0  # background threads (Ray's, when the suite runs it) still use some
-    assert busy == pytest.approx(watts * cpu, rel=0.2)  # its own CPU seconds, not the node's
-    assert idle == pytest.approx(watts * cpu_idle, rel=0.2, abs=0.05)  # not the 0.4 s of wall time
-    assert cpu_idle < 0.5 * cpu and idle < 0.5 * busy
-    assert meter.idle_watts() == 0.0
+    idle, cpu_idle = meter.stop(), time.process_time() - cpu0
+    queue.put((meter.provenance, meter.device, busy, cpu, idle, cpu_idle, meter.idle_watts()))
+
+
+def test_estimate_meter_charges_this_process_cpu_time():
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_busy_then_idle, args=(queue,))
+    child.start()
+    provenance, device, busy, cpu, idle, cpu_idle, idle_watts = queue.get(timeout=120)
+    child.join()
+    assert provenance == "estimate" and device.startswith("process:")
+    assert busy == pytest.approx(10.0 * cpu, rel=0.2)  # its own CPU seconds, not the node's
+    assert idle == pytest.approx(10.0 * cpu_idle, rel=0.5, abs=0.05)  # not the 0.4 s of wall time (4 J)
+    assert idle < 0.25 * busy
+    assert idle_watts == 0.0
 
 
 def _sleeping_meter(queue) -> None:
