@@ -116,7 +116,8 @@ def t_interval(values: Any, *, level: float = 0.95, over: str = "seeds", bounds:
     if v.size < 2:
         return _undefined(mean, "student-t", level, over, n, f"one value: no spread over {over} to measure")
     low, high, scale = _t_bounds(mean, float(v.std(ddof=1) / math.sqrt(v.size)), v.size - 1, level, bounds)
-    return Interval(mean, low, high, "student-t" + scale, level, over, n)
+    flat = f"all {v.size} values equal: no spread over {over} (zero width, not certainty)" if low == high else None
+    return Interval(mean, low, high, "student-t" + scale, level, over, n, flat)
 
 
 def bootstrap_interval(

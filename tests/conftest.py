@@ -32,6 +32,23 @@ def ray_cluster():
     ray.shutdown()
 
 
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """A real S3 endpoint on 127.0.0.1 (moto's server, tests/support/s3_server.py) with a fresh bucket."""
+    from s3_server import s3_server
+
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3(s3_endpoint, monkeypatch):
+    """The endpoint, with its address and credentials in this process's environment."""
+    for key, value in s3_endpoint.env.items():
+        monkeypatch.setenv(key, value)
+    return s3_endpoint
+
+
 @pytest.fixture
 def specs_dir() -> Path:
     return SPECS

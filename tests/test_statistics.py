@@ -135,4 +135,5 @@ def test_bounded_t_interval_is_asymmetric_near_a_bound_and_plain_in_the_middle()
     middle, plain = t_interval([0.49, 0.51, 0.50], bounds=(0.0, 1.0)), t_interval([0.49, 0.51, 0.50])
     assert middle.low == pytest.approx(plain.low, abs=1e-3) and middle.high == pytest.approx(plain.high, abs=1e-3)
     at_bound = t_interval([1.0, 1.0, 1.0], bounds=(0.0, 1.0))
-    assert at_bound.low == at_bound.high == 1.0
+    assert at_bound.low == at_bound.high == 1.0 and "no spread" in at_bound.reason
+    assert t_interval([0.4, 0.5, 0.6]).reason is None

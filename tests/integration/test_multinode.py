@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from pathlib import Path
 
 import polars as pl
-import psutil
 import pytest
+from process_sessions import end_session
 
 pytestmark = pytest.mark.ray
 
@@ -81,15 +79,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _end_session(sid: int) -> None:
-    for proc in psutil.process_iter():
-        try:
-            if os.getsid(proc.pid) == sid:
-                os.kill(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
 def test_strict_spread_trial_runs_on_two_nodes(tmp_path):
     spec = tmp_path / "multinode.yaml"
     spec.write_text(SPEC)
@@ -102,7 +91,7 @@ def test_strict_spread_trial_runs_on_two_nodes(tmp_path):
     try:
         output, _ = proc.communicate(timeout=300)
     finally:
-        _end_session(proc.pid)  # the Cluster's raylets, if its own shutdown did not finish
+        end_session(proc.pid)  # the Cluster's raylets, if its own shutdown did not finish
         subprocess.run(["rm", "-rf", ray_tmp], check=False)
     assert proc.returncode == 0, output[-4000:]
     seconds = time.monotonic() - t0

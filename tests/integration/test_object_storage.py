@@ -25,37 +25,13 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
 import pytest
-from s3_server import s3_server
 
 from dl_drawbacks.storage import open_bucket, remote_is_finished
+from process_sessions import end_session
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 KILL_SPEC = SPECS / "tiny_kill.yaml"
-
-
-@pytest.fixture(scope="module")
-def s3():
-    with s3_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def s3_env(s3, monkeypatch):
-    """The endpoint, with its address and credentials in this process's environment too."""
-    for key, value in s3.env.items():
-        monkeypatch.setenv(key, value)
-    return s3
-
-
-def _end_session(sid: int) -> None:
-    for proc in psutil.process_iter():
-        try:
-            if os.getsid(proc.pid) == sid:
-                os.kill(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _env(s3, tmp_path: Path, ray_tmp: str) -> dict[str, str]:
@@ -74,8 +50,7 @@ def _trial_ids(bucket) -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_sigkill_the_driver_then_resume_on_the_bucket(s3_env, tmp_path):
-    s3 = s3_env
+def test_sigkill_the_driver_then_resume_on_the_bucket(s3, tmp_path):
     uri = s3.uri("kill-resume")
     bucket = open_bucket(uri)
     ray_tmp = tempfile.mkdtemp(prefix="ddbs", dir="/tmp")
@@ -93,7 +68,7 @@ def test_sigkill_the_driver_then_resume_on_the_bucket(s3_env, tmp_path):
         os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
     finally:
-        _end_session(driver.pid)
+        end_session(driver.pid)
     killed_at = time.monotonic() - t0
     before = _finished(bucket, _trial_ids(bucket))
     assert 0 < len(before) < 5, f"the kill should land midway ({len(before)} of 5 finished)"
@@ -174,8 +149,7 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_a_two_node_cluster_writes_every_row_to_the_bucket(s3_env, tmp_path):
-    s3 = s3_env
+def test_a_two_node_cluster_writes_every_row_to_the_bucket(s3, tmp_path):
     uri = s3.uri("multinode")
     spec = tmp_path / "multinode.yaml"
     spec.write_text(MULTINODE_SPEC)
@@ -197,7 +171,7 @@ def test_a_two_node_cluster_writes_every_row_to_the_bucket(s3_env, tmp_path):
         output, _ = proc.communicate(timeout=600)
     finally:
         done.set()
-        _end_session(proc.pid)
+        end_session(proc.pid)
         subprocess.run(["rm", "-rf", ray_tmp], check=False)
     assert proc.returncode == 0, output[-4000:]
     nodes = json.loads(next(line for line in output.splitlines() if line.startswith("NODES "))[6:])
@@ -213,7 +187,7 @@ def test_a_two_node_cluster_writes_every_row_to_the_bucket(s3_env, tmp_path):
     print(f"2-node bucket run: {time.monotonic() - t0:.1f} s")
 
 
-def test_resume_from_a_bucket_takes_over_a_dead_drivers_lock_and_skips_finished_trials(s3_env, tmp_path, monkeypatch):
+def test_resume_from_a_bucket_takes_over_a_dead_drivers_lock_and_skips_finished_trials(s3, tmp_path, monkeypatch):
     """The resume path without Ray: a bucket run with one finished and one half-written trial, left locked by a
     driver that died on this host; the staging folder gets the finished trial only, and the lock is ours."""
     from dl_drawbacks.execute import check_bucket_folder, locked_run_folder, resolved_spec_text
@@ -223,7 +197,7 @@ def test_resume_from_a_bucket_takes_over_a_dead_drivers_lock_and_skips_finished_
     from dl_drawbacks.store import is_finished, write_trial
 
     monkeypatch.setattr("dl_drawbacks.storage.lock.SETTLE_S", 0.0)
-    bucket = open_bucket(s3_env.uri("fast-resume"))
+    bucket = open_bucket(s3.uri("fast-resume"))
     suite = load_spec(SPECS / "tiny_resume.yaml")
     bucket.write_bytes("spec.yaml", resolved_spec_text(suite).encode())
     buf = RowBuffer("compute", "run", "done", 0, {"model.size": "s"})
@@ -247,11 +221,11 @@ def test_resume_from_a_bucket_takes_over_a_dead_drivers_lock_and_skips_finished_
 
 
 @pytest.mark.slow
-def test_tiny_hparams_study_on_a_bucket(s3_env, tmp_path):
+def test_tiny_hparams_study_on_a_bucket(s3, tmp_path):
     """The hparams study drives Tune itself: its search trials (each data set under its own ASHA) write to the
     bucket through their mirrors, stopped ones through the driver, and the study is analysed from the bucket."""
-    uri = s3_env.uri("hparams")
-    env = {**os.environ, **s3_env.env, "DL_DRAWBACKS_STAGING": str(tmp_path / "staging"), "WANDB_MODE": "disabled"}
+    uri = s3.uri("hparams")
+    env = {**os.environ, **s3.env, "DL_DRAWBACKS_STAGING": str(tmp_path / "staging"), "WANDB_MODE": "disabled"}
     done = subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(SPECS / "tiny_hparams.yaml"),
                            "--out", uri], env=env, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-import psutil
 import pytest
 
 from dl_drawbacks.cluster import resolve_address
+from process_sessions import end_session
 
 SPEC = """\
 name: tiny-address
@@ -65,15 +64,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _end_session(sid: int) -> None:
-    for proc in psutil.process_iter():
-        try:
-            if os.getsid(proc.pid) == sid:
-                os.kill(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
 def _wait_for_port(port: int, head: subprocess.Popen, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and head.poll() is None:
@@ -105,7 +95,7 @@ def test_run_joins_the_head_named_by_ray_address(tmp_path):
                                 env={**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}, capture_output=True, text=True,
                                 timeout=300)
     finally:
-        _end_session(head.pid)
+        end_session(head.pid)
         subprocess.run(["rm", "-rf", ray_tmp], check=False)
     assert driver.returncode == 0, driver.stderr[-3000:]
     resources = json.loads((out / "env.json").read_text())["ray_cluster_resources"]
