@@ -1,4 +1,4 @@
-"""env.json: versions, hardware and Ray cluster resources, so a run folder describes itself."""
+"""The environment record: versions, hardware and Ray cluster resources, so a run folder describes itself."""
 
 from __future__ import annotations
 

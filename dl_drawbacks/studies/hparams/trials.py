@@ -1,8 +1,9 @@
 """Trials of a hyperparameter study, built from the study's base trial by setting hyperparameters.
 
-Ids hash the trial's settings and seed (as ``plan`` does), so a configuration sampled again — at
-plan time by the seeded random search, or during a TPE search — is recognised by ``--resume``.
-Sweep names say each trial's role. Planned: ``search`` (task A) and ``transfer`` (the same
+Ids hash the trial's role (its sweep), settings and seed (``plan`` hashes settings and seed), so a
+configuration sampled again in the same role — at plan time by the seeded random search, or during a TPE
+search — is recognised by ``--resume``, and the same configuration and seed in two roles (a ``variance``
+trial and a ``best_seeds`` re-run) are two trials, each finished once. Sweep names say each trial's role. Planned: ``search`` (task A) and ``transfer`` (the same
 configurations on task B), each under its own scheduler; ``oat`` (one hyperparameter at a time
 around the default, and the default itself, at the search seed); ``variance`` (the first K sampled
 configurations over the fresh seeds); ``default`` (the library default over the fresh seeds).
@@ -60,7 +61,7 @@ def make_trial(base: TrialSpec, config: dict[str, Any], *, sweep: str, seed: int
     hp = {name: _get_path(settled, setting_path(name)) for name in config}
     factors = {"sweep": sweep, "task": probe.data.name, "config_id": config_id(hp), **hp, **(extra or {})}
     return TrialSpec.model_validate({**doc, **settled, "seed": seed, "sweep": sweep, "factors": factors,
-                                     "trial_id": trial_id(base.study, settled, seed)})
+                                     "trial_id": trial_id(base.study, {"role": sweep, **settled}, seed)})
 
 
 def planned_trials(base: TrialSpec, options: HparamsOptions) -> list[TrialSpec]:
