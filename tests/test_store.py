@@ -80,3 +80,16 @@ def test_local_run_folder_resolves_plain_paths(tmp_path, monkeypatch):
     assert local_run_folder(f"file://{tmp_path}/d") == tmp_path / "d"
     with pytest.raises(RunFolderError, match="s3://b/p: not a local folder"):
         local_run_folder("s3://b/p")
+
+
+def test_analysis_reads_a_copied_trial_folder_once_and_says_so(tmp_path, capsys):
+    """``cp -r trials/t1 trials/t1.bak``: aggregation reads t1 once; ``analyze`` names the copy it skips."""
+    import shutil
+
+    from dl_drawbacks.aggregate import load_rows, trial_outcomes
+
+    LocalRunFolder(tmp_path).write_trial("t1", _rows(), {"status": "completed", "study": "compute"})
+    shutil.copytree(tmp_path / "trials" / "t1", tmp_path / "trials" / "t1.bak")
+    assert load_rows(tmp_path).height == 3
+    assert trial_outcomes(tmp_path)["trial_id"].to_list() == ["t1"]
+    assert load_rows(tmp_path, admit=lambda m: m.trial_id != "t1").height == 0  # not of the plan: not read
