@@ -70,8 +70,8 @@ def check_held(folder: RunFolder, suite: SuiteSpec, *, resume: bool) -> None:
     spec = folder.spec_text() if held else None
     if held and spec is None:
         shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
-        raise RunFolderError(f"--out {folder.address} holds files that are not a dl-drawbacks run (no {SPEC}: {shown}); "
-                             f"choose a new or empty folder")
+        raise RunFolderError(f"--out {folder.address} holds files that are not a dl-drawbacks run "
+                             f"(no {SPEC}: {shown}); choose a new or empty folder")
     if held and not resume:
         raise RunFolderError(f"{folder.address} already holds a run; pass --resume to finish it, or choose another "
                              f"--out")
@@ -186,7 +186,7 @@ def run_study_file(
 def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, staged) -> tuple:
     """Write spec and env (once), then run each study's pending trials; returns (stop, progress, pending)."""
     from .envinfo import environment
-    from .tracking.run_setup import start_tracking  # the W&B group, kept with the environment; the W&B mode, decided once
+    from .tracking.run_setup import start_tracking  # the W&B group, kept with the environment; the mode, decided once
     from .tune_runner import TrialRunner
 
     folder = LocalRunFolder(out)

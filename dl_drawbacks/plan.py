@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -202,3 +203,19 @@ def describe(trial: TrialSpec) -> str:
         f"zero={ds.zero_stage} {ds.precision} mb={ds.micro_batch} {budget} gpu={'yes' if t.use_gpu else 'no'} "
         f"{treatment} sweeps={trial.sweep}"
     ).rstrip()
+
+
+def checked_spec(doc: dict[str, Any], *, source: str = "spec") -> SuiteSpec:
+    """A spec mapping validated against the schema (``spec.load``) and planned (what each study kind checks)."""
+    from .spec.load import parse_spec
+
+    suite = parse_spec(doc, source=source)
+    plan_suite(suite, source=source)
+    return suite
+
+
+def load_checked(path: str | Path) -> SuiteSpec:
+    """A spec file, loaded and checked as ``checked_spec`` does: a bad spec fails here."""
+    from .spec.load import read_yaml
+
+    return checked_spec(read_yaml(path), source=str(path))

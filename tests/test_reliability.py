@@ -12,7 +12,7 @@ import pytest
 
 from dl_drawbacks.cli import main
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.spec import parse_spec
+from dl_drawbacks.plan import checked_spec
 from dl_drawbacks.store import atomic_write_bytes
 from dl_drawbacks.storage.run_folder import LocalRunFolder
 
@@ -41,7 +41,7 @@ def _with(suite=None, **study):
 ])
 def test_out_of_range_inputs_are_refused_naming_the_key(doc, expected):
     with pytest.raises(SpecError) as info:
-        parse_spec(doc, source="x.yaml")
+        checked_spec(doc, source="x.yaml")
     assert expected in str(info.value) and "\n" not in str(info.value)
 
 
@@ -58,7 +58,7 @@ def test_seeds_repeated_exit_2_naming_seeds(tmp_path, capsys):
 def test_two_studies_of_one_kind_are_refused_in_one_line():
     doc = {**BASE, "studies": BASE["studies"] * 2}
     with pytest.raises(SpecError, match=r"studies\[1\]\.kind: a second 'compute' study \(the first is studies\[0\]\)"):
-        parse_spec(doc, source="x.yaml")
+        checked_spec(doc, source="x.yaml")
 
 
 def test_dead_cluster_address_is_one_line_within_60_s(tmp_path, capsys):

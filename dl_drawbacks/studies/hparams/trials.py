@@ -3,8 +3,8 @@
 Ids hash the trial's role (its sweep), settings and seed (``plan`` hashes settings and seed), so a
 configuration sampled again in the same role — at plan time by the seeded random search, or during a TPE
 search — is recognised by ``--resume``, and the same configuration and seed in two roles (a ``variance``
-trial and a ``best_seeds`` re-run) are two trials, each finished once. Sweep names say each trial's role. Planned: ``search`` (task A) and ``transfer`` (the same
-configurations on task B), each under its own scheduler; ``oat`` (one hyperparameter at a time
+trial and a ``best_seeds`` re-run) are two trials, each finished once. Planned: ``search`` (task A) and
+``transfer`` (the same configurations on task B), each under its own scheduler; ``oat`` (one hyperparameter at a time
 around the default, and the default itself, at the search seed); ``variance`` (the first K sampled
 configurations over the fresh seeds); ``default`` (the library default over the fresh seeds).
 Chosen from results (``followups``): ``best_seeds``, ``oat_best`` and ``transfer_seeds``. Every
