@@ -26,7 +26,8 @@ from .studies.base import StudyKind, get_kind
 SETTING_ROOTS = ("data", "model", "trainer", "treatment")
 
 
-def _set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None:
+def set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None:
+    """Set the setting at dotted ``path`` (``trainer.optimizer.lr``) in ``doc``; a bad path names ``where``."""
     parts = path.split(".")
     if parts[0] not in SETTING_ROOTS:
         raise SpecError(f"{where}: axis {path!r} must start with one of {', '.join(SETTING_ROOTS)}")
@@ -38,7 +39,8 @@ def _set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None
     node[parts[-1]] = value
 
 
-def _get_path(doc: dict[str, Any], path: str) -> Any:
+def get_path(doc: dict[str, Any], path: str) -> Any:
+    """The setting at dotted ``path`` in ``doc``."""
     for part in path.split("."):
         doc = doc[part]
     return doc
@@ -68,7 +70,7 @@ def expand_study(
         where = f"{prefix}.sweeps[{sweep}]"
         settings = copy.deepcopy(base)
         for path, value in factors.items():
-            _set_path(settings, path, value, where=where)
+            set_path(settings, path, value, where=where)
         try:
             checked = StudySpec.model_validate({**study.model_dump(exclude=set(SETTING_ROOTS)), **settings})
             kind.Treatment.model_validate(checked.treatment)
@@ -84,7 +86,7 @@ def expand_study(
             out[seen[key]] = (f"{name},{sweep}", {**f, **factors}, st)
             continue
         seen[key] = len(out)
-        described = {name: _get_path(settled, path) for name, path in kind.descriptors.items()}
+        described = {name: get_path(settled, path) for name, path in kind.descriptors.items()}
         axes = {p: v for p, v in factors.items() if p.split(".")[-1] not in described}
         out.append((sweep, {**described, **axes}, settled))
     return out

@@ -45,7 +45,7 @@ def _group_in_rows(run_dir: Path) -> str | None:
 
 def code_version() -> dict[str, Any]:
     """Git SHA (and whether tracked files differ from it) of the package's checkout, and package versions."""
-    from ..envinfo import PACKAGES, _version
+    from ..envinfo import PACKAGES, package_version
 
     root = Path(__file__).resolve().parents[2]
     sha = dirty = None
@@ -56,7 +56,7 @@ def code_version() -> dict[str, Any]:
                                     capture_output=True, text=True, timeout=10, check=True).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"git_sha": sha, "git_dirty": dirty, "packages": {p: _version(p) for p in PACKAGES}}
+    return {"git_sha": sha, "git_dirty": dirty, "packages": {p: package_version(p) for p in PACKAGES}}
 
 
 def start_tracking(run_dir: Path, suite: Any, *, stream: Any = None) -> str:

@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from ...models.base import resolve_params
-from ...plan import SETTING_ROOTS, _get_path, _set_path, trial_id
+from ...plan import SETTING_ROOTS, get_path, set_path, trial_id
 from ...spec.models import DataSpec, TrialSpec
 from .options import HparamsOptions
 from .space import sample_configs, setting_path
@@ -40,7 +40,7 @@ def default_config(base: TrialSpec, options: HparamsOptions) -> dict[str, Any]:
         if path.startswith("model.params."):
             out[name] = params[path.removeprefix("model.params.")]
         else:
-            out[name] = _get_path(settings, path)
+            out[name] = get_path(settings, path)
     return out
 
 
@@ -54,11 +54,11 @@ def make_trial(base: TrialSpec, config: dict[str, Any], *, sweep: str, seed: int
     if data is not None:
         settings["data"] = data.model_dump(mode="json")
     for name, value in config.items():
-        _set_path(settings, setting_path(name), value, where=f"analysis.search_space.{name}")
+        set_path(settings, setting_path(name), value, where=f"analysis.search_space.{name}")
     probe = TrialSpec.model_validate({**doc, **settings, "seed": seed})
     resolve_params(probe.model.family, probe.model.size, dict(probe.model.params))
     settled = probe.model_dump(mode="json", include=set(SETTING_ROOTS))
-    hp = {name: _get_path(settled, setting_path(name)) for name in config}
+    hp = {name: get_path(settled, setting_path(name)) for name in config}
     factors = {"sweep": sweep, "task": probe.data.name, "config_id": config_id(hp), **hp, **(extra or {})}
     return TrialSpec.model_validate({**doc, **settled, "seed": seed, "sweep": sweep, "factors": factors,
                                      "trial_id": trial_id(base.study, {"role": sweep, **settled}, seed)})
