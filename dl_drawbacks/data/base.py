@@ -152,8 +152,10 @@ def options_model(name: str) -> type[LoaderOptions]:
 
 
 def dataset_modality(name: str, options: BaseModel | dict[str, Any] | None) -> str:
-    """The modality of data set ``name`` with these options: declared by its options model, else loaded."""
-    return options_model(name).modality or load_dataset(name, options).modality
+    """The modality of data set ``name`` with these options (checked first): declared by its options model,
+    else loaded."""
+    declared = parse_options(name, options).modality
+    return declared or load_dataset(name, options).modality
 
 
 def parse_options(name: str, options: BaseModel | dict[str, Any] | None) -> BaseModel:

@@ -90,6 +90,7 @@ def load_mnist1d(options: MNIST1DOptions) -> Dataset:
     if options.label_noise:
         y_train = noisy_labels(y_train, options.label_noise, n_classes=10, seed=options.seed)
     n_train, n_test = len(y_train), len(arrays["y_test"])
+    noise = f"; {options.label_noise:.0%} of train labels replaced (seed {options.seed})" if options.label_noise else ""
     return Dataset(
         name="mnist1d",
         modality="image",
@@ -103,6 +104,5 @@ def load_mnist1d(options: MNIST1DOptions) -> Dataset:
         provenance=(f"mnist1d {version('mnist1d')} make_dataset (Greydanus 2020), generated offline: "
                     f"{options.num_samples} samples, seed {options.seed}"
                     f"{', spatially shuffled' if options.shuffle else ''}; split: first {n_train} train, "
-                    f"last {n_test} test (the package's order)"
-                    f"{f'; {options.label_noise:.0%} of train labels replaced (seed {options.seed})' if options.label_noise else ''}"),
+                    f"last {n_test} test (the package's order){noise}"),
     )

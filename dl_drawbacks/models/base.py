@@ -61,5 +61,21 @@ def resolve_params(family: str, size: str, overrides: dict[str, Any]) -> BaseMod
         raise SpecError(f"model.params.{key}: {first['msg']}") from None
 
 
+def check_modality(family: str, data_name: str, data_options: dict[str, Any]) -> None:
+    """Refuse (one-line SpecError) a family on data of a modality it does not declare in ``modalities``."""
+    from ..data.base import dataset_modality
+    from ..errors import DataError
+
+    fam: ModelFamily = MODELS.get(family)
+    try:
+        modality = dataset_modality(data_name, data_options)
+    except DataError as err:
+        raise SpecError(f"data.options: {err}") from None
+    if modality not in fam.modalities:
+        takers = sorted(name for name, f in MODELS.items() if modality in f.modalities)
+        raise SpecError(f"model.family: {family} takes {' or '.join(fam.modalities)} data, but dataset "
+                        f"{data_name!r} is {modality}; use a family that takes {modality}: {', '.join(takers)}")
+
+
 def count_parameters(module: Any) -> int:
     return sum(p.numel() for p in module.parameters())
