@@ -17,7 +17,9 @@ class ModelFamily:
 
     ``params`` validates the merged flavour + overrides; ``build(params, data_shape)`` returns a
     torch module; ``train_flops_per_sample(params, data_shape)`` is the analytic training cost
-    (forward + backward) of one sample (one sequence for token models).
+    (forward + backward) of one sample (one sequence for token models), with its source cited, or None
+    where no standard formula fits those parameters: the trial then uses the FlopCounterMode count on
+    the meta device, labelled counted. ``modalities`` are the data it takes, enforced at planning.
     """
 
     name: str
@@ -25,7 +27,7 @@ class ModelFamily:
     sizes: dict[str, dict[str, Any]]
     params: type[BaseModel]
     build: Callable[..., Any]
-    train_flops_per_sample: Callable[..., float]
+    train_flops_per_sample: Callable[..., float | None]
     description: str = ""
 
 
