@@ -60,7 +60,8 @@ def resolve_params(family: str, size: str, overrides: dict[str, Any]) -> BaseMod
         if first["type"] == "extra_forbidden":
             allowed = ", ".join(sorted(fam.params.model_fields))
             raise SpecError(f"model.params.{key}: unknown parameter of {family}; allowed: {allowed}") from None
-        raise SpecError(f"model.params.{key}: {first['msg']}") from None
+        where = f"model.params.{key}" if key else "model.params"
+        raise SpecError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def check_modality(family: str, data_name: str, data_options: dict[str, Any]) -> None:
