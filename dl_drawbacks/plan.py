@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import SpecError
-from .models.base import resolve_params
+from .models.base import check_modality, resolve_params
 from .plugins import load_plugins
 from .registry import DATASETS, MODELS
 from .spec.messages import validation_message
@@ -75,6 +75,7 @@ def expand_study(
             checked = StudySpec.model_validate({**study.model_dump(exclude=set(SETTING_ROOTS)), **settings})
             kind.Treatment.model_validate(checked.treatment)
             resolve_params(checked.model.family, checked.model.size, dict(checked.model.params))
+            check_modality(checked.model.family, checked.data.name, checked.data.options)
         except ValidationError as err:
             raise SpecError(f"{where}: {validation_message(err, StudySpec)} (at {factors})") from None
         except SpecError as err:
@@ -130,6 +131,7 @@ def check_study(study: StudySpec, *, prefix: str) -> tuple[StudyKind, BaseModel]
             raise SpecError(f"{prefix}.{key}: unknown {registry.kind} {name!r}; known: {', '.join(registry)}")
     try:
         resolve_params(study.model.family, study.model.size, dict(study.model.params))
+        check_modality(study.model.family, study.data.name, study.data.options)
         kind.check(study, options)
     except (SpecError, ValueError) as err:
         raise SpecError(f"{prefix}.{err}") from None
