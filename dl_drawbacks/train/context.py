@@ -34,6 +34,7 @@ class TrialContext:
     world_size: int
     device: torch.device
     rows: RowBuffer
+    kind: Any = None  # the trial's StudyKind, resolved once (studies.base.get_kind)
     treatment: Any = None  # the study kind's Treatment, parsed once from trial.treatment
     dataset: Any = None  # dl_drawbacks.data.base.Dataset (the loaded, unmodified data set)
     splits: dict[str, Split] = field(default_factory=dict)

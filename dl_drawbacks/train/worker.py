@@ -89,6 +89,7 @@ def run_worker(
         world_size=world_size,
         device=_device(trial, local_rank),
         rows=RowBuffer(trial.study, run_id, trial.trial_id, trial.seed, trial.factors, rank=rank),
+        kind=kind,
         treatment=kind.Treatment.model_validate(trial.treatment),
     )
     t_start_args: dict[str, Any] = {"t_trial_start": t_start}
