@@ -1,0 +1,134 @@
+"""Data sets larger than memory: a small index where the trial is planned, the samples streamed by Ray Data.
+
+A streamed data set registers like any other (``@DATASETS.register``), as a ``StreamedSource``: a class with its
+own pydantic ``Options`` (unknown keys refused with their key path) whose ``open(options)`` checks and indexes the
+data (file names and labels, never the samples) and returns a ``StreamedDataset``. Its splits are lazy Ray Data
+datasets (``read``): a multi-worker trial hands them to its TorchTrainer (``datasets=``, the train split sharded
+with ``streaming_split``), and each rank, or a 1-worker trial, iterates a ``ray.data.DataIterator`` the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import DataError
+from .base import stratified_indices
+
+if TYPE_CHECKING:
+    import ray.data
+
+
+class StreamedOptions(BaseModel):
+    """Options every streamed data set has; each data set extends this with its own."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str = Field(description="local folder/file or an object-store URI (s3://…, gs://…) that pyarrow.fs opens")
+    seed: int = Field(0, description="seed of the random test split and of the validation hold-out")
+    read_cpus: float = Field(
+        1.0, gt=0, le=64,
+        description="CPUs each trial reserves for Ray Data's read/decode tasks besides its workers")
+
+
+class StreamedSource(ABC):
+    """What a streamed data set registers: its options model and how to open (check and index) it."""
+
+    Options: ClassVar[type[StreamedOptions]]
+
+    @classmethod
+    def parse(cls, name: str, options: dict[str, Any] | StreamedOptions) -> StreamedOptions:
+        if isinstance(options, StreamedOptions):
+            return options
+        try:
+            return cls.Options.model_validate(options or {})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                allowed = ", ".join(sorted(cls.Options.model_fields))
+                raise DataError(f"dataset {name!r} option {where}: unknown option; allowed: {allowed}") from None
+            raise DataError(f"dataset {name!r} option {where}: {err['msg']}") from None
+
+    @classmethod
+    @abstractmethod
+    def open(cls, options: StreamedOptions) -> StreamedDataset:
+        """Check the data (a mistake is a one-line DataError) and index it, without reading it whole."""
+
+
+@dataclass(frozen=True)
+class StreamedDataset(ABC):
+    """An opened streamed data set: what a model needs to know and the labels of its train split.
+
+    ``train_labels`` are the train split's class labels in index order (all zeros for unlabelled token
+    windows); positions into it select rows for ``read``.
+    """
+
+    name: str
+    modality: str
+    n_classes: int
+    n_features: int
+    train_labels: np.ndarray
+    n_test: int
+    read_cpus: float
+    image_shape: tuple[int, ...] | None = None
+    seq_len: int = 0
+    provenance: str = ""
+
+    @abstractmethod
+    def read(self, split: str, rows: np.ndarray | None) -> "ray.data.Dataset":
+        """A lazy Ray Data dataset of columns ``x`` and ``y`` for ``split`` ("train" or "test"); ``rows``
+        (train only) are the positions of the train index it holds, None = all."""
+
+
+def selected_rows(
+    ds: StreamedDataset, *, n_train: int | None, seed: int, val_fraction: float = 0.0, val_seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Train-index positions of each split: the validation hold-out first (seeded by ``val_seed``, the same for
+    every size and seed), then the rest subsampled to ``n_train`` with ``seed``, both stratified by label
+    (``stratified_indices``: the same selection for every trial of that n and seed)."""
+    total = len(ds.train_labels)
+    rest = np.arange(total)
+    rows: dict[str, np.ndarray] = {}
+    if val_fraction > 0:
+        n_val = round(val_fraction * total)
+        if not 1 <= n_val < total:
+            raise DataError(f"dataset {ds.name!r}: validation fraction {val_fraction} of {total} train rows leaves "
+                            "an empty split; choose a fraction in (0, 1)")
+        rows["val"] = stratified_indices(ds.train_labels, n_val, seed=val_seed)
+        rest = np.setdiff1d(rest, rows["val"])
+    if n_train is not None:
+        if not 1 <= n_train <= len(rest):
+            raise DataError(f"dataset {ds.name!r}: cannot subsample {n_train} train rows; the train split has "
+                            f"{len(rest)}, choose 1..{len(rest)}")
+        rest = rest[stratified_indices(ds.train_labels[rest], n_train, seed=seed)]
+    rows["train"] = rest
+    return rows
+
+
+def execution_limits(read_cpus: float) -> Any:
+    """Ray Data execution options that keep a streamed split's tasks within the CPUs the trial reserved."""
+    from ray.data import ExecutionOptions, ExecutionResources
+
+    return ExecutionOptions(resource_limits=ExecutionResources(cpu=read_cpus))
+
+
+def filesystem(path: str, *, dataset: str) -> tuple[Any, str]:
+    """(pyarrow filesystem, path inside it) for a local path or an object-store URI; a bad one is one line."""
+    import pyarrow
+    import pyarrow.fs as pafs
+
+    if "://" not in path:
+        from pathlib import Path
+
+        return pafs.LocalFileSystem(), str(Path(path).expanduser().resolve())
+    try:
+        fs, inner = pafs.FileSystem.from_uri(path)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError, ValueError) as exc:
+        raise DataError(f"dataset {dataset!r} option path {path!r}: {str(exc).splitlines()[0]}; use a local path, "
+                        "s3://BUCKET/PREFIX or gs://BUCKET/PREFIX") from None
+    return fs, inner.rstrip("/")
