@@ -20,7 +20,8 @@ from pydantic import Field
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import train_test_indices
-from .streamed import StreamedDataset, StreamedOptions, StreamedSource, execution_limits, filesystem
+from .streamed import (StreamedDataset, StreamedOptions, StreamedSource, data_task_args, execution_limits,
+                       filesystem)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # torchvision's
 VERIFY_THREADS = 8
@@ -48,12 +49,11 @@ class ImageFolderDataset(StreamedDataset):
         if rows is not None:
             paths = paths[np.sort(rows)]
         fs, _ = filesystem(self.options.path, dataset=self.name)
-        images = ray.data.read_images(
-            paths.tolist(), filesystem=fs, include_paths=True, mode=self.options.mode,
-            size=self.options.size, ray_remote_args={"num_cpus": min(1.0, self.read_cpus)},
-        )
+        tasks = data_task_args(self.read_cpus)
+        images = ray.data.read_images(paths.tolist(), filesystem=fs, include_paths=True, mode=self.options.mode,
+                                      size=self.options.size, ray_remote_args=tasks)
         images.context.execution_options = execution_limits(self.read_cpus)
-        return images.map_batches(ImageFeatures(self.classes), batch_format="numpy", num_cpus=min(1.0, self.read_cpus))
+        return images.map_batches(ImageFeatures(self.classes), batch_format="numpy", **tasks)
 
 
 class ImageFeatures:

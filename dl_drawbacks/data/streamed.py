@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import DataError
+from ..registry import DATASETS
 from .base import stratified_indices
 
 if TYPE_CHECKING:
@@ -108,6 +109,31 @@ def selected_rows(
         rest = rest[stratified_indices(ds.train_labels[rest], n_train, seed=seed)]
     rows["train"] = rest
     return rows
+
+
+def is_streamed(name: str) -> bool:
+    """Whether the registered data set ``name`` is streamed (a ``StreamedSource``)."""
+    loader = DATASETS.get(name)
+    return isinstance(loader, type) and issubclass(loader, StreamedSource)
+
+
+def reserved_read_cpus(name: str, options: dict[str, Any]) -> float:
+    """CPUs a trial on data set ``name`` reserves for Ray Data besides its workers (0 for array data)."""
+    return DATASETS.get(name).parse(name, options).read_cpus if is_streamed(name) else 0.0
+
+
+def data_task_args(read_cpus: float) -> dict[str, Any]:
+    """Ray remote arguments of a streamed split's read and transform tasks: at most one CPU each, and inside the
+    trial's placement group, where ``read_cpus`` are reserved, when there is one (Ray Data's tasks otherwise leave
+    it — checked on Ray 2.60 — and wait behind trials whose workers hold every core)."""
+    import ray.util
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    args: dict[str, Any] = {"num_cpus": min(1.0, read_cpus)}
+    group = ray.util.get_current_placement_group()
+    if group is not None:
+        args["scheduling_strategy"] = PlacementGroupSchedulingStrategy(group)
+    return args
 
 
 def execution_limits(read_cpus: float) -> Any:

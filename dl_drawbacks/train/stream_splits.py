@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data.streamed import StreamedDataset, execution_limits, selected_rows
+from ..data.streamed import StreamedDataset, execution_limits, is_streamed, selected_rows
 from .context import StreamSplit, TrialContext
 
 
@@ -22,14 +22,6 @@ def set_stream_splits(ctx: TrialContext, ds: StreamedDataset, *, val_fraction: f
 
 def _reader(ds: StreamedDataset, part: str, rows: Any):
     return lambda: ds.read(part, rows)
-
-
-def is_streamed(dataset_name: str) -> bool:
-    from ..data.streamed import StreamedSource
-    from ..registry import DATASETS
-
-    loader = DATASETS.get(dataset_name)
-    return isinstance(loader, type) and issubclass(loader, StreamedSource)
 
 
 def trainer_data(trial_dict: dict[str, Any]) -> dict[str, Any]:
