@@ -78,6 +78,8 @@ class StudyKind:
     question: ClassVar[str] = ""
     Treatment: ClassVar[type[BaseModel]] = NoOptions
     Options: ClassVar[type[BaseModel]] = NoOptions
+    streams_data: ClassVar[bool] = False  # trains on a streamed data set (image_folder, token_shards): it reads
+    # ctx.splits only through batches/evaluation, never their arrays (.x, .y)
     default_concurrency: ClassVar[int | None] = None  # None: as many trials as resources allow
     descriptors: ClassVar[dict[str, str]] = {}  # factor name -> setting path recorded with every trial
 

@@ -113,6 +113,12 @@ def test_bad_folders_are_one_line_exit_2_before_any_trial(case, tmp_path, capsys
     assert not (tmp_path / "out" / "trials").exists()
 
 
+def test_a_study_that_needs_arrays_refuses_a_streamed_folder_at_planning(folder, tmp_path, capsys):
+    code, err = _run_line(_spec(folder).replace("kind: compute", "kind: overfitting"), tmp_path, capsys)
+    assert code == 2 and err.endswith("studies[0].data.name: image_folder is streamed through Ray Data, and the "
+                                      "overfitting study needs in-memory arrays; use it in: compute")
+
+
 @pytest.mark.ray
 def test_a_one_worker_trial_streams_the_folder_through_ray_data(ray_cluster, folder, tmp_path):
     out = tmp_path / "run"
