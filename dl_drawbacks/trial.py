@@ -21,7 +21,7 @@ from .storage import checkpoint_root, remove_checkpoints, trial_mirror
 from .store import write_trial
 from .tracking.trial_log import log_trial
 from .train.checkpoint import KEEP_CHECKPOINTS
-from .train.stream_splits import trainer_data
+from .train.stream_trainer import trainer_data
 from .train.worker import run_worker, train_worker
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import polars as pl
@@ -17,9 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import DataError
 from ..registry import DATASETS
-
-if TYPE_CHECKING:
-    from .streamed import StreamedDataset
 
 MODALITIES = ("tabular", "image", "tokens")
 
@@ -134,18 +131,9 @@ def refuse_unused(options: DatasetOptions, name: str, uses: Iterable[str]) -> No
 _CACHE: dict[tuple, Dataset] = {}
 
 
-def load_dataset(name: str, options: DatasetOptions | dict[str, Any] | None = None) -> Dataset | StreamedDataset:
-    """Load the registered data set ``name``; cached in-process per (name, options). A streamed data set
-    (``streamed.StreamedSource``) parses its own options and returns its ``StreamedDataset`` index."""
-    from .streamed import StreamedSource
-
+def load_dataset(name: str, options: DatasetOptions | dict[str, Any] | None = None) -> Dataset:
+    """Load the registered data set ``name``; cached in-process per (name, options)."""
     loader = DATASETS.get(name)
-    if isinstance(loader, type) and issubclass(loader, StreamedSource):
-        parsed = loader.parse(name, options)
-        key = (name, parsed.model_dump_json())
-        if key not in _CACHE:
-            _CACHE[key] = loader.open(parsed)
-        return _CACHE[key]
     if not isinstance(options, DatasetOptions):
         try:
             options = DatasetOptions.model_validate(options or {})

@@ -86,6 +86,22 @@ class StreamedDataset(ABC):
         (train only) are the positions of the train index it holds, None = all."""
 
 
+_OPENED: dict[tuple[str, str], StreamedDataset] = {}
+
+
+def open_streamed(name: str, source: type[StreamedSource], options: Any) -> StreamedDataset:
+    """``source.open`` of the parsed ``options``, cached in-process per (name, options)."""
+    parsed = source.parse(name, options)
+    key = (name, parsed.model_dump_json())
+    if key not in _OPENED:
+        _OPENED[key] = source.open(parsed)
+    return _OPENED[key]
+
+
+def clear_cache() -> None:
+    _OPENED.clear()
+
+
 def selected_rows(
     ds: StreamedDataset, *, n_train: int | None, seed: int, val_fraction: float = 0.0, val_seed: int = 0
 ) -> dict[str, np.ndarray]:

@@ -34,7 +34,8 @@ def stream_micro_batches(
         epoch += 1
 
 
-def stream_eval_batches(split: StreamSplit, batch: int, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def stream_eval_batches(split: StreamSplit, batch: int,
+                        device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Evaluation batches of the whole split in order; the last one may be short."""
     for part in split.iterator().iter_torch_batches(batch_size=batch, device=device):
         yield part["x"], part["y"]
