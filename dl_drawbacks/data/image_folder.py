@@ -47,7 +47,7 @@ class ImageFolderDataset(StreamedDataset):
 
         paths = self.train_paths if split == "train" else self.test_paths
         if rows is not None:
-            paths = paths[np.sort(rows)]
+            paths = paths[rows]
         fs, _ = filesystem(self.options.path, dataset=self.name)
         tasks = data_task_args(self.read_cpus)
         images = ray.data.read_images(paths.tolist(), filesystem=fs, include_paths=True, mode=self.options.mode,

@@ -83,7 +83,7 @@ class StreamedDataset(ABC):
     @abstractmethod
     def read(self, split: str, rows: np.ndarray | None) -> "ray.data.Dataset":
         """A lazy Ray Data dataset of columns ``x`` and ``y`` for ``split`` ("train" or "test"); ``rows``
-        (train only) are the positions of the train index it holds, None = all."""
+        (train only) are the positions of the train index it holds, in the order it reads them; None = all."""
 
 
 _OPENED: dict[tuple[str, str], StreamedDataset] = {}

@@ -39,7 +39,7 @@ class TokenShardsDataset(StreamedDataset):
 
         o = self.options
         n = len(self.train_labels) if split == "train" else self.n_test
-        windows = np.arange(n, dtype=np.int64) if rows is None else np.sort(rows).astype(np.int64)
+        windows = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
         tasks = data_task_args(self.read_cpus)
         ds = ray.data.from_numpy(windows)
         ds.context.execution_options = execution_limits(self.read_cpus)
