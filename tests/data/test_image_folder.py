@@ -160,3 +160,21 @@ def test_two_deepspeed_workers_train_on_2000_pngs_in_the_bucket(s3, tmp_path):
     assert rows.filter(pl.col("metric") == "train_size")["value"].to_list() == [1600.0]
     test_acc = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test"))["value"].to_list()
     assert test_acc[-1] > 0.5
+
+
+def test_each_trial_reserves_cpus_for_ray_data_reads_in_its_placement_group(folder, tmp_path):
+    from dl_drawbacks.cluster import check_fits, trial_resources, tune_trial_resources
+    from dl_drawbacks.errors import ClusterError
+    from dl_drawbacks.plan import plan
+    from dl_drawbacks.spec import load_spec
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(_spec(folder, workers=2))
+    (trial,) = plan(load_spec(spec))
+    assert trial_resources(trial) == {"CPU": 4.0}  # the Tune trial, 2 workers, 1 read CPU
+    assert [dict(b) for b in tune_trial_resources(trial).bundles] == [{"CPU": 1.0}, {"CPU": 1.0}]
+    with pytest.raises(ClusterError, match=r"needs 4 CPU but the cluster has 3"):
+        check_fits([trial], {"CPU": 3.0}, 1)
+    spec.write_text(_spec(folder).replace('path: "', 'read_cpus: 0.5, path: "'))
+    (one,) = plan(load_spec(spec))
+    assert [dict(b) for b in tune_trial_resources(one).bundles] == [{"CPU": 1.0}, {"CPU": 0.5}]
