@@ -95,7 +95,9 @@ def preflight_data(trials: list[TrialSpec]) -> None:
         key = (t.data.name, repr(sorted(t.data.options.items())))
         if key not in seen:
             seen.add(key)
-            ds = load_dataset(t.data.name, t.data.options)  # a streamed data set: its index, checked
+            ds = load_dataset(t.data.name, t.data.options)
+            if isinstance(ds, StreamedDataset):
+                ds.verify()  # here only: trials open the index again, never the files
             n_rows = len(ds.train_labels) if isinstance(ds, StreamedDataset) else len(ds.y_train)
             if t.data.n_train is not None and t.data.n_train > n_rows:
                 from .errors import DataError

@@ -4,7 +4,7 @@ Classes are the sub-folder names in sorted order (torchvision's ``ImageFolder`` 
 torchvision's image extensions. The test split is stratified and random (``test_fraction``, ``seed``). Images are
 read and decoded by ``ray.data.read_images`` and turned into features in Ray Data (``map_batches``): pixels scaled
 to [0, 1], channels first, flattened; ``image_shape`` (C, H, W) lets an image model reshape them. Before any trial
-every image is decoded once (``verify``), so a damaged file stops the run naming that file.
+every image is decoded once on the driver (``verify``), so a damaged file stops the run naming that file.
 """
 
 from __future__ import annotations
@@ -41,6 +41,12 @@ class ImageFolderDataset(StreamedDataset):
     classes: tuple[str, ...] = ()
     train_paths: np.ndarray | None = None
     test_paths: np.ndarray | None = None
+
+    def verify(self) -> None:
+        """Decode every image once (``verify`` option): a damaged file or a stray size stops the run here."""
+        if self.options.verify:
+            fs, _ = filesystem(self.options.path, dataset=self.name)
+            _decode_all(fs, [*self.train_paths.tolist(), *self.test_paths.tolist()], self.options)
 
     def read(self, split: str, rows: np.ndarray | None) -> Any:
         import ray.data
@@ -107,11 +113,10 @@ def _decoded_size(fs: Any, file: str, mode: str) -> tuple[str, tuple[int, ...] |
     return file, (3 if mode == "RGB" else 1, image.height, image.width)
 
 
-def _image_shape(fs: Any, paths: np.ndarray, options: ImageFolderOptions) -> tuple[int, int, int]:
-    """The (C, H, W) every image becomes; with ``verify`` every file is decoded (a bounded thread pool: the
-    driver holds at most ``VERIFY_THREADS`` images at a time)."""
-    channels = 3 if options.mode == "RGB" else 1
-    files = paths.tolist() if options.verify else paths[:1].tolist()
+def _decode_all(fs: Any, files: list[str], options: ImageFolderOptions) -> tuple[int, ...]:
+    """Decode ``files`` (a bounded thread pool: at most ``VERIFY_THREADS`` images held at a time) and return the
+    (C, H, W) every image becomes; a file that does not decode, or sizes that differ without ``size``, is a
+    one-line DataError naming the file."""
     shapes: dict[tuple[int, ...], str] = {}
     with ThreadPoolExecutor(VERIFY_THREADS) as pool:
         for file, shape in pool.map(lambda f: _decoded_size(fs, f, options.mode), files):
@@ -122,9 +127,8 @@ def _image_shape(fs: Any, paths: np.ndarray, options: ImageFolderOptions) -> tup
                 (a, fa), (b, fb) = list(shapes.items())[:2]
                 raise DataError(f"image_folder: {fa} is {a[1]}x{a[2]} but {fb} is {b[1]}x{b[2]}; set "
                                 "data.options.size: [HEIGHT, WIDTH] to resize every image")
-    if options.size is not None:
-        return channels, *options.size
-    return channels, *next(iter(shapes))[1:]
+    channels, height, width = next(iter(shapes))
+    return (channels, *options.size) if options.size is not None else (channels, height, width)
 
 
 @DATASETS.register("image_folder")
@@ -138,7 +142,7 @@ class ImageFolder(StreamedSource):
         fs, root = filesystem(options.path, dataset="image_folder")
         paths, labels, classes = _index(fs, root, options.path)
         train, test = train_test_indices(labels, options.test_fraction, seed=options.seed)
-        shape = _image_shape(fs, paths, options)
+        shape = _decode_all(fs, paths[:1].tolist(), options)
         return ImageFolderDataset(
             name="image_folder", modality="image", n_classes=len(classes), n_features=int(np.prod(shape)),
             train_labels=labels[train], n_test=len(test), read_cpus=options.read_cpus, image_shape=shape,

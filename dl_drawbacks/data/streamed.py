@@ -80,6 +80,10 @@ class StreamedDataset(ABC):
     seq_len: int = 0
     provenance: str = ""
 
+    def verify(self) -> None:
+        """A full check of the data that ``open`` leaves out (e.g. decoding every file), run once on the driver
+        before any trial; nothing by default."""
+
     @abstractmethod
     def read(self, split: str, rows: np.ndarray | None) -> "ray.data.Dataset":
         """A lazy Ray Data dataset of columns ``x`` and ``y`` for ``split`` ("train" or "test"); ``rows``
