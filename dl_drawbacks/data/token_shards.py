@@ -20,6 +20,7 @@ from .streamed import (StreamedDataset, StreamedOptions, StreamedSource, data_ta
                        filesystem)
 
 FILES = {"train": "train.bin", "test": "val.bin"}
+WINDOWS_PER_BLOCK = 4096  # window numbers per Ray Data block: read tasks of a few MB, many of them in parallel
 
 
 class TokenShardsOptions(StreamedOptions):
@@ -41,7 +42,7 @@ class TokenShardsDataset(StreamedDataset):
         n = len(self.train_labels) if split == "train" else self.n_test
         windows = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
         tasks = data_task_args(self.read_cpus)
-        ds = ray.data.from_numpy(windows)
+        ds = ray.data.from_numpy(np.array_split(windows, max(1, len(windows) // WINDOWS_PER_BLOCK)))
         ds.context.execution_options = execution_limits(self.read_cpus)
         reader = TokenWindows(o.path, FILES[split], o.dtype, o.seq_len)
         return ds.map_batches(reader, batch_format="numpy", **tasks)
