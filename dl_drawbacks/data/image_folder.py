@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -20,7 +20,7 @@ from pydantic import Field
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import train_test_indices
-from .streamed import (StreamedDataset, StreamedOptions, StreamedSource, data_task_args, execution_limits,
+from .streamed import (StreamedDataset, StreamedOptions, data_task_args, execution_limits,
                        filesystem)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # torchvision's
@@ -28,6 +28,8 @@ VERIFY_THREADS = 8
 
 
 class ImageFolderOptions(StreamedOptions):
+    modality: ClassVar[str] = "image"
+
     test_fraction: float = Field(0.2, gt=0, lt=1, description="share of each class held out as test")
     mode: Literal["L", "RGB"] = Field("L", description="PIL mode images are converted to: L (grey) or RGB")
     size: tuple[int, int] | None = Field(
@@ -132,22 +134,17 @@ def _decode_all(fs: Any, files: list[str], options: ImageFolderOptions) -> tuple
 
 
 @DATASETS.register("image_folder")
-class ImageFolder(StreamedSource):
+def load_image_folder(options: ImageFolderOptions) -> ImageFolderDataset:
     """Your images (PATH/<class>/<image>, local or s3://), streamed through Ray Data; options: path, size, mode."""
-
-    Options = ImageFolderOptions
-
-    @classmethod
-    def open(cls, options: ImageFolderOptions) -> ImageFolderDataset:
-        fs, root = filesystem(options.path, dataset="image_folder")
-        paths, labels, classes = _index(fs, root, options.path)
-        train, test = train_test_indices(labels, options.test_fraction, seed=options.seed)
-        shape = _decode_all(fs, paths[:1].tolist(), options)
-        return ImageFolderDataset(
-            name="image_folder", modality="image", n_classes=len(classes), n_features=int(np.prod(shape)),
-            train_labels=labels[train], n_test=len(test), read_cpus=options.read_cpus, image_shape=shape,
-            provenance=(f"image folder {options.path}: {len(paths)} images in {len(classes)} classes "
-                        f"({', '.join(classes[:10])}{', ...' if len(classes) > 10 else ''}); stratified test split "
-                        f"{options.test_fraction} seed {options.seed}; pixels/255, mode {options.mode}"),
-            options=options, classes=classes, train_paths=paths[train], test_paths=paths[test],
-        )
+    fs, root = filesystem(options.path, dataset="image_folder")
+    paths, labels, classes = _index(fs, root, options.path)
+    train, test = train_test_indices(labels, options.test_fraction, seed=options.seed)
+    shape = _decode_all(fs, paths[:1].tolist(), options)
+    return ImageFolderDataset(
+        name="image_folder", modality="image", n_classes=len(classes), n_features=int(np.prod(shape)),
+        train_labels=labels[train], n_test=len(test), read_cpus=options.read_cpus, image_shape=shape,
+        provenance=(f"image folder {options.path}: {len(paths)} images in {len(classes)} classes "
+                    f"({', '.join(classes[:10])}{', ...' if len(classes) > 10 else ''}); stratified test split "
+                    f"{options.test_fraction} seed {options.seed}; pixels/255, mode {options.mode}"),
+        options=options, classes=classes, train_paths=paths[train], test_paths=paths[test],
+    )

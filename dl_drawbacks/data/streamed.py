@@ -1,8 +1,8 @@
 """Data sets larger than memory: a small index where the trial is planned, the samples streamed by Ray Data.
 
-A streamed data set registers like any other (``@DATASETS.register``), as a ``StreamedSource``: a class with its
-own pydantic ``Options`` (unknown keys refused with their key path) whose ``open(options)`` checks and indexes the
-data (file names and labels, never the samples) and returns a ``StreamedDataset``. Its splits are lazy Ray Data
+A streamed data set registers like any other (``@DATASETS.register`` on a loader whose options model subclasses
+``StreamedOptions``; unknown keys refused with their key path); its loader checks and indexes the data (file names
+and labels, never the samples) and returns a ``StreamedDataset``. Its splits are lazy Ray Data
 datasets (``read``): a multi-worker trial hands them to its TorchTrainer (``datasets=``, the train split sharded
 with ``streaming_split``), and each rank, or a 1-worker trial, iterates a ``ray.data.DataIterator`` the same way.
 """
@@ -14,51 +14,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from ..errors import DataError
-from ..registry import DATASETS
-from .base import stratified_indices
+from .base import LoaderOptions, options_model, parse_options, stratified_indices
 
 if TYPE_CHECKING:
     import ray.data
 
 
-class StreamedOptions(BaseModel):
+class StreamedOptions(LoaderOptions):
     """Options every streamed data set has; each data set extends this with its own."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     path: str = Field(description="local folder/file or an object-store URI (s3://…, gs://…) that pyarrow.fs opens")
     seed: int = Field(0, description="seed of the random test split and of the validation hold-out")
     read_cpus: float = Field(
         1.0, gt=0, le=64,
         description="CPUs each trial reserves for Ray Data's read/decode tasks besides its workers")
-
-
-class StreamedSource(ABC):
-    """What a streamed data set registers: its options model and how to open (check and index) it."""
-
-    Options: ClassVar[type[StreamedOptions]]
-
-    @classmethod
-    def parse(cls, name: str, options: dict[str, Any] | StreamedOptions) -> StreamedOptions:
-        if isinstance(options, StreamedOptions):
-            return options
-        try:
-            return cls.Options.model_validate(options or {})
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            if err["type"] == "extra_forbidden":
-                allowed = ", ".join(sorted(cls.Options.model_fields))
-                raise DataError(f"dataset {name!r} option {where}: unknown option; allowed: {allowed}") from None
-            raise DataError(f"dataset {name!r} option {where}: {err['msg']}") from None
-
-    @classmethod
-    @abstractmethod
-    def open(cls, options: StreamedOptions) -> StreamedDataset:
-        """Check the data (a mistake is a one-line DataError) and index it, without reading it whole."""
 
 
 @dataclass(frozen=True)
@@ -90,22 +62,6 @@ class StreamedDataset(ABC):
         (train only) are the positions of the train index it holds, in the order it reads them; None = all."""
 
 
-_OPENED: dict[tuple[str, str], StreamedDataset] = {}
-
-
-def open_streamed(name: str, source: type[StreamedSource], options: Any) -> StreamedDataset:
-    """``source.open`` of the parsed ``options``, cached in-process per (name, options)."""
-    parsed = source.parse(name, options)
-    key = (name, parsed.model_dump_json())
-    if key not in _OPENED:
-        _OPENED[key] = source.open(parsed)
-    return _OPENED[key]
-
-
-def clear_cache() -> None:
-    _OPENED.clear()
-
-
 def selected_rows(
     ds: StreamedDataset, *, n_train: int | None, seed: int, val_fraction: float = 0.0, val_seed: int = 0
 ) -> dict[str, np.ndarray]:
@@ -132,14 +88,13 @@ def selected_rows(
 
 
 def is_streamed(name: str) -> bool:
-    """Whether the registered data set ``name`` is streamed (a ``StreamedSource``)."""
-    loader = DATASETS.get(name)
-    return isinstance(loader, type) and issubclass(loader, StreamedSource)
+    """Whether the registered data set ``name`` is streamed (its options model is a ``StreamedOptions``)."""
+    return issubclass(options_model(name), StreamedOptions)
 
 
 def reserved_read_cpus(name: str, options: dict[str, Any]) -> float:
     """CPUs a trial on data set ``name`` reserves for Ray Data besides its workers (0 for array data)."""
-    return DATASETS.get(name).parse(name, options).read_cpus if is_streamed(name) else 0.0
+    return parse_options(name, options).read_cpus if is_streamed(name) else 0.0
 
 
 def data_task_args(read_cpus: float) -> dict[str, Any]:

@@ -9,14 +9,14 @@ fixed rather than random offsets, so an epoch and a subsample are defined). ``va
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from ..errors import DataError
 from ..registry import DATASETS
-from .streamed import (StreamedDataset, StreamedOptions, StreamedSource, data_task_args, execution_limits,
+from .streamed import (StreamedDataset, StreamedOptions, data_task_args, execution_limits,
                        filesystem)
 
 FILES = {"train": "train.bin", "test": "val.bin"}
@@ -24,6 +24,8 @@ WINDOWS_PER_BLOCK = 4096  # window numbers per Ray Data block: read tasks of a f
 
 
 class TokenShardsOptions(StreamedOptions):
+    modality: ClassVar[str] = "tokens"
+
     dtype: Literal["uint16", "uint32"] = Field("uint16", description="token id type of the files (nanoGPT: uint16)")
     vocab_size: int = Field(ge=2, le=2**32, description="number of token ids (the model's vocabulary)")
     seq_len: int = Field(64, ge=2, le=1 << 20, description="tokens per training window")
@@ -95,24 +97,19 @@ def _first_tokens_fit(fs: Any, root: str, options: TokenShardsOptions) -> None:
 
 
 @DATASETS.register("token_shards")
-class TokenShards(StreamedSource):
+def load_token_shards(options: TokenShardsOptions) -> TokenShardsDataset:
     """Your token files (train.bin/val.bin, uint16/uint32, local or s3://), streamed; options: path, vocab_size."""
-
-    Options = TokenShardsOptions
-
-    @classmethod
-    def open(cls, options: TokenShardsOptions) -> TokenShardsDataset:
-        fs, root = filesystem(options.path, dataset="token_shards")
-        windows = {split: (_tokens_in(fs, root, options, file) - 1) // options.seq_len for split, file in FILES.items()}
-        if min(windows.values()) < 1:
-            raise DataError(f"token_shards: train.bin or val.bin in {options.path} holds fewer than seq_len + 1 = "
-                            f"{options.seq_len + 1} tokens; choose a smaller seq_len")
-        _first_tokens_fit(fs, root, options)
-        n_test = min(windows["test"], options.test_windows or windows["test"])
-        return TokenShardsDataset(
-            name="token_shards", modality="tokens", n_classes=options.vocab_size, n_features=options.seq_len,
-            train_labels=np.zeros(windows["train"], np.int8), n_test=n_test, read_cpus=options.read_cpus,
-            seq_len=options.seq_len, options=options,
-            provenance=(f"token shards {options.path}: train.bin {windows['train']} windows, val.bin {n_test} "
-                        f"windows of {options.seq_len} {options.dtype} tokens, vocabulary {options.vocab_size}"),
-        )
+    fs, root = filesystem(options.path, dataset="token_shards")
+    windows = {split: (_tokens_in(fs, root, options, file) - 1) // options.seq_len for split, file in FILES.items()}
+    if min(windows.values()) < 1:
+        raise DataError(f"token_shards: train.bin or val.bin in {options.path} holds fewer than seq_len + 1 = "
+                        f"{options.seq_len + 1} tokens; choose a smaller seq_len")
+    _first_tokens_fit(fs, root, options)
+    n_test = min(windows["test"], options.test_windows or windows["test"])
+    return TokenShardsDataset(
+        name="token_shards", modality="tokens", n_classes=options.vocab_size, n_features=options.seq_len,
+        train_labels=np.zeros(windows["train"], np.int8), n_test=n_test, read_cpus=options.read_cpus,
+        seq_len=options.seq_len, options=options,
+        provenance=(f"token shards {options.path}: train.bin {windows['train']} windows, val.bin {n_test} "
+                    f"windows of {options.seq_len} {options.dtype} tokens, vocabulary {options.vocab_size}"),
+    )

@@ -74,7 +74,7 @@ def test_subsample_is_stratified_seeded_and_the_same_for_every_trial_of_n_and_se
 
 
 def test_options_are_the_datasets_own_and_unknown_keys_are_named(folder):
-    with pytest.raises(DataError, match=r"option seq_len: unknown option; allowed: .*path.*size"):
+    with pytest.raises(DataError, match=r"option seq_len: unknown option; known: .*path.*size"):
         load_dataset("image_folder", {"path": str(folder), "seq_len": 8})
     with pytest.raises(DataError, match=r"option size: "):
         load_dataset("image_folder", {"path": str(folder), "size": "big"})
