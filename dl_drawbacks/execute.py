@@ -20,7 +20,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import yaml
 
@@ -29,6 +29,7 @@ from .driver_log import driver_log
 from .errors import DrawbacksError, RunFolderError
 from .interrupt import StopRequest
 from .plan import plan_suite
+from .labels import trial_labels
 from .progress import Progress
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
@@ -156,12 +157,18 @@ def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[An
 
 
 def run_study_file(
-    spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None, dashboard: bool = False
+    spec_path: str | Path,
+    *,
+    out: str | Path | None,
+    resume: bool,
+    address: str | None,
+    dashboard: bool = False,
+    overrides: Sequence[str] = (),
 ) -> Path:
     from .cluster import check_fits, check_shared_folder, connect, node_count
     from .postprocess import analyze_run
 
-    suite = load_spec(spec_path)
+    suite = load_spec(spec_path, overrides)  # the resolved spec (overrides set) is what spec.yaml holds
     studies = plan_suite(suite, source=str(spec_path))
     trials = [t for s in studies for t in s.trials]
     target = str(out or Path("runs") / suite.name)
@@ -179,7 +186,8 @@ def run_study_file(
 
         check_nodes_reach(bucket)
     resume_command = shlex.join(
-        ["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", bucket.uri if bucket else str(out), "--resume"]
+        ["dl-drawbacks", "run", str(Path(spec_path).resolve()), *overrides, "--out", bucket.uri if bucket else str(out),
+         "--resume"]
     )
     with locked_run_folder(out, bucket, resume=resume) as staged:
         stop, progress, pending = _run_trials(out, suite, studies, resources, staged)
@@ -216,7 +224,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
         staged.push()  # spec.yaml and env.json before any trial: every trial's node reads them from the bucket
     trials = [t for s in studies for t in s.trials]
     pending = [t for t in trials if not is_finished(out, t.trial_id)]
-    progress = Progress(total=len(trials), done=len(trials) - len(pending))
+    progress = Progress(total=len(trials), done=len(trials) - len(pending), labels=trial_labels(trials))
     with StopRequest() as stop:
         for study in studies:
             todo = [t for t in pending if t.study_index == study.index]
