@@ -179,9 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .jobs.cli import register as register_jobs
 
     register_jobs(sub)
-    from .commands import describe
+    from .commands import card, describe
 
     describe.register(sub)
+    card.register(sub)
     return parser
 
 

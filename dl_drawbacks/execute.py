@@ -30,7 +30,7 @@ from .errors import DrawbacksError, RunFolderError
 from .interrupt import StopRequest
 from .plan import plan_suite
 from .labels import trial_labels
-from .progress import Progress
+from .progress import Progress, silence_tune_output
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
 from .spec.load import read_text
@@ -225,6 +225,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     trials = [t for s in studies for t in s.trials]
     pending = [t for t in trials if not is_finished(out, t.trial_id)]
     progress = Progress(total=len(trials), done=len(trials) - len(pending), labels=trial_labels(trials))
+    silence_tune_output()
     with StopRequest() as stop:
         for study in studies:
             todo = [t for t in pending if t.study_index == study.index]

@@ -3,6 +3,7 @@ factors (``mlp/s lr=0.003 seed=1``, labels.py) and its id."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,14 @@ from ray.tune import Callback
 
 from .errors import RunFolderError
 from .store import read_marker
+
+
+def silence_tune_output() -> None:
+    """Keep Ray Tune's own console output off the terminal (this module's lines say what ran): its new output
+    engine prints an experiment banner and a TensorBoard hint into Ray's temporary folders whatever the
+    ``verbose`` level; the legacy reporter, which Tune uses with ``RAY_AIR_NEW_OUTPUT=0``, honours ``verbose=0``
+    (ray/tune/experimental/output.py ``get_air_verbosity``)."""
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
 
 
 def _clock(seconds: float) -> str:
