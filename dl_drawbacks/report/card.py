@@ -50,9 +50,28 @@ class CardEntry:
         return text
 
     @property
+    def title(self) -> str:
+        """The finding without its parenthesised conditions and remarks (those stay in the report's section)."""
+        return short_finding(self.finding)
+
+    @property
     def verdict(self) -> str:
         """One sentence: the finding and its number."""
-        return f"{self.finding[:1].upper()}{self.finding[1:]}: {self.number}."
+        return f"{self.title[:1].upper()}{self.title[1:]}: {self.number}."
+
+
+def short_finding(text: str, limit: int = 60) -> str:
+    """``Training time ∝ parameters^b (mlp; family=mlp, …)`` -> ``Training time ∝ parameters^b``: parenthesised
+    groups and a ' — ' remark dropped from a finding longer than ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    out, depth = [], 0
+    for ch in text.split(" — ")[0]:
+        depth += ch in "(["
+        if depth == 0:
+            out.append(ch)
+        depth -= ch in ")]" and depth > 0
+    return " ".join("".join(out).split()).replace(" ,", ",").rstrip(" ,;:") or text[:limit]
 
 
 def interval_range(low: float | None, high: float | None) -> str:
@@ -132,15 +151,18 @@ def _not_converged(found: Any) -> bool:
     return False
 
 
-def _pick(headlines: list[dict[str, Any]], family: str, several: bool) -> dict[str, Any] | None:
-    """The headline a cell shows: with several families in the study, the first that names the family."""
-    if not headlines:
-        return None
-    if several:
-        named = [h for h in headlines if f"({family}" in h.get("finding", "") or f" {family} " in h.get("finding", "")]
-        if named:
-            return named[0]
-    return next((h for h in headlines if h.get("value") is not None), headlines[0])
+def _names(h: dict[str, Any], name: str) -> bool:
+    words = "".join(c if c.isalnum() or c in "_-" else " " for c in str(h.get("finding", ""))).split()
+    return name in words
+
+
+def _pick(headlines: list[dict[str, Any]], family: str, pairs: list[tuple[str, str]]) -> dict | None:
+    """The headline a cell shows: where the study trained several families, the first that names the cell's
+    family; else the study's first with a value (a study lists its headlines most important first)."""
+    candidates = headlines
+    if len({p[0] for p in pairs}) > 1:
+        candidates = [h for h in headlines if _names(h, family)] or headlines
+    return next((h for h in candidates if h.get("value") is not None), candidates[0] if candidates else None)
 
 
 def _figure(run_dir: Path, found: dict[str, Any], family: str) -> Path | None:
@@ -184,7 +206,7 @@ def run_columns(run_dir: str | Path, *, run: str | None = None) -> list[Column]:
             if "analysis_error" in found:
                 column.cells[kind] = Cell(empty=f"analysis failed: {found['analysis_error']}")
                 continue
-            picked = _pick(headlines, family, several=len({p[0] for p in pairs}) > 1)
+            picked = _pick(headlines, family, pairs)
             if picked is None:
                 why = found.get("not_measurable") or found.get("reason") or "no headline (no finished trials?)"
                 column.cells[kind] = Cell(empty=str(why))
@@ -205,12 +227,14 @@ def drawback_rows(columns: list[Column]) -> list[str]:
 
 
 def fill_empty(columns: list[Column]) -> None:
-    """A cell for every drawback row in every column: the empty ones say why."""
-    for kind in drawback_rows(columns):
-        for column in columns:
-            column.cells.setdefault(
-                kind, Cell(empty=f"not run: {column.run} has no {kind} study on {column.family} × {column.dataset}")
-            )
+    """Per model family, a cell for every drawback measured on that family in any column; the empty ones say
+    why. (A drawback no run measured on a family is not a row of that family's table.)"""
+    for cols in by_family(columns).values():
+        for kind in drawback_rows(cols):
+            for column in cols:
+                column.cells.setdefault(
+                    kind, Cell(empty=f"not run: {column.run} has no {kind} study on {column.family} × {column.dataset}")
+                )
 
 
 def coverage(columns: list[Column]) -> tuple[int, int]:
