@@ -12,13 +12,13 @@ from .markdown import table
 
 CARD_CSS = (
     ".card{table-layout:fixed;width:100%;border-collapse:collapse;margin:.5rem 0 1.5rem}"
-    ".card th,.card td{border:1px solid #ccc;padding:.3rem .4rem;vertical-align:top;font-size:.82rem;"
+    ".card th,.card td{border:1px solid #ccc;padding:.25rem .4rem;vertical-align:top;font-size:.8rem;"
     "overflow-wrap:anywhere}"
     ".card th.drawback{width:7.5rem;text-align:left}"
     ".card .verdict{font-weight:600}"
     ".card .number{color:#333}"
     ".card .empty{color:#777;font-style:italic}"
-    ".card img{display:block;max-width:100%;max-height:4.5rem;margin-top:.2rem}"
+    ".card img{display:block;max-width:100%;max-height:3.5rem;margin-top:.2rem}"
     ".card .flag{display:inline-block;background:#fff3cd;border:1px solid #e0c36c;border-radius:.2rem;"
     "padding:0 .25rem;margin:.1rem .1rem 0 0;font-size:.72rem}"
 )
@@ -33,7 +33,8 @@ def _cell_html(cell: Cell) -> str:
     if cell.entry is None:
         return f"<td><span class='empty'>{escape(cell.empty)}</span></td>"
     e = cell.entry
-    parts = [f"<div class='verdict'>{escape(e.finding)}</div>", f"<div class='number'>{escape(e.number)}</div>"]
+    parts = [f"<div class='verdict' title='{escape(e.finding)}'>{escape(e.title)}</div>",
+             f"<div class='number'>{escape(e.number)}</div>"]
     if cell.figure is not None:
         parts.append(f"<img alt='{escape(cell.figure.stem)}' src='{_figure_src(cell.figure)}'>")
     flags = [*e.flags, *cell.flags] + ([f"+{cell.more} more in its section"] if cell.more else [])

@@ -14,7 +14,7 @@ from .markdown import escape_inline, fmt, table
 # Wide tables scroll inside the text column (display:block + overflow-x) and long words wrap, so no element
 # is wider than the page; the card's own table wraps instead (card_render.CARD_CSS).
 CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;"
+    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;line-height:1.45;"
     "overflow-wrap:anywhere}"
     "table{border-collapse:collapse;margin:.5rem 0;display:block;max-width:100%;overflow-x:auto}"
     "td,th{border:1px solid #ccc;padding:.25rem .5rem;font-size:.9rem}"
