@@ -33,8 +33,10 @@ def swept_factors(trials: Iterable[TrialSpec]) -> dict[str, list[str]]:
 
 
 def swept_text(trial: TrialSpec, names: list[str]) -> str:
-    """``lr=0.003 width=64``: the trial's values of the swept factor ``names`` it has."""
-    return " ".join(f"{n.split('.')[-1]}={_value(trial.factors[n])}" for n in names if n in trial.factors)
+    """``lr=0.003 width=64``: the trial's values of the swept factor ``names`` it has (a null value, the study's
+    default, is left out)."""
+    return " ".join(f"{n.split('.')[-1]}={_value(trial.factors[n])}" for n in names
+                    if trial.factors.get(n) is not None)
 
 
 def trial_label(trial: TrialSpec, names: list[str]) -> str:
