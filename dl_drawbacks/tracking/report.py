@@ -13,7 +13,7 @@ import logging
 from typing import Any, Mapping, Sequence
 
 from ..report.markdown import fmt, table
-from .findings_tables import columns_and_rows, finding_tables
+from .findings_tables import columns_and_rows, finding_tables, headline_records
 from .panels import Panel, to_dict
 from .settings import TrackingSettings, redact
 
@@ -25,15 +25,14 @@ MAX_TABLE_COLUMNS = 12
 
 
 def headline_markdown(headlines: Sequence[Mapping[str, Any]]) -> str:
-    rows = []
-    for h in headlines:
-        lo, hi = (h.get("interval") or [None, None])[:2]
-        interval = f"[{fmt(lo)}, {fmt(hi)}]" if h.get("interval") else "—"
-        rows.append([h.get("finding", ""), fmt(h.get("value")), interval, h.get("over", ""), h.get("unit", ""),
-                     h.get("provenance", "")])
-    if not rows:
+    """The headline findings as a table with a column per number (estimate, low, high, n), never JSON."""
+    records = headline_records(list(headlines))
+    if not records:
         return "## Headline findings\n\n(no headline findings: see the run folder's findings.json)"
-    return "## Headline findings\n\n" + table(["finding", "value", "interval", "over", "unit", "provenance"], rows)
+    header = ["finding", "estimate", "low", "high", "over", "n", "unit", "provenance"]
+    return "## Headline findings\n\n" + table(header, [[fmt(r[c]) if c in ("estimate", "low", "high") else
+                                                        (r[c] if r[c] is not None else "—") for c in header]
+                                                       for r in records])
 
 
 def tables_markdown(findings: Mapping[str, Any]) -> list[str]:
@@ -53,11 +52,13 @@ def tables_markdown(findings: Mapping[str, Any]) -> list[str]:
 
 def report_spec(settings: TrackingSettings, *, group: str, kind: str, title: str, question: str,
                 headlines: Sequence[Mapping[str, Any]], findings: Mapping[str, Any], panels: Sequence[Panel],
-                notes: str = "") -> dict[str, Any]:
-    """The Report as data: title, run set (this group's trial runs of ``kind``), blocks and panels."""
+                notes: str = "", card: str = "") -> dict[str, Any]:
+    """The Report as data: title, run set (this group's trial runs of ``kind``), blocks and panels. ``card``, the
+    run's drawback card in Markdown, is the first block."""
     if len(title) > MAX_TITLE:
         title = title[: MAX_TITLE - 3] + "..."
-    intro = [*([f"*{question}*"] if question else []), headline_markdown(headlines)]
+    intro = [*([f"## Drawback card\n\n{card}"] if card else []), *([f"*{question}*"] if question else []),
+             headline_markdown(headlines)]
     return {"title": title, "project": settings.project, "entity": settings.entity,
             "description": f"Study {kind} of run group {group}",
             "runset": {"group": group, "job_type": kind},

@@ -59,7 +59,7 @@ def test_summary_run_holds_findings_tables_figures_and_artifact(tmp_path, caplog
     assert "figures/curve" not in summary and got["exit_code"] == 0
     table_file = folder / "files" / summary["tables/mitigation/sex/table"]["path"]
     assert json.loads(table_file.read_text()) == {"columns": ["trial", "gap", "n", "ci"],
-                                                   "data": [["t1", 0.1, 10, None], ["t2", 0.15, None, "[0.1,0.2]"]]}
+                                                   "data": [["t1", 0.1, 10, None], ["t2", 0.15, None, "0.1, 0.2"]]}
     (artifact,) = [a for a in got["artifacts"] if a["type"] == "study-run"]
     assert artifact["type"] == "study-run" and artifact["files"] == ["findings.json", "trials/bias-1/rows.parquet"]
 

@@ -36,7 +36,7 @@ def _spec(**kw):
 def test_spec_holds_headlines_and_finding_tables_as_markdown_tables():
     spec = _spec()
     question, headlines = spec["intro"]
-    assert question == "*Is it fair?*" and "| gap \\|a\\| ≤ 0.1 | 0.123 | [0.1, 0.2] | 2 seeds |" in headlines
+    assert question == "*Is it fair?*" and "| gap \\|a\\| ≤ 0.1 | 0.123 | 0.1 | 0.2 | 2 seeds | 2 | ratio |" in headlines
     (table,) = spec["tables"]
     assert table.startswith("### mitigation/sex/table") and "| reweighing | 0.95 |" in table
     assert [p["type"] for p in spec["panels"]] == ["Curves", "Scatter", "Bars", "Parallel"]
