@@ -68,3 +68,14 @@ def test_disabled_tracking_writes_no_summary_run(tmp_path):
     assert not log_study_summary(TrackingSettings(mode="disabled"), tmp_path / "run", group="g", kind="bias",
                                  findings=FINDINGS, figures=[])
     assert not (tmp_path / "run").exists()
+
+
+def test_logging_a_summary_again_updates_the_same_run_id(tmp_path):
+    """A second `analyze` resumes each study's summary run: offline it writes another folder, with the same id."""
+    run = tmp_path / "run"
+    run.mkdir()
+    for _ in range(2):
+        assert log_study_summary(TrackingSettings(mode="offline"), run, group="g-1", kind="compute",
+                                 findings={"gap": 0.5}, figures=[])
+    folders = find_offline_runs(run / "wandb")
+    assert len(folders) == 2 and {read_offline_run(f)["run_id"] for f in folders} == {"g-1-compute-summary"}
