@@ -52,16 +52,17 @@ def tables_markdown(findings: Mapping[str, Any]) -> list[str]:
 
 def report_spec(settings: TrackingSettings, *, group: str, kind: str, title: str, question: str,
                 headlines: Sequence[Mapping[str, Any]], findings: Mapping[str, Any], panels: Sequence[Panel],
-                notes: str = "", card: str = "") -> dict[str, Any]:
-    """The Report as data: title, run set (this group's trial runs of ``kind``), blocks and panels. ``card``, the
-    run's drawback card in Markdown, is the first block."""
+                notes: str = "", card: str = "", sweeps: Sequence[str] = ()) -> dict[str, Any]:
+    """The Report as data: title, run set (this group's trial runs of ``kind``; one per sweep when ``sweeps``
+    names several, so a panel never pools sweeps), blocks and panels. ``card``, the run's drawback card in
+    Markdown, is the first block."""
     if len(title) > MAX_TITLE:
         title = title[: MAX_TITLE - 3] + "..."
     intro = [*([f"## Drawback card\n\n{card}"] if card else []), *([f"*{question}*"] if question else []),
              headline_markdown(headlines)]
     return {"title": title, "project": settings.project, "entity": settings.entity,
             "description": f"Study {kind} of run group {group}",
-            "runset": {"group": group, "job_type": kind},
+            "runset": {"group": group, "job_type": kind, "sweeps": list(sweeps) if len(sweeps) > 1 else []},
             "intro": intro, "tables": tables_markdown(findings), "notes": notes, "panels": [to_dict(p) for p in panels]}
 
 
@@ -75,9 +76,13 @@ def build_report(spec: Mapping[str, Any], panels: Sequence[Panel], *, entity: st
         return None
     try:
         group, job_type = spec["runset"]["group"], spec["runset"]["job_type"]
-        runset = wr.Runset(name=group, filters=[expr.Metric("Group") == group, expr.Metric("JobType") == job_type])
+        runs = [expr.Metric("Group") == group, expr.Metric("JobType") == job_type]
+        sweeps = spec["runset"].get("sweeps") or []
+        # a trial's runs are tagged sweep:<name> for each sweep it belongs to (tracking/trial_log.py)
+        runsets = ([wr.Runset(name=f"sweep {s}", filters=[*runs, expr.Tags().isin([f"sweep:{s}"])]) for s in sweeps]
+                   or [wr.Runset(name=group, filters=runs)])
         blocks = [wr.MarkdownBlock(text=text) for text in spec["intro"]]
-        blocks.append(wr.PanelGrid(runsets=[runset], panels=[p.build(wr) for p in panels]))
+        blocks.append(wr.PanelGrid(runsets=runsets, panels=[p.build(wr) for p in panels]))
         tail = [*spec["tables"], *([spec["notes"]] if spec["notes"] else [])]
         blocks += [wr.MarkdownBlock(text=text) for text in tail]
         # Report's default entity asks the W&B API; offline there is none to ask.

@@ -53,10 +53,14 @@ def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *,
     notes = (f"Run folder `{Path(run_dir).name}`, W&B group `{group}`, git `{code.get('git_sha') or 'unknown'}`"
              f"{' (uncommitted changes)' if code.get('git_dirty') else ''}. The parquet rows in the run folder are the "
              "record; these runs mirror them.")
+    from ..plan import plan_suite
+
     card = card_markdown(build_card([run_dir]))
+    planned = {p.spec.kind: p.trials for p in plan_suite(suite, source=str(Path(run_dir) / "spec.yaml"))}
     out = []
     for study in suite.studies:
         kind = get_kind(study.kind)
+        sweeps = list(dict.fromkeys(s for t in planned.get(study.kind, []) for s in t.sweep.split(",") if s))
         found = findings.get(study.kind, {})
         failed = "analysis_error" in found or "not_measurable" in found
         try:
@@ -68,7 +72,7 @@ def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *,
         title = f"dl_drawbacks {suite.name}: {study.kind}"
         spec = report_spec(suite.tracking, group=group, kind=study.kind, title=title,
                            question=kind.question, headlines=headlines, findings={} if failed else found,
-                           panels=panels, notes=notes, card=card)
+                           panels=panels, notes=notes, card=card, sweeps=sweeps)
         out.append((study.kind, spec, panels))
     return out
 
