@@ -20,8 +20,8 @@ TIME = {"finding": "training time ∝ parameters^b (mlp; family=mlp, dataset=dig
 
 def test_an_interval_reads_unambiguously_and_says_what_it_is_over():
     entry = entry_from_headline(TIME)
-    assert entry.number == "-0.296 (430 to 618,941, over 4 trials (OLS on log-log))"
-    assert entry.verdict == "Training time ∝ parameters^b: -0.296 (430 to 618,941, over 4 trials (OLS on log-log))."
+    assert entry.number == "-0.296 (430 to 618\u202f941, over 4 trials (OLS on log-log))"
+    assert entry.verdict == "Training time ∝ parameters^b: -0.296 (430 to 618\u202f941, over 4 trials (OLS on log-log))."
 
 
 def test_long_findings_lose_their_parenthesised_conditions_short_ones_stay():

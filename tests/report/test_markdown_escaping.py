@@ -76,3 +76,10 @@ def test_report_html_rows_have_as_many_cells_as_their_header(tmp_path):
     summary = page.tables[-1]
     assert [row[1] for row in summary[1:]] == [" ".join(n.split()) for n in NASTY]  # the text survives intact
     assert page.title == "tiny <b>|bias|</b>"
+
+
+def test_thousands_are_grouped_by_a_narrow_space_so_an_interval_has_one_comma():
+    from dl_drawbacks.report.markdown import fmt
+
+    assert fmt(618941) == "618\u202f941" and fmt(618941.2) == "618\u202f941" and fmt(430.0) == "430"
+    assert f"[{fmt(430.0)}, {fmt(618941.0)}]".count(",") == 1

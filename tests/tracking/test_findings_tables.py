@@ -25,4 +25,4 @@ def test_headlines_have_estimate_low_high_over_and_n_columns():
     assert (record["estimate"], record["low"], record["high"], record["over"], record["n"]) == (2.0, 1.0, 3.0,
                                                                                                  "3 seeds", 3)
     text = headline_markdown([{"finding": "f", "value": 618941.0, "interval": [430.0, 618941.0], "over": "x"}])
-    assert "| f | 618,941 | 430 | 618,941 | x | — |" in text and "{" not in text
+    assert "| f | 618\u202f941 | 430 | 618\u202f941 | x | — |" in text and "{" not in text
