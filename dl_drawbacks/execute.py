@@ -33,6 +33,7 @@ from .labels import trial_labels
 from .progress import Progress, silence_tune_output
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
+from .spec.extension import extension_difference
 from .spec.load import read_text
 from .store import (
     RunLock,
@@ -80,9 +81,20 @@ def check_run_folder(out: Path, suite: SuiteSpec, *, resume: bool) -> None:
         )
     if held and not resume:
         raise RunFolderError(f"{out} already holds a run; pass --resume to finish it, or choose another --out")
-    if held and read_text(spec_file, "run folder's spec.yaml") != resolved_spec_text(suite):
+    if held:
+        refuse_other_spec(read_text(spec_file, "run folder's spec.yaml"), suite, str(out))
+
+
+def refuse_other_spec(held: str, suite: SuiteSpec, where: str) -> None:
+    """Refuse resuming a run folder made from another spec, unless the new one only adds seeds or sweep values
+    (then the finished trials keep their ids and rows, and only the new trials run)."""
+    if held == resolved_spec_text(suite):
+        return
+    differs = extension_difference(yaml.safe_load(held), suite.model_dump(mode="json"))
+    if differs is not None:
         raise RunFolderError(
-            f"{out} was made from a different spec; use a new --out (or `dl-drawbacks analyze {out}` to re-analyse it)"
+            f"{where} was made from a different spec ({differs} differs; a resume may only add seeds or sweep "
+            f"values); use a new --out (or `dl-drawbacks analyze {where}` to re-analyse it)"
         )
 
 
@@ -116,8 +128,8 @@ def check_bucket_folder(bucket, suite: SuiteSpec, *, resume: bool) -> None:
                              f"{shown}); choose a new or empty prefix")
     if held and not resume:
         raise RunFolderError(f"{bucket.uri} already holds a run; pass --resume to finish it, or choose another --out")
-    if held and spec.decode("utf-8", "replace") != resolved_spec_text(suite):
-        raise RunFolderError(f"{bucket.uri} was made from a different spec; use a new --out")
+    if held:
+        refuse_other_spec(spec.decode("utf-8", "replace"), suite, bucket.uri)
 
 
 def open_run_folder(target: str, suite: SuiteSpec, *, resume: bool):
@@ -215,8 +227,9 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     from .tracking.run_setup import start_tracking  # the W&B group, kept in env.json; the W&B mode, decided once
     from .tune_runner import TrialRunner
 
-    if not (out / "spec.yaml").exists():
-        atomic_write_bytes(out / "spec.yaml", resolved_spec_text(suite).encode())
+    spec_text = resolved_spec_text(suite)  # a resume that adds seeds or sweep values extends the held spec
+    if not (out / "spec.yaml").exists() or read_text(out / "spec.yaml", "run folder's spec.yaml") != spec_text:
+        atomic_write_bytes(out / "spec.yaml", spec_text.encode())
     if not (out / "env.json").exists():  # the environment the run started in; a resume keeps it
         atomic_write_json(out / "env.json", environment(resources))
     run_id = start_tracking(out, suite)

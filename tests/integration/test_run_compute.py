@@ -185,6 +185,20 @@ def test_report_and_card_lay_out_in_a_real_browser_at_1280_px(compute_run, tmp_p
     assert report["page_width"] <= report["width"] == 1280 and not report["wide"], report
     assert "drawback-card" in report["links"] and "compute" in report["links"] and not report["broken"], report
     assert main(["card", str(out), str(out), "-o", str(tmp_path / "card.html")]) == 0  # two runs side by side
-    assert capsys.readouterr().out.strip() == f"{tmp_path / 'card.html'}: 4 of 4 cells filled"
+    assert capsys.readouterr().out.strip() == f"{tmp_path / 'card.html'}: 2 of 2 cells filled"
     card = measure(tmp_path / "card.html", height=1024)
     assert card["cards"] and all(h <= 1024 for h in card["cards"]) and not card["wide"], card
+
+
+def test_resume_with_an_added_sweep_value_runs_only_the_new_trial(compute_run, capsys):
+    spec, out = compute_run
+    before = {p: p.read_bytes() for p in (out / "trials").glob("*/rows.parquet")}
+    grown = "studies[0].sweeps[0].axes={model.size: [xs, s, m, l]}"
+    assert main(["run", str(spec), "--out", str(out), "--resume", "studies[0].trainer.optimizer.lr=0.1"]) == 2
+    assert "studies[0].trainer.optimizer.lr differs; a resume may only add seeds or sweep values" in \
+        capsys.readouterr().err
+    assert main(["run", str(spec), grown, "--out", str(out), "--resume"]) == 0
+    assert "resuming: 5 of 6 trials already finished" in capsys.readouterr().err
+    after = {p: p.read_bytes() for p in (out / "trials").glob("*/rows.parquet")}
+    assert len(after) == 6 and all(after[p] == rows for p, rows in before.items())  # finished rows untouched
+    assert "- l" in (out / "spec.yaml").read_text()  # the folder's spec is the extended one
