@@ -179,10 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .jobs.cli import register as register_jobs
 
     register_jobs(sub)
-    from .commands import card, describe
+    from .commands import card, compare, describe
 
     describe.register(sub)
     card.register(sub)
+    compare.register(sub)
     return parser
 
 

@@ -202,3 +202,11 @@ def test_resume_with_an_added_sweep_value_runs_only_the_new_trial(compute_run, c
     after = {p: p.read_bytes() for p in (out / "trials").glob("*/rows.parquet")}
     assert len(after) == 6 and all(after[p] == rows for p, rows in before.items())  # finished rows untouched
     assert "- l" in (out / "spec.yaml").read_text()  # the folder's spec is the extended one
+
+
+def test_compare_two_runs_prints_differences_and_says_they_are_unpaired(compute_run, capsys):
+    _, out = compute_run
+    assert main(["compare", str(out), str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "unpaired" in lines[1]
+    assert any(line.startswith("compute") and "B − A 0 (" in line for line in lines[2:]), lines
