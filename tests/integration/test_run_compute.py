@@ -171,7 +171,8 @@ def test_the_terminal_ends_in_a_short_summary_without_ray_temp_paths(compute_run
     lines = TERMINAL[0].rstrip("\n").splitlines()
     assert "ray/session_" not in TERMINAL[0] and "tensorboard" not in TERMINAL[0].lower(), TERMINAL[0][-3000:]
     assert "Configuration for experiment" not in TERMINAL[0]
-    assert any(" completed " in line and "mlp/s seed=0 (compute-" in line for line in lines)  # named by factors
+    assert any(" completed " in line and " mlp/s workers=1 engine=auto zero_stage=0 seed=0 (compute-" in line
+               for line in lines)  # named by factors
     tail = lines[lines.index(next(line for line in lines if line.startswith("[  5/5]"))) + 1:]
     assert len(tail) <= 30, tail
     assert tail[-2] == f"report: {out / 'report.html'}" and tail[-1].startswith("W&B: group tiny-compute-")
