@@ -135,7 +135,7 @@ def _overrides_arg(p: argparse.ArgumentParser) -> None:
         nargs="*",
         metavar="PATH=VALUE",
         help="set a spec key, validated like the YAML (value read as YAML): studies[0].seeds=[0,1,2], "
-        "studies.compute.trainer.workers=2 (a study by its kind)",
+        "studies.KIND.trainer.workers=2 (a study named by its kind)",
     )
 
 

@@ -13,7 +13,8 @@ def _card(args: argparse.Namespace) -> int:
 
     columns = build_card(args.run_dirs)
     out = Path(args.output)
-    atomic_write_bytes(out, card_page(columns, title=f"Drawback card — {', '.join(map(str, args.run_dirs))}").encode())
+    title = f"Drawback card — {', '.join(map(str, args.run_dirs))}"
+    atomic_write_bytes(out, card_page(columns, title=title).encode())
     filled, possible = coverage(columns)
     print(f"{out}: {filled} of {possible} cells filled")
     return 0

@@ -232,9 +232,8 @@ def fill_empty(columns: list[Column]) -> None:
     for cols in by_family(columns).values():
         for kind in drawback_rows(cols):
             for column in cols:
-                column.cells.setdefault(
-                    kind, Cell(empty=f"not run: {column.run} has no {kind} study on {column.family} × {column.dataset}")
-                )
+                why = f"not run: {column.run} has no {kind} study on {column.family} × {column.dataset}"
+                column.cells.setdefault(kind, Cell(empty=why))
 
 
 def coverage(columns: list[Column]) -> tuple[int, int]:

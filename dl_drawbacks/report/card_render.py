@@ -9,19 +9,8 @@ from pathlib import Path
 
 from .card import Cell, Column, by_family, coverage, drawback_rows
 from .markdown import table
+from .style import CARD_CSS, CSS
 
-CARD_CSS = (
-    ".card{table-layout:fixed;width:100%;border-collapse:collapse;margin:.5rem 0 1.5rem}"
-    ".card th,.card td{border:1px solid #ccc;padding:.25rem .4rem;vertical-align:top;font-size:.8rem;"
-    "overflow-wrap:anywhere}"
-    ".card th.drawback{width:7.5rem;text-align:left}"
-    ".card .verdict{font-weight:600}"
-    ".card .number{color:#333}"
-    ".card .empty{color:#777;font-style:italic}"
-    ".card img{display:block;max-width:100%;max-height:3.5rem;margin-top:.2rem}"
-    ".card .flag{display:inline-block;background:#fff3cd;border:1px solid #e0c36c;border-radius:.2rem;"
-    "padding:0 .25rem;margin:.1rem .1rem 0 0;font-size:.72rem}"
-)
 
 
 def _figure_src(path: Path) -> str:
@@ -62,8 +51,6 @@ def card_html(columns: list[Column]) -> str:
 
 def card_page(columns: list[Column], *, title: str = "Drawback card") -> str:
     """A standalone offline HTML page holding the card."""
-    from .document import CSS
-
     return (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' "
             f"content='width=device-width'><title>{escape(title)}</title><style>{CSS}{CARD_CSS}</style></head>"
             f"<body>{card_html(columns)}</body></html>\n")

@@ -10,17 +10,8 @@ import polars as pl
 from markdown_it import MarkdownIt
 
 from .markdown import escape_inline, fmt, table
+from .style import CARD_CSS, CSS
 
-# Wide tables scroll inside the text column (display:block + overflow-x) and long words wrap, so no element
-# is wider than the page; the card's own table wraps instead (card_render.CARD_CSS).
-CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;line-height:1.45;"
-    "overflow-wrap:anywhere}"
-    "table{border-collapse:collapse;margin:.5rem 0;display:block;max-width:100%;overflow-x:auto}"
-    "td,th{border:1px solid #ccc;padding:.25rem .5rem;font-size:.9rem}"
-    "img{max-width:100%;height:auto}code{background:#f4f4f4}pre{overflow-x:auto;max-width:100%}"
-    "table.card{display:table}"
-)
 
 
 def interval_text(h: dict[str, Any]) -> str:
@@ -93,7 +84,7 @@ def write_report(
     appendix. ``card`` holds the card's columns (report/card.py); ``questions`` each study's question."""
     from ..store import atomic_write_bytes
     from .card import drawback_rows
-    from .card_render import CARD_CSS, card_html, card_markdown
+    from .card_render import card_html, card_markdown
 
     questions = questions or {}
     answers = {}

@@ -7,7 +7,8 @@ from typing import Any
 
 
 def _where(path: tuple) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else ("." if i else "") + str(p) for i, p in enumerate(path)) or "<top>"
+    text = "".join(f"[{p}]" if isinstance(p, int) else ("." if i else "") + str(p) for i, p in enumerate(path))
+    return text or "<top>"
 
 
 def _extends_list(old: list, new: list, *, ordered: bool) -> bool:

@@ -2,7 +2,7 @@
 
 Follows Hydra's/OmegaConf's dotlist (``a.b=1``, ``a[0].b=[1,2]``; the value is read as YAML), so an
 override is validated exactly like the same value written in the file and fails with the same one line.
-In a list of studies (or sweeps) a name selects by ``kind`` (or ``name``): ``studies.compute.trainer.workers=2``.
+In a list of studies (or sweeps) a name selects by ``kind`` (or ``name``): ``studies.KIND.trainer.workers=2``.
 """
 
 from __future__ import annotations
