@@ -18,7 +18,8 @@ def _figure_src(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
-def _cell_html(cell: Cell) -> str:
+def _cell_html(cell: Cell, section: str | None) -> str:
+    """A cell; ``section``: the id of the study's section in the same page, linked from '+N more'."""
     if cell.entry is None:
         return f"<td><span class='empty'>{escape(cell.empty)}</span></td>"
     e = cell.entry
@@ -26,13 +27,17 @@ def _cell_html(cell: Cell) -> str:
              f"<div class='number'>{escape(e.number)}</div>"]
     if cell.figure is not None:
         parts.append(f"<img alt='{escape(cell.figure.stem)}' src='{_figure_src(cell.figure)}'>")
-    flags = [*e.flags, *cell.flags] + ([f"+{cell.more} more in its section"] if cell.more else [])
-    parts += [f"<span class='flag'>{escape(f)}</span>" for f in flags]
+    parts += [f"<span class='flag'>{escape(f)}</span>" for f in (*e.flags, *cell.flags)]
+    if cell.more:
+        more = f"+{cell.more} more in its section"
+        parts.append(f"<a class='flag' href='#{escape(section)}'>{more}</a>" if section
+                     else f"<span class='flag'>{more}</span>")
     return "<td>" + "".join(parts) + "</td>"
 
 
-def card_html(columns: list[Column]) -> str:
-    """The card as an HTML fragment: a heading with the coverage, then one table per model family."""
+def card_html(columns: list[Column], sections: dict[str, str] | None = None) -> str:
+    """The card as an HTML fragment: a heading with the coverage, then one table per model family. ``sections``:
+    study kind -> the id of its section, where the card opens a report."""
     filled, possible = coverage(columns)
     out = [f"<section id='drawback-card'><h2>Drawback card</h2><p>Coverage: {filled} of {possible} cells filled "
            f"(one row per drawback, one column per data set and run, one table per model family).</p>"]
@@ -42,7 +47,7 @@ def card_html(columns: list[Column]) -> str:
         out.append("</tr></thead><tbody>")
         for kind in drawback_rows(cols):
             out.append(f"<tr><th class='drawback'>{escape(kind)}</th>")
-            out += [_cell_html(c.cells[kind]) for c in cols if kind in c.cells]
+            out += [_cell_html(c.cells[kind], (sections or {}).get(kind)) for c in cols if kind in c.cells]
             out.append("</tr>")
         out.append("</tbody></table>")
     out.append("</section>")

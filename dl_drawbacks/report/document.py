@@ -115,7 +115,8 @@ def write_report(
     body_html = "".join(f"<section><h2 id='{_anchor(h)}'>{html_escape(h)}</h2>{render(b)}</section>" for h, b in parts)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
             f"<title>{html_escape(title)}</title><style>{CSS}{CARD_CSS}</style></head><body>"
-            f"{render(head)}{card_html(card) if card else ''}{body_html}</body></html>\n")
+            f"{render(head)}{card_html(card, {h: _anchor(h) for h in sections}) if card else ''}{body_html}"
+            f"</body></html>\n")
     atomic_write_bytes(run_dir / "report.md", md.encode())
     atomic_write_bytes(run_dir / "report.html", page.encode())
     return run_dir / "report.md", run_dir / "report.html"
