@@ -83,7 +83,6 @@ def write_report(
     per study opening with its question and answer, the trials, the environment, and the headline list as an
     appendix. ``card`` holds the card's columns (report/card.py); ``questions`` each study's question."""
     from ..store import atomic_write_bytes
-    from .card import drawback_rows
     from .card_render import card_html, card_markdown
 
     questions = questions or {}
