@@ -93,9 +93,10 @@ def write_report(
                 answers.setdefault(kind, cell.entry.verdict)
     parts: list[tuple[str, str]] = []  # (heading, Markdown body); the card is rendered apart
     for study, body in sections.items():
-        opening = study_opening(questions[study], answers.get(study, "no headline finding (see below).")) \
-            if study in questions else ""
-        parts.append((study, opening + body))
+        if study in questions:  # the opening states the question; a section that repeats it first loses the repeat
+            body = body.lstrip().removeprefix(f"*{questions[study]}*").lstrip()
+            body = study_opening(questions[study], answers.get(study, "no headline finding (see below).")) + body
+        parts.append((study, body))
     parts.append(("Trials", outcomes_section(outcomes)))
     pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
     parts.append(("Environment", (

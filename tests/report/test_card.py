@@ -93,3 +93,23 @@ def test_markdown_and_terminal_show_one_verdict_per_filled_cell(tmp_path):
     assert "_not run: a has no bias study on mlp × digits_" in card_markdown(columns)
     lines = terminal_lines(columns)
     assert len(lines) == 2 and lines[1].startswith("  compute          cnn/digits: Training time ∝ parameters^b: 0.5")
+
+
+def test_a_study_section_opens_with_its_question_once_and_the_cards_answer(tmp_path):
+    import polars as pl
+
+    from dl_drawbacks.report.document import write_report
+
+    column = Column("a", tmp_path, "mlp", "digits", {"compute": Cell(entry=entry_from_headline(TIME), more=1)})
+    md, html = write_report(tmp_path, title="t", description="d", sections={"compute": "*How fast?*\n\nbody"},
+                            headlines={"compute": [TIME]}, env={}, questions={"compute": "How fast?"},
+                            card=[column], outcomes=pl.DataFrame({"trial_id": ["x"], "study": ["compute"],
+                                                                  "sweep": ["s"], "status": ["completed"],
+                                                                  "error": [None]}))
+    text = md.read_text()
+    section = text.split('<a id="compute"></a>')[1]
+    assert section.count("How fast?") == 1 and "**Answer.** Training time ∝ parameters^b: -0.296" in section
+    assert text.index("## Contents") < text.index("## Drawback card") < text.index("## compute") < text.index(
+        "## Appendix: every headline finding")
+    page = html.read_text()
+    assert "href='#compute'>+1 more in its section" in page and 'href="#compute"' in page  # card, contents
