@@ -193,7 +193,13 @@ def _os_error_line(err: OSError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse stops filling a positional list at the first option: `run SPEC --resume a.b=1` leaves a.b=1 over
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     previous = {
         s: signal.signal(s, h) for s, h in ((signal.SIGTERM, quit_now), (signal.SIGINT, signal.default_int_handler))
     }

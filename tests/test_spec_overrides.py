@@ -65,3 +65,12 @@ def test_resolved_spec_holds_the_override():
 
     text = resolved_spec_text(load_spec(SPEC, ["studies[0].seeds=[3,4]"]))
     assert yaml.safe_load(text)["studies"][0]["seeds"] == [3, 4]
+
+
+def test_overrides_may_follow_options(capsys, tmp_path):
+    # the override after --resume is applied: its mistake is reported before anything runs
+    assert main(["run", str(SPEC), "--out", str(tmp_path / "r"), "--resume", "studies[0].seeds=[0,0]"]) == 2
+    assert "seed(s) 0 repeated" in capsys.readouterr().err and not (tmp_path / "r").exists()
+    with pytest.raises(SystemExit) as exit_:
+        main(["plan", str(SPEC), "--bogus"])
+    assert exit_.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
