@@ -82,7 +82,7 @@ def write_report(
     """report.md and report.html, laid out as a paper: the drawback card first, a table of contents, one section
     per study opening with its question and answer, the trials, the environment, and the headline list as an
     appendix. ``card`` holds the card's columns (report/card.py); ``questions`` each study's question."""
-    from ..store import atomic_write_bytes
+    from ..storage.run_folder import REPORT_HTML, REPORT_MD, LocalRunFolder
     from .card_render import card_html, card_markdown
 
     questions = questions or {}
@@ -117,6 +117,7 @@ def write_report(
             f"<title>{html_escape(title)}</title><style>{CSS}{CARD_CSS}</style></head><body>"
             f"{render(head)}{card_html(card, {h: _anchor(h) for h in sections}) if card else ''}{body_html}"
             f"</body></html>\n")
-    atomic_write_bytes(run_dir / "report.md", md.encode())
-    atomic_write_bytes(run_dir / "report.html", page.encode())
-    return run_dir / "report.md", run_dir / "report.html"
+    folder = LocalRunFolder(run_dir)
+    folder.write_bytes(REPORT_MD, md.encode())
+    folder.write_bytes(REPORT_HTML, page.encode())
+    return folder.path(REPORT_MD), folder.path(REPORT_HTML)

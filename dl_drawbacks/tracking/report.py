@@ -28,7 +28,7 @@ def headline_markdown(headlines: Sequence[Mapping[str, Any]]) -> str:
     """The headline findings as a table with a column per number (estimate, low, high, n), never JSON."""
     records = headline_records(list(headlines))
     if not records:
-        return "## Headline findings\n\n(no headline findings: see the run folder's findings.json)"
+        return "## Headline findings\n\n(no headline findings: see the run folder's findings)"
     header = ["finding", "estimate", "low", "high", "over", "n", "unit", "provenance"]
     return "## Headline findings\n\n" + table(header, [[fmt(r[c]) if c in ("estimate", "low", "high") else
                                                         (r[c] if r[c] is not None else "—") for c in header]
