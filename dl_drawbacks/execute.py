@@ -98,6 +98,7 @@ def refuse_other_spec(held: str, suite: SuiteSpec, where: str) -> None:
 def preflight_data(trials: list[TrialSpec]) -> None:
     """Load every distinct data set once on the driver: a missing or damaged file stops the run here."""
     from .data import load_dataset
+    from .data.streamed import StreamedDataset
 
     seen = set()
     for t in trials:
@@ -105,11 +106,14 @@ def preflight_data(trials: list[TrialSpec]) -> None:
         if key not in seen:
             seen.add(key)
             ds = load_dataset(t.data.name, t.data.options)
-            if t.data.n_train is not None and t.data.n_train > len(ds.y_train):
+            if isinstance(ds, StreamedDataset):
+                ds.verify()  # here only: trials open the index again, never the files
+            n_rows = len(ds.train_labels) if isinstance(ds, StreamedDataset) else len(ds.y_train)
+            if t.data.n_train is not None and t.data.n_train > n_rows:
                 from .errors import DataError
 
                 raise DataError(
-                    f"data.n_train {t.data.n_train} exceeds the {len(ds.y_train)} training rows of {t.data.name}; "
+                    f"data.n_train {t.data.n_train} exceeds the {n_rows} training rows of {t.data.name}; "
                     "lower it"
                 )
 

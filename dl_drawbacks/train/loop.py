@@ -14,7 +14,7 @@ import torch
 from ..studies.base import get_kind
 from .batches import (REMAINDER_POLICY, effective_micro_batch, micro_batch_weights, micro_batches,
                       remainder_per_epoch, steps_per_epoch)
-from .context import TrialContext
+from .context import StreamSplit, TrialContext
 from .engine import GRADIENT_CLIPPING
 from .evaluate import loss_and_accuracy
 from .instruments import Instruments
@@ -50,6 +50,8 @@ def _flush(ctx: TrialContext, instruments: Instruments, pending: list[tuple[int,
 def _record_eval(ctx: TrialContext, *, step: int, epoch: int) -> None:
     metrics = {}
     for name, split in ctx.splits.items():
+        if name == "train" and isinstance(split, StreamSplit):
+            continue  # a full pass over streamed training data per evaluation; its batch losses are recorded
         loss, acc = loss_and_accuracy(ctx.engine, split)
         metrics[name] = {"loss": loss, "accuracy": acc}
         if ctx.is_chief:
