@@ -89,7 +89,7 @@ def from_interval(
     """A headline read from an interval (see ``resolution``); ``requires``: (holds, reason) of a precondition
     the claim needs besides its interval (a planted model that uses its patch, a family that passed)."""
     resolved, reason = resolution(interval, null=null)
-    if requires is not None and not requires[0] and resolved:
+    if requires is not None and not requires[0]:  # the precondition is the first reason
         resolved, reason = False, requires[1]
     iv = interval or {}
     defined = iv.get("low") is not None and iv.get("high") is not None
