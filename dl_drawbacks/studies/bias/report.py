@@ -20,7 +20,11 @@ def _iv(pair: list | None) -> str:
 
 
 def _cell(e: dict | None) -> str:
-    return f"{fmt(e['mean'])} {_iv(e.get('interval95'))}" if e and e.get("mean") is not None else "—"
+    if not e or e.get("mean") is None:
+        return "—"
+    pair = e.get("interval95")
+    flat = " (zero width: no spread, not certainty)" if pair and pair[0] is not None and pair[0] == pair[1] else ""
+    return f"{fmt(e['mean'])} {_iv(pair)}{flat}"
 
 
 def _headline_md(protected: str, h: dict[str, Any]) -> list[str]:

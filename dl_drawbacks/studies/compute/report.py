@@ -16,7 +16,8 @@ def _ci(entry: dict[str, Any] | None, scale: float = 1.0) -> str:
     mean = fmt(entry["estimate"] * scale)
     if entry.get("low") is None:
         return f"{mean} (n={sum(entry['n'].values())})"
-    return f"{mean} [{fmt(entry['low'] * scale)}, {fmt(entry['high'] * scale)}]"
+    flat = " (zero width: no spread, not certainty)" if entry["low"] == entry["high"] else ""
+    return f"{mean} [{fmt(entry['low'] * scale)}, {fmt(entry['high'] * scale)}]{flat}"
 
 
 def _size_section(fits: dict[str, Any]) -> list[str]:
@@ -55,17 +56,19 @@ def _tradeoff_section(found: dict[str, Any], title: str, col: str) -> list[str]:
     out = [f"### {title}", ""]
     if not found.get("available"):
         return out + [f"Not measurable: {found['reason']}.", ""]
-    out += [f"Held fixed: {found['condition']}. Relative to {col} {found['baseline']}, paired by seed; "
-            "intervals 95% Student-t over seeds.", ""]
+    out += [f"Held fixed: {found['condition']}. Relative to {col} {found['baseline']}, paired by seed; times and "
+            "ratios are geometric means over seeds with the 95% Student-t interval of their logs (ratios: per-seed "
+            "log-ratios); memory increases are means with a plain 95% t interval.", ""]
     rows = [[r[col], r["seeds"], _ci(r["step_time_s"], 1e3), _ci(r["relative_time"]),
              _ci(r["peak_memory_increase_bytes"], 2**-20), _ci(r["relative_memory"])] for r in found["table"]]
-    return out + [table([col, "seeds", "median step time (ms)", "relative time", "peak memory increase / worker (MiB)",
+    return out + [table([col, "seeds", "median step time (ms), geo. mean", "relative time", "peak memory increase / worker (MiB)",
                          "relative memory"], rows), ""]
 
 
 def _condition_section(f: dict[str, Any]) -> list[str]:
     out = ["### Energy, CO2e, cost and MFU per condition", "",
-           "Mean over seeds [95% Student-t interval over seeds]; one seed gives the value alone.", ""]
+           "Geometric mean over seeds [95% Student-t interval of the logs over seeds, mapped back: every quantity here "
+           "is positive]; one seed gives the value alone.", ""]
     rows = [[c["condition"], c["seeds"], _ci(c["energy_j_per_sample"]), _ci(c["energy_j_per_sample_steady"]),
              _ci(c["co2e_g_per_sample"]), _ci(c["cost_usd_per_sample"]), _ci(c["mfu"])] for c in f["per_condition"]]
     out += [table(["condition", "seeds", "J / sample", "J / sample (steady state)", "gCO2e / sample", "USD / sample",

@@ -18,7 +18,8 @@ def iv(v: dict | None, *, signed: bool = False) -> str:
     f = (lambda x: f"{x:+.3f}") if signed else fmt
     if v.get("low") is None:
         return f"{f(v['estimate'])} (no interval: {v.get('reason') or 'undefined'})"
-    return f"{f(v['estimate'])} [{f(v['low'])}, {f(v['high'])}]"
+    flat = " (zero width: no spread, not certainty)" if v["low"] == v["high"] else ""
+    return f"{f(v['estimate'])} [{f(v['low'])}, {f(v['high'])}]{flat}"
 
 
 def _cond(r: dict[str, Any]) -> str:
