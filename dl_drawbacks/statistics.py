@@ -20,8 +20,8 @@ Every interval declares its quantity's ``Domain`` where it is made, and the doma
   per-seed values the estimate is the geometric mean and the interval the t interval of the logs mapped
   back (a relative time of paired runs is the t interval of the per-seed log-ratios: Kirkwood 1979 on the
   geometric mean; Limpert, Stahel & Abbt 2001 on log-normal data); a nested interval uses the delta
-  method (se_log = se / estimate). ``COUNT`` and ``NONNEGATIVE`` are the log scale when every value is > 0, else the plain
-  interval clipped at 0 (said in its method).
+  method (se_log = se / estimate). ``COUNT`` and ``NONNEGATIVE`` are the log scale when every value is > 0,
+  else the plain interval clipped at 0 (said in its method).
 A bootstrap needs ``MIN_BOOTSTRAP_UNITS`` resampling units: with fewer it is refused ("not measurable:
 n units"), since a BCa/percentile interval over 3-6 units covers far less than its level (measured in
 tests/test_statistics.py). ``domain_violation`` says whether an interval's ends lie in its domain; a
@@ -205,7 +205,8 @@ def t_interval(values: Any, *, domain: Domain, level: float = 0.95, over: str = 
     if log:
         z = np.log(v)
         half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * z.std(ddof=1) / math.sqrt(v.size))
-        low, high, scale = float(np.exp(z.mean() - half)), float(np.exp(z.mean() + half)), ", log scale (geometric mean)"
+        low, high = float(np.exp(z.mean() - half)), float(np.exp(z.mean() + half))
+        scale = ", log scale (geometric mean)"
     else:
         low, high, scale = _t_bounds(mean, float(v.std(ddof=1) / math.sqrt(v.size)), v.size - 1, level, domain)
     flat = zero_width_caveat(v.size, over) if np.ptp(v) == 0 else None

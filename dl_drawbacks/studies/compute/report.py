@@ -61,8 +61,8 @@ def _tradeoff_section(found: dict[str, Any], title: str, col: str) -> list[str]:
             "log-ratios); memory increases are means with a plain 95% t interval.", ""]
     rows = [[r[col], r["seeds"], _ci(r["step_time_s"], 1e3), _ci(r["relative_time"]),
              _ci(r["peak_memory_increase_bytes"], 2**-20), _ci(r["relative_memory"])] for r in found["table"]]
-    return out + [table([col, "seeds", "median step time (ms), geo. mean", "relative time", "peak memory increase / worker (MiB)",
-                         "relative memory"], rows), ""]
+    return out + [table([col, "seeds", "median step time (ms), geo. mean", "relative time",
+                         "peak memory increase / worker (MiB)", "relative memory"], rows), ""]
 
 
 def _condition_section(f: dict[str, Any]) -> list[str]:

@@ -65,7 +65,8 @@ def _gain_row(c: dict[str, Any], method: str, g: dict[str, Any]) -> Headline:
     fractions = ", ".join(f"{x:g}" for x in g["fractions"])
     return from_interval("interpretability", f"roar/{method}/{c['condition']}",
                          f"ROAR gain over random ranking, {method} ({c['condition']}): mean over fractions {fractions} "
-                         f"of random's retrained test accuracy minus {method}'s; {g['verdict'] or 'not judged'}", g["gain"], unit="accuracy", null=0.0,
+                         f"of random's retrained test accuracy minus {method}'s; {g['verdict'] or 'not judged'}",
+                         g["gain"], unit="accuracy", null=0.0,
                          requires=(g["verdict"] is not None, g.get("reason") or "not judged"))
 
 

@@ -193,7 +193,8 @@ def audit_summary(rows: pl.DataFrame, clean: pl.DataFrame, level: float) -> dict
         "available": True,
         "faithfulness": _faithfulness(rows, ids, level),
         "robustness": {
-            m: {k: over_seeds(scalar[k].get(m, []), level, NONNEGATIVE) for k in robust} for m in sorted(scalar["sensitivity_max"])
+            m: {k: over_seeds(scalar[k].get(m, []), level, NONNEGATIVE) for k in robust}
+            for m in sorted(scalar["sensitivity_max"])
         },
         "cost_seconds_per_sample": {
             m: over_seeds(v, level, POSITIVE) for m, v in sorted(scalar["explain_seconds_per_sample"].items())
@@ -203,7 +204,8 @@ def audit_summary(rows: pl.DataFrame, clean: pl.DataFrame, level: float) -> dict
             f"{g}/{s}": over_seeds(p["value"].to_list(), level, UNIT)
             for (g, s), p in twin.group_by("group", "split", maintain_order=True)
         },
-        "agreement": {pair: over_seeds(v, level, CORRELATION) for pair, v in sorted(scalar["agreement_spearman"].items())},
+        "agreement": {pair: over_seeds(v, level, CORRELATION)
+                      for pair, v in sorted(scalar["agreement_spearman"].items())},
     }
 
 

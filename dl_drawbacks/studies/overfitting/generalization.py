@@ -181,7 +181,8 @@ def memorization(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: An
                                                  bounded(-chance / (1 - chance), 1)),
                 "test_accuracy_random": test_accuracy(r, preds.get("final", {}), o),
                 "test_accuracy_true": (
-                    test_accuracy(true, preds.get("final", {}), o) if true.height else undefined("no true-label twin", RATE)
+                    test_accuracy(true, preds.get("final", {}), o) if true.height
+                    else undefined("no true-label twin", RATE)
                 ),
                 "fitted_random": f"{fit_r.len()} of {r.height}",
                 "fitted_true": f"{fit_t.len()} of {true.height}",
