@@ -52,7 +52,7 @@ def replicate_interval(replicates: np.ndarray, estimate: float, *, units: int, o
     """Percentile interval of bootstrap replicates computed here (the fits are shared by every parameter) of an
     importance share in [0, 1]; refused below ``MIN_BOOTSTRAP_UNITS`` resampled ``units`` (configurations)."""
     v = replicates[np.isfinite(replicates)]
-    n = {over.replace(" ", "_"): units, "resamples": int(v.size)}
+    n = {"configurations": units, "resamples": int(v.size)}
     if units < MIN_BOOTSTRAP_UNITS:
         return Interval(estimate, None, None, "bootstrap-percentile", level, over, n,
                         f"not measurable: {units} configurations (a bootstrap interval needs at least "
