@@ -9,13 +9,27 @@
   ~78% of the time (tests/test_statistics.py measures it); this interval keeps its level with 3 seeds.
   (Variance components of multi-level resampling: Davison & Hinkley 1997 §3.8; Saravanan et al. 2020.)
 - ``value_range``: a min-max, labelled a range, never an interval.
-- ``bounds``: a statistic that lives in [a, b] (a rate, an accuracy) gets its t interval on the logit
+
+Every interval declares its quantity's ``Domain`` where it is made, and the domain picks the scale:
+- ``REAL`` (a difference, a log-ratio): the plain t interval.
+- ``bounded(a, b)`` / ``UNIT`` (a rate, an accuracy, a difference of rates): the t interval on the logit
   scale of (x − a)/(b − a) (delta method: se_logit = se / (p(1 − p))), mapped back: the interval stays
   inside [a, b] and is asymmetric near a bound, as the logit (Wald) interval of a proportion is
   (Agresti & Coull 1998; Brown, Cai & DasGupta 2001 on why the plain Wald interval fails near 0 and 1).
+- ``POSITIVE`` (times, ratios, costs, energies, MFU, epochs, disparate impact): the log scale. Over
+  per-seed values the estimate is the geometric mean and the interval the t interval of the logs mapped
+  back (a relative time of paired runs is the t interval of the per-seed log-ratios: Kirkwood 1979 on the
+  geometric mean; Limpert, Stahel & Abbt 2001 on log-normal data); a nested interval uses the delta
+  method (se_log = se / estimate). ``COUNT`` and ``NONNEGATIVE`` are the log scale when every value is > 0,
+  else the plain interval clipped at 0 (said in its method).
+A bootstrap needs ``MIN_BOOTSTRAP_UNITS`` resampling units: with fewer it is refused ("not measurable:
+n units"), since a BCa/percentile interval over 3-6 units covers far less than its level (measured in
+tests/test_statistics.py). ``domain_violation`` says whether an interval's ends lie in its domain; a
+property test applies it to every interval of every study's findings.
 
-Every result says its method, level, n and what it is over; a degenerate input (no values, one seed
-without samples, a constant statistic) gives an interval with ``low``/``high`` None and its ``reason``.
+Every result says its method, level, n, domain and what it is over; a degenerate input (no values, one
+seed without samples, a constant statistic) gives an interval with ``low``/``high`` None and its
+``reason``; a zero-width interval carries its caveat in ``reason``.
 """
 
 from __future__ import annotations
@@ -28,6 +42,52 @@ import numpy as np
 from scipy import special, stats
 
 Statistic = Callable[[np.ndarray], float]
+MIN_BOOTSTRAP_UNITS = 10  # below this many resampling units a bootstrap interval is refused
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a quantity lives: ``low`` ≤ x ≤ ``high`` (``low`` excluded when ``open_low``)."""
+
+    name: str
+    low: float
+    high: float
+    open_low: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+    def contains(self, x: float) -> bool:
+        above = x > self.low if self.open_low else x >= self.low
+        return bool(above and x <= self.high)
+
+    @property
+    def scale(self) -> str:
+        """'plain', 'log' or 'logit': where its t intervals are made."""
+        if self.name in ("positive", "count", "nonnegative"):
+            return "log"
+        return "logit" if math.isfinite(self.low) and math.isfinite(self.high) else "plain"
+
+    @classmethod
+    def parse(cls, text: str) -> "Domain":
+        """The domain a findings file names: 'real', 'positive', 'count' or '[a, b]'."""
+        named = {d.name: d for d in (REAL, POSITIVE, COUNT, NONNEGATIVE)}
+        if text in named:
+            return named[text]
+        a, b = (float(x) for x in text.strip("[]").split(","))
+        return bounded(a, b)
+
+
+def bounded(low: float, high: float) -> Domain:
+    """A quantity in [low, high] (a rate in [0, 1], a difference of rates in [-1, 1])."""
+    return Domain(f"[{low:g}, {high:g}]", float(low), float(high))
+
+
+REAL = Domain("real", -math.inf, math.inf)
+POSITIVE = Domain("positive", 0.0, math.inf, open_low=True)
+COUNT = Domain("count", 0.0, math.inf)
+NONNEGATIVE = Domain("nonnegative", 0.0, math.inf)  # a distance, an index ≥ 0 (Theil): log scale when all > 0
+UNIT = bounded(0, 1)
 
 
 @dataclass(frozen=True)
@@ -42,6 +102,7 @@ class Interval:
     over: str
     n: dict[str, int] = field(default_factory=dict)
     reason: str | None = None  # why low/high are missing, or a caveat the reader must see
+    domain: str | None = None  # the quantity's Domain (its name); None only on an interval nobody declared
 
     @property
     def defined(self) -> bool:
@@ -79,9 +140,25 @@ def _finite(values: Any) -> np.ndarray:
 
 
 def _undefined(
-    estimate: float | None, method: str, level: float, over: str, n: dict[str, int], reason: str
+    estimate: float | None, method: str, level: float, over: str, n: dict[str, int], reason: str, domain: Domain
 ) -> Interval:
-    return Interval(estimate, None, None, method, level, over, n, reason)
+    return Interval(estimate, None, None, method, level, over, n, reason, str(domain))
+
+
+def domain_violation(interval: dict[str, Any]) -> str | None:
+    """Why an interval (``Interval.to_dict()``) breaks its domain: none declared, or an end outside it."""
+    if not interval.get("domain"):
+        return "declares no domain"
+    domain = Domain.parse(interval["domain"])
+    for end in ("low", "high"):
+        x = interval.get(end)
+        if x is not None and not domain.contains(x):
+            return f"{end} end {x:g} lies outside its domain {domain}"
+    return None
+
+
+def zero_width_caveat(n: int, over: str) -> str:
+    return f"all {n} values equal: no spread over {over} (zero width, not certainty)"
 
 
 def value_range(values: Any, *, over: str) -> Range:
@@ -89,15 +166,17 @@ def value_range(values: Any, *, over: str) -> Range:
     return Range(float(v.min()) if v.size else None, float(v.max()) if v.size else None, over, int(v.size))
 
 
-Bounds = tuple[float, float] | None
-
-
-def _t_bounds(estimate: float, se: float, df: float, level: float, bounds: Bounds) -> tuple[float, float, str]:
-    """(low, high, method suffix) of estimate ± t·se, on the logit scale when ``bounds`` are given."""
+def _t_bounds(estimate: float, se: float, df: float, level: float, domain: Domain) -> tuple[float, float, str]:
+    """(low, high, method suffix) of estimate ± t·se on the scale of ``domain`` (see the module docstring)."""
     t = float(stats.t.ppf((1 + level) / 2, df))
-    if bounds is None:
+    if domain.scale == "log":
+        if estimate > 0:
+            se_z = se / estimate
+            return estimate * math.exp(-t * se_z), estimate * math.exp(t * se_z), ", log scale"
+        return max(0.0, estimate - t * se), max(0.0, estimate + t * se), ", clipped at 0"
+    if domain.scale == "plain":
         return estimate - t * se, estimate + t * se, ""
-    a, b = bounds
+    a, b = domain.low, domain.high
     p = (estimate - a) / (b - a)
     if not 0 < p < 1:  # every value at a bound: no logit; the plain interval is clipped to the bounds
         return max(a, estimate - t * se), min(b, estimate + t * se), ", clipped to its bounds"
@@ -106,41 +185,61 @@ def _t_bounds(estimate: float, se: float, df: float, level: float, bounds: Bound
     return low, high, ", logit scale"
 
 
-def t_interval(values: Any, *, level: float = 0.95, over: str = "seeds", bounds: Bounds = None) -> Interval:
-    """Student-t interval of the mean of ``values`` (one per seed, say); ``bounds``: see the module docstring."""
+def t_interval(values: Any, *, domain: Domain, level: float = 0.95, over: str = "seeds") -> Interval:
+    """Student-t interval of the mean of ``values`` (one per seed, say), on the scale of ``domain``.
+
+    ``POSITIVE`` (and ``COUNT`` without zeros): the geometric mean, and the t interval of the logs mapped
+    back. A value outside the domain makes the interval undefined, with the reason.
+    """
     v = _finite(values)
     n = {over.replace(" ", "_"): int(v.size)}
     if v.size == 0:
-        return _undefined(None, "student-t", level, over, n, "no finite values")
-    mean = float(v.mean())
+        return _undefined(None, "student-t", level, over, n, "no finite values", domain)
+    outside = int(sum(not domain.contains(x) for x in v))
+    if outside:
+        return _undefined(None, "student-t", level, over, n, f"{outside} value(s) outside the domain {domain}", domain)
+    log = domain.scale == "log" and bool(np.all(v > 0))
+    mean = float(np.exp(np.log(v).mean())) if log else float(v.mean())
     if v.size < 2:
-        return _undefined(mean, "student-t", level, over, n, f"one value: no spread over {over} to measure")
-    low, high, scale = _t_bounds(mean, float(v.std(ddof=1) / math.sqrt(v.size)), v.size - 1, level, bounds)
-    flat = f"all {v.size} values equal: no spread over {over} (zero width, not certainty)" if low == high else None
-    return Interval(mean, low, high, "student-t" + scale, level, over, n, flat)
+        return _undefined(mean, "student-t", level, over, n, f"one value: no spread over {over} to measure", domain)
+    if log:
+        z = np.log(v)
+        half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * z.std(ddof=1) / math.sqrt(v.size))
+        low, high = float(np.exp(z.mean() - half)), float(np.exp(z.mean() + half))
+        scale = ", log scale (geometric mean)"
+    else:
+        low, high, scale = _t_bounds(mean, float(v.std(ddof=1) / math.sqrt(v.size)), v.size - 1, level, domain)
+    flat = zero_width_caveat(v.size, over) if np.ptp(v) == 0 else None
+    return Interval(mean, low, high, "student-t" + scale, level, over, n, flat, str(domain))
 
 
 def bootstrap_interval(
     values: Any,
     statistic: Statistic = np.mean,
     *,
+    domain: Domain,
     level: float = 0.95,
     method: str = "BCa",
     n_resamples: int = 2000,
     seed: int = 0,
     over: str = "samples",
 ) -> Interval:
-    """``scipy.stats.bootstrap`` of ``statistic`` over one level of units (BCa or percentile)."""
+    """``scipy.stats.bootstrap`` of ``statistic`` over one level of units (BCa or percentile).
+
+    Refused below ``MIN_BOOTSTRAP_UNITS`` units: "not measurable: n units" (estimate kept, no interval).
+    """
     v = _finite(values)
     name = f"bootstrap-{method.lower()}"
     n = {over.replace(" ", "_"): int(v.size)}
-    if v.size < 2:
+    if v.size < MIN_BOOTSTRAP_UNITS:
         return _undefined(
-            float(statistic(v)) if v.size else None, name, level, over, n, f"{v.size} value(s): nothing to resample"
+            float(statistic(v)) if v.size else None, name, level, over, n,
+            f"not measurable: {v.size} {over} (a bootstrap interval needs at least {MIN_BOOTSTRAP_UNITS})", domain,
         )
     estimate = float(statistic(v))
     if np.ptp(v) == 0:
-        return Interval(estimate, estimate, estimate, name, level, over, n, "every value is the same")
+        return Interval(estimate, estimate, estimate, name, level, over, n,
+                        "every value is the same (zero width, not certainty)", str(domain))
     res = stats.bootstrap(
         (v,),
         statistic,
@@ -153,11 +252,11 @@ def bootstrap_interval(
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (math.isfinite(low) and math.isfinite(high)):  # BCa is undefined for some skewed/discrete samples
         if method.lower() == "percentile":
-            return _undefined(estimate, name, level, over, n, "the statistic is not finite on some resamples")
+            return _undefined(estimate, name, level, over, n, "the statistic is not finite on some resamples", domain)
         return bootstrap_interval(
-            v, statistic, level=level, method="percentile", n_resamples=n_resamples, seed=seed, over=over
+            v, statistic, domain=domain, level=level, method="percentile", n_resamples=n_resamples, seed=seed, over=over
         )
-    return Interval(estimate, low, high, name, level, over, n)
+    return Interval(estimate, low, high, name, level, over, n, None, str(domain))
 
 
 def _mean_statistic(sample: np.ndarray) -> float:
@@ -207,7 +306,7 @@ def nested_interval(
     n_resamples: int = 1000,
     seed: int = 0,
     paired: bool | None = None,
-    bounds: Bounds = None,
+    domain: Domain,
 ) -> Interval:
     """Interval of the mean over seeds of a per-seed statistic of its test samples (None: their mean).
 
@@ -216,7 +315,7 @@ def nested_interval(
     of ``statistic`` on every sample; its standard error combines the seed component s²/k (Student-t)
     and the test-sample component (the variance of ``resample_test_sets``), with Welch-Satterthwaite
     degrees of freedom. With one seed the interval is the test-sample percentile bootstrap alone,
-    and its reason says seed variance was not measured. ``bounds``: see the module docstring.
+    and its reason says seed variance was not measured. ``domain``: see the module docstring.
     """
     stat = statistic or _mean_statistic
     per_seed = [np.asarray(s) for s in per_seed if len(s)]
@@ -224,11 +323,11 @@ def nested_interval(
     n = {"seeds": k, "test_samples": int(min((len(s) for s in per_seed), default=0))}
     method, over = "nested (t over seeds + bootstrap over test samples)", "seeds x test samples"
     if k == 0:
-        return _undefined(None, method, level, over, n, "no seed has test samples")
+        return _undefined(None, method, level, over, n, "no seed has test samples", domain)
     values = np.array([stat(s) for s in per_seed], dtype=float)
     if not np.all(np.isfinite(values)):
         bad = int((~np.isfinite(values)).sum())
-        return _undefined(None, method, level, over, n, f"the statistic is undefined for {bad} of {k} seeds")
+        return _undefined(None, method, level, over, n, f"the statistic is undefined for {bad} of {k} seeds", domain)
     estimate = float(values.mean())
     boot = resample_test_sets(per_seed, statistic, n_resamples=n_resamples, seed=seed, paired=paired)
     boot = boot[np.isfinite(boot)]
@@ -244,13 +343,46 @@ def nested_interval(
             "test samples",
             n,
             "one seed: seed-to-seed variation is not measured",
+            str(domain),
         )
     var_seed = float(values.var(ddof=1) / k)
     total = var_seed + var_test
     if total == 0:
-        return Interval(estimate, estimate, estimate, method, level, over, n, "no variation over seeds or test samples")
+        return Interval(estimate, estimate, estimate, method, level, over, n,
+                        "no variation over seeds or test samples (zero width, not certainty)", str(domain))
     df = total**2 / (var_seed**2 / (k - 1)) if var_seed > 0 else math.inf  # Welch-Satterthwaite
-    low, high, scale = _t_bounds(estimate, math.sqrt(total), df, level, bounds)
+    low, high, scale = _t_bounds(estimate, math.sqrt(total), df, level, domain)
     if scale:
         method = method.replace("t over seeds", f"t over seeds{scale}")
-    return Interval(estimate, low, high, method, level, over, n)
+    return Interval(estimate, low, high, method, level, over, n, None, str(domain))
+
+
+def domain_violations(node: Any, path: str = "") -> list[str]:
+    """'path: why' for every interval in a findings tree that breaks its domain or declares none.
+
+    An interval is an ``Interval.to_dict()`` (``kind: interval``) or a dict with scalar ``low``/``high``
+    (a ``Range``, ``kind: range``, is a min-max and no interval), or a dict whose ``interval`` is a
+    [low, high] list (a fitted or bootstrap interval built by hand), or a band (``low``/``high`` lists); the
+    last two declare their domain in a sibling ``domain`` key. ``interval95`` lists copy an interval dict
+    beside them and are not walked twice.
+    """
+    out: list[str] = []
+    if isinstance(node, dict):
+        if node.get("kind") == "interval":
+            why = domain_violation(node)
+            out += [f"{path}: {why}"] if why else []
+        elif "low" in node and "high" in node and node.get("kind") != "range" and not isinstance(node["low"], list):
+            why = domain_violation(node)  # an interval dict built by hand
+            out += [f"{path}: {why}"] if why else []
+        elif isinstance(node.get("interval"), list) or (isinstance(node.get("low"), list) and "high" in node):
+            ends = node["interval"] if isinstance(node.get("interval"), list) else [*node["low"], *node["high"]]
+            why = domain_violation({"domain": node.get("domain"), "low": min(
+                (x for x in ends if x is not None), default=None), "high": max(
+                (x for x in ends if x is not None), default=None)})
+            out += [f"{path}: {why}"] if why else []
+        for key, value in node.items():
+            out += domain_violations(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += domain_violations(value, f"{path}[{i}]")
+    return out

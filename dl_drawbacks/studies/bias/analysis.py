@@ -17,7 +17,7 @@ import polars as pl
 
 from . import sample_stats as st
 from .metrics import FAIRNESS_METRICS
-from .settings import RATE, Setting, collect, entry, is_natural
+from .settings import DIFFERENCE, METRIC_DOMAIN, RATE, Setting, collect, entry, is_natural
 from .sweeps import frontier, mitigation_comparison, proxy_ablation, representation_sweep
 from .verdicts import THRESHOLDS, verdict
 
@@ -33,7 +33,7 @@ INTERVAL_METHOD = (
 def fairness_entries(s: Setting, resamples: int, metrics=FAIRNESS_METRICS) -> dict[str, Any]:
     out = {}
     for m in metrics:
-        e = entry(s.samples, st.fairness(m, s.groups), resamples, s.point_mean(m))
+        e = entry(s.samples, st.fairness(m, s.groups), resamples, s.point_mean(m), domain=METRIC_DOMAIN[m])
         e.update(verdict(m, e["interval"]), n_seeds=len(s.samples))
         out[m] = e
     return out
@@ -45,7 +45,7 @@ def group_entries(s: Setting, resamples: int) -> list[dict[str, Any]]:
     for g in names:
         for m in GROUP_RATES:
             point = s.point_mean(f"group_{m}", g) if m != "fnr" else None
-            rate = entry(s.samples, st.group_rate(m, g, s.groups), resamples, point, RATE)
+            rate = entry(s.samples, st.group_rate(m, g, s.groups), resamples, point, domain=RATE)
             out.append({"group": g, "metric": m, **rate})
     return out
 
@@ -54,22 +54,24 @@ def threshold_free(s: Setting, resamples: int) -> dict[str, Any]:
     """Per compared group: ROC AUC and ECE of the scores; their differences (unprivileged − privileged)."""
     out = {}
     for name, make in (("roc_auc", st.roc_auc), ("ece", st.ece)):
-        per = {g: entry(s.samples, make(g, s.groups), resamples, bounds=RATE) for g in ("privileged", "unprivileged")}
+        per = {g: entry(s.samples, make(g, s.groups), resamples, domain=RATE) for g in ("privileged", "unprivileged")}
         gap = entry(
-            s.samples, lambda a, m=make: m("unprivileged", s.groups)(a) - m("privileged", s.groups)(a), resamples
-        )
+            s.samples, lambda a, m=make: m("unprivileged", s.groups)(a) - m("privileged", s.groups)(a), resamples,
+            domain=DIFFERENCE)
         out[name] = {**per, "difference": gap}
     return out
 
 
 def amplification(s: Setting, resamples: int) -> dict[str, Any]:
     """Prediction DI against label DI, and |SPD(ŷ)| − |SPD(y)| with its verdict."""
-    amp = entry(s.samples, st.amplification(s.groups), resamples)
+    amp = entry(s.samples, st.amplification(s.groups), resamples, domain=DIFFERENCE)
     low, high = amp["interval95"]
     word = "not measurable" if low is None else "amplifies" if low > 0 else "attenuates" if high < 0 else "inconclusive"
     return {
-        "prediction_disparate_impact": entry(s.samples, st.fairness("disparate_impact", s.groups), resamples),
-        "label_disparate_impact": entry(s.samples, st.label_statistic("disparate_impact", s.groups), resamples),
+        "prediction_disparate_impact": entry(s.samples, st.fairness("disparate_impact", s.groups), resamples,
+                                              domain=METRIC_DOMAIN["disparate_impact"]),
+        "label_disparate_impact": entry(s.samples, st.label_statistic("disparate_impact", s.groups), resamples,
+                                         domain=METRIC_DOMAIN["disparate_impact"]),
         "spd_excess": amp,
         "verdict": word,
         "definition": "|SPD of predictions| − |SPD of labels| on the same test samples; > 0: the model widens the "

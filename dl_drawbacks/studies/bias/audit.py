@@ -85,17 +85,17 @@ def audit_findings(rows: pl.DataFrame, resamples: int) -> dict[str, Any]:
         names = [g for g in groups if g not in ("all", "privileged", "unprivileged")]
         rates = {
             g: {
-                "false_positive_rate": entry(s.samples, group_rate("fnr", g, groups), resamples, bounds=RATE),
-                "false_negative_rate": entry(s.samples, group_rate("fpr", g, groups), resamples, bounds=RATE),
+                "false_positive_rate": entry(s.samples, group_rate("fnr", g, groups), resamples, domain=RATE),
+                "false_negative_rate": entry(s.samples, group_rate("fpr", g, groups), resamples, domain=RATE),
                 "high_risk_rate": entry(
-                    s.samples, lambda a, g=g: 1 - group_rate("selection_rate", g, groups)(a), resamples, bounds=RATE
+                    s.samples, lambda a, g=g: 1 - group_rate("selection_rate", g, groups)(a), resamples, domain=RATE
                 ),
             }
             for g in names
         }
         calibration = {
             g: [
-                {"decile": d, "reoffence_rate": entry(s.samples, _decile_rate(d, g, groups), resamples, bounds=RATE)}
+                {"decile": d, "reoffence_rate": entry(s.samples, _decile_rate(d, g, groups), resamples, domain=RATE)}
                 for d in DECILES
             ]
             for g in ("privileged", "unprivileged")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...headline import as_dicts, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 
 
@@ -19,7 +20,11 @@ def _iv(pair: list | None) -> str:
 
 
 def _cell(e: dict | None) -> str:
-    return f"{fmt(e['mean'])} {_iv(e.get('interval95'))}" if e and e.get("mean") is not None else "—"
+    if not e or e.get("mean") is None:
+        return "—"
+    pair = e.get("interval95")
+    flat = " (zero width: no spread, not certainty)" if pair and pair[0] is not None and pair[0] == pair[1] else ""
+    return f"{fmt(e['mean'])} {_iv(pair)}{flat}"
 
 
 def _headline_md(protected: str, h: dict[str, Any]) -> list[str]:
@@ -169,32 +174,21 @@ def bias_markdown(f: dict[str, Any], figures: list[Path]) -> str:
 
 
 def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    """Parity metrics (resolved when their verdict is: passes or fails), the group error rates, amplification
+    (excludes 0) and the best mitigation's accuracy cost (excludes 0), by the headline policy."""
     out = []
-    over = "seeds × test samples (nested)"
     for protected, h in f.get("headline", {}).items():
         if not h.get("available"):
-            out.append(
-                {
-                    "finding": f"bias ({protected})",
-                    "value": None,
-                    "interval": None,
-                    "unit": "",
-                    "provenance": "bias study",
-                    "reason": h["reason"],
-                }
-            )
+            out.append(not_measurable("bias", f"bias/{protected}", f"bias ({protected})", h["reason"]))
             continue
         for metric, v in h["metrics"].items():
-            out.append(
-                {
-                    "finding": f"{metric.replace('_', ' ')} ({protected}) — {v['text']}",
-                    "value": v["mean"],
-                    "interval": v["interval95"],
-                    "unit": "",
-                    "over": over,
-                    "provenance": f"aif360 on test predictions, {v['n_seeds']} seeds",
-                }
-            )
+            text = f"{metric.replace('_', ' ')} ({protected})"
+            method = f"aif360 on test predictions, {v['n_seeds']} seeds"
+            if v["verdict"] in ("passes", "fails"):
+                text += f" — {v['text']}"
+            judged = v["verdict"] in ("passes", "fails", "no threshold")  # a verdict the interval resolves
+            out.append(from_interval("bias", f"{metric}/{protected}", text, v["interval"], unit="",
+                                     estimate=v["mean"], method=method, requires=(judged, v["text"])))
         for g in h["groups"]:
             if g["group"].count("=") == 1 and g["group"] != "all" and g["metric"] in ("fnr", "fpr"):
                 what = (  # with COMPAS's orientation (favourable = no reoffence) fnr is ProPublica's FPR (audit.py)
@@ -202,41 +196,21 @@ def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
                     if g["metric"] == "fnr"
                     else "favourable prediction for an unfavourable truth"
                 )
-                out.append(
-                    {
-                        "finding": f"{g['metric'].upper()} ({g['group']}): {what}",
-                        "value": g["mean"],
-                        "interval": g["interval95"],
-                        "unit": "fraction",
-                        "over": over,
-                        "provenance": "test predictions",
-                    }
-                )
+                out.append(from_interval("bias", f"{g['metric']}/{g['group']}",
+                                         f"{g['metric'].upper()} ({g['group']}): {what}", g["interval"],
+                                         unit="fraction", estimate=g["mean"], method="test predictions"))
         amp = h["amplification"]
-        out.append(
-            {
-                "finding": f"bias amplification ({protected}): {amp['verdict']}",
-                "value": amp["spd_excess"]["mean"],
-                "interval": amp["spd_excess"]["interval95"],
-                "unit": "SPD",
-                "over": over,
-                "provenance": amp["definition"],
-            }
-        )
+        out.append(from_interval("bias", f"amplification/{protected}",
+                                 f"bias amplification ({protected}): {amp['verdict']}", amp["spd_excess"]["interval"],
+                                 unit="SPD", null=0.0, estimate=amp["spd_excess"]["mean"], method=amp["definition"]))
     for key, m in f.get("mitigation", {}).items():
         if m["best"]:
             c = m["best_accuracy_cost"]
-            out.append(
-                {
-                    "finding": f"accuracy cost of best mitigation {m['best']} ({key})",
-                    "value": c["mean"],
-                    "interval": c["interval95"],
-                    "unit": "fraction",
-                    "over": over,
-                    "provenance": "paired by seed and test sample",
-                }
-            )
-    return out
+            out.append(from_interval("bias", f"mitigation_cost/{key}",
+                                     f"accuracy cost of best mitigation {m['best']} ({key})", c["interval"],
+                                     unit="fraction", null=0.0, estimate=c["mean"],
+                                     method="paired by seed and test sample"))
+    return as_dicts(out)
 
 
 def audit_markdown(f: dict[str, Any]) -> str:
@@ -280,14 +254,7 @@ def audit_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
         for g, v in a.get("propublica_rates", {}).items():
             for name in ("false_positive_rate", "false_negative_rate"):
                 e = v[name]
-                out.append(
-                    {
-                        "finding": f"COMPAS {name.replace('_', ' ')} ({g})",
-                        "value": e["mean"],
-                        "interval": e["interval95"],
-                        "unit": "fraction",
-                        "over": "defendants (bootstrap)",
-                        "provenance": a["definitions"][name],
-                    }
-                )
-    return out
+                out.append(from_interval("bias", f"compas/{name}/{g}", f"COMPAS {name.replace('_', ' ')} ({g})",
+                                         e["interval"], unit="fraction", estimate=e["mean"],
+                                         method=a["definitions"][name]))
+    return as_dicts(out)

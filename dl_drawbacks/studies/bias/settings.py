@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import polars as pl
 
-from ...statistics import nested_interval
+from ...statistics import NONNEGATIVE, POSITIVE, UNIT, Domain, bounded, nested_interval
 from .samples import METRIC, unpack
 from .sample_stats import cell_groups
 
@@ -83,23 +83,32 @@ class Setting:
         return float(np.mean(v)) if v else None
 
 
-RATE = (0.0, 1.0)  # the bounds of a rate, an accuracy, an AUC or an ECE: its interval stays inside them
+RATE = UNIT  # a rate, an accuracy, an AUC or an ECE: its interval stays inside [0, 1] (logit scale)
+DIFFERENCE = bounded(-1, 1)  # a difference of two rates
+DISTANCE = NONNEGATIVE  # a distance from parity (|1 − DI|, |SPD|)
+METRIC_DOMAIN = {  # where each aif360 fairness metric lives; DI is a ratio: its interval is on the log scale
+    "disparate_impact": POSITIVE,
+    "statistical_parity_difference": DIFFERENCE,
+    "equal_opportunity_difference": DIFFERENCE,
+    "average_odds_difference": DIFFERENCE,
+    "theil_index": NONNEGATIVE,
+}
 
 
 def interval(
-    per_seed: list[np.ndarray], stat: Callable[[np.ndarray], float], resamples: int, bounds=None
+    per_seed: list[np.ndarray], stat: Callable[[np.ndarray], float], resamples: int, domain: Domain
 ) -> dict[str, Any]:
-    """The nested 95% interval of ``stat`` as a dict (estimate, low, high, method, n, reason); ``bounds``:
-    the statistic's range (``RATE``), for an interval on the logit scale that stays inside it."""
+    """The nested 95% interval of ``stat`` as a dict (estimate, low, high, method, n, reason, domain), on the
+    scale of the statistic's ``domain`` (logit for a rate, log for a ratio: ``statistics``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return nested_interval(per_seed, stat, n_resamples=resamples, seed=0, bounds=bounds).to_dict()
+        return nested_interval(per_seed, stat, n_resamples=resamples, seed=0, domain=domain).to_dict()
 
 
 def entry(
-    per_seed: list[np.ndarray], stat: Callable, resamples: int, point: float | None = None, bounds=None
+    per_seed: list[np.ndarray], stat: Callable, resamples: int, point: float | None = None, *, domain: Domain
 ) -> dict[str, Any]:
     """{'mean', 'interval95', 'interval'}; ``mean`` is aif360's value averaged over seeds when recorded."""
-    iv = interval(per_seed, stat, resamples, bounds)
+    iv = interval(per_seed, stat, resamples, domain)
     return {
         "mean": point if point is not None else iv["estimate"],
         "interval95": [iv["low"], iv["high"]],

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import sample_stats as st
-from .settings import RATE, Setting, entry, is_natural, paired
+from .settings import DIFFERENCE, DISTANCE, METRIC_DOMAIN, RATE, Setting, entry, is_natural, paired
+from ...statistics import REAL
 from .verdicts import THRESHOLDS, distance, equivalence, verdict
 
 PARITY = (
@@ -54,14 +55,14 @@ def representation_sweep(settings: dict[tuple, Setting], r: int, tolerance: floa
             continue
         points = []
         for s in pts:
-            gap = entry(s.samples, st.accuracy_gap(s.groups), r)
+            gap = entry(s.samples, st.accuracy_gap(s.groups), r, domain=DIFFERENCE)
             point = {
                 "unprivileged_share": s.key[1],
                 "n_seeds": len(s.samples),
                 "accuracy_gap": {**gap, **equivalence(gap["interval"], tolerance)},
             }
             for m in PARITY:
-                e = entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m))
+                e = entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m), domain=METRIC_DOMAIN[m])
                 point[m] = {**e, **verdict(m, e["interval"])}
             points.append(point)
         closed = [p["unprivileged_share"] for p in points if p["accuracy_gap"]["verdict"] == "closed"]
@@ -85,19 +86,20 @@ def _mitigation_row(base: Setting, s: Setting, r: int, primary: str) -> dict[str
         return row
     acc = st.group_rate("accuracy", "all", s.groups)
     pairs = paired(base, s)
-    row["accuracy"] = entry(s.samples, acc, r, s.point_mean("group_accuracy", "all"), RATE)
-    row["accuracy_cost"] = entry(pairs, st.paired_difference(acc), r) if s is not base else None
+    row["accuracy"] = entry(s.samples, acc, r, s.point_mean("group_accuracy", "all"), domain=RATE)
+    row["accuracy_cost"] = entry(pairs, st.paired_difference(acc), r, domain=DIFFERENCE) if s is not base else None
     row["metrics"] = {
-        m: {**(e := entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m))), **verdict(m, e["interval"])}
+        m: {**(e := entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m), domain=METRIC_DOMAIN[m])),
+            **verdict(m, e["interval"])}
         for m in PARITY
     }
     d = _distance_stat(primary, s.groups)
-    row["distance"] = entry(s.samples, d, r)
-    row["distance_reduction"] = entry(pairs, st.paired_difference(d), r) if s is not base else None
+    row["distance"] = entry(s.samples, d, r, domain=DISTANCE)
+    row["distance_reduction"] = entry(pairs, st.paired_difference(d), r, domain=REAL) if s is not base else None
     if s.key[2] == "calibrated_eq_odds":
         row["target"] = {
-            "generalized_fnr_gap": entry(s.samples, st.generalized_gap("fnr", s.groups), r),
-            "generalized_fpr_gap": entry(s.samples, st.generalized_gap("fpr", s.groups), r),
+            "generalized_fnr_gap": entry(s.samples, st.generalized_gap("fnr", s.groups), r, domain=DIFFERENCE),
+            "generalized_fpr_gap": entry(s.samples, st.generalized_gap("fpr", s.groups), r, domain=DIFFERENCE),
             "mix_rate": {g: s.point_mean("ceo_mix_rate", g) for g in ("privileged", "unprivileged")},
             "note": "Pleiss et al. 2017 equalize one generalized rate of calibrated scores; hard labels at 0.5 "
             "are not what it targets",
@@ -174,8 +176,8 @@ def frontier(settings: dict[tuple, Setting], r: int, primary: str) -> dict[str, 
             if st_["status"] != "ok":
                 excluded.append({"mitigation": k[2], "unprivileged_share": None if is_natural(k[1]) else k[1], **st_})
                 continue
-            acc = entry(s.samples, st.group_rate("accuracy", "all", s.groups), r)
-            dist = entry(s.samples, _distance_stat(primary, s.groups), r)
+            acc = entry(s.samples, st.group_rate("accuracy", "all", s.groups), r, domain=RATE)
+            dist = entry(s.samples, _distance_stat(primary, s.groups), r, domain=DISTANCE)
             pts.append(
                 {
                     "mitigation": k[2],
@@ -214,10 +216,9 @@ def proxy_ablation(settings: dict[tuple, Setting], r: int) -> dict[str, Any]:
         metrics = {}
         for m in ("statistical_parity_difference", "disparate_impact", "average_odds_difference"):
             d = _distance_stat(m, s.groups)
-            full, ablated = entry(base.samples, st.fairness(m, s.groups), r), entry(
-                s.samples, st.fairness(m, s.groups), r
-            )
-            carried = entry(pairs, st.paired_difference(d), r)
+            full, ablated = (entry(base.samples, st.fairness(m, s.groups), r, domain=METRIC_DOMAIN[m]),
+                             entry(s.samples, st.fairness(m, s.groups), r, domain=METRIC_DOMAIN[m]))
+            carried = entry(pairs, st.paired_difference(d), r, domain=REAL)
             low, high = carried["interval95"]
             word = (
                 "not measurable"
@@ -246,7 +247,7 @@ def proxy_ablation(settings: dict[tuple, Setting], r: int) -> dict[str, Any]:
             "protected": key[0],
             "dropped": key[3].split(","),
             "metrics": metrics,
-            "accuracy_cost": entry(pairs, st.paired_difference(acc), r),
+            "accuracy_cost": entry(pairs, st.paired_difference(acc), r, domain=DIFFERENCE),
         }
     return out
 

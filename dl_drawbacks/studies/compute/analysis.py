@@ -6,7 +6,9 @@ Chowdhery et al. 2022, appendix B: 6N + 12·L·d·T FLOPs per token); strong/wea
 the smallest worker count with the engine held fixed; ZeRO memory/time against stage 0 (Rajbhandari et
 al. 2020) on the same workers; energy per sample from device counters, or an estimate labelled as one
 (Strubell et al. 2019; Henderson et al. 2020 report energy with its measurement method).
-Every interval is a Student-t interval over seeds of one condition (``statistics.t_interval``).
+Every interval is a Student-t interval over seeds of one condition (``statistics.t_interval``); the strictly
+positive quantities (times, ratios, energies, costs, MFU, throughput) on the log scale: geometric means and
+per-seed log-ratios (``statistics.POSITIVE``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ...statistics import t_interval, value_range
+from ...statistics import POSITIVE, REAL, Domain, t_interval, value_range
 from .scaling import PowerLawFit, scaling_efficiency
 from .table import CONDITION_FACTORS, condition_label, differing_factors, one_factor_groups
 
@@ -25,9 +27,9 @@ ESTIMATE_ONLY = ("energy is an estimate (each worker's CPU seconds x watts per c
                  "by construction, so its scaling with parameters repeats the time fit and is no evidence")
 
 
-def over_seeds(values: Any) -> dict[str, Any]:
-    """Mean and 95% Student-t interval over the seeds of one condition."""
-    return t_interval(np.asarray(list(values), dtype=float), over="seeds").to_dict()
+def over_seeds(values: Any, domain: Domain = POSITIVE) -> dict[str, Any]:
+    """Mean (geometric for a positive quantity) and 95% Student-t interval over the seeds of one condition."""
+    return t_interval(np.asarray(list(values), dtype=float), domain=domain, over="seeds").to_dict()
 
 
 def energy_is_estimate(table: pl.DataFrame) -> bool:
@@ -72,7 +74,8 @@ def worker_scaling(table: pl.DataFrame) -> dict[str, Any]:
 
 
 def _paired_ratio(part: pl.DataFrame, base: pl.DataFrame, column: str) -> dict[str, Any]:
-    """Ratio to the baseline condition, seed by seed (same seed paired), with its interval over seeds."""
+    """Ratio to the baseline condition, seed by seed (same seed paired): geometric mean of the per-seed ratios
+    and the t interval of their logs mapped back (a log-ratio interval)."""
     joined = part.select("seed", column).join(base.select("seed", pl.col(column).alias("base")), on="seed")
     ratios = (joined[column] / joined["base"]).to_numpy() if joined.height else np.array([])
     return over_seeds(ratios[np.isfinite(ratios)])
@@ -89,7 +92,7 @@ def factor_tradeoff(table: pl.DataFrame, factor: str) -> dict[str, Any]:
             cell = part.filter(pl.col(factor) == value)
             rows.append({factor: value, "seeds": cell.height,
                          "step_time_s": over_seeds(cell["step_time_median"]),
-                         "peak_memory_increase_bytes": over_seeds(cell["peak_memory_increase"]),
+                         "peak_memory_increase_bytes": over_seeds(cell["peak_memory_increase"], REAL),
                          "relative_time": _paired_ratio(cell, base, "step_time_median"),
                          "relative_memory": _paired_ratio(cell, base, "peak_memory_increase")})
         return {"available": True, "condition": condition_label(fixed), "baseline": values[0], "table": rows}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...headline import as_dicts, from_interval
 from ...report.markdown import fmt, image, table
 
 
@@ -15,7 +16,8 @@ def _ci(entry: dict[str, Any] | None, scale: float = 1.0) -> str:
     mean = fmt(entry["estimate"] * scale)
     if entry.get("low") is None:
         return f"{mean} (n={sum(entry['n'].values())})"
-    return f"{mean} [{fmt(entry['low'] * scale)}, {fmt(entry['high'] * scale)}]"
+    flat = " (zero width: no spread, not certainty)" if entry["low"] == entry["high"] else ""
+    return f"{mean} [{fmt(entry['low'] * scale)}, {fmt(entry['high'] * scale)}]{flat}"
 
 
 def _size_section(fits: dict[str, Any]) -> list[str]:
@@ -32,9 +34,10 @@ def _size_section(fits: dict[str, Any]) -> list[str]:
             interval = s["interval95"]
             rows.append([family, what, fmt(s["exponent"]),
                          f"[{fmt(interval[0])}, {fmt(interval[1])}]" if interval else s["interval"]["reason"],
-                         fmt(s["r2"]), s["n_points"], f"{f['parameters_range'][0]:,}–{f['parameters_range'][1]:,}"])
-    out += [table(["family", "cost", "exponent b (cost ∝ N^b)", "95% OLS interval (over trials)", "R²", "trials",
-                   "parameters"], rows), ""]
+                         fmt(s["r2"]), f"{s['distinct_x']} ({s['n_points']})",
+                         f"{f['parameters_range'][0]:,}–{f['parameters_range'][1]:,}"])
+    out += [table(["family", "cost", "exponent b (cost ∝ N^b)", "95% OLS interval (over size means)", "R²",
+                   "sizes (trials)", "parameters"], rows), ""]
     return out + [f"Held fixed: {f['condition']}." for f in fits.values()] + [""]
 
 
@@ -53,17 +56,19 @@ def _tradeoff_section(found: dict[str, Any], title: str, col: str) -> list[str]:
     out = [f"### {title}", ""]
     if not found.get("available"):
         return out + [f"Not measurable: {found['reason']}.", ""]
-    out += [f"Held fixed: {found['condition']}. Relative to {col} {found['baseline']}, paired by seed; "
-            "intervals 95% Student-t over seeds.", ""]
+    out += [f"Held fixed: {found['condition']}. Relative to {col} {found['baseline']}, paired by seed; times and "
+            "ratios are geometric means over seeds with the 95% Student-t interval of their logs (ratios: per-seed "
+            "log-ratios); memory increases are means with a plain 95% t interval.", ""]
     rows = [[r[col], r["seeds"], _ci(r["step_time_s"], 1e3), _ci(r["relative_time"]),
              _ci(r["peak_memory_increase_bytes"], 2**-20), _ci(r["relative_memory"])] for r in found["table"]]
-    return out + [table([col, "seeds", "median step time (ms)", "relative time", "peak memory increase / worker (MiB)",
-                         "relative memory"], rows), ""]
+    return out + [table([col, "seeds", "median step time (ms), geo. mean", "relative time",
+                         "peak memory increase / worker (MiB)", "relative memory"], rows), ""]
 
 
 def _condition_section(f: dict[str, Any]) -> list[str]:
     out = ["### Energy, CO2e, cost and MFU per condition", "",
-           "Mean over seeds [95% Student-t interval over seeds]; one seed gives the value alone.", ""]
+           "Geometric mean over seeds [95% Student-t interval of the logs over seeds, mapped back: every quantity here "
+           "is positive]; one seed gives the value alone.", ""]
     rows = [[c["condition"], c["seeds"], _ci(c["energy_j_per_sample"]), _ci(c["energy_j_per_sample_steady"]),
              _ci(c["co2e_g_per_sample"]), _ci(c["cost_usd_per_sample"]), _ci(c["mfu"])] for c in f["per_condition"]]
     out += [table(["condition", "seeds", "J / sample", "J / sample (steady state)", "gCO2e / sample", "USD / sample",
@@ -102,33 +107,34 @@ def compute_markdown(f: dict[str, Any], figures: list[Path]) -> str:
 
 
 def headline_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
-    """Time exponent per family (interval over trials of the size comparison), energy per sample of the largest
-    size in each family's size comparison and the memory ratio of the highest ZeRO stage (over seeds)."""
+    """Time exponent per family (interval over the size means of the size comparison), energy per sample of the
+    largest size in each family's size comparison and the memory ratio of the highest ZeRO stage (over seeds),
+    each resolved by the headline policy (``dl_drawbacks.headline``)."""
     if "not_measurable" in f:
         return []
     out = []
     fits = f["scaling_with_parameters"]
     for family, fit in ({} if fits.get("available") is False else fits).items():
         t = fit["time"]
-        out.append({"finding": f"training time ∝ parameters^b ({family}; {fit['condition']})", "value": t["exponent"],
-                    "interval": t["interval95"], "over": f"{t['n_points']} trials (OLS on log-log)",
-                    "unit": "exponent", "provenance": "measured, log-log OLS", "reason": t.get("reason")})
+        out.append(from_interval("compute", f"time_exponent/{family}",
+                                 f"training time ∝ parameters^b ({family}; {fit['condition']})", t["interval"],
+                                 unit="exponent", null=0.0, estimate=t["exponent"], method="log-log OLS on size means"))
     for family in sorted({c["factors"]["family"] for c in f["per_condition"]}):
         in_fit = set(fits.get(family, {}).get("trial_ids", [])) if fits.get("available") is not False else set()
         conds = [c for c in f["per_condition"] if c["factors"]["family"] == family]
         conds = [c for c in conds if set(c["trial_ids"]) <= in_fit] or conds  # the size comparison's conditions
         largest = max(conds, key=lambda c: (c["seeds"], c["parameters"] or 0))  # best-seeded, then largest
-        e = largest["energy_j_per_sample"]
-        out.append({"finding": f"energy per training sample ({largest['condition']})", "value": e["estimate"],
-                    "interval": [e["low"], e["high"]] if e["low"] is not None else None,
-                    "over": f"{largest['seeds']} seeds" + (f" ({e['reason']})" if e.get("reason") else ""),
-                    "unit": "J", "provenance": ",".join(largest["energy_provenance"]), "reason": e.get("reason")})
+        estimated = largest["energy_provenance"] == ["estimate"]
+        out.append(from_interval("compute", f"energy_per_sample/{family}",
+                                 f"energy per training sample, geometric mean ({largest['condition']})",
+                                 largest["energy_j_per_sample"], unit="J",
+                                 label="estimate" if estimated else "measured",
+                                 method=",".join(largest["energy_provenance"])))
     zero = f["zero_tradeoff"]
     if zero.get("available") and len(zero["table"]) > 1:
         top = zero["table"][-1]
-        r = top["relative_memory"]
-        out.append({"finding": f"peak memory per worker, ZeRO {top['zero_stage']} / ZeRO {zero['baseline']}",
-                    "value": r["estimate"], "interval": [r["low"], r["high"]] if r["low"] is not None else None,
-                    "over": f"{top['seeds']} seeds, paired", "unit": "ratio", "provenance": "measured",
-                    "reason": r.get("reason")})
-    return out
+        out.append(from_interval("compute", "zero_memory_ratio",
+                                 f"peak memory per worker, ZeRO {top['zero_stage']} / ZeRO {zero['baseline']} "
+                                 "(geometric mean of paired seed ratios)", top["relative_memory"], unit="ratio",
+                                 null=1.0))
+    return as_dicts(out)

@@ -8,14 +8,18 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from ...statistics import Interval, t_interval
+from ...statistics import POSITIVE, REAL, Interval, t_interval
 
 
 class PowerLawFit:
     """Fit ``y = a · x^b`` by least squares on log y vs log x; ``b`` with its OLS Student-t interval.
 
-    The usual form of compute scaling laws (Kaplan et al. 2020, eq. 1.1-1.3 fit in log space). Every trial
-    is a point, so seeds of one size add points at the same x; the interval is over those points.
+    The usual form of compute scaling laws (Kaplan et al. 2020, eq. 1.1-1.3 fit in log space). The unit of
+    replication is the model size: each size is one point, the mean of its seeds' log y (seeds are
+    replicates of a size, not sizes), and the slope's interval is the OLS t interval over those points with
+    sizes − 2 degrees of freedom, so the scatter of size means about the line (lack of fit and seed noise
+    together) sizes it (Draper & Smith 1998 §2.1 on regression on group means). Two sizes fit exactly: no
+    interval.
     """
 
     def __init__(self, x: str, y: str, *, confidence: float = 0.95) -> None:
@@ -29,36 +33,29 @@ class PowerLawFit:
                 pl.col(self.x).is_finite() & pl.col(self.y).is_finite() & (pl.col(self.x) > 0) & (pl.col(self.y) > 0)
             )
         )
-        lx, ly = np.log(data[self.x].to_numpy()), np.log(data[self.y].to_numpy())
-        self.n_ = len(lx)
-        self.distinct_x_ = len(np.unique(lx))
-        counts = {"trials": self.n_, "sizes": self.distinct_x_}
-        method, over = "OLS slope, Student-t", "trials (log-log points)"
+        means = (data.select(pl.col(self.x).log().alias("lx"), pl.col(self.y).log().alias("ly"))
+                 .group_by("lx").agg(pl.col("ly").mean()).sort("lx"))
+        lx, ly = means["lx"].to_numpy(), means["ly"].to_numpy()
+        self.n_ = data.height
+        self.distinct_x_ = len(lx)
+        counts = {"sizes": self.distinct_x_, "trials": self.n_}
+        method, over = "OLS slope over size means (of log y), Student-t", "model sizes (seed means)"
         if self.distinct_x_ < 2:
             self.exponent_ = self.prefactor_ = self.r2_ = float("nan")
-            self.interval_ = Interval(
-                None, None, None, method, self.confidence, over, counts, "fewer than two model sizes: no slope"
-            )
+            self.interval_ = Interval(None, None, None, method, self.confidence, over, counts,
+                                      "fewer than two model sizes: no slope", str(REAL))
             return self
         res = stats.linregress(lx, ly)
         self.exponent_, self.prefactor_, self.r2_ = float(res.slope), float(np.exp(res.intercept)), float(res.rvalue**2)
-        dof = self.n_ - 2
+        dof = self.distinct_x_ - 2
         if dof > 0 and np.isfinite(res.stderr):
             half = float(stats.t.ppf(0.5 + self.confidence / 2, dof) * res.stderr)
-            self.interval_ = Interval(
-                self.exponent_, self.exponent_ - half, self.exponent_ + half, method, self.confidence, over, counts
-            )
+            self.interval_ = Interval(self.exponent_, self.exponent_ - half, self.exponent_ + half, method,
+                                      self.confidence, over, counts, None, str(REAL))
         else:
-            self.interval_ = Interval(
-                self.exponent_,
-                None,
-                None,
-                method,
-                self.confidence,
-                over,
-                counts,
-                "two points: the line fits exactly, no residual to size an interval",
-            )
+            self.interval_ = Interval(self.exponent_, None, None, method, self.confidence, over, counts,
+                                      "two model sizes: the line fits exactly, no residual to size an interval",
+                                      str(REAL))
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -118,10 +115,10 @@ def scaling_efficiency(
                 "workers": int(n),
                 "global_batch": int(b),
                 "seeds": cell.height,
-                throughput: t_interval(cell[throughput].to_numpy(), over="seeds").to_dict(),
-                "speedup": t_interval(speedup, over="seeds").to_dict(),
+                throughput: t_interval(cell[throughput].to_numpy(), domain=POSITIVE, over="seeds").to_dict(),
+                "speedup": t_interval(speedup, domain=POSITIVE, over="seeds").to_dict(),
                 "ideal_speedup": n / n0,
-                "efficiency": t_interval(speedup / (n / n0), over="seeds").to_dict(),
+                "efficiency": t_interval(speedup / (n / n0), domain=POSITIVE, over="seeds").to_dict(),
             }
         )
     return mode, table

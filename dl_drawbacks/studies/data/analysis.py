@@ -3,11 +3,13 @@ learner (deep learning models and baselines), data to the target, crossovers per
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from ...statistics import UNIT
 from .anchors import Curve, anchor_interval, resampling_weights
 from .convergence import selection_table
 from .crossover import compare
@@ -43,7 +45,9 @@ def convergence_findings(trials: pl.DataFrame, selection: pl.DataFrame, *, patie
     }
 
 
-def _fit(curve: Curve, options: Any, weights: np.ndarray | None) -> LearningCurveFit | dict:
+def _fit(curve: Curve, options: Any, weights: np.ndarray | None, learner: str) -> LearningCurveFit | dict:
+    """The learner's fit; its seed-part draws come from its own random stream (independently trained learners
+    share no seed draws), while the test-sample ``weights`` are shared (every learner is scored on one test set)."""
     if len(curve.anchors) < MIN_ANCHORS_TO_FIT:
         return {
             "available": False,
@@ -56,6 +60,7 @@ def _fit(curve: Curve, options: Any, weights: np.ndarray | None) -> LearningCurv
         monotone_tolerance=options.monotone_tolerance,
         holdout_tolerance=options.holdout_tolerance,
         level=options.level,
+        random_state=zlib.crc32(learner.encode()),
     ).fit(curve, weights=weights)
 
 
@@ -69,7 +74,8 @@ def _curve_findings(fit: LearningCurveFit | dict, options: Any) -> dict[str, Any
     if fit.draws_:
         grid = np.geomspace(fit.anchors_[0], fit.anchors_[-1] * 4, 60)
         low, high = fit.band(grid)
-        out["band"] = {"n": grid.tolist(), "low": low.tolist(), "high": high.tolist(), "level": options.level}
+        out["band"] = {"n": grid.tolist(), "low": low.tolist(), "high": high.tolist(), "level": options.level,
+                       "domain": str(UNIT)}
     out["data_to_target"] = (
         fit.data_to_reach(options.target_error, n_cap=options.n_cap) if options.target_error else None
     )
@@ -107,8 +113,8 @@ def analyze_data(rows: pl.DataFrame, options: Any) -> dict[str, Any]:
     base = baseline_curves(trials, corr, rows)
     size = _test_size({**dl, **base})
     weights = resampling_weights(size, options.n_bootstrap, seed=0) if size else None
-    dl_fits = {m: _fit(c, options, weights) for m, c in dl.items()}
-    base_fits = {b: _fit(c, options, weights) for b, c in base.items()}
+    dl_fits = {m: _fit(c, options, weights, m) for m, c in dl.items()}
+    base_fits = {b: _fit(c, options, weights, b) for b, c in base.items()}
     cross = {
         m: {
             b: (

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...statistics import Interval, nested_interval, t_interval
+from ...statistics import UNIT, Interval, bounded, nested_interval, t_interval
+
+
+DIFFERENCE = bounded(-1, 1)  # of two error rates
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,8 @@ def anchor_interval(curve: Curve, i: int, *, level: float = 0.95) -> Interval:
     """Interval of anchor i's mean error: nested over seeds × test samples, else Student-t over seeds; an error
     rate, so on the logit scale (inside [0, 1])."""
     if curve.correct is None:
-        return t_interval(curve.errors[i], level=level, over="seeds", bounds=(0.0, 1.0))
-    return nested_interval([1 - row for row in curve.correct[i]], level=level, paired=True, bounds=(0.0, 1.0))
+        return t_interval(curve.errors[i], domain=UNIT, level=level, over="seeds")
+    return nested_interval([1 - row for row in curve.correct[i]], level=level, paired=True, domain=UNIT)
 
 
 def paired_difference(dl: Curve, base: Curve, i_dl: int, i_base: int, *, level: float = 0.95) -> Interval:
@@ -80,9 +83,10 @@ def paired_difference(dl: Curve, base: Curve, i_dl: int, i_base: int, *, level: 
     pick_dl = np.searchsorted(dl.seeds[i_dl], common)
     pick_base = np.searchsorted(base.seeds[i_base], common)
     if dl.correct is None or base.correct is None:
-        return t_interval(dl.errors[i_dl][pick_dl] - base.errors[i_base][pick_base], level=level, over="seeds")
+        return t_interval(dl.errors[i_dl][pick_dl] - base.errors[i_base][pick_base], domain=DIFFERENCE, level=level,
+                          over="seeds")
     per_seed = [base.correct[i_base][j] - dl.correct[i_dl][i] for i, j in zip(pick_dl, pick_base)]
-    return nested_interval(per_seed, level=level, paired=True)
+    return nested_interval(per_seed, level=level, paired=True, domain=DIFFERENCE)
 
 
 def resampling_weights(test_size: int, n_resamples: int, *, seed: int = 0) -> np.ndarray:

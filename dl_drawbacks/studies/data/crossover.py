@@ -9,6 +9,10 @@ are: the interval excludes 0 and the difference is more than ``min_test_samples`
 than 2 × the test-set noise. *Fitted*: sign changes of the difference of the two fitted curves, per paired
 bootstrap replicate (shared test-sample weights), median and percentile interval per direction with the
 share of replicates without one; a crossing beyond the largest anchor is labelled ``extrapolated``.
+A fitted crossing is *resolved* (and headlined) only where the paired per-anchor differences resolve it
+(``resolve_fitted``): the overtaken learner resolved ahead at an anchor below it and, within the anchors,
+the overtaking one resolved ahead at an anchor above it; never below the second common anchor (the grid's
+left edge, where the fitted curves merely start on different sides).
 """
 
 from __future__ import annotations
@@ -20,6 +24,25 @@ from .curves import sign_changes
 from .learning_curves import LearningCurveFit
 
 DIRECTIONS = {"dl_overtakes": "DL overtakes the baseline", "baseline_overtakes": "the baseline overtakes DL"}
+AHEAD = {"dl_overtakes": ("baseline", "deep learning"), "baseline_overtakes": ("deep learning", "baseline")}
+
+
+def resolve_fitted(entry: dict, direction: str, per_anchor: list[dict]) -> tuple[bool, str | None]:
+    """Whether the paired per-anchor differences resolve a fitted crossing of ``direction`` at entry's median."""
+    n = entry.get("median")
+    if n is None:
+        return False, "no fitted crossing of this direction"
+    anchors = sorted(r["n"] for r in per_anchor)
+    if len(anchors) < 2 or n < anchors[1]:
+        return False, f"at the grid's left edge (n ≈ {n:.3g}, below the second common anchor)"
+    before, after = AHEAD[direction]
+    left = [r["n"] for r in per_anchor if r["n"] < n and r["ahead"] == before]
+    right = [r["n"] for r in per_anchor if r["n"] > n and r["ahead"] == after]
+    if not left:
+        return False, f"no anchor below n ≈ {n:.3g} where the paired difference resolves {before} ahead"
+    if n <= anchors[-1] and not right:
+        return False, f"no anchor above n ≈ {n:.3g} where the paired difference resolves {after} ahead"
+    return True, None
 
 
 def _per_anchor(dl: LearningCurveFit, base: LearningCurveFit, *, level: float, min_test_samples: float) -> list[dict]:
@@ -101,12 +124,14 @@ def fitted_crossovers(dl: LearningCurveFit, base: LearningCurveFit, *, n_cap: fl
         v = np.array(vals)
         hit = v[np.isfinite(v)]
         if hit.size == 0:
-            out[d] = {"median": None, "interval": [None, None], "p_none": 1.0 if v.size else None}
+            out[d] = {"median": None, "interval": [None, None], "domain": "positive",
+                      "p_none": 1.0 if v.size else None}
             continue
         med, lo, hi = np.quantile(hit, [0.5, q, 1 - q])
         out[d] = {
             "median": float(med),
             "interval": [float(lo), float(hi)],
+            "domain": "positive",
             "p_none": float(np.mean(~np.isfinite(v))),
             "extrapolated": bool(med > largest),
             "interval_is": "conditional on a crossing of this direction by n_cap",
@@ -134,11 +159,14 @@ def compare(
                    "at every anchor")
     else:
         verdict = "no common anchor with a defined difference"
+    fitted = fitted_crossovers(dl, base, n_cap=n_cap, level=level)
+    for d in DIRECTIONS if fitted.get("available") else ():
+        fitted[d]["resolved"], fitted[d]["reason"] = resolve_fitted(fitted[d], d, per)
     return {
         "per_anchor": per,
         "observed": crossings,
         "ahead_at_n": ahead,
         "verdict": verdict,
-        "fitted": fitted_crossovers(dl, base, n_cap=n_cap, level=level),
+        "fitted": fitted,
         "test": f"paired by seed and test sample; {level:.0%} nested interval over seeds × test samples",
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...statistics import Interval, value_range
+from ...statistics import NONNEGATIVE, Interval, value_range
 from .anchors import Curve, replicate_means
 from .curves import FAMILIES, at_bound, fit_family, n_to_reach
 
@@ -178,6 +178,9 @@ class LearningCurveFit:
         name = self.exponent_family_
         if name is None:
             return {"available": False, "reason": "neither pow3 nor pow2 fits without a parameter on its bound"}
+        if not self.assessment_[name]["passes"]:  # an exponent is only as good as its family's held-out test
+            return {"available": False, "family": name,
+                    "reason": f"not resolved: {name} failed its own held-out test ({self.assessment_[name]['why']})"}
         p = np.array(self.assessment_[name]["params"])
         bs = self.exponent_draws_[:, 1][np.isfinite(self.exponent_draws_[:, 1])]
         q = (1 - self.level) / 2
@@ -204,6 +207,7 @@ class LearningCurveFit:
             over,
             self._over(),
             reason,
+            str(NONNEGATIVE),
         )
         return {
             "available": True,
@@ -235,13 +239,15 @@ class LearningCurveFit:
         q = (1 - self.level) / 2
         med, lo, hi = np.quantile(draws, [0.5, q, 1 - q], method="inverted_cdf") if draws.size else (np.inf,) * 3
         reached = next((float(a) for a, m in zip(self.anchors_, self.means_) if m <= target), None)
-        beyond = not np.isfinite(med) or med > self.anchors_[-1]
+        # interpolated only when an anchor's mean error actually reaches the target; otherwise it is extrapolated
+        beyond = reached is None or not np.isfinite(med) or med > self.anchors_[-1]
         return {
             "target_error": target,
             "available": True,
             "median": _finite(med),
             "level": self.level,
             "interval": [_finite(lo), _finite(hi)],
+            "domain": "positive",
             "p_unreachable": float(np.mean(~np.isfinite(draws))) if draws.size else None,
             "provenance": "extrapolated" if beyond else "interpolated within the anchors",
             "families": self.passing_,

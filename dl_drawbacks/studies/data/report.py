@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...headline import as_dicts, from_interval, from_verdict, not_measurable
 from ...report.markdown import fmt, image, table
 from .crossover import DIRECTIONS
 
@@ -162,79 +163,50 @@ def data_markdown(f: dict[str, Any], figures: list[Path]) -> str:
 
 
 def data_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    """Exponent, data to the target error and crossovers per learner pair, by the headline policy: a fitted
+    crossover is headlined only where the paired per-anchor differences resolve it (``crossover.resolve_fitted``)."""
     if not f.get("available", True):
-        return [
-            {
-                "finding": "data requirements",
-                "value": None,
-                "interval": None,
-                "unit": "",
-                "provenance": "",
-                "reason": f["reason"],
-            }
-        ]
+        return as_dicts([not_measurable("data", "data", "data requirements", f["reason"])])
     out = []
     for m, c in f["models"].items():
         if not c.get("available"):
-            out.append(
-                {
-                    "finding": f"learning curve ({m})",
-                    "value": None,
-                    "interval": None,
-                    "unit": "",
-                    "provenance": "",
-                    "reason": c["reason"],
-                }
-            )
+            out.append(not_measurable("data", f"curve/{m}", f"learning curve ({m})", c["reason"]))
             continue
         e = c["exponent"]
-        out.append(
-            {
-                "finding": f"learning-curve exponent b, error ≈ c + a·n^-b ({m})",
-                "value": e.get("b"),
-                "interval": [e["interval"]["low"], e["interval"]["high"]] if e["available"] else None,
-                "unit": "exponent",
-                "over": e["interval"]["over"] if e["available"] else None,
-                "provenance": f"fitted ({e['family']})" if e["available"] else "",
-                "reason": e.get("reason"),
-            }
-        )
+        text = f"learning-curve exponent b, error ≈ c + a·n^-b ({m})"
+        if e["available"]:
+            out.append(from_interval("data", f"exponent/{m}", text, e["interval"], unit="exponent", label="fitted",
+                                     estimate=e["b"], method=e["family"]))
+        else:
+            out.append(from_verdict("data", f"exponent/{m}", text, resolved=False, reason=e["reason"], label="fitted"))
         t = c.get("data_to_target")
         if t:
-            out.append(
-                {
-                    "finding": f"train samples to reach test error {t['target_error']} ({m})",
-                    "value": t.get("median"),
-                    "interval": t.get("interval"),
-                    "unit": "samples" + (f" (P unreachable {t['p_unreachable']:.2f})" if t["available"] else ""),
-                    "over": "seeds x test samples x passing families" if t["available"] else None,
-                    "provenance": t["provenance"] if t["available"] else "",
-                    "reason": t.get("reason"),
-                }
-            )
+            text = f"train samples to reach test error {t['target_error']} ({m})"
+            if not t["available"]:
+                out.append(not_measurable("data", f"data_to_target/{m}", text, t["reason"]))
+            else:
+                label = "extrapolated" if t["provenance"] == "extrapolated" else "interpolated"
+                iv = {"estimate": t["median"], "low": t["interval"][0], "high": t["interval"][1], "level": t["level"],
+                      "n": {}, "over": "seeds x test samples x passing families", "reason": None}
+                out.append(from_interval("data", f"data_to_target/{m}", text, iv, label=label,
+                                         unit=f"samples (P unreachable {t['p_unreachable']:.2f})",
+                                         method="median over the model-averaged bootstrap"))
         for b, x in f["crossover"].get(m, {}).items():
             verdict = x.get("verdict", x.get("reason"))
-            out.append(
-                {
-                    "finding": f"{m} vs {b}: {verdict}",
-                    "value": None,
-                    "interval": None,
-                    "unit": "samples",
-                    "provenance": "measured, paired per anchor over seeds x test samples",
-                    "reason": "a verdict (in the finding), not a number",
-                }
-            )
+            open_anchors = [f"{r['n']:g}" for r in x.get("per_anchor", []) if not r["resolved"]]
+            reason = (x.get("reason") if "verdict" not in x else
+                      f"the paired difference is unresolved at n = {', '.join(open_anchors)}" if open_anchors else None)
+            out.append(from_verdict("data", f"crossover/{m}/{b}", f"{m} vs {b}: {verdict}", resolved=reason is None,
+                                    reason=reason, method="paired per anchor over seeds x test samples"))
             fit = x.get("fitted", {})
             for d, say in DIRECTIONS.items():
-                if fit.get("available") and fit[d]["median"] is not None and fit[d]["p_none"] < 0.5:
-                    out.append(
-                        {
-                            "finding": f"{m} vs {b}: {say} at n (fitted)",
-                            "value": fit[d]["median"],
-                            "interval": fit[d]["interval"],
-                            "unit": f"samples (P none {fit[d]['p_none']:.2f})",
-                            "over": "paired bootstrap replicates",
-                            "provenance": "extrapolated" if fit[d]["extrapolated"] else "fitted within the anchors",
-                        }
-                    )
-    return out
+                if not fit.get("available") or fit[d]["median"] is None or fit[d]["p_none"] >= 0.5:
+                    continue
+                iv = {"estimate": fit[d]["median"], "low": fit[d]["interval"][0], "high": fit[d]["interval"][1],
+                      "level": fit["level"], "n": {"paired_bootstrap_replicates": fit["replicates"]},
+                      "reason": None}
+                out.append(from_interval("data", f"fitted_crossover/{m}/{b}/{d}", f"{m} vs {b}: {say} at n (fitted)",
+                                         iv, unit=f"samples (P none {fit[d]['p_none']:.2f})",
+                                         label="extrapolated" if fit[d]["extrapolated"] else "interpolated",
+                                         requires=(fit[d]["resolved"], f"{fit[d]['reason']}")))
+    return as_dicts(out)

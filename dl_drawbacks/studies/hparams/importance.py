@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ...statistics import Interval
+from ...statistics import MIN_BOOTSTRAP_UNITS, UNIT, Interval
 
 
 def optuna_study(frame: pl.DataFrame, distributions: dict[str, Any], *, objective: str = "objective"):
@@ -47,14 +47,21 @@ def _native(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def replicate_interval(replicates: np.ndarray, estimate: float, *, over: str, level: float = 0.95) -> Interval:
-    """Percentile interval of bootstrap replicates computed here (the fits are shared by every parameter)."""
+def replicate_interval(replicates: np.ndarray, estimate: float, *, units: int, over: str,
+                       level: float = 0.95) -> Interval:
+    """Percentile interval of bootstrap replicates computed here (the fits are shared by every parameter) of an
+    importance share in [0, 1]; refused below ``MIN_BOOTSTRAP_UNITS`` resampled ``units`` (configurations)."""
     v = replicates[np.isfinite(replicates)]
-    n = {over.replace(" ", "_"): int(v.size)}
+    n = {"configurations": units, "resamples": int(v.size)}
+    if units < MIN_BOOTSTRAP_UNITS:
+        return Interval(estimate, None, None, "bootstrap-percentile", level, over, n,
+                        f"not measurable: {units} configurations (a bootstrap interval needs at least "
+                        f"{MIN_BOOTSTRAP_UNITS})", str(UNIT))
     if v.size < 2:
-        return Interval(estimate, None, None, "bootstrap-percentile", level, over, n, f"{v.size} usable resample(s)")
+        return Interval(estimate, None, None, "bootstrap-percentile", level, over, n, f"{v.size} usable resample(s)",
+                        str(UNIT))
     low, high = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
-    return Interval(estimate, float(low), float(high), "bootstrap-percentile", level, over, n)
+    return Interval(estimate, float(low), float(high), "bootstrap-percentile", level, over, n, None, str(UNIT))
 
 
 class FanovaBootstrap:
@@ -102,7 +109,7 @@ class FanovaBootstrap:
         for j, n in enumerate(names):
             self.summary_[n] = {
                 "point": self.point_[n],
-                "interval": replicate_interval(self.samples_[:, j], self.point_[n],
+                "interval": replicate_interval(self.samples_[:, j], self.point_[n], units=frame.height,
                                                over="configurations (bootstrap)").to_dict(),
                 "rank_frequency": {str(r): float((ranks[:, j] == r).mean()) if len(ranks) else None
                                    for r in range(1, len(names) + 1)},

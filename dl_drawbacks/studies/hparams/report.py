@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...headline import Headline, as_dicts, from_interval
 from ...report.markdown import fmt, image, table
 
 
@@ -227,77 +228,45 @@ def hparams_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     return "\n".join(parts)
 
 
-def _interval_pair(iv: dict | None) -> list[float] | None:
-    return [iv["low"], iv["high"]] if iv and iv.get("low") is not None else None
-
-
 def hparams_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    """Importance, tunability, hyperparameter share of variance, transfer and ASHA's saving, by the headline policy."""
     out = []
     imp = f["importance"]
     if imp.get("available"):
         top, p = imp["ranking"][0], imp["params"][imp["ranking"][0]]
-        out.append(
-            {
-                "finding": f"most important hyperparameter: {top} (fANOVA, {imp['configurations_used']} "
-                           "configurations; "
-                f"ranked first in {fmt(p['top1_frequency'])} of resamples; null p {fmt(p['null_p_value'])})",
-                "value": p["point"],
-                "interval": _interval_pair(p["interval"]),
-                "over": "configurations (bootstrap)",
-                "unit": "variance share",
-                "provenance": "fitted",
-            }
-        )
+        null_p = p.get("null_p_value")
+        out.append(from_interval(
+            "hparams", "importance",
+            f"most important hyperparameter: {top} (fANOVA, {imp['configurations_used']} configurations; ranked first "
+            f"in {fmt(p['top1_frequency'])} of resamples; null p {fmt(null_p)})", p["interval"],
+            unit="variance share", label="fitted", estimate=p["point"],
+            requires=(null_p is not None and null_p < 0.05, f"its importance is within the permutation null "
+                                                            f"(p {fmt(null_p)})")))
     t = f["tunability"]
     if t.get("available") and t["overall"].get("available"):
         o = t["overall"]
-        out.append(
-            {
-                "finding": f"tunability: tuned - default, test accuracy over {o['seeds']} fresh seeds",
-                "value": o["gain"],
-                "interval": _interval_pair(o["interval"]),
-                "over": "seeds (paired)",
-                "unit": "accuracy",
-                "provenance": "measured",
-            }
-        )
+        out.append(from_interval("hparams", "tunability",
+                                 f"tunability: tuned - default, test accuracy over {o['seeds']} fresh seeds",
+                                 o["interval"], unit="accuracy", null=0.0, estimate=o["gain"]))
     sv = f["seed_variance"]
     if sv.get("available"):
-        out.append(
-            {
-                "finding": f"share of outcome variance from hyperparameters ({sv['design']})",
-                "value": sv["hparam_share"],
-                "interval": _interval_pair(sv["hparam_share_interval"]),
-                "over": "configurations (bootstrap)",
-                "unit": "fraction",
-                "provenance": "fitted",
-            }
-        )
+        out.append(from_interval("hparams", "hparam_share",
+                                 f"share of outcome variance from hyperparameters ({sv['design']})",
+                                 sv["hparam_share_interval"], unit="fraction", label="fitted",
+                                 estimate=sv["hparam_share"]))
     tr = f["transfer"]
     if tr.get("available") and tr["first_rung"].get("available"):
         r = tr["first_rung"]
-        out.append(
-            {
-                "finding": f"rank correlation of configurations {tr['task_a']} vs {tr['task_b']} at evaluation 1 "
-                f"({r['configs']} configurations)",
-                "value": r["rho"],
-                "interval": _interval_pair(r["interval"]),
-                "over": "configurations (bootstrap)",
-                "unit": "Spearman",
-                "provenance": "measured",
-            }
-        )
+        out.append(from_interval("hparams", "transfer",
+                                 f"rank correlation of configurations {tr['task_a']} vs {tr['task_b']} at evaluation 1 "
+                                 f"({r['configs']} configurations)", r["interval"], unit="Spearman", null=0.0,
+                                 estimate=r["rho"]))
     c = f["cost"]
     for task, b in (c.get("per_search") or {}).items():
         saved = b["energy_saved_fraction"]
-        out.append(
-            {
-                "finding": f"energy ASHA saved on the {task} search",
-                "value": saved,
-                "interval": None,
-                "unit": "fraction",
-                "provenance": f"projected ({', '.join(c['energy_provenance'])} meters)",
-                **({} if saved is not None else {"reason": "no energy was measured"}),
-            }
-        )
-    return out
+        out.append(Headline("hparams", f"asha_saving/{task}", f"energy ASHA saved on the {task} search", saved, None,
+                            "fraction", "estimate", saved is not None,
+                            "a projection of the energy the stopped trials would have used (no interval)"
+                            if saved is not None else "not measurable: no energy was measured",
+                            method=f"projected ({', '.join(c['energy_provenance'])} meters)"))
+    return as_dicts(out)

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import rankdata
 
-from ...statistics import bootstrap_interval
+from ...statistics import bootstrap_interval, bounded
 from .analysis import value_at_eval
 from .followups import best_configs
 from .trials import config_id
@@ -46,7 +46,7 @@ def rung_correlation(table: pl.DataFrame, curves: pl.DataFrame, at: int, seed: i
         return {**base, "available": False,
                 "reason": "not measurable: every configuration scored the same on one data set"}
     iv = bootstrap_interval(np.arange(both.height), lambda i: spearman(xs[i.astype(int)], ys[i.astype(int)]),
-                            over="configurations", seed=seed, n_resamples=1000)
+                            domain=bounded(-1, 1), over="configurations", seed=seed, n_resamples=1000)
     return {**base, "available": True, "rho": spearman(xs, ys), "interval": iv.to_dict()}
 
 

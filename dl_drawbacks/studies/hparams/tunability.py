@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ...statistics import t_interval
+from ...statistics import UNIT, bounded, t_interval
 from .followups import FULL, best_configs, oat_choice
 from .trials import config_id
 
@@ -44,7 +44,7 @@ def paired_gain(table: pl.DataFrame, cid: str, reference: str, task: str, seeds:
     if both.height == 0:
         return {"available": False, "reason": "not measurable: no fresh seed has finished runs of both configurations"}
     diff = (both["score"] - both["reference"]).to_numpy()
-    iv = t_interval(diff, over="seeds (paired)")
+    iv = t_interval(diff, domain=bounded(-1, 1), over="seeds (paired)")
     return {"available": True, "gain": float(diff.mean()), "interval": iv.to_dict(), "seeds": both.height,
             "tuned_test": float(both["score"].mean()), "reference_test": float(both["reference"].mean())}
 
@@ -57,7 +57,7 @@ def tunability(table: pl.DataFrame, names: list[str], seeds: list[int], *, top_k
     d_id = default_rows["config_id"][0]
     d_test = test_score(fresh_runs(table, d_id, task, seeds)).drop_nulls().to_numpy()
     out: dict[str, Any] = {"available": True, "task": task, "default_config": default,
-                           "default_test": t_interval(d_test, over="seeds").to_dict(),
+                           "default_test": t_interval(d_test, domain=UNIT, over="seeds").to_dict(),
                            "scored_on": "test split, fresh seeds (chosen on validation of the search seed's runs)"}
     candidates = [c for c in best_configs(table, "search", names, top_k)
                   if fresh_runs(table, config_id(c), task, seeds).height]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ...statistics import bootstrap_interval
+from ...statistics import UNIT, bootstrap_interval
 from .followups import FULL
 from .options import HparamsOptions
 from .space import sample_configs
@@ -77,7 +77,8 @@ def seed_variance(table: pl.DataFrame, options: HparamsOptions) -> dict[str, Any
                 "reason": "not measurable: every variance component estimate is <= 0"}
     shares = {k: v / total for k, v in kept_comp.items()}
     share_iv = bootstrap_interval(np.arange(len(kept)), lambda idx: hparam_share(y[idx.astype(int)]),
-                                  over="configurations", seed=options.sample_seed, n_resamples=1000)
+                                  domain=UNIT, over="configurations", seed=options.sample_seed,
+                                  n_resamples=1000)
     return {"available": True, **base, "components": comp, "shares": shares, "negative_estimates_set_to_0": negative,
             "hparam_share": shares["hyperparameters"], "seed_share": shares["seed"] + shares["residual"],
             "hparam_share_interval": share_iv.to_dict(),

@@ -31,6 +31,7 @@ import polars as pl
 
 from ...aggregate import with_factor_columns
 from .roar_summary import roar_summary
+from ...statistics import UNIT
 from .summaries import audit_summary, over_seeds, planted_summary, price_summary
 
 SETTING = ("family", "size", "steps", "epochs", "n_train")
@@ -101,7 +102,7 @@ def _condition(rows: pl.DataFrame, part: pl.DataFrame, options: Any) -> dict[str
     clean, planted = part.filter(pl.col("role") == "clean"), part.filter(pl.col("role") == "planted")
     roar = part.filter(pl.col("role") == "roar")
     judged = clean if clean.height else planted  # the accuracy that decides whether the condition is trained enough
-    accuracy = over_seeds(judged["network_accuracy_test"].to_list(), level)
+    accuracy = over_seeds(judged["network_accuracy_test"].to_list(), level, UNIT)
     first = part.row(0, named=True)
     entry = {
         "condition": first["condition"],

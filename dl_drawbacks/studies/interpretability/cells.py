@@ -11,6 +11,7 @@ def interval_cell(s: dict[str, Any] | None) -> str:
     """'estimate [low, high]', the estimate alone when the interval is undefined, '—' when there is none."""
     if not s or s.get("estimate") is None:
         return "—"
-    return (
-        f"{fmt(s['estimate'])} [{fmt(s['low'])}, {fmt(s['high'])}]" if s.get("low") is not None else fmt(s["estimate"])
-    )
+    if s.get("low") is None:
+        return fmt(s["estimate"])
+    flat = " (zero width: no spread, not certainty)" if s["low"] == s["high"] else ""
+    return f"{fmt(s['estimate'])} [{fmt(s['low'])}, {fmt(s['high'])}]{flat}"

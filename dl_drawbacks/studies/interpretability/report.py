@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...headline import as_dicts, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 from .cells import interval_cell as _ci
 
@@ -174,82 +175,41 @@ def interpretability_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     return "\n".join(out)
 
 
-def _row(finding: str, iv: dict[str, Any] | None, unit: str, provenance: str) -> dict[str, Any] | None:
-    if not iv or iv.get("estimate") is None:
-        return None
-    return {
-        "finding": finding,
-        "value": iv["estimate"],
-        "interval": [iv["low"], iv["high"]] if iv.get("low") is not None else None,
-        "unit": unit,
-        "provenance": provenance,
-        "over": iv.get("over"),
-    }
-
-
 def interpretability_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    """Gains over random order, sanity gaps, reliance, localisation lift (only where the planted model uses its
+    patch) and the price of interpretability, each resolved when its interval excludes 0 (``headline``)."""
     from .roar_report import roar_headlines
 
     chosen = next((c for c in f.get("conditions", []) if c["condition"] == f.get("headline_condition")), None)
     if chosen is None:
-        return [
-            {
-                "finding": "interpretability headlines",
-                "value": None,
-                "interval": None,
-                "unit": "",
-                "provenance": "measured",
-                "reason": f"no condition reached {f.get('min_accuracy')} mean test accuracy",
-            }
-        ]
+        return as_dicts([not_measurable("interpretability", "interpretability", "interpretability headlines",
+                                        f"no condition reached {f.get('min_accuracy')} mean test accuracy")])
     tag = f" ({chosen['condition']})"
     out = []
     a, p, price = chosen["audit"], chosen["planted"], chosen["price_of_interpretability"]
+
+    def row(key: str, text: str, iv: dict[str, Any] | None, unit: str, **policy: Any) -> None:
+        if iv and iv.get("estimate") is not None:
+            out.append(from_interval("interpretability", key, text + tag, iv, unit=unit, null=0.0, **policy))
+
     for m, per in (a.get("faithfulness") or {}).items():
         for b, v in per.items():
-            out.append(
-                _row(
-                    f"insertion AUC gain over random order, {m}, baseline {b}{tag}",
-                    v["insertion_gain"],
-                    "probability",
-                    "measured",
-                )
-            )
+            row(f"insertion_gain/{m}/{b}", f"insertion AUC gain over random order, {m}, baseline {b}",
+                v["insertion_gain"], "probability")
     for m, s in (a.get("sanity") or {}).items():
-        out.append(
-            _row(
-                f"reference minus fully-randomised Spearman, {m}{tag}",
-                s["model_randomisation"]["reference_minus_randomised"],
-                "rho",
-                "measured",
-            )
-        )
-        out.append(
-            _row(
-                f"reference minus permuted-label Spearman, {m}{tag}",
-                s["data_randomisation"]["reference_minus_randomised"],
-                "rho",
-                "measured",
-            )
-        )
+        row(f"model_randomisation/{m}", f"reference minus fully-randomised Spearman, {m}",
+            s["model_randomisation"]["reference_minus_randomised"], "rho")
+        row(f"data_randomisation/{m}", f"reference minus permuted-label Spearman, {m}",
+            s["data_randomisation"]["reference_minus_randomised"], "rho")
     if p.get("available"):
-        out.append(
-            _row(
-                f"accuracy drop on patch removal, planted model{tag}",
-                p["reliance"]["planted"]["accuracy_drop"],
-                "fraction",
-                "measured",
-            )
-        )
+        reliance = p["reliance"]
+        row("patch_reliance", "accuracy drop on patch removal, planted model", reliance["planted"]["accuracy_drop"],
+            "fraction")
+        uses_patch = (bool(reliance["established"]), "the planted model does not use the patch "
+                      f"({reliance['rule']}), so no localisation lift is judged")
         for m, e in p["localisation"].items():
-            out.append(
-                _row(
-                    f"patch rank AUC lift over the negative control, {m}{tag}",
-                    e["auc"]["lift_over_control"],
-                    "probability",
-                    "measured",
-                )
-            )
+            row(f"patch_lift/{m}", f"patch rank AUC lift over the negative control, {m}", e["auc"]["lift_over_control"],
+                "probability", requires=uses_patch)
     for m, v in (price.get("models") or {}).items():
-        out.append(_row(f"accuracy gap network − tuned {m}, clean data{tag}", v["gap"], "fraction", "measured"))
-    return [r for r in out if r is not None] + roar_headlines(f)
+        row(f"price/{m}", f"accuracy gap network − tuned {m}, clean data", v["gap"], "fraction")
+    return as_dicts(out) + roar_headlines(f)

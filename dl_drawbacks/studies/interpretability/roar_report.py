@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...headline import Headline, as_dicts, from_interval, not_measurable
 from ...report.markdown import table
 from .cells import interval_cell as _ci
 from .roar_summary import NOT_RUN, NOT_RUN_IN_STUDY
@@ -60,17 +61,13 @@ def roar_markdown(c: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _gain_row(c: dict[str, Any], method: str, g: dict[str, Any]) -> dict[str, Any]:
-    iv, fractions = g["gain"], ", ".join(f"{x:g}" for x in g["fractions"])
-    return {
-        "finding": f"ROAR gain over random ranking, {method} ({c['condition']}): mean over fractions {fractions} "
-        f"of random's retrained test accuracy minus {method}'s; {g['verdict'] or 'not judged'}",
-        "value": iv["estimate"],
-        "interval": [iv["low"], iv["high"]] if iv.get("low") is not None else None,
-        "unit": "accuracy",
-        "provenance": "measured",
-        "over": f"{iv['method']}: {iv['n'].get('seeds')} seeds × {iv['n'].get('test_samples')} test samples",
-    }
+def _gain_row(c: dict[str, Any], method: str, g: dict[str, Any]) -> Headline:
+    fractions = ", ".join(f"{x:g}" for x in g["fractions"])
+    return from_interval("interpretability", f"roar/{method}/{c['condition']}",
+                         f"ROAR gain over random ranking, {method} ({c['condition']}): mean over fractions {fractions} "
+                         f"of random's retrained test accuracy minus {method}'s; {g['verdict'] or 'not judged'}",
+                         g["gain"], unit="accuracy", null=0.0,
+                         requires=(g["verdict"] is not None, g.get("reason") or "not judged"))
 
 
 def roar_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
@@ -84,20 +81,11 @@ def roar_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
         if g.get("available") and g["gain"].get("estimate") is not None
     ]
     if out:
-        return out
+        return as_dicts(out)
     if not ran:
         reason = NOT_RUN_IN_STUDY
     elif not eligible:
         reason = "no condition that ran ROAR reached the headline accuracy"
     else:
         reason = "no method's gain over random could be measured (only random ran, or no seed shared with random)"
-    return [
-        {
-            "finding": "ROAR gain over random ranking",
-            "value": None,
-            "interval": None,
-            "unit": "accuracy",
-            "provenance": "measured",
-            "reason": reason,
-        }
-    ]
+    return as_dicts([not_measurable("interpretability", "roar", "ROAR gain over random ranking", reason)])

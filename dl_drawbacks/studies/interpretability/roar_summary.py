@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .summaries import nested, over_seeds, per_seed_samples
+from ...statistics import UNIT
+from .summaries import DIFFERENCE, nested, over_seeds, per_seed_samples
 
 RANDOM = "random"  # the reference ranking (treatment.roar_method)
 NOT_RUN_IN_STUDY = "ROAR not run: no trial with treatment.roar_fraction"
@@ -75,13 +76,13 @@ def _gain(arrays: Arrays, method: str, level: float) -> dict[str, Any]:
     if not seeds:
         return _unavailable(f"no seed ran both {method} and random at the same fractions")
     diff = {f: {s: arrays[(RANDOM, f)][s] - arrays[(method, f)][s] for s in seeds} for f in fractions}
-    gain = nested([np.mean([diff[f][s] for f in fractions], axis=0) for s in seeds], level)
+    gain = nested([np.mean([diff[f][s] for f in fractions], axis=0) for s in seeds], level, DIFFERENCE)
     entry: dict[str, Any] = {
         "available": True,
         "gain": gain,
         "fractions": fractions,
         "seeds": seeds,
-        "by_fraction": [{"fraction": f, "gain": nested(list(diff[f].values()), level)} for f in fractions],
+        "by_fraction": [{"fraction": f, "gain": nested(list(diff[f].values()), level, DIFFERENCE)} for f in fractions],
     }
     if len(seeds) < 2:
         entry.update(verdict=None, reason="one seed: seed-to-seed variation is not measured; not judged")
@@ -95,7 +96,7 @@ def _gain(arrays: Arrays, method: str, level: float) -> dict[str, Any]:
 def _source_accuracy(rows: pl.DataFrame, roar: pl.DataFrame, level: float) -> dict[str, Any]:
     """Test accuracy of the models that ranked the features (one per seed, shared by its ROAR trials)."""
     part = rows.filter((pl.col("metric") == "roar_source_accuracy") & pl.col("trial_id").is_in(roar["trial_id"]))
-    return over_seeds(part.group_by("seed").agg(pl.col("value").first())["value"].to_list(), level)
+    return over_seeds(part.group_by("seed").agg(pl.col("value").first())["value"].to_list(), level, UNIT)
 
 
 def _removed(rows: pl.DataFrame, roar: pl.DataFrame) -> dict[str, int]:
@@ -121,7 +122,7 @@ def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, le
     clean_correct = [v for v in (_correct(rows, t) for t in clean["trial_id"].to_list()) if v.size]
     curves = {
         m: [
-            {"fraction": f, "accuracy": nested(list(by_seed.values()), level), "seeds": len(by_seed)}
+            {"fraction": f, "accuracy": nested(list(by_seed.values()), level, UNIT), "seeds": len(by_seed)}
             for (mm, f), by_seed in sorted(arrays.items())
             if mm == m
         ]
@@ -137,7 +138,7 @@ def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, le
         "features_removed": _removed(rows, roar),
         "source_accuracy": _source_accuracy(rows, roar, level),
         "clean_accuracy": (
-            nested(clean_correct, level)
+            nested(clean_correct, level, UNIT)
             if clean_correct
             else _unavailable(
                 "no clean trial (treatment.planted: false) with test predictions in this condition: no fraction-0 point"

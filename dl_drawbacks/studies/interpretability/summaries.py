@@ -9,9 +9,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ...statistics import nested_interval, t_interval, value_range
+from ...statistics import NONNEGATIVE, POSITIVE, UNIT, Domain, bounded, nested_interval, t_interval, value_range
 
 COMPARISONS = ("randomised", "independent", "label_random")
+DIFFERENCE = bounded(-1, 1)  # of two accuracies, AUCs or shares
+CORRELATION = bounded(-1, 1)  # a Spearman or a similarity
+CORRELATION_GAP = bounded(-2, 2)  # the difference of two correlations
 
 
 def per_seed_samples(rows: pl.DataFrame, metric: str, group: str, trial_ids: list[str]) -> list[np.ndarray]:
@@ -22,12 +25,12 @@ def per_seed_samples(rows: pl.DataFrame, metric: str, group: str, trial_ids: lis
     ]
 
 
-def nested(per_seed: list[np.ndarray], level: float) -> dict[str, Any]:
-    return nested_interval([v[np.isfinite(v)] for v in per_seed], level=level).to_dict()
+def nested(per_seed: list[np.ndarray], level: float, domain: Domain) -> dict[str, Any]:
+    return nested_interval([v[np.isfinite(v)] for v in per_seed], level=level, domain=domain).to_dict()
 
 
-def over_seeds(values: Any, level: float) -> dict[str, Any]:
-    return t_interval([v for v in values if v is not None], level=level, over="seeds").to_dict()
+def over_seeds(values: Any, level: float, domain: Domain) -> dict[str, Any]:
+    return t_interval([v for v in values if v is not None], domain=domain, level=level, over="seeds").to_dict()
 
 
 def _per_trial(rows: pl.DataFrame, metric: str, trial_ids: list[str]) -> dict[str, list[float]]:
@@ -53,11 +56,11 @@ def _paired(planted: pl.DataFrame, clean: pl.DataFrame) -> list[tuple[str, str]]
 def _reliance(t: pl.DataFrame, level: float) -> dict[str, Any]:
     drop = (t["network_accuracy_test_planted"] - t["network_accuracy_test"]).to_list()
     return {
-        "accuracy_true_patch": over_seeds(t["network_accuracy_test_planted"].to_list(), level),
-        "accuracy_patch_removed": over_seeds(t["network_accuracy_test"].to_list(), level),
-        "accuracy_wrong_patch": over_seeds(t["network_accuracy_test_patch_random"].to_list(), level),
-        "accuracy_drop": over_seeds(drop, level),
-        "prediction_flips": over_seeds(t["patch_removal_flips"].to_list(), level),
+        "accuracy_true_patch": over_seeds(t["network_accuracy_test_planted"].to_list(), level, UNIT),
+        "accuracy_patch_removed": over_seeds(t["network_accuracy_test"].to_list(), level, UNIT),
+        "accuracy_wrong_patch": over_seeds(t["network_accuracy_test_patch_random"].to_list(), level, UNIT),
+        "accuracy_drop": over_seeds(drop, level, DIFFERENCE),
+        "prediction_flips": over_seeds(t["patch_removal_flips"].to_list(), level, UNIT),
     }
 
 
@@ -69,9 +72,9 @@ def _localisation(rows: pl.DataFrame, pairs: list[tuple[str, str]], method: str,
         tp, tc = per_seed_samples(rows, metric, method, planted_ids), per_seed_samples(rows, metric, method, clean_ids)
         lift = [a - b for a, b in zip(tp, tc) if a.shape == b.shape]  # same explained samples, same stamp, per seed
         out[score] = {
-            "planted": nested(tp, level),
-            "control": nested(tc, level),
-            "lift_over_control": nested(lift, level),
+            "planted": nested(tp, level, UNIT),
+            "control": nested(tc, level, UNIT),
+            "lift_over_control": nested(lift, level, DIFFERENCE),
         }
     flips = per_seed_samples(rows, "patch_flip", "patch", planted_ids)
     auc = per_seed_samples(rows, "localisation_auc", method, planted_ids)
@@ -119,7 +122,7 @@ def planted_summary(rows: pl.DataFrame, clean: pl.DataFrame, planted: pl.DataFra
         "reliance": {
             "planted": planted_reliance,
             "control": control_reliance,
-            "drop_over_control": over_seeds(diff, level),
+            "drop_over_control": over_seeds(diff, level, bounded(-2, 2)),
             "established": relies,
             "rule": "established when the interval of the planted model's accuracy drop on patch removal is above 0",
         },
@@ -136,10 +139,10 @@ def _faithfulness(rows: pl.DataFrame, ids: list[str], level: float) -> dict[str,
             continue
         d, i = auc["deletion_auc"], auc["insertion_auc"]
         out.setdefault(method, {})[baseline] = {
-            "deletion_auc": over_seeds(d[group], level),
-            "insertion_auc": over_seeds(i[group], level),
-            "deletion_gain": over_seeds([r - v for r, v in zip(d[f"random@{baseline}"], d[group])], level),
-            "insertion_gain": over_seeds([v - r for r, v in zip(i[f"random@{baseline}"], i[group])], level),
+            "deletion_auc": over_seeds(d[group], level, UNIT),
+            "insertion_auc": over_seeds(i[group], level, UNIT),
+            "deletion_gain": over_seeds([r - v for r, v in zip(d[f"random@{baseline}"], d[group])], level, DIFFERENCE),
+            "insertion_gain": over_seeds([v - r for r, v in zip(i[f"random@{baseline}"], i[group])], level, DIFFERENCE),
         }
     return out
 
@@ -149,10 +152,10 @@ def _sanity(rows: pl.DataFrame, ids: list[str], level: float) -> dict[str, Any]:
     out = {}
     for method in sorted({g.partition("@")[0] for g in groups}):
         sim = {c: per_seed_samples(rows, "sanity_similarity", f"{method}@{c}", ids) for c in COMPARISONS}
-        entry: dict[str, Any] = {c: nested(v, level) for c, v in sim.items()}
+        entry: dict[str, Any] = {c: nested(v, level, CORRELATION) for c, v in sim.items()}
         for test, other in (("model_randomisation", "randomised"), ("data_randomisation", "label_random")):
             gap = [a - b for a, b in zip(sim["independent"], sim[other]) if a.shape == b.shape]
-            iv = nested(gap, level)
+            iv = nested(gap, level, CORRELATION_GAP)
             entry[test] = {
                 "reference_minus_randomised": iv,
                 "passes": None if iv["low"] is None else bool(iv["low"] > 0),
@@ -161,7 +164,7 @@ def _sanity(rows: pl.DataFrame, ids: list[str], level: float) -> dict[str, Any]:
             (pl.col("metric") == "sanity_spearman") & (pl.col("group") == method) & pl.col("trial_id").is_in(ids)
         )
         entry["by_depth"] = [
-            {"depth": int(k), "spearman": over_seeds(p["value"].to_list(), level)}
+            {"depth": int(k), "spearman": over_seeds(p["value"].to_list(), level, CORRELATION)}
             for (k,), p in depth.group_by("step", maintain_order=True)
         ]
         entry["by_depth"].sort(key=lambda e: e["depth"])
@@ -190,17 +193,19 @@ def audit_summary(rows: pl.DataFrame, clean: pl.DataFrame, level: float) -> dict
         "available": True,
         "faithfulness": _faithfulness(rows, ids, level),
         "robustness": {
-            m: {k: over_seeds(scalar[k].get(m, []), level) for k in robust} for m in sorted(scalar["sensitivity_max"])
+            m: {k: over_seeds(scalar[k].get(m, []), level, NONNEGATIVE) for k in robust}
+            for m in sorted(scalar["sensitivity_max"])
         },
         "cost_seconds_per_sample": {
-            m: over_seeds(v, level) for m, v in sorted(scalar["explain_seconds_per_sample"].items())
+            m: over_seeds(v, level, POSITIVE) for m, v in sorted(scalar["explain_seconds_per_sample"].items())
         },
         "sanity": _sanity(rows, ids, level),
         "twin_accuracy": {
-            f"{g}/{s}": over_seeds(p["value"].to_list(), level)
+            f"{g}/{s}": over_seeds(p["value"].to_list(), level, UNIT)
             for (g, s), p in twin.group_by("group", "split", maintain_order=True)
         },
-        "agreement": {pair: over_seeds(v, level) for pair, v in sorted(scalar["agreement_spearman"].items())},
+        "agreement": {pair: over_seeds(v, level, CORRELATION)
+                      for pair, v in sorted(scalar["agreement_spearman"].items())},
     }
 
 
@@ -218,13 +223,13 @@ def price_summary(rows: pl.DataFrame, clean: pl.DataFrame, level: float) -> dict
         & (pl.col("metric") != "interpretable_accuracy")
         & pl.col("trial_id").is_in(ids)
     )
-    out = {"available": True, "network_accuracy": over_seeds(list(net.values()), level), "models": {}}
+    out = {"available": True, "network_accuracy": over_seeds(list(net.values()), level, UNIT), "models": {}}
     for (model,), part in interp.group_by("group", maintain_order=True):
         pairs = [(net[t], v) for t, v in zip(part["trial_id"], part["value"]) if net.get(t) is not None]
         chosen = knobs.filter(pl.col("group") == model)
         out["models"][model] = {
-            "accuracy": over_seeds([v for _, v in pairs], level),
-            "gap": over_seeds([n - v for n, v in pairs], level),
+            "accuracy": over_seeds([v for _, v in pairs], level, UNIT),
+            "gap": over_seeds([n - v for n, v in pairs], level, DIFFERENCE),
             "chosen": {
                 m.removeprefix("interpretable_"): value_range(p["value"].to_list(), over="seeds").to_dict()
                 for (m,), p in chosen.group_by("metric")

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ...statistics import NONNEGATIVE, POSITIVE, bounded
+
 EPS = 1e-12
 N_BINS = 15
 
@@ -143,13 +145,12 @@ def calibration_by_condition(t: Any, preds: dict[str, dict[str, np.ndarray]], o:
                 k: [None if not np.isfinite(x) else float(x) for x in bins[k]]
                 for k in ("count", "confidence", "accuracy")
             }
-            entry[f"nll_{key}"], entry[f"brier_{key}"] = over_seeds(g[f"nll_{key}"], o), over_seeds(
-                g[f"brier_{key}"], o
-            )
+            entry[f"nll_{key}"] = over_seeds(g[f"nll_{key}"], o, NONNEGATIVE)
+            entry[f"brier_{key}"] = over_seeds(g[f"brier_{key}"], o, bounded(0, 2))  # multiclass Brier: [0, 2]
         raw = preds.get("final", {})
         floors = [calibrated_ece_floor(np.abs(raw[i]), seed=k) for k, i in enumerate(g["trial_id"]) if i in raw]
         entry["ece_calibrated_floor"] = float(np.mean(floors)) if floors else None
-        entry["temperature"] = over_seeds(g["temperature"], o)
+        entry["temperature"] = over_seeds(g["temperature"], o, POSITIVE)
         entry["temperature_at_bound"] = int(g["temperature_at_bound"].fill_null(0).sum())
         out.append(entry)
     return out

@@ -20,14 +20,16 @@ from typing import Any, Callable
 import numpy as np
 import polars as pl
 
-from ...statistics import nested_interval, t_interval
+from ...statistics import POSITIVE, REAL, UNIT, Domain, bounded, nested_interval, t_interval
 from .trials import condition_fields
 
-RATE = (0.0, 1.0)  # accuracies, errors and memorization rates: intervals on the logit scale stay inside
+RATE = UNIT  # accuracies, errors and memorization rates: intervals on the logit scale stay inside [0, 1]
+DIFFERENCE = bounded(-1, 1)  # of two accuracies
+GAP_DIFFERENCE = bounded(-2, 2)  # of two generalization gaps
 
 
-def undefined(reason: str) -> dict[str, Any]:
-    return {"estimate": None, "low": None, "high": None, "reason": reason}
+def undefined(reason: str, domain: Domain) -> dict[str, Any]:
+    return {"estimate": None, "low": None, "high": None, "reason": reason, "domain": str(domain)}
 
 
 def correctness(signed: np.ndarray) -> np.ndarray:
@@ -40,17 +42,17 @@ def nested(
     per_sample: Callable[[dict, np.ndarray], np.ndarray],
     o: Any,
     statistic: Callable | None = None,
-    bounds: tuple[float, float] | None = RATE,
+    domain: Domain = RATE,
 ) -> dict[str, Any]:
     """Nested interval over the trials' seeds × test samples of ``per_sample(trial row, signed predictions)``;
-    a rate (``bounds`` ``RATE``, the default) gets its interval on the logit scale, inside [0, 1]."""
+    a rate (``domain`` ``RATE``, the default) gets its interval on the logit scale, inside [0, 1]."""
     arrays = [
         per_sample(r, preds[r["trial_id"]]) for r in trials.sort("seed").iter_rows(named=True) if r["trial_id"] in preds
     ]
     arrays = [a for a in arrays if np.all(np.isfinite(a))]
     if not arrays:
-        return undefined("no trial of this condition has its test-sample predictions")
-    return nested_interval(arrays, statistic, level=o.level, n_resamples=o.n_bootstrap, bounds=bounds).to_dict()
+        return undefined("no trial of this condition has its test-sample predictions", domain)
+    return nested_interval(arrays, statistic, level=o.level, n_resamples=o.n_bootstrap, domain=domain).to_dict()
 
 
 def paired(
@@ -65,6 +67,7 @@ def paired(
 ) -> dict[str, Any]:
     """a − b, paired by seed (same train subset and noise) and by test sample: Δ test accuracy, or with
     ``train_cols`` (a's, b's train-accuracy column) Δ gap = Δ train accuracy − Δ test accuracy."""
+    domain = DIFFERENCE if train_cols is None else GAP_DIFFERENCE
     left = {r["seed"]: r for r in a.iter_rows(named=True) if r["trial_id"] in preds_a}
     right = {r["seed"]: r for r in b.iter_rows(named=True) if r["trial_id"] in preds_b}
     arrays = []
@@ -77,16 +80,16 @@ def paired(
         arrays.append(diff)
     arrays = [x for x in arrays if np.all(np.isfinite(x))]
     if not arrays:
-        return undefined("no seed has both trials with test-sample predictions")
-    return nested_interval(arrays, level=level or o.level, n_resamples=o.n_bootstrap).to_dict()
+        return undefined("no seed has both trials with test-sample predictions", domain)
+    return nested_interval(arrays, level=level or o.level, n_resamples=o.n_bootstrap, domain=domain).to_dict()
 
 
-def over_seeds(values: Any, o: Any, bounds: tuple[float, float] | None = None) -> dict[str, Any]:
-    """Student-t over seeds; ``bounds`` (``RATE`` for a rate): on the logit scale, inside them."""
+def over_seeds(values: Any, o: Any, domain: Domain) -> dict[str, Any]:
+    """Student-t over seeds on the scale of ``domain`` (``RATE``: logit; ``POSITIVE``/``COUNT``: log)."""
     v = [x for x in values if x is not None and np.isfinite(x)]
     if not v:
-        return undefined("no finite value in any seed")
-    return t_interval(v, level=o.level, over="seeds", bounds=bounds).to_dict()
+        return undefined("no finite value in any seed", domain)
+    return t_interval(v, domain=domain, level=o.level, over="seeds").to_dict()
 
 
 def test_accuracy(trials: pl.DataFrame, preds: dict[str, np.ndarray], o: Any) -> dict[str, Any]:
@@ -97,7 +100,7 @@ def gap(trials: pl.DataFrame, preds: dict[str, np.ndarray], o: Any, train_col: s
     """train accuracy (``train_col``, clean labels) − test accuracy, nested over seeds × test samples."""
     return nested(
         trials, preds, lambda r, s: (r[train_col] if r[train_col] is not None else np.nan) - correctness(s), o,
-        bounds=None,  # a difference of accuracies, not a rate
+        domain=DIFFERENCE,  # a difference of accuracies, in [-1, 1]
     )
 
 
@@ -116,17 +119,17 @@ def condition_summary(t: pl.DataFrame, cond: str, preds: dict[str, dict[str, np.
         "train_accuracy_uncorrupted": over_seeds(g["final_accuracy_train_uncorrupted"], o, RATE),
         "gap_clean": gap(g, final, o, "final_accuracy_train_uncorrupted"),
         "gap_all_clean_labels": gap(g, final, o, "final_accuracy_train_clean"),
-        "loss_gap_clean": over_seeds(g["loss_gap_clean"], o),
+        "loss_gap_clean": over_seeds(g["loss_gap_clean"], o, REAL),
         "gap_clean_best_val": gap(g, best, o, "best_accuracy_train_uncorrupted"),
         "test_accuracy_best_val": test_accuracy(g, best, o),
-        "early_stop_epoch": over_seeds((g["best_epoch"].cast(pl.Float64) + 1).to_list(), o),
+        "early_stop_epoch": over_seeds((g["best_epoch"].cast(pl.Float64) + 1).to_list(), o, POSITIVE),
         "epochs_run": int(g["epochs_run"].max()) if g["epochs_run"].drop_nulls().len() else None,
     }
     if noisy:
         out["memorization_rate"] = over_seeds(g["final_accuracy_train_flipped"], o, RATE)
     else:
         reason = "no train label was changed in this condition"
-        out["memorization_rate"] = undefined(reason)
+        out["memorization_rate"] = undefined(reason, RATE)
     return out
 
 
@@ -174,10 +177,12 @@ def memorization(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: An
                 "seeds": r.height,
                 "chance": chance,
                 "train_accuracy_random": over_seeds(r["final_accuracy_train"], o, RATE),
-                "memorization_ratio": over_seeds(((r["final_accuracy_train"] - chance) / (1 - chance)).to_list(), o),
+                "memorization_ratio": over_seeds(((r["final_accuracy_train"] - chance) / (1 - chance)).to_list(), o,
+                                                 bounded(-chance / (1 - chance), 1)),
                 "test_accuracy_random": test_accuracy(r, preds.get("final", {}), o),
                 "test_accuracy_true": (
-                    test_accuracy(true, preds.get("final", {}), o) if true.height else undefined("no true-label twin")
+                    test_accuracy(true, preds.get("final", {}), o) if true.height
+                    else undefined("no true-label twin", RATE)
                 ),
                 "fitted_random": f"{fit_r.len()} of {r.height}",
                 "fitted_true": f"{fit_t.len()} of {true.height}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...headline import Headline, as_dicts, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 
 OVER = "seeds × test samples"
@@ -17,7 +18,8 @@ def iv(v: dict | None, *, signed: bool = False) -> str:
     f = (lambda x: f"{x:+.3f}") if signed else fmt
     if v.get("low") is None:
         return f"{f(v['estimate'])} (no interval: {v.get('reason') or 'undefined'})"
-    return f"{f(v['estimate'])} [{f(v['low'])}, {f(v['high'])}]"
+    flat = " (zero width: no spread, not certainty)" if v["low"] == v["high"] else ""
+    return f"{f(v['estimate'])} [{f(v['low'])}, {f(v['high'])}]{flat}"
 
 
 def _cond(r: dict[str, Any]) -> str:
@@ -258,90 +260,48 @@ def overfitting_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     return "\n".join(out + [image(p) for p in figures])
 
 
-def _headline(finding: str, v: dict[str, Any], unit: str, provenance: str) -> dict[str, Any]:
-    defined = v.get("low") is not None
-    return {
-        "finding": finding + (f" (95% over {OVER})" if defined and v.get("over") == "seeds x test samples" else ""),
-        "value": v.get("estimate"),
-        "interval": [v["low"], v["high"]] if defined else None,
-        "unit": unit,
-        "provenance": provenance,
-        "over": v.get("over"),
-        **({} if defined else {"reason": v.get("reason")}),
-    }
+def _headline(key: str, finding: str, v: dict[str, Any], unit: str, method: str = "", **policy: Any) -> Headline:
+    over = f" (95% over {OVER})" if v.get("low") is not None and v.get("over") == "seeds x test samples" else ""
+    return from_interval("overfitting", key, finding + over, v, unit=unit, method=method, **policy)
 
 
 def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+    """Gap (excludes 0), memorization, ECE, double descent (a resolved peak), the best regularizer (its lead over
+    the runner-up resolved) and the random-label memorization ratio, by the headline policy (``headline``)."""
     if not f.get("available"):
-        return [
-            {
-                "finding": "overfitting study",
-                "value": None,
-                "interval": None,
-                "unit": "",
-                "provenance": "measured",
-                "reason": f.get("reason"),
-            }
-        ]
+        return as_dicts([not_measurable("overfitting", "overfitting", "overfitting study",
+                                        f.get("reason") or "no analysis")])
     by_cond = {r["condition"]: r for r in f["gap"]}
     cal = {r["condition"]: r for r in f["calibration"]["conditions"]}
     out = []
     for noise, cond in f["headline_conditions"].items():
         r = by_cond[cond]
-        out.append(
-            _headline(
-                f"generalization gap (uncorrupted train samples − test), {_cond(r)}",
-                r["gap_clean"],
-                "accuracy",
-                "measured",
-            )
-        )
+        out.append(_headline(f"gap/{cond}", f"generalization gap (uncorrupted train samples − test), {_cond(r)}",
+                             r["gap_clean"], "accuracy", null=0.0))
         if r["memorization_rate"].get("estimate") is not None:
-            out.append(
-                _headline(f"memorization of flipped labels, {_cond(r)}", r["memorization_rate"], "fraction", "measured")
-            )
+            out.append(_headline(f"memorization/{cond}", f"memorization of flipped labels, {_cond(r)}",
+                                 r["memorization_rate"], "fraction"))
         c = cal[cond]
-        out.append(
-            _headline(
-                f"test ECE raw → {fmt(c['ece_ts'].get('estimate'))} after temperature scaling, {_cond(r)}",
-                c["ece_raw"],
-                "fraction",
-                "measured, 15 bins",
-            )
-        )
+        out.append(_headline(f"ece/{cond}",
+                             f"test ECE raw → {fmt(c['ece_ts'].get('estimate'))} after temperature scaling, {_cond(r)}",
+                             c["ece_raw"], "fraction", "15 bins"))
     for c in f["double_descent"].get("conditions") or []:
-        value = c["candidate_width"] if c.get("peak") else None
-        out.append(
-            {
-                "finding": f"double descent ({c['label']}): {c['verdict']}; interpolation threshold "
-                f"{c['interpolation_threshold'] or 'not reached'}",
-                "value": value,
-                "interval": None,
-                "unit": "width",
-                "provenance": "measured, paired nested test",
-                **(
-                    {} if value is not None else {"reason": "no resolved peak, so no peak width (the verdict says why)"}
-                ),
-            }
-        )
+        peak = bool(c.get("peak"))
+        out.append(Headline("overfitting", f"double_descent/{c['label']}",
+                            f"double descent ({c['label']}): {c['verdict']}; interpolation threshold "
+                            f"{c['interpolation_threshold'] or 'not reached'}",
+                            c["candidate_width"] if peak else None, None, "width", "measured", peak,
+                            None if peak else "no resolved peak, so no peak width (the verdict says why)",
+                            method="paired nested test"))
     for c in f["regularization"].get("conditions") or []:
         if c.get("available") and c.get("best"):
-            best = c["table"][0]
-            out.append(
-                _headline(
-                    f"best regularizer by test accuracy at noise {fmt(c['label_noise'])}: {c['best']}",
-                    best["test_accuracy"],
-                    "accuracy",
-                    "measured",
-                )
-            )
+            out.append(_headline(f"best_regularizer/{fmt(c['label_noise'])}",
+                                 f"best regularizer by test accuracy at noise {fmt(c['label_noise'])}: {c['best']}",
+                                 c["table"][0]["test_accuracy"], "accuracy",
+                                 requires=(bool(c.get("best_resolved")), "its lead over the runner-up "
+                                           f"{c.get('runner_up')} is not resolved")))
     for m in f["memorization"].get("conditions") or []:
-        out.append(
-            _headline(
-                f"memorization ratio on random labels (width {fmt(m['width'])}, n {fmt(m['n_train'])})",
-                m["memorization_ratio"],
-                "fraction",
-                "measured, (train acc − chance)/(1 − chance), t over seeds",
-            )
-        )
-    return out
+        out.append(_headline(f"memorization_ratio/{fmt(m['width'])}",
+                             f"memorization ratio on random labels (width {fmt(m['width'])}, n {fmt(m['n_train'])})",
+                             m["memorization_ratio"], "fraction", "(train acc − chance)/(1 − chance), t over seeds"))
+    return as_dicts(out)

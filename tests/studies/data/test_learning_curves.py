@@ -105,14 +105,22 @@ def _old_seed_bootstrap_covers(c: Curve, b: float, rng) -> bool:
 
 
 def _coverage(reps: int, *, seeds: int) -> tuple[float, float]:
-    b, new, old = 0.6, 0, 0
+    """Coverage of the intervals given (an exponent whose family fails its own held-out test is refused, and
+    pow3 is the true family here, so that is rare: at most a quarter of the replications)."""
+    b, new, old, given = 0.6, 0, 0, 0
     for r in range(reps):
         c = curve(lambda n: pow3(n, 3.0, b, 0.02), seeds=seeds, rng_seed=100 + r)
-        iv = LearningCurveFit(families=("pow3",), n_bootstrap=100, random_state=r).fit(
-            c, weights=resampling_weights(c.test_size, 100, seed=r)).exponent()["interval"]
+        e = LearningCurveFit(families=("pow3",), n_bootstrap=100, random_state=r).fit(
+            c, weights=resampling_weights(c.test_size, 100, seed=r)).exponent()
+        if not e["available"]:
+            assert "failed its own held-out test" in e["reason"]
+            continue
+        given += 1
+        iv = e["interval"]
         new += iv["low"] is not None and iv["low"] <= b <= iv["high"]
         old += _old_seed_bootstrap_covers(c, b, np.random.default_rng(r))
-    return new / reps, old / reps
+    assert given >= 0.75 * reps, given
+    return new / given, old / given
 
 
 def test_interval_covers_the_true_exponent_fast():

@@ -69,7 +69,10 @@ def test_variance_decomposition_both_directions(synthetic_study):
     assert sv["available"] and sv["configs_used"] == 6 and sv["hparam_share"] > 0.8
     rows, options = synthetic_study(no_hparam_matters)
     null = seed_variance(trial_outcomes(rows), options)
-    assert null["available"] and null["hparam_share"] < 0.3 and null["hparam_share_interval"]["low"] < 0.5
+    assert null["available"] and null["hparam_share"] < 0.3
+    # a bootstrap over 6 configurations covers ~0.71 of the time (issue 24): refused, the estimate kept
+    assert null["hparam_share_interval"]["low"] is None
+    assert null["hparam_share_interval"]["reason"].startswith("not measurable: 6 configurations")
 
 
 def test_tunability_gain_on_fresh_seeds_and_test_both_directions(synthetic_study):

@@ -31,7 +31,8 @@ def test_log_lr_objective_ranks_lr_first_in_at_least_90_percent_of_bootstraps():
     lr = fit.summary_["lr"]
     assert fit.ranking_[0] == "lr" and lr["top1_frequency"] >= 0.9 and lr["null_p_value"] <= 0.05
     assert lr["interval"]["low"] > max(fit.summary_[n]["interval"]["high"] for n in ("optimizer", "depth"))
-    assert lr["interval"]["method"] == "bootstrap-percentile" and lr["interval"]["n"] == {"configurations_(bootstrap)": 10}
+    assert lr["interval"]["method"] == "bootstrap-percentile" and lr["interval"]["domain"] == "[0, 1]"
+    assert lr["interval"]["n"] == {"configurations": 60, "resamples": 10}
     assert fit.samples_.shape == (10, 4) and abs(sum(lr["rank_frequency"].values()) - 1) < 1e-9
 
 
@@ -57,3 +58,11 @@ def test_bad_distribution_name_is_one_line_error_naming_the_key():
     msg = str(err.value)
     assert "studies[0].analysis.search_space.lr: unknown distribution 'logunif'; allowed: choice, loguniform" in msg
     assert "\n" not in msg
+
+
+def test_importance_interval_is_refused_below_ten_configurations():
+    from dl_drawbacks.studies.hparams.importance import replicate_interval
+
+    iv = replicate_interval(np.linspace(0.1, 0.5, 20), 0.3, units=6, over="configurations (bootstrap)")
+    assert iv.low is None and iv.reason.startswith("not measurable: 6 configurations")
+    assert replicate_interval(np.linspace(0.1, 0.5, 20), 0.3, units=12, over="configurations (bootstrap)").defined

@@ -153,9 +153,12 @@ def test_conditions_are_never_pooled_and_undertrained_ones_leave_the_headlines()
     heads = interpretability_headlines(f)
     measured = [h for h in heads if h["value"] is not None]
     assert measured and all("steps=200" in h["finding"] for h in measured)
-    assert [h["reason"] for h in heads if h["value"] is None] == [NOT_RUN_IN_STUDY]
+    assert [h["reason"] for h in heads if h["key"] == "roar"] == [f"not measurable: {NOT_RUN_IN_STUDY}"]
+    unresolved = [h for h in heads if h["value"] is None and h["key"] != "roar"]  # headline policy: no number
+    assert all(not h["resolved"] and "not resolved: its 95% interval" in h["finding"] for h in unresolved)
     gain = _condition(f, 200)["audit"]["faithfulness"]["ig"]["zero"]["deletion_gain"]
-    assert gain["estimate"] == pytest.approx(0.2) and gain["method"] == "student-t"
+    assert gain["estimate"] == pytest.approx(0.2)
+    assert gain["method"] == "student-t, logit scale" and gain["domain"] == "[-1, 1]"
     price = _condition(f, 200)["price_of_interpretability"]["models"]["logistic_regression"]
     assert price["gap"]["estimate"] == pytest.approx(0.02, abs=0.01) and price["chosen"]["C"]["kind"] == "range"
     assert "steps=25" in interpretability_markdown({"question": "q", **f}, [])

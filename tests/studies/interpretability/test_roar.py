@@ -146,7 +146,10 @@ def test_a_method_that_removes_informative_features_degrades_faster_than_random_
     assert set(r["gains"]) == {"informative", "like_random"}  # random is the reference, not compared with itself
     heads = [h for h in interpretability_headlines({"question": "q", **_findings(c)}) if "ROAR" in h["finding"]]
     assert {h["finding"].split(", ")[1].split(" (")[0] for h in heads} == {"informative", "like_random"}
-    assert all(h["unit"] == "accuracy" and "seeds" in h["over"] and h["interval"] for h in heads)
+    assert all(h["unit"] == "accuracy" and "seeds" in h["over"] for h in heads)
+    by = {h["key"].split("/")[1]: h for h in heads}  # headline policy: a gain whose interval includes 0 shows no number
+    assert by["informative"]["resolved"] and by["informative"]["interval"][0] > 0
+    assert not by["like_random"]["resolved"] and by["like_random"]["value"] is None
     md = interpretability_markdown({"question": "q", **_findings(c)}, [])
     assert "degrades faster than random" in md and "random (reference)" in md
 
@@ -174,7 +177,7 @@ def test_degenerate_roar_results_carry_reasons(tmp_path):
     assert clean_only["roar"] == {"available": False, "reason": NOT_RUN}
     assert f"{NOT_RUN}." in interpretability_markdown({"question": "q", **_findings(clean_only)}, [])
     (head,) = [h for h in interpretability_headlines(_findings(clean_only)) if "ROAR" in h["finding"]]
-    assert head["value"] is None and head["reason"] == NOT_RUN_IN_STUDY
+    assert head["value"] is None and head["reason"] == f"not measurable: {NOT_RUN_IN_STUDY}"
     assert roar_curves(_findings(clean_only), tmp_path) is None
 
     only_random = _roar(_rows({"random": RANDOM_CURVE}))["roar"]

@@ -65,7 +65,7 @@ def test_mutated_rows_do_not_raise(name, synth, options, tmp_path):
 def test_every_trial_diverged_is_reported_with_its_reason(synth, options, tmp_path):
     f, md, heads = _everything(_rows(synth, diverged=True), options, tmp_path)
     assert f["available"] is False and f["reason"] == "every trial diverged or failed"
-    assert "Not measurable" in md and heads[0]["reason"] == f["reason"]
+    assert "Not measurable" in md and heads[0]["reason"] == f"not measurable: {f['reason']}"
 
 
 def test_one_seed_gives_intervals_with_a_reason(synth, options, tmp_path):
