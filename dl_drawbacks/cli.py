@@ -49,30 +49,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     statuses = trial_outcomes(out)["status"].to_list()
     if statuses and all(s == "failed" for s in statuses):
-        print(f"error: every trial failed ({len(statuses)}); see {out}/report.md for their errors", file=sys.stderr)
+        print(f"error: every trial failed ({len(statuses)}); see the report in {out} for their errors", file=sys.stderr)
         return 1
     return _analysis_exit(out)
 
 
 def _analysis_exit(run_dir: str | Path) -> int:
     """1, with one line naming them, when a study's analysis raised (its report section says why)."""
-    import json
-
     from .postprocess import failed_analyses
+    from .storage.run_folder import ANALYSIS_ERRORS, LocalRunFolder
 
-    findings_file = Path(run_dir) / "findings.json"
-    try:
-        findings = json.loads(findings_file.read_bytes())
-    except (ValueError, OSError) as exc:
-        raise RunFolderError(
-            f"{findings_file}: unreadable ({type(exc).__name__}); run `dl-drawbacks analyze {run_dir}` "
-            f"to rebuild it"
-        ) from None
-    failed = failed_analyses(findings) if isinstance(findings, dict) else []
+    failed = failed_analyses(LocalRunFolder(run_dir).findings() or {})
     if failed:
         print(
             f"error: the analysis of {', '.join(failed)} failed; the other studies are reported; "
-            f"tracebacks in {Path(run_dir) / 'analysis-errors'}",
+            f"tracebacks in {Path(run_dir) / ANALYSIS_ERRORS}",
             file=sys.stderr,
         )
         return 1

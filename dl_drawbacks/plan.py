@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,7 +26,8 @@ from .studies.base import StudyKind, get_kind
 SETTING_ROOTS = ("data", "model", "trainer", "treatment")
 
 
-def _set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None:
+def set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None:
+    """Set the setting at dotted ``path`` (``trainer.optimizer.lr``) in ``doc``; a bad path names ``where``."""
     parts = path.split(".")
     if parts[0] not in SETTING_ROOTS:
         raise SpecError(f"{where}: axis {path!r} must start with one of {', '.join(SETTING_ROOTS)}")
@@ -37,7 +39,8 @@ def _set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None
     node[parts[-1]] = value
 
 
-def _get_path(doc: dict[str, Any], path: str) -> Any:
+def get_path(doc: dict[str, Any], path: str) -> Any:
+    """The setting at dotted ``path`` in ``doc``."""
     for part in path.split("."):
         doc = doc[part]
     return doc
@@ -67,7 +70,7 @@ def expand_study(
         where = f"{prefix}.sweeps[{sweep}]"
         settings = copy.deepcopy(base)
         for path, value in factors.items():
-            _set_path(settings, path, value, where=where)
+            set_path(settings, path, value, where=where)
         try:
             checked = StudySpec.model_validate({**study.model_dump(exclude=set(SETTING_ROOTS)), **settings})
             kind.Treatment.model_validate(checked.treatment)
@@ -84,7 +87,7 @@ def expand_study(
             out[seen[key]] = (f"{name},{sweep}", {**f, **factors}, st)
             continue
         seen[key] = len(out)
-        described = {name: _get_path(settled, path) for name, path in kind.descriptors.items()}
+        described = {name: get_path(settled, path) for name, path in kind.descriptors.items()}
         axes = {p: v for p, v in factors.items() if p.split(".")[-1] not in described}
         out.append((sweep, {**described, **axes}, settled))
     return out
@@ -204,3 +207,19 @@ def describe(trial: TrialSpec) -> str:
         f"zero={ds.zero_stage} {ds.precision} mb={ds.micro_batch} {budget} gpu={'yes' if t.use_gpu else 'no'} "
         f"{treatment} sweeps={trial.sweep}"
     ).rstrip()
+
+
+def checked_spec(doc: dict[str, Any], *, source: str = "spec") -> SuiteSpec:
+    """A spec mapping validated against the schema (``spec.load``) and planned (what each study kind checks)."""
+    from .spec.load import parse_spec
+
+    suite = parse_spec(doc, source=source)
+    plan_suite(suite, source=source)
+    return suite
+
+
+def load_checked(path: str | Path) -> SuiteSpec:
+    """A spec file, loaded and checked as ``checked_spec`` does: a bad spec fails here."""
+    from .spec.load import read_yaml
+
+    return checked_spec(read_yaml(path), source=str(path))
