@@ -23,20 +23,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name, kind in STUDIES.items():
         print(f"study    {name:<18} {kind.question}")
     for name, loader in DATASETS.items():
-        doc = (loader.__doc__ or "").strip().splitlines()
-        print(f"dataset  {name:<18} {doc[0] if doc else ''}")
+        print(f"dataset  {name:<18} {_first_line(loader)}")
     for name, fam in MODELS.items():
         print(f"model    {name:<18} {fam.description}; sizes: {', '.join(fam.sizes)}")
     return 0
+
+
+def _first_line(obj) -> str:
+    """The first line of ``obj``'s docstring, else of its module's (a loader's module says what the data is)."""
+    for doc in (obj.__doc__, getattr(sys.modules.get(obj.__module__), "__doc__", None)):
+        if doc and doc.strip():
+            return doc.strip().splitlines()[0]
+    return ""
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from .plan import describe, plan
     from .spec import load_spec
 
-    trials = plan(load_spec(args.spec))
+    from .labels import swept_factors, swept_text
+
+    trials = plan(load_spec(args.spec, args.overrides))
+    swept = swept_factors(trials)
     for t in trials:
-        print(describe(t))
+        values = swept_text(t, swept.get(t.study, []))
+        print(describe(t) + (f"  swept: {values}" if values else ""))
     print(f"{len(trials)} trials")
     return 0
 
@@ -44,7 +55,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .execute import run_study_file
 
-    out = run_study_file(args.spec, out=args.out, resume=args.resume, address=args.address, dashboard=args.dashboard)
+    out = run_study_file(
+        args.spec,
+        out=args.out,
+        resume=args.resume,
+        address=args.address,
+        dashboard=args.dashboard,
+        overrides=args.overrides,
+    )
     from .aggregate import trial_outcomes
 
     statuses = trial_outcomes(out)["status"].to_list()
@@ -93,15 +111,37 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, text[:500] + "\n")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dl-drawbacks")
+    except PackageNotFoundError:  # a source tree on PYTHONPATH that was never installed
+        return "unknown (not installed)"
+
+
+def _overrides_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="PATH=VALUE",
+        help="set a spec key, validated like the YAML (value read as YAML): studies[0].seeds=[0,1,2], "
+        "studies.KIND.trainer.workers=2 (a study named by its kind)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="dl-drawbacks", description="Measure the drawbacks of deep learning.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered study kinds, datasets and models").set_defaults(func=cmd_list)
     p = sub.add_parser("plan", help="print one line per planned trial")
     p.add_argument("spec")
+    _overrides_arg(p)
     p.set_defaults(func=cmd_plan)
     p = sub.add_parser("run", help="run a study spec on Ray")
     p.add_argument("spec")
+    _overrides_arg(p)
     p.add_argument("--out", help="run folder (default runs/<spec name>)")
     p.add_argument("--resume", action="store_true", help="finish an interrupted run: skip finished trials")
     p.add_argument(
@@ -130,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .jobs.cli import register as register_jobs
 
     register_jobs(sub)
+    from .commands import card, compare, describe
+
+    describe.register(sub)
+    card.register(sub)
+    compare.register(sub)
     return parser
 
 
@@ -139,7 +184,13 @@ def _os_error_line(err: OSError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse stops filling a positional list at the first option: `run SPEC --resume a.b=1` leaves a.b=1 over
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     previous = {
         s: signal.signal(s, h) for s, h in ((signal.SIGTERM, quit_now), (signal.SIGINT, signal.default_int_handler))
     }

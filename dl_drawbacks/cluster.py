@@ -82,19 +82,32 @@ def probe(address: str, timeout_s: float = CONNECT_TIMEOUT_S, *, source: str = "
 
 
 def trial_resources(trial: TrialSpec) -> dict[str, float]:
-    """What a trial takes from the cluster: its workers, plus one CPU for the Tune trial when N > 1."""
+    """What a trial takes from the cluster: its workers, plus one CPU for the Tune trial when N > 1, plus the
+    CPUs a streamed data set reserves for Ray Data's read tasks."""
     t = trial.trainer
-    cpus = t.workers * t.cpus_per_worker + (1 if t.workers > 1 else 0)
+    cpus = t.workers * t.cpus_per_worker + (1 if t.workers > 1 else 0) + _read_cpus(trial)
     gpus = t.workers if t.use_gpu else 0
     return {"CPU": float(cpus), **({"GPU": float(gpus)} if gpus else {})}
 
 
-def tune_trial_resources(trial: TrialSpec) -> dict[str, float]:
+def _read_cpus(trial: TrialSpec) -> float:
+    from .data.streamed import reserved_read_cpus
+
+    return reserved_read_cpus(trial.data.name, trial.data.options)
+
+
+def tune_trial_resources(trial: TrialSpec) -> Any:
     """What the Tune trial itself reserves: all of a 1-worker trial; 1 CPU for an N-worker trial,
-    whose TorchTrainer then asks the cluster for its workers (Train V2 inside Tune)."""
-    if trial.trainer.workers == 1:
-        return trial_resources(trial)
-    return {"CPU": 1.0}
+    whose TorchTrainer then asks the cluster for its workers (Train V2 inside Tune). A streamed data set's
+    read CPUs are a bundle of their own in the trial's placement group, where its Ray Data tasks run
+    (``data.streamed.data_task_args``), so workers that take every other core cannot starve them."""
+    read = _read_cpus(trial)
+    head = trial_resources(trial) if trial.trainer.workers == 1 else {"CPU": 1.0 + read}
+    if not read:
+        return head
+    from ray.tune import PlacementGroupFactory
+
+    return PlacementGroupFactory([{**head, "CPU": head["CPU"] - read}, {"CPU": read}])
 
 
 def node_count() -> int:

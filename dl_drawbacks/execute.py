@@ -20,7 +20,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import yaml
 
@@ -28,9 +28,11 @@ from .driver_log import driver_log
 from .errors import DrawbacksError, RunFolderError
 from .interrupt import StopRequest
 from .plan import plan_suite
-from .progress import Progress
+from .labels import trial_labels
+from .progress import Progress, silence_tune_output
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
+from .spec.extension import extension_difference
 from .storage.run_folder import SPEC, LocalRunFolder, RunFolder, RunLock
 from .store import local_run_folder
 
@@ -77,14 +79,26 @@ def check_held(folder: RunFolder, suite: SuiteSpec, *, resume: bool) -> None:
                              f"--out")
     if held:
         folder.check_format()
-    if held and spec != resolved_spec_text(suite):
-        raise RunFolderError(f"{folder.address} was made from a different spec; use a new --out (or "
-                             f"`dl-drawbacks analyze {folder.address}` to re-analyse it)")
+        refuse_other_spec(spec, suite, folder.address)
+
+
+def refuse_other_spec(held: str, suite: SuiteSpec, where: str) -> None:
+    """Refuse resuming a run folder made from another spec, unless the new one only adds seeds or sweep values
+    (then the finished trials keep their ids and rows, and only the new trials run)."""
+    if held == resolved_spec_text(suite):
+        return
+    differs = extension_difference(yaml.safe_load(held), suite.model_dump(mode="json"))
+    if differs is not None:
+        raise RunFolderError(
+            f"{where} was made from a different spec ({differs} differs; a resume may only add seeds or sweep "
+            f"values); use a new --out (or `dl-drawbacks analyze {where}` to re-analyse it)"
+        )
 
 
 def preflight_data(trials: list[TrialSpec]) -> None:
     """Load every distinct data set once on the driver: a missing or damaged file stops the run here."""
     from .data import load_dataset
+    from .data.streamed import StreamedDataset
 
     seen = set()
     for t in trials:
@@ -92,11 +106,14 @@ def preflight_data(trials: list[TrialSpec]) -> None:
         if key not in seen:
             seen.add(key)
             ds = load_dataset(t.data.name, t.data.options)
-            if t.data.n_train is not None and t.data.n_train > len(ds.y_train):
+            if isinstance(ds, StreamedDataset):
+                ds.verify()  # here only: trials open the index again, never the files
+            n_rows = len(ds.train_labels) if isinstance(ds, StreamedDataset) else len(ds.y_train)
+            if t.data.n_train is not None and t.data.n_train > n_rows:
                 from .errors import DataError
 
                 raise DataError(
-                    f"data.n_train {t.data.n_train} exceeds the {len(ds.y_train)} training rows of {t.data.name}; "
+                    f"data.n_train {t.data.n_train} exceeds the {n_rows} training rows of {t.data.name}; "
                     "lower it"
                 )
 
@@ -138,12 +155,18 @@ def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[An
 
 
 def run_study_file(
-    spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None, dashboard: bool = False
+    spec_path: str | Path,
+    *,
+    out: str | Path | None,
+    resume: bool,
+    address: str | None,
+    dashboard: bool = False,
+    overrides: Sequence[str] = (),
 ) -> Path:
     from .cluster import check_fits, check_shared_folder, connect, node_count
     from .postprocess import analyze_run
 
-    suite = load_spec(spec_path)
+    suite = load_spec(spec_path, overrides)  # the resolved spec (overrides set) is what spec.yaml holds
     studies = plan_suite(suite, source=str(spec_path))
     trials = [t for s in studies for t in s.trials]
     target = str(out or Path("runs") / suite.name)
@@ -161,7 +184,8 @@ def run_study_file(
 
         check_nodes_reach(bucket)
     resume_command = shlex.join(
-        ["dl-drawbacks", "run", str(Path(spec_path).resolve()), "--out", bucket.uri if bucket else str(out), "--resume"]
+        ["dl-drawbacks", "run", str(Path(spec_path).resolve()), *overrides, "--out", bucket.uri if bucket else str(out),
+         "--resume"]
     )
     with locked_run_folder(out, bucket, resume=resume) as staged:
         stop, progress, pending = _run_trials(out, suite, studies, resources, staged)
@@ -190,9 +214,11 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     from .tune_runner import TrialRunner
 
     folder = LocalRunFolder(out)
-    if folder.spec_text() is None:
+    spec_text, held = resolved_spec_text(suite), folder.spec_text()
+    if held is None:
         folder.write_format()
-        folder.write_spec(resolved_spec_text(suite))
+    if held != spec_text:  # a new run, or a resume that adds seeds or sweep values (check_held allowed it)
+        folder.write_spec(spec_text)
     if not folder.env():  # the environment the run started in; a resume keeps it
         folder.write_env(environment(resources))
     run_id = start_tracking(out, suite)
@@ -200,7 +226,8 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
         staged.push()  # the spec and the environment before any trial: every trial's node reads them from the bucket
     trials = [t for s in studies for t in s.trials]
     pending = [t for t in trials if not folder.is_finished(t.trial_id)]
-    progress = Progress(total=len(trials), done=len(trials) - len(pending))
+    progress = Progress(total=len(trials), done=len(trials) - len(pending), labels=trial_labels(trials))
+    silence_tune_output()
     with StopRequest() as stop:
         for study in studies:
             todo = [t for t in pending if t.study_index == study.index]

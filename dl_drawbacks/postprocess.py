@@ -18,7 +18,9 @@ import polars as pl
 
 from .aggregate import Admit, load_rows, trial_outcomes
 from .errors import RunFolderError
+from .report.card import build_card
 from .report.document import write_report
+from .report.terminal import print_summary
 from .plan import PlannedStudy, plan_suite
 from .spec.load import parse_spec, read_yaml
 from .storage.run_folder import ANALYSIS_ERRORS, FIGURES, SPEC, WANDB_REPORTS, LocalRunFolder
@@ -93,6 +95,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
         except Exception as exc:  # one study's failure is reported in its section, never the run's end
             findings[name], sections[name] = _failed_study(study, run_dir, exc)
     folder.write_findings(findings)
+    card = build_card([run_dir])  # from the files just written, as `dl-drawbacks card` builds it
     md, html = write_report(
         run_dir,
         title=f"dl_drawbacks — {suite.name}",
@@ -101,9 +104,11 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
         headlines=headlines,
         outcomes=outcomes,
         env=env,
+        questions={name: found["question"] for name, found in findings.items() if "question" in found},
+        card=card,
     )
     _publish(suite, run_dir, findings, figures_all, headlines)
-    _print_summary(headlines, outcomes, html, stream=sys.stderr)
+    print_summary(card, outcomes, html, wandb=_wandb_line(run_dir, suite), stream=sys.stderr)
     return findings
 
 
@@ -175,17 +180,9 @@ def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]
     write_study_reports(run_dir, suite, findings, group=group, publish=run_mode(run_dir, suite.tracking) == "online")
 
 
-def _print_summary(headlines: dict, outcomes: pl.DataFrame, html: Path, *, stream) -> None:
-    from .report.document import headline_detail, interval_text
-    from .report.markdown import fmt
+def _wandb_line(run_dir: Path, suite) -> str | None:
+    """'group G (mode)' for the terminal's last lines; None when tracking is disabled."""
+    from .tracking.run_setup import run_mode
 
-    print("", file=stream)
-    for study, items in headlines.items():
-        for h in items:
-            print(
-                f"  {study:<16} {h['finding']:<52} {fmt(h['value']):>10} {interval_text(h)} {h.get('unit', '')}  "
-                f"({headline_detail(h)})",
-                file=stream,
-            )
-    counts = ", ".join(f"{s} {n}" for s, n in outcomes.group_by("status").len().sort("status").iter_rows())
-    print(f"\ntrials: {counts}\nreport: {html}", file=stream)
+    mode = run_mode(run_dir, suite.tracking)
+    return None if mode == "disabled" else f"group {run_group(run_dir, suite)} ({mode})"

@@ -1,7 +1,9 @@
-"""Terminal progress of a run: trials done / total, elapsed, ETA; one line per finished trial."""
+"""Terminal progress of a run: trials done / total, elapsed, ETA; one line per finished trial, named by its
+factors (``mlp/s lr=0.003 seed=1``, labels.py) and its id."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,14 +14,23 @@ from .errors import RunFolderError
 from .storage.run_folder import LocalRunFolder
 
 
+def silence_tune_output() -> None:
+    """Keep Ray Tune's own console output off the terminal (this module's lines say what ran): its new output
+    engine prints an experiment banner and a TensorBoard hint into Ray's temporary folders whatever the
+    ``verbose`` level; the legacy reporter, which Tune uses with ``RAY_AIR_NEW_OUTPUT=0``, honours ``verbose=0``
+    (ray/tune/experimental/output.py ``get_air_verbosity``)."""
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+
+
 def _clock(seconds: float) -> str:
     seconds = int(max(seconds, 0))
     return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 class Progress:
-    def __init__(self, *, total: int, done: int = 0, stream=None) -> None:
+    def __init__(self, *, total: int, done: int = 0, stream=None, labels: dict[str, str] | None = None) -> None:
         self.total, self.done, self.skipped = total, done, done
+        self.labels = labels or {}
         self.t0 = time.time()
         self.stream = stream or sys.stderr
         if done:
@@ -34,9 +45,10 @@ class Progress:
         ran = self.done - self.skipped
         eta = elapsed / ran * (self.total - self.done) if ran else 0.0
         wall_text = f"{wall:6.1f}s" if wall is not None else "      "
+        label = self.labels.get(trial_id)
         self.line(
-            f"[{self.done:>3}/{self.total}] {trial_id:<22} {status:<9} {wall_text}  elapsed {_clock(elapsed)}  ETA "
-            f"{_clock(eta)}"
+            f"[{self.done:>3}/{self.total}] {status:<9} {wall_text}  elapsed {_clock(elapsed)}  ETA {_clock(eta)}  "
+            + (f"{label} ({trial_id})" if label else trial_id)
         )
 
     def tune_callback(self, run_dir: Path) -> "ProgressCallback":

@@ -21,6 +21,7 @@ from .storage import checkpoint_root, remove_checkpoints, trial_mirror
 from .storage.run_folder import LocalRunFolder
 from .tracking.trial_log import log_trial
 from .train.checkpoint import KEEP_CHECKPOINTS
+from .train.stream_trainer import trainer_data
 from .train.worker import run_worker, train_worker
 
 
@@ -30,9 +31,11 @@ def _fit_torch_trainer(config: dict[str, Any]) -> list[dict[str, list]]:
 
     trial = config["trial"]
     t = trial["trainer"]
+    data = trainer_data(trial)  # streamed data sets: Ray Data datasets sharded to the workers
     trainer = TorchTrainer(
         train_worker,
-        train_loop_config=config,
+        train_loop_config={**config, "streamed": bool(data)},
+        **data,
         scaling_config=ray.train.ScalingConfig(
             num_workers=t["workers"], use_gpu=t["use_gpu"],
             resources_per_worker={"CPU": t["cpus_per_worker"], **({"GPU": 1} if t["use_gpu"] else {})},

@@ -4,8 +4,10 @@ The top-level `submit`, `status`, `logs` and `stop` (the commands' names before 
 aliases: each parses the same arguments and calls the same function as its `job` subcommand. (The
 top-level `list` is not one of them: it lists study kinds, datasets and models.)
 
-The job id goes to standard output (alone, unless --follow adds the job's log after it); where
-things are and what to do next goes to standard error. --follow exits with the job's outcome:
+As `ray job submit` does, `submit` follows the job's log until it ends unless --no-wait detaches; the
+job server is --address, else $RAY_API_SERVER_ADDRESS, else $RAY_ADDRESS (`ray job`'s order).
+The job id goes to standard output first (alone with --no-wait), then the followed log; where things
+are and what to do next goes to standard error. Following exits with the job's outcome:
 0 SUCCEEDED, 1 FAILED, 3 STOPPED.
 """
 
@@ -51,7 +53,7 @@ def _submit(args: argparse.Namespace) -> int:
     job_id = jobs.submit(c, sub)
     print(job_id, flush=True)
     _note(f"submitted to {address}; run folder on the cluster: {sub.run_folder}")
-    if args.follow:
+    if not args.no_wait:
         return _follow(c, job_id, address)
     _note(f"follow it: dl-drawbacks job logs {job_id} --address {address} --follow")
     return 0
@@ -111,7 +113,8 @@ def _stop(args: argparse.Namespace) -> int:
 
 def _connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", default=None,
-                   help="job server, http://HOST:8265 (the Ray dashboard port; default $RAY_API_SERVER_ADDRESS)")
+                   help="job server, http://HOST:8265 (the Ray dashboard port; default $RAY_API_SERVER_ADDRESS, "
+                        "else $RAY_ADDRESS, as `ray job` reads them)")
     p.add_argument("--token-file", default=None,
                    help="file holding the cluster's auth token "
                         "(default: $RAY_AUTH_TOKEN, else ~/.ray/auth_token if it exists)")
@@ -127,7 +130,11 @@ def _submit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true",
                    help="finish the run folder --out names (an interrupted or failed job's), "
                         "keeping its finished trials")
-    p.add_argument("--follow", action="store_true", help="print the job's log until it ends; exit 0 if it succeeded")
+    wait = p.add_mutually_exclusive_group()
+    wait.add_argument("--no-wait", action="store_true",
+                      help="return once the job is submitted instead of following its log (as `ray job submit`)")
+    wait.add_argument("--follow", action="store_true",
+                      help="follow the job's log until it ends (the default); exit 0 if it succeeded")
     p.add_argument("--runtime-env-json", default=None, metavar="JSON",
                    help="extra Ray runtime env, "
                         "e.g. '{\"pip\": [\"rich\"], \"env_vars\": {\"OMP_NUM_THREADS\": \"1\"}}'")

@@ -16,7 +16,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, TextIO
+from typing import TYPE_CHECKING, Iterator, Mapping, TextIO
 
 from ..errors import ClusterError
 
@@ -32,15 +32,21 @@ EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 3}
 _QUIET = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", "ray._private.runtime_env.packaging")
 
 
-def normalise_address(address: str | None) -> str:
-    address = address or os.environ.get("RAY_API_SERVER_ADDRESS") or ""
+def normalise_address(address: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The job server's URL: ``--address``, else ``$RAY_API_SERVER_ADDRESS``, else ``$RAY_ADDRESS`` (the order
+    `ray job` reads them in, ray/dashboard/utils.py ``get_address_for_submission_client``)."""
+    environ = os.environ if environ is None else environ
+    source = "--address"
+    if not address:
+        source, address = next(((name, environ[name].strip()) for name in ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS")
+                                if environ.get(name, "").strip()), (None, ""))
     if not address:
         raise ClusterError("no job server address: pass --address http://HOST:8265 (the Ray dashboard port) "
-                           "or set RAY_API_SERVER_ADDRESS")
+                           "or set RAY_ADDRESS (or RAY_API_SERVER_ADDRESS), as for `ray job`")
     if "://" not in address:
         address = f"http://{address}"
     if not address.startswith(("http://", "https://")):
-        raise ClusterError(f"--address {address}: the job server speaks HTTP; give http://HOST:8265 "
+        raise ClusterError(f"{source} {address}: the job server speaks HTTP; give http://HOST:8265 "
                            f"(the dashboard port), not a ray:// or GCS address")
     return address.rstrip("/")
 

@@ -1,4 +1,4 @@
-"""The report, in Markdown and HTML: a one-page summary across studies, then one section per study."""
+"""report.md and report.html, laid out as a paper: drawback card, contents, one section per study, appendix."""
 
 from __future__ import annotations
 
@@ -10,18 +10,14 @@ import polars as pl
 from markdown_it import MarkdownIt
 
 from .markdown import escape_inline, fmt, table
+from .style import CARD_CSS, CSS
 
-CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}"
-    "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;font-size:.9rem}"
-    "img{max-width:100%}code{background:#f4f4f4}"
-)
 
 
 def interval_text(h: dict[str, Any]) -> str:
-    """'[low, high]' of a headline, or '' when it has none."""
+    """'low to high' of a headline (never a comma between the bounds), or '' when it has none."""
     lo, hi = (h.get("interval") or [None, None])[:2]
-    return "" if lo is None and hi is None else f"[{fmt(lo)}, {fmt(hi)}]"
+    return "" if lo is None and hi is None else f"{fmt(lo)} to {fmt(hi)}"
 
 
 def headline_detail(h: dict[str, Any]) -> str:
@@ -31,21 +27,20 @@ def headline_detail(h: dict[str, Any]) -> str:
     return h.get("provenance", "")
 
 
-def summary_section(headlines: dict[str, list[dict[str, Any]]]) -> str:
+def headline_table(headlines: dict[str, list[dict[str, Any]]]) -> str:
+    """Every study's headline findings in one table (the report's appendix)."""
     rows = []
     for study, items in headlines.items():
         for h in items:
-            rows.append([study, h["finding"], fmt(h["value"]), interval_text(h), h.get("unit", ""), headline_detail(h)])
-    return (
-        "## Summary across drawbacks\n\n"
-        + table(["drawback", "finding", "value", "interval", "unit", "provenance"], rows)
-        + "\n"
-    )
+            rows.append([study, h["finding"], fmt(h["value"]), interval_text(h), h.get("over", ""), h.get("unit", ""),
+                         headline_detail(h)])
+    return table(["drawback", "finding", "value", "interval", "over", "unit", "provenance"], rows) + "\n"
 
 
 def outcomes_section(outcomes: pl.DataFrame) -> str:
+    """Trial counts by status, then the failed and the interrupted trials."""
     counts = outcomes.group_by("status").len().sort("status")
-    text = "## Trials\n\n" + ", ".join(f"{s}: {n}" for s, n in counts.iter_rows()) + "\n"
+    text = ", ".join(f"{s}: {n}" for s, n in counts.iter_rows()) + "\n"
     for status, heading in (
         ("failed", "Failed trials"),
         ("interrupted", "Trials not run to the end (the run was interrupted)"),
@@ -62,6 +57,16 @@ def outcomes_section(outcomes: pl.DataFrame) -> str:
     return text
 
 
+def _anchor(text: str) -> str:
+    """An HTML id from a heading: lowercase letters, digits and '-'."""
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "section"
+
+
+def study_opening(question: str, answer: str) -> str:
+    """The first lines of a study's section: its question, then its answer in a sentence (the card's verdict)."""
+    return f"**Question.** {escape_inline(question)}\n\n**Answer.** {escape_inline(answer)}\n\n"
+
+
 def write_report(
     run_dir: Path,
     *,
@@ -71,33 +76,47 @@ def write_report(
     headlines: dict[str, list[dict[str, Any]]],
     outcomes: pl.DataFrame,
     env: dict[str, Any],
+    questions: dict[str, str] | None = None,
+    card: list | None = None,
 ) -> tuple[Path, Path]:
+    """report.md and report.html, laid out as a paper: the drawback card first, a table of contents, one section
+    per study opening with its question and answer, the trials, the environment, and the headline list as an
+    appendix. ``card`` holds the card's columns (report/card.py); ``questions`` each study's question."""
     from ..storage.run_folder import REPORT_HTML, REPORT_MD, LocalRunFolder
+    from .card_render import card_html, card_markdown
 
-    pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
-    parts = [
-        f"# {escape_inline(title)}",
-        "",
-        escape_inline(description),
-        "",
-        summary_section(headlines),
-        outcomes_section(outcomes),
-    ]
+    questions = questions or {}
+    answers = {}
+    for column in card or []:
+        for kind, cell in column.cells.items():
+            if cell.entry is not None:
+                answers.setdefault(kind, cell.entry.verdict)
+    parts: list[tuple[str, str]] = []  # (heading, Markdown body); the card is rendered apart
     for study, body in sections.items():
-        parts += [f"## {escape_inline(study)}", "", body, ""]
-    parts += [
-        "## Environment",
-        "",
+        if study in questions:  # the opening states the question; a section that repeats it first loses the repeat
+            body = body.lstrip().removeprefix(f"*{questions[study]}*").lstrip()
+            body = study_opening(questions[study], answers.get(study, "no headline finding (see below).")) + body
+        parts.append((study, body))
+    parts.append(("Trials", outcomes_section(outcomes)))
+    pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
+    parts.append(("Environment", (
         f"{env.get('platform', '')}; {env.get('cpu_count_logical', '?')} logical CPUs; GPUs: "
-        f"{env.get('gpus') or 'none'}.",
-        f"Ray cluster resources: {env.get('ray_cluster_resources', {})}.",
-        f"Packages: {pkgs}.",
-        "",
-    ]
-    md = "\n".join(parts)
-    html = MarkdownIt("commonmark").enable("table").render(md)
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html_escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>{html}</body></html>\n")
+        f"{env.get('gpus') or 'none'}.\n\nRay cluster resources: {env.get('ray_cluster_resources', {})}.\n\n"
+        f"Packages: {pkgs}.\n")))
+    parts.append(("Appendix: every headline finding", headline_table(headlines)))
+    toc = ([("Drawback card", "drawback-card")] if card else []) + [(h, _anchor(h)) for h, _ in parts]
+    toc_md = "\n".join(f"{i}. [{escape_inline(h)}](#{a})" for i, (h, a) in enumerate(toc, 1))
+    head = f"# {escape_inline(title)}\n\n{escape_inline(description)}\n\n## Contents\n\n{toc_md}\n\n"
+    card_md = f'<a id="drawback-card"></a>\n\n## Drawback card\n\n{card_markdown(card)}\n' if card else ""
+    body_md = "".join(f'<a id="{_anchor(h)}"></a>\n\n## {escape_inline(h)}\n\n{b}\n\n' for h, b in parts)
+    md = head + card_md + body_md
+
+    render = MarkdownIt("commonmark").enable("table").render
+    body_html = "".join(f"<section><h2 id='{_anchor(h)}'>{html_escape(h)}</h2>{render(b)}</section>" for h, b in parts)
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+            f"<title>{html_escape(title)}</title><style>{CSS}{CARD_CSS}</style></head><body>"
+            f"{render(head)}{card_html(card, {h: _anchor(h) for h in sections}) if card else ''}{body_html}"
+            f"</body></html>\n")
     folder = LocalRunFolder(run_dir)
     folder.write_bytes(REPORT_MD, md.encode())
     folder.write_bytes(REPORT_HTML, page.encode())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 from pydantic import ValidationError
@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from ..errors import SpecError
 from .messages import validation_message
 from .models import SuiteSpec
+from .overrides import apply_overrides
 
 
 MAX_VALUES = 100_000  # a spec is a few hundred values; YAML aliases must not expand it past this
@@ -82,5 +83,7 @@ def parse_spec(doc: dict[str, Any], *, source: str = "spec") -> SuiteSpec:
     return suite
 
 
-def load_spec(path: str | Path) -> SuiteSpec:
-    return parse_spec(read_yaml(path), source=str(path))
+def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> SuiteSpec:
+    """The spec file at ``path`` with the command line's ``PATH=VALUE`` overrides set (spec/overrides.py)."""
+    doc = apply_overrides(read_yaml(path), overrides) if overrides else read_yaml(path)
+    return parse_spec(doc, source=str(path))

@@ -13,7 +13,7 @@ import logging
 from typing import Any, Mapping, Sequence
 
 from ..report.markdown import fmt, table
-from .findings_tables import columns_and_rows, finding_tables
+from .findings_tables import columns_and_rows, finding_tables, headline_records
 from .panels import Panel, to_dict
 from .settings import TrackingSettings, redact
 
@@ -25,15 +25,14 @@ MAX_TABLE_COLUMNS = 12
 
 
 def headline_markdown(headlines: Sequence[Mapping[str, Any]]) -> str:
-    rows = []
-    for h in headlines:
-        lo, hi = (h.get("interval") or [None, None])[:2]
-        interval = f"[{fmt(lo)}, {fmt(hi)}]" if h.get("interval") else "—"
-        rows.append([h.get("finding", ""), fmt(h.get("value")), interval, h.get("over", ""), h.get("unit", ""),
-                     h.get("provenance", "")])
-    if not rows:
+    """The headline findings as a table with a column per number (estimate, low, high, n), never JSON."""
+    records = headline_records(list(headlines))
+    if not records:
         return "## Headline findings\n\n(no headline findings: see the run folder's findings)"
-    return "## Headline findings\n\n" + table(["finding", "value", "interval", "over", "unit", "provenance"], rows)
+    header = ["finding", "estimate", "low", "high", "over", "n", "unit", "provenance"]
+    return "## Headline findings\n\n" + table(header, [[fmt(r[c]) if c in ("estimate", "low", "high") else
+                                                        (r[c] if r[c] is not None else "—") for c in header]
+                                                       for r in records])
 
 
 def tables_markdown(findings: Mapping[str, Any]) -> list[str]:
@@ -53,14 +52,17 @@ def tables_markdown(findings: Mapping[str, Any]) -> list[str]:
 
 def report_spec(settings: TrackingSettings, *, group: str, kind: str, title: str, question: str,
                 headlines: Sequence[Mapping[str, Any]], findings: Mapping[str, Any], panels: Sequence[Panel],
-                notes: str = "") -> dict[str, Any]:
-    """The Report as data: title, run set (this group's trial runs of ``kind``), blocks and panels."""
+                notes: str = "", card: str = "", sweeps: Sequence[str] = ()) -> dict[str, Any]:
+    """The Report as data: title, run set (this group's trial runs of ``kind``; one per sweep when ``sweeps``
+    names several, so a panel never pools sweeps), blocks and panels. ``card``, the run's drawback card in
+    Markdown, is the first block."""
     if len(title) > MAX_TITLE:
         title = title[: MAX_TITLE - 3] + "..."
-    intro = [*([f"*{question}*"] if question else []), headline_markdown(headlines)]
+    intro = [*([f"## Drawback card\n\n{card}"] if card else []), *([f"*{question}*"] if question else []),
+             headline_markdown(headlines)]
     return {"title": title, "project": settings.project, "entity": settings.entity,
             "description": f"Study {kind} of run group {group}",
-            "runset": {"group": group, "job_type": kind},
+            "runset": {"group": group, "job_type": kind, "sweeps": list(sweeps) if len(sweeps) > 1 else []},
             "intro": intro, "tables": tables_markdown(findings), "notes": notes, "panels": [to_dict(p) for p in panels]}
 
 
@@ -74,9 +76,13 @@ def build_report(spec: Mapping[str, Any], panels: Sequence[Panel], *, entity: st
         return None
     try:
         group, job_type = spec["runset"]["group"], spec["runset"]["job_type"]
-        runset = wr.Runset(name=group, filters=[expr.Metric("Group") == group, expr.Metric("JobType") == job_type])
+        runs = [expr.Metric("Group") == group, expr.Metric("JobType") == job_type]
+        sweeps = spec["runset"].get("sweeps") or []
+        # a trial's runs are tagged sweep:<name> for each sweep it belongs to (tracking/trial_log.py)
+        runsets = ([wr.Runset(name=f"sweep {s}", filters=[*runs, expr.Tags().isin([f"sweep:{s}"])]) for s in sweeps]
+                   or [wr.Runset(name=group, filters=runs)])
         blocks = [wr.MarkdownBlock(text=text) for text in spec["intro"]]
-        blocks.append(wr.PanelGrid(runsets=[runset], panels=[p.build(wr) for p in panels]))
+        blocks.append(wr.PanelGrid(runsets=runsets, panels=[p.build(wr) for p in panels]))
         tail = [*spec["tables"], *([spec["notes"]] if spec["notes"] else [])]
         blocks += [wr.MarkdownBlock(text=text) for text in tail]
         # Report's default entity asks the W&B API; offline there is none to ask.

@@ -44,16 +44,23 @@ def study_panels(kind: Any, findings: dict[str, Any]) -> list[Panel]:
 
 def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *,
                        group: str) -> list[tuple[str, dict, list]]:
-    """(kind, report spec, panels) of every study of the suite."""
+    """(kind, report spec, panels) of every study of the suite; each Report opens with the run's drawback card."""
+    from ..report.card import build_card
+    from ..report.card_render import card_markdown
     from ..studies.base import get_kind
 
     code = run_info(run_dir)
     notes = (f"Run folder `{Path(run_dir).name}`, W&B group `{group}`, git `{code.get('git_sha') or 'unknown'}`"
              f"{' (uncommitted changes)' if code.get('git_dirty') else ''}. The parquet rows in the run folder are the "
              "record; these runs mirror them.")
+    from ..plan import plan_suite
+
+    card = card_markdown(build_card([run_dir]))
+    planned = {p.spec.kind: p.trials for p in plan_suite(suite, source=str(Path(run_dir) / "spec.yaml"))}
     out = []
     for study in suite.studies:
         kind = get_kind(study.kind)
+        sweeps = list(dict.fromkeys(s for t in planned.get(study.kind, []) for s in t.sweep.split(",") if s))
         found = findings.get(study.kind, {})
         failed = "analysis_error" in found or "not_measurable" in found
         try:
@@ -65,7 +72,7 @@ def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *,
         title = f"dl_drawbacks {suite.name}: {study.kind}"
         spec = report_spec(suite.tracking, group=group, kind=study.kind, title=title,
                            question=kind.question, headlines=headlines, findings={} if failed else found,
-                           panels=panels, notes=notes)
+                           panels=panels, notes=notes, card=card, sweeps=sweeps)
         out.append((study.kind, spec, panels))
     return out
 

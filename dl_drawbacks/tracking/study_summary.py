@@ -14,7 +14,7 @@ import numbers
 from pathlib import Path
 from typing import Any, Mapping
 
-from dl_drawbacks.tracking.findings_tables import columns_and_rows, finding_tables
+from dl_drawbacks.tracking.findings_tables import columns_and_rows, finding_tables, headline_records
 from dl_drawbacks.tracking.settings import TrackingSettings
 from dl_drawbacks.tracking.trial_run import TrialRun
 
@@ -69,7 +69,7 @@ def log_study_summary(
     from .trial_log import wandb_run_id
 
     run_dir = Path(run_dir)
-    tables = finding_tables(findings)
+    tables = {**finding_tables(findings), **_headline_table(kind, findings)}
     run = TrialRun.start(settings, run_dir, run_id=wandb_run_id(group, f"{kind}-summary"), name=f"{kind} summary",
                          group=group, job_type="summary", tags=(kind, "summary"),
                          config={**(config or {}), "study": kind, "tables": sorted(tables), "figures": len(figures),
@@ -84,6 +84,20 @@ def log_study_summary(
     ok = run.active
     run.finish()
     return ok
+
+
+def _headline_table(kind: str, findings: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """``{"headlines": records}``: the study's headline findings with numeric estimate/low/high/n columns."""
+    from ..studies.base import get_kind
+
+    if "analysis_error" in findings or "not_measurable" in findings:
+        return {}
+    try:
+        records = headline_records(get_kind(kind).headlines(dict(findings)))
+    except Exception as exc:  # noqa: BLE001 - the findings are logged even when the headlines fail
+        log.warning("W&B headline table of %s skipped: %s: %s", kind, type(exc).__name__, exc)
+        return {}
+    return {"headlines": records} if records else {}
 
 
 def _without_tables(findings: Mapping[str, Any]) -> dict[str, Any]:

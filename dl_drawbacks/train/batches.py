@@ -5,6 +5,7 @@ is dropped each epoch (``REMAINDER_POLICY``; a different random remainder every 
 smaller than one micro-batch is used whole, so the samples counted per step are the samples processed
 and a compiled model sees one shape per trial. The split is
 moved to the trial's device once (pinned host memory with non-blocking copies if it does not fit).
+A split streamed through Ray Data (``StreamSplit``) is batched by ``stream_batches.py`` under the same rules.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .context import Split
+from .context import Split, StreamSplit
+from .stream_batches import stream_eval_batches, stream_micro_batches
 
 REMAINDER_POLICY = "drop"  # recorded in the rows (metric batch_remainder)
 DEVICE_FRACTION = 0.25  # a split moves to the GPU when it takes at most this share of its free memory
@@ -61,9 +63,19 @@ def _take(data: torch.Tensor, idx: torch.Tensor, device: torch.device) -> torch.
 
 
 def micro_batches(
-    split: Split, *, micro_batch: int, rank: int, world_size: int, seed: int, device: torch.device
+    split: Split | StreamSplit, *, micro_batch: int, rank: int, world_size: int, seed: int, device: torch.device
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
     """Endless full (x, y, epoch) micro-batches of this rank's shard; every rank sees the same count."""
+    if isinstance(split, StreamSplit):
+        micro = effective_micro_batch(len(split), micro_batch, world_size)
+        return stream_micro_batches(split, micro_batch=micro, rank=rank, seed=seed, device=device)
+    return _array_micro_batches(split, micro_batch=micro_batch, rank=rank, world_size=world_size, seed=seed,
+                                device=device)
+
+
+def _array_micro_batches(
+    split: Split, *, micro_batch: int, rank: int, world_size: int, seed: int, device: torch.device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
     x, y = resident(split.x, device), resident(split.y, device)
     for idx, epoch in _batch_indices(len(split), micro_batch=micro_batch, rank=rank, world_size=world_size, seed=seed):
         index = torch.from_numpy(idx)
@@ -94,8 +106,15 @@ def _batch_indices(n: int, *, micro_batch: int, rank: int, world_size: int,
         epoch += 1
 
 
-def eval_batches(split: Split, batch: int, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def eval_batches(split: Split | StreamSplit, batch: int,
+                 device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Evaluation batches in order; the last one may be short (evaluation counts every sample)."""
+    if isinstance(split, StreamSplit):
+        return stream_eval_batches(split, batch, device)
+    return _array_eval_batches(split, batch, device)
+
+
+def _array_eval_batches(split: Split, batch: int, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     for start in range(0, len(split), batch):
         yield (
             torch.tensor(split.x[start : start + batch], device=device),

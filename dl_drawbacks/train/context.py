@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -26,6 +26,25 @@ class Split:
 
 
 @dataclass
+class StreamSplit:
+    """A split streamed through Ray Data (``data/streamed.py``): ``n`` samples, read by ``build`` (a lazy Ray Data
+    dataset of ``x``/``y``) or, on Ray Train workers, taken from the trainer's shard of the split ``name``."""
+
+    name: str
+    n: int
+    build: Callable[[], Any]
+    shard: Callable[[str], Any] | None = None  # ray.train.get_dataset_shard on TorchTrainer workers
+    weights: None = None  # per-sample weights are not supported on streamed data
+
+    def __len__(self) -> int:
+        return self.n
+
+    def iterator(self) -> Any:
+        """The ``ray.data.DataIterator`` to read: this rank's shard under Ray Train, else the whole split."""
+        return self.shard(self.name) if self.shard is not None else self.build().iterator()
+
+
+@dataclass
 class TrialContext:
     trial: TrialSpec
     run_id: str
@@ -34,9 +53,11 @@ class TrialContext:
     world_size: int
     device: torch.device
     rows: RowBuffer
+    kind: Any = None  # the trial's StudyKind, resolved once (studies.base.get_kind)
     treatment: Any = None  # the study kind's Treatment, parsed once from trial.treatment
     dataset: Any = None  # dl_drawbacks.data.base.Dataset (the loaded, unmodified data set)
-    splits: dict[str, Split] = field(default_factory=dict)
+    splits: dict[str, Split | StreamSplit] = field(default_factory=dict)
+    dataset_shard: Callable[[str], Any] | None = None  # ray.train.get_dataset_shard on TorchTrainer workers
     model: torch.nn.Module | None = None
     engine: Any = None
     info: dict[str, Any] = field(default_factory=dict)  # things kinds hand from prepare to evaluate

@@ -183,8 +183,8 @@ class Instruments:
         rows.add("flops_per_step", self.flops_per_step, "FLOP", provenance=self.flops_provenance)
         rows.add("achieved_flops", achieved, "FLOP/s")
         rows.add("peak_flops_per_worker", peak, "FLOP/s", provenance=peak_source)
-        rows.add("mfu", achieved / (peak * ctx.world_size), "fraction",
-                 provenance=f"{self.flops_provenance}/{peak_source}")
+        provenance = f"{self.flops_provenance}/{peak_source}"
+        rows.add("mfu", achieved / (peak * ctx.world_size), "fraction", provenance=provenance)
 
     @property
     def t_first_step_end(self) -> float:

@@ -11,10 +11,9 @@ import time
 
 import torch
 
-from ..studies.base import get_kind
 from .batches import (REMAINDER_POLICY, effective_micro_batch, micro_batch_weights, micro_batches,
                       remainder_per_epoch, steps_per_epoch)
-from .context import TrialContext
+from .context import StreamSplit, TrialContext
 from .engine import GRADIENT_CLIPPING
 from .evaluate import loss_and_accuracy
 from .instruments import Instruments
@@ -38,11 +37,10 @@ def _flush(ctx: TrialContext, instruments: Instruments, pending: list[tuple[int,
     if not pending:
         return _any_rank(False, ctx)
     values = torch.stack([loss for _, _, loss in pending]).tolist()
-    kind = get_kind(ctx.trial.study)
     for (step, epoch, _), value in zip(pending, values):
         if ctx.is_chief:
             ctx.rows.add("loss", value, "nats", split="train_batch", step=step, epoch=epoch)
-        kind.on_step(ctx, step=step, loss=value)
+        ctx.kind.on_step(ctx, step=step, loss=value)
     pending.clear()
     return _any_rank(not all(math.isfinite(v) for v in values), ctx)
 
@@ -50,12 +48,14 @@ def _flush(ctx: TrialContext, instruments: Instruments, pending: list[tuple[int,
 def _record_eval(ctx: TrialContext, *, step: int, epoch: int) -> None:
     metrics = {}
     for name, split in ctx.splits.items():
+        if name == "train" and isinstance(split, StreamSplit):
+            continue  # a full pass over streamed training data per evaluation; its batch losses are recorded
         loss, acc = loss_and_accuracy(ctx.engine, split)
         metrics[name] = {"loss": loss, "accuracy": acc}
         if ctx.is_chief:
             ctx.rows.add("loss", loss, "nats", split=name, step=step, epoch=epoch)
             ctx.rows.add("accuracy", acc, "fraction", split=name, step=step, epoch=epoch)
-    get_kind(ctx.trial.study).on_eval(ctx, step=step, epoch=epoch, metrics=metrics)
+    ctx.kind.on_eval(ctx, step=step, epoch=epoch, metrics=metrics)
 
 
 def total_steps(ctx: TrialContext) -> tuple[int, int]:
@@ -89,7 +89,7 @@ def train_trial(ctx: TrialContext, instruments: Instruments, checkpointer=None) 
     evaluations and at the end (one host sync each); divergence is checked on those reads, so a
     diverged trial stops at most ``LOG_EVERY - 1`` steps after its first non-finite loss."""
     trainer = ctx.trial.trainer
-    kind = get_kind(ctx.trial.study)
+    kind = ctx.kind
     n_steps, per_epoch = total_steps(ctx)
     eval_every = trainer.budget.eval_every or per_epoch
     shard = dict(micro_batch=trainer.deepspeed.micro_batch, rank=ctx.rank, world_size=ctx.world_size,

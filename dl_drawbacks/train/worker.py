@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from ..studies.base import get_kind
@@ -20,7 +21,7 @@ from ..registry import MODELS
 from ..rows import RowBuffer
 from ..spec.models import TrialSpec
 from .checkpoint import Checkpointer
-from .context import TrialContext
+from .context import StreamSplit, TrialContext
 from .engine import DeepSpeedEngine, PlainEngine
 from .flops import COUNTED_ON, counted_train_flops
 from .instruments import Instruments
@@ -29,8 +30,22 @@ from .loop import record_batching, train_trial
 
 def data_shape(ctx: TrialContext) -> DataShape:
     ds, train = ctx.dataset, ctx.splits["train"]
+    if isinstance(train, StreamSplit):
+        return DataShape(ds.modality, ds.n_features, ds.n_classes, seq_len=ds.seq_len, image_shape=ds.image_shape)
     seq_len = train.x.shape[1] if ds.modality == "tokens" else 0
     return DataShape(ds.modality, int(train.x[0].size), ds.n_classes, seq_len=seq_len, image_shape=ds.image_shape)
+
+
+def _flop_sample(ctx: TrialContext, shape: DataShape, micro: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs of one micro-batch to count FLOPs on: the first samples, or zeros shaped like them when streamed
+    (FLOPs depend on shapes, not values)."""
+    train = ctx.splits["train"]
+    if not isinstance(train, StreamSplit):
+        return train.x[:micro], train.y[:micro]
+    n = min(micro, len(train))
+    if shape.modality == "tokens":
+        return np.zeros((n, shape.seq_len), np.int64), np.zeros((n, shape.seq_len), np.int64)
+    return np.zeros((n, shape.n_features), np.float32), np.zeros(n, np.int64)
 
 
 def _device(trial: TrialSpec, local_rank: int) -> torch.device:
@@ -50,8 +65,7 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     analytic = family.train_flops_per_sample(params, shape)
     counted = None
     if ctx.is_chief or analytic is None:  # a family without a formula is timed with the counted figure
-        train, micro = ctx.splits["train"], ctx.trial.trainer.deepspeed.micro_batch
-        x, y = train.x[:micro], train.y[:micro]
+        x, y = _flop_sample(ctx, shape, ctx.trial.trainer.deepspeed.micro_batch)
         counted = counted_train_flops(lambda: family.build(params, shape), x, y) / len(y)
     per_sample, provenance = (analytic, "analytic") if analytic is not None else (counted, COUNTED_ON)
     instruments_args.update(train_flops_per_sample=per_sample, flops_provenance=provenance,
@@ -73,8 +87,10 @@ def run_worker(
     world_size: int = 1,
     checkpoint_every: int = 0,
     fault: dict[str, Any] | None = None,
+    dataset_shard: Callable[[str], Any] | None = None,
 ) -> dict[str, list]:
-    """Train one trial on this process; returns its rows as plain columns."""
+    """Train one trial on this process; returns its rows as plain columns. ``dataset_shard`` (Ray Train's
+    ``get_dataset_shard``) gives a rank its shard of each streamed split."""
     t_start = time.perf_counter()
     trial = TrialSpec.model_validate(trial_dict)
     load_plugins(trial.plugins)  # the spec's own model families, datasets and kinds, on this worker too
@@ -89,7 +105,9 @@ def run_worker(
         world_size=world_size,
         device=_device(trial, local_rank),
         rows=RowBuffer(trial.study, run_id, trial.trial_id, trial.seed, trial.factors, rank=rank),
+        kind=kind,
         treatment=kind.Treatment.model_validate(trial.treatment),
+        dataset_shard=dataset_shard,
     )
     t_start_args: dict[str, Any] = {"t_trial_start": t_start}
     kind.prepare_data(ctx)
@@ -121,6 +139,7 @@ def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
         world_size=c.get_world_size(),
         checkpoint_every=config.get("checkpoint_every", 0),
         fault=config.get("fault"),
+        dataset_shard=ray.train.get_dataset_shard if config.get("streamed") else None,
     )
     placement = RowBuffer(
         config["trial"]["study"],

@@ -10,11 +10,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from browser import chromium, measure
 from dl_drawbacks.cli import main
+from terminal_capture import captured_terminal
 from wandb_offline_reader import find_offline_runs, read_offline_run
 
 pytestmark = pytest.mark.ray
 SENTINEL = "sentinel-wandb-key-7f3a9c"
+TERMINAL: list[str] = []  # what the fixture's run printed
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,11 @@ def compute_run(ray_cluster, tmp_path_factory, request):
     out = tmp_path_factory.mktemp("run") / "tiny"
     os.environ["WANDB_API_KEY"] = SENTINEL  # must never reach any output (tracking mode is offline)
     try:
-        assert main(["run", str(spec), "--out", str(out)]) == 0
+        # an override equal to the default: the run's trials and resolved spec stay those of the file
+        with captured_terminal() as printed:
+            code = main(["run", str(spec), "studies.compute.seeds=[0]", "--out", str(out)])
+        TERMINAL[:] = printed
+        assert code == 0, printed[0][-3000:]
     finally:
         os.environ.pop("WANDB_API_KEY")
     return spec, out
@@ -157,3 +164,50 @@ def test_wandb_report_spec_is_written_and_publish_offline_says_so(compute_run, c
     captured = capsys.readouterr()
     assert "not published (WANDB_MODE=offline)" in captured.err and captured.err.count("\n") == 1
     assert "compute" in captured.out and (out / "wandb-reports" / "compute.json").exists()
+
+
+def test_the_terminal_ends_in_a_short_summary_without_ray_temp_paths(compute_run):
+    _, out = compute_run
+    lines = TERMINAL[0].rstrip("\n").splitlines()
+    assert "ray/session_" not in TERMINAL[0] and "tensorboard" not in TERMINAL[0].lower(), TERMINAL[0][-3000:]
+    assert "Configuration for experiment" not in TERMINAL[0]
+    assert any(" completed " in line and " mlp/s workers=1 engine=auto zero_stage=0 seed=0 (compute-" in line
+               for line in lines)  # named by factors
+    tail = lines[lines.index(next(line for line in lines if line.startswith("[  5/5]"))) + 1:]
+    assert len(tail) <= 30, tail
+    assert tail[-2] == f"report: {out / 'report.html'}" and tail[-1].startswith("W&B: group tiny-compute-")
+    assert any(line.startswith("  compute          mlp/digits: Training time ∝ parameters^b: ") for line in tail)
+
+
+@pytest.mark.skipif(chromium() is None, reason="no chromium (Debian package `chromium`; .ci/run installs it)")
+def test_report_and_card_lay_out_in_a_real_browser_at_1280_px(compute_run, tmp_path, capsys):
+    _, out = compute_run
+    report = measure(out / "report.html")
+    assert report["page_width"] <= report["width"] == 1280 and not report["wide"], report
+    assert "drawback-card" in report["links"] and "compute" in report["links"] and not report["broken"], report
+    assert main(["card", str(out), str(out), "-o", str(tmp_path / "card.html")]) == 0  # two runs side by side
+    assert capsys.readouterr().out.strip() == f"{tmp_path / 'card.html'}: 2 of 2 cells filled"
+    card = measure(tmp_path / "card.html", height=1024)
+    assert card["cards"] and all(h <= 1024 for h in card["cards"]) and not card["wide"], card
+
+
+def test_resume_with_an_added_sweep_value_runs_only_the_new_trial(compute_run, capsys):
+    spec, out = compute_run
+    before = {p: p.read_bytes() for p in (out / "trials").glob("*/rows.parquet")}
+    grown = "studies[0].sweeps[0].axes={model.size: [xs, s, m, l]}"
+    assert main(["run", str(spec), "--out", str(out), "--resume", "studies[0].trainer.optimizer.lr=0.1"]) == 2
+    assert "studies[0].trainer.optimizer.lr differs; a resume may only add seeds or sweep values" in \
+        capsys.readouterr().err
+    assert main(["run", str(spec), grown, "--out", str(out), "--resume"]) == 0
+    assert "resuming: 5 of 6 trials already finished" in capsys.readouterr().err
+    after = {p: p.read_bytes() for p in (out / "trials").glob("*/rows.parquet")}
+    assert len(after) == 6 and all(after[p] == rows for p, rows in before.items())  # finished rows untouched
+    assert "- l" in (out / "spec.yaml").read_text()  # the folder's spec is the extended one
+
+
+def test_compare_two_runs_prints_differences_and_says_they_are_unpaired(compute_run, capsys):
+    _, out = compute_run
+    assert main(["compare", str(out), str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "unpaired" in lines[1]
+    assert any(line.startswith("compute") and "B − A 0 (" in line for line in lines[2:]), lines

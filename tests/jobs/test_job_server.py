@@ -166,7 +166,7 @@ def test_submit_follow_succeeds_and_results_appear(authed, capsys, monkeypatch):
 
 def test_status_logs_stop_on_a_second_job(authed, capsys, tmp_path):
     out_dir = tmp_path / "second"
-    assert main(["job", "submit", SPEC, "--address", authed["address"], "--out", str(out_dir)]) == 0
+    assert main(["job", "submit", SPEC, "--address", authed["address"], "--out", str(out_dir), "--no-wait"]) == 0
     job_id = capsys.readouterr().out.strip()
     assert main(["job", "status", job_id, "--address", authed["address"]]) == 0
     status = capsys.readouterr().out
@@ -219,7 +219,7 @@ def test_cluster_without_token_auth(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
     monkeypatch.chdir(REPO)
     with _ray_head(tmp_path, token=None) as open_head:
-        assert main(["submit", SPEC, "--address", open_head["address"]]) == 0
+        assert main(["submit", SPEC, "--address", open_head["address"], "--no-wait"]) == 0
         job_id = capsys.readouterr().out.strip()
         assert main(["stop", job_id, "--address", open_head["address"], "--wait"]) == 0
         assert f"job {job_id} STOPPED" in capsys.readouterr().err

@@ -138,6 +138,27 @@ def test_addresses():
         normalise_address("ray://head:10001")
 
 
+def test_address_from_the_environment_in_ray_jobs_order():
+    env = {"RAY_ADDRESS": "http://10.0.0.7:8265"}
+    assert normalise_address(None, env) == "http://10.0.0.7:8265"
+    assert normalise_address(None, {**env, "RAY_API_SERVER_ADDRESS": "10.0.0.8:8265"}) == "http://10.0.0.8:8265"
+    assert normalise_address("10.0.0.9:8265", env) == "http://10.0.0.9:8265"  # an explicit --address wins
+    with pytest.raises(ClusterError, match="^RAY_ADDRESS ray://head:10001: the job server speaks HTTP"):
+        normalise_address(None, {"RAY_ADDRESS": "ray://head:10001"})
+    with pytest.raises(ClusterError, match="or set RAY_ADDRESS"):
+        normalise_address(None, {})
+
+
+def test_submit_follows_by_default_and_no_wait_detaches():
+    from dl_drawbacks.cli import build_parser
+
+    parser = build_parser()
+    assert not parser.parse_args(["job", "submit", str(SPEC)]).no_wait
+    assert parser.parse_args(["job", "submit", str(SPEC), "--no-wait"]).no_wait
+    with pytest.raises(SystemExit):  # following and detaching at once is a usage mistake
+        parser.parse_args(["job", "submit", str(SPEC), "--no-wait", "--follow"])
+
+
 def test_unreachable_address_is_one_line(capsys):
     assert main(["status", "some-job", "--address", "127.0.0.1:9"]) == 2
     err = capsys.readouterr().err

@@ -69,10 +69,17 @@ def test_report_html_rows_have_as_many_cells_as_their_header(tmp_path):
                                 headlines=headlines, outcomes=outcomes, env={"packages": {"wandb": "0.31"}})
     page = Tables()
     page.feed(html_path.read_text())
-    assert len(page.tables) == 3  # summary, failed trials, the study's section
+    assert len(page.tables) == 3  # the study's section, failed trials, the appendix's headline list
     for rows in page.tables:
         header, body = rows[0], rows[1:]
         assert body and all(len(row) == len(header) for row in body), rows
-    summary = page.tables[0]
+    summary = page.tables[-1]
     assert [row[1] for row in summary[1:]] == [" ".join(n.split()) for n in NASTY]  # the text survives intact
     assert page.title == "tiny <b>|bias|</b>"
+
+
+def test_thousands_are_grouped_by_a_narrow_space_so_an_interval_has_one_comma():
+    from dl_drawbacks.report.markdown import fmt
+
+    assert fmt(618941) == "618\u202f941" and fmt(618941.2) == "618\u202f941" and fmt(430.0) == "430"
+    assert f"[{fmt(430.0)}, {fmt(618941.0)}]".count(",") == 1

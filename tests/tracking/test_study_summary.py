@@ -59,7 +59,7 @@ def test_summary_run_holds_findings_tables_figures_and_artifact(tmp_path, caplog
     assert "figures/curve" not in summary and got["exit_code"] == 0
     table_file = folder / "files" / summary["tables/mitigation/sex/table"]["path"]
     assert json.loads(table_file.read_text()) == {"columns": ["trial", "gap", "n", "ci"],
-                                                   "data": [["t1", 0.1, 10, None], ["t2", 0.15, None, "[0.1,0.2]"]]}
+                                                   "data": [["t1", 0.1, 10, None], ["t2", 0.15, None, "0.1, 0.2"]]}
     (artifact,) = [a for a in got["artifacts"] if a["type"] == "study-run"]
     assert artifact["type"] == "study-run" and artifact["files"] == ["findings.json", "trials/bias-1/rows.parquet"]
 
@@ -68,3 +68,14 @@ def test_disabled_tracking_writes_no_summary_run(tmp_path):
     assert not log_study_summary(TrackingSettings(mode="disabled"), tmp_path / "run", group="g", kind="bias",
                                  findings=FINDINGS, figures=[])
     assert not (tmp_path / "run").exists()
+
+
+def test_logging_a_summary_again_updates_the_same_run_id(tmp_path):
+    """A second `analyze` resumes each study's summary run: offline it writes another folder, with the same id."""
+    run = tmp_path / "run"
+    run.mkdir()
+    for _ in range(2):
+        assert log_study_summary(TrackingSettings(mode="offline"), run, group="g-1", kind="compute",
+                                 findings={"gap": 0.5}, figures=[])
+    folders = find_offline_runs(run / "wandb")
+    assert len(folders) == 2 and {read_offline_run(f)["run_id"] for f in folders} == {"g-1-compute-summary"}

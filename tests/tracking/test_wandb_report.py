@@ -28,19 +28,19 @@ def wandb_env(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
 
 
-def _spec(**kw):
+def _spec(sweeps=(), card="", **kw):
     return report_spec(TrackingSettings(**kw), group="g-1", kind="bias", title="t", question="Is it fair?",
-                       headlines=HEADLINES, findings=FINDINGS, panels=PANELS)
+                       headlines=HEADLINES, findings=FINDINGS, panels=PANELS, sweeps=sweeps, card=card)
 
 
 def test_spec_holds_headlines_and_finding_tables_as_markdown_tables():
     spec = _spec()
     question, headlines = spec["intro"]
-    assert question == "*Is it fair?*" and "| gap \\|a\\| ≤ 0.1 | 0.123 | [0.1, 0.2] | 2 seeds |" in headlines
+    assert question == "*Is it fair?*" and "| gap \\|a\\| ≤ 0.1 | 0.123 | 0.1 | 0.2 | 2 seeds | 2 | ratio |" in headlines
     (table,) = spec["tables"]
     assert table.startswith("### mitigation/sex/table") and "| reweighing | 0.95 |" in table
     assert [p["type"] for p in spec["panels"]] == ["Curves", "Scatter", "Bars", "Parallel"]
-    assert spec["runset"] == {"group": "g-1", "job_type": "bias"}
+    assert spec["runset"] == {"group": "g-1", "job_type": "bias", "sweeps": []}
 
 
 def test_report_is_built_offline_from_public_classes():
@@ -52,6 +52,15 @@ def test_report_is_built_offline_from_public_classes():
     assert [type(p).__name__ for p in grid.panels] == ["LinePlot", "ScatterPlot", "BarPlot", "ParallelCoordinatesPlot"]
     assert grid.panels[0].y == ["loss/train", "loss/val"] and grid.panels[2].groupby == wr.Config("mitigation")
     assert grid.runsets[0].filters == "Metric(\"Group\") == 'g-1' and Metric(\"JobType\") == 'bias'"
+
+
+def test_the_card_opens_the_report_and_sweeps_get_a_runset_each():
+    spec = _spec(sweeps=["mitigation", "representation"], card="| drawback | digits |")
+    assert spec["intro"][0] == "## Drawback card\n\n| drawback | digits |"
+    grid = next(b for b in build_report(spec, PANELS).blocks if type(b).__name__ == "PanelGrid")
+    assert [r.name for r in grid.runsets] == ["sweep mitigation", "sweep representation"]
+    assert all(r.filters.endswith(f"Metric(\"Tags\") in ['sweep:{s}']")
+               for r, s in zip(grid.runsets, ["mitigation", "representation"]))
 
 
 def test_publish_updates_the_existing_report_in_place(monkeypatch):

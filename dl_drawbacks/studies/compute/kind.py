@@ -28,6 +28,7 @@ def _provenances(table: pl.DataFrame) -> list[str]:
 @STUDIES.register("compute")
 class ComputeStudy(StudyKind):
     name = "compute"
+    streams_data = True
     question = ("How do training time, energy, memory, CO2e and cost grow with model size, workers, ZeRO stage and "
                 "precision?")
     Options = ComputeOptions

@@ -1,0 +1,36 @@
+"""What a multi-worker trial on a streamed data set hands its TorchTrainer: the splits as Ray Data datasets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..data.streamed import execution_limits, is_streamed
+from .context import StreamSplit, TrialContext
+
+
+def trainer_data(trial_dict: dict[str, Any]) -> dict[str, Any]:
+    """``TorchTrainer`` keyword arguments for a trial on a streamed data set ({} for array data): the lazy Ray
+    Data dataset of each split the study kind prepares (``datasets=``; only train is sharded, every rank
+    evaluates whole splits) and Ray Data's CPU limit (``dataset_config=``). The splits are chosen here exactly as
+    each rank's ``prepare_data`` will choose them, from the index alone."""
+    import torch
+    from ray.train import DataConfig
+
+    from ..plugins import load_plugins
+    from ..rows import RowBuffer
+    from ..spec.models import TrialSpec
+    from ..studies.base import get_kind
+
+    trial = TrialSpec.model_validate(trial_dict)
+    load_plugins(trial.plugins)
+    if not is_streamed(trial.data.name):
+        return {}
+    kind = get_kind(trial.study)
+    ctx = TrialContext(trial=trial, run_id="", rank=-1, local_rank=0, world_size=trial.trainer.workers,
+                       device=torch.device("cpu"), treatment=kind.Treatment.model_validate(trial.treatment),
+                       rows=RowBuffer(trial.study, "", trial.trial_id, trial.seed, trial.factors, rank=-1))
+    kind.prepare_data(ctx)
+    datasets = {name: split.build() for name, split in ctx.splits.items() if isinstance(split, StreamSplit)}
+    return {"datasets": datasets,
+            "dataset_config": DataConfig(datasets_to_split=["train"],
+                                         execution_options=execution_limits(ctx.dataset.read_cpus))}
