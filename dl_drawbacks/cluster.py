@@ -30,9 +30,14 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
     ``dashboard`` keeps the local cluster's dashboard (trial logs, actors) and prints its address.
 
     The local cluster gets one logical CPU more than the machine has: a multi-worker trial holds
-    one CPU for its (mostly idle) Tune trial process besides its workers (FACTS.md).
+    one CPU for its (mostly idle) Tune trial process besides its workers (FACTS.md). Its processes are
+    recorded (ray_processes.py): a signal kills them, and what a killed driver left behind is stopped here.
     """
     import ray
+    import ray._private.utils
+
+    from .interrupt import signals_held
+    from .ray_processes import clean_up_orphans, record_local_cluster
 
     if ray.is_initialized():
         return ray.cluster_resources()
@@ -44,12 +49,18 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
     address = resolve_address(address)
     if address not in (None, "local"):
         probe(address, source=source)
+    local = address in (None, "local")
+    if local:
+        for line in clean_up_orphans():
+            print(line, file=sys.stderr)
     try:
-        if address in (None, "local"):
-            context = ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=dashboard,
-                               **kwargs)
-        else:
-            context = ray.init(address=address, **kwargs)
+        with signals_held(ray._private.utils, "set_sigterm_handler"):
+            if local:
+                context = ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1,
+                                   include_dashboard=dashboard, **kwargs)
+                record_local_cluster()
+            else:
+                context = ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; "
                            f"check {source}") from None
