@@ -114,6 +114,13 @@ def node_count() -> int:
     return sum(1 for n in ray.nodes() if n.get("Alive"))
 
 
+def largest_node_memory() -> float:
+    """Bytes of Ray's ``memory`` resource on the largest alive node (0 when no node reports it)."""
+    import ray
+
+    return max((n.get("Resources", {}).get("memory", 0.0) for n in ray.nodes() if n.get("Alive")), default=0.0)
+
+
 def check_fits(trials: list[TrialSpec], resources: dict[str, float], nodes: int) -> None:
     """Refuse, before anything runs, a trial the cluster cannot ever schedule."""
     for trial in trials:

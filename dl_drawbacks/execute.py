@@ -85,16 +85,18 @@ def check_run_folder(out: Path, suite: SuiteSpec, *, resume: bool) -> None:
         )
 
 
-def preflight_data(trials: list[TrialSpec]) -> None:
-    """Load every distinct data set once on the driver: a missing or damaged file stops the run here."""
+def preflight_data(trials: list[TrialSpec]) -> dict:
+    """Load every distinct data set once on the driver: a missing or damaged file stops the run here;
+    returns each one's shape for the model-memory check (model_memory.py)."""
     from .data import load_dataset
+    from .model_memory import data_key, data_shape
 
-    seen = set()
+    shapes = {}
     for t in trials:
-        key = (t.data.name, repr(sorted(t.data.options.items())))
-        if key not in seen:
-            seen.add(key)
+        key = data_key(t)
+        if key not in shapes:
             ds = load_dataset(t.data.name, t.data.options)
+            shapes[key] = data_shape(ds)
             if t.data.n_train is not None and t.data.n_train > len(ds.y_train):
                 from .errors import DataError
 
@@ -102,6 +104,7 @@ def preflight_data(trials: list[TrialSpec]) -> None:
                     f"data.n_train {t.data.n_train} exceeds the {len(ds.y_train)} training rows of {t.data.name}; "
                     "lower it"
                 )
+    return shapes
 
 
 def check_bucket_folder(bucket, suite: SuiteSpec, *, resume: bool) -> None:
@@ -158,7 +161,8 @@ def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[An
 def run_study_file(
     spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None, dashboard: bool = False
 ) -> Path:
-    from .cluster import check_fits, check_shared_folder, connect, node_count
+    from .cluster import check_fits, check_shared_folder, connect, largest_node_memory, node_count
+    from .model_memory import check_model_memory
     from .postprocess import analyze_run
 
     suite = load_spec(spec_path)
@@ -166,12 +170,13 @@ def run_study_file(
     trials = [t for s in studies for t in s.trials]
     target = str(out or Path("runs") / suite.name)
     out, bucket = open_run_folder(target, suite, resume=resume)
-    preflight_data(trials)
+    shapes = preflight_data(trials)
     import ray
 
     owns_ray = not ray.is_initialized()
     resources = connect(address, plugins=suite.plugins, dashboard=dashboard)
     check_fits(trials, resources, node_count())
+    check_model_memory(trials, shapes, largest_node_memory())
     if bucket is None:
         check_shared_folder(out)
     else:  # each trial writes to the bucket from its own node
