@@ -196,3 +196,40 @@ def test_a_grid_above_the_trial_limit_is_refused_before_it_is_built(tmp_path, ca
         parse_spec(small)
     monkeypatch.setenv("DL_DRAWBACKS_MAX_TRIALS", "3")
     assert parse_spec(small)
+
+
+def test_a_port_that_accepts_but_never_answers_is_named_within_the_probe_timeout():
+    """A hung head (or any port that accepts TCP and stays silent) used to make `ray.init` wait 300 s."""
+    import socket
+
+    from dl_drawbacks.cluster import probe
+    from dl_drawbacks.errors import ClusterError
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        t0 = time.monotonic()
+        with pytest.raises(ClusterError) as err:
+            probe(address, 1.0)
+        assert time.monotonic() - t0 < 5
+    assert str(err.value) == (f"cannot reach the Ray cluster at '{address}': the port accepts connections but did "
+                              f"not answer Ray's protocol in 1 s (a hung head?); check --address and the head node")
+
+
+def test_an_http_port_given_for_the_gcs_is_named():
+    import http.server
+    import threading
+
+    from dl_drawbacks.cluster import probe
+    from dl_drawbacks.errors import ClusterError
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ClusterError, match="the port answers, but not as Ray's GCS .* the GCS port, default 6379"):
+            probe(f"127.0.0.1:{server.server_address[1]}", 2.0)
+    finally:
+        server.shutdown()
