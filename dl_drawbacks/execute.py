@@ -162,6 +162,7 @@ def run_study_file(
     spec_path: str | Path, *, out: str | Path | None, resume: bool, address: str | None, dashboard: bool = False
 ) -> Path:
     from .cluster import check_fits, check_shared_folder, connect, largest_node_memory, node_count
+    from .credentials import move_aws_credentials_to_file
     from .model_memory import check_model_memory
     from .postprocess import analyze_run
 
@@ -169,6 +170,7 @@ def run_study_file(
     studies = plan_suite(suite, source=str(spec_path))
     trials = [t for s in studies for t in s.trials]
     target = str(out or Path("runs") / suite.name)
+    move_aws_credentials_to_file()  # before anything opens the bucket or starts Ray: no log may hold them
     out, bucket = open_run_folder(target, suite, resume=resume)
     shapes = preflight_data(trials)
     import ray
