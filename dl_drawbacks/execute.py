@@ -146,10 +146,10 @@ def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[An
         with RunLock(out), driver_log(out):
             yield None
         return
-    with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0):
+    with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0) as lock:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        staged = StagedRun(bucket, out)
+        staged = StagedRun(bucket, out, fence=lock.check)
         staged.pull()
         try:
             with driver_log(out):
