@@ -35,7 +35,7 @@ def test_no_sentinel_secret_reaches_rays_logs_the_run_folder_or_wandb(s3, tmp_pa
 
     ray_tmp, staging, state = tmp_path / "ray", tmp_path / "staging", tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update(s3.env, SENTINELS, RAY_TMPDIR=str(ray_tmp), RAY_AUTH_MODE="disabled", WANDB_MODE="offline",
+    env.update({**s3.env, **SENTINELS}, RAY_TMPDIR=str(ray_tmp), RAY_AUTH_MODE="disabled", WANDB_MODE="offline",
                DL_DRAWBACKS_STAGING=str(staging), DL_DRAWBACKS_STATE=str(state), WANDB_DIR=str(tmp_path / "wandb"))
     uri = s3.uri("secrets/run")
     done = subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(SPEC), "--out", uri,
