@@ -158,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _os_error_line(err: OSError) -> str:
     where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
-    return f"{where + ': ' if where else ''}{err.strerror or type(err).__name__}"
+    reason = err.strerror or (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return f"{where + ': ' if where else ''}{reason}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,8 +7,10 @@ runtime_env). The fast equivalent is tests/test_credentials.py."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,16 +33,24 @@ def _files_holding(root: Path, needle: bytes) -> list[str]:
 
 
 def test_no_sentinel_secret_reaches_rays_logs_the_run_folder_or_wandb(s3, tmp_path):
-    from dl_drawbacks.storage import open_bucket
-
-    ray_tmp, staging, state = tmp_path / "ray", tmp_path / "staging", tmp_path / "state"
+    ray_tmp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # Ray's socket paths must stay under 107 bytes
+    staging, state = tmp_path / "staging", tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env.update({**s3.env, **SENTINELS}, RAY_TMPDIR=str(ray_tmp), RAY_AUTH_MODE="disabled", WANDB_MODE="offline",
                DL_DRAWBACKS_STAGING=str(staging), DL_DRAWBACKS_STATE=str(state), WANDB_DIR=str(tmp_path / "wandb"))
     uri = s3.uri("secrets/run")
-    done = subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(SPEC), "--out", uri,
-                           "--address", "local"], env=env, capture_output=True, text=True, timeout=900,
-                          start_new_session=True)
+    try:
+        done = subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(SPEC), "--out", uri,
+                               "--address", "local"], env=env, capture_output=True, text=True, timeout=900,
+                              start_new_session=True)
+        _check(done, uri, ray_tmp, staging, state, tmp_path)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def _check(done, uri: str, ray_tmp: Path, staging: Path, state: Path, tmp_path: Path) -> None:
+    from dl_drawbacks.storage import open_bucket
+
     assert done.returncode == 0, done.stderr[-2000:]
     bucket_copy = tmp_path / "bucket"
     bucket = open_bucket(uri)
