@@ -25,6 +25,19 @@ def _cli(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+def _wait_for_handlers(proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    """Until the process catches SIGTERM (``SigCgt`` in /proc): `main` has started. Before that the
+    interpreter itself starts up, a window no Python code can cover."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and proc.poll() is None:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.01)
+    raise AssertionError("the CLI never installed its signal handlers")
+
+
 def _assert_quit(proc: subprocess.Popen, signum: int) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum, (proc.returncode, err[-800:])
@@ -33,15 +46,46 @@ def _assert_quit(proc: subprocess.Popen, signum: int) -> None:
                                         + " (`dl-drawbacks run SPEC --out DIR --resume` finishes it)"]
 
 
+def _failed_run_folder(tmp_path: Path) -> Path:
+    """A run folder of the tiny compute spec whose trials all failed (no Ray needed to make or analyse it)."""
+    import polars as pl
+
+    from dl_drawbacks.execute import resolved_spec_text
+    from dl_drawbacks.plan import plan
+    from dl_drawbacks.rows import ROW_SCHEMA
+    from dl_drawbacks.spec import load_spec
+    from dl_drawbacks.store import write_trial
+
+    out = tmp_path / "run"
+    out.mkdir()
+    suite = load_spec(SPEC)
+    (out / "spec.yaml").write_text(resolved_spec_text(suite))
+    for t in plan(suite):
+        write_trial(out, t.trial_id, pl.DataFrame(schema=ROW_SCHEMA),
+                    {"status": "failed", "error": "OSError: gone", "study": t.study, "sweep": t.sweep,
+                     "wall_seconds": 1.0})
+    return out
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-@pytest.mark.parametrize("after_s", [0.4, 1.5])
-def test_a_signal_while_the_cli_imports_and_plans_is_one_line(signum, after_s):
-    """`plan` of a tiny spec spends its first seconds importing (the parser's k8s and jobs modules, torch)."""
-    proc = _cli("plan", str(SPEC))
+@pytest.mark.parametrize("command, after_s", [("plan", 0.0), ("analyze", 1.0)])
+def test_a_signal_while_the_cli_imports_plans_or_analyses_is_one_line(tmp_path, signum, command, after_s):
+    """`plan` of a tiny spec spends its first seconds importing (the parser's k8s and jobs modules, torch);
+    `analyze` imports, then aggregates and reports (SIGINT and SIGTERM used to be ignored there: exit 0)."""
+    proc = _cli("plan", str(SPEC)) if command == "plan" else _cli("analyze", str(_failed_run_folder(tmp_path)))
+    _wait_for_handlers(proc)
     time.sleep(after_s)
     assert proc.poll() is None, "plan finished before the signal: the case was not exercised"
     proc.send_signal(signum)
     _assert_quit(proc, signum)
+
+
+def test_analyze_of_a_study_whose_every_trial_failed_exits_1(tmp_path):
+    proc = _cli("analyze", str(_failed_run_folder(tmp_path)))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: every trial of compute failed (5); see {tmp_path / 'run' / 'report.md'} for their errors"]
 
 
 def test_a_signal_held_during_ray_init_quits_once_it_returns():
