@@ -64,6 +64,11 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; "
                            f"check {source}") from None
+    except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception when its local node does not start
+        if not local:
+            raise
+        raise ClusterError(f"the local Ray cluster did not start: {str(exc).splitlines()[0]} (an overloaded "
+                           f"machine? check free memory and CPU load, then run again)") from None
     if dashboard:
         url = getattr(context, "dashboard_url", None)
         print(f"Ray dashboard: http://{url}" if url else "Ray dashboard: not running on this cluster", file=sys.stderr)
