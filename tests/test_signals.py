@@ -80,14 +80,6 @@ def test_a_signal_while_the_cli_imports_plans_or_analyses_is_one_line(tmp_path, 
     _assert_quit(proc, signum)
 
 
-def test_analyze_of_a_study_whose_every_trial_failed_exits_1(tmp_path):
-    proc = _cli("analyze", str(_failed_run_folder(tmp_path)))
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 1 and "Traceback" not in err
-    assert [line for line in err.splitlines() if line.startswith("error:")] == [
-        f"error: every trial of compute failed (5); see {tmp_path / 'run' / 'report.md'} for their errors"]
-
-
 def test_a_signal_held_during_ray_init_quits_once_it_returns():
     """``ray.init`` swaps SIGTERM for ``sys.exit`` (whose SystemExit Ray swallows): the signal is held, the
     owner's handler setter is a no-op meanwhile, and the process quits with 143 after the call."""
