@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dl_drawbacks import ray_processes
+from process_sessions import wait_for_signal_handlers
 
 SPEC = Path(__file__).resolve().parent / "specs" / "tiny_compute.yaml"
 QUIT_LINE = "interrupted ({}): quitting now; a run keeps its finished trials"
@@ -23,19 +24,6 @@ QUIT_LINE = "interrupted ({}): quitting now; a run keeps its finished trials"
 def _cli(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "dl_drawbacks.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for_handlers(proc: subprocess.Popen, timeout_s: float = 60) -> None:
-    """Until the process catches SIGTERM (``SigCgt`` in /proc): `main` has started. Before that the
-    interpreter itself starts up, a window no Python code can cover."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline and proc.poll() is None:
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
-        if caught & (1 << (signal.SIGTERM - 1)):
-            return
-        time.sleep(0.01)
-    raise AssertionError("the CLI never installed its signal handlers")
 
 
 def _assert_quit(proc: subprocess.Popen, signum: int) -> None:
@@ -73,7 +61,7 @@ def test_a_signal_while_the_cli_imports_plans_or_analyses_is_one_line(tmp_path, 
     """`plan` of a tiny spec spends its first seconds importing (the parser's k8s and jobs modules, torch);
     `analyze` imports, then aggregates and reports (SIGINT and SIGTERM used to be ignored there: exit 0)."""
     proc = _cli("plan", str(SPEC)) if command == "plan" else _cli("analyze", str(_failed_run_folder(tmp_path)))
-    _wait_for_handlers(proc)
+    wait_for_signal_handlers(proc.pid)
     time.sleep(after_s)
     assert proc.poll() is None, "plan finished before the signal: the case was not exercised"
     proc.send_signal(signum)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from dl_drawbacks import ray_processes
 from dl_drawbacks.store import is_finished
+from process_sessions import wait_for_signal_handlers
 
 pytestmark = pytest.mark.slow
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_kill.yaml"
@@ -55,6 +56,7 @@ def test_a_signal_at_any_phase_tells_the_truth(tmp_path_factory, after_s, signum
     tmp = tmp_path_factory.mktemp("signal")
     out = tmp / "run"
     driver = _run(out, tmp)
+    wait_for_signal_handlers(driver.pid)  # the interpreter's own start-up is before any of our code
     time.sleep(after_s)
     driver.send_signal(signum)
     _, err = driver.communicate(timeout=300)
