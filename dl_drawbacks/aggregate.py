@@ -1,33 +1,33 @@
-"""Aggregation: polars over the run folder. Reads only finished trials (checksums verified)."""
+"""Aggregation: polars over the run folder. Reads only finished trials (checksums verified) in folders named
+as their marker's trial id and, given ``admit``, of this run's plan."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
 from .rows import ROW_SCHEMA
-from .store import TRIALS, is_finished, read_marker
+from .storage.run_folder import LocalRunFolder, Marker
+
+Admit = Callable[[Marker], bool]
 
 
-def finished_trials(run_dir: Path) -> list[str]:
-    root = Path(run_dir) / TRIALS
-    if not root.exists():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and is_finished(run_dir, p.name))
+def finished_trials(run_dir: Path, admit: Admit | None = None) -> list[str]:
+    """The finished trials analysis reads (``RunFolder.readable_trials``)."""
+    folder = LocalRunFolder(run_dir)
+    return [t for t in folder.readable_trials(admit) if folder.is_finished(t)]
 
 
-def trial_outcomes(run_dir: Path) -> pl.DataFrame:
-    """One row per trial folder: id, study, sweep, status, error, wall seconds."""
-    root = Path(run_dir) / TRIALS
+def trial_outcomes(run_dir: Path, admit: Admit | None = None) -> pl.DataFrame:
+    """One row per trial: id, study, sweep, status, error, wall seconds."""
+    folder = LocalRunFolder(run_dir)
     records = []
-    for folder in sorted(root.iterdir()) if root.exists() else []:
-        marker = read_marker(run_dir, folder.name)
-        if marker:
-            records.append(
-                {k: marker.get(k) for k in ("trial_id", "study", "sweep", "status", "error", "wall_seconds")}
-            )
+    for trial_id in folder.readable_trials(admit):
+        marker = folder.marker(trial_id)
+        records.append({k: marker.get(k) for k in ("trial_id", "study", "sweep", "status", "error", "wall_seconds")})
     schema = {
         "trial_id": pl.String,
         "study": pl.String,
@@ -39,8 +39,9 @@ def trial_outcomes(run_dir: Path) -> pl.DataFrame:
     return pl.DataFrame(records, schema=schema)
 
 
-def scan_rows(run_dir: Path) -> pl.LazyFrame:
-    files = [str(Path(run_dir) / TRIALS / t / "rows.parquet") for t in finished_trials(run_dir)]
+def scan_rows(run_dir: Path, admit: Admit | None = None) -> pl.LazyFrame:
+    folder = LocalRunFolder(run_dir)
+    files = [str(folder.rows_file(t)) for t in finished_trials(run_dir, admit)]
     if not files:
         return pl.LazyFrame(schema=ROW_SCHEMA)
     return pl.scan_parquet(files, schema=ROW_SCHEMA)
@@ -67,8 +68,8 @@ def with_factor_columns(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.join(table, on="factors", how="left")
 
 
-def load_rows(run_dir: Path, study: str | None = None) -> pl.DataFrame:
-    lf = scan_rows(run_dir)
+def load_rows(run_dir: Path, study: str | None = None, admit: Admit | None = None) -> pl.DataFrame:
+    lf = scan_rows(run_dir, admit)
     if study is not None:
         lf = lf.filter(pl.col("study") == study)
     return lf.collect()

@@ -64,29 +64,20 @@ def _failed_studies(run_dir: Path) -> dict[str, int]:
 def _analysis_exit(run_dir: str | Path) -> int:
     """1, with one line naming them, when every trial of a study failed or a study's analysis raised (its
     report section says why); degenerate but finished data is a finding, not an error."""
-    import json
-
     failed_trials = _failed_studies(Path(run_dir))
     if failed_trials:
         shown = ", ".join(f"{kind} failed ({n})" for kind, n in failed_trials.items())
-        print(f"error: every trial of {shown}; see {Path(run_dir) / 'report.md'} for their errors", file=sys.stderr)
+        print(f"error: every trial of {shown}; see the report in {run_dir} for their errors", file=sys.stderr)
         return 1
 
     from .postprocess import failed_analyses
+    from .storage.run_folder import ANALYSIS_ERRORS, LocalRunFolder
 
-    findings_file = Path(run_dir) / "findings.json"
-    try:
-        findings = json.loads(findings_file.read_bytes())
-    except (ValueError, OSError) as exc:
-        raise RunFolderError(
-            f"{findings_file}: unreadable ({type(exc).__name__}); run `dl-drawbacks analyze {run_dir}` "
-            f"to rebuild it"
-        ) from None
-    failed = failed_analyses(findings) if isinstance(findings, dict) else []
+    failed = failed_analyses(LocalRunFolder(run_dir).findings() or {})
     if failed:
         print(
             f"error: the analysis of {', '.join(failed)} failed; the other studies are reported; "
-            f"tracebacks in {Path(run_dir) / 'analysis-errors'}",
+            f"tracebacks in {Path(run_dir) / ANALYSIS_ERRORS}",
             file=sys.stderr,
         )
         return 1

@@ -1,4 +1,4 @@
-"""``driver.log`` in the run folder: what `run` prints (stdout and stderr) and the ``dl_drawbacks`` loggers,
+"""The run folder's driver log: what `run` prints (stdout and stderr) and the ``dl_drawbacks`` loggers,
 appended by every run and resume of the folder, so an ephemeral RayJob's driver output outlives its pod."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import IO, Iterator
 
-NAME = "driver.log"
+from .storage.run_folder import DRIVER_LOG, LocalRunFolder
 
 
 class Tee:
@@ -34,9 +34,11 @@ class Tee:
 
 @contextlib.contextmanager
 def driver_log(run_dir: Path) -> Iterator[Path]:
-    """Copy stdout, stderr and the ``dl_drawbacks`` loggers (INFO and up) into ``run_dir/driver.log``."""
-    path = Path(run_dir) / NAME
-    with open(path, "a", encoding="utf-8", errors="replace") as log:
+    """Copy stdout, stderr and the ``dl_drawbacks`` loggers (INFO and up) into the run folder's driver log
+    (opened without following a link: a link there is refused in one line)."""
+    folder = LocalRunFolder(run_dir)
+    path = folder.path(DRIVER_LOG)
+    with folder.open_append(DRIVER_LOG) as log:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         log.write(f"--- dl-drawbacks {' '.join(sys.argv[1:])} at {when}\n")
         handler = logging.StreamHandler(log)

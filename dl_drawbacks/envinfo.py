@@ -1,4 +1,4 @@
-"""env.json: versions, hardware and Ray cluster resources, so a run folder describes itself."""
+"""The environment record: versions, hardware and Ray cluster resources, so a run folder describes itself."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ PACKAGES = (
 )
 
 
-def _version(name: str) -> str | None:
+def package_version(name: str) -> str | None:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -47,7 +47,7 @@ def environment(cluster_resources: dict[str, float] | None = None) -> dict[str, 
         "cpu_count_physical": psutil.cpu_count(logical=False),
         "memory_bytes": psutil.virtual_memory().total,
         "gpus": gpus,
-        "packages": {p: _version(p) for p in PACKAGES},
+        "packages": {p: package_version(p) for p in PACKAGES},
         "ray_cluster_resources": cluster_resources or {},
         "argv": sys.argv,
     }

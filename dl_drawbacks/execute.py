@@ -5,7 +5,7 @@ Everything that can be refused is refused before the run folder is touched: the 
 sets, the cluster's capacity, an existing folder without --resume, a folder that holds something
 other than a run, a folder that cannot be written, a folder another run holds. Ctrl-C or SIGTERM
 during the trials stops scheduling, records the unfinished trials as interrupted and reports
-(interrupt.py). What the driver prints goes to ``driver.log`` in the run folder too.
+(interrupt.py). What the driver prints goes to the run folder's driver log too.
 
 An ``--out`` URI (s3://, gs://) runs on a local staging folder that mirrors the bucket (storage/sync.py):
 pulled when the run starts, after every trial and study, pushed after the driver writes; each trial
@@ -24,7 +24,6 @@ from typing import Any, Iterator
 
 import yaml
 
-from .driver_log import NAME as DRIVER_LOG
 from .driver_log import driver_log
 from .errors import DrawbacksError, RunFolderError
 from .interrupt import StopRequest
@@ -32,16 +31,8 @@ from .plan import plan_suite
 from .progress import Progress
 from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
-from .spec.load import read_text
-from .store import (
-    RunLock,
-    atomic_write_bytes,
-    atomic_write_json,
-    is_finished,
-    local_run_folder,
-    read_marker,
-    write_trial,
-)
+from .storage.run_folder import SPEC, LocalRunFolder, RunFolder, RunLock
+from .store import local_run_folder
 
 
 def resolved_spec_text(suite: SuiteSpec) -> str:
@@ -59,6 +50,7 @@ class RunInterrupted(DrawbacksError):
 def check_run_folder(out: Path, suite: SuiteSpec, *, resume: bool) -> None:
     """Refuse a folder that is not a directory, cannot be written, holds something other than a run
     of this spec, or holds a run without --resume: nothing of a user's is ever overwritten."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise RunFolderError(f"--out {out} is a file, not a folder; choose a folder for the run")
     existing = next((p for p in [out, *out.parents] if p.exists()), None)
@@ -67,22 +59,27 @@ def check_run_folder(out: Path, suite: SuiteSpec, *, resume: bool) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise RunFolderError(f"--out {out}: {existing} is not writable by this user; choose another --out")
     try:
-        held = sorted(p.name for p in out.iterdir() if p.name not in (".lock", DRIVER_LOG)) if out.exists() else []
+        check_held(LocalRunFolder(out), suite, resume=resume)
     except OSError as exc:
         raise RunFolderError(f"--out {out}: cannot list the folder ({exc.strerror})") from None
-    spec_file = out / "spec.yaml"
-    if held and not spec_file.exists():
+
+
+def check_held(folder: RunFolder, suite: SuiteSpec, *, resume: bool) -> None:
+    """What the folder (local or bucket) holds: nothing, or a run of this spec and format with --resume."""
+    held = folder.held()
+    spec = folder.spec_text() if held else None
+    if held and spec is None:
         shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
-        raise RunFolderError(
-            f"--out {out} holds files that are not a dl-drawbacks run (no spec.yaml: {shown}); "
-            f"choose a new or empty folder"
-        )
+        raise RunFolderError(f"--out {folder.address} holds files that are not a dl-drawbacks run "
+                             f"(no {SPEC}: {shown}); choose a new or empty folder")
     if held and not resume:
-        raise RunFolderError(f"{out} already holds a run; pass --resume to finish it, or choose another --out")
-    if held and read_text(spec_file, "run folder's spec.yaml") != resolved_spec_text(suite):
-        raise RunFolderError(
-            f"{out} was made from a different spec; use a new --out (or `dl-drawbacks analyze {out}` to re-analyse it)"
-        )
+        raise RunFolderError(f"{folder.address} already holds a run; pass --resume to finish it, or choose another "
+                             f"--out")
+    if held:
+        folder.check_format()
+    if held and spec != resolved_spec_text(suite):
+        raise RunFolderError(f"{folder.address} was made from a different spec; use a new --out (or "
+                             f"`dl-drawbacks analyze {folder.address}` to re-analyse it)")
 
 
 def preflight_data(trials: list[TrialSpec]) -> dict:
@@ -107,43 +104,28 @@ def preflight_data(trials: list[TrialSpec]) -> dict:
     return shapes
 
 
-def check_bucket_folder(bucket, suite: SuiteSpec, *, resume: bool) -> None:
-    """``check_run_folder`` for a bucket prefix: objects there without spec.yaml, a run there without --resume,
-    or a run of another spec are refused."""
-    held = [n for n in bucket.names() if n not in (".lock", DRIVER_LOG)]
-    spec = bucket.read_bytes("spec.yaml")
-    if held and spec is None:
-        shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
-        raise RunFolderError(f"--out {bucket.uri} holds objects that are not a dl-drawbacks run (no spec.yaml: "
-                             f"{shown}); choose a new or empty prefix")
-    if held and not resume:
-        raise RunFolderError(f"{bucket.uri} already holds a run; pass --resume to finish it, or choose another --out")
-    if held and spec.decode("utf-8", "replace") != resolved_spec_text(suite):
-        raise RunFolderError(f"{bucket.uri} was made from a different spec; use a new --out")
-
-
 def open_run_folder(target: str, suite: SuiteSpec, *, resume: bool):
     """(local folder the driver works in, the bucket or None): a bucket run works in a staging folder."""
-    from .storage import is_uri, open_bucket, staging_folder
+    from .storage import BucketRunFolder, is_uri, open_bucket, staging_folder
 
     if not is_uri(target):
         out = local_run_folder(target)
         check_run_folder(out, suite, resume=resume)
         return out, None
     bucket = open_bucket(target)
-    check_bucket_folder(bucket, suite, resume=resume)
+    check_held(BucketRunFolder(bucket), suite, resume=resume)
     return staging_folder(bucket.uri), bucket
 
 
 @contextlib.contextmanager
 def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[Any]:
     """The run lock, then (bucket runs) a fresh staging folder pulled from the bucket and pushed back on exit,
-    then driver.log; yields the StagedRun (None for a local folder)."""
+    then the driver log; yields the StagedRun (None for a local folder)."""
     from .storage import BucketLock, StagedRun
     from .storage.lock import HEARTBEAT_S, STALE_S
 
     if bucket is None:
-        with RunLock(out), driver_log(out):
+        with RunLock(LocalRunFolder(out)), driver_log(out):
             yield None
         return
     with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0) as lock:
@@ -201,7 +183,7 @@ def run_study_file(
             ray.shutdown()
         raise RunInterrupted(
             f"interrupted by {stop.name}: {len(not_run)} of {len(trials)} trials did not finish "
-            f"(listed in {bucket.url('report.md') if bucket else out / 'report.md'}); finish them with: "
+            f"(listed in the report of {bucket.uri if bucket else out}); finish them with: "
             f"{resume_command}",
             stop.signum,
         )
@@ -211,18 +193,20 @@ def run_study_file(
 def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, staged) -> tuple:
     """Write spec and env (once), then run each study's pending trials; returns (stop, progress, pending)."""
     from .envinfo import environment
-    from .tracking.run_setup import start_tracking  # the W&B group, kept in env.json; the W&B mode, decided once
+    from .tracking.run_setup import start_tracking  # the W&B group, kept with the environment; the mode, decided once
     from .tune_runner import TrialRunner
 
-    if not (out / "spec.yaml").exists():
-        atomic_write_bytes(out / "spec.yaml", resolved_spec_text(suite).encode())
-    if not (out / "env.json").exists():  # the environment the run started in; a resume keeps it
-        atomic_write_json(out / "env.json", environment(resources))
+    folder = LocalRunFolder(out)
+    if folder.spec_text() is None:
+        folder.write_format()
+        folder.write_spec(resolved_spec_text(suite))
+    if not folder.env():  # the environment the run started in; a resume keeps it
+        folder.write_env(environment(resources))
     run_id = start_tracking(out, suite)
     if staged:
-        staged.push()  # spec.yaml and env.json before any trial: every trial's node reads them from the bucket
+        staged.push()  # the spec and the environment before any trial: every trial's node reads them from the bucket
     trials = [t for s in studies for t in s.trials]
-    pending = [t for t in trials if not is_finished(out, t.trial_id)]
+    pending = [t for t in trials if not folder.is_finished(t.trial_id)]
     progress = Progress(total=len(trials), done=len(trials) - len(pending))
     with StopRequest() as stop:
         for study in studies:
@@ -252,12 +236,13 @@ def record_interrupted(out: Path, pending: list[TrialSpec], signame: str, resume
 
     from .rows import ROW_SCHEMA
 
+    folder = LocalRunFolder(out)
     not_run = []
     for t in pending:
-        if is_finished(out, t.trial_id) or (read_marker(out, t.trial_id) or {}).get("status") == "failed":
+        marker = folder.marker(t.trial_id)
+        if marker is not None and (marker.finished or marker.status == "failed"):
             continue
-        write_trial(
-            out,
+        folder.write_trial(
             t.trial_id,
             pl.DataFrame(schema=ROW_SCHEMA),
             {

@@ -12,12 +12,13 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import SpecError
-from .models.base import resolve_params
+from .models.base import check_modality, resolve_params
 from .plugins import load_plugins
 from .registry import DATASETS, MODELS
 from .spec.messages import validation_message
@@ -27,7 +28,8 @@ from .studies.base import StudyKind, get_kind
 SETTING_ROOTS = ("data", "model", "trainer", "treatment")
 
 
-def _set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None:
+def set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None:
+    """Set the setting at dotted ``path`` (``trainer.optimizer.lr``) in ``doc``; a bad path names ``where``."""
     parts = path.split(".")
     if parts[0] not in SETTING_ROOTS:
         raise SpecError(f"{where}: axis {path!r} must start with one of {', '.join(SETTING_ROOTS)}")
@@ -39,7 +41,8 @@ def _set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None
     node[parts[-1]] = value
 
 
-def _get_path(doc: dict[str, Any], path: str) -> Any:
+def get_path(doc: dict[str, Any], path: str) -> Any:
+    """The setting at dotted ``path`` in ``doc``."""
     for part in path.split("."):
         doc = doc[part]
     return doc
@@ -92,11 +95,12 @@ def expand_study(
         where = f"{prefix}.sweeps[{sweep}]"
         settings = copy.deepcopy(base)
         for path, value in factors.items():
-            _set_path(settings, path, value, where=where)
+            set_path(settings, path, value, where=where)
         try:
             checked = StudySpec.model_validate({**study.model_dump(exclude=set(SETTING_ROOTS)), **settings})
             kind.Treatment.model_validate(checked.treatment)
             resolve_params(checked.model.family, checked.model.size, dict(checked.model.params))
+            check_modality(checked.model.family, checked.data.name, checked.data.options)
         except ValidationError as err:
             raise SpecError(f"{where}: {validation_message(err, StudySpec)} (at {factors})") from None
         except SpecError as err:
@@ -108,7 +112,7 @@ def expand_study(
             out[seen[key]] = (f"{name},{sweep}", {**f, **factors}, st)
             continue
         seen[key] = len(out)
-        described = {name: _get_path(settled, path) for name, path in kind.descriptors.items()}
+        described = {name: get_path(settled, path) for name, path in kind.descriptors.items()}
         axes = {p: v for p, v in factors.items() if p.split(".")[-1] not in described}
         out.append((sweep, {**described, **axes}, settled))
     return out
@@ -152,6 +156,7 @@ def check_study(study: StudySpec, *, prefix: str) -> tuple[StudyKind, BaseModel]
             raise SpecError(f"{prefix}.{key}: unknown {registry.kind} {name!r}; known: {', '.join(registry)}")
     try:
         resolve_params(study.model.family, study.model.size, dict(study.model.params))
+        check_modality(study.model.family, study.data.name, study.data.options)
         kind.check(study, options)
     except (SpecError, ValueError) as err:
         raise SpecError(f"{prefix}.{err}") from None
@@ -235,3 +240,19 @@ def describe(trial: TrialSpec) -> str:
         f"zero={ds.zero_stage} {ds.precision} mb={ds.micro_batch} {budget} gpu={'yes' if t.use_gpu else 'no'} "
         f"{treatment} sweeps={trial.sweep}"
     ).rstrip()
+
+
+def checked_spec(doc: dict[str, Any], *, source: str = "spec") -> SuiteSpec:
+    """A spec mapping validated against the schema (``spec.load``) and planned (what each study kind checks)."""
+    from .spec.load import parse_spec
+
+    suite = parse_spec(doc, source=source)
+    plan_suite(suite, source=source)
+    return suite
+
+
+def load_checked(path: str | Path) -> SuiteSpec:
+    """A spec file, loaded and checked as ``checked_spec`` does: a bad spec fails here."""
+    from .spec.load import read_yaml
+
+    return checked_spec(read_yaml(path), source=str(path))

@@ -1,15 +1,14 @@
 """`dl-drawbacks analyze DIR`: aggregates, findings, figures and the report, from the rows alone.
 
 It runs at the end of every `run` and on its own (after a change of analysis options, or on
-another machine): it reads spec.yaml, env.json and the finished trials' rows, nothing else.
+another machine): it reads the run folder's spec, environment and finished trials' rows, nothing else.
 Each study's analysis, figures and report section are isolated (HELM's summarize): one that raises
-leaves its traceback in ``DIR/analysis-errors/<kind>.txt`` and a one-line error in its section,
+leaves its traceback in the folder's analysis errors (one file per kind) and a one-line error in its section,
 and every other study is still analysed and reported.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from pathlib import Path
@@ -17,31 +16,29 @@ from typing import Any
 
 import polars as pl
 
-from .aggregate import load_rows, trial_outcomes
+from .aggregate import Admit, load_rows, trial_outcomes
 from .errors import RunFolderError
 from .report.document import write_report
 from .plan import PlannedStudy, plan_suite
 from .spec.load import parse_spec, read_yaml
-from .store import atomic_write_bytes, atomic_write_json
-
-ERRORS_DIR = "analysis-errors"
+from .storage.run_folder import ANALYSIS_ERRORS, FIGURES, SPEC, WANDB_REPORTS, LocalRunFolder
 
 
 def _read_run(run_dir: Path):
-    spec_file = run_dir / "spec.yaml"
-    if not spec_file.exists():
-        raise RunFolderError(f"{run_dir}: no spec.yaml; is this a dl-drawbacks run folder?")
+    folder = LocalRunFolder(run_dir)
+    if folder.spec_text() is None:
+        raise RunFolderError(f"{run_dir}: no spec; is this a dl-drawbacks run folder?")
+    spec_file = folder.path(SPEC)
     suite = parse_spec(read_yaml(spec_file), source=str(spec_file))
-    env_file = run_dir / "env.json"
-    try:
-        env = json.loads(env_file.read_bytes()) if env_file.exists() else {}
-    except (ValueError, OSError) as exc:
-        raise RunFolderError(
-            f"{env_file}: damaged ({type(exc).__name__}); delete it to report without the environment"
-        ) from None
-    if not isinstance(env, dict):
-        raise RunFolderError(f"{env_file}: not a JSON object; delete it to report without the environment")
-    return suite, env
+    return suite, folder.env()
+
+
+def plan_admits(studies: list[PlannedStudy]) -> Admit:
+    """Whether a trial folder's marker is of this plan: a planned id, or a trial of a study that chooses
+    trials from results while it runs (``StudyKind.plans_at_run_time``)."""
+    planned = {t.trial_id for s in studies for t in s.trials}
+    open_studies = {s.spec.kind for s in studies if s.kind.plans_at_run_time}
+    return lambda marker: marker.trial_id in planned or marker.get("study") in open_studies
 
 
 def _analyze_study(
@@ -50,18 +47,17 @@ def _analyze_study(
     """(findings, figures, report section, headlines) of one study; raises whatever its code raises."""
     kind = study.kind
     found = kind.analyze(rows, study.options, measure=measure)
-    figs = kind.figures(rows, found, run_dir / "figures")
-    found["figures"] = [f"figures/{p.name}" for p in figs]
+    figs = kind.figures(rows, found, LocalRunFolder(run_dir).folder(FIGURES))
+    found["figures"] = [f"{FIGURES}/{p.name}" for p in figs]
     return found, figs, kind.report(found, figs), kind.headlines(found)
 
 
 def _failed_study(study: PlannedStudy, run_dir: Path, exc: BaseException) -> tuple[dict, str]:
     """The findings and section of a study whose analysis raised; the traceback goes to a file."""
-    where = run_dir / ERRORS_DIR / f"{study.spec.kind}.txt"
-    atomic_write_bytes(where, traceback.format_exc().encode())
+    rel = f"{ANALYSIS_ERRORS}/{study.spec.kind}.txt"
+    LocalRunFolder(run_dir).write_bytes(rel, traceback.format_exc().encode())
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     message = f"{type(exc).__name__}: {first}"
-    rel = f"{ERRORS_DIR}/{where.name}"
     return (
         {"question": study.kind.question, "analysis_error": message, "traceback": rel},
         f"**Analysis failed**: `{message}` (traceback in `{rel}`). The trials' rows are intact; "
@@ -72,18 +68,20 @@ def _failed_study(study: PlannedStudy, run_dir: Path, exc: BaseException) -> tup
 def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     """Findings of every study (a failed analysis is a finding with ``analysis_error``), report and W&B."""
     run_dir = Path(run_dir).resolve()
+    folder = LocalRunFolder(run_dir)
     suite, env = _read_run(run_dir)
-    outcomes = trial_outcomes(run_dir)
+    studies = plan_suite(suite, source=folder.url(SPEC))
+    admit = plan_admits(studies)
+    folder.readable_trials(admit, say=lambda line: print(line, file=sys.stderr))  # names each skipped folder once
+    outcomes = trial_outcomes(run_dir, admit)
     findings: dict[str, Any] = {}
     sections: dict[str, str] = {}
     headlines: dict[str, list] = {}
     figures_all: dict[str, list[Path]] = {}
-    stale = run_dir / ERRORS_DIR
-    for old in stale.glob("*.txt") if stale.exists() else []:
-        old.unlink()
-    for study in plan_suite(suite, source=str(run_dir / "spec.yaml")):
+    folder.clear(ANALYSIS_ERRORS, "*.txt")
+    for study in studies:
         name = study.spec.kind
-        rows = load_rows(run_dir, name)
+        rows = load_rows(run_dir, name, admit)
         if rows.height == 0:
             findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
             sections[name] = "Not measurable: no finished trials (see the trials table)."
@@ -94,7 +92,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
             )
         except Exception as exc:  # one study's failure is reported in its section, never the run's end
             findings[name], sections[name] = _failed_study(study, run_dir, exc)
-    atomic_write_json(run_dir / "findings.json", findings)
+    folder.write_findings(findings)
     md, html = write_report(
         run_dir,
         title=f"dl_drawbacks — {suite.name}",
@@ -115,7 +113,7 @@ def failed_analyses(findings: dict[str, Any]) -> list[str]:
 
 
 def run_group(run_dir: Path, suite) -> str:
-    """The W&B group of a run folder's trials (made with the folder, kept in env.json)."""
+    """The W&B group of a run folder's trials (made with the folder, kept in its environment record)."""
     from .tracking.run_setup import run_group as recorded_group
 
     return recorded_group(run_dir, suite)
@@ -129,20 +127,20 @@ def wandb_report(run_dir: str | Path, *, publish: bool) -> list:
 
     run_dir = Path(run_dir).resolve()
     suite, _ = _read_run(run_dir)
-    findings_file = run_dir / "findings.json"
-    if not findings_file.exists():
-        raise RunFolderError(f"{run_dir}: no findings.json; run `dl-drawbacks analyze {run_dir}` first")
+    findings = LocalRunFolder(run_dir).findings()
+    if findings is None:
+        raise RunFolderError(f"{run_dir}: not analysed yet; run `dl-drawbacks analyze {run_dir}` first")
     online = False
     if publish:
         mode, why = decide_mode(suite.tracking.model_copy(update={"mode": "auto"}))
         online = mode == "online"
         if not online:
             print(
-                f"wandb-report: not published ({why}); report specs written to {run_dir / 'wandb-reports'}",
+                f"wandb-report: not published ({why}); report specs written to {run_dir / WANDB_REPORTS}",
                 file=sys.stderr,
             )
     return write_study_reports(
-        run_dir, suite, json.loads(findings_file.read_text()), group=run_group(run_dir, suite), publish=online
+        run_dir, suite, findings, group=run_group(run_dir, suite), publish=online
     )
 
 
@@ -159,7 +157,7 @@ def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]
     group = run_group(run_dir, suite)
     planned = {
         t.trial_id: t.model_dump(mode="json")
-        for s in plan_suite(suite, source=str(run_dir / "spec.yaml"))
+        for s in plan_suite(suite, source=str(run_dir / SPEC))
         for t in s.trials
     }
     log_unlogged_trials(run_dir, settings=suite.tracking, group=group, planned=planned)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ray.tune import Callback
 
 from .errors import RunFolderError
-from .store import read_marker
+from .storage.run_folder import LocalRunFolder
 
 
 def _clock(seconds: float) -> str:
@@ -49,9 +49,10 @@ class ProgressCallback(Callback):
 
     def _marker(self, trial_id: str) -> dict:
         try:
-            return read_marker(self.run_dir, trial_id) or {}
+            marker = LocalRunFolder(self.run_dir).marker(trial_id)
         except RunFolderError:  # damaged: the resume check names it
             return {}
+        return dict(marker.fields) if marker is not None else {}
 
     def _finished(self, trial, error: bool) -> None:
         trial_id = trial.config["trial"]["trial_id"]
@@ -70,12 +71,10 @@ class ProgressCallback(Callback):
             import polars as pl
 
             from .rows import ROW_SCHEMA
-            from .store import write_trial
 
             reason = str(getattr(trial, "error_msg", None) or "the trial's process died").strip().splitlines()
             try:
-                write_trial(
-                    self.run_dir,
+                LocalRunFolder(self.run_dir).write_trial(
                     trial_id,
                     pl.DataFrame(schema=ROW_SCHEMA),
                     {

@@ -18,7 +18,7 @@ import polars as pl
 from .rows import ROW_SCHEMA, frame_from_records
 from .spec.models import TrainerSpec
 from .storage import checkpoint_root, remove_checkpoints, trial_mirror
-from .store import write_trial
+from .storage.run_folder import LocalRunFolder
 from .tracking.trial_log import log_trial
 from .train.checkpoint import KEEP_CHECKPOINTS
 from .train.worker import run_worker, train_worker
@@ -96,7 +96,7 @@ def _execute_here(config: dict[str, Any]) -> dict[str, Any]:
     ``failed`` marker is tried; when even that fails, the error goes to Tune and the driver records it.
     """
     trial, run_dir = config["trial"], Path(config["run_dir"])
-    folder = run_dir / "trials" / trial["trial_id"]
+    folder = LocalRunFolder(run_dir)
     started = time.time()
     error = None
     try:
@@ -104,18 +104,17 @@ def _execute_here(config: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # a trial's failure is its outcome, not the study's end
         rows, status, error = pl.DataFrame(schema=ROW_SCHEMA), "failed", _one_line(exc)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "error.txt").write_text(traceback.format_exc())
+            folder.write_trial_error(trial["trial_id"], traceback.format_exc())
         except OSError:  # the disk that failed the trial may refuse its traceback too; the marker says why
             pass
     outcome = {"status": status, "error": error, "started": started, "finished": time.time(),
                "wall_seconds": time.time() - started, "sweep": trial["sweep"], "study": trial["study"],
                "node_id": _node_id()}
     try:
-        write_trial(run_dir, trial["trial_id"], rows, outcome)
+        folder.write_trial(trial["trial_id"], rows, outcome)
     except OSError as exc:
         outcome = {**outcome, "status": "failed", "error": f"cannot write the trial's rows: {_one_line(exc)}"}
-        write_trial(run_dir, trial["trial_id"], pl.DataFrame(schema=ROW_SCHEMA), outcome)
+        folder.write_trial(trial["trial_id"], pl.DataFrame(schema=ROW_SCHEMA), outcome)
         return outcome
     if status != "failed" and trial["trainer"]["workers"] == 1:  # N workers: rank 0 logs in train_worker
         log_trial(trial, rows, run_dir=run_dir, run_id=config["run_id"], status=status)

@@ -10,13 +10,14 @@ from typing import Any
 
 from ray.tune import Callback
 
-from .driver_log import NAME as DRIVER_LOG
+from .errors import RunFolderError
 from .spec.models import TrialSpec
+from .storage.run_folder import DRIVER_LOG, RAY_TUNE, LocalRunFolder
 
 
 class PullTrial(Callback):
     """Before the progress line of a trial: its rows and marker from the bucket into the staging folder, and
-    driver.log to the bucket (so a killed driver's log is there up to its last finished trial)."""
+    the driver log to the bucket (so a killed driver's log is there up to its last finished trial)."""
 
     def __init__(self, staged: Any) -> None:
         self.staged = staged
@@ -25,7 +26,7 @@ class PullTrial(Callback):
         try:
             self.staged.pull_trial(trial.config["trial"]["trial_id"])
             self.staged.push_file(DRIVER_LOG)
-        except OSError as exc:  # the store is briefly unreachable: the pull after the study catches up
+        except (OSError, RunFolderError) as exc:  # unreachable now (the pull after the study catches up), or damaged
             print(f"cannot copy trial {trial.config['trial']['trial_id']} from the bucket now ({exc})", file=sys.stderr)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -49,6 +50,11 @@ class TrialRunner:
     max_failures: int = 0
     checkpoint_every: int = 0
     staged: Any = None  # storage.StagedRun of a run on a bucket: trials write there, the driver pulls
+
+    @property
+    def folder(self) -> LocalRunFolder:
+        """The run folder the driver reads and writes (a bucket run's staging folder)."""
+        return LocalRunFolder(self.run_dir)
 
     @property
     def run_uri(self) -> str | None:
@@ -87,7 +93,7 @@ class TrialRunner:
             ),
             run_config=tune.RunConfig(
                 name=f"tune-{trials[0].study}",  # fixed: Tuner.restore finds it again
-                storage_path=f"{self.run_uri}/ray_tune" if self.run_uri else str(self.run_dir / "ray_tune"),
+                storage_path=f"{self.run_uri}/{RAY_TUNE}" if self.run_uri else str(self.run_dir / RAY_TUNE),
                 verbose=0,
                 callbacks=[*pull, self.progress.tune_callback(self.run_dir)],
             ),

@@ -12,7 +12,7 @@ import yaml
 
 from dl_drawbacks import cli
 from dl_drawbacks.spec import load_spec
-from dl_drawbacks.store import write_trial
+from dl_drawbacks.storage.run_folder import LocalRunFolder
 
 ROWS = Path(__file__).resolve().parent / "fixtures" / "rows"
 QUICKSTART = Path(__file__).resolve().parents[1] / "studies" / "quickstart.yaml"
@@ -32,7 +32,7 @@ def _run_folder(tmp_path: Path, *, keep_one_of: str | None = None) -> Path:
         rows = pl.read_parquet(ROWS / f"{kind}.parquet")
         trials = sorted(set(rows["trial_id"].to_list()))
         for tid in trials[:1] if kind == keep_one_of else trials:
-            write_trial(out, tid, rows.filter(pl.col("trial_id") == tid),
+            LocalRunFolder(out).write_trial(tid, rows.filter(pl.col("trial_id") == tid),
                         {"status": "completed", "error": None, "study": kind, "sweep": "", "wall_seconds": 1.0})
     return out
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from dl_drawbacks.plan import plan
-from dl_drawbacks.spec import load_spec, parse_spec
+from dl_drawbacks.plan import checked_spec, load_checked
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 
 
 def _suite(sweeps, seeds=(0,)):
-    return parse_spec({"name": "t", "version": 1, "studies": [
+    return checked_spec({"name": "t", "version": 1, "studies": [
         {"kind": "compute", "trainer": {"budget": {"steps": 2}}, "seeds": list(seeds), "sweeps": sweeps}]})
 
 
@@ -32,8 +32,8 @@ def test_duplicate_setting_runs_once_and_belongs_to_both_sweeps():
 
 
 def test_trial_ids_are_stable_and_distinct():
-    first = [t.trial_id for t in plan(load_spec(STUDIES / "compute.yaml"))]
-    second = [t.trial_id for t in plan(load_spec(STUDIES / "compute.yaml"))]
+    first = [t.trial_id for t in plan(load_checked(STUDIES / "compute.yaml"))]
+    second = [t.trial_id for t in plan(load_checked(STUDIES / "compute.yaml"))]
     assert first == second and len(set(first)) == len(first)
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from dl_drawbacks.errors import SpecError
 from dl_drawbacks.plugins import plugin_sources
-from dl_drawbacks.spec import parse_spec
+from dl_drawbacks.plan import checked_spec
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugins"
 
@@ -27,12 +27,12 @@ def _spec(plugins: list[str]) -> dict:
 
 def test_unknown_plugin_module_is_one_line():
     with pytest.raises(SpecError, match=r"plugins: cannot import 'no_such_team_module'.*PYTHONPATH"):
-        parse_spec(_spec(["no_such_team_module"]))
+        checked_spec(_spec(["no_such_team_module"]))
 
 
 def test_without_the_plugin_the_names_are_unknown():
     with pytest.raises(SpecError, match="unknown dataset 'noisy_digits'"):
-        parse_spec(_spec([]))
+        checked_spec(_spec([]))
 
 
 def test_plugin_sources_ship_local_packages_not_installed_ones(monkeypatch):

@@ -12,8 +12,9 @@ import pytest
 
 from dl_drawbacks.cli import main
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.spec import parse_spec
-from dl_drawbacks.store import atomic_write_bytes, write_trial
+from dl_drawbacks.plan import checked_spec
+from dl_drawbacks.store import atomic_write_bytes
+from dl_drawbacks.storage.run_folder import LocalRunFolder
 
 BASE = {"name": "t", "version": 1, "tracking": {"mode": "disabled"},
         "studies": [{"kind": "compute", "trainer": {"budget": {"steps": 2}}}]}
@@ -40,7 +41,7 @@ def _with(suite=None, **study):
 ])
 def test_out_of_range_inputs_are_refused_naming_the_key(doc, expected):
     with pytest.raises(SpecError) as info:
-        parse_spec(doc, source="x.yaml")
+        checked_spec(doc, source="x.yaml")
     assert expected in str(info.value) and "\n" not in str(info.value)
 
 
@@ -57,7 +58,7 @@ def test_seeds_repeated_exit_2_naming_seeds(tmp_path, capsys):
 def test_two_studies_of_one_kind_are_refused_in_one_line():
     doc = {**BASE, "studies": BASE["studies"] * 2}
     with pytest.raises(SpecError, match=r"studies\[1\]\.kind: a second 'compute' study \(the first is studies\[0\]\)"):
-        parse_spec(doc, source="x.yaml")
+        checked_spec(doc, source="x.yaml")
 
 
 def test_dead_cluster_address_is_one_line_within_60_s(tmp_path, capsys):
@@ -92,7 +93,7 @@ def test_files_written_get_the_umask_mode(tmp_path):
     from dl_drawbacks.store import FILE_MODE, UMASK
 
     atomic_write_bytes(tmp_path / "a.json", b"{}")
-    write_trial(tmp_path, "t1", pl.DataFrame(schema=ROW_SCHEMA), {"status": "failed"})
+    LocalRunFolder(tmp_path).write_trial("t1", pl.DataFrame(schema=ROW_SCHEMA), {"status": "failed"})
     for path in (tmp_path / "a.json", tmp_path / "trials" / "t1" / "rows.parquet", tmp_path / "trials" / "t1" / "trial.json"):
         assert stat.S_IMODE(path.stat().st_mode) == FILE_MODE == 0o666 & ~UMASK
     plain = tmp_path / "plain"
@@ -118,12 +119,11 @@ def test_a_figure_is_written_atomically_with_the_umask_mode(tmp_path, monkeypatc
 
 def test_a_marker_that_is_json_but_not_an_object_is_named(tmp_path, capsys):
     from dl_drawbacks.errors import RunFolderError
-    from dl_drawbacks.store import read_marker
 
     (tmp_path / "trials" / "t").mkdir(parents=True)
     (tmp_path / "trials" / "t" / "trial.json").write_text("[1, 2]")
     with pytest.raises(RunFolderError, match="trial.json: damaged completion marker"):
-        read_marker(tmp_path, "t")
+        LocalRunFolder(tmp_path).marker("t")
 
 
 @pytest.mark.parametrize("name, data", [("spec.yaml", b"\xff\xfe"), ("spec.yaml", b"a: [\n"), ("env.json", b"{nope")])
@@ -144,16 +144,16 @@ def test_a_trial_on_a_full_disk_is_its_own_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(trial_module, "_train", lambda trial, config: (_ for _ in ()).throw(
         OSError(28, "No space left on device", str(tmp_path / "x"))))
-    real_write = trial_module.write_trial
+    real_write = LocalRunFolder.write_trial
     calls = []
 
-    def write_once_fails(run_dir, trial_id, rows, outcome):
+    def write_once_fails(folder, trial_id, rows, outcome):
         calls.append(outcome["status"])
         if len(calls) == 1:
-            raise OSError(28, "No space left on device", str(run_dir / "trials" / trial_id / "rows.parquet"))
-        real_write(run_dir, trial_id, rows, outcome)
+            raise OSError(28, "No space left on device", str(folder.root / "trials" / trial_id / "rows.parquet"))
+        return real_write(folder, trial_id, rows, outcome)
 
-    monkeypatch.setattr(trial_module, "write_trial", write_once_fails)
+    monkeypatch.setattr(LocalRunFolder, "write_trial", write_once_fails)
     trial = {"trial_id": "t1", "sweep": "base", "study": "compute", "trainer": {"workers": 1}}
     outcome = trial_module.execute_trial({"trial": trial, "run_dir": str(tmp_path), "run_id": "r"})
     assert outcome["status"] == "failed" and "cannot write the trial's rows: OSError: [Errno 28] No space" in outcome["error"]
@@ -181,6 +181,8 @@ def test_a_grid_above_the_trial_limit_is_refused_before_it_is_built(tmp_path, ca
     """300 x 300 x 300 = 27M trials: refused by counting them, not building them (that grew to 8.4 GB)."""
     import yaml
 
+    from dl_drawbacks.plan import plan
+
     doc = _with(sweeps=[{"name": "big", "axes": {"trainer.optimizer.lr": [0.001 * (i + 1) for i in range(300)],
                                                   "trainer.budget.steps": list(range(1, 301)),
                                                   "trainer.deepspeed.micro_batch": list(range(1, 301))}}])
@@ -193,9 +195,9 @@ def test_a_grid_above_the_trial_limit_is_refused_before_it_is_built(tmp_path, ca
     small = _with(sweeps=[{"name": "lr", "axes": {"trainer.optimizer.lr": [0.001, 0.002, 0.003]}}])
     monkeypatch.setenv("DL_DRAWBACKS_MAX_TRIALS", "2")
     with pytest.raises(SpecError, match="plan 3 trials by studies\\[0\\], more than the limit of 2"):
-        parse_spec(small)
+        plan(parse_spec(small))
     monkeypatch.setenv("DL_DRAWBACKS_MAX_TRIALS", "3")
-    assert parse_spec(small)
+    assert len(plan(parse_spec(small))) == 3
 
 
 def test_a_port_that_accepts_but_never_answers_is_named_within_the_probe_timeout():

@@ -8,7 +8,7 @@ import pytest
 
 from dl_drawbacks.cli import main
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.spec import load_spec, parse_spec
+from dl_drawbacks.plan import checked_spec, load_checked
 
 BASE = {"name": "t", "version": 1, "studies": [{"kind": "compute", "trainer": {"budget": {"steps": 2}}}]}
 
@@ -36,7 +36,7 @@ def _with(**study):
 )
 def test_spec_error_names_the_key(doc, expected):
     with pytest.raises(SpecError) as info:
-        parse_spec(doc, source="x.yaml")
+        checked_spec(doc, source="x.yaml")
     message = str(info.value)
     assert expected in message
     assert message.startswith("x.yaml: ") and "\n" not in message
@@ -66,4 +66,4 @@ def test_shipped_specs_load(specs_dir):
     from pathlib import Path
 
     for path in sorted((Path(__file__).resolve().parents[1] / "studies").glob("*.yaml")):
-        assert load_spec(path).studies, path
+        assert load_checked(path).studies, path

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.spec.load import load_spec, parse_spec
+from dl_drawbacks.plan import checked_spec, load_checked
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 BASE = yaml.safe_load((STUDIES / "compute.yaml").read_text())
@@ -34,7 +34,7 @@ PATHS = [p for p in _paths(BASE) if p]
 
 def _check(doc) -> None:
     try:
-        parse_spec(doc, source="fuzz.yaml")
+        checked_spec(doc, source="fuzz.yaml")
     except SpecError as err:
         assert "\n" not in str(err) and str(err).startswith("fuzz.yaml")
 
@@ -69,6 +69,6 @@ def test_random_text_loads_or_raises_spec_error(text, tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "s.yaml"
     path.write_text(text)
     try:
-        load_spec(path)
+        load_checked(path)
     except SpecError as err:
         assert "\n" not in str(err)

@@ -1,6 +1,8 @@
 """Dataset: the arrays a trial trains on, its options, and ``load_dataset`` by registered name.
 
-A loader is a function ``(DatasetOptions) -> Dataset`` registered with ``@DATASETS.register``.
+A loader is a function ``(options) -> Dataset`` registered with ``@DATASETS.register``; the type of its
+``options`` parameter is its options model: ``DatasetOptions`` for the built-in files and arrays, or a data
+set's own frozen pydantic model (``extra="forbid"``), so a new data set never edits ``DatasetOptions``.
 Features are standardised with statistics of the train split only; protected attributes are
 kept out of ``x`` (unless ``include_protected``) so that bias is measured, not learnt from.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Mapping, get_type_hints
 
 import numpy as np
 import polars as pl
@@ -96,10 +98,19 @@ class Dataset:
                        protected_train={k: v[idx] for k, v in self.protected_train.items()})
 
 
-class DatasetOptions(BaseModel):
-    """How to load a data set. Options a loader does not use are refused, not ignored."""
+class LoaderOptions(BaseModel):
+    """Base of every data set's options model: frozen, unknown keys refused.
+
+    ``modality`` is the one the data set always has (checked at planning without loading it);
+    None: it depends on the options, so planning loads the data set to learn it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    modality: ClassVar[str | None] = None
+
+
+class DatasetOptions(LoaderOptions):
+    """How to load the built-in files and arrays. Options a loader does not use are refused, not ignored."""
 
     test_fraction: float | None = Field(
         None, gt=0, lt=1,
@@ -131,16 +142,42 @@ def refuse_unused(options: DatasetOptions, name: str, uses: Iterable[str]) -> No
 _CACHE: dict[tuple, Dataset] = {}
 
 
-def load_dataset(name: str, options: DatasetOptions | dict[str, Any] | None = None) -> Dataset:
+def options_model(name: str) -> type[LoaderOptions]:
+    """The options model data set ``name`` declares: the annotation of its loader's first parameter."""
+    loader = DATASETS.get(name)
+    hints = get_type_hints(loader)
+    first = next(iter(hints.values()))
+    assert isinstance(first, type) and issubclass(first, LoaderOptions), f"{name}: annotate the loader's options"
+    return first
+
+
+def dataset_modality(name: str, options: BaseModel | dict[str, Any] | None) -> str:
+    """The modality of data set ``name`` with these options (checked first): declared by its options model,
+    else loaded."""
+    declared = parse_options(name, options).modality
+    return declared or load_dataset(name, options).modality
+
+
+def parse_options(name: str, options: BaseModel | dict[str, Any] | None) -> BaseModel:
+    """``options`` validated by data set ``name``'s options model (one-line DataError with the key path)."""
+    model = options_model(name)
+    if isinstance(options, model):
+        return options
+    try:
+        return model.model_validate(options or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise DataError(f"dataset {name!r} option {where}: unknown option; "
+                            f"known: {', '.join(sorted(model.model_fields))}") from None
+        raise DataError(f"dataset {name!r} option {where}: {err['msg']}") from None
+
+
+def load_dataset(name: str, options: BaseModel | dict[str, Any] | None = None) -> Dataset:
     """Load the registered data set ``name``; cached in-process per (name, options)."""
     loader = DATASETS.get(name)
-    if not isinstance(options, DatasetOptions):
-        try:
-            options = DatasetOptions.model_validate(options or {})
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise DataError(f"dataset {name!r} option {where}: {err['msg']}") from None
+    options = parse_options(name, options)
     key = (name, options.model_dump_json(), frozenset(options.model_fields_set))
     if key not in _CACHE:
         _CACHE[key] = loader(options)

@@ -103,11 +103,11 @@ def build_submission(spec: str | Path, *, out: str | None = None, runtime_env_js
                      suffix: str | None = None, resume: bool = False) -> Submission:
     """Validate ``spec`` here, then describe the job that runs it on the cluster. ``resume`` finishes the run
     folder ``out`` names (an interrupted or failed job's), keeping its finished trials."""
-    from ..spec.load import load_spec
+    from ..plan import load_checked
 
     environ = dict(os.environ if environ is None else environ)
     spec = Path(spec)
-    suite = load_spec(spec)  # a bad spec fails here, before anything is uploaded
+    suite = load_checked(spec)  # a bad spec fails here, before anything is uploaded
     if resume and not out:
         raise SubmitError("--resume needs --out: the run folder on the cluster to finish (printed by the first submit)")
     root = project_root(spec)

@@ -28,10 +28,10 @@ def _output_file(output: str) -> Path:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from dl_drawbacks.spec.load import load_spec
+    from dl_drawbacks.plan import load_checked
 
     output = _output_file(args.output) if args.output else None
-    load_spec(args.spec)  # the job would fail on the cluster with a bad spec: refuse it here
+    load_checked(args.spec)  # the job would fail on the cluster with a bad spec: refuse it here
     docs = render_manifests(
         args.spec, image=args.image, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
         cpus_per_worker=args.cpus_per_worker, name=args.name, namespace=args.namespace,

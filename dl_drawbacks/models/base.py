@@ -17,7 +17,9 @@ class ModelFamily:
 
     ``params`` validates the merged flavour + overrides; ``build(params, data_shape)`` returns a
     torch module; ``train_flops_per_sample(params, data_shape)`` is the analytic training cost
-    (forward + backward) of one sample (one sequence for token models).
+    (forward + backward) of one sample (one sequence for token models), with its source cited, or None
+    where no standard formula fits those parameters: the trial then uses the FlopCounterMode count on
+    the meta device, labelled counted. ``modalities`` are the data it takes, enforced at planning.
     """
 
     name: str
@@ -25,7 +27,7 @@ class ModelFamily:
     sizes: dict[str, dict[str, Any]]
     params: type[BaseModel]
     build: Callable[..., Any]
-    train_flops_per_sample: Callable[..., float]
+    train_flops_per_sample: Callable[..., float | None]
     description: str = ""
 
 
@@ -58,7 +60,24 @@ def resolve_params(family: str, size: str, overrides: dict[str, Any]) -> BaseMod
         if first["type"] == "extra_forbidden":
             allowed = ", ".join(sorted(fam.params.model_fields))
             raise SpecError(f"model.params.{key}: unknown parameter of {family}; allowed: {allowed}") from None
-        raise SpecError(f"model.params.{key}: {first['msg']}") from None
+        where = f"model.params.{key}" if key else "model.params"
+        raise SpecError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def check_modality(family: str, data_name: str, data_options: dict[str, Any]) -> None:
+    """Refuse (one-line SpecError) a family on data of a modality it does not declare in ``modalities``."""
+    from ..data.base import dataset_modality
+    from ..errors import DataError
+
+    fam: ModelFamily = MODELS.get(family)
+    try:
+        modality = dataset_modality(data_name, data_options)
+    except DataError as err:
+        raise SpecError(f"data.options: {err}") from None
+    if modality not in fam.modalities:
+        takers = sorted(name for name, f in MODELS.items() if modality in f.modalities)
+        raise SpecError(f"model.family: {family} takes {' or '.join(fam.modalities)} data, but dataset "
+                        f"{data_name!r} is {modality}; use a family that takes {modality}: {', '.join(takers)}")
 
 
 def count_parameters(module: Any) -> int:

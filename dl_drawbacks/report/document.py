@@ -1,4 +1,4 @@
-"""report.md and report.html: a one-page summary across studies, then one section per study."""
+"""The report, in Markdown and HTML: a one-page summary across studies, then one section per study."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def write_report(
     outcomes: pl.DataFrame,
     env: dict[str, Any],
 ) -> tuple[Path, Path]:
-    from ..store import atomic_write_bytes
+    from ..storage.run_folder import REPORT_HTML, REPORT_MD, LocalRunFolder
 
     pkgs = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
     parts = [
@@ -98,6 +98,7 @@ def write_report(
     html = MarkdownIt("commonmark").enable("table").render(md)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html_escape(title)}</title>"
             f"<style>{CSS}</style></head><body>{html}</body></html>\n")
-    atomic_write_bytes(run_dir / "report.md", md.encode())
-    atomic_write_bytes(run_dir / "report.html", page.encode())
-    return run_dir / "report.md", run_dir / "report.html"
+    folder = LocalRunFolder(run_dir)
+    folder.write_bytes(REPORT_MD, md.encode())
+    folder.write_bytes(REPORT_HTML, page.encode())
+    return folder.path(REPORT_MD), folder.path(REPORT_HTML)

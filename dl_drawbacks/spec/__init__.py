@@ -1,4 +1,4 @@
-"""Study specs: YAML → frozen pydantic models → planned trials."""
+"""Study specs: YAML → frozen pydantic models (``plan`` turns them into trials)."""
 
 from .load import load_spec, parse_spec
 from .models import StudySpec, SuiteSpec, TrialSpec

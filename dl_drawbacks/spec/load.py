@@ -90,16 +90,14 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def parse_spec(doc: dict[str, Any], *, source: str = "spec") -> SuiteSpec:
-    """Validate a spec mapping: the schema first, then (by planning it) what each study kind checks."""
-    from ..plan import plan_suite
-
+    """Validate a spec mapping against the schema; what each study kind checks is the planner's
+    (``plan.plan_suite``), which every command calls next."""
     try:
         suite = SuiteSpec.model_validate(doc)
     except ValidationError as err:
         raise SpecError(f"{source}: {validation_message(err, SuiteSpec)}") from None
     except (TypeError, ValueError) as err:
         raise SpecError(f"{source}: {str(err).splitlines()[0]}") from None
-    plan_suite(suite, source=source)
     return suite
 
 

@@ -9,8 +9,6 @@ store's write-then-rename becomes plain ordering here: a trial's rows object fir
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +33,7 @@ def _first_line(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Bucket:
-    """The objects under one URI prefix; every path argument is relative to the prefix (``trials/t1/trial.json``)."""
+    """The objects under one URI prefix; every path argument is relative to the prefix."""
 
     uri: str
     fs: Any
@@ -123,33 +121,3 @@ def open_bucket(uri: str) -> Bucket:
         raise RunFolderError(f"--out {uri}: the object store refused ({_first_line(exc)}); "
                              f"{CREDENTIALS_HINT}") from None
     return Bucket(uri=uri, fs=fs, root=root)
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-FINISHED = ("completed", "diverged", "stopped_early")
-
-
-def parse_marker(data: bytes | None) -> dict[str, Any] | None:
-    """A marker object's content, or None when it is missing or not a JSON object (an unfinished trial)."""
-    try:
-        marker = json.loads(data) if data is not None else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return marker if isinstance(marker, dict) else None
-
-
-def read_remote_marker(bucket: Bucket, trial_id: str) -> dict[str, Any] | None:
-    return parse_marker(bucket.read_bytes(f"trials/{trial_id}/trial.json"))
-
-
-def remote_is_finished(bucket: Bucket, trial_id: str) -> bool:
-    """Finished: a marker that says completed/diverged/stopped_early and a rows object with its sha256. A rows
-    object without a marker, or one whose checksum differs (a re-run died between its two PUTs), is unfinished."""
-    marker = read_remote_marker(bucket, trial_id)
-    if not marker or marker.get("status") not in FINISHED:
-        return False
-    rows = bucket.read_bytes(f"trials/{trial_id}/rows.parquet")
-    return rows is not None and sha256_bytes(rows) == marker.get("rows_sha256")

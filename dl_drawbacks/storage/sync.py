@@ -2,7 +2,7 @@
 
 - The driver works on a local staging folder (``staging_folder``): ``pull`` fills it from the bucket when
   the run starts, after each trial and before the analysis; ``push`` uploads what the driver wrote (spec,
-  env, findings, report, figures, driver.log, the markers it records for trials that died) and never
+  env, findings, report, figures, the driver log, the markers it records for trials that died) and never
   replaces a trial the bucket already holds a marker for: the bucket is the truth for every trial.
 - A trial writes into its own local mirror (``trial_mirror``) on whichever node runs it, then uploads its
   rows object, then its other files, then its marker: a multi-node run needs no shared disk.
@@ -19,12 +19,12 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import RunFolderError
 from ..store import atomic_write_bytes
-from .bucket import FINISHED, Bucket, open_bucket, parse_marker, sha256_bytes
+from .bucket import Bucket, open_bucket
+from .run_folder import ENV, LOCK, MARKER, RAY_TRAIN, RAY_TUNE, ROWS, SPEC, TRIALS, BucketRunFolder, trial_rel
 
-TRIALS = "trials"
-NOT_MIRRORED = ("ray_tune/", "ray_train/", ".lock")  # Ray's own storage and the lock stay in the bucket
-MARKER = "trial.json"
+NOT_MIRRORED = (f"{RAY_TUNE}/", f"{RAY_TRAIN}/", LOCK)  # Ray's own storage and the lock stay in the bucket
 
 
 def staging_folder(uri: str) -> Path:
@@ -47,23 +47,20 @@ def _download(bucket: Bucket, rel: str, local: Path) -> None:
 
 
 def pull_trial(bucket: Bucket, local: Path, trial_id: str) -> bool:
-    """The bucket's copy of one trial into ``local`` (rows first, marker last) when its marker is a JSON object
-    and, for a finished status, the rows match its sha256; True when copied. A local copy with the same marker
-    is kept as it is."""
-    folder = f"{TRIALS}/{trial_id}"
-    marker = bucket.read_bytes(f"{folder}/{MARKER}")
+    """The bucket's copy of one trial into ``local`` (rows first, marker last); True when copied. The run
+    folder's one rule applies (``RunFolder.is_finished``): a damaged marker, or finished rows that do not match
+    it, is refused in one line. A local copy with the same marker is kept as it is."""
+    folder = trial_rel(trial_id)
+    marker = bucket.read_bytes(trial_rel(trial_id, MARKER))
     mine = local / folder / MARKER
     if marker is None or (mine.exists() and mine.read_bytes() == marker):
         return False
-    outcome = parse_marker(marker)
-    rows = bucket.read_bytes(f"{folder}/rows.parquet")
-    if outcome is None or (outcome.get("status") in FINISHED and
-                           (rows is None or sha256_bytes(rows) != outcome.get("rows_sha256"))):
-        return False  # damaged, or a re-run died between its rows and its marker: unfinished, run again
+    BucketRunFolder(bucket).is_finished(trial_id)  # raises on damage
+    rows = bucket.read_bytes(trial_rel(trial_id, ROWS))
     if rows is not None:
-        atomic_write_bytes(local / folder / "rows.parquet", rows)
+        atomic_write_bytes(local / folder / ROWS, rows)
     for rel in bucket.listing(folder):
-        if not rel.endswith((f"/{MARKER}", "/rows.parquet")):
+        if not rel.endswith((f"/{MARKER}", f"/{ROWS}")):
             _download(bucket, rel, local)
     atomic_write_bytes(mine, marker)
     return True
@@ -83,20 +80,26 @@ def pull(bucket: Bucket, local: Path) -> list[str]:
 
 def _local_files(local: Path) -> list[str]:
     return sorted(str(p.relative_to(local)) for p in local.rglob("*")
-                  if p.is_file() and not p.name.endswith(".tmp") and p.name != ".lock")
+                  if p.is_file() and not p.name.endswith(".tmp") and p.name != LOCK)
 
 
 def push_trial(bucket: Bucket, local: Path, trial_id: str, *, replace: bool) -> bool:
     """One local trial folder into the bucket: rows, then its other files, then the marker (so no reader takes
-    half a trial as finished). Without ``replace`` a trial the bucket holds a marker for is left as it is."""
+    half a trial as finished). Without ``replace`` a trial the bucket holds a marker for is left as it is; a
+    trial the bucket holds as finished is never replaced (refused in one line)."""
     folder = local / TRIALS / trial_id
     if not (folder / MARKER).exists():
         return False
-    if not replace and bucket.read_bytes(f"{TRIALS}/{trial_id}/{MARKER}") is not None:
-        return False
-    files = sorted(_local_files(folder), key=lambda rel: (rel != "rows.parquet", rel))
+    held = bucket.read_bytes(trial_rel(trial_id, MARKER))
+    if held is not None and (not replace or held == (folder / MARKER).read_bytes()):
+        return False  # the bucket's own, or this very trial already there
+    remote = BucketRunFolder(bucket).marker(trial_id)
+    if remote is not None and remote.finished:
+        raise RunFolderError(f"{bucket.url(trial_rel(trial_id))}: already finished ({remote.status}); a finished "
+                             f"trial's rows are never replaced")
+    files = sorted(_local_files(folder), key=lambda rel: (rel != ROWS, rel))
     for rel in [r for r in files if r != MARKER] + [MARKER]:
-        bucket.upload(f"{TRIALS}/{trial_id}/{rel}", folder / rel)
+        bucket.upload(trial_rel(trial_id, rel), folder / rel)
     return True
 
 
@@ -116,7 +119,7 @@ class StagedRun:
         pull_trial(self.bucket, self.local, trial_id)
 
     def push_file(self, rel: str) -> None:
-        """One driver-written file (e.g. driver.log) to the bucket, now."""
+        """One driver-written file (e.g. the driver log) to the bucket, now."""
         if (self.local / rel).is_file():
             self.fence()
             self.bucket.upload(rel, self.local / rel)
@@ -124,7 +127,7 @@ class StagedRun:
 
     def push(self) -> None:
         """What the driver wrote: trials the bucket has no marker for, and every other file that is new or
-        changed since the last push (findings, report, figures, driver.log, W&B files)."""
+        changed since the last push (findings, report, figures, driver log, W&B files)."""
         self.fence()
         remote = self.bucket.listing()
         for rel in _local_files(self.local):
@@ -142,13 +145,13 @@ class StagedRun:
 
 @contextlib.contextmanager
 def trial_mirror(run_uri: str, trial_id: str) -> Iterator[Path]:
-    """A local run folder for one trial on this node: spec.yaml, env.json and the trial's own objects from the
+    """A local run folder for one trial on this node: the spec, the environment and the trial's own objects from the
     bucket; whatever the trial wrote goes back when it ends (rows, other files, then the marker), and the
     folder is removed. A trial that raises uploads what it wrote too (its failed marker)."""
     bucket = open_bucket(run_uri)
     local = Path(tempfile.mkdtemp(prefix=f"dl-drawbacks-{trial_id[:40]}-"))
     try:
-        for rel in ("spec.yaml", "env.json"):
+        for rel in (SPEC, ENV):
             _download(bucket, rel, local)
         pull_trial(bucket, local, trial_id)
         before = {rel: (local / rel).stat().st_mtime_ns for rel in _local_files(local)}
@@ -166,13 +169,13 @@ def trial_mirror(run_uri: str, trial_id: str) -> Iterator[Path]:
 def remove_checkpoints(config: dict, trial_id: str) -> None:
     """A finished trial's Ray Train checkpoints (``ray_train/<trial_id>``), in the bucket or the local folder."""
     if config.get("run_uri"):
-        open_bucket(config["run_uri"]).delete_dir(f"ray_train/{trial_id}")
+        open_bucket(config["run_uri"]).delete_dir(f"{RAY_TRAIN}/{trial_id}")
     else:
-        shutil.rmtree(Path(config["run_dir"]) / "ray_train" / trial_id, ignore_errors=True)
+        shutil.rmtree(Path(config["run_dir"]) / RAY_TRAIN / trial_id, ignore_errors=True)
 
 
 def checkpoint_root(config: dict) -> str:
     """Where Ray Train keeps a trial's checkpoints: the bucket's ``ray_train`` when the run is on one."""
     if config.get("run_uri"):
-        return f"{config['run_uri']}/ray_train"
-    return str(Path(config["run_dir"]).resolve() / "ray_train")
+        return f"{config['run_uri']}/{RAY_TRAIN}"
+    return str(Path(config["run_dir"]).resolve() / RAY_TRAIN)

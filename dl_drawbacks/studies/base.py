@@ -70,6 +70,7 @@ class StudyKind:
     Options: ClassVar[type[BaseModel]] = NoOptions
     default_concurrency: ClassVar[int | None] = None  # None: as many trials as resources allow
     descriptors: ClassVar[dict[str, str]] = {}  # factor name -> setting path recorded with every trial
+    plans_at_run_time: ClassVar[bool] = False  # True: it also runs trials chosen from results (a search, re-runs)
 
     # planning (driver) -------------------------------------------------------------------------
     def check(self, study: "StudySpec", options: BaseModel) -> None:

@@ -32,7 +32,7 @@ def headline_markdown(headlines: Sequence[Mapping[str, Any]]) -> str:
         rows.append([h.get("finding", ""), fmt(h.get("value")), interval, h.get("over", ""), h.get("unit", ""),
                      h.get("provenance", "")])
     if not rows:
-        return "## Headline findings\n\n(no headline findings: see the run folder's findings.json)"
+        return "## Headline findings\n\n(no headline findings: see the run folder's findings)"
     return "## Headline findings\n\n" + table(["finding", "value", "interval", "over", "unit", "provenance"], rows)
 
 

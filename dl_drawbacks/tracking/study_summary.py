@@ -21,7 +21,6 @@ from dl_drawbacks.tracking.trial_run import TrialRun
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp"})
-ARTIFACT_FILES = ("spec.yaml", "env.json", "findings.json", "report.md", "report.html")
 
 
 def flatten_findings(findings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -64,7 +63,7 @@ def log_study_summary(
 
     Summary: the scalar findings, flattened. Media: one ``wandb.Table`` per table in the findings
     (``tables/<path>``), one ``wandb.Image`` per figure. Artifact ``<group>-<kind>``: the study's rows,
-    findings.json, report.md/html, spec.yaml and env.json (offline it is staged and uploaded by ``wandb sync``).
+    the findings, the report, the spec and the environment record (offline it is staged and uploaded by ``wandb sync``).
     """
     from .run_setup import run_info
     from .trial_log import wandb_run_id
@@ -99,16 +98,18 @@ def _without_tables(findings: Mapping[str, Any]) -> dict[str, Any]:
 
 def study_files(run_dir: Path, kind: str) -> list[Path]:
     """The run-folder files that record study ``kind``: its trials' rows and the run's findings and report."""
-    import json
+    from ..errors import RunFolderError
+    from ..storage.run_folder import ENV, FINDINGS, REPORT_HTML, REPORT_MD, SPEC, LocalRunFolder
 
-    files = [run_dir / name for name in ARTIFACT_FILES if (run_dir / name).exists()]
-    for marker in sorted((run_dir / "trials").glob("*/trial.json")):
+    folder = LocalRunFolder(run_dir)
+    files = [folder.path(name) for name in (SPEC, ENV, FINDINGS, REPORT_MD, REPORT_HTML) if folder.path(name).exists()]
+    for trial_id in folder.trial_names():
         try:
-            study = json.loads(marker.read_text()).get("study")
-        except (OSError, ValueError, AttributeError):
+            marker = folder.marker(trial_id)
+        except RunFolderError:
             continue
-        rows = marker.parent / "rows.parquet"
-        if study == kind and rows.exists():
+        rows = folder.rows_file(trial_id)
+        if marker is not None and marker.get("study") == kind and rows.exists():
             files.append(rows)
     return files
 

@@ -64,11 +64,13 @@ def _path_value(spec: Mapping[str, Any], path: str) -> Any:
 
 
 def swept_factors(spec: Mapping[str, Any], run_dir: Path) -> dict[str, Any] | None:
-    """The values of the axes the trial's sweeps vary (from the run folder's spec.yaml), or None."""
+    """The values of the axes the trial's sweeps vary (from the run folder's spec), or None."""
     import yaml
 
+    from ..storage.run_folder import LocalRunFolder
+
     try:
-        suite = yaml.safe_load((Path(run_dir) / "spec.yaml").read_text())
+        suite = yaml.safe_load(LocalRunFolder(run_dir).spec_text() or "")
         study = suite["studies"][int(spec["study_index"])]
         names = str(spec["sweep"]).split(",")
         axes = [a for sw in study.get("sweeps") or [] if sw.get("name") in names for a in sw.get("axes") or {}]
@@ -149,11 +151,13 @@ def log_trial(trial: dict[str, Any], rows: pl.DataFrame, *, run_dir: Path, run_i
 def log_recorded_trial(run_dir: Path, trial_id: str, *, settings: TrackingSettings, group: str,
                        trial: Mapping[str, Any] | None = None) -> bool:
     """Log a trial from what its folder holds (rows + marker); ``trial`` is its spec when the plan knows it."""
-    from ..store import read_marker, trial_dir
+    from ..storage.run_folder import LocalRunFolder
 
-    marker = read_marker(run_dir, trial_id) or {}
+    folder = LocalRunFolder(run_dir)
+    found = folder.marker(trial_id)
+    marker = dict(found.fields) if found is not None else {}
     status = marker.get("status", "failed")
-    path = trial_dir(run_dir, trial_id) / "rows.parquet"
+    path = folder.rows_file(trial_id)
     rows = pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=_schema())
     first = rows.row(0, named=True) if rows.height else {}
     factors = dict(trial["factors"]) if trial else json.loads(first.get("factors") or "{}")
@@ -175,12 +179,15 @@ def log_unlogged_trials(run_dir: Path, *, settings: TrackingSettings, group: str
     """Log every recorded trial whose outcome has no W&B run yet (stopped, died, failed); returns how many."""
     if settings.mode == "disabled":
         return 0
+    from ..errors import RunFolderError
+    from ..storage.run_folder import LocalRunFolder
+
+    folder = LocalRunFolder(run_dir)
     n = 0
-    for marker in sorted((Path(run_dir) / "trials").glob("*/trial.json")):
-        trial_id = marker.parent.name
+    for trial_id in folder.readable_trials():
         try:
-            status = json.loads(marker.read_text()).get("status")
-        except (OSError, ValueError, AttributeError):
+            status = folder.marker(trial_id).status
+        except (OSError, RunFolderError):
             continue
         if status not in OUTCOMES or logged_status(run_dir, trial_id) == status:
             continue

@@ -46,8 +46,9 @@ class _Clock:
 
 class Instruments:
     def __init__(self, ctx: TrialContext, *, t_trial_start: float, train_flops_per_sample: float, samples_per_step: int,
-                 tokens_per_sample: int) -> None:
+                 tokens_per_sample: int, flops_provenance: str = "analytic") -> None:
         self.ctx = ctx
+        self.flops_provenance = flops_provenance  # analytic, or counted where the family has no formula
         self.t_trial_start = t_trial_start
         self.flops_per_step = train_flops_per_sample * samples_per_step
         self.samples_per_step = samples_per_step
@@ -179,10 +180,10 @@ class Instruments:
             rows.add("tokens_per_second", self.samples_per_step * self.tokens_per_sample / step_s, "tokens/s",
                      provenance="measured:steady_state")
         rows.add("samples_total", self.samples_per_step * steps_done, "samples", provenance="counted")
-        rows.add("flops_per_step", self.flops_per_step, "FLOP", provenance="analytic")
+        rows.add("flops_per_step", self.flops_per_step, "FLOP", provenance=self.flops_provenance)
         rows.add("achieved_flops", achieved, "FLOP/s")
         rows.add("peak_flops_per_worker", peak, "FLOP/s", provenance=peak_source)
-        rows.add("mfu", achieved / (peak * ctx.world_size), "fraction", provenance=f"analytic/{peak_source}")
+        rows.add("mfu", achieved / (peak * ctx.world_size), "fraction", provenance=f"{self.flops_provenance}/{peak_source}")
 
     @property
     def t_first_step_end(self) -> float:

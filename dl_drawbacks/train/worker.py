@@ -48,16 +48,19 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     shape = data_shape(ctx)
     model = family.build(params, shape)
     analytic = family.train_flops_per_sample(params, shape)
-    instruments_args.update(
-        train_flops_per_sample=analytic, samples_per_step=record_batching(ctx), tokens_per_sample=max(shape.seq_len, 1)
-    )
-    if ctx.is_chief:
-        ctx.rows.add("parameters", count_parameters(model), "count", provenance="counted")
+    counted = None
+    if ctx.is_chief or analytic is None:  # a family without a formula is timed with the counted figure
         train, micro = ctx.splits["train"], ctx.trial.trainer.deepspeed.micro_batch
         x, y = train.x[:micro], train.y[:micro]
-        counted = counted_train_flops(lambda: family.build(params, shape), x, y)
-        ctx.rows.add("flops_per_sample", counted / len(y), "FLOP", provenance=COUNTED_ON)
-        ctx.rows.add("flops_per_sample", analytic, "FLOP", provenance="analytic")
+        counted = counted_train_flops(lambda: family.build(params, shape), x, y) / len(y)
+    per_sample, provenance = (analytic, "analytic") if analytic is not None else (counted, COUNTED_ON)
+    instruments_args.update(train_flops_per_sample=per_sample, flops_provenance=provenance,
+                            samples_per_step=record_batching(ctx), tokens_per_sample=max(shape.seq_len, 1))
+    if ctx.is_chief:
+        ctx.rows.add("parameters", count_parameters(model), "count", provenance="counted")
+        ctx.rows.add("flops_per_sample", counted, "FLOP", provenance=COUNTED_ON)
+        if analytic is not None:
+            ctx.rows.add("flops_per_sample", analytic, "FLOP", provenance="analytic")
     return model
 
 

@@ -17,7 +17,7 @@ import pytest
 from dl_drawbacks.cli import main
 from dl_drawbacks.plan import plan
 from dl_drawbacks.spec import load_spec
-from dl_drawbacks.store import is_finished
+from dl_drawbacks.storage.run_folder import LocalRunFolder
 
 pytestmark = pytest.mark.ray
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_kill.yaml"
@@ -25,7 +25,7 @@ SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_kill.yaml"
 
 def _finished_rows(out: Path) -> dict[str, bytes]:
     root = out / "trials"
-    return {p.name: (p / "rows.parquet").read_bytes() for p in root.iterdir() if is_finished(out, p.name)} if root.exists() else {}
+    return {p.name: (p / "rows.parquet").read_bytes() for p in root.iterdir() if LocalRunFolder(out).is_finished(p.name)} if root.exists() else {}
 
 
 def _start(out: Path, address: str) -> subprocess.Popen:

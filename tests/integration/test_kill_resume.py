@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dl_drawbacks.cli import main
-from dl_drawbacks.store import is_finished
+from dl_drawbacks.storage.run_folder import LocalRunFolder
 
 pytestmark = pytest.mark.ray
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_kill.yaml"
@@ -25,7 +25,7 @@ SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_kill.yaml"
 def _finished(out: Path) -> dict[Path, bytes]:
     done = {}
     for marker in (out / "trials").glob("*/trial.json") if (out / "trials").exists() else []:
-        if is_finished(out, marker.parent.name):  # raises on a marker whose rows do not match
+        if LocalRunFolder(out).is_finished(marker.parent.name):  # raises on a marker whose rows do not match
             rows = marker.parent / "rows.parquet"
             done[rows] = rows.read_bytes()
     return done

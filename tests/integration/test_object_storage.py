@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from dl_drawbacks.storage import open_bucket, remote_is_finished
+from dl_drawbacks.storage import open_bucket
+from dl_drawbacks.storage.run_folder import BucketRunFolder, LocalRunFolder
 from process_sessions import end_session
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
@@ -41,7 +42,7 @@ def _env(s3, tmp_path: Path, ray_tmp: str) -> dict[str, str]:
 
 
 def _finished(bucket, trial_ids) -> dict[str, bytes]:
-    return {t: bucket.read_bytes(f"trials/{t}/rows.parquet") for t in trial_ids if remote_is_finished(bucket, t)}
+    return {t: bucket.read_bytes(f"trials/{t}/rows.parquet") for t in trial_ids if BucketRunFolder(bucket).is_finished(t)}
 
 
 def _trial_ids(bucket) -> set[str]:
@@ -190,30 +191,30 @@ def test_a_two_node_cluster_writes_every_row_to_the_bucket(s3, tmp_path):
 def test_resume_from_a_bucket_takes_over_a_dead_drivers_lock_and_skips_finished_trials(s3, tmp_path, monkeypatch):
     """The resume path without Ray: a bucket run with one finished and one half-written trial, left locked by a
     driver that died on this host; the staging folder gets the finished trial only, and the lock is ours."""
-    from dl_drawbacks.execute import check_bucket_folder, locked_run_folder, resolved_spec_text
+    from dl_drawbacks.execute import check_held, locked_run_folder, resolved_spec_text
     from dl_drawbacks.rows import RowBuffer
     from dl_drawbacks.spec.load import load_spec
     from dl_drawbacks.storage.sync import push_trial
-    from dl_drawbacks.store import is_finished, write_trial
 
     monkeypatch.setattr("dl_drawbacks.storage.lock.SETTLE_S", 0.0)
     bucket = open_bucket(s3.uri("fast-resume"))
     suite = load_spec(SPECS / "tiny_resume.yaml")
-    bucket.write_bytes("spec.yaml", resolved_spec_text(suite).encode())
+    BucketRunFolder(bucket).write_spec(resolved_spec_text(suite))
+    BucketRunFolder(bucket).write_format()
     buf = RowBuffer("compute", "run", "done", 0, {"model.size": "s"})
     buf.add("loss", 0.5, "nats", split="train", step=1)
-    write_trial(tmp_path / "worker", "done", buf.frame(), {"status": "completed"})
+    LocalRunFolder(tmp_path / "worker").write_trial("done", buf.frame(), {"status": "completed"})
     push_trial(bucket, tmp_path / "worker", "done", replace=True)
     bucket.write_bytes("trials/half/rows.parquet", b"PAR1")
     bucket.write_bytes(".lock", json.dumps({"host": socket.gethostname(), "pid": 2**22 + 4321, "run": "dead",
                                             "started": 0, "heartbeat": 0}).encode())
     with pytest.raises(Exception, match="already holds a run; pass --resume"):
-        check_bucket_folder(bucket, suite, resume=False)
-    check_bucket_folder(bucket, suite, resume=True)
+        check_held(BucketRunFolder(bucket), suite, resume=False)
+    check_held(BucketRunFolder(bucket), suite, resume=True)
     stage = tmp_path / "stage"
     with locked_run_folder(stage, bucket) as staged:
         assert json.loads(bucket.read_bytes(".lock"))["pid"] == os.getpid()
-        assert is_finished(stage, "done") and not (stage / "trials" / "half").exists()
+        assert LocalRunFolder(stage).is_finished("done") and not (stage / "trials" / "half").exists()
         print("progress line")
     assert staged.local == stage and bucket.read_bytes(".lock") is None
     assert "progress line" in bucket.read_bytes("driver.log").decode()
@@ -231,6 +232,6 @@ def test_tiny_hparams_study_on_a_bucket(s3, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     bucket = open_bucket(uri)
     trials = {path.split("/")[1] for path in bucket.listing("trials")}
-    assert len(trials) >= 16 and all(remote_is_finished(bucket, t) for t in trials)  # 8 + 8 searched, then the rest
+    assert len(trials) >= 16 and all(BucketRunFolder(bucket).is_finished(t) for t in trials)  # 8 + 8 searched, then the rest
     findings = json.loads(bucket.read_bytes("findings.json"))["hparams"]
     assert findings["importance"]["configurations_used"] == 8

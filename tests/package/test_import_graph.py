@@ -28,12 +28,31 @@ def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def import_graph() -> dict[str, set[str]]:
-    """module -> the package modules it imports anywhere in its body (TYPE_CHECKING blocks excluded)."""
-    modules = _modules()
+def with_packages(module: str, targets: set[str], modules: set[str]) -> set[str]:
+    """``targets`` plus the packages importing each one runs first (``a.b.c`` runs ``a/__init__`` and
+    ``a/b/__init__``), except the packages ``module`` itself sits in: Python has started those before it."""
+    parts = module.split(".")
+    own = {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    out = set(targets)
+    for target in targets:
+        pieces = target.split(".")
+        out.update(p for p in (".".join(pieces[:i]) for i in range(1, len(pieces))) if p in modules and p not in own)
+    return out - {module}
+
+
+def import_graph(sources: dict[str, str] | None = None) -> dict[str, set[str]]:
+    """module -> the package modules it imports anywhere in its body (TYPE_CHECKING blocks excluded), and the
+    packages whose ``__init__`` those imports run. ``sources``: {module: code} instead of the package's files
+    (a module whose name has no dots below it is a package ``__init__``)."""
+    if sources is None:
+        sources = {name: path.read_text() for name, path in _modules().items()}
+        packages = {name for name, path in _modules().items() if path.name == "__init__.py"}
+    else:
+        packages = {n for n in sources if any(m.startswith(f"{n}.") for m in sources)}
+    modules = set(sources)
     graph: dict[str, set[str]] = {m: set() for m in modules}
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text())
+    for name, code in sources.items():
+        tree = ast.parse(code)
         type_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
                      and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING") for n in ast.walk(node)}
         for node in ast.walk(tree):
@@ -42,12 +61,12 @@ def import_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
-                target = _resolve(node, name, path.name == "__init__.py")
+                target = _resolve(node, name, name in packages)
                 targets = [f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target for a in node.names]
             else:
                 continue
             graph[name].update(t for t in targets if t in modules and t != name)
-    return graph
+    return {name: with_packages(name, targets, modules) for name, targets in graph.items()}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -76,6 +95,22 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_cycle_finder_finds_a_planted_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_a_function_level_cycle_through_a_package_init_is_found():
+    """``spec/load`` planning inside a function, and ``plan`` importing ``spec.models``: importing ``spec.models``
+    runs ``spec/__init__``, which imports ``spec.load`` — the cycle the old graph missed."""
+    planted = {
+        "pkg": "",
+        "pkg.spec": "from .load import load_spec\n",
+        "pkg.spec.models": "X = 1\n",
+        "pkg.spec.load": "def load_spec():\n    from ..plan import plan\n",
+        "pkg.plan": "from .spec.models import X\n",
+    }
+    cycle = find_cycle(import_graph(planted))
+    assert cycle is not None and {"pkg.spec", "pkg.spec.load", "pkg.plan"} <= set(cycle)
+    planted["pkg.spec.load"] = "def load_spec():\n    return None\n"
+    assert find_cycle(import_graph(planted)) is None
 
 
 def test_no_import_cycles_in_the_package():

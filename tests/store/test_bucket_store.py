@@ -14,9 +14,9 @@ import pytest
 
 from dl_drawbacks.errors import RunFolderError
 from dl_drawbacks.rows import RowBuffer
-from dl_drawbacks.storage import BucketLock, StagedRun, open_bucket, remote_is_finished, trial_mirror
+from dl_drawbacks.storage import BucketLock, StagedRun, open_bucket, trial_mirror
 from dl_drawbacks.storage.sync import pull, push_trial
-from dl_drawbacks.store import is_finished, trial_dir, write_trial
+from dl_drawbacks.storage.run_folder import BucketRunFolder, LocalRunFolder
 
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_compute.yaml"
 
@@ -37,55 +37,41 @@ def test_trial_written_through_a_mirror_is_finished_and_reads_back_byte_identica
     bucket = open_bucket(uri)
     calls = []
     with trial_mirror(uri, "t1") as local:
-        write_trial(local, "t1", _rows(), {"status": "completed"})
+        LocalRunFolder(local).write_trial("t1", _rows(), {"status": "completed"})
         (local / "wandb" / "logged").mkdir(parents=True)
         (local / "wandb" / "logged" / "t1.json").write_text("{}")
-        written = (trial_dir(local, "t1") / "rows.parquet").read_bytes()
+        written = ((Path(local) / "trials" / "t1") / "rows.parquet").read_bytes()
         original = bucket.upload
         object.__setattr__(bucket, "upload", lambda rel, path: calls.append(rel) or original(rel, path))
         push_trial(bucket, local, "t1", replace=True)
     assert calls == ["trials/t1/rows.parquet", "trials/t1/trial.json"]  # rows first, marker last
-    assert remote_is_finished(bucket, "t1")
+    assert BucketRunFolder(bucket).is_finished("t1")
     assert bucket.read_bytes("wandb/logged/t1.json") == b"{}"  # the trial's other files go too
     assert not local.exists()  # the mirror is removed
     pull(bucket, tmp_path)
-    assert is_finished(tmp_path, "t1")
-    assert (trial_dir(tmp_path, "t1") / "rows.parquet").read_bytes() == written
+    assert LocalRunFolder(tmp_path).is_finished("t1")
+    assert ((Path(tmp_path) / "trials" / "t1") / "rows.parquet").read_bytes() == written
 
 
 def test_rows_without_a_marker_are_unfinished_and_never_pulled(s3, request, tmp_path):
     bucket = open_bucket(_uri(s3, request))
-    write_trial(tmp_path / "src", "t1", _rows(), {"status": "completed"})
-    bucket.upload("trials/t1/rows.parquet", trial_dir(tmp_path / "src", "t1") / "rows.parquet")
+    LocalRunFolder(tmp_path / "src").write_trial("t1", _rows(), {"status": "completed"})
+    bucket.upload("trials/t1/rows.parquet", (Path(tmp_path / "src") / "trials" / "t1") / "rows.parquet")
     bucket.write_bytes("trials/t2/rows.parquet", b"PAR1 half an object")
-    assert not remote_is_finished(bucket, "t1") and not remote_is_finished(bucket, "t2")
+    assert not BucketRunFolder(bucket).is_finished("t1") and not BucketRunFolder(bucket).is_finished("t2")
     pull(bucket, tmp_path / "copy")
     assert not (tmp_path / "copy" / "trials").exists()
 
 
-def test_a_marker_whose_sha256_differs_is_unfinished(s3, request, tmp_path):
-    bucket = open_bucket(_uri(s3, request))
-    write_trial(tmp_path / "src", "t1", _rows(), {"status": "completed"})
-    push_trial(bucket, tmp_path / "src", "t1", replace=True)
-    assert remote_is_finished(bucket, "t1")
-    write_trial(tmp_path / "rerun", "t1", _rows(5), {"status": "completed"})  # a re-run died after its rows PUT
-    bucket.upload("trials/t1/rows.parquet", trial_dir(tmp_path / "rerun", "t1") / "rows.parquet")
-    assert not remote_is_finished(bucket, "t1")
-    pull(bucket, tmp_path / "copy")
-    assert not is_finished(tmp_path / "copy", "t1")
-    bucket.write_bytes("trials/t1/trial.json", b"{not json")
-    assert not remote_is_finished(bucket, "t1")
-
-
 def test_push_keeps_the_buckets_trials_and_uploads_what_the_driver_rewrote(s3, request, tmp_path):
     bucket = open_bucket(_uri(s3, request))
-    write_trial(tmp_path / "worker", "t1", _rows(), {"status": "completed"})
-    push_trial(bucket, tmp_path / "worker", "t1", replace=True)
     stage = StagedRun(bucket, tmp_path / "stage")
     stage.pull()
+    LocalRunFolder(tmp_path / "worker").write_trial("t1", _rows(), {"status": "completed"})
+    push_trial(bucket, tmp_path / "worker", "t1", replace=True)  # finished in the bucket after the driver's pull
     before = bucket.read_bytes("trials/t1/rows.parquet")
-    write_trial(stage.local, "t1", _rows(0), {"status": "interrupted"})  # the driver's late record of it
-    write_trial(stage.local, "t2", _rows(0), {"status": "failed", "error": "trial process died"})
+    LocalRunFolder(stage.local).write_trial("t1", _rows(0), {"status": "interrupted"})  # the driver's late record of it
+    LocalRunFolder(stage.local).write_trial("t2", _rows(0), {"status": "failed", "error": "trial process died"})
     (stage.local / "findings.json").write_text('{"a": 1}')
     stage.push()
     assert bucket.read_bytes("trials/t1/rows.parquet") == before  # the bucket is the truth for a trial
@@ -159,7 +145,7 @@ def test_a_run_on_a_prefix_holding_something_else_is_refused(s3, request, tmp_pa
     open_bucket(uri).write_bytes("notes.txt", b"mine")
     monkeypatch.setenv("DL_DRAWBACKS_STAGING", str(tmp_path / "staging"))
     assert main(["run", str(SPEC), "--out", uri]) == 2
-    assert "holds objects that are not a dl-drawbacks run (no spec.yaml: notes.txt)" in capsys.readouterr().err
+    assert "holds files that are not a dl-drawbacks run (no spec.yaml: notes.txt)" in capsys.readouterr().err
     assert open_bucket(uri).read_bytes("notes.txt") == b"mine"
     assert pl.Series(sorted(open_bucket(uri).listing())).to_list() == ["notes.txt"]
 

@@ -7,9 +7,9 @@ import polars as pl
 import ray.tune
 
 from dl_drawbacks import trial as trial_module
-from dl_drawbacks.storage import open_bucket, remote_is_finished
-from dl_drawbacks.store import write_trial
+from dl_drawbacks.storage import open_bucket
 from dl_drawbacks.studies.hparams.worker import search_trial
+from dl_drawbacks.storage.run_folder import BucketRunFolder, LocalRunFolder
 
 
 def test_search_trial_writes_to_the_bucket_and_reads_a_finished_one_back(s3, monkeypatch):
@@ -19,7 +19,7 @@ def test_search_trial_writes_to_the_bucket_and_reads_a_finished_one_back(s3, mon
         runs.append(config)
         rows = pl.DataFrame({"metric": ["accuracy", "accuracy"], "split": ["val", "val"], "step": [10, 20],
                              "value": [0.5, 0.75]})
-        write_trial(config["run_dir"], config["trial"]["trial_id"], rows, {"status": "completed"})
+        LocalRunFolder(config["run_dir"]).write_trial(config["trial"]["trial_id"], rows, {"status": "completed"})
         return {"status": "completed"}
 
     monkeypatch.setattr(trial_module, "execute_trial", fake_execute)
@@ -29,6 +29,6 @@ def test_search_trial_writes_to_the_bucket_and_reads_a_finished_one_back(s3, mon
     search_trial(config)
     assert len(runs) == 1 and runs[0]["run_uri"] is None and runs[0]["run_dir"] != "/nonexistent/staging"
     assert reports == [{"objective": 0.75, "dl_trial_id": "hparams-abc", "status": "completed"}]
-    assert remote_is_finished(open_bucket(uri), "hparams-abc")  # rows and a marker whose checksum matches
+    assert BucketRunFolder(open_bucket(uri)).is_finished("hparams-abc")  # rows and a marker whose checksum matches
     search_trial(config)  # proposed again: read from the bucket, not trained again
     assert len(runs) == 1 and reports[-1] == reports[0]

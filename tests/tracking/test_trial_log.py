@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from dl_drawbacks.rows import ROW_SCHEMA, RowBuffer
-from dl_drawbacks.store import write_trial
 from dl_drawbacks.tracking.settings import TrackingSettings
 from dl_drawbacks.tracking.trial_log import log_trial, log_unlogged_trials, logged_status
+from dl_drawbacks.storage.run_folder import LocalRunFolder
 from wandb_offline_reader import find_offline_runs, read_offline_run
 
 OUTCOMES = ("completed", "stopped_early", "diverged", "failed")
@@ -53,7 +53,7 @@ def run_dir(tmp_path):
         rows = _rows(t) if status != "failed" else pl.DataFrame(schema=ROW_SCHEMA)
         error = "ValueError: boom" if status == "failed" else None
         outcome = {"status": status, "error": error, "sweep": t["sweep"], "study": t["study"]}
-        write_trial(run, t["trial_id"], rows, outcome)
+        LocalRunFolder(run).write_trial(t["trial_id"], rows, outcome)
     return run
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...registry import STUDIES
 from ...rows import RowBuffer
-from ...store import json_safe, write_trial
+from ...store import json_safe
 from .kind import BiasStudy, record_outcomes
 from .settings import RATE, collect, entry
 
@@ -135,8 +135,7 @@ class BiasAuditStudy(BiasStudy):
         for trial in todo:
             started = time.time()
             rows = audit_rows(trial, runner.run_id)
-            write_trial(
-                runner.run_dir,
+            runner.folder.write_trial(
                 trial.trial_id,
                 rows,
                 {

@@ -32,7 +32,6 @@ UNITS = {
     "theil_index": "index",
 }
 POSTPROCESSING = ("calibrated_eq_odds", "eq_odds", "reject_option")
-MITIGATIONS = ("none", "reweighing", *POSTPROCESSING, "prejudice_remover")
 
 
 class BiasTreatment(BaseModel):

@@ -26,7 +26,6 @@ FAIRNESS_METRICS = (
     "average_odds_difference",
     "theil_index",
 )
-GROUP_METRICS = ("accuracy", "tpr", "fpr", "selection_rate")
 COUNTS = ("n", "pos", "neg", "sel", "tp", "fp", "correct")
 
 

@@ -20,8 +20,6 @@ from ...statistics import nested_interval
 from .samples import METRIC, unpack
 from .sample_stats import cell_groups
 
-KEYS = ("protected", "unprivileged_share", "mitigation", "drop_features")
-
 
 def protected_label(value: Any) -> str:
     """'sex' or 'sex×race' from a protected factor (a name or a JSON list)."""

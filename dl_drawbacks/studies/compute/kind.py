@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...registry import STUDIES
 from ..base import StudyKind
 from . import analysis
-from . import figures as compute_figures
 from .table import trial_table
 
 
@@ -66,6 +65,8 @@ class ComputeStudy(StudyKind):
         }
 
     def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
+        from . import figures as compute_figures  # matplotlib on the driver only: workers never import it
+
         if not findings.get("table"):
             return []
         table = pl.DataFrame(findings["table"], infer_schema_length=None)

@@ -29,7 +29,10 @@ def trial_table(rows: pl.DataFrame) -> pl.DataFrame:
     extra = [c for c in table.columns if c not in skip]
     family = pl.col("family") if "family" in table.columns else pl.lit("model")
     size_col = pl.col("size") if "size" in table.columns else pl.lit("")
-    key = pl.concat_str([family, pl.lit("/"), size_col] + [pl.format(f" {c}={{}}", pl.col(c)) for c in extra])
+    # a factor one family lacks (the MLP's width next to a CNN's flavour) is left out of that family's key
+    parts = [pl.when(pl.col(c).is_not_null()).then(pl.format(f" {c}={{}}", pl.col(c))).otherwise(pl.lit(""))
+             for c in extra]
+    key = pl.concat_str([family, pl.lit("/"), size_col, *parts])
     return table.with_columns(key.alias("model"), pl.col("diverged").fill_null(False)).drop("factors")
 
 

@@ -54,6 +54,7 @@ class HparamsStudy(StudyKind):
     Treatment = HparamsTreatment
     Options = HparamsOptions
     default_concurrency: ClassVar[int | None] = None  # as many trials as the cluster holds
+    plans_at_run_time: ClassVar[bool] = True  # TPE trials and the re-runs chosen from the search
 
     def check(self, study: Any, options: Any) -> None:
         from .space import HPARAM_PATHS

@@ -1,7 +1,8 @@
 """Driver of a hyperparameter study: one search per data set (random or Optuna TPE, through Ray Tune),
 each with its own ASHA scheduler, then the re-runs chosen from them, then the planned fixed trials.
 
-Every phase skips the trials already finished (ids hash settings + seed), so ``--resume`` continues.
+Every phase recomputes its to-do list from the run folder (ids hash role + settings + seed), so no trial is
+run twice and ``--resume`` continues.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from ray.tune import Callback
 
 from ...spec.models import StudySpec, TrialSpec
 from ...tune_runner import TrialRunner
-from ...store import is_finished, read_marker, write_trial
+from ...errors import RunFolderError
+from ...storage.run_folder import RAY_TUNE, LocalRunFolder
 from .followups import followup_trials
 from .options import HparamsOptions
 from .outcomes import objectives
@@ -40,9 +42,13 @@ class SearchProgress(Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         tid = (trial.last_result or {}).get("dl_trial_id") or (trial.config.get("trial") or {}).get("trial_id")
-        marker = read_marker(self.run_dir, tid) if tid else None
-        status = (marker or {}).get("status") or ("stopped_early" if trial.checkpoint is not None else "unknown")
-        self.progress.trial_finished(tid or trial.trial_id, status, (marker or {}).get("wall_seconds"))
+        try:
+            found = LocalRunFolder(self.run_dir).marker(tid) if tid else None
+        except RunFolderError:  # damaged: the resume check names it
+            found = None
+        marker = dict(found.fields) if found is not None else {}
+        status = marker.get("status") or ("stopped_early" if trial.checkpoint is not None else "unknown")
+        self.progress.trial_finished(tid or trial.trial_id, status, marker.get("wall_seconds"))
 
     def __getstate__(self) -> dict:  # Tune pickles its run config; the stream stays behind
         return {"run_dir": self.run_dir, "progress": None}
@@ -59,7 +65,7 @@ def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, 
     from ...tune_runner import PullTrial
 
     run_dir, run_uri = runner.run_dir, runner.run_uri
-    storage = f"{run_uri}/ray_tune" if run_uri else str(run_dir / "ray_tune")
+    storage = f"{run_uri}/{RAY_TUNE}" if run_uri else str(run_dir / RAY_TUNE)
     pull = [PullTrial(runner.staged)] if runner.staged else []
 
     asha = options.asha
@@ -79,6 +85,7 @@ def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, 
 
 def finalize_stopped(run_dir: Path, results, *, study: str) -> list[str]:
     """Trials Tune stopped (no marker): the rows snapshot of their last checkpoint becomes their rows."""
+    folder = LocalRunFolder(run_dir)
     stopped = []
     for result in results:
         if result.checkpoint is None:
@@ -86,10 +93,10 @@ def finalize_stopped(run_dir: Path, results, *, study: str) -> list[str]:
         with result.checkpoint.as_directory() as folder:
             rows = pl.read_parquet(Path(folder) / PARTIAL)
         tid = rows["trial_id"][0]
-        if read_marker(run_dir, tid) is not None:
+        if folder.marker(tid) is not None:
             continue
         sweep = json.loads(rows["factors"][0]).get("sweep", "search")
-        write_trial(run_dir, tid, rows, {
+        folder.write_trial(tid, rows, {
             "status": "stopped_early", "error": None, "started": None, "finished": time.time(),
             "wall_seconds": float(rows.filter(pl.col("metric") == "wall_time_to_end")["value"][-1]),
             "sweep": sweep, "study": study})
@@ -164,10 +171,18 @@ def run_study(study: StudySpec, options: HparamsOptions, todo: list[TrialSpec], 
     if options.search == "tpe":
         run_tpe(base, options, runner=runner, concurrency=concurrency)
     for sweep in ("search", "transfer"):
-        run_search([t for t in todo if t.sweep == sweep], options, runner=runner, concurrency=concurrency)
-    runner.run([t for t in todo if t.sweep == "oat"], max_concurrent=concurrency)
-    chosen = [t for t in followup_trials(base, options, run_dir) if not is_finished(run_dir, t.trial_id)]
+        run_search(pending(runner, todo, sweep), options, runner=runner, concurrency=concurrency)
+    runner.run(pending(runner, todo, "oat"), max_concurrent=concurrency)
+    chosen = pending(runner, followup_trials(base, options, run_dir))
     if chosen:
         progress.total += len(chosen)
         runner.run(chosen, max_concurrent=concurrency)
-    runner.run([t for t in todo if t.sweep in ("default", "variance")], max_concurrent=concurrency)
+    runner.run(pending(runner, todo, "default", "variance"), max_concurrent=concurrency)
+
+
+def pending(runner: TrialRunner, trials: list[TrialSpec], *sweeps: str) -> list[TrialSpec]:
+    """The trials (of ``sweeps``, when named) the run folder does not hold as finished, read now: each phase
+    recomputes its to-do list, so no trial an earlier phase finished is run again."""
+    if runner.staged is not None:
+        runner.staged.pull()
+    return [t for t in trials if (not sweeps or t.sweep in sweeps) and not runner.folder.is_finished(t.trial_id)]

@@ -1,9 +1,10 @@
 """Trials of a hyperparameter study, built from the study's base trial by setting hyperparameters.
 
-Ids hash the trial's settings and seed (as ``plan`` does), so a configuration sampled again — at
-plan time by the seeded random search, or during a TPE search — is recognised by ``--resume``.
-Sweep names say each trial's role. Planned: ``search`` (task A) and ``transfer`` (the same
-configurations on task B), each under its own scheduler; ``oat`` (one hyperparameter at a time
+Ids hash the trial's role (its sweep), settings and seed (``plan`` hashes settings and seed), so a
+configuration sampled again in the same role — at plan time by the seeded random search, or during a TPE
+search — is recognised by ``--resume``, and the same configuration and seed in two roles (a ``variance``
+trial and a ``best_seeds`` re-run) are two trials, each finished once. Planned: ``search`` (task A) and
+``transfer`` (the same configurations on task B), each under its own scheduler; ``oat`` (one hyperparameter at a time
 around the default, and the default itself, at the search seed); ``variance`` (the first K sampled
 configurations over the fresh seeds); ``default`` (the library default over the fresh seeds).
 Chosen from results (``followups``): ``best_seeds``, ``oat_best`` and ``transfer_seeds``. Every
@@ -18,7 +19,7 @@ import json
 from typing import Any
 
 from ...models.base import resolve_params
-from ...plan import SETTING_ROOTS, _get_path, _set_path, trial_id
+from ...plan import SETTING_ROOTS, get_path, set_path, trial_id
 from ...spec.models import DataSpec, TrialSpec
 from .options import HparamsOptions
 from .space import sample_configs, setting_path
@@ -39,7 +40,7 @@ def default_config(base: TrialSpec, options: HparamsOptions) -> dict[str, Any]:
         if path.startswith("model.params."):
             out[name] = params[path.removeprefix("model.params.")]
         else:
-            out[name] = _get_path(settings, path)
+            out[name] = get_path(settings, path)
     return out
 
 
@@ -53,14 +54,14 @@ def make_trial(base: TrialSpec, config: dict[str, Any], *, sweep: str, seed: int
     if data is not None:
         settings["data"] = data.model_dump(mode="json")
     for name, value in config.items():
-        _set_path(settings, setting_path(name), value, where=f"analysis.search_space.{name}")
+        set_path(settings, setting_path(name), value, where=f"analysis.search_space.{name}")
     probe = TrialSpec.model_validate({**doc, **settings, "seed": seed})
     resolve_params(probe.model.family, probe.model.size, dict(probe.model.params))
     settled = probe.model_dump(mode="json", include=set(SETTING_ROOTS))
-    hp = {name: _get_path(settled, setting_path(name)) for name in config}
+    hp = {name: get_path(settled, setting_path(name)) for name in config}
     factors = {"sweep": sweep, "task": probe.data.name, "config_id": config_id(hp), **hp, **(extra or {})}
     return TrialSpec.model_validate({**doc, **settled, "seed": seed, "sweep": sweep, "factors": factors,
-                                     "trial_id": trial_id(base.study, settled, seed)})
+                                     "trial_id": trial_id(base.study, {"role": sweep, **settled}, seed)})
 
 
 def planned_trials(base: TrialSpec, options: HparamsOptions) -> list[TrialSpec]:

@@ -24,7 +24,7 @@ import polars as pl
 import torch
 
 from ...rows import RowBuffer
-from ...store import is_finished, read_marker, trial_dir
+from ...storage.run_folder import LocalRunFolder
 
 PARTIAL = "partial.parquet"  # the rows snapshot inside a search trial's Tune checkpoint
 
@@ -72,7 +72,7 @@ def final_objective(run_dir: Path, trial_id: str, outcome: dict[str, Any]) -> fl
     """Validation accuracy at the last evaluation of a finished trial (chance if it diverged)."""
     if outcome["status"] == "failed":
         return 0.0
-    rows = pl.read_parquet(trial_dir(run_dir, trial_id) / "rows.parquet")
+    rows = pl.read_parquet(LocalRunFolder(run_dir).rows_file(trial_id))
     if outcome["status"] == "diverged":
         chance = rows.filter(pl.col("metric") == "chance_accuracy")["value"]
         return float(chance[0]) if chance.len() else 0.0
@@ -108,8 +108,9 @@ def _search_trial_in(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     from ...trial import execute_trial
 
     trial_id = config["trial"]["trial_id"]
-    if is_finished(run_dir, trial_id):
-        outcome = read_marker(run_dir, trial_id)
+    folder = LocalRunFolder(run_dir)
+    if folder.is_finished(trial_id):
+        outcome = dict(folder.marker(trial_id).fields)
     else:
         outcome = execute_trial(config)
     return {"objective": final_objective(run_dir, trial_id, outcome), "dl_trial_id": trial_id,

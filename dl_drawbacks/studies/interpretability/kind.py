@@ -146,10 +146,14 @@ class InterpretabilityStudy(StudyKind):
                 "data.name: attributions need real-valued features (tabular or image data, e.g. digits, adult); "
                 "token models are not supported"
             )
-        images = set(_axis_values(study, "data.name", study.data.name)) == {"digits"}
+        from ...data.base import dataset_modality
+
+        names = _axis_values(study, "data.name", study.data.name)
+        images = all(dataset_modality(n, study.data.options if n == study.data.name else None) == "image"
+                     for n in names)
         planted = _axis_values(study, "treatment.planted", study.treatment.get("planted", False))
         if any(planted) and not images:
-            raise ValueError("treatment.planted: the planted patch needs image data; use data.name digits")
+            raise ValueError("treatment.planted: the planted patch needs image data; use data.name digits or mnist1d")
         if "blur" in study.treatment.get("baselines", ("blur",)) and not images:
             raise ValueError("treatment.baselines: the blur baseline needs image data; list zero and/or train_sample")
 

@@ -17,10 +17,10 @@ from scipy.stats import rankdata
 
 
 def patch_indices(image_shape: tuple[int, ...], size: int) -> np.ndarray:
-    """Flat indices of the top-left ``size`` × ``size`` patch of every channel of a (C, H, W) image."""
-    c, h, w = image_shape
-    mask = np.zeros((c, h, w), bool)
-    mask[:, :size, :size] = True
+    """Flat indices of the top-left ``size`` × ``size`` patch of every channel of a (C, H, W) image, or of the
+    first ``size`` positions of every channel of a (C, L) signal."""
+    mask = np.zeros(image_shape, bool)
+    mask[(slice(None),) + (slice(0, size),) * (len(image_shape) - 1)] = True
     return np.flatnonzero(mask.reshape(-1))
 
 

@@ -72,16 +72,18 @@ def corrupt_labels(y: np.ndarray, n_classes: int, *, noise: float, shuffle: bool
 def shift_and_noise(
     x: torch.Tensor, image_shape: tuple[int, ...], *, shift: int, noise: float, gen: torch.Generator
 ) -> torch.Tensor:
-    """Each image moved by (dy, dx) ∈ [-shift, shift]² with zero fill (the standardised mean), plus N(0, noise²)."""
+    """Each input moved by an offset in [-shift, shift] per spatial axis ((dy, dx) for an image, along the length
+    of a 1-D signal) with zero fill (the standardised mean), plus N(0, noise²)."""
     b = x.shape[0]
     img = x.reshape(b, *image_shape)
-    pad = torch.nn.functional.pad(img, (shift, shift, shift, shift))
-    d = torch.randint(0, 2 * shift + 1, (b, 2), generator=gen)
-    h, w = image_shape[-2:]
+    spatial = image_shape[1:]
+    pad = torch.nn.functional.pad(img, (shift, shift) * len(spatial))
+    d = torch.randint(0, 2 * shift + 1, (b, len(spatial)), generator=gen)
     out = torch.empty_like(img)
-    for dy, dx in {tuple(v) for v in d.tolist()}:
-        m = (d[:, 0] == dy) & (d[:, 1] == dx)
-        out[m] = pad[m][..., dy : dy + h, dx : dx + w]
+    for offsets in {tuple(v) for v in d.tolist()}:
+        m = (d == torch.tensor(offsets)).all(dim=1)
+        window = tuple(slice(o, o + n) for o, n in zip(offsets, spatial))
+        out[m] = pad[m][(..., *window)]
     out = out.reshape(b, -1)
     return out + noise * torch.randn(out.shape, generator=gen).to(out) if noise > 0 else out
 

@@ -31,7 +31,6 @@ SETTINGS = (
     "labels_changed",
     "n_flipped",
 )
-REGULARIZER_SETTINGS = ("dropout", "weight_decay", "augment")
 
 
 def _settings(rows: pl.DataFrame) -> pl.DataFrame:

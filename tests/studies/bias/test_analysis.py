@@ -130,15 +130,15 @@ def test_degenerate_rows_are_reasons_not_crashes():
 
 def test_spec_check_requires_fixed_training_size_for_representation():
     from dl_drawbacks.errors import SpecError
-    from dl_drawbacks.spec.load import parse_spec
+    from dl_drawbacks.plan import checked_spec
 
     doc = {"name": "x", "version": 1, "studies": [{"kind": "bias", "data": {"name": "german"},
            "treatment": {"protected": "sex", "unprivileged_share": 0.3, "mitigation": "none"}}]}
     with pytest.raises(SpecError, match="data.n_train: set it"):
-        parse_spec(doc)
+        checked_spec(doc)
     doc["studies"][0]["treatment"] = {"protected": "sex", "mitigation": "none"}
     with pytest.raises(SpecError, match="unprivileged_share: required key is missing"):
-        parse_spec(doc)
+        checked_spec(doc)
 
 
 def test_weighted_loss_and_weights_follow_the_batch_order():

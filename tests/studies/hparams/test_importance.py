@@ -48,12 +48,12 @@ def test_bad_distribution_name_is_one_line_error_naming_the_key():
     import pytest
 
     from dl_drawbacks.errors import SpecError
-    from dl_drawbacks.spec.load import parse_spec
+    from dl_drawbacks.plan import checked_spec
 
     doc = {"name": "x", "version": 1, "studies": [{"kind": "hparams", "trainer": {"budget": {"epochs": 2}},
            "analysis": {"search_space": {"lr": {"logunif": [1e-4, 1e-1]}}}}]}
     with pytest.raises(SpecError) as err:
-        parse_spec(doc)
+        checked_spec(doc)
     msg = str(err.value)
     assert "studies[0].analysis.search_space.lr: unknown distribution 'logunif'; allowed: choice, loguniform" in msg
     assert "\n" not in msg

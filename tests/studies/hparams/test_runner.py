@@ -12,6 +12,7 @@ import torch
 from dl_drawbacks.plan import plan_suite
 from dl_drawbacks.rows import RowBuffer
 from dl_drawbacks.spec.load import parse_spec
+from dl_drawbacks.storage.run_folder import LocalRunFolder
 from dl_drawbacks.studies.hparams import runner, worker
 
 
@@ -22,7 +23,8 @@ def test_each_data_set_has_its_own_scheduler(monkeypatch, tmp_path, study_spec):
         {(t["sweep"], t["data"]["name"]) for t in param_space["trial"]["grid_search"]}) or [])
     ran: list[list] = []
     fake = SimpleNamespace(run_dir=tmp_path, run_id="r", progress=SimpleNamespace(line=print, total=0), max_concurrent=2,
-                           run=lambda trials, max_concurrent=None: ran.append(trials), run_uri=None, staged=None)
+                           run=lambda trials, max_concurrent=None: ran.append(trials), run_uri=None, staged=None,
+                           folder=LocalRunFolder(tmp_path))
     base = next(t for t in planned.trials if t.sweep == "search")
     runner.run_study(planned.spec, planned.options, planned.trials, base=base, runner=fake)
     assert tuned == [{("search", "digits")}, {("transfer", "german")}]

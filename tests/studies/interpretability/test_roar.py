@@ -10,7 +10,8 @@ import pytest
 
 from dl_drawbacks.errors import SpecError
 from dl_drawbacks.rows import RowBuffer, frame_from_records
-from dl_drawbacks.spec.load import load_spec, parse_spec
+from dl_drawbacks.plan import checked_spec
+from dl_drawbacks.spec.load import load_spec
 from dl_drawbacks.studies.interpretability.analysis import analyze_rows
 from dl_drawbacks.studies.interpretability.figures import roar_curves
 from dl_drawbacks.studies.interpretability.kind import InterpretabilityOptions
@@ -78,13 +79,13 @@ def test_roar_settings_are_validated_with_the_key_named():
         return {"name": "x", "version": 1, "studies": [{"kind": "interpretability", **study}]}
 
     with pytest.raises(SpecError, match="treatment.roar_fraction: Input should be less than 1"):
-        parse_spec(spec(treatment={"roar_fraction": 1.0, "roar_method": "saliency"}))
+        checked_spec(spec(treatment={"roar_fraction": 1.0, "roar_method": "saliency"}))
     with pytest.raises(SpecError, match="roar_method: Input should be 'random'"):
-        parse_spec(spec(treatment={"roar_fraction": 0.5, "roar_method": "edges"}))
+        checked_spec(spec(treatment={"roar_fraction": 0.5, "roar_method": "edges"}))
     with pytest.raises(SpecError, match="a ROAR trial needs both"):
-        parse_spec(spec(treatment={"roar_fraction": 0.5}))
+        checked_spec(spec(treatment={"roar_fraction": 0.5}))
     with pytest.raises(SpecError, match="set treatment.planted: false"):
-        parse_spec(spec(treatment={"roar_fraction": 0.5, "roar_method": "random", "planted": True}))
+        checked_spec(spec(treatment={"roar_fraction": 0.5, "roar_method": "random", "planted": True}))
 
 
 def _trial(seed: int, tag: str, correct: np.ndarray, *, roar: tuple[str, float] | None = None) -> pl.DataFrame:

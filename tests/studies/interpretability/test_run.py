@@ -10,7 +10,7 @@ import pytest
 
 from dl_drawbacks.cli import main
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.spec.load import parse_spec
+from dl_drawbacks.plan import checked_spec
 
 METHODS = {"saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"}
 
@@ -25,11 +25,11 @@ def _spec(**study) -> dict:
 
 def test_zero3_and_token_models_are_refused():
     with pytest.raises(SpecError, match="ZeRO-3"):
-        parse_spec(_spec(trainer={"workers": 2, "deepspeed": {"zero_stage": 3}, "budget": {"steps": 1}}))
+        checked_spec(_spec(trainer={"workers": 2, "deepspeed": {"zero_stage": 3}, "budget": {"steps": 1}}))
     with pytest.raises(SpecError, match="token models"):
-        parse_spec(_spec(data={"name": "text_bytes"}, model={"family": "gpt", "size": "nano"}))
+        checked_spec(_spec(data={"name": "text_bytes"}, model={"family": "gpt", "size": "nano"}))
     with pytest.raises(SpecError, match="treatment.planted"):
-        parse_spec(_spec(data={"name": "german"}, treatment={"planted": True}))
+        checked_spec(_spec(data={"name": "german"}, treatment={"planted": True}))
 
 
 @pytest.mark.ray
