@@ -42,14 +42,14 @@ def _failed_run_folder(tmp_path: Path) -> Path:
     from dl_drawbacks.plan import plan
     from dl_drawbacks.rows import ROW_SCHEMA
     from dl_drawbacks.spec import load_spec
-    from dl_drawbacks.store import write_trial
+    from dl_drawbacks.storage.run_folder import LocalRunFolder
 
     out = tmp_path / "run"
     out.mkdir()
     suite = load_spec(SPEC)
     (out / "spec.yaml").write_text(resolved_spec_text(suite))
     for t in plan(suite):
-        write_trial(out, t.trial_id, pl.DataFrame(schema=ROW_SCHEMA),
+        LocalRunFolder(out).write_trial(t.trial_id, pl.DataFrame(schema=ROW_SCHEMA),
                     {"status": "failed", "error": "OSError: gone", "study": t.study, "sweep": t.sweep,
                      "wall_seconds": 1.0})
     return out

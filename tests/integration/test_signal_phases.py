@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dl_drawbacks import ray_processes
-from dl_drawbacks.store import is_finished
+from dl_drawbacks.storage.run_folder import LocalRunFolder
 from process_sessions import wait_for_signal_handlers
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def _session(sid: int) -> list[psutil.Process]:
 def _finished_rows(out: Path) -> dict[str, bytes]:
     root = out / "trials"
     return {p.name: (p / "rows.parquet").read_bytes() for p in root.iterdir()
-            if is_finished(out, p.name)} if root.exists() else {}
+            if LocalRunFolder(out).is_finished(p.name)} if root.exists() else {}
 
 
 def _run(out: Path, state: Path, *extra: str) -> subprocess.Popen:
