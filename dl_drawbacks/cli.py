@@ -1,8 +1,10 @@
 """The `dl-drawbacks` command: list, plan, run, analyze, k8s render.
 
 A user's mistake, and any file-system error on the way (a full disk, a folder that cannot be
-written), prints one line (`error: ...`) and exits 2, without a traceback. Ctrl-C exits 130 and
-SIGTERM 143 (`run` first records what finished and reports: interrupt.py).
+written), prints one line (`error: ...`) and exits 2, without a traceback. `run` and `analyze` exit 1 when
+every trial of a study failed or a study's analysis raised. Ctrl-C exits 130 and SIGTERM 143 with one line at
+any phase (`run` first records what finished and reports when the signal comes during the trials:
+interrupt.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import DrawbacksError, RunFolderError
-from .interrupt import quit_now
+from .interrupt import install_quit_handlers
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -63,17 +65,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         dashboard=args.dashboard,
         overrides=args.overrides,
     )
-    from .aggregate import trial_outcomes
-
-    statuses = trial_outcomes(out)["status"].to_list()
-    if statuses and all(s == "failed" for s in statuses):
-        print(f"error: every trial failed ({len(statuses)}); see the report in {out} for their errors", file=sys.stderr)
-        return 1
     return _analysis_exit(out)
 
 
+def _failed_studies(run_dir: Path) -> dict[str, int]:
+    """Study kind -> trial count, for each study every one of whose trials failed."""
+    import polars as pl
+
+    from .aggregate import trial_outcomes
+
+    by_study = trial_outcomes(run_dir).group_by("study").agg(
+        pl.len().alias("trials"), (pl.col("status") == "failed").all().alias("all_failed"))
+    return {row["study"]: row["trials"] for row in by_study.filter("all_failed").sort("study").iter_rows(named=True)}
+
+
 def _analysis_exit(run_dir: str | Path) -> int:
-    """1, with one line naming them, when a study's analysis raised (its report section says why)."""
+    """1, with one line naming them, when every trial of a study failed or a study's analysis raised (its
+    report section says why); degenerate but finished data is a finding, not an error."""
+    failed_trials = _failed_studies(Path(run_dir))
+    if failed_trials:
+        shown = ", ".join(f"{kind} failed ({n})" for kind, n in failed_trials.items())
+        print(f"error: every trial of {shown}; see the report in {run_dir} for their errors", file=sys.stderr)
+        return 1
+
     from .postprocess import failed_analyses
     from .storage.run_folder import ANALYSIS_ERRORS, LocalRunFolder
 
@@ -180,21 +194,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _os_error_line(err: OSError) -> str:
     where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
-    return f"{where + ': ' if where else ''}{err.strerror or type(err).__name__}"
+    reason = err.strerror or (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return f"{where + ': ' if where else ''}{reason}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    # argparse stops filling a positional list at the first option: `run SPEC --resume a.b=1` leaves a.b=1 over
-    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
-        args.overrides = [*args.overrides, *extra]
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    previous = {
-        s: signal.signal(s, h) for s, h in ((signal.SIGTERM, quit_now), (signal.SIGINT, signal.default_int_handler))
-    }
+    previous = install_quit_handlers()  # before the parser's imports: a signal there is one line, no traceback
     try:
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        # argparse stops filling a positional list at the first option: `run SPEC --resume a.b=1` leaves a.b=1 over
+        if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+            args.overrides = [*args.overrides, *extra]
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return args.func(args)
     except DrawbacksError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -205,13 +218,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnicodeDecodeError as err:  # a file read without a path to name (each reader names its own where it can)
         print(f"error: a file is not UTF-8 text ({err.reason} at offset {err.start})", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(
-            "interrupted (SIGINT); a run keeps its finished trials (`dl-drawbacks run SPEC --out DIR --resume` "
-            "finishes it)",
-            file=sys.stderr,
-        )
-        return 130
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

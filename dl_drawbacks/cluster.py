@@ -30,9 +30,14 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
     ``dashboard`` keeps the local cluster's dashboard (trial logs, actors) and prints its address.
 
     The local cluster gets one logical CPU more than the machine has: a multi-worker trial holds
-    one CPU for its (mostly idle) Tune trial process besides its workers (FACTS.md).
+    one CPU for its (mostly idle) Tune trial process besides its workers (FACTS.md). Its processes are
+    recorded (ray_processes.py): a signal kills them, and what a killed driver left behind is stopped here.
     """
     import ray
+    import ray._private.utils
+
+    from .interrupt import signals_held
+    from .ray_processes import clean_up_orphans, record_local_cluster
 
     if ray.is_initialized():
         return ray.cluster_resources()
@@ -44,15 +49,26 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
     address = resolve_address(address)
     if address not in (None, "local"):
         probe(address, source=source)
+    local = address in (None, "local")
+    if local:
+        for line in clean_up_orphans():
+            print(line, file=sys.stderr)
     try:
-        if address in (None, "local"):
-            context = ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1, include_dashboard=dashboard,
-                               **kwargs)
-        else:
-            context = ray.init(address=address, **kwargs)
+        with signals_held(ray._private.utils, "set_sigterm_handler"):
+            if local:
+                context = ray.init(address="local", num_cpus=(os.cpu_count() or 1) + 1,
+                                   include_dashboard=dashboard, **kwargs)
+                record_local_cluster()
+            else:
+                context = ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; "
                            f"check {source}") from None
+    except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception when its local node does not start
+        if not local:
+            raise
+        raise ClusterError(f"the local Ray cluster did not start: {str(exc).splitlines()[0]} (an overloaded "
+                           f"machine? check free memory and CPU load, then run again)") from None
     if dashboard:
         url = getattr(context, "dashboard_url", None)
         print(f"Ray dashboard: http://{url}" if url else "Ray dashboard: not running on this cluster", file=sys.stderr)
@@ -60,11 +76,15 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
 
 
 CONNECT_TIMEOUT_S = 10.0
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS
 
 
 def probe(address: str, timeout_s: float = CONNECT_TIMEOUT_S, *, source: str = "--address") -> None:
-    """One TCP connect to a ``host:port`` address (``ray.init`` waits minutes on a dead one); ``auto``
-    is probed when ``RAY_ADDRESS`` names the cluster."""
+    """One TCP connect to a ``host:port`` address, then one gRPC handshake (``ray.init`` waits minutes on a
+    dead or hung head): Ray's GCS and Ray Client servers speak gRPC, whose HTTP/2 server answers a client's
+    connection preface with a SETTINGS frame (RFC 9113 §3.4), so a port that accepts but never answers (a
+    hung head) or answers otherwise (the dashboard's HTTP port) is named within ``timeout_s``. ``auto`` is
+    probed when ``RAY_ADDRESS`` names the cluster; with ``RAY_USE_TLS`` only the TCP connect is tried."""
     target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
     host, sep, port = target.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit():
@@ -72,13 +92,38 @@ def probe(address: str, timeout_s: float = CONNECT_TIMEOUT_S, *, source: str = "
             raise ClusterError(f"{source} {address!r}: give HOST:PORT of the Ray head (GCS port, default 6379), "
                                f"or auto")
         return
+    where = f"cannot reach the Ray cluster at {target!r}"
     try:
-        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s).close()
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s) as conn:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+                return
+            conn.sendall(HTTP2_PREFACE)
+            answer = _read_at_least(conn, 9)
     except (OSError, OverflowError) as exc:
         reason = (f"no answer in {timeout_s:g} s" if isinstance(exc, socket.timeout)
                   else (getattr(exc, "strerror", None) or str(exc)))
-        raise ClusterError(f"cannot reach the Ray cluster at {target!r} ({reason}); "
-                           f"check {source} and that the head node runs") from None
+        raise ClusterError(f"{where} ({reason}); check {source} and that the head node runs") from None
+    if answer is None:
+        raise ClusterError(f"{where}: the port accepts connections but did not answer Ray's protocol in "
+                           f"{timeout_s:g} s (a hung head?); check {source} and the head node")
+    if len(answer) < 9 or answer[3] != 4:
+        raise ClusterError(f"{where}: the port answers, but not as Ray's GCS (an HTTP server such as the "
+                           f"dashboard's 8265? that port is for `dl-drawbacks job submit`); check {source}: the GCS "
+                           f"port, default 6379, or ray://HOST:10001")
+
+
+def _read_at_least(conn: socket.socket, n: int) -> bytes | None:
+    """Up to ``n`` bytes, fewer if the peer closes; None when nothing came before the socket's timeout."""
+    data = b""
+    try:
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        return data or None
+    return data
 
 
 def trial_resources(trial: TrialSpec) -> dict[str, float]:
@@ -114,6 +159,13 @@ def node_count() -> int:
     import ray
 
     return sum(1 for n in ray.nodes() if n.get("Alive"))
+
+
+def largest_node_memory() -> float:
+    """Bytes of Ray's ``memory`` resource on the largest alive node (0 when no node reports it)."""
+    import ray
+
+    return max((n.get("Resources", {}).get("memory", 0.0) for n in ray.nodes() if n.get("Alive")), default=0.0)
 
 
 def check_fits(trials: list[TrialSpec], resources: dict[str, float], nodes: int) -> None:

@@ -95,19 +95,21 @@ def refuse_other_spec(held: str, suite: SuiteSpec, where: str) -> None:
         )
 
 
-def preflight_data(trials: list[TrialSpec]) -> None:
-    """Load every distinct data set once on the driver: a missing or damaged file stops the run here."""
+def preflight_data(trials: list[TrialSpec]) -> dict:
+    """Load every distinct data set once on the driver: a missing or damaged file stops the run here;
+    returns each one's shape for the model-memory check (model_memory.py)."""
     from .data import load_dataset
     from .data.streamed import StreamedDataset
+    from .model_memory import data_key, data_shape
 
-    seen = set()
+    shapes = {}
     for t in trials:
-        key = (t.data.name, repr(sorted(t.data.options.items())))
-        if key not in seen:
-            seen.add(key)
+        key = data_key(t)
+        if key not in shapes:
             ds = load_dataset(t.data.name, t.data.options)
             if isinstance(ds, StreamedDataset):
                 ds.verify()  # here only: trials open the index again, never the files
+            shapes[key] = data_shape(ds)
             n_rows = len(ds.train_labels) if isinstance(ds, StreamedDataset) else len(ds.y_train)
             if t.data.n_train is not None and t.data.n_train > n_rows:
                 from .errors import DataError
@@ -116,6 +118,7 @@ def preflight_data(trials: list[TrialSpec]) -> None:
                     f"data.n_train {t.data.n_train} exceeds the {n_rows} training rows of {t.data.name}; "
                     "lower it"
                 )
+    return shapes
 
 
 def open_run_folder(target: str, suite: SuiteSpec, *, resume: bool):
@@ -142,10 +145,10 @@ def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[An
         with RunLock(LocalRunFolder(out)), driver_log(out):
             yield None
         return
-    with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0):
+    with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0) as lock:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        staged = StagedRun(bucket, out)
+        staged = StagedRun(bucket, out, fence=lock.check)
         staged.pull()
         try:
             with driver_log(out):
@@ -163,20 +166,24 @@ def run_study_file(
     dashboard: bool = False,
     overrides: Sequence[str] = (),
 ) -> Path:
-    from .cluster import check_fits, check_shared_folder, connect, node_count
+    from .cluster import check_fits, check_shared_folder, connect, largest_node_memory, node_count
+    from .credentials import move_aws_credentials_to_file
+    from .model_memory import check_model_memory
     from .postprocess import analyze_run
 
     suite = load_spec(spec_path, overrides)  # the resolved spec (overrides set) is what spec.yaml holds
     studies = plan_suite(suite, source=str(spec_path))
     trials = [t for s in studies for t in s.trials]
     target = str(out or Path("runs") / suite.name)
+    move_aws_credentials_to_file()  # before anything opens the bucket or starts Ray: no log may hold them
     out, bucket = open_run_folder(target, suite, resume=resume)
-    preflight_data(trials)
+    shapes = preflight_data(trials)
     import ray
 
     owns_ray = not ray.is_initialized()
     resources = connect(address, plugins=suite.plugins, dashboard=dashboard)
     check_fits(trials, resources, node_count())
+    check_model_memory(trials, shapes, largest_node_memory())
     if bucket is None:
         check_shared_folder(out)
     else:  # each trial writes to the bucket from its own node

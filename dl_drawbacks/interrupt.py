@@ -7,26 +7,62 @@ Resuming a Tune Run"). Tune then stops the running trials; the driver records ev
 as ``interrupted``, writes the report and exits 130 (SIGINT) or 143 (SIGTERM). A second signal, or one
 during the analysis, ends the process at once (``os._exit``: an exception raised from a signal handler
 inside Ray's Cython calls comes out as a SystemError traceback) with one line and 128 + the signal.
+Outside the trial phase (imports, planning, analysis, report, `analyze`) every signal quits at once the same
+way, after killing the local Ray cluster this driver started (ray_processes.py); during ``ray.init``, which
+installs its own SIGTERM handler, signals are held and acted on once it returns (``signals_held``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
+from typing import Iterator
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def quit_now(signum: int, frame=None) -> None:
-    """One line, then exit 128 + signum at once; finished trials are on disk, the OS releases the run lock
-    and Ray's processes follow their parent."""
+    """One line, then the local Ray cluster this driver started is killed and the process exits 128 + signum;
+    finished trials are on disk (every file is written to a temporary name and renamed) and the OS releases
+    the run lock."""
+    from .ray_processes import kill_own_cluster
+
     name = signal.Signals(signum).name
     print(f"interrupted ({name}): quitting now; a run keeps its finished trials "
           f"(`dl-drawbacks run SPEC --out DIR --resume` finishes it)", file=sys.stderr, flush=True)
-    sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        kill_own_cluster()
     os._exit(128 + signum)
+
+
+def install_quit_handlers() -> dict:
+    """SIGINT and SIGTERM quit at once (``quit_now``); returns the handlers they replace."""
+    return {signum: signal.signal(signum, quit_now) for signum in SIGNALS}
+
+
+@contextlib.contextmanager
+def signals_held(set_sigterm_owner, attribute: str) -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while a call that installs its own SIGTERM handler runs (``ray.init`` replaces it
+    with ``sys.exit``, whose SystemExit Ray swallows while it starts a cluster): ``set_sigterm_owner.attribute``
+    is made a no-op meanwhile, a signal is remembered, and once the call is over (or raised) the process
+    quits on it with ``quit_now``."""
+    held: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum)) for signum in SIGNALS}
+    original = getattr(set_sigterm_owner, attribute)
+    setattr(set_sigterm_owner, attribute, lambda handler: None)
+    try:
+        yield
+    finally:
+        setattr(set_sigterm_owner, attribute, original)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if held:
+            quit_now(held[0])
 
 
 class StopRequest:

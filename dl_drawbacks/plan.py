@@ -9,6 +9,8 @@ import copy
 import hashlib
 import itertools
 import json
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,29 @@ def get_path(doc: dict[str, Any], path: str) -> Any:
     for part in path.split("."):
         doc = doc[part]
     return doc
+
+
+MAX_TRIALS_ENV = "DL_DRAWBACKS_MAX_TRIALS"
+MAX_TRIALS = 10_000  # the default limit: a few days of the largest study in studies/ on a small cluster
+
+
+def max_trials() -> int:
+    value = os.environ.get(MAX_TRIALS_ENV, "").strip()
+    if not value:
+        return MAX_TRIALS
+    if not value.isdigit():
+        raise SpecError(f"{MAX_TRIALS_ENV}={value!r}: give a whole number of trials")
+    return int(value)
+
+
+def grid_size(study: StudySpec) -> int:
+    """Trials the study's sweeps give before any is built: each grid's product (a zip's shortest axis),
+    summed over sweeps (an upper bound: points two sweeps share run once), times seeds."""
+    points = 0
+    for sweep in study.sweeps:
+        lengths = [len(values) for values in sweep.axes.values()]
+        points += (min(lengths) if sweep.mode == "zip" else math.prod(lengths)) if lengths else 0
+    return max(points, 1) * len(study.seeds)
 
 
 def _grid(study: StudySpec) -> list[tuple[str, dict[str, Any]]]:
@@ -146,6 +171,14 @@ def check_study(study: StudySpec, *, prefix: str) -> tuple[StudyKind, BaseModel]
 def plan_suite(suite: SuiteSpec, *, source: str = "spec") -> list[PlannedStudy]:
     """Every study of the suite checked, its options typed, its trials expanded."""
     load_plugins(suite.plugins)
+    limit, counted = max_trials(), 0
+    for index, study in enumerate(suite.studies):
+        counted += grid_size(study)
+        if counted > limit:
+            raise SpecError(
+                f"{source}: studies[{index}].sweeps: the suite's sweeps plan {counted:,} trials by studies[{index}], "
+                f"more than the limit of {limit:,}; shrink the grids or raise the limit with {MAX_TRIALS_ENV}=N"
+            )
     planned = []
     first_of_kind: dict[str, int] = {}
     for index, study in enumerate(suite.studies):

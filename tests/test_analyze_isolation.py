@@ -71,3 +71,27 @@ def test_a_raising_analysis_is_reported_and_the_others_go_on(tmp_path, capsys, m
     report = (out / "report.md").read_text()
     assert "**Analysis failed**: `ZeroDivisionError: planted failure`" in report
     assert all(f"## {k}" in report for k in KINDS)
+
+
+def test_a_study_whose_every_trial_failed_exits_1_while_the_others_are_reported(tmp_path, capsys):
+    """`analyze` tells the truth as `run` does: every compute trial failed, overfitting finished -> exit 1."""
+    from dl_drawbacks.plan import plan
+    from dl_drawbacks.rows import ROW_SCHEMA
+
+    out = _run_folder(tmp_path, keep_one_of="overfitting")
+    for folder in (out / "trials").iterdir():
+        if json.loads((folder / "trial.json").read_text())["study"] != "overfitting":
+            for f in folder.iterdir():
+                f.unlink()
+            folder.rmdir()
+    compute = [t for t in plan(load_spec(QUICKSTART)) if t.study == "compute"]
+    for t in compute:
+        LocalRunFolder(out).write_trial(t.trial_id, pl.DataFrame(schema=ROW_SCHEMA),
+                    {"status": "failed", "error": "OSError: disk gone", "study": "compute", "sweep": t.sweep,
+                     "wall_seconds": 1.0})
+    code = cli.main(["analyze", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: every trial of compute failed ({len(compute)}); see the report in {out} for their errors"]
+    assert "## overfitting" in (out / "report.md").read_text()

@@ -159,3 +159,79 @@ def test_a_trial_on_a_full_disk_is_its_own_failure(tmp_path, monkeypatch):
     assert outcome["status"] == "failed" and "cannot write the trial's rows: OSError: [Errno 28] No space" in outcome["error"]
     assert calls == ["failed", "failed"] and (tmp_path / "trials" / "t1" / "trial.json").exists()
     assert os.access(tmp_path / "trials" / "t1" / "error.txt", os.R_OK)
+
+
+def test_a_duplicated_yaml_key_is_refused_naming_both_lines(tmp_path, capsys):
+    spec = tmp_path / "dup.yaml"
+    spec.write_text("name: a\nversion: 1\nname: b\nstudies: []\n")
+    assert main(["plan", str(spec)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {spec}: line 3, column 1: malformed YAML: key 'name' given twice (first at line 1); keep one")
+
+
+def test_a_merge_key_may_still_be_overridden(tmp_path):
+    from dl_drawbacks.spec.load import read_yaml
+
+    spec = tmp_path / "merge.yaml"
+    spec.write_text("base: &b {steps: 2, eval_every: 1}\nbudget: {<<: *b, steps: 4}\n")
+    assert read_yaml(spec)["budget"] == {"steps": 4, "eval_every": 1}
+
+
+def test_a_grid_above_the_trial_limit_is_refused_before_it_is_built(tmp_path, capsys, monkeypatch):
+    """300 x 300 x 300 = 27M trials: refused by counting them, not building them (that grew to 8.4 GB)."""
+    import yaml
+
+    from dl_drawbacks.plan import plan
+
+    doc = _with(sweeps=[{"name": "big", "axes": {"trainer.optimizer.lr": [0.001 * (i + 1) for i in range(300)],
+                                                  "trainer.budget.steps": list(range(1, 301)),
+                                                  "trainer.deepspeed.micro_batch": list(range(1, 301))}}])
+    spec = tmp_path / "big.yaml"
+    spec.write_text(yaml.safe_dump(doc))
+    assert main(["plan", str(spec)]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f": studies[0].sweeps: the suite's sweeps plan 27,000,000 trials by studies[0], more than the "
+        f"limit of 10,000; shrink the grids or raise the limit with DL_DRAWBACKS_MAX_TRIALS=N")
+    small = _with(sweeps=[{"name": "lr", "axes": {"trainer.optimizer.lr": [0.001, 0.002, 0.003]}}])
+    monkeypatch.setenv("DL_DRAWBACKS_MAX_TRIALS", "2")
+    with pytest.raises(SpecError, match="plan 3 trials by studies\\[0\\], more than the limit of 2"):
+        checked_spec(small)
+    monkeypatch.setenv("DL_DRAWBACKS_MAX_TRIALS", "3")
+    assert len(plan(checked_spec(small))) == 3
+
+
+def test_a_port_that_accepts_but_never_answers_is_named_within_the_probe_timeout():
+    """A hung head (or any port that accepts TCP and stays silent) used to make `ray.init` wait 300 s."""
+    import socket
+
+    from dl_drawbacks.cluster import probe
+    from dl_drawbacks.errors import ClusterError
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        t0 = time.monotonic()
+        with pytest.raises(ClusterError) as err:
+            probe(address, 1.0)
+        assert time.monotonic() - t0 < 5
+    assert str(err.value) == (f"cannot reach the Ray cluster at '{address}': the port accepts connections but did "
+                              f"not answer Ray's protocol in 1 s (a hung head?); check --address and the head node")
+
+
+def test_an_http_port_given_for_the_gcs_is_named():
+    import http.server
+    import threading
+
+    from dl_drawbacks.cluster import probe
+    from dl_drawbacks.errors import ClusterError
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ClusterError, match="the port answers, but not as Ray's GCS .* the GCS port, default 6379"):
+            probe(f"127.0.0.1:{server.server_address[1]}", 2.0)
+    finally:
+        server.shutdown()

@@ -4,7 +4,9 @@ Options: ``path`` (the file), ``label`` (column), ``favorable_label`` (value tha
 unset keeps every class, numbered in sorted order), ``protected`` (column -> privileged values or
 a comparison like ``'>= 25'``), ``features`` (default: every other column), ``include_protected``,
 ``test_fraction`` (default 0.25) and ``seed``. Rows with a missing (or NaN, or infinite) value in a used
-column are dropped and counted; numeric columns are standardised with train statistics, the others
+column are dropped and counted, with the non-finite cells, in the provenance; a table too small for a
+stratified split (fewer than 2 complete rows of a class, or a split without a row of each class) is refused
+naming the counts; numeric columns are standardised with train statistics, the others
 one-hot; a text column that holds numbers but for a few cells is refused, naming the first such cell.
 """
 
@@ -77,6 +79,19 @@ def values_seen(frame: pl.DataFrame, column: str) -> str:
     return ", ".join(map(repr, values)) + (" ..." if frame[column].n_unique() > 10 else "")
 
 
+def refuse_too_small(file: Path, y: np.ndarray, test_fraction: float, *, n_rows: int) -> None:
+    """A stratified split needs each class in both splits: 2 complete rows of every class at least, and
+    ``round(test_fraction * n)`` rows for the test split leaving one row per class on either side."""
+    counts = np.bincount(y)
+    n_test = round(test_fraction * len(y))
+    if counts.min() >= 2 and len(counts) <= n_test <= len(y) - len(counts):
+        return
+    raise DataError(f"{file}: too few rows for a train/test split: {len(y)} complete rows of {n_rows} "
+                    f"(per class: {', '.join(map(str, counts.tolist()))}), test_fraction {test_fraction} gives "
+                    f"{n_test} test and {len(y) - n_test} train rows; each class needs 2 rows and each split one "
+                    f"row per class: add rows or change options.test_fraction")
+
+
 @DATASETS.register("tabular_file")
 def load_tabular_file(options: DatasetOptions) -> Dataset:
     refuse_unused(options, "tabular_file", uses=("path", "label", "favorable_label", "protected",
@@ -102,8 +117,9 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
     refuse_mostly_numeric(frame, [*features, *protected], str(file))
     n_rows = frame.height
     frame = frame.select(used)
-    n_infinite = frame.select(pl.any_horizontal([pl.col(c).is_infinite() for c, t in frame.schema.items()
-                                                 if t.is_float()] or [pl.lit(False)])).to_series().sum()
+    floats = [c for c, t in frame.schema.items() if t.is_float()]
+    n_infinite, n_nan = (int(frame.select(pl.sum_horizontal([test(pl.col(c)).sum() for c in floats] or [pl.lit(0)]))
+                             .item()) for test in (pl.Expr.is_infinite, pl.Expr.is_nan))
     frame = frame.with_columns(pl.when(pl.col(c).is_infinite()).then(None).otherwise(pl.col(c)).alias(c)
                                for c, t in frame.schema.items() if t.is_float())
     frame = frame.fill_nan(None).drop_nulls()
@@ -129,6 +145,7 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
             raise DataError(f"protected.{name}: every row is {side} with {spec!r}; values seen: "
                             f"{values_seen(frame, name)}")
     test_fraction = options.test_fraction or 0.25
+    refuse_too_small(file, y, test_fraction, n_rows=n_rows)
     train_idx, test_idx = train_test_indices(y, test_fraction, seed=options.seed)
     x_train, x_test, names = encode_tabular(frame[train_idx].select(features),
                                             frame[test_idx].select(features))
@@ -147,7 +164,7 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
         provenance=(f"user file {file} sha256 {sha256(data)}; label {label!r}"
                     + (f" (1 = {options.favorable_label!r})" if options.favorable_label is not None
                        else f" (classes {', '.join(map(str, classes.tolist()))})")
-                    + f"; dropped {n_rows - frame.height} rows with missing values ({n_infinite} of them "
-                    f"infinite); stratified "
+                    + f"; dropped {n_rows - frame.height} rows with missing values (non-finite cells: "
+                    f"{n_infinite} infinite, {n_nan} NaN); stratified "
                     f"test split {test_fraction} seed {options.seed}"),
     )

@@ -3,7 +3,9 @@
 Token authentication: the bearer token comes from ``--token-file``, else ``RAY_AUTH_TOKEN``, else
 ``~/.ray/auth_token`` when it exists (none when ``RAY_AUTH_MODE=disabled`` and no file is named).
 It only ever travels in the ``Authorization`` header: no message here contains it. Every failure to
-reach or to be let in becomes one :class:`ClusterError` line that says what to fix.
+reach or to be let in becomes one :class:`ClusterError` line that says what to fix. Every request is
+bounded (``TIMEOUTS_S``: connect, then each wait for the server's bytes), so a hung job server is named in
+seconds, not waited on.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ DEFAULT_TOKEN_FILE = Path("~/.ray/auth_token")
 TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what an HTTP header value can carry
 # `dl-drawbacks job submit --follow` / `job logs --follow` exit with the job's outcome.
 EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 3}
+TIMEOUTS_S = (10.0, 30.0)  # requests' (connect, read) timeouts for every call to the job server
 _QUIET = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", "ray._private.runtime_env.packaging")
 
 
@@ -97,7 +100,12 @@ def translated_errors(address: str, job_id: str | None = None) -> Iterator[None]
             f"the Ray job server at {address} {what}: set RAY_AUTH_TOKEN or --token-file to the cluster's token "
             f"(`ray get-auth-token` on the head; on KubeRay the cluster's auth Secret)"
         ) from None
-    except (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+    except requests.exceptions.Timeout:
+        raise ClusterError(
+            f"the Ray job server at {address} did not answer within {TIMEOUTS_S[1]:g} s (a hung head, or not a job "
+            f"server?): check --address (the dashboard port, default 8265) and the head node"
+        ) from None
+    except (ConnectionError, requests.exceptions.ConnectionError):
         raise ClusterError(
             f"cannot reach a Ray job server at {address}: check --address (the dashboard port, default 8265; "
             f"on Kubernetes `kubectl port-forward svc/<cluster>-head-svc 8265:8265`) "
@@ -112,16 +120,26 @@ def translated_errors(address: str, job_id: str | None = None) -> Iterator[None]
         raise ClusterError(f"the Ray job server at {address} failed the request: {first}") from None
 
 
-def connect(address: str | None, *, token_file: str | Path | None = None) -> "JobSubmissionClient":
-    """A client for the job server at ``address`` (checked: reachable, token accepted)."""
+def _bounded_client():
+    """Ray's JobSubmissionClient with ``TIMEOUTS_S`` on every request (the SDK sets none)."""
     from ray.job_submission import JobSubmissionClient
 
+    class BoundedJobSubmissionClient(JobSubmissionClient):
+        def _do_request(self, method, endpoint, **kwargs):
+            kwargs.setdefault("timeout", TIMEOUTS_S)
+            return super()._do_request(method, endpoint, **kwargs)
+
+    return BoundedJobSubmissionClient
+
+
+def connect(address: str | None, *, token_file: str | Path | None = None) -> "JobSubmissionClient":
+    """A client for the job server at ``address`` (checked: reachable, token accepted)."""
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     address = normalise_address(address)
     headers = auth_headers(token_file)
     with translated_errors(address):
-        return JobSubmissionClient(address, headers=headers)
+        return _bounded_client()(address, headers=headers)
 
 
 def submit(client: "JobSubmissionClient", submission: "Submission") -> str:

@@ -50,11 +50,30 @@ def expanded_size(doc: Any, limit: int = MAX_VALUES) -> int:
     return size(doc)
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last silently; the
+    YAML 1.2 spec requires keys to be unique). Keys brought in by a ``<<`` merge may still be overridden."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                if key in first:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} given twice (first at line {first[key].line + 1}); keep one",
+                        key_node.start_mark)
+                first[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     text = read_text(path)
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=UniqueKeyLoader)
         too_big = expanded_size(doc) > MAX_VALUES
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -99,8 +99,11 @@ def open_bucket(uri: str) -> Bucket:
     import pyarrow.fs as pafs
 
     uri = str(uri).rstrip("/")
+    from .timeouts import bounded
+
     try:
         fs, root = pafs.FileSystem.from_uri(uri)
+        fs = bounded(fs)
     except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError, ValueError) as exc:
         raise RunFolderError(f"--out {uri}: {_first_line(exc)}; use s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or a "
                              f"local folder") from None

@@ -8,6 +8,17 @@ is gone: on the same host, when its pid is no longer running; from another host 
 its heartbeat is older than ``STALE_S`` (``--resume`` waits that long for a fresh one to go stale: a
 resubmitted RayJob starts while the dead pod's heartbeat is recent). Anything else refuses in one line
 naming the holder.
+
+Fencing: a holder frozen past ``STALE_S`` (SIGSTOP, a paused VM) loses the lock to a ``--resume`` elsewhere
+and must not write when it thaws. Each lock carries a fencing token (``fence``: the previous holder's plus
+one) beside its run id. The API, all that callers use:
+
+- ``with BucketLock(bucket, wait_s=...) as lock``: acquire (refused in one line naming the holder), heartbeat
+  from a thread, release on exit;
+- ``lock.check()``: before every write to the bucket; raises :class:`LockLost` (exit 1, one line naming the
+  new holder) unless the ``.lock`` object is still this run's;
+- the heartbeat thread checks the same way: a holder that finds its lock taken says so in one line, stops
+  the local Ray cluster it started (its trials write to the bucket too) and exits 1, writing nothing more.
 """
 
 from __future__ import annotations
@@ -54,6 +65,12 @@ def describe(holder: dict[str, Any]) -> str:
     return f"host {holder.get('host', '?')} pid {holder.get('pid', '?')}, started {when}, run {holder.get('run', '?')}"
 
 
+class LockLost(RunFolderError):
+    """Another run took this run's lock over (this one was frozen past ``STALE_S``); nothing more is written."""
+
+    exit_code = 1
+
+
 class BucketLock:
     """Held for the lifetime of one `run` on a bucket prefix; released (the object deleted) on exit."""
 
@@ -75,13 +92,28 @@ class BucketLock:
     def _write(self) -> None:
         self.bucket.write_bytes(LOCK, json.dumps({**self.record, "heartbeat": time.time()}).encode())
 
+    def _ours(self, holder: dict[str, Any] | None) -> bool:
+        return bool(holder) and holder.get("run") == self.record["run"] and holder.get("fence") == self.record["fence"]
+
+    def check(self) -> None:
+        """Raise LockLost unless the bucket's lock is still this run's (call before every write)."""
+        holder = self._read()
+        if not self._ours(holder):
+            raise LockLost(self._lost_message(holder))
+
+    def _lost_message(self, holder: dict[str, Any] | None) -> str:
+        taker = f"to {describe(holder)}, fence {holder.get('fence', '?')}" if holder else "(the lock object is gone)"
+        return (f"{self.bucket.uri}: this run lost its lock {taker} (it was frozen or cut off for more than "
+                f"{STALE_S:g} s); stopping without writing more; the run that holds it now goes on")
+
     def _refuse(self, holder: dict[str, Any]) -> RunFolderError:
         return RunFolderError(f"{self.bucket.uri} is in use by another dl-drawbacks run ({describe(holder)}); wait "
                               f"for it or choose another --out")
 
-    def _wait_for_holder(self) -> None:
-        """Return once the lock is free or its holder gone; wait up to ``wait_s`` for a heartbeat from another
-        host to go stale (a resubmitted RayJob's new pod, right after the old one died)."""
+    def _wait_for_holder(self) -> dict[str, Any] | None:
+        """Return (the gone holder's record, or None) once the lock is free or its holder gone; wait up to
+        ``wait_s`` for a heartbeat from another host to go stale (a resubmitted RayJob's new pod, right after
+        the old one died)."""
         deadline = time.time() + self.wait_s
         holder = self._read()
         while holder and not holder_gone(holder, now=time.time(), host=self.record["host"]):
@@ -91,13 +123,16 @@ class BucketLock:
                   file=sys.stderr, flush=True)
             time.sleep(min(HEARTBEAT_S, max(deadline - time.time(), 0.0)))
             holder = self._read()
+        return holder
 
     def __enter__(self) -> "BucketLock":
-        self._wait_for_holder()
+        previous = self._wait_for_holder()
+        fence = previous.get("fence") if previous else 0
+        self.record["fence"] = (fence if isinstance(fence, int) else 0) + 1
         self._write()
         self._settle()
         now = self._read() or {}
-        if now.get("run") != self.record["run"]:
+        if not self._ours(now):
             raise self._refuse(now)
         self._thread = threading.Thread(target=self._beat, name="dl-drawbacks-lock", daemon=True)
         self._thread.start()
@@ -110,17 +145,32 @@ class BucketLock:
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):
             try:
-                if (self._read() or {}).get("run") == self.record["run"]:
-                    self._write()
+                holder = self._read()
             except OSError:  # the store is briefly unreachable: the next beat tries again
+                continue
+            if not self._ours(holder):
+                self._quit_lost(holder)
+            try:
+                self._write()
+            except OSError:
                 pass
+
+    def _quit_lost(self, holder: dict[str, Any] | None) -> None:
+        """From the heartbeat thread: one line, the local cluster stopped, exit 1 at once (no write after)."""
+        from ..ray_processes import kill_own_cluster
+
+        print(f"error: {self._lost_message(holder)}", file=sys.stderr, flush=True)
+        try:
+            kill_own_cluster()
+        finally:
+            os._exit(LockLost.exit_code)
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         try:
-            if (self._read() or {}).get("run") == self.record["run"]:
+            if self._ours(self._read()):
                 self.bucket.delete(LOCK)
         except OSError:  # left behind: the next run takes it over once this pid is gone
             pass

@@ -106,8 +106,9 @@ def push_trial(bucket: Bucket, local: Path, trial_id: str, *, replace: bool) -> 
 class StagedRun:
     """The driver's staging folder of a bucket run: ``pull`` before reading, ``push`` after writing."""
 
-    def __init__(self, bucket: Bucket, local: Path) -> None:
+    def __init__(self, bucket: Bucket, local: Path, *, fence=lambda: None) -> None:
         self.bucket, self.local = bucket, local
+        self.fence = fence  # called before every write: BucketLock.check, which stops a run that lost its lock
         self._pushed: dict[str, int] = {}  # path -> mtime at its last push
 
     def pull(self) -> None:
@@ -120,12 +121,14 @@ class StagedRun:
     def push_file(self, rel: str) -> None:
         """One driver-written file (e.g. the driver log) to the bucket, now."""
         if (self.local / rel).is_file():
+            self.fence()
             self.bucket.upload(rel, self.local / rel)
             self._pushed[rel] = (self.local / rel).stat().st_mtime_ns
 
     def push(self) -> None:
         """What the driver wrote: trials the bucket has no marker for, and every other file that is new or
         changed since the last push (findings, report, figures, driver log, W&B files)."""
+        self.fence()
         remote = self.bucket.listing()
         for rel in _local_files(self.local):
             trial_id = _trial_of(rel)

@@ -5,7 +5,8 @@ the run folder). ``mode="auto"`` goes online when wandb itself would be logged i
 in wandb's order: ``WANDB_API_KEY``, ``WANDB_IDENTITY_TOKEN_FILE``, the netrc entry of the W&B host,
 ``api_key`` in wandb's settings file), so a laptop or a CI job without credentials writes offline
 runs that ``wandb sync`` can upload later. The driver decides once per run (``decide_mode``, with one
-short reachability probe of the W&B host) and every trial follows that decision.
+short HTTP probe of the W&B host for ``auto`` and ``online`` alike: a host that does not answer in time makes
+the run offline, said in one line) and every trial follows that decision.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import configparser
 import netrc
 import os
-import socket
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -104,18 +106,19 @@ def credential_source() -> str | None:
 
 
 def reachable(url: str, *, timeout: float = 3.0) -> bool:
-    """True when a TCP connection to ``url``'s host opens within ``timeout`` seconds (DNS included)."""
-    parts = urlsplit(url)
-    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    if not host:
+    """True when ``url``'s server sends an HTTP answer (any status) within ``timeout`` seconds, DNS included:
+    a host that accepts connections but never answers (a captive or broken proxy) counts as unreachable."""
+    if not urlsplit(url).hostname:
         return False
     answer: list[bool] = []
 
     def connect() -> None:
         try:
-            socket.create_connection((host, port), timeout=timeout).close()
+            urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
             answer.append(True)
-        except OSError:
+        except urllib.error.HTTPError:
+            answer.append(True)
+        except (OSError, ValueError):
             answer.append(False)
 
     probe = threading.Thread(target=connect, daemon=True)  # getaddrinfo ignores socket timeouts
@@ -126,6 +129,12 @@ def reachable(url: str, *, timeout: float = 3.0) -> bool:
 
 def decide_mode(settings: TrackingSettings, *, timeout: float = 3.0) -> tuple[str, str]:
     """(mode, why) for a whole run, decided once on the driver; ``auto`` online probes the host once."""
+    if settings.mode == "online":
+        url = base_url()
+        if not reachable(url, timeout=timeout):
+            return "offline", (f"tracking.mode online, but {urlsplit(url).netloc} did not answer within {timeout:g} s: "
+                               f"check the network or WANDB_BASE_URL; `wandb sync` uploads later")
+        return "online", "tracking.mode in the spec"
     if settings.mode != "auto":
         return settings.mode, "tracking.mode in the spec"
     env_mode = os.environ.get("WANDB_MODE", "").strip().lower()

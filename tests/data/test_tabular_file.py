@@ -106,15 +106,30 @@ def test_infinite_values_are_dropped_like_missing_ones_and_counted(tmp_path, tab
     path = tmp_path / "inf.csv"
     text = table.write_csv()
     lines = text.splitlines()
-    for i in (3, 7):  # the income cell of two rows: inf and -inf
+    for i, cell in ((3, "inf"), (7, "-inf"), (9, "NaN")):  # the income cell of three rows
         cells = lines[i].split(",")
-        cells[3] = "inf" if i == 3 else "-inf"
+        cells[3] = cell
         lines[i] = ",".join(cells)
     path.write_text("\n".join(lines) + "\n")
     data = load_dataset("tabular_file", options(str(path)))
-    assert data.x_train.shape[0] + data.x_test.shape[0] == 38
+    assert data.x_train.shape[0] + data.x_test.shape[0] == 37
     assert np.isfinite(data.x_train).all() and np.isfinite(data.x_test).all()
-    assert "dropped 2 rows with missing values (2 of them infinite)" in data.provenance
+    assert "dropped 3 rows with missing values (non-finite cells: 2 infinite, 1 NaN)" in data.provenance
+
+
+@pytest.mark.parametrize("rows, test_fraction, counts", [
+    (3, None, "3 complete rows of 3 (per class: 1, 2), test_fraction 0.25 gives 1 test and 2 train rows"),
+    (40, 0.01, "40 complete rows of 40 (per class: 14, 26), test_fraction 0.01 gives 0 test and 40 train rows"),
+])
+def test_a_table_too_small_for_its_split_is_refused_naming_file_and_counts(tmp_path, table, rows, test_fraction,
+                                                                           counts):
+    path = tmp_path / "small.csv"
+    table.head(rows).write_csv(path)
+    extra = {"test_fraction": test_fraction} if test_fraction else {}
+    with pytest.raises(DataError) as err:
+        load_dataset("tabular_file", {**options(str(path)), "protected": {}, **extra})
+    assert str(err.value) == (f"{path}: too few rows for a train/test split: {counts}; each class needs 2 rows "
+                              f"and each split one row per class: add rows or change options.test_fraction")
 
 
 def test_a_numeric_column_with_one_text_cell_is_refused_naming_it(tmp_path, table):

@@ -59,7 +59,7 @@ def test_a_trial_whose_process_dies_is_recorded_as_failed(ray_cluster, tmp_path,
 def test_a_study_where_every_trial_fails_exits_1(ray_cluster, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(FAULT_ENV, json.dumps({"raise_at_step": 1, "error": "FileNotFoundError", "message": "data file vanished"}))
     assert main(["run", str(SPEC), "--out", str(tmp_path / "run")]) == 1
-    assert "every trial failed (5)" in capsys.readouterr().err
+    assert "every trial of compute failed (5)" in capsys.readouterr().err
     assert {m["status"] for m in _markers(tmp_path / "run").values()} == {"failed"}
 
 

@@ -51,13 +51,40 @@ def test_an_unreachable_host_makes_the_run_offline_quickly(monkeypatch):
     assert time.monotonic() - started < 3
 
 
+def _http_server():
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)  # answers 501 to HEAD: an answer
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def test_a_reachable_host_with_credentials_is_online(monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{server.getsockname()[1]}")
+    server = _http_server()
+    try:
+        monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}")
         assert decide_mode(TrackingSettings()) == ("online", "credentials from WANDB_API_KEY")
+        assert decide_mode(TrackingSettings(mode="online")) == ("online", "tracking.mode in the spec")
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["auto", "online"])
+def test_a_host_that_accepts_but_never_answers_makes_the_run_offline_after_one_probe(monkeypatch, mode):
+    """`tracking.mode: online` on a machine whose W&B host hangs used to wait ~90 s per connection attempt."""
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        started = time.monotonic()
+        chosen, why = decide_mode(TrackingSettings(mode=mode), timeout=1.0)
+        assert time.monotonic() - started < 3
+    assert chosen == "offline" and "did not answer within 1 s" in why and "k" * 40 not in why
 
 
 def test_the_run_decides_once_and_keeps_its_group(tmp_path, monkeypatch, capsys):
