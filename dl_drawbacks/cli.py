@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .errors import DrawbacksError, RunFolderError
+from .errors import DrawbacksError
 from .interrupt import install_quit_handlers
 
 
