@@ -90,8 +90,8 @@ def finalize_stopped(run_dir: Path, results, *, study: str) -> list[str]:
     for result in results:
         if result.checkpoint is None:
             continue
-        with result.checkpoint.as_directory() as folder:
-            rows = pl.read_parquet(Path(folder) / PARTIAL)
+        with result.checkpoint.as_directory() as checkpoint_dir:
+            rows = pl.read_parquet(Path(checkpoint_dir) / PARTIAL)
         tid = rows["trial_id"][0]
         if folder.marker(tid) is not None:
             continue
