@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 
 from .rows import ROW_SCHEMA, frame_from_records
-from .spec.models import TrainerSpec
 from .storage import checkpoint_root, remove_checkpoints, trial_mirror
 from .storage.run_folder import LocalRunFolder
 from .tracking.trial_log import log_trial
