@@ -200,7 +200,8 @@ def run_columns(run_dir: str | Path, *, run: str | None = None) -> list[Column]:
         kind = study.spec.kind
         pairs = list(dict.fromkeys((t.model.family, t.data.name) for t in study.trials))
         found = findings.get(kind, {})
-        headlines = get_kind(kind).headlines(found) if found and "analysis_error" not in found else []
+        analysed = found and "analysis_error" not in found and "not_measurable" not in found  # no trials: no headline
+        headlines = get_kind(kind).headlines(found) if analysed else []
         for family, dataset in pairs:
             column = columns.setdefault((family, dataset), Column(run, run_dir, family, dataset))
             if "analysis_error" in found:

@@ -95,7 +95,8 @@ def test_findings_have_compute_results(compute_run):
     for name in ("spec.yaml", "env.json", "report.md", "report.html"):
         assert (out / name).stat().st_size > 0
     assert list((out / "figures").glob("*.png"))
-    assert "Summary across drawbacks" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "## Drawback card" in report and "## Appendix: every headline finding" in report
 
 
 def test_wandb_offline_runs_hold_history_and_config(compute_run):
@@ -210,4 +211,7 @@ def test_compare_two_runs_prints_differences_and_says_they_are_unpaired(compute_
     assert main(["compare", str(out), str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "unpaired" in lines[1]
-    assert any(line.startswith("compute") and "B − A 0 (" in line for line in lines[2:]), lines
+    compute = [line for line in lines[2:] if line.startswith("compute")]
+    assert compute, lines
+    for line in compute:  # a run against itself: every resolved headline differs by 0, an unresolved one has none
+        assert ("A —, B —, B − A —" in line) != ("B − A 0 (" in line), line
