@@ -27,6 +27,7 @@ import io
 import json
 import os
 import socket
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -106,23 +107,27 @@ def parquet_bytes(rows: pl.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-class RunFolder:
+class RunFolder(ABC):
     """What every run folder does, on top of four primitives an implementation provides: ``read_bytes``,
     ``write_bytes``, ``names`` (entries directly under a folder) and ``url`` (a location for messages)."""
 
     address: str
 
+    @abstractmethod
     def read_bytes(self, rel: str) -> bytes | None:
-        raise NotImplementedError
+        """A primitive each implementation provides."""
 
+    @abstractmethod
     def write_bytes(self, rel: str, data: bytes) -> None:
-        raise NotImplementedError
+        """A primitive each implementation provides."""
 
+    @abstractmethod
     def names(self, rel: str = "") -> list[str]:
-        raise NotImplementedError
+        """A primitive each implementation provides."""
 
+    @abstractmethod
     def url(self, rel: str = "") -> str:
-        raise NotImplementedError
+        """A primitive each implementation provides."""
 
     # --- the folder as a whole
     def format_version(self) -> int | None:
