@@ -1,18 +1,26 @@
-"""Aggregation cost: polars over a run folder of many trial files vs the equivalent pandas code.
+"""Analysis at the engine's speed: the project's ``analyze`` aggregation vs plain lazy polars (and duckdb).
 
-    python benchmarks/aggregate.py [--trials 10000] [--rows-per-trial 1000] [--dir /tmp/agg-bench]
+    python benchmarks/aggregate.py [--trials 10000] [--rows-per-trial 1000] [--repeats 3] [--dir /tmp/agg-bench]
 
-Writes a synthetic run folder with the real row schema (10 million rows across 10,000 trial files by
-default; kept for reruns), then runs the same aggregation — per trial and metric: count, mean, last
-value by step; joined to the trial's factors — once with polars (lazy scan, the project's way) and once
-with pandas (read every file, concat, groupby), each in a fresh process so peak memory (max RSS) is its own.
-Target: polars >= 5x faster with lower peak memory.
+Writes a synthetic run folder through the project's own writer (``RunFolder.write_trial``: rows, marker with the
+rows' sha256 and the trial's factors; 10 million rows across 10,000 trial files of six studies by default, kept for
+reruns), then runs one aggregation — per study, trial and metric: count, mean, last value by step, the trial's
+factors — three ways, each in a fresh process so its peak memory (max RSS) is its own, interleaved ``--repeats``
+times (median wall reported):
+
+- project: what ``analyze`` does before the studies' own analysis: ``RunRows.read`` (every marker read, every rows
+  checksum verified), then each study's frame (``RunRows.rows``) collected and aggregated;
+- polars: plain ``pl.scan_parquet(all files).group_by(...).agg(...)`` (no markers, no checksums);
+- duckdb: the same query in SQL over the same files (only when duckdb is installed: ``pip install duckdb``).
+
+Target (issue 28): project within 1.25x of plain polars, project peak RSS <= 1 GB.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
+import statistics
 import subprocess
 import sys
 import time
@@ -21,81 +29,122 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+STUDIES = ["compute", "data", "overfitting", "hparams", "bias", "interpretability"]
 METRICS = ["loss", "accuracy", "step_time", "energy", "peak_memory"]
 
 
+def _factors(t: int) -> dict:
+    """A trial setting the size of a real one (the quickstart's canonical factors JSON is ~280 characters)."""
+    return {
+        "model.family": "mlp", "model.size": ["xs", "s", "m", "l"][t % 4], "model.width": 64 * (1 + t % 4),
+        "model.depth": 2 + t % 3, "data.dataset": "digits", "data.n_train": 100 * (1 + t % 10),
+        "trainer.lr": 10.0 ** -(1 + t % 4), "trainer.batch_size": 32, "trainer.weight_decay": 0.0001,
+        "trainer.dropout": 0.1, "trainer.deepspeed.zero_stage": t % 3, "trainer.workers": 1,
+        "data.label_noise": 0.1 * (t % 3), "sweep": "grid", "trial": t,
+    }
+
+
 def write_run(root: Path, trials: int, rows_per_trial: int) -> None:
-    from dl_drawbacks.rows import ROW_SCHEMA
+    from dl_drawbacks.rows import RowBuffer
+    from dl_drawbacks.storage.run_folder import LocalRunFolder
 
     if (root / "DONE").exists():
         return
+    folder = LocalRunFolder(root)
     rng = np.random.default_rng(0)
     steps = rows_per_trial // len(METRICS)
     for t in range(trials):
-        folder = root / "trials" / f"t{t:05d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        n = steps * len(METRICS)
-        frame = pl.DataFrame({
-            "study": ["compute"] * n, "run_id": ["bench"] * n, "trial_id": [f"t{t:05d}"] * n, "seed": [t % 3] * n,
-            "factors": [json.dumps({"model.size": ["xs", "s", "m", "l"][t % 4], "lr": 10.0 ** -(t % 5)})] * n,
-            "metric": np.repeat(METRICS, steps), "split": ["train"] * n, "group": [""] * n,
-            "step": np.tile(np.arange(steps), len(METRICS)), "epoch": [None] * n, "value": rng.random(n),
-            "unit": ["x"] * n, "provenance": ["measured"] * n, "rank": [0] * n,
-        }, schema=ROW_SCHEMA)
-        frame.write_parquet(folder / "rows.parquet", statistics=False)
+        study, trial_id = STUDIES[t % len(STUDIES)], f"t{t:05d}"
+        buf = RowBuffer(study, "bench", trial_id, t % 3, _factors(t))
+        for metric, value in zip(np.repeat(METRICS, steps), rng.random(steps * len(METRICS))):
+            buf.add(metric, value, "x", split="train")
+        frame = buf.frame().with_columns(step=pl.Series(np.tile(np.arange(steps), len(METRICS))))
+        folder.write_trial(trial_id, frame, {"status": "completed", "study": study, "sweep": "grid"})
     (root / "DONE").write_text("ok")
 
 
-POLARS = """
+AGG = """
+import time
+START = time.perf_counter()  # the work, after the imports
+
+def agg(lf):
+    return lf.group_by('study', 'trial_id', 'metric').agg(
+        pl.len().alias('n'), pl.col('value').mean().alias('mean'),
+        pl.col('value').sort_by('step').last().alias('last'), pl.col('factors').first())
+
+def check(out):
+    print(out.height, out['n'].sum(), round(out['mean'].sum(), 4), round(out['last'].sum(), 4), out['factors'].n_unique())
+"""
+
+PROJECT = """
 import polars as pl, sys
-files = sorted(__import__('glob').glob(sys.argv[1] + '/trials/*/rows.parquet'))
-lf = pl.scan_parquet(files)
-out = (lf.sort('step').group_by('trial_id', 'metric')
-         .agg(pl.len().alias('n'), pl.col('value').mean().alias('mean'), pl.col('value').last().alias('last'), pl.col('factors').first())
-         .collect())
-print(out.height)
+from dl_drawbacks.aggregate import RunRows
+""" + AGG + """
+run = RunRows.read(sys.argv[1])
+studies = sorted({m.get('study') for m in run.markers.values()})
+check(pl.concat([agg(run.rows(s).lazy()).collect() for s in studies]))
 """
 
-PANDAS = """
-import pandas as pd, sys, glob
-files = sorted(glob.glob(sys.argv[1] + '/trials/*/rows.parquet'))
-df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-df = df.sort_values('step', kind='stable')
-g = df.groupby(['trial_id', 'metric'], sort=False)
-out = g.agg(n=('value', 'size'), mean=('value', 'mean'), last=('value', 'last'), factors=('factors', 'first')).reset_index()
-print(len(out))
+POLARS = """
+import polars as pl, sys, glob
+""" + AGG + """
+check(agg(pl.scan_parquet(sorted(glob.glob(sys.argv[1] + '/trials/*/rows.parquet')))).collect())
 """
 
+DUCKDB = """
+import duckdb, polars as pl, sys
+""" + AGG + """
+check(duckdb.sql(f\"\"\"select study, trial_id, metric, count(*) as n, avg(value) as mean, arg_max(value, step) as last,
+    first(factors) as factors from read_parquet('{sys.argv[1]}/trials/*/rows.parquet')
+    group by study, trial_id, metric\"\"\").pl())
+"""
 
-PEAK = "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+PEAK = "\nimport resource; print(time.perf_counter() - START, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
 
 
 def measure(code: str, root: Path) -> tuple[float, float, str]:
-    """Wall time and the child's own peak RSS (it prints ru_maxrss of itself, KiB on Linux)."""
-    t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code + PEAK, str(root)], check=True, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    groups, peak_kib = done.stdout.split()
-    return wall, int(peak_kib) * 1024, groups
+    """The child's wall time after its imports, its own peak RSS (ru_maxrss of itself, KiB on Linux) and result."""
+    done = subprocess.run([sys.executable, "-c", code + PEAK, str(root)], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    result, last = done.stdout.strip().rsplit("\n", 1)
+    wall, peak_kib = last.split()
+    return float(wall), int(peak_kib) * 1024, result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10_000)
     ap.add_argument("--rows-per-trial", type=int, default=1_000)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dir", default="/tmp/agg-bench")
     args = ap.parse_args()
-    root = Path(args.dir) / f"{args.trials}x{args.rows_per_trial}"
+    root = Path(args.dir) / f"run-{args.trials}x{args.rows_per_trial}"
     t0 = time.perf_counter()
     write_run(root, args.trials, args.rows_per_trial)
-    print(f"run folder: {root} ({args.trials:,} trial files, {args.trials * args.rows_per_trial:,} rows; written in {time.perf_counter() - t0:.1f} s)")
-    pd_wall, pd_peak, pd_out = measure(PANDAS, root)
-    pl_wall, pl_peak, pl_out = measure(POLARS, root)
-    assert pd_out == pl_out, (pd_out, pl_out)
-    print(f"{'':<10}{'wall s':>10}{'peak RSS MiB':>14}  (groups: {pl_out})")
-    print(f"{'pandas':<10}{pd_wall:10.2f}{pd_peak / 2**20:14.0f}")
-    print(f"{'polars':<10}{pl_wall:10.2f}{pl_peak / 2**20:14.0f}")
-    print(f"speed-up polars vs pandas: {pd_wall / pl_wall:.1f}x")
+    print(f"run folder: {root} ({args.trials:,} trial files, {args.trials * args.rows_per_trial:,} rows; "
+          f"ready in {time.perf_counter() - t0:.1f} s)")
+    ways = {"project": PROJECT, "polars": POLARS}
+    if importlib.util.find_spec("duckdb") is not None:
+        ways["duckdb"] = DUCKDB
+    else:
+        print("duckdb: not installed (pip install duckdb to compare it)")
+    walls: dict[str, list[float]] = {w: [] for w in ways}
+    peaks: dict[str, float] = {w: 0.0 for w in ways}
+    results = {}
+    for _ in range(args.repeats):  # interleaved, so a change in the machine's load hits every way alike
+        for way, code in ways.items():
+            wall, peak, results[way] = measure(code, root)
+            walls[way].append(wall)
+            peaks[way] = max(peaks[way], peak)
+    assert len(set(results.values())) == 1, f"the ways disagree: {results}"
+    print(f"{'':<10}{'median wall s':>15}{'peak RSS MiB':>14}   ({args.repeats} runs each; groups, rows, sums: "
+          f"{results['polars']})")
+    for way in ways:
+        print(f"{way:<10}{statistics.median(walls[way]):15.2f}{peaks[way] / 2**20:14.0f}")
+    ratio = statistics.median(walls["project"]) / statistics.median(walls["polars"])
+    print(f"project / plain polars: {ratio:.2f}x (target <= 1.25x); project peak RSS "
+          f"{peaks['project'] / 2**30:.2f} GiB (target <= 1 GB)")
 
 
 if __name__ == "__main__":

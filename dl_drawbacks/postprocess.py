@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from .aggregate import Admit, load_rows, trial_outcomes
+from .aggregate import Admit, RunRows
 from .errors import RunFolderError
 from .report.card import build_card
 from .report.document import write_report
@@ -74,8 +74,8 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     suite, env = _read_run(run_dir)
     studies = plan_suite(suite, source=folder.url(SPEC))
     admit = plan_admits(studies)
-    folder.readable_trials(admit, say=lambda line: print(line, file=sys.stderr))  # names each skipped folder once
-    outcomes = trial_outcomes(run_dir, admit)
+    run_rows = RunRows.read(run_dir, admit, say=lambda line: print(line, file=sys.stderr))  # once, for every study
+    outcomes = run_rows.outcomes()
     findings: dict[str, Any] = {}
     sections: dict[str, str] = {}
     headlines: dict[str, list] = {}
@@ -83,7 +83,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     folder.clear(ANALYSIS_ERRORS, "*.txt")
     for study in studies:
         name = study.spec.kind
-        rows = load_rows(run_dir, name, admit)
+        rows = run_rows.rows(name)
         if rows.height == 0:
             findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
             sections[name] = "Not measurable: no finished trials (see the trials table)."

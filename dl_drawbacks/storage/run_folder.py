@@ -28,6 +28,7 @@ import json
 import os
 import socket
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -101,9 +102,17 @@ class Marker:
         return cls(trial_id=str(doc.get("trial_id")), status=str(doc.get("status")), fields=doc)
 
 
+def in_threads(fn: Callable[[Any], Any], items: list) -> list:
+    """``[fn(x) for x in items]`` on a few threads (file reads and sha256 release the GIL); the first error raises."""
+    if len(items) < 64:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(fn, items))
+
+
 def parquet_bytes(rows: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
-    rows.write_parquet(buf, statistics=False)
+    rows.write_parquet(buf, statistics=True)  # min/max per column: a scan skips what its filter excludes
     return buf.getvalue()
 
 
@@ -208,12 +217,14 @@ class RunFolder(ABC):
         """The one rule: a marker that says completed/diverged/stopped_early and rows with its sha256. A damaged
         marker, or finished rows missing or not matching, is refused in one line naming what to delete."""
         marker = self.marker(trial_id)
-        if marker is None or not marker.finished:
-            return False
-        rows = self.rows_bytes(trial_id)
+        return marker is not None and marker.finished and self.verify_rows(marker)
+
+    def verify_rows(self, marker: Marker) -> bool:
+        """True when a finished trial's rows match its marker's sha256; refused in one line naming what to delete."""
+        rows = self.rows_bytes(marker.trial_id)
         if rows is None or sha256_bytes(rows) != marker.get("rows_sha256"):
-            raise RunFolderError(f"{self.url(trial_rel(trial_id, ROWS))}: rows do not match the checksum in "
-                                 f"{MARKER} (damaged); delete {self.url(trial_rel(trial_id))} to re-run that trial")
+            raise RunFolderError(f"{self.url(trial_rel(marker.trial_id, ROWS))}: rows do not match the checksum in "
+                                 f"{MARKER} (damaged); delete {self.url(trial_rel(marker.trial_id))} to re-run that trial")
         return True
 
     def write_trial(self, trial_id: str, rows: pl.DataFrame, outcome: Mapping[str, Any]) -> Marker:
@@ -226,6 +237,9 @@ class RunFolder(ABC):
         data = parquet_bytes(rows)
         self.write_bytes(trial_rel(trial_id, ROWS), data)
         doc = {**outcome, "trial_id": trial_id, "n_rows": rows.height, "rows_sha256": sha256_bytes(data)}
+        factors = rows["factors"].unique()
+        if factors.len() == 1:  # one setting per trial: analysis joins it once per trial instead of per row
+            doc["factors"] = factors[0]
         self.write_bytes(trial_rel(trial_id, MARKER), json_bytes(doc))
         return Marker.parse(json_bytes(doc), where=self.url(trial_rel(trial_id, MARKER)))
 
@@ -233,17 +247,21 @@ class RunFolder(ABC):
         self.write_bytes(trial_rel(trial_id, TRIAL_ERROR), text.encode())
 
     def readable_trials(self, admit: Callable[[Marker], bool] | None = None, *, say=None) -> list[str]:
-        """The trial folders analysis may read: named as their marker's trial id and, with ``admit``, admitted
-        by it (a trial of this run's plan). Every other folder is skipped and named in one line through
-        ``say`` (a copy such as ``X.bak`` is never counted)."""
-        keep = []
-        for name in self.trial_names():
-            marker = self.marker(name)
+        """The ids of ``readable_markers``."""
+        return list(self.readable_markers(admit, say=say))
+
+    def readable_markers(self, admit: Callable[[Marker], bool] | None = None, *, say=None) -> dict[str, Marker]:
+        """The markers of the trial folders analysis may read, each read once: folders named as their marker's
+        trial id and, with ``admit``, admitted by it (a trial of this run's plan). Every other folder is skipped
+        and named in one line through ``say`` (a copy such as ``X.bak`` is never counted)."""
+        keep = {}
+        names = self.trial_names()
+        for name, marker in zip(names, in_threads(self.marker, names)):
             why = ("no marker" if marker is None else
                    f"its marker names trial {marker.trial_id}" if marker.trial_id != name else
                    "not a trial of this run's plan" if admit is not None and not admit(marker) else None)
             if why is None:
-                keep.append(name)
+                keep[name] = marker
             elif say is not None:
                 say(f"skipped {self.url(trial_rel(name))}: {why}")
         return keep
