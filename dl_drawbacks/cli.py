@@ -88,7 +88,7 @@ def _analysis_exit(run_dir: str | Path) -> int:
         print(f"error: every trial of {shown}; see the report in {run_dir} for their errors", file=sys.stderr)
         return 1
 
-    from .postprocess import failed_analyses
+    from .analyze import failed_analyses
     from .storage.run_folder import ANALYSIS_ERRORS, LocalRunFolder
 
     failed = failed_analyses(LocalRunFolder(run_dir).findings() or {})
@@ -103,14 +103,14 @@ def _analysis_exit(run_dir: str | Path) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .postprocess import analyze_run
+    from .analyze import analyze_run
 
     analyze_run(args.run_dir)
     return _analysis_exit(args.run_dir)
 
 
 def cmd_wandb_report(args: argparse.Namespace) -> int:
-    from .postprocess import wandb_report
+    from .analyze import wandb_report
 
     for kind, path, published in wandb_report(args.run_dir, publish=args.publish):
         print(f"{kind:<18} {'published' if published else 'written'}  {path}")

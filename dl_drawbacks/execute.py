@@ -34,7 +34,7 @@ from .spec.load import load_spec
 from .spec.models import SuiteSpec, TrialSpec
 from .spec.extension import extension_difference
 from .storage.run_folder import SPEC, LocalRunFolder, RunFolder, RunLock
-from .store import local_run_folder
+from .storage.files import local_run_folder
 
 
 def resolved_spec_text(suite: SuiteSpec) -> str:
@@ -169,7 +169,7 @@ def run_study_file(
     from .cluster import check_fits, check_shared_folder, connect, largest_node_memory, node_count
     from .credentials import move_aws_credentials_to_file
     from .model_memory import check_model_memory
-    from .postprocess import analyze_run
+    from .analyze import analyze_run
 
     suite = load_spec(spec_path, overrides)  # the resolved spec (overrides set) is what spec.yaml holds
     studies = plan_suite(suite, source=str(spec_path))

@@ -13,7 +13,7 @@ import pytest
 from dl_drawbacks.cli import main
 from dl_drawbacks.errors import SpecError
 from dl_drawbacks.plan import checked_spec
-from dl_drawbacks.store import atomic_write_bytes
+from dl_drawbacks.storage.files import atomic_write_bytes
 from dl_drawbacks.storage.run_folder import LocalRunFolder
 
 BASE = {"name": "t", "version": 1, "tracking": {"mode": "disabled"},
@@ -90,7 +90,7 @@ def test_files_written_get_the_umask_mode(tmp_path):
     import polars as pl
 
     from dl_drawbacks.rows import ROW_SCHEMA
-    from dl_drawbacks.store import FILE_MODE, UMASK
+    from dl_drawbacks.storage.files import FILE_MODE, UMASK
 
     atomic_write_bytes(tmp_path / "a.json", b"{}")
     LocalRunFolder(tmp_path).write_trial("t1", pl.DataFrame(schema=ROW_SCHEMA), {"status": "failed"})
@@ -103,7 +103,7 @@ def test_files_written_get_the_umask_mode(tmp_path):
 
 def test_a_figure_is_written_atomically_with_the_umask_mode(tmp_path, monkeypatch):
     from dl_drawbacks.report.figures import plt, save_figure
-    from dl_drawbacks.store import FILE_MODE
+    from dl_drawbacks.storage.files import FILE_MODE
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 0])

@@ -63,7 +63,7 @@ def test_second_lock_on_the_same_folder_refuses(tmp_path):
 def test_json_files_are_strict_json(tmp_path):
     import json
 
-    from dl_drawbacks.store import atomic_write_json
+    from dl_drawbacks.storage.files import atomic_write_json
 
     atomic_write_json(tmp_path / "f.json", {"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": -float("inf"), "e": 2.5}})
     text = (tmp_path / "f.json").read_text()
@@ -72,7 +72,7 @@ def test_json_files_are_strict_json(tmp_path):
 
 
 def test_local_run_folder_resolves_plain_paths(tmp_path, monkeypatch):
-    from dl_drawbacks.store import local_run_folder
+    from dl_drawbacks.storage.files import local_run_folder
 
     monkeypatch.chdir(tmp_path)
     assert local_run_folder("runs/a") == tmp_path / "runs" / "a"

@@ -9,7 +9,7 @@ from pathlib import Path
 def _card(args: argparse.Namespace) -> int:
     from ..report.card import build_card, coverage
     from ..report.card_render import card_page
-    from ..store import atomic_write_bytes
+    from ..storage.files import atomic_write_bytes
 
     columns = build_card(args.run_dirs)
     out = Path(args.output)

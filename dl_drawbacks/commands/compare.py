@@ -78,7 +78,7 @@ def compare_lines(run_a: Path, run_b: Path) -> list[str]:
 def _compare(args: argparse.Namespace) -> int:
     from ..report.card import build_card
     from ..report.card_render import card_page
-    from ..store import atomic_write_bytes
+    from ..storage.files import atomic_write_bytes
 
     for line in compare_lines(Path(args.run_a), Path(args.run_b)):
         print(line)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import DrawbacksError
-from ..store import URI
+from ..storage.files import URI
 
 RUNS_DIR_VAR = "DL_DRAWBACKS_RUNS_DIR"
 RUNS_BASE = f'"${{{RUNS_DIR_VAR}:-$HOME/runs}}"'  # shell text, expanded on the cluster

@@ -14,7 +14,7 @@ from dl_drawbacks.k8s.render import (DEFAULT_BACKOFF_LIMIT, DEFAULT_CPUS_PER_WOR
                                      render_manifests, to_yaml)
 from dl_drawbacks.k8s.validate import check_manifest
 from dl_drawbacks.spec.load import read_text
-from dl_drawbacks.store import atomic_write_bytes
+from dl_drawbacks.storage.files import atomic_write_bytes
 
 
 def _output_file(output: str) -> Path:

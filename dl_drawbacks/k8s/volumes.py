@@ -19,7 +19,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from dl_drawbacks.errors import SpecError
-from dl_drawbacks.store import URI  # the rule `run --out` follows
+from dl_drawbacks.storage.files import URI  # the rule `run --out` follows
 
 IMAGE_STUDIES_DIR = PurePosixPath("/app/studies")  # where k8s/Dockerfile copies studies/
 RUNS_DIR = PurePosixPath("/mnt/runs")  # the ReadWriteMany volume (k8s/base/pvc.yaml)

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def save_figure(fig, path: Path) -> Path:
-    from ..store import temp_file
+    from ..storage.files import temp_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_file(path.parent, path.name)

@@ -1,5 +1,5 @@
-"""Run folders: the layout and the one marker rule (``run_folder``), and, for object storage, the bucket
-(``bucket``), copies to and from local folders (``sync``) and the lock (``lock``)."""
+"""Run folders: the layout and the one marker rule (``run_folder``), atomic local file writes (``files``), and, for
+object storage, the bucket (``bucket``), copies to and from local folders (``sync``) and the lock (``lock``)."""
 
 from .bucket import Bucket, is_uri, open_bucket
 from .lock import BucketLock

@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping
 import polars as pl
 
 from ..errors import RunFolderError
-from ..store import atomic_write_bytes, json_safe
+from .files import atomic_write_bytes, json_safe
 
 FORMAT = 2  # 2: hparams trial ids include the trial's role (sweep); the format file is new
 FORMAT_FILE = "format.json"
@@ -221,10 +221,11 @@ class RunFolder(ABC):
 
     def verify_rows(self, marker: Marker) -> bool:
         """True when a finished trial's rows match its marker's sha256; refused in one line naming what to delete."""
-        rows = self.rows_bytes(marker.trial_id)
+        trial_id = marker.trial_id
+        rows = self.rows_bytes(trial_id)
         if rows is None or sha256_bytes(rows) != marker.get("rows_sha256"):
-            raise RunFolderError(f"{self.url(trial_rel(marker.trial_id, ROWS))}: rows do not match the checksum in "
-                                 f"{MARKER} (damaged); delete {self.url(trial_rel(marker.trial_id))} to re-run that trial")
+            raise RunFolderError(f"{self.url(trial_rel(trial_id, ROWS))}: rows do not match the checksum in "
+                                 f"{MARKER} (damaged); delete {self.url(trial_rel(trial_id))} to re-run that trial")
         return True
 
     def write_trial(self, trial_id: str, rows: pl.DataFrame, outcome: Mapping[str, Any]) -> Marker:
@@ -391,6 +392,6 @@ def open_run_folder(address: str | Path) -> RunFolder:
 
     if is_uri(address):
         return BucketRunFolder(open_bucket(str(address)))
-    from ..store import local_run_folder
+    from .files import local_run_folder
 
     return LocalRunFolder(local_run_folder(address))

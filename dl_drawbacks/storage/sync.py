@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import RunFolderError
-from ..store import atomic_write_bytes
+from .files import atomic_write_bytes
 from .bucket import Bucket, open_bucket
 from .run_folder import ENV, LOCK, MARKER, RAY_TRAIN, RAY_TUNE, ROWS, SPEC, TRIALS, BucketRunFolder, trial_rel
 

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..store import atomic_write_bytes, atomic_write_json
+from ..storage.files import atomic_write_bytes, atomic_write_json
 from .panels import Panel
 from .report import build_report
 from .report import publish as publish_report

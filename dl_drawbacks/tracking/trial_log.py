@@ -99,7 +99,7 @@ def _tags(study: str, sweep: str, status: str) -> tuple[str, ...]:
 
 
 def _record(run_dir: Path, trial_id: str, status: str, run_id: str) -> None:
-    from ..store import atomic_write_json
+    from ..storage.files import atomic_write_json
 
     atomic_write_json(Path(run_dir) / LOGGED / f"{trial_id}.json", {"status": status, "wandb_run_id": run_id})
 

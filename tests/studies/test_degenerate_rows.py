@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dl_drawbacks.spec.models import MeasureSpec
-from dl_drawbacks.store import json_safe
+from dl_drawbacks.storage.files import json_safe
 from dl_drawbacks.studies.base import get_kind
 
 ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "rows"
@@ -119,7 +119,7 @@ def test_analysis_survives_degenerate_rows(kind, data, tmp_path):
     rows = pl.read_parquet(ROWS / f"{kind}.parquet")
     mutation = data.draw(st.sampled_from(MUTATIONS), label="mutation")
     mutated = mutation(rows, data.draw)
-    if mutated.height == 0:  # no rows at all is handled before the analysis (postprocess: not measurable)
+    if mutated.height == 0:  # no rows at all is handled before the analysis (analyze: not measurable)
         return
     findings, section, headlines = _analyze(kind, mutated, tmp_path)
     json.dumps(json_safe(findings), allow_nan=False)

@@ -17,7 +17,7 @@ import pytest
 
 from dl_drawbacks.spec.models import MeasureSpec
 from dl_drawbacks.statistics import POSITIVE, domain_violations, t_interval
-from dl_drawbacks.store import json_safe
+from dl_drawbacks.storage.files import json_safe
 from dl_drawbacks.studies.base import get_kind
 
 ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "rows"

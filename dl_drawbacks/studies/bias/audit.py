@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...registry import STUDIES
 from ...rows import RowBuffer
-from ...store import json_safe
+from ...storage.files import json_safe
 from .kind import BiasStudy, record_outcomes
 from .settings import RATE, collect, entry
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import DataError
 from ...registry import STUDIES
-from ...store import json_safe
+from ...storage.files import json_safe
 from ..base import StudyKind
 
 UNITS = {

@@ -156,7 +156,7 @@ def test_weighted_loss_and_weights_follow_the_batch_order():
 
 
 def test_figures_report_and_headlines_survive_full_and_degenerate_findings(findings, tmp_path):
-    from dl_drawbacks.store import json_safe
+    from dl_drawbacks.storage.files import json_safe
     from dl_drawbacks.studies.bias.figures import make_figures
     from dl_drawbacks.studies.bias.report import bias_headlines, bias_markdown
 

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from dl_drawbacks.spec.models import MeasureSpec
-from dl_drawbacks.store import json_safe
+from dl_drawbacks.storage.files import json_safe
 from dl_drawbacks.studies.base import get_kind
 from dl_drawbacks.studies.hparams.outcomes import trial_outcomes, val_curves
 from dl_drawbacks.studies.hparams.transfer import transfer

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dl_drawbacks.store import json_safe
+from dl_drawbacks.storage.files import json_safe
 from dl_drawbacks.studies.base import get_kind
 from dl_drawbacks.studies.overfitting.kind import PREDICTION_METRIC
 

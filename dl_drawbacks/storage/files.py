@@ -1,6 +1,6 @@
 """Files written atomically (a temporary name renamed into place, so a reader never sees half a file) with the
 mode a plain open() gives, strict JSON, and ``--out`` as a local folder. The run folder's layout and its
-trials live in ``storage/run_folder.py``."""
+trials live in ``run_folder.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import RunFolderError
+from ..errors import RunFolderError
 
 
 def _umask() -> int:
