@@ -94,6 +94,7 @@ check(agg(pl.scan_parquet(sorted(glob.glob(sys.argv[1] + '/trials/*/rows.parquet
 DUCKDB = """
 import duckdb, polars as pl, sys
 """ + AGG + """
+duckdb.sql("set enable_progress_bar = false")
 check(duckdb.sql(f\"\"\"select study, trial_id, metric, count(*) as n, avg(value) as mean, arg_max(value, step) as last,
     first(factors) as factors from read_parquet('{sys.argv[1]}/trials/*/rows.parquet')
     group by study, trial_id, metric\"\"\").pl())
@@ -107,7 +108,7 @@ def measure(code: str, root: Path) -> tuple[float, float, str]:
     done = subprocess.run([sys.executable, "-c", code + PEAK, str(root)], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)
-    result, last = done.stdout.strip().rsplit("\n", 1)
+    *_, result, last = done.stdout.strip().splitlines()
     wall, peak_kib = last.split()
     return float(wall), int(peak_kib) * 1024, result
 

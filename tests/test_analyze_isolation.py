@@ -21,8 +21,9 @@ pytestmark = pytest.mark.skipif(not all((ROWS / f"{k}.parquet").exists() for k i
                                 reason="tests/fixtures/rows is incomplete: run tests/fixtures/make_rows.py")
 
 
-def _run_folder(tmp_path: Path, *, keep_one_of: str | None = None) -> Path:
-    """A run folder of the quickstart spec (tracking disabled) holding the fixture rows as finished trials."""
+def _run_folder(tmp_path: Path, *, keep_one_of: str | tuple[str, ...] = ()) -> Path:
+    """A run folder of the quickstart spec (tracking disabled) holding the fixture rows as finished trials; the
+    studies named in ``keep_one_of`` keep only their first trial."""
     out = tmp_path / "run"
     suite = load_spec(QUICKSTART).model_copy(update={"tracking": load_spec(QUICKSTART).tracking.model_copy(
         update={"mode": "disabled"})})
@@ -31,15 +32,13 @@ def _run_folder(tmp_path: Path, *, keep_one_of: str | None = None) -> Path:
     for kind in KINDS:
         rows = pl.read_parquet(ROWS / f"{kind}.parquet")
         trials = sorted(set(rows["trial_id"].to_list()))
-        for tid in trials[:1] if kind == keep_one_of else trials:
+        for tid in trials[:1] if kind in keep_one_of else trials:
             LocalRunFolder(out).write_trial(tid, rows.filter(pl.col("trial_id") == tid),
                         {"status": "completed", "error": None, "study": kind, "sweep": "", "wall_seconds": 1.0})
     return out
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_one_trial_left_of_a_study_still_reports_all_six(kind, tmp_path, capsys):
-    out = _run_folder(tmp_path, keep_one_of=kind)
+def _analyze_reports_all_six(out: Path, capsys) -> None:
     code = cli.main(["analyze", str(out)])
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -50,10 +49,23 @@ def test_one_trial_left_of_a_study_still_reports_all_six(kind, tmp_path, capsys)
     assert all(f"## {k}" in report for k in KINDS)
 
 
+def test_every_study_reduced_to_one_trial_still_reports_all_six(tmp_path, capsys):
+    """The default run's guard of the per-study test below: one `analyze`, each of the six down to one trial."""
+    out = _run_folder(tmp_path, keep_one_of=tuple(KINDS))
+    assert len(list((out / "trials").iterdir())) == len(KINDS)
+    _analyze_reports_all_six(out, capsys)
+
+
+@pytest.mark.slow  # six full analyses of all six studies; the test above runs the same path once, all reduced
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_trial_left_of_a_study_still_reports_all_six(kind, tmp_path, capsys):
+    _analyze_reports_all_six(_run_folder(tmp_path, keep_one_of=(kind,)), capsys)
+
+
 def test_a_raising_analysis_is_reported_and_the_others_go_on(tmp_path, capsys, monkeypatch):
     from dl_drawbacks.registry import STUDIES
 
-    out = _run_folder(tmp_path)
+    out = _run_folder(tmp_path, keep_one_of=tuple(KINDS))  # one trial each: the isolation, not the rows, is tested
 
     def broken(self, rows, options, *, measure):
         raise ZeroDivisionError("planted failure")
@@ -78,7 +90,7 @@ def test_a_study_whose_every_trial_failed_exits_1_while_the_others_are_reported(
     from dl_drawbacks.plan import plan
     from dl_drawbacks.rows import ROW_SCHEMA
 
-    out = _run_folder(tmp_path, keep_one_of="overfitting")
+    out = _run_folder(tmp_path, keep_one_of=("overfitting",))
     for folder in (out / "trials").iterdir():
         if json.loads((folder / "trial.json").read_text())["study"] != "overfitting":
             for f in folder.iterdir():
