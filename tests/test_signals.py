@@ -55,8 +55,13 @@ def _failed_run_folder(tmp_path: Path) -> Path:
     return out
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-@pytest.mark.parametrize("command, after_s", [("plan", 0.0), ("analyze", 1.0)])
+@pytest.mark.parametrize("signum, command, after_s", [
+    (signal.SIGINT, "plan", 0.0),
+    (signal.SIGTERM, "analyze", 1.0),
+    # the same two handlers on the same two commands: each signal and each command is already covered above
+    pytest.param(signal.SIGTERM, "plan", 0.0, marks=pytest.mark.slow),
+    pytest.param(signal.SIGINT, "analyze", 1.0, marks=pytest.mark.slow),
+])
 def test_a_signal_while_the_cli_imports_plans_or_analyses_is_one_line(tmp_path, signum, command, after_s):
     """`plan` of a tiny spec spends its first seconds importing (the parser's k8s and jobs modules, torch);
     `analyze` imports, then aggregates and reports (SIGINT and SIGTERM used to be ignored there: exit 0)."""

@@ -113,9 +113,22 @@ def test_the_reason_check_catches_a_silent_gap():
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_analysis_survives_degenerate_rows(kind, data, tmp_path):
+    """Three mutations per study in the default run (18 analyses); the slow test below draws twelve per study."""
+    _survives_degenerate_rows(kind, data, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_analysis_survives_many_degenerate_rows(kind, data, tmp_path):
+    _survives_degenerate_rows(kind, data, tmp_path)
+
+
+def _survives_degenerate_rows(kind: str, data: st.DataObject, tmp_path: Path) -> None:
     rows = pl.read_parquet(ROWS / f"{kind}.parquet")
     mutation = data.draw(st.sampled_from(MUTATIONS), label="mutation")
     mutated = mutation(rows, data.draw)
