@@ -42,13 +42,18 @@ def test_plugin_sources_ship_local_packages_not_installed_ones(monkeypatch):
 
 
 @pytest.mark.ray
-def test_a_compute_study_runs_on_the_teams_model_and_data(tmp_path):
+def test_a_compute_study_runs_on_the_teams_model_and_data(ray_cluster, tmp_path):
+    """The driver (a subprocess that has the plug-in on its path) joins the session's cluster, whose workers do
+    not: the plug-in reaches them only by being shipped (and no second Ray cluster is started)."""
+    import ray
+
     spec = tmp_path / "team.yaml"
     spec.write_text(yaml.safe_dump(_spec(["team_plugin"])))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")])}
     out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(spec), "--out", str(out)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    address = ray.get_runtime_context().gcs_address
+    done = subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(spec), "--out", str(out),
+                           "--address", address], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = pl.concat([pl.read_parquet(p) for p in out.glob("trials/*/rows.parquet")])
     params = rows.filter(pl.col("metric") == "parameters")["value"].to_list()
