@@ -70,7 +70,7 @@ class RunRows:
         return pl.concat(parts, how="vertical") if parts else pl.LazyFrame(schema=ROW_SCHEMA)
 
     def rows(self, study: str | None = None, *, metrics: Iterable[str] | None = None) -> pl.DataFrame:
-        return self.scan(study, metrics=metrics).collect().rechunk()
+        return self.scan(study, metrics=metrics).collect(engine="streaming").rechunk()
 
     def _scan_files(self, trials: list[str], study: str | None, metrics: Iterable[str] | None) -> pl.LazyFrame:
         lf = pl.scan_parquet([str(self.folder.rows_file(t)) for t in trials], schema=ROW_SCHEMA)

@@ -27,6 +27,7 @@ import io
 import json
 import os
 import socket
+import stat
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -280,12 +281,17 @@ class LocalRunFolder(RunFolder):
 
     def path(self, rel: str = "") -> Path:
         """``root/rel``, refused in one line when it or a folder between it and the root is a symbolic link."""
-        path = self.root
-        for part in [p for p in rel.split("/") if p]:
-            path = path / part
-            if path.is_symlink():
-                raise RunFolderError(f"{path} is a symbolic link inside the run folder; remove it (dl-drawbacks never "
-                                     f"writes through a link)")
+        return Path(self._checked(rel))
+
+    def _checked(self, rel: str) -> str:
+        """``path`` as a string (analysis reads every trial's files through it: plain strings, one lstat a part)."""
+        path = self.address
+        for part in rel.split("/"):
+            if part:
+                path = f"{path}/{part}"
+                if os.path.islink(path):
+                    raise RunFolderError(f"{path} is a symbolic link inside the run folder; remove it (dl-drawbacks "
+                                         f"never writes through a link)")
         return path
 
     def folder(self, rel: str) -> Path:
@@ -295,11 +301,13 @@ class LocalRunFolder(RunFolder):
         return self.path(rel)
 
     def read_bytes(self, rel: str) -> bytes | None:
-        path = self.path(rel)
-        if not path.is_file():
+        try:
+            fd = os.open(self._checked(rel), os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
             return f.read()
 
     def write_bytes(self, rel: str, data: bytes) -> None:
