@@ -100,6 +100,7 @@ def _execute_here(config: dict[str, Any]) -> dict[str, Any]:
     trial, run_dir = config["trial"], Path(config["run_dir"])
     folder = LocalRunFolder(run_dir)
     started = time.time()
+    phases = config.setdefault("phases", {})
     error = None
     try:
         rows, status = _train(trial, config)
@@ -114,12 +115,15 @@ def _execute_here(config: dict[str, Any]) -> dict[str, Any]:
                "node_id": _node_id()}
     try:
         folder.write_trial(trial["trial_id"], rows, outcome)
+        phases["write_seconds"] = phases.get("write_seconds", 0.0) + time.time() - outcome["finished"]
     except OSError as exc:
         outcome = {**outcome, "status": "failed", "error": f"cannot write the trial's rows: {_one_line(exc)}"}
         folder.write_trial(trial["trial_id"], pl.DataFrame(schema=ROW_SCHEMA), outcome)
         return outcome
     if status != "failed" and trial["trainer"]["workers"] == 1:  # N workers: rank 0 logs in train_worker
+        t_log = time.time()
         log_trial(trial, rows, run_dir=run_dir, run_id=config["run_id"], status=status)
+        phases["log_seconds"] = phases.get("log_seconds", 0.0) + time.time() - t_log
     return outcome
 
 
@@ -127,5 +131,8 @@ def tune_trial(config: dict[str, Any]) -> None:
     """Entry point Ray Tune calls (``ray.tune.report`` is the only Tune API used here)."""
     from ray import tune
 
-    outcome = execute_trial(config)
-    tune.report({"failed": float(outcome["status"] == "failed"), "wall_seconds": outcome["wall_seconds"]})
+    entered = time.time()
+    phases: dict[str, float] = {}
+    outcome = execute_trial({**config, "phases": phases})
+    tune.report({"failed": float(outcome["status"] == "failed"), "wall_seconds": outcome["wall_seconds"],
+                 "entered": entered, "left": time.time(), **phases})
