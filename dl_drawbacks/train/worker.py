@@ -23,7 +23,7 @@ from ..spec.models import TrialSpec
 from .checkpoint import Checkpointer
 from .context import StreamSplit, TrialContext
 from .engine import DeepSpeedEngine, PlainEngine
-from .flops import COUNTED_ON, counted_train_flops
+from .flops import COUNTED_ON, cached_train_flops
 from .instruments import Instruments
 from .loop import record_batching, train_trial
 
@@ -66,7 +66,7 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     counted = None
     if ctx.is_chief or analytic is None:  # a family without a formula is timed with the counted figure
         x, y = _flop_sample(ctx, shape, ctx.trial.trainer.deepspeed.micro_batch)
-        counted = counted_train_flops(lambda: family.build(params, shape), x, y) / len(y)
+        counted = cached_train_flops(family, params, shape, x, y) / len(y)
     per_sample, provenance = (analytic, "analytic") if analytic is not None else (counted, COUNTED_ON)
     instruments_args.update(train_flops_per_sample=per_sample, flops_provenance=provenance,
                             samples_per_step=record_batching(ctx), tokens_per_sample=max(shape.seq_len, 1))
