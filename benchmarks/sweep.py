@@ -10,7 +10,8 @@ records (its marker and rows, the Tune result of its task, the driver logger's r
   train   the training windows (warm-up + steady state)
   eval    the evaluation windows during training
   write   the rows file and marker
-  log     the W&B run, where the trial process logs it (0 when the driver's logger does)
+  log     the W&B run, where the trial process logs it (0 since the driver's logger does; its time is printed
+          apart, off the slots)
 The wall of the trial phase runs from the start of the first Tune experiment to the last task's end; the
 whole command adds Ray start-up, planning and analysis. The box is shared: every time is an upper bound, and
 the load average is printed beside it.
@@ -41,14 +42,23 @@ def spec(trials: int, epochs: int, size: str, slots: int, tracking: str) -> dict
         "seeds": list(range(trials))}]}
 
 
-def _tune_results(run: Path) -> list[dict]:
-    """The last result of every Tune task of the run (tune_trial reports its timings there)."""
+def _tune_tasks(run: Path) -> list[dict]:
+    """Every Tune task of the run: its span and the write time of its trials (tune_trial reports one result per
+    trial it ran, each with the task's start, the time of the report and the trial's write time)."""
     out = []
     for path in (run / "ray_tune").glob("*/*/result.json"):
-        lines = [line for line in path.read_text().splitlines() if line.strip()]
-        if lines:
-            out.append(json.loads(lines[-1]))
+        results = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        results = [r for r in results if "entered" in r]
+        if results:
+            out.append({"entered": results[0]["entered"], "left": max(r["left"] for r in results),
+                        "write_seconds": sum(r.get("write_seconds", 0.0) for r in results),
+                        "log_seconds": sum(r.get("log_seconds", 0.0) for r in results)})
     return out
+
+
+def _driver_log_seconds(run: Path) -> float:
+    """W&B logging done by the driver's logger (its record per trial says how long it took)."""
+    return sum(json.loads(p.read_text()).get("seconds") or 0.0 for p in (run / "wandb" / "logged").glob("*.json"))
 
 
 def _experiments_started(run: Path) -> float:
@@ -74,7 +84,7 @@ def measure(run: Path, slots: int) -> dict:
     per = per.fill_null(0.0).with_columns(
         train=pl.col("time_warmup") + pl.col("time_steady"), eval=pl.col("time_eval"),
         setup=pl.col("finished") - pl.col("started") - pl.col("train_time"))
-    tasks = _tune_results(run)
+    tasks = _tune_tasks(run)
     first = _experiments_started(run)
     last = max(t["left"] for t in tasks)
     phase_wall = last - first
@@ -86,11 +96,13 @@ def measure(run: Path, slots: int) -> dict:
         "train": per["train"].mean(),
         "eval": per["eval"].mean(),
         "write": sum(t.get("write_seconds", 0.0) for t in tasks) / n,
-        "log": sum(t.get("log_seconds", 0.0) for t in tasks) / n,
+        "log": sum(t["log_seconds"] for t in tasks) / n,
     }
+    driver_log = _driver_log_seconds(run) / n
     train_sum = float(per["train"].sum())
     return {"trials": n, "tasks": len(tasks), "completed": per.filter(pl.col("status") == "completed").height,
-            "phase_wall": phase_wall, "train_sum": train_sum, "ideal": train_sum / slots, "split": split}
+            "phase_wall": phase_wall, "train_sum": train_sum, "ideal": train_sum / slots, "split": split,
+            "driver_log": driver_log}
 
 
 def main() -> None:
@@ -124,6 +136,7 @@ def main() -> None:
     print(f"  wall / ideal                  {m['phase_wall'] / m['ideal']:8.2f} x   (target <= 1.5)")
     print(f"  slot-seconds in training      {m['train_sum'] / (m['phase_wall'] * args.slots):8.1%}")
     print("  per-trial split of slot time (mean s): " + ", ".join(f"{k} {v:.2f}" for k, v in m["split"].items()))
+    print(f"  W&B logging by the driver's logger, off the slots: {m['driver_log']:.2f} s per trial")
 
 
 if __name__ == "__main__":

@@ -218,6 +218,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     """Write spec and env (once), then run each study's pending trials; returns (stop, progress, pending)."""
     from .envinfo import environment
     from .tracking.run_setup import start_tracking  # the W&B group, kept with the environment; the mode, decided once
+    from .tracking.trial_logger import TrialLogger
     from .tune_runner import TrialRunner
 
     folder = LocalRunFolder(out)
@@ -235,7 +236,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     pending = [t for t in trials if not folder.is_finished(t.trial_id)]
     progress = Progress(total=len(trials), done=len(trials) - len(pending), labels=trial_labels(trials))
     silence_tune_output()
-    with StopRequest() as stop:
+    with StopRequest() as stop, TrialLogger(out, settings=suite.tracking, group=run_id) as logger:
         for study in studies:
             todo = [t for t in pending if t.study_index == study.index]
             if not todo or stop.signum:
@@ -249,6 +250,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
                 max_failures=execution.max_failures,
                 checkpoint_every=execution.checkpoint_every,
                 staged=staged,
+                logger=logger,
             )
             study.kind.run_trials(study.spec, study.options, todo, runner=runner)
             if staged:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -124,7 +123,8 @@ def run_worker(
 
 
 def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
-    """TorchTrainer entry point: every rank trains; rank 0 gathers all ranks' rows and returns them."""
+    """TorchTrainer entry point: every rank trains; rank 0 gathers all ranks' rows and returns them (the driver's
+    logger logs the trial's W&B run from the rows its Tune trial writes)."""
     import ray
     import ray.train
 
@@ -155,18 +155,4 @@ def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
     records = {k: records[k] + v for k, v in placement.to_records().items()}
     gathered: list[Any] = [None] * c.get_world_size()
     torch.distributed.all_gather_object(gathered, records)
-    if c.get_world_rank() != 0:
-        return None
-    from ..rows import frame_from_records
-    from ..tracking.trial_log import log_trial
-
-    rows = frame_from_records(gathered)
-    diverged = bool(rows.filter(rows["metric"] == "diverged")["value"].sum() > 0)
-    log_trial(
-        config["trial"],
-        rows,
-        run_dir=Path(config["run_dir"]),
-        run_id=config["run_id"],
-        status="diverged" if diverged else "completed",
-    )
-    return gathered
+    return gathered if c.get_world_rank() == 0 else None
