@@ -73,11 +73,13 @@ class ProgressCallback(TrialEnds):
 
     def ended(self, trial, tune_trial, error: bool) -> None:
         """Its progress line; a trial its task's process died on (killed, out of memory, disk full) is recorded
-        failed here, and so are the trials of its batch that never started. When the driver cannot write
-        either, it says so and carries on."""
+        failed here (when the driver cannot write either, it says so and carries on). The trials of its batch
+        that never started stay unrecorded: ``TrialRunner.run`` runs them again, each alone."""
         trial_id = trial["trial_id"]
         info = self._marker(trial_id)
         if error and not info:
+            if self._died.setdefault(tune_trial.trial_id, trial_id) != trial_id:
+                return  # not started: run again
             info = self._record_failed(trial, tune_trial)
         status = info.get("status", "failed" if error else "unknown")
         self.progress.trial_finished(trial_id, status, info.get("wall_seconds"))
@@ -88,12 +90,8 @@ class ProgressCallback(TrialEnds):
         from .rows import ROW_SCHEMA
 
         trial_id = trial["trial_id"]
-        running = self._died.setdefault(tune_trial.trial_id, trial_id)
-        if running == trial_id:
-            reason = str(getattr(tune_trial, "error_msg", None) or "the trial's process died").strip().splitlines()
-            error = f"trial process died: {reason[-1] if reason else ''}"[:500]
-        else:
-            error = f"not run: its task's process died while running trial {running}; --resume runs it"
+        reason = str(getattr(tune_trial, "error_msg", None) or "the trial's process died").strip().splitlines()
+        error = f"trial process died: {reason[-1] if reason else ''}"[:500]
         outcome = {"status": "failed", "error": error, "sweep": trial["sweep"], "study": trial["study"],
                    "wall_seconds": None}
         try:

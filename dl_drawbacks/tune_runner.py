@@ -129,7 +129,25 @@ class TrialRunner:
         return [*pull, self.progress.tune_callback(self.run_dir, trials_of), *log]
 
     def run(self, trials: list[TrialSpec], *, max_concurrent: int | None = None) -> None:
-        """One Tune grid over ``trials``: each task runs ``trial.tune_trial`` on a batch of them (``batches``)."""
+        """One Tune grid over ``trials``: each task runs ``trial.tune_trial`` on a batch of them (``batches``).
+        Trials of a batch whose process died before they started have no outcome: they run again, each alone
+        (a stop request stops that grid too, and the driver records them as interrupted)."""
+        self._grid(trials, max_concurrent=max_concurrent, batched=True)
+        self._grid([t for t in trials if not self._recorded(t.trial_id)], max_concurrent=max_concurrent,
+                   batched=False)
+
+    def _recorded(self, trial_id: str) -> bool:
+        if self.staged is not None:
+            try:
+                self.staged.pull_trial(trial_id)
+            except (OSError, RunFolderError):  # unreachable or damaged: the resume check names it
+                return True
+        try:
+            return self.folder.marker(trial_id) is not None
+        except RunFolderError:
+            return True
+
+    def _grid(self, trials: list[TrialSpec], *, max_concurrent: int | None, batched: bool) -> None:
         if not trials:
             return
         import ray
@@ -141,7 +159,7 @@ class TrialRunner:
 
         by_id = {t.trial_id: t for t in trials}
         slots = max_concurrent or self.max_concurrent or max(1, int(ray.cluster_resources().get("CPU", 1)))  # at most
-        tasks = batches(trials, slots, tune_trial_resources)
+        tasks = batches(trials, slots, tune_trial_resources) if batched else [[t] for t in trials]
         trainable = tune.with_resources(
             tune_trial, resources=lambda cfg: tune_trial_resources(by_id[cfg["trials"][0]["trial_id"]])
         )
