@@ -331,6 +331,15 @@ def test_dockerfile_builds_on_ray_260_and_copies_studies_where_render_expects_th
     assert "USER 1000" in text
 
 
+def test_dockerfile_prebuilds_the_deepspeed_op_a_cpu_run_would_compile():
+    text = (K8S / "Dockerfile").read_text()
+    assert 'ARG DS_BUILD_OPS="DS_BUILD_SHM_COMM=1"' in text and "--no-build-isolation --no-binary deepspeed" in text
+    assert "installed_ops" in text and "g++" in text  # the build fails when the op was not built into the install
+    from deepspeed.ops.op_builder.cpu.comm import ShareMemCommBuilder
+
+    assert ShareMemCommBuilder.BUILD_VAR == "DS_BUILD_SHM_COMM" and ShareMemCommBuilder.NAME == "deepspeed_shm_comm"
+
+
 # cluster/ (VMs and one-machine clusters) is checked here too: it is the non-Kubernetes deployment.
 def test_cluster_launcher_config_passes_rays_own_checks():
     import ray.autoscaler
