@@ -125,4 +125,4 @@ def _search_trial_in(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     else:
         outcome = execute_trial(config)
     return {"objective": final_objective(run_dir, trial_id, outcome), "dl_trial_id": trial_id,
-            "status": outcome["status"], "dl_outcome": outcome["status"]}
+            "dl_outcome": outcome["status"]}
