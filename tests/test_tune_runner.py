@@ -40,3 +40,21 @@ def test_trials_that_reserve_other_resources_or_several_workers_are_not_batched_
     assert [["t1"]] == [[t.trial_id for t in task] for task in tasks if task[0].trial_id == "t1"]
     assert sorted(t.trial_id for task in tasks for t in task) == sorted(f"t{i}" for i in range(8))
     assert all(len(task) == 2 for task in tasks if task[0].trial_id not in ("t0", "t1"))
+
+
+def test_consecutive_studies_on_the_default_grid_with_the_same_settings_share_one_grid():
+    from types import SimpleNamespace
+
+    from dl_drawbacks.execute import grid_groups
+    from dl_drawbacks.spec.models import ExecutionSpec
+    from dl_drawbacks.studies.base import get_kind
+
+    def study(name: str, **execution):
+        return SimpleNamespace(kind=get_kind(name), spec=SimpleNamespace(execution=ExecutionSpec(**execution)), name=name)
+
+    studies = [study("compute"), study("data"), study("overfitting"), study("hparams"), study("bias"),
+               study("interpretability"), study("data", max_failures=1)]
+    names = [[s.name for s in group] for group in grid_groups(studies)]
+    # compute runs one trial at a time and hparams drives its own search: each alone; interpretability runs 2 at
+    # once; the last data study retries its trials
+    assert names == [["compute"], ["data", "overfitting"], ["hparams"], ["bias"], ["interpretability"], ["data"]]
