@@ -137,14 +137,14 @@ class TrialRunner:
                    batched=False)
 
     def _recorded(self, trial_id: str) -> bool:
-        if self.staged is not None:
-            try:
-                self.staged.pull_trial(trial_id)
-            except (OSError, RunFolderError):  # unreachable or damaged: the resume check names it
-                return True
+        """The trial has a marker here (a bucket run's trials were pulled as they ended) or, pulled now, in the
+        bucket; a damaged one or an unreachable bucket counts as recorded (the resume check names it)."""
         try:
+            if self.folder.marker(trial_id) is not None or self.staged is None:
+                return self.folder.marker(trial_id) is not None
+            self.staged.pull_trial(trial_id)
             return self.folder.marker(trial_id) is not None
-        except RunFolderError:
+        except (OSError, RunFolderError):
             return True
 
     def _grid(self, trials: list[TrialSpec], *, max_concurrent: int | None, batched: bool) -> None:

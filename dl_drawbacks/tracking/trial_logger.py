@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ray.tune import Callback
-
+from ..tune_runner import TrialEnds
 from .settings import TrackingSettings
 from .trial_log import OUTCOMES, log_recorded_trial, logged_status
 
@@ -86,25 +85,16 @@ class TrialLogger:
                                           trial=trial)
 
 
-class LogTrials(Callback):
-    """Submits a Tune trial's planned trials to the run's logger when it reports one, completes or errs (after
-    the callbacks before it in the list pulled its rows and wrote its progress line)."""
+class LogTrials(TrialEnds):
+    """Submits each planned trial of a Tune task to the run's logger as it ends (after the callbacks before it in
+    the list pulled its rows and wrote its progress line)."""
 
     def __init__(self, logger: TrialLogger, trials_of: Callable[[Any], list[Mapping[str, Any]]]) -> None:
-        self.logger, self.trials_of = logger, trials_of
+        super().__init__(trials_of)
+        self.logger = logger
 
-    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
-        reported = result.get("dl_trial_id")
-        for t in self.trials_of(trial):
-            if t["trial_id"] == reported:
-                self.logger.submit(t)
+    def ended(self, trial: Mapping[str, Any], tune_trial: Any, error: bool) -> None:
+        self.logger.submit(trial)
 
-    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        for t in self.trials_of(trial):
-            self.logger.submit(t)  # a trial logged after its result is skipped by its logged record
-
-    def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self.on_trial_complete(iteration, trials, trial)
-
-    def __getstate__(self) -> dict:  # Tune pickles its run config; the logger's thread stays with the driver
-        return {"logger": None, "trials_of": None}
+    def __getstate__(self) -> dict:  # the logger's thread stays with the driver
+        return {**super().__getstate__(), "logger": None}
