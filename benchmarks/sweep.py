@@ -111,9 +111,10 @@ def measure(run: Path, slots: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=200)
-    ap.add_argument("--epochs", type=int, default=6, help="6 epochs of mlp/s on digits (~130 steps) take ~1 s on one core")
+    ap.add_argument("--epochs", type=int, default=6,
+                    help="6 epochs of mlp/s on digits (~130 steps) take ~1 s on one idle core")
     ap.add_argument("--size", default="s")
-    ap.add_argument("--slots", type=int, default=2, help="trials at once (and Ray's logical CPUs)")
+    ap.add_argument("--slots", type=int, default=2, help="trials at once (the local Ray cluster has one CPU per core)")
     ap.add_argument("--tracking", default="offline", choices=["offline", "disabled"])
     ap.add_argument("--out", default=None)
     ap.add_argument("--code", default=None, help="run another checkout's package (PYTHONPATH), e.g. a baseline")
@@ -122,12 +123,13 @@ def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / "spec.yaml").write_text(yaml.safe_dump(spec(args.trials, args.epochs, args.size, args.slots, args.tracking)))
-    env = {**os.environ, **({"PYTHONPATH": args.code} if args.code else {}), "WANDB_MODE": args.tracking, "WANDB_SILENT": "true", "WANDB_DIR": str(tmp)}
+    env = {**os.environ, **({"PYTHONPATH": args.code} if args.code else {}), "WANDB_MODE": args.tracking,
+           "WANDB_SILENT": "true", "WANDB_DIR": str(tmp)}
     load0 = os.getloadavg()[0]
     t0 = time.time()
     with open(tmp / "driver.txt", "w") as log:
-        subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(tmp / "spec.yaml"), "--out", str(tmp / "run")],
-                       check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+        subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(tmp / "spec.yaml"), "--out",
+                        str(tmp / "run")], check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
     wall = time.time() - t0
     m = measure(tmp / "run", args.slots)
     load1 = os.getloadavg()[0]
@@ -139,7 +141,8 @@ def main() -> None:
     print(f"  ideal (sum of train / slots)  {m['ideal']:8.1f} s   (sum of train {m['train_sum']:.1f} s)")
     print(f"  wall / ideal                  {m['phase_wall'] / m['ideal']:8.2f} x   (target <= 1.5)")
     print(f"  slot-seconds in training      {m['train_sum'] / (m['phase_wall'] * args.slots):8.1%}")
-    print("  per-trial split of slot time (mean s): " + ", ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in m["split"].items()))
+    split = ", ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in m["split"].items())
+    print(f"  per-trial split of slot time (mean s): {split}")
     print(f"  W&B logging by the driver's logger, off the slots: {m['driver_log']:.2f} s per trial")
 
 

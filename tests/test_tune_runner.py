@@ -50,7 +50,8 @@ def test_consecutive_studies_on_the_default_grid_with_the_same_settings_share_on
     from dl_drawbacks.studies.base import get_kind
 
     def study(name: str, **execution):
-        return SimpleNamespace(kind=get_kind(name), spec=SimpleNamespace(execution=ExecutionSpec(**execution)), name=name)
+        execution = ExecutionSpec(**execution)
+        return SimpleNamespace(kind=get_kind(name), spec=SimpleNamespace(execution=execution), name=name)
 
     studies = [study("compute"), study("data"), study("overfitting"), study("hparams"), study("bias"),
                study("interpretability"), study("data", max_failures=1)]
