@@ -218,6 +218,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     """Write spec and env (once), then run each study's pending trials; returns (stop, progress, pending)."""
     from .envinfo import environment
     from .tracking.run_setup import start_tracking  # the W&B group, kept with the environment; the mode, decided once
+    from .tracking.trial_logger import TrialLogger
     from .tune_runner import TrialRunner
 
     folder = LocalRunFolder(out)
@@ -235,10 +236,11 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     pending = [t for t in trials if not folder.is_finished(t.trial_id)]
     progress = Progress(total=len(trials), done=len(trials) - len(pending), labels=trial_labels(trials))
     silence_tune_output()
-    with StopRequest() as stop:
-        for study in studies:
-            todo = [t for t in pending if t.study_index == study.index]
-            if not todo or stop.signum:
+    with StopRequest() as stop, TrialLogger(out, settings=suite.tracking, group=run_id) as logger:
+        for group in grid_groups([s for s in studies if any(t.study_index == s.index for t in pending)]):
+            study = group[0]
+            todo = [t for t in pending if t.study_index in {s.index for s in group}]
+            if stop.signum:
                 continue
             execution = study.spec.execution
             runner = TrialRunner(
@@ -249,12 +251,37 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
                 max_failures=execution.max_failures,
                 checkpoint_every=execution.checkpoint_every,
                 staged=staged,
+                logger=logger,
             )
-            study.kind.run_trials(study.spec, study.options, todo, runner=runner)
+            if len(group) == 1:
+                study.kind.run_trials(study.spec, study.options, todo, runner=runner)
+            else:  # what the default run_trials does, over the trials of every study of the group
+                runner.run(todo)
             if staged:
                 staged.pull()  # trials a study ran its own way (a search) wrote here or in the bucket
                 staged.push()
     return stop, progress, pending
+
+
+def grid_groups(studies: list) -> list[list]:
+    """The studies in order, consecutive ones merged where they leave running to the default Tune grid with the
+    same concurrency, retries and checkpointing: one grid for them keeps its Tune actors (and the imports, data
+    and models they hold) warm from one study to the next instead of starting fresh processes per study."""
+    from .studies.base import StudyKind
+
+    def key(study) -> tuple | None:
+        if type(study.kind).run_trials is not StudyKind.run_trials:
+            return None  # a study that runs its trials its own way (a search) runs alone
+        e = study.spec.execution
+        return e.max_concurrent_trials or study.kind.default_concurrency, e.max_failures, e.checkpoint_every
+
+    groups: list[list] = []
+    for study in studies:
+        if groups and key(study) is not None and key(study) == key(groups[-1][0]):
+            groups[-1].append(study)
+        else:
+            groups.append([study])
+    return groups
 
 
 def record_interrupted(out: Path, pending: list[TrialSpec], signame: str, resume_command: str) -> list[str]:

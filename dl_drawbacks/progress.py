@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from ray.tune import Callback
 
 from .errors import RunFolderError
 from .storage.run_folder import LocalRunFolder
+from .tune_runner import TrialEnds
 
 
 def silence_tune_output() -> None:
@@ -51,13 +51,18 @@ class Progress:
             + (f"{label} ({trial_id})" if label else trial_id)
         )
 
-    def tune_callback(self, run_dir: Path) -> "ProgressCallback":
-        return ProgressCallback(self, run_dir)
+    def tune_callback(self, run_dir: Path, trials_of=None) -> "ProgressCallback":
+        """One line per planned trial as it ends; ``trials_of(tune_trial)`` names a task's planned trials."""
+        from .tune_runner import grid_trials
+
+        return ProgressCallback(self, run_dir, trials_of or grid_trials)
 
 
-class ProgressCallback(Callback):
-    def __init__(self, progress: Progress, run_dir: Path) -> None:
+class ProgressCallback(TrialEnds):
+    def __init__(self, progress: Progress, run_dir: Path, trials_of) -> None:
+        super().__init__(trials_of)
         self.progress, self.run_dir = progress, Path(run_dir)
+        self._died: dict[str, str] = {}  # Tune trial -> the planned trial its dead process was running
 
     def _marker(self, trial_id: str) -> dict:
         try:
@@ -66,43 +71,37 @@ class ProgressCallback(Callback):
             return {}
         return dict(marker.fields) if marker is not None else {}
 
-    def _finished(self, trial, error: bool) -> None:
-        trial_id = trial.config["trial"]["trial_id"]
+    def ended(self, trial, tune_trial, error: bool) -> None:
+        """Its progress line; a trial its task's process died on (killed, out of memory, disk full) is recorded
+        failed here (when the driver cannot write either, it says so and carries on). The trials of its batch
+        that never started stay unrecorded: ``TrialRunner.run`` runs them again, each alone."""
+        trial_id = trial["trial_id"]
         info = self._marker(trial_id)
+        if error and not info:
+            if self._died.setdefault(tune_trial.trial_id, trial_id) != trial_id:
+                return  # not started: run again
+            info = self._record_failed(trial, tune_trial)
         status = info.get("status", "failed" if error else "unknown")
         self.progress.trial_finished(trial_id, status, info.get("wall_seconds"))
 
-    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        self._finished(trial, error=False)
+    def _record_failed(self, trial, tune_trial) -> dict:
+        import polars as pl
 
-    def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        """The trial's process died, or could not write its outcome (killed, out of memory, disk full):
-        record it here. When the driver cannot write either, it says so and carries on."""
-        trial_id = trial.config["trial"]["trial_id"]
-        if not self._marker(trial_id):
-            import polars as pl
+        from .rows import ROW_SCHEMA
 
-            from .rows import ROW_SCHEMA
-
-            reason = str(getattr(trial, "error_msg", None) or "the trial's process died").strip().splitlines()
-            try:
-                LocalRunFolder(self.run_dir).write_trial(
-                    trial_id,
-                    pl.DataFrame(schema=ROW_SCHEMA),
-                    {
-                        "status": "failed",
-                        "error": f"trial process died: {reason[-1] if reason else ''}"[:500],
-                        "sweep": trial.config["trial"]["sweep"],
-                        "study": trial.config["trial"]["study"],
-                        "wall_seconds": None,
-                    },
-                )
-            except OSError as exc:
-                self.progress.line(
-                    f"cannot record trial {trial_id} as failed ({exc.strerror}: {exc.filename}); "
-                    f"it stays pending and --resume runs it"
-                )
-        self._finished(trial, error=True)
+        trial_id = trial["trial_id"]
+        reason = str(getattr(tune_trial, "error_msg", None) or "the trial's process died").strip().splitlines()
+        error = f"trial process died: {reason[-1] if reason else ''}"[:500]
+        outcome = {"status": "failed", "error": error, "sweep": trial["sweep"], "study": trial["study"],
+                   "wall_seconds": None}
+        try:
+            LocalRunFolder(self.run_dir).write_trial(trial_id, pl.DataFrame(schema=ROW_SCHEMA), outcome)
+        except OSError as exc:
+            self.progress.line(
+                f"cannot record trial {trial_id} as failed ({exc.strerror}: {exc.filename}); "
+                f"it stays pending and --resume runs it"
+            )
+        return outcome
 
     def __getstate__(self) -> dict:  # Tune pickles its run config; the stream stays behind
-        return {"run_dir": self.run_dir, "progress": None}
+        return {**super().__getstate__(), "run_dir": self.run_dir, "progress": None, "_died": {}}

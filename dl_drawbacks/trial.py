@@ -1,9 +1,11 @@
-"""The Tune trial function: one trial, in its own process, from settings to a finished rows file.
+"""The Tune trial function: a task of one trial, or a batch of short single-worker ones run in sequence, from
+settings to finished rows files.
 
 A plain-engine trial (1 worker) trains right here; a DeepSpeed trial (any worker count) runs a Ray
 Train TorchTrainer whose workers call ``deepspeed.initialize``. Either way the rows land in the run
-folder atomically with a completion marker, and the trial's W&B run is logged by rank 0's rows. A failure inside the
-trial becomes a recorded ``failed`` outcome with its message; it never touches other trials.
+folder atomically with a completion marker, and the task reports each trial as it ends; the driver's one
+logger (``tracking.trial_logger``) logs its W&B run from those rows. A failure inside a trial becomes a
+recorded ``failed`` outcome with its message; it never touches other trials, those of its batch included.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import polars as pl
 from .rows import ROW_SCHEMA, frame_from_records
 from .storage import checkpoint_root, remove_checkpoints, trial_mirror
 from .storage.run_folder import LocalRunFolder
-from .tracking.trial_log import log_trial
 from .train.checkpoint import KEEP_CHECKPOINTS
 from .train.stream_trainer import trainer_data
 from .train.worker import run_worker, train_worker
@@ -100,6 +101,7 @@ def _execute_here(config: dict[str, Any]) -> dict[str, Any]:
     trial, run_dir = config["trial"], Path(config["run_dir"])
     folder = LocalRunFolder(run_dir)
     started = time.time()
+    phases = config.get("phases", {})
     error = None
     try:
         rows, status = _train(trial, config)
@@ -114,18 +116,32 @@ def _execute_here(config: dict[str, Any]) -> dict[str, Any]:
                "node_id": _node_id()}
     try:
         folder.write_trial(trial["trial_id"], rows, outcome)
+        phases["write_seconds"] = time.time() - outcome["finished"]
     except OSError as exc:
         outcome = {**outcome, "status": "failed", "error": f"cannot write the trial's rows: {_one_line(exc)}"}
         folder.write_trial(trial["trial_id"], pl.DataFrame(schema=ROW_SCHEMA), outcome)
         return outcome
-    if status != "failed" and trial["trainer"]["workers"] == 1:  # N workers: rank 0 logs in train_worker
-        log_trial(trial, rows, run_dir=run_dir, run_id=config["run_id"], status=status)
     return outcome
 
 
 def tune_trial(config: dict[str, Any]) -> None:
-    """Entry point Ray Tune calls (``ray.tune.report`` is the only Tune API used here)."""
+    """Entry point Ray Tune calls: the task's trials in order, one report each (``ray.tune.report`` is the only
+    Tune API used here). A trial whose outcome could not even be recorded does not stop the rest of its
+    batch; the task then errs, and the driver records that trial (``progress.ProgressCallback``)."""
     from ray import tune
 
-    outcome = execute_trial(config)
-    tune.report({"failed": float(outcome["status"] == "failed"), "wall_seconds": outcome["wall_seconds"]})
+    entered = time.time()
+    shared = {k: v for k, v in config.items() if k != "trials"}
+    unrecorded = None
+    for trial in config["trials"]:
+        phases: dict[str, float] = {}
+        try:
+            outcome = execute_trial({**shared, "trial": trial, "phases": phases})
+        except Exception as exc:  # noqa: BLE001 - not even a failed marker could be written: raised below
+            unrecorded = unrecorded or exc
+            continue
+        tune.report({"dl_trial_id": trial["trial_id"], "dl_outcome": outcome["status"],
+                     "failed": float(outcome["status"] == "failed"), "wall_seconds": outcome["wall_seconds"],
+                     "entered": entered, "left": time.time(), **phases})
+    if unrecorded is not None:
+        raise unrecorded

@@ -1,12 +1,19 @@
 """Running a list of planned trials as one Ray Tune grid: what every study does by default, and what a
-study that drives Tune itself (the hparams search) uses for its fixed phases."""
+study that drives Tune itself (the hparams search) uses for its fixed phases.
+
+Short single-worker trials are batched: one Tune task runs a few of them in sequence (``trial.tune_trial``),
+each with its own rows and marker and its own report, so a grid of one-second trials is not dominated by
+per-task costs; the driver's callbacks act on each planned trial as its task reports it (``TrialEnds``).
+"""
 
 from __future__ import annotations
 
+import math
 import sys
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from ray.tune import Callback
 
@@ -14,29 +21,83 @@ from .errors import RunFolderError
 from .spec.models import TrialSpec
 from .storage.run_folder import DRIVER_LOG, RAY_TUNE, LocalRunFolder
 
+MAX_BATCH = 8  # planned trials in one Tune task at most
+TASKS_PER_SLOT = 4  # a batch is small enough that each slot runs at least this many tasks (a balanced tail)
 
-class PullTrial(Callback):
+
+def batches(trials: list[TrialSpec], slots: int, resources: Callable[[TrialSpec], Any]) -> list[list[TrialSpec]]:
+    """The tasks of a grid: single-worker trials that reserve the same resources, in plan order, in batches of
+    at most ``MAX_BATCH`` and of a size that leaves ``TASKS_PER_SLOT`` tasks per slot; a multi-worker trial
+    (its own TorchTrainer) is a task alone."""
+    groups: dict[str, list[TrialSpec]] = {}
+    for t in trials:
+        groups.setdefault(repr(resources(t)) if t.trainer.workers == 1 else f"alone:{t.trial_id}", []).append(t)
+    tasks = []
+    for group in groups.values():
+        size = max(1, min(MAX_BATCH, math.ceil(len(group) / (max(slots, 1) * TASKS_PER_SLOT))))
+        tasks += [group[i:i + size] for i in range(0, len(group), size)]
+    return tasks
+
+
+def grid_trials(tune_trial: Any) -> list[Mapping[str, Any]]:
+    """The planned trials (as dicts) of a task of ``TrialRunner.run``."""
+    return tune_trial.config["trials"]
+
+
+class TrialEnds(Callback):
+    """Calls ``ended(trial, tune_trial, error)`` once per planned trial of a Tune task: when the task reports that
+    trial's outcome (``dl_outcome`` in its result: a batch reports each trial as it ends), else when the task
+    completes (``error`` False) or errs (True) for each of its trials not reported yet."""
+
+    def __init__(self, trials_of: Callable[[Any], list[Mapping[str, Any]]] = grid_trials) -> None:
+        self.trials_of = trials_of
+        self.seen: set[str] = set()
+
+    @abstractmethod
+    def ended(self, trial: Mapping[str, Any], tune_trial: Any, error: bool) -> None:
+        """What to do once ``trial`` (a planned trial of ``tune_trial``) has ended."""
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if "dl_outcome" not in result:
+            return
+        for t in self.trials_of(trial):
+            if t["trial_id"] == result.get("dl_trial_id") and t["trial_id"] not in self.seen:
+                self.seen.add(t["trial_id"])
+                self.ended(t, trial, False)
+
+    def _rest(self, tune_trial: Any, error: bool) -> None:
+        for t in self.trials_of(tune_trial):
+            if t["trial_id"] not in self.seen:
+                self.seen.add(t["trial_id"])
+                self.ended(t, tune_trial, error)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._rest(trial, error=False)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._rest(trial, error=True)
+
+    def __getstate__(self) -> dict:  # Tune pickles its run config; what the driver holds stays with the driver
+        return {"trials_of": None, "seen": set()}
+
+
+class PullTrial(TrialEnds):
     """Before the progress line of a trial: its rows and marker from the bucket into the staging folder, and
     the driver log to the bucket (so a killed driver's log is there up to its last finished trial)."""
 
-    def __init__(self, staged: Any) -> None:
+    def __init__(self, staged: Any, trials_of: Callable[[Any], list[Mapping[str, Any]]] = grid_trials) -> None:
+        super().__init__(trials_of)
         self.staged = staged
 
-    def _pull(self, trial) -> None:
+    def ended(self, trial: Mapping[str, Any], tune_trial: Any, error: bool) -> None:
         try:
-            self.staged.pull_trial(trial.config["trial"]["trial_id"])
+            self.staged.pull_trial(trial["trial_id"])
             self.staged.push_file(DRIVER_LOG)
         except (OSError, RunFolderError) as exc:  # unreachable now (the pull after the study catches up), or damaged
-            print(f"cannot copy trial {trial.config['trial']['trial_id']} from the bucket now ({exc})", file=sys.stderr)
+            print(f"cannot copy trial {trial['trial_id']} from the bucket now ({exc})", file=sys.stderr)
 
-    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        self._pull(trial)
-
-    def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._pull(trial)
-
-    def __getstate__(self) -> dict:  # Tune pickles its run config; the staging folder stays with the driver
-        return {"staged": None}
+    def __getstate__(self) -> dict:  # the staging folder stays with the driver
+        return {**super().__getstate__(), "staged": None}
 
 
 @dataclass(frozen=True)
@@ -50,6 +111,7 @@ class TrialRunner:
     max_failures: int = 0
     checkpoint_every: int = 0
     staged: Any = None  # storage.StagedRun of a run on a bucket: trials write there, the driver pulls
+    logger: Any = None  # tracking.trial_logger.TrialLogger: the run's one W&B logger of trial runs
 
     @property
     def folder(self) -> LocalRunFolder:
@@ -60,10 +122,35 @@ class TrialRunner:
     def run_uri(self) -> str | None:
         return self.staged.bucket.uri if self.staged is not None else None
 
+    def callbacks(self, trials_of: Callable[[Any], list[Mapping[str, Any]]] = grid_trials) -> list[Callback]:
+        """Per finished trial, in this order: pulled from the bucket, its progress line, its W&B run queued."""
+        pull = [PullTrial(self.staged, trials_of)] if self.staged else []
+        log = [self.logger.callback(trials_of)] if self.logger is not None else []
+        return [*pull, self.progress.tune_callback(self.run_dir, trials_of), *log]
+
     def run(self, trials: list[TrialSpec], *, max_concurrent: int | None = None) -> None:
-        """One Tune grid over ``trials`` (each a Tune trial running ``trial.tune_trial``)."""
+        """One Tune grid over ``trials``: each task runs ``trial.tune_trial`` on a batch of them (``batches``).
+        Trials of a batch whose process died before they started have no outcome: they run again, each alone
+        (a stop request stops that grid too, and the driver records them as interrupted)."""
+        self._grid(trials, max_concurrent=max_concurrent, batched=True)
+        self._grid([t for t in trials if not self._recorded(t.trial_id)], max_concurrent=max_concurrent,
+                   batched=False)
+
+    def _recorded(self, trial_id: str) -> bool:
+        """The trial has a marker here (a bucket run's trials were pulled as they ended) or, pulled now, in the
+        bucket; a damaged one or an unreachable bucket counts as recorded (the resume check names it)."""
+        try:
+            if self.folder.marker(trial_id) is not None or self.staged is None:
+                return self.folder.marker(trial_id) is not None
+            self.staged.pull_trial(trial_id)
+            return self.folder.marker(trial_id) is not None
+        except (OSError, RunFolderError):
+            return True
+
+    def _grid(self, trials: list[TrialSpec], *, max_concurrent: int | None, batched: bool) -> None:
         if not trials:
             return
+        import ray
         from ray import tune
 
         from .cluster import tune_trial_resources
@@ -71,14 +158,15 @@ class TrialRunner:
         from .trial import tune_trial
 
         by_id = {t.trial_id: t for t in trials}
+        slots = max_concurrent or self.max_concurrent or max(1, int(ray.cluster_resources().get("CPU", 1)))  # at most
+        tasks = batches(trials, slots, tune_trial_resources) if batched else [[t] for t in trials]
         trainable = tune.with_resources(
-            tune_trial, resources=lambda cfg: tune_trial_resources(by_id[cfg["trial"]["trial_id"]])
+            tune_trial, resources=lambda cfg: tune_trial_resources(by_id[cfg["trials"][0]["trial_id"]])
         )
-        pull = [PullTrial(self.staged)] if self.staged else []  # before the progress line reads the marker
         tuner = tune.Tuner(
             trainable,
             param_space={
-                "trial": tune.grid_search([t.model_dump(mode="json") for t in trials]),
+                "trials": tune.grid_search([[t.model_dump(mode="json") for t in task] for task in tasks]),
                 "run_dir": str(self.run_dir),
                 "run_uri": self.run_uri,
                 "run_id": self.run_id,
@@ -89,13 +177,18 @@ class TrialRunner:
             tune_config=tune.TuneConfig(
                 max_concurrent_trials=max_concurrent or self.max_concurrent,
                 reuse_actors=True,
-                trial_dirname_creator=lambda t: t.config["trial"]["trial_id"],
+                trial_dirname_creator=_task_dirname,
             ),
             run_config=tune.RunConfig(
                 name=f"tune-{trials[0].study}",  # fixed: Tuner.restore finds it again
                 storage_path=f"{self.run_uri}/{RAY_TUNE}" if self.run_uri else str(self.run_dir / RAY_TUNE),
                 verbose=0,
-                callbacks=[*pull, self.progress.tune_callback(self.run_dir)],
+                callbacks=self.callbacks(),
             ),
         )
         tuner.fit()
+
+
+def _task_dirname(tune_trial: Any) -> str:
+    ids = [t["trial_id"] for t in tune_trial.config["trials"]]
+    return ids[0] if len(ids) == 1 else f"{ids[0]}+{len(ids) - 1}"

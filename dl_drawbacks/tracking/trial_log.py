@@ -1,8 +1,8 @@
 """One W&B run per trial and outcome (completed, stopped early, diverged, failed), from its rows.
 
-A trial's run is logged where its outcome is known: by the trial process once its rows and marker
-are written, or, for the outcomes only the driver sees (a trial ASHA stopped, a trial whose process
-died, a trial failed before logging), by :func:`log_unlogged_trials` when the run is analysed. Each
+A trial's run is logged on the driver from the rows and marker the trial wrote: by the run's one logger
+(``trial_logger.TrialLogger``) as each trial ends, or, for what it did not log (a trial ASHA stopped, a
+driver killed before its queue drained), by :func:`log_unlogged_trials` when the run is analysed. Each
 logged trial leaves ``RUN_DIR/wandb/logged/<trial_id>.json`` so no trial is logged twice.
 
 History: per-step rows; summary: every scalar row, keyed by ``keys`` (totals over ranks and devices)
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -98,10 +99,11 @@ def _tags(study: str, sweep: str, status: str) -> tuple[str, ...]:
     return (study, *(f"sweep:{s}" for s in str(sweep).split(",") if s), status)[:20]
 
 
-def _record(run_dir: Path, trial_id: str, status: str, run_id: str) -> None:
+def _record(run_dir: Path, trial_id: str, status: str, run_id: str, seconds: float) -> None:
     from ..storage.files import atomic_write_json
 
-    atomic_write_json(Path(run_dir) / LOGGED / f"{trial_id}.json", {"status": status, "wandb_run_id": run_id})
+    atomic_write_json(Path(run_dir) / LOGGED / f"{trial_id}.json",
+                      {"status": status, "wandb_run_id": run_id, "seconds": seconds})
 
 
 def logged_status(run_dir: Path, trial_id: str) -> str | None:
@@ -117,6 +119,7 @@ def log_trial_run(settings: TrackingSettings, rows: pl.DataFrame, *, run_dir: Pa
     """Log one trial's run from its rows and outcome; True when W&B took it (never raises)."""
     if settings.mode == "disabled":
         return False
+    t0 = time.perf_counter()
     model = spec.get("model") or {}
     model_name = f"{model.get('family')}/{model.get('size')}" if model else ""
     config = {**spec, **factor_columns(factors, reserved=set(spec)), "seed": seed, "study": study, "sweep": sweep,
@@ -135,17 +138,8 @@ def log_trial_run(settings: TrackingSettings, rows: pl.DataFrame, *, run_dir: Pa
     ok = run.active
     run.finish(exit_code=1 if status == "failed" else 0)
     if ok:
-        _record(run_dir, trial_id, status, run_id)
+        _record(run_dir, trial_id, status, run_id, time.perf_counter() - t0)
     return ok
-
-
-def log_trial(trial: dict[str, Any], rows: pl.DataFrame, *, run_dir: Path, run_id: str, status: str,
-              error: str | None = None) -> None:
-    """The trial process's call once its rows and marker are written (``run_id`` is the W&B group)."""
-    settings = TrackingSettings.model_validate(trial["tracking"])
-    log_trial_run(settings, rows, run_dir=Path(run_dir), group=run_id, trial_id=trial["trial_id"], study=trial["study"],
-                  sweep=trial["sweep"], seed=trial["seed"], factors=trial.get("factors", {}), spec=trial,
-                  status=status, error=error)
 
 
 def log_recorded_trial(run_dir: Path, trial_id: str, *, settings: TrackingSettings, group: str,

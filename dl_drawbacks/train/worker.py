@@ -23,7 +23,7 @@ from ..spec.models import TrialSpec
 from .checkpoint import Checkpointer
 from .context import StreamSplit, TrialContext
 from .engine import DeepSpeedEngine, PlainEngine
-from .flops import COUNTED_ON, counted_train_flops
+from .flops import COUNTED_ON, cached_train_flops
 from .instruments import Instruments
 from .loop import record_batching, train_trial
 
@@ -48,6 +48,18 @@ def _flop_sample(ctx: TrialContext, shape: DataShape, micro: int) -> tuple[np.nd
     return np.zeros((n, shape.n_features), np.float32), np.zeros(n, np.int64)
 
 
+def keep_torch_extensions_per_environment() -> None:
+    """DeepSpeed JIT-compiles its CPU ops (the shared-memory comm op: 1-2.5 min) into torch's extensions cache,
+    which two environments sharing ``~/.cache/torch_extensions/py311_cpu`` rebuild alternately (different
+    include paths, FACTS.md); unless the user chose a folder, each environment (``sys.prefix``) gets its own."""
+    import hashlib
+    import sys
+
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}-{hashlib.sha256(sys.prefix.encode()).hexdigest()[:8]}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(cache / "torch_extensions" / tag))
+
+
 def _device(trial: TrialSpec, local_rank: int) -> torch.device:
     if not trial.trainer.use_gpu:
         return torch.device("cpu")
@@ -66,7 +78,7 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     counted = None
     if ctx.is_chief or analytic is None:  # a family without a formula is timed with the counted figure
         x, y = _flop_sample(ctx, shape, ctx.trial.trainer.deepspeed.micro_batch)
-        counted = counted_train_flops(lambda: family.build(params, shape), x, y) / len(y)
+        counted = cached_train_flops(family, params, shape, x, y) / len(y)
     per_sample, provenance = (analytic, "analytic") if analytic is not None else (counted, COUNTED_ON)
     instruments_args.update(train_flops_per_sample=per_sample, flops_provenance=provenance,
                             samples_per_step=record_batching(ctx), tokens_per_sample=max(shape.seq_len, 1))
@@ -93,6 +105,8 @@ def run_worker(
     ``get_dataset_shard``) gives a rank its shard of each streamed split."""
     t_start = time.perf_counter()
     trial = TrialSpec.model_validate(trial_dict)
+    if trial.trainer.resolved_engine == "deepspeed":
+        keep_torch_extensions_per_environment()
     load_plugins(trial.plugins)  # the spec's own model families, datasets and kinds, on this worker too
     kind = get_kind(trial.study)
     torch.set_num_threads(trial.trainer.cpus_per_worker)
@@ -124,7 +138,8 @@ def run_worker(
 
 
 def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
-    """TorchTrainer entry point: every rank trains; rank 0 gathers all ranks' rows and returns them."""
+    """TorchTrainer entry point: every rank trains; rank 0 gathers all ranks' rows and returns them (the driver's
+    logger logs the trial's W&B run from the rows its Tune trial writes)."""
     import ray
     import ray.train
 
@@ -155,18 +170,4 @@ def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
     records = {k: records[k] + v for k, v in placement.to_records().items()}
     gathered: list[Any] = [None] * c.get_world_size()
     torch.distributed.all_gather_object(gathered, records)
-    if c.get_world_rank() != 0:
-        return None
-    from ..rows import frame_from_records
-    from ..tracking.trial_log import log_trial
-
-    rows = frame_from_records(gathered)
-    diverged = bool(rows.filter(rows["metric"] == "diverged")["value"].sum() > 0)
-    log_trial(
-        config["trial"],
-        rows,
-        run_dir=Path(config["run_dir"]),
-        run_id=config["run_id"],
-        status="diverged" if diverged else "completed",
-    )
-    return gathered
+    return gathered if c.get_world_rank() == 0 else None

@@ -45,7 +45,7 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(ray_cluster, tmp_path
 
 
 def test_a_trial_whose_process_dies_is_recorded_as_failed(ray_cluster, tmp_path, monkeypatch):
-    victim = plan(load_spec(SPEC))[1].trial_id
+    victim = plan(load_spec(SPEC))[0].trial_id  # first of its batch: the batch's other trial runs again, alone
     marker = tmp_path / "killed.txt"
     monkeypatch.setenv(FAULT_ENV, json.dumps({"kill_at_step": 5, "rank": 0, "marker": str(marker), "trials": [victim]}))
     out = tmp_path / "run"

@@ -331,6 +331,16 @@ def test_dockerfile_builds_on_ray_260_and_copies_studies_where_render_expects_th
     assert "USER 1000" in text
 
 
+def test_dockerfile_prebuilds_the_deepspeed_op_a_cpu_run_would_compile():
+    text = (K8S / "Dockerfile").read_text()
+    assert 'ARG DS_BUILD_OPS="DS_BUILD_SHM_COMM=1"' in text and "--no-build-isolation --no-binary deepspeed" in text
+    assert "installed_ops" in text and "g++" in text  # the build fails when the op was not built into the install
+    import importlib.util  # the installed DeepSpeed's own switch and op name, read without importing DeepSpeed
+
+    builder = Path(importlib.util.find_spec("deepspeed").submodule_search_locations[0]) / "ops/op_builder/cpu/comm.py"
+    assert 'BUILD_VAR = "DS_BUILD_SHM_COMM"' in builder.read_text() and 'NAME = "deepspeed_shm_comm"' in builder.read_text()
+
+
 # cluster/ (VMs and one-machine clusters) is checked here too: it is the non-Kubernetes deployment.
 def test_cluster_launcher_config_passes_rays_own_checks():
     import ray.autoscaler

@@ -28,7 +28,7 @@ def test_search_trial_writes_to_the_bucket_and_reads_a_finished_one_back(s3, mon
     config = {"trial": {"trial_id": "hparams-abc"}, "run_dir": "/nonexistent/staging", "run_uri": uri}
     search_trial(config)
     assert len(runs) == 1 and runs[0]["run_uri"] is None and runs[0]["run_dir"] != "/nonexistent/staging"
-    assert reports == [{"objective": 0.75, "dl_trial_id": "hparams-abc", "status": "completed"}]
+    assert reports == [{"objective": 0.75, "dl_trial_id": "hparams-abc", "dl_outcome": "completed"}]
     assert BucketRunFolder(open_bucket(uri)).is_finished("hparams-abc")  # rows and a marker whose checksum matches
     search_trial(config)  # proposed again: read from the bucket, not trained again
     assert len(runs) == 1 and reports[-1] == reports[0]

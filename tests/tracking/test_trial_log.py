@@ -10,7 +10,8 @@ import yaml
 
 from dl_drawbacks.rows import ROW_SCHEMA, RowBuffer
 from dl_drawbacks.tracking.settings import TrackingSettings
-from dl_drawbacks.tracking.trial_log import log_trial, log_unlogged_trials, logged_status
+from dl_drawbacks.tracking.trial_log import log_unlogged_trials, logged_status
+from dl_drawbacks.tracking.trial_logger import TrialLogger
 from dl_drawbacks.storage.run_folder import LocalRunFolder
 from wandb_offline_reader import find_offline_runs, read_offline_run
 
@@ -59,9 +60,12 @@ def run_dir(tmp_path):
 
 def test_every_outcome_gets_one_run_with_outcome_name_and_factor_columns(run_dir):
     planned = {"hp-0": _trial(0)}  # hp-1.. are known from their rows only (as a TPE trial the plan never saw)
-    log_trial(_trial(0), _rows(_trial(0)), run_dir=run_dir, run_id="grp", status="completed")  # the trial's call
+    with TrialLogger(run_dir, settings=TrackingSettings(mode="offline"), group="grp") as logger:
+        logger.submit(_trial(0))  # the driver's logger, as the trial ends
+        logger.submit(_trial(0))  # reported twice (its result, then its task's end): logged once
+    assert logger.logged == 1
     n = log_unlogged_trials(run_dir, settings=TrackingSettings(mode="offline"), group="grp", planned=planned)
-    assert n == 3  # the completed one was logged by the trial already
+    assert n == 3  # the completed one was logged by the run's logger already
     runs = [read_offline_run(f) for f in find_offline_runs(run_dir / "wandb")]
     by_outcome = {r["summary"]["outcome"]: r for r in runs}
     assert sorted(by_outcome) == sorted(OUTCOMES) and len(runs) == 4

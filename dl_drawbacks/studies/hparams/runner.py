@@ -21,7 +21,7 @@ from ...storage.run_folder import RAY_TUNE, LocalRunFolder
 from .followups import followup_trials
 from .options import HparamsOptions
 from .outcomes import objectives
-from .worker import PARTIAL, search_trial
+from .worker import PARTIAL, search_trial, search_trials
 
 
 def cluster_concurrency(trial: TrialSpec) -> int:
@@ -66,7 +66,8 @@ def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, 
 
     run_dir, run_uri = runner.run_dir, runner.run_uri
     storage = f"{run_uri}/{RAY_TUNE}" if run_uri else str(run_dir / RAY_TUNE)
-    pull = [PullTrial(runner.staged)] if runner.staged else []
+    pull = [PullTrial(runner.staged, search_trials)] if runner.staged else []
+    log = [runner.logger.callback(search_trials)] if runner.logger is not None else []
 
     asha = options.asha
     scheduler = (ASHAScheduler(time_attr="training_iteration", metric="objective", mode="max", max_t=n_evals,
@@ -75,9 +76,9 @@ def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, 
     tuner = tune.Tuner(
         trainable, param_space=param_space,
         tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler, num_samples=num_samples,
-                                    max_concurrent_trials=concurrency, reuse_actors=False),
+                                    max_concurrent_trials=concurrency, reuse_actors=True),
         run_config=tune.RunConfig(name=name, storage_path=storage, verbose=0,  # fixed name: restorable
-                                  callbacks=[*pull, SearchProgress(runner.progress, run_dir)],
+                                  callbacks=[*pull, SearchProgress(runner.progress, run_dir), *log],
                                   checkpoint_config=tune.CheckpointConfig(num_to_keep=1)),
     )
     return tuner.fit()

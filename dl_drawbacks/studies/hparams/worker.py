@@ -80,18 +80,29 @@ def final_objective(run_dir: Path, trial_id: str, outcome: dict[str, Any]) -> fl
     return float(val[-1]) if val.len() else 0.0
 
 
+def planned_trial(config: dict[str, Any]) -> dict[str, Any]:
+    """The trial a search task runs: its grid point, or (TPE) the one built from the sampled configuration; the
+    driver's callbacks build it the same way from the task's config."""
+    if "base" not in config:
+        return config["trial"]
+    from ...spec.models import TrialSpec
+    from .trials import make_trial
+
+    base = TrialSpec.model_validate(config["base"])
+    return make_trial(base, dict(config["hp"]), sweep=config["sweep"], seed=base.seed,
+                      tune_reports=True).model_dump(mode="json")
+
+
+def search_trials(tune_trial: Any) -> list[dict[str, Any]]:
+    """The planned trials of a search task, for the driver's callbacks (``tune_runner.TrialEnds``)."""
+    return [planned_trial(tune_trial.config)]
+
+
 def search_trial(config: dict[str, Any]) -> None:
     """Tune trainable of a search trial: train (reporting evaluations), then report the final objective."""
     from ray import tune
 
-    trial = config["trial"]
-    if "base" in config:  # TPE: the trial is built here from the sampled configuration
-        from ...spec.models import TrialSpec
-        from .trials import make_trial
-
-        base = TrialSpec.model_validate(config["base"])
-        trial = make_trial(base, dict(config["hp"]), sweep=config["sweep"], seed=base.seed,
-                           tune_reports=True).model_dump(mode="json")
+    trial = planned_trial(config)
     config = {**config, "trial": trial}
     if config.get("run_uri"):  # a bucket run: this node works in a mirror of the trial's objects (storage/sync.py)
         from ...storage import trial_mirror
@@ -114,4 +125,4 @@ def _search_trial_in(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     else:
         outcome = execute_trial(config)
     return {"objective": final_objective(run_dir, trial_id, outcome), "dl_trial_id": trial_id,
-            "status": outcome["status"]}
+            "dl_outcome": outcome["status"]}
