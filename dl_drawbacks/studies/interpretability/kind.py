@@ -30,6 +30,7 @@ from .analysis import analyze_rows
 
 Method = Literal["saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"]
 Baseline = Literal["zero", "blur", "train_sample"]
+Imputation = Literal["mean", "linear"]
 RoarMethod = Literal["random", "saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"]
 
 
@@ -80,6 +81,14 @@ class InterpretabilityTreatment(BaseModel):
         None,
         description="ROAR trial: the attribution method whose |attribution| (of a model trained on the clean data) "
         "ranks the features, or random (the reference ranking)",
+    )
+    roar_imputation: Imputation = Field(
+        "mean",
+        description="ROAR trial: what replaces a removed feature: mean (the per-feature training mean, Hooker et al. "
+        "2019) or linear (ROAD's noisy linear imputation from the neighbours, Rong et al. 2022; image data only)",
+    )
+    roar_noise: float = Field(
+        0.01, ge=0, description="ROAR trial, linear imputation: SD of the Gaussian noise added to an imputed feature"
     )
 
     @model_validator(mode="after")
@@ -154,6 +163,10 @@ class InterpretabilityStudy(StudyKind):
         planted = _axis_values(study, "treatment.planted", study.treatment.get("planted", False))
         if any(planted) and not images:
             raise ValueError("treatment.planted: the planted patch needs image data; use data.name digits or mnist1d")
+        if "linear" in _axis_values(study, "treatment.roar_imputation", study.treatment.get("roar_imputation")) \
+                and not images:
+            raise ValueError("treatment.roar_imputation: linear imputes from neighbouring pixels and needs image data; "
+                             "use mean")
         if "blur" in study.treatment.get("baselines", ("blur",)) and not images:
             raise ValueError("treatment.baselines: the blur baseline needs image data; list zero and/or train_sample")
 

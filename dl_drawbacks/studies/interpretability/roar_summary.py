@@ -6,8 +6,11 @@ Here: the same curves, each point with a nested interval (t over seeds + bootstr
 from per-sample correctness rows; the fraction-0 point is the condition's clean trials (the unmodified model);
 per method the ROAR gain over random = mean over fractions of (accuracy of random − accuracy of the method),
 paired by seed and test sample, with the same nested interval. "degrades faster than random" only when the
-interval's lower end is above 0. Random is the negative control: its gain is 0 by construction, its curve the
-reference. A condition without ROAR trials, only random, one seed or no predictions says so.
+interval's lower end is above 0, and only when its controls pass (``roar_controls.py``): the mask-only control
+(the removal mask alone must not predict the label well above random masks) and the convergence of every
+retraining the gain compares (the method's and random's). A refused verdict keeps its number and says why.
+Random is the negative control: its gain is 0 by construction, its curve the reference. A condition without ROAR
+trials, only random, one seed or no predictions says so.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from ...statistics import UNIT
+from .roar_controls import CONVERGENCE_RULE, LEAK_RULE, convergence, mask_control
 from .summaries import DIFFERENCE, nested, over_seeds, per_seed_samples
 
 RANDOM = "random"  # the reference ranking (treatment.roar_method)
@@ -69,7 +73,21 @@ def _paired(arrays: Arrays, method: str) -> tuple[list[float], list[int]]:
     return fractions, sorted(reduce(set.intersection, shared.values())) if shared else []
 
 
-def _gain(arrays: Arrays, method: str, level: float) -> dict[str, Any]:
+def _refusal(method: str, masks: dict[str, Any], converged: dict[str, Any]) -> str | None:
+    """Why the method's verdict is refused by a control, or None when both controls pass."""
+    mask = masks.get(method)
+    if mask is None:
+        return "the mask-only control was not recorded (rows from before study version 5)"
+    if mask["passes"] is not True:
+        return f"mask-only control: {mask['reason']} (leak {mask['leak']['estimate']:.3g})"
+    for m in (method, RANDOM):
+        c = converged.get(m)
+        if c is None or not c["passes"]:
+            return f"retraining ({m}): {c['reason'] if c else 'no train accuracy recorded'}"
+    return None
+
+
+def _gain(arrays: Arrays, method: str, level: float, masks: dict[str, Any], converged: dict[str, Any]) -> dict[str, Any]:
     if not any(m == RANDOM for m, _ in arrays):
         return _unavailable("no trial with the random ranking (the reference): add random to treatment.roar_method")
     fractions, seeds = _paired(arrays, method)
@@ -84,10 +102,13 @@ def _gain(arrays: Arrays, method: str, level: float) -> dict[str, Any]:
         "seeds": seeds,
         "by_fraction": [{"fraction": f, "gain": nested(list(diff[f].values()), level, DIFFERENCE)} for f in fractions],
     }
+    refusal = _refusal(method, masks, converged)
     if len(seeds) < 2:
         entry.update(verdict=None, reason="one seed: seed-to-seed variation is not measured; not judged")
     elif gain["low"] is None:
         entry.update(verdict=None, reason=f"not judged: {gain['reason']}")
+    elif refusal:
+        entry.update(verdict=None, reason=f"refused: {refusal}")
     else:
         entry["verdict"] = "degrades faster than random" if gain["low"] > 0 else "no faster than random"
     return entry
@@ -97,6 +118,14 @@ def _source_accuracy(rows: pl.DataFrame, roar: pl.DataFrame, level: float) -> di
     """Test accuracy of the models that ranked the features (one per seed, shared by its ROAR trials)."""
     part = rows.filter((pl.col("metric") == "roar_source_accuracy") & pl.col("trial_id").is_in(roar["trial_id"]))
     return over_seeds(part.group_by("seed").agg(pl.col("value").first())["value"].to_list(), level, UNIT)
+
+
+def _fill(rows: pl.DataFrame, roar: pl.DataFrame) -> str:
+    part = rows.filter((pl.col("metric") == "roar_imputation_noise") & pl.col("trial_id").is_in(roar["trial_id"]))
+    kinds = sorted(set(zip(part["group"].to_list(), part["value"].to_list())))
+    names = {"mean": "per-feature training mean",
+             "linear": "noisy linear imputation from the neighbours (ROAD, Rong et al. 2022), noise SD {:g}"}
+    return "; ".join(names[k].format(v) for k, v in kinds) or "per-feature training mean"
 
 
 def _removed(rows: pl.DataFrame, roar: pl.DataFrame) -> dict[str, int]:
@@ -129,12 +158,13 @@ def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, le
         for m in methods
     }
     compared = [m for m in methods if m != RANDOM]
+    masks, converged = mask_control(rows, roar, level), convergence(rows, roar)
     return {
         "available": True,
         "trials": roar.height,
         "without_predictions": missing,
         "reference": RANDOM,
-        "fill": "per-feature training mean",
+        "fill": _fill(rows, roar),
         "features_removed": _removed(rows, roar),
         "source_accuracy": _source_accuracy(rows, roar, level),
         "clean_accuracy": (
@@ -145,7 +175,11 @@ def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, le
             )
         ),
         "curves": curves,
-        "gains": {m: _gain(arrays, m, level) for m in compared},
+        "gains": {m: _gain(arrays, m, level, masks, converged) for m in compared},
+        "mask_control": masks,
+        "mask_rule": LEAK_RULE,
+        "convergence": converged,
+        "convergence_rule": CONVERGENCE_RULE,
         "gains_reason": None if compared else "only the random ranking ran: no attribution method to compare",
         "rule": RULE,
         "intervals": "nested: t over seeds + bootstrap over the test samples every seed shares",
