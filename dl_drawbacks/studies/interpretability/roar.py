@@ -88,7 +88,7 @@ def prepare_roar(ctx: Any) -> None:
     from .twins import train_twin
 
     t, train, test, seed = ctx.treatment, ctx.splits["train"], ctx.splits["test"], ctx.trial.seed
-    source = train_twin(ctx, train.x, train.y, seed=seed)
+    source, _ = train_twin(ctx, train.x, train.y, seed=seed)
     fill = np.asarray(train.x, np.float32).mean(axis=0)
     xs = {"train": np.asarray(train.x, np.float32), "test": np.asarray(test.x, np.float32)}
     masks = {name: removal_mask(order, t.roar_fraction) for name, order in _orders(ctx, source, xs).items()}
