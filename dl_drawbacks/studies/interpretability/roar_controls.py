@@ -5,9 +5,13 @@
   random masks of the same size is the leak, averaged over fractions, per seed and test sample (nested interval).
   When the leak's interval lies above ``LEAK_MARGIN``, a retrained model can read the label from where features
   were removed and the method's ROAR gain is confounded: its verdict is refused.
-- Convergence of the retraining (Hooker et al. 2019 retrain to convergence): a retrained model whose train
-  accuracy still rose by more than ``PLATEAU`` over the last quarter of its steps has not reached its plateau, and
-  a gain measured between unconverged models depends on the budget: the verdict is refused.
+- Convergence of the retraining (Hooker et al. 2019 retrain to convergence): a retrained model whose test accuracy
+  (the ROAR point itself) still moved by more than ``PLATEAU`` over the last quarter of its steps has not reached
+  its plateau, and a gain measured between such models depends on the budget (issue 25: 800 steps instead of 200
+  reversed a verdict): the verdict is refused. The plateau is judged on the point, not on train accuracy, because
+  at high removal train accuracy keeps rising by memorisation long after the point has settled (measured on
+  digits, MLP s, 90% removed at random: train 0.58 -> 0.81 from step 500 to 1600, test 0.33-0.36 throughout);
+  the final train accuracy and its late gain are printed beside it.
 """
 
 from __future__ import annotations
@@ -21,14 +25,14 @@ from ...statistics import UNIT, value_range
 from .summaries import DIFFERENCE, nested, per_seed_samples
 
 LEAK_MARGIN = 0.05  # accuracy points above random masks that count as "well above"
-PLATEAU = 0.01  # train accuracy gained over the last quarter of the steps, at most
+PLATEAU = 0.02  # |change| of the retrained test accuracy over the last quarter of the steps, at most
 LEAK_RULE = (
     f"confounded when the interval of (mask-only accuracy − random-mask accuracy) lies above {LEAK_MARGIN:g}; "
     "passes when its upper end is at most that"
 )
 CONVERGENCE_RULE = (
-    f"converged when train accuracy rose by at most {PLATEAU:g} between the evaluation at 3/4 of the steps "
-    "(or the last before it) and the end"
+    f"converged when the retrained test accuracy moved by at most {PLATEAU:g} between the evaluation at 3/4 of the "
+    "steps (or the last before it) and the end"
 )
 
 
@@ -81,27 +85,33 @@ def _late_gain(train: pl.DataFrame) -> float | None:
 
 
 def convergence(rows: pl.DataFrame, roar: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per method: how many of its retrainings reached the plateau, the largest late gain, final train accuracy."""
+    """Per method: how many of its retrainings reached the plateau, the largest late change of the point, and the
+    final train accuracy with its late gain."""
     acc = rows.filter(
-        (pl.col("metric") == "accuracy") & (pl.col("split") == "train") & pl.col("step").is_not_null()
+        (pl.col("metric") == "accuracy") & pl.col("split").is_in(["train", "test"]) & pl.col("step").is_not_null()
         & pl.col("trial_id").is_in(roar["trial_id"])
     ).sort("step")
     out: dict[str, dict[str, Any]] = {}
     for tid, method, _, _ in _settings(rows, roar):
-        train = acc.filter(pl.col("trial_id") == tid)
-        gain = _late_gain(train)
-        entry = out.setdefault(method, {"trials": 0, "converged": 0, "unmeasured": 0, "late_gains": [], "final": []})
+        mine = acc.filter(pl.col("trial_id") == tid)
+        test, train = mine.filter(pl.col("split") == "test"), mine.filter(pl.col("split") == "train")
+        change, train_gain = _late_gain(test), _late_gain(train)
+        entry = out.setdefault(method, {"trials": 0, "converged": 0, "unmeasured": 0, "changes": [], "final": [],
+                                        "train_gains": []})
         entry["trials"] += 1
-        if gain is None:
+        if change is None:
             entry["unmeasured"] += 1
         else:
-            entry["late_gains"].append(gain)
-            entry["converged"] += int(gain <= PLATEAU)
+            entry["changes"].append(abs(change))
+            entry["converged"] += int(abs(change) <= PLATEAU)
         if train.height:
             entry["final"].append(float(train["value"][-1]))
+        if train_gain is not None:
+            entry["train_gains"].append(train_gain)
     for entry in out.values():
-        gains = entry.pop("late_gains")
-        entry["largest_late_gain"] = max(gains) if gains else None
+        changes, train_gains = entry.pop("changes"), entry.pop("train_gains")
+        entry["largest_late_change"] = max(changes) if changes else None
+        entry["largest_late_train_gain"] = max(train_gains) if train_gains else None
         entry["final_train_accuracy"] = value_range(entry.pop("final"), over="retrainings").to_dict()
         entry["passes"] = entry["converged"] == entry["trials"]
         entry["reason"] = None if entry["passes"] else (

@@ -50,7 +50,9 @@ def roar_markdown(c: dict[str, Any]) -> list[str]:
                 "0 by construction" if gain is None else (_ci(gain["gain"]) if gain.get("available") else "—"),
                 f"{_ci(mask['mask_only_accuracy'])} / {_ci(mask['random_mask_accuracy'])}" if mask else "—",
                 f"{_ci(mask['leak'])}: {VERDICT[mask['passes']]}" if mask else "not recorded",
-                f"{conv['converged']}/{conv['trials']} (largest late gain {fmt(conv['largest_late_gain'])})"
+                f"{conv['converged']}/{conv['trials']} (largest late change {fmt(conv['largest_late_change'])}; "
+                f"final train acc. {fmt(conv['final_train_accuracy']['low'])}–"
+                f"{fmt(conv['final_train_accuracy']['high'])}, late train gain ≤ {fmt(conv['largest_late_train_gain'])})"
                 if conv else "—",
                 "negative control" if gain is None else _verdict(gain),
             ]
