@@ -18,6 +18,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 
+RANDOM = "random"  # the reference ranking of treatment.roar_method, filled like every other ranking
+
 
 def neighbour_weights(ndim: int) -> list[tuple[tuple[int, ...], float]]:
     """(offset, weight) of Rong et al.'s neighbourhood: 8 neighbours in 2-D, 2 in 1-D."""

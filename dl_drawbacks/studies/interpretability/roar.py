@@ -26,7 +26,7 @@ import torch
 
 from .attributions import Explainer, predict
 from .imputation import fill_mean, noisy_linear_impute
-from .roar_summary import RANDOM
+from .imputation import RANDOM
 
 
 def ranking(attributions: np.ndarray, *, seed: int) -> np.ndarray:

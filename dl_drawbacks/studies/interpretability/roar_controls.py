@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from ...statistics import UNIT, value_range
+from .imputation import RANDOM
 from .summaries import DIFFERENCE, nested, per_seed_samples
 
 LEAK_MARGIN = 0.05  # accuracy points above random masks that count as "well above"
@@ -36,20 +37,30 @@ CONVERGENCE_RULE = (
 )
 
 
-def _settings(rows: pl.DataFrame, roar: pl.DataFrame) -> list[tuple[str, str, float, int]]:
-    """(trial_id, method, fraction, seed) of every ROAR trial with a recorded setting."""
+def reference(ranking: str) -> str:
+    """The random ranking under the same imputation: random for a mean-filled ranking, random@linear for m@linear."""
+    _, at, imputation = ranking.partition("@")
+    return RANDOM + at + imputation
+
+
+def roar_settings(rows: pl.DataFrame, roar: pl.DataFrame) -> list[tuple[str, str, float, int]]:
+    """(trial_id, ranking, fraction, seed) of every ROAR trial with a recorded setting; the ranking is the method,
+    followed by @imputation when that is not the mean (a ROAR curve per method and imputation, never pooled)."""
     seeds = dict(zip(roar["trial_id"].to_list(), roar["seed"].to_list()))
     part = rows.filter((pl.col("metric") == "roar_fraction") & pl.col("trial_id").is_in(list(seeds)))
-    return [(t, m, float(f), seeds[t]) for t, m, f in part.unique("trial_id").select("trial_id", "group", "value")
-            .iter_rows()]
+    imputed = rows.filter((pl.col("metric") == "roar_imputation_noise") & pl.col("trial_id").is_in(list(seeds)))
+    imputation = dict(zip(imputed["trial_id"].to_list(), imputed["group"].to_list()))
+    return [(t, m if imputation.get(t, "mean") == "mean" else f"{m}@{imputation[t]}", float(f), seeds[t])
+            for t, m, f in part.unique("trial_id").select("trial_id", "group", "value").iter_rows()]
 
 
 def mask_control(rows: pl.DataFrame, roar: pl.DataFrame, level: float) -> dict[str, dict[str, Any]]:
     """Per method: mask-only accuracy, random-mask accuracy, the leak and whether the control passes."""
     by_method: dict[str, dict[int, list[tuple[np.ndarray, np.ndarray]]]] = {}
-    for tid, method, _, seed in _settings(rows, roar):
-        own = per_seed_samples(rows, "roar_mask_only_correct", method, [tid])
-        ref = per_seed_samples(rows, "roar_random_mask_correct", method, [tid])
+    for tid, method, _, seed in roar_settings(rows, roar):
+        group = method.partition("@")[0]
+        own = per_seed_samples(rows, "roar_mask_only_correct", group, [tid])
+        ref = per_seed_samples(rows, "roar_random_mask_correct", group, [tid])
         if own and ref and own[0].shape == ref[0].shape:
             by_method.setdefault(method, {}).setdefault(seed, []).append((own[0], ref[0]))
     out = {}
@@ -92,7 +103,7 @@ def convergence(rows: pl.DataFrame, roar: pl.DataFrame) -> dict[str, dict[str, A
         & pl.col("trial_id").is_in(roar["trial_id"])
     ).sort("step")
     out: dict[str, dict[str, Any]] = {}
-    for tid, method, _, _ in _settings(rows, roar):
+    for tid, method, _, _ in roar_settings(rows, roar):
         mine = acc.filter(pl.col("trial_id") == tid)
         test, train = mine.filter(pl.col("split") == "test"), mine.filter(pl.col("split") == "train")
         change, train_gain = _late_gain(test), _late_gain(train)

@@ -44,7 +44,7 @@ def roar_markdown(c: dict[str, Any]) -> list[str]:
         conv = (r.get("convergence") or {}).get(method)
         rows.append(
             [
-                f"{method} (reference)" if method == r["reference"] else method,
+                f"{method} (reference)" if method.partition("@")[0] == r["reference"] else method,
                 _ci(r["clean_accuracy"]) if r["clean_accuracy"].get("available", True) else "—",
                 *(_ci(at.get(f)) for f in fractions),
                 "0 by construction" if gain is None else (_ci(gain["gain"]) if gain.get("available") else "—"),

@@ -22,10 +22,10 @@ import numpy as np
 import polars as pl
 
 from ...statistics import UNIT
-from .roar_controls import CONVERGENCE_RULE, LEAK_RULE, convergence, mask_control
+from .imputation import RANDOM
+from .roar_controls import CONVERGENCE_RULE, LEAK_RULE, convergence, mask_control, reference, roar_settings
 from .summaries import DIFFERENCE, nested, over_seeds, per_seed_samples
 
-RANDOM = "random"  # the reference ranking (treatment.roar_method)
 NOT_RUN_IN_STUDY = "ROAR not run: no trial with treatment.roar_fraction"
 NOT_RUN = f"{NOT_RUN_IN_STUDY} in this condition"
 RULE = (
@@ -46,17 +46,15 @@ def _correct(rows: pl.DataFrame, trial_id: str) -> np.ndarray:
 
 
 def _arrays(rows: pl.DataFrame, roar: pl.DataFrame) -> tuple[Arrays, int]:
-    """Per-sample correctness of every ROAR trial by (method, fraction) and seed; and how many had none."""
-    seeds = dict(zip(roar["trial_id"].to_list(), roar["seed"].to_list()))
-    settings = rows.filter((pl.col("metric") == "roar_fraction") & pl.col("trial_id").is_in(list(seeds)))
+    """Per-sample correctness of every ROAR trial by (ranking, fraction) and seed; and how many had none."""
     arrays: Arrays = {}
     missing = 0
-    for tid, method, fraction in settings.unique("trial_id").select("trial_id", "group", "value").iter_rows():
+    for tid, method, fraction, seed in roar_settings(rows, roar):
         values = _correct(rows, tid)
         if not np.isfinite(fraction) or values.size == 0 or not np.isfinite(values).any():
             missing += 1
             continue
-        arrays.setdefault((method, round(float(fraction), 6)), {})[seeds[tid]] = values
+        arrays.setdefault((method, round(float(fraction), 6)), {})[seed] = values
     return arrays, missing
 
 
@@ -64,7 +62,7 @@ def _paired(arrays: Arrays, method: str) -> tuple[list[float], list[int]]:
     """Fractions where the method and random share a seed, and the seeds they share at every such fraction."""
     shared = {}
     for (m, f), by_seed in arrays.items():
-        other = arrays.get((RANDOM, f), {})
+        other = arrays.get((reference(method), f), {})
         if m == method:
             seeds = {s for s, v in by_seed.items() if s in other and other[s].shape == v.shape}
             if seeds:
@@ -80,7 +78,7 @@ def _refusal(method: str, masks: dict[str, Any], converged: dict[str, Any]) -> s
         return "the mask-only control was not recorded (rows from before study version 5)"
     if mask["passes"] is not True:
         return f"mask-only control: {mask['reason']} (leak {mask['leak']['estimate']:.3g})"
-    for m in (method, RANDOM):
+    for m in (method, reference(method)):
         c = converged.get(m)
         if c is None or not c["passes"]:
             return f"retraining ({m}): {c['reason'] if c else 'no train accuracy recorded'}"
@@ -88,12 +86,14 @@ def _refusal(method: str, masks: dict[str, Any], converged: dict[str, Any]) -> s
 
 
 def _gain(arrays: Arrays, method: str, level: float, masks: dict[str, Any], converged: dict[str, Any]) -> dict[str, Any]:
-    if not any(m == RANDOM for m, _ in arrays):
-        return _unavailable("no trial with the random ranking (the reference): add random to treatment.roar_method")
+    ref = reference(method)
+    if not any(m == ref for m, _ in arrays):
+        return _unavailable(f"no trial with the random ranking under the same imputation (the reference {ref}): "
+                            "add random to treatment.roar_method")
     fractions, seeds = _paired(arrays, method)
     if not seeds:
         return _unavailable(f"no seed ran both {method} and random at the same fractions")
-    diff = {f: {s: arrays[(RANDOM, f)][s] - arrays[(method, f)][s] for s in seeds} for f in fractions}
+    diff = {f: {s: arrays[(ref, f)][s] - arrays[(method, f)][s] for s in seeds} for f in fractions}
     gain = nested([np.mean([diff[f][s] for f in fractions], axis=0) for s in seeds], level, DIFFERENCE)
     entry: dict[str, Any] = {
         "available": True,
@@ -147,7 +147,7 @@ def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, le
         return _unavailable(
             f"every one of the {roar.height} ROAR trials ended without test predictions " "(failed or diverged)"
         )
-    methods = sorted({m for m, _ in arrays}, key=lambda m: (m != RANDOM, m))
+    methods = sorted({m for m, _ in arrays}, key=lambda m: (reference(m).partition("@")[2], m != reference(m), m))
     clean_correct = [v for v in (_correct(rows, t) for t in clean["trial_id"].to_list()) if v.size]
     curves = {
         m: [
@@ -157,7 +157,7 @@ def roar_summary(rows: pl.DataFrame, clean: pl.DataFrame, roar: pl.DataFrame, le
         ]
         for m in methods
     }
-    compared = [m for m in methods if m != RANDOM]
+    compared = [m for m in methods if m != reference(m)]
     masks, converged = mask_control(rows, roar, level), convergence(rows, roar)
     return {
         "available": True,

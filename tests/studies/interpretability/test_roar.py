@@ -97,7 +97,7 @@ def test_roar_settings_are_validated_with_the_key_named():
 
 
 def _trial(seed: int, tag: str, correct: np.ndarray, *, roar: tuple[str, float] | None = None, leak: float = 0.0,
-           late_gain: float = 0.0) -> pl.DataFrame:
+           late_gain: float = 0.0, imputation: str = "mean") -> pl.DataFrame:
     """A trial's rows; a ROAR trial's mask-only classifier is right with probability 0.1 + ``leak`` (random masks:
     0.1), and its test accuracy rises by ``late_gain`` over the last quarter of its 200 steps."""
     factors = {"model.size": "s", "trainer.budget.steps": 200, "treatment.planted": False}
@@ -111,6 +111,7 @@ def _trial(seed: int, tag: str, correct: np.ndarray, *, roar: tuple[str, float] 
         rb.add("roar_fraction", roar[1], "fraction", group=roar[0], provenance="setting")
         rb.add("roar_features_removed", n_removed(roar[1], 64), "count", group=roar[0], provenance="setting")
         rb.add("roar_source_accuracy", 0.95, "fraction", split="test", group=roar[0])
+        rb.add("roar_imputation_noise", 0.01 if imputation == "linear" else 0.0, "data units", group=imputation)
         rng = np.random.default_rng([seed, int(roar[1] * 10), len(roar[0])])
         for i, (own, ref) in enumerate(zip(rng.random(N_TEST) < 0.1 + leak, rng.random(N_TEST) < 0.1)):
             rb.add("roar_mask_only_correct", float(own), "bool", split="test", group=roar[0], epoch=i)
@@ -344,3 +345,18 @@ def test_noisy_linear_imputation_is_the_neighbours_weighted_mean_plus_its_noise(
     gap = np.zeros((1, 10), bool)
     gap[0, 4:6] = True
     np.testing.assert_allclose(noisy_linear_impute(signal, gap, (1, 10), noise=0.0, seed=0), signal, atol=1e-5)
+
+
+def test_each_imputation_has_its_own_curves_and_random_reference():
+    rows = _rows({"random": RANDOM_CURVE, "informative": FAST})
+    linear = [_trial(seed, f"lin-{m}{f}-", np.random.default_rng([seed, len(m), int(f * 10)]).random(N_TEST) < acc, roar=(m, f),
+                     imputation="linear")
+              for seed in (0, 1, 2) for m, curve in (("random", RANDOM_CURVE), ("informative", RANDOM_CURVE))
+              for f, acc in curve.items()]
+    r = _roar(pl.concat([rows, *linear]))["roar"]
+    assert set(r["curves"]) == {"random", "informative", "random@linear", "informative@linear"}
+    assert r["trials"] == 36 and set(r["gains"]) == {"informative", "informative@linear"}
+    assert r["gains"]["informative"]["verdict"] == "degrades faster than random"  # against random (mean fill)
+    lin = r["gains"]["informative@linear"]  # against random@linear, where it is no better
+    assert lin["gain"]["low"] < 0 < lin["gain"]["high"] and lin["verdict"] == "no faster than random"
+    assert r["mask_control"]["informative@linear"]["passes"] is True
