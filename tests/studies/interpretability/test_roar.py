@@ -243,8 +243,8 @@ def test_the_roar_figure_draws_every_ranking(tmp_path):
 
 
 def test_a_leaky_mask_or_an_unconverged_retraining_refuses_the_verdict_and_says_why():
-    rows = _rows({"random": RANDOM_CURVE, "informative": FAST, "leaky": FAST}, leaks={"leaky": 0.5})
-    r = _roar(rows)["roar"]
+    c = _roar(_rows({"random": RANDOM_CURVE, "informative": FAST, "leaky": FAST}, leaks={"leaky": 0.5}))
+    r = c["roar"]
     assert r["gains"]["informative"]["verdict"] == "degrades faster than random"  # its controls pass
     assert r["mask_control"]["informative"]["passes"] is True
     leaky = r["mask_control"]["leaky"]
@@ -253,10 +253,10 @@ def test_a_leaky_mask_or_an_unconverged_retraining_refuses_the_verdict_and_says_
     gain = r["gains"]["leaky"]
     assert gain["gain"]["low"] > 0 and gain["verdict"] is None  # the number stays, the verdict is refused
     assert gain["reason"].startswith("refused: mask-only control: confounded")
-    md = interpretability_markdown({"question": "q", **_findings(_roar(rows))}, [])
+    md = interpretability_markdown({"question": "q", **_findings(c)}, [])
     assert "mask-only acc. / random masks (control)" in md and "refused: mask-only control" in md
-    heads = {h["key"]: h for h in interpretability_headlines(_findings(_roar(rows)))}
-    assert not heads[f"roar/leaky/{_roar(rows)['condition']}"]["resolved"]
+    heads = {h["key"]: h for h in interpretability_headlines(_findings(c))}
+    assert not heads[f"roar/leaky/{c['condition']}"]["resolved"]
 
     slow_random = _roar(_rows({"random": RANDOM_CURVE, "informative": FAST}, late_gains={"random": 0.05}))["roar"]
     assert slow_random["convergence"]["random"]["converged"] == 0
