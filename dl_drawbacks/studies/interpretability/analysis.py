@@ -62,6 +62,8 @@ def trial_frame(rows: pl.DataFrame) -> pl.DataFrame:
         _scalar(rows, "parameters", "parameters"),
         _scalar(rows, "planted_fraction", "planted_fraction"),
         _scalar(rows, "patch_removal_flips", "patch_removal_flips"),
+        _scalar(rows, "patch_follows_wrong", "patch_follows_wrong"),
+        _scalar(rows, "patch_weight_change", "patch_weight_change"),
         _scalar(rows, "roar_fraction", "roar_share"),
         _final_accuracy(rows),
     ):
@@ -72,6 +74,8 @@ def trial_frame(rows: pl.DataFrame) -> pl.DataFrame:
         "parameters",
         "planted_fraction",
         "patch_removal_flips",
+        "patch_follows_wrong",
+        "patch_weight_change",
         "roar_share",
         "network_accuracy_test",
         "network_accuracy_test_planted",

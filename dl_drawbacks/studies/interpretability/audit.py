@@ -23,9 +23,10 @@ from .attributions import Explainer, predict, timed_attribute
 from .faithfulness import Curves, baseline_inputs, faithfulness, random_faithfulness
 from .planted import patch_scores, stamp
 from .robustness import PERTURBATIONS, infidelity_per_sample, sensitivity_per_sample
-from .sanity import agreement, cascading_randomisation, spearman_abs
+from .sanity import INPUT_REFERENCE, agreement, cascading_randomisation, spearman_abs
 
 SPLIT = "test_explain"
+RANDOM_MAP = "random"  # the infidelity reference: a map of noise
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,22 @@ def _sanity_rows(
         _per_sample(add, "sanity_similarity", spearman_abs(original, fn(twin, x, target)), "rho", f"{method}@{name}")
 
 
+def _random_infidelity_rows(add: Callable, model: nn.Module, x: np.ndarray, target: np.ndarray, seed: int) -> None:
+    """captum infidelity of a seeded N(0, 1) map: the score of an attribution that knows nothing (its reference)."""
+    values = np.random.default_rng(seed).standard_normal(x.shape)
+    for kind in PERTURBATIONS:
+        score = infidelity_per_sample(model, x, target, values, perturbation=kind, seed=seed)
+        add(f"infidelity_{kind}", float(np.mean(score)), "squared logit", split=SPLIT, group=RANDOM_MAP,
+            provenance="captum")
+
+
+def _input_reference_rows(add: Callable, x: np.ndarray, comparisons: tuple[str, ...]) -> None:
+    """The sanity tests' input-only reference: the map |x| ignores the weights, so every model's map equals the
+    trained model's (Adebayo et al. 2018, sec. 3: an edge detector passes no randomisation test)."""
+    for comparison in comparisons:
+        _per_sample(add, "sanity_similarity", spearman_abs(x, x), "rho", f"{INPUT_REFERENCE}@{comparison}")
+
+
 def audit_clean(
     model: nn.Module,
     x: np.ndarray,
@@ -148,6 +165,9 @@ def audit_clean(
         )
         if settings.sanity:
             _sanity_rows(add, model, x, target, method, timed.values, explainer, bg, twins, settings.seed)
+    _random_infidelity_rows(add, model, x[robust], target[robust], settings.seed)
+    if settings.sanity:
+        _input_reference_rows(add, x, ("randomised", *twins))
     baselines = {
         b: baseline_inputs(x, b, image_shape=explainer.image_shape, train_x=train_x, seed=settings.seed)
         for b in settings.baselines

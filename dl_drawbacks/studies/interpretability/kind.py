@@ -27,9 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ...registry import STUDIES
 from ..base import StudyKind, default_splits
 from .analysis import analyze_rows
+from .planted import first_linear
 
 Method = Literal["saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"]
 Baseline = Literal["zero", "blur", "train_sample"]
+Imputation = Literal["mean", "linear"]
 RoarMethod = Literal["random", "saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"]
 
 
@@ -42,6 +44,12 @@ class InterpretabilityTreatment(BaseModel):
     )
     planted_fraction: float = Field(0.5, gt=0, le=1, description="share of training images that carry the patch")
     patch_size: int = Field(2, ge=1, le=4, description="side of the square top-left patch, in pixels")
+    control_patch: bool = Field(
+        True,
+        description="negative control (planted: false): stamp a label-free patch (a random class's intensity) on the "
+        "same share of training images, so that its patch pixels vary and their first-layer weights train; false: "
+        "train on the data as is (a constant corner pixel then never trains its weights)",
+    )
     n_explain: int = Field(
         64, ge=2, description="test samples explained (a fixed stratified subset, the same for every trial)"
     )
@@ -61,6 +69,12 @@ class InterpretabilityTreatment(BaseModel):
     n_robustness: int = Field(16, ge=1, description="explained samples scored by captum infidelity and max-sensitivity")
     batch: int = Field(32, ge=1, description="samples per attribution call (bounds memory)")
     sanity: bool = Field(True, description="run the randomisation tests (model: cascading; data: permuted labels)")
+    twin_max_steps: int = Field(
+        5000,
+        ge=1,
+        description="data-randomisation twin: most steps it trains to fit its permuted labels (it stops at 0.9 train "
+        "accuracy on them; below that the data-randomisation verdict is refused)",
+    )
     n_maps: int = Field(3, ge=0, le=16, description="attribution maps kept as rows for the figures")
     interpretable_val_fraction: float = Field(
         0.2,
@@ -80,6 +94,14 @@ class InterpretabilityTreatment(BaseModel):
         None,
         description="ROAR trial: the attribution method whose |attribution| (of a model trained on the clean data) "
         "ranks the features, or random (the reference ranking)",
+    )
+    roar_imputation: Imputation = Field(
+        "mean",
+        description="ROAR trial: what replaces a removed feature: mean (the per-feature training mean, Hooker et al. "
+        "2019) or linear (ROAD's noisy linear imputation from the neighbours, Rong et al. 2022; image data only)",
+    )
+    roar_noise: float = Field(
+        0.01, ge=0, description="ROAR trial, linear imputation: SD of the Gaussian noise added to an imputed feature"
     )
 
     @model_validator(mode="after")
@@ -154,13 +176,17 @@ class InterpretabilityStudy(StudyKind):
         planted = _axis_values(study, "treatment.planted", study.treatment.get("planted", False))
         if any(planted) and not images:
             raise ValueError("treatment.planted: the planted patch needs image data; use data.name digits or mnist1d")
+        if "linear" in _axis_values(study, "treatment.roar_imputation", study.treatment.get("roar_imputation")) \
+                and not images:
+            raise ValueError("treatment.roar_imputation: linear imputes from neighbouring pixels and needs image data; "
+                             "use mean")
         if "blur" in study.treatment.get("baselines", ("blur",)) and not images:
             raise ValueError("treatment.baselines: the blur baseline needs image data; list zero and/or train_sample")
 
     def prepare_data(self, ctx) -> None:
         """Image data: the patch probes of every trial (test with the true-label and with a wrong-label patch);
         a planted trial also stamps its training images."""
-        from .planted import patch_indices, random_other_labels, stamp, stamp_fraction
+        from .planted import patch_indices, random_labels, random_other_labels, stamp, stamp_fraction
         from ...train.context import Split
 
         default_splits(ctx)
@@ -173,13 +199,20 @@ class InterpretabilityStudy(StudyKind):
         if ds.image_shape is None:
             return
         idx = patch_indices(ds.image_shape, t.patch_size)
-        if t.planted:
-            x_train, _ = stamp_fraction(train.x, train.y, idx, ds.n_classes, t.planted_fraction, seed=ctx.trial.seed)
+        if t.planted or t.control_patch:  # the control's patch carries a random class: label-free, but trained
+            encoded = train.y if t.planted else random_labels(len(train), ds.n_classes, seed=ctx.trial.seed + 1)
+            x_train, _ = stamp_fraction(train.x, encoded, idx, ds.n_classes, t.planted_fraction, seed=ctx.trial.seed)
             ctx.splits["train"] = Split(x_train, train.y, train.groups)
         ctx.splits["test_planted"] = Split(stamp(test.x, test.y, idx, ds.n_classes), test.y, test.groups)
         wrong = random_other_labels(test.y, ds.n_classes, seed=ctx.trial.seed)
         ctx.splits["test_patch_random"] = Split(stamp(test.x, wrong, idx, ds.n_classes), test.y, test.groups)
-        ctx.info["patch"] = idx
+        ctx.info["patch"], ctx.info["wrong_labels"] = idx, wrong
+
+    def before_training(self, ctx) -> None:
+        """Image data: keep the first layer's weights on the patch pixels, to show at the end that they trained."""
+        first = first_linear(ctx.model)
+        if "patch" in ctx.info and first is not None and ctx.is_chief:
+            ctx.info["patch_weights_at_start"] = first.weight.detach()[:, ctx.info["patch"]].float().cpu().clone()
 
     def after_training(self, ctx) -> None:
         if not ctx.is_chief:  # ZeRO 0-2: the chief holds the whole model; the others have nothing to add
@@ -188,6 +221,7 @@ class InterpretabilityStudy(StudyKind):
         from .attributions import Explainer, predict
         from .audit import AuditSettings, audit_clean, probe_patch
 
+        from .planted import patch_weight_change
         from .roar import record_correct
 
         t, test, train = ctx.treatment, ctx.splits["test"], ctx.splits["train"]
@@ -216,6 +250,11 @@ class InterpretabilityStudy(StudyKind):
         if "patch" in ctx.info:
             removed = predict(model, test.x).argmax(1) != predict(model, ctx.splits["test_planted"].x).argmax(1)
             ctx.rows.add("patch_removal_flips", float(removed.mean()), "fraction", split="test")
+            follows = predict(model, ctx.splits["test_patch_random"].x).argmax(1) == ctx.info["wrong_labels"]
+            ctx.rows.add("patch_follows_wrong", float(follows.mean()), "fraction", split="test")
+            if "patch_weights_at_start" in ctx.info:
+                ctx.rows.add("patch_weight_change", patch_weight_change(model, ctx.info), "relative norm",
+                             provenance="first layer, patch inputs")
             probe_patch(
                 model,
                 x,
@@ -244,18 +283,22 @@ class InterpretabilityStudy(StudyKind):
     @staticmethod
     def _twins(ctx) -> dict[str, Any]:
         """The reference (independently trained: another seed) and the data-randomisation twin (permuted labels)."""
-        from .twins import permuted_labels, train_twin
-        from .attributions import predict
+        from .twins import fit_accuracy, permuted_labels, train_twin
 
         train, test, seed = ctx.splits["train"], ctx.splits["test"], ctx.trial.seed
-        twins = {
-            "independent": train_twin(ctx, train.x, train.y, seed=seed + 7919),
-            "label_random": train_twin(ctx, train.x, permuted_labels(train.y, seed=seed), seed=seed + 7919),
-        }
+        permuted = permuted_labels(train.y, seed=seed)
+        independent, _ = train_twin(ctx, train.x, train.y, seed=seed + 7919)
+        label_random, steps = train_twin(
+            ctx, train.x, permuted, seed=seed + 7919, max_steps=ctx.treatment.twin_max_steps
+        )
+        ctx.rows.add("twin_steps", steps, "count", group="label_random")
+        ctx.rows.add("twin_fit_accuracy", fit_accuracy(label_random, train.x, permuted), "fraction", split="train",
+                     group="label_random", provenance="on its own (permuted) training labels")
+        twins = {"independent": independent, "label_random": label_random}
         for name, twin in twins.items():
             for split_name, split in (("train", train), ("test", test)):
-                accuracy = float((predict(twin, split.x).argmax(1) == split.y).mean())
-                ctx.rows.add("twin_accuracy", accuracy, "fraction", split=split_name, group=name)
+                ctx.rows.add("twin_accuracy", fit_accuracy(twin, split.x, split.y), "fraction", split=split_name,
+                             group=name)
         return twins
 
     @staticmethod

@@ -12,8 +12,11 @@ must beat (Adebayo et al. 2020, "Debugging tests for model explanations", spurio
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.stats import rankdata
+from torch import nn
 
 
 def patch_indices(image_shape: tuple[int, ...], size: int) -> np.ndarray:
@@ -45,6 +48,25 @@ def stamp_fraction(
     out = np.array(x, dtype=np.float32, copy=True)
     out[chosen] = stamp(x[chosen], y[chosen], indices, n_classes)
     return out, chosen
+
+
+def random_labels(n: int, n_classes: int, *, seed: int) -> np.ndarray:
+    """A uniformly random class per row: the label-free patch of the negative control."""
+    return np.random.default_rng(seed).integers(0, n_classes, size=n)
+
+
+def first_linear(model: nn.Module) -> nn.Linear | None:
+    """The model's first layer when it is fully connected (one weight column per input feature), else None."""
+    first = next((m for m in model.modules() if any(True for _ in m.parameters(recurse=False))), None)
+    return first if isinstance(first, nn.Linear) else None
+
+
+def patch_weight_change(model: nn.Module, info: dict[str, Any]) -> float:
+    """‖W_end − W_start‖ / ‖W_start‖ of the first layer's weights on the patch inputs: near 0 when they never
+    trained (a constant-zero input gets no gradient; only weight decay moves them)."""
+    start = info["patch_weights_at_start"]
+    end = first_linear(model).weight.detach()[:, info["patch"]].float().cpu()
+    return float((end - start).norm() / start.norm().clamp_min(1e-12))
 
 
 def random_other_labels(y: np.ndarray, n_classes: int, *, seed: int) -> np.ndarray:

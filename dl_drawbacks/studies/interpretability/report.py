@@ -8,6 +8,7 @@ from typing import Any
 from ...headline import as_dicts, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 from .cells import interval_cell as _ci
+from .sanity import INPUT_REFERENCE
 
 VERDICT = {True: "passes", False: "**fails**", None: "—"}
 
@@ -18,7 +19,8 @@ def _planted(c: dict[str, Any]) -> list[str]:
         return [f"Planted feature: not measurable — {p['reason']}.", ""]
     r = p["reliance"]
     rel = table(
-        ["model", "acc. true patch", "acc. patch removed", "acc. wrong patch", "drop on removal", "prediction flips"],
+        ["model", "acc. true patch", "acc. patch removed", "acc. wrong patch", "drop on removal", "prediction flips",
+         "follows a wrong patch"],
         [
             [
                 role,
@@ -27,6 +29,7 @@ def _planted(c: dict[str, Any]) -> list[str]:
                 _ci(x["accuracy_wrong_patch"]),
                 _ci(x["accuracy_drop"]),
                 _ci(x["prediction_flips"]),
+                _ci(x.get("follows_wrong_patch")),
             ]
             for role, x in (("planted", r["planted"]), ("negative control", r["control"]))
         ],
@@ -57,7 +60,8 @@ def _planted(c: dict[str, Any]) -> list[str]:
     return [
         f"Planted patch ({fmt(p['patch_area_share'])} of the input), {p['pairs']} planted/control pairs. Reliance: "
         f"{'established' if r['established'] else 'not established'} ({r['rule']}); drop over the control's: "
-        f"{_ci(r['drop_over_control'])}.",
+        f"{_ci(r['drop_over_control'])}. Negative control's patch pixels: {_trained(p.get('control_trained'))}. "
+        "No localisation is judged unless both checks pass.",
         "",
         rel,
         "",
@@ -66,6 +70,26 @@ def _planted(c: dict[str, Any]) -> list[str]:
         loc,
         "",
     ]
+
+
+def _trained(t: dict[str, Any] | None) -> str:
+    if not t:
+        return "not recorded"
+    change = t["weight_change"]
+    moved = f"weights moved {fmt(change['low'])}–{fmt(change['high'])} of their norm" if change["n"] else "no record"
+    return f"{'trained' if t['passes'] else '**not trained**'} ({moved}; {t['rule']})"
+
+
+def _twin_cell(d: dict[str, Any]) -> str:
+    control = d.get("control")
+    if not control:
+        return "—"
+    fit = control["fit_accuracy"]
+    return f"{fmt(fit['low'])}–{fmt(fit['high'])} train acc. on its labels: {VERDICT[control['passes']]}"
+
+
+def _refused(d: dict[str, Any]) -> str:
+    return f" ({d['reason']})" if d.get("reason") else ""
 
 
 def _audit(c: dict[str, Any]) -> list[str]:
@@ -79,18 +103,19 @@ def _audit(c: dict[str, Any]) -> list[str]:
     ]
     sanity = [
         [
-            m,
+            f"{m} (|x|: ignores the model, must fail)" if m == INPUT_REFERENCE else m,
             _ci(s["independent"]),
             _ci(s["randomised"]),
             VERDICT[s["model_randomisation"]["passes"]],
             _ci(s["label_random"]),
-            VERDICT[s["data_randomisation"]["passes"]],
+            _twin_cell(s["data_randomisation"]),
+            VERDICT[s["data_randomisation"]["passes"]] + _refused(s["data_randomisation"]),
         ]
         for m, s in a["sanity"].items()
     ]
     robust = [
         [
-            m,
+            "random map (reference)" if m == "random" else m,
             _ci(v["infidelity_noise"]),
             _ci(v["infidelity_removal"]),
             _ci(v["sensitivity_max"]),
@@ -113,6 +138,7 @@ def _audit(c: dict[str, Any]) -> list[str]:
                 "all layers randomised",
                 "model rand.",
                 "permuted labels",
+                "permuted twin fit (control)",
                 "data rand.",
             ],
             sanity,
@@ -197,16 +223,23 @@ def interpretability_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
             row(f"insertion_gain/{m}/{b}", f"insertion AUC gain over random order, {m}, baseline {b}",
                 v["insertion_gain"], "probability")
     for m, s in (a.get("sanity") or {}).items():
+        if m == INPUT_REFERENCE:  # the reference that must fail, not a method
+            continue
         row(f"model_randomisation/{m}", f"reference minus fully-randomised Spearman, {m}",
             s["model_randomisation"]["reference_minus_randomised"], "rho")
+        twin = s["data_randomisation"].get("control") or {"passes": False, "reason": "no twin control recorded"}
         row(f"data_randomisation/{m}", f"reference minus permuted-label Spearman, {m}",
-            s["data_randomisation"]["reference_minus_randomised"], "rho")
+            s["data_randomisation"]["reference_minus_randomised"], "rho",
+            requires=(twin["passes"], twin["reason"] or ""))
     if p.get("available"):
         reliance = p["reliance"]
         row("patch_reliance", "accuracy drop on patch removal, planted model", reliance["planted"]["accuracy_drop"],
             "fraction")
+        trained = p.get("control_trained") or {"passes": False, "reason": "the control's patch check is missing"}
         uses_patch = (bool(reliance["established"]), "the planted model does not use the patch "
                       f"({reliance['rule']}), so no localisation lift is judged")
+        if uses_patch[0] and not trained["passes"]:
+            uses_patch = (False, f"the negative control is no control: {trained['reason']}")
         for m, e in p["localisation"].items():
             row(f"patch_lift/{m}", f"patch rank AUC lift over the negative control, {m}", e["auc"]["lift_over_control"],
                 "probability", requires=uses_patch)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ...headline import Headline, as_dicts, from_interval, not_measurable
-from ...report.markdown import table
+from ...report.markdown import fmt, table
 from .cells import interval_cell as _ci
 from .roar_summary import NOT_RUN, NOT_RUN_IN_STUDY
+
+
+VERDICT = {True: "passes", False: "**fails**", None: "not judged"}
 
 
 def _verdict(g: dict[str, Any]) -> str:
@@ -28,18 +31,29 @@ def roar_markdown(c: dict[str, Any]) -> list[str]:
         "0 (clean trials)",
         *(f"{f:g} ({removed.get(f'{f:g}', '?')} features)" for f in fractions),
         "gain over random",
+        "mask-only acc. / random masks (control)",
+        "mask leak",
+        "retrainings converged",
         "verdict",
     ]
     rows = []
     for method, curve in r["curves"].items():
         at = {p["fraction"]: p["accuracy"] for p in curve}
         gain = r["gains"].get(method)
+        mask = (r.get("mask_control") or {}).get(method)
+        conv = (r.get("convergence") or {}).get(method)
         rows.append(
             [
-                f"{method} (reference)" if method == r["reference"] else method,
+                f"{method} (reference)" if method.partition("@")[0] == r["reference"] else method,
                 _ci(r["clean_accuracy"]) if r["clean_accuracy"].get("available", True) else "—",
                 *(_ci(at.get(f)) for f in fractions),
                 "0 by construction" if gain is None else (_ci(gain["gain"]) if gain.get("available") else "—"),
+                f"{_ci(mask['mask_only_accuracy'])} / {_ci(mask['random_mask_accuracy'])}" if mask else "—",
+                f"{_ci(mask['leak'])}: {VERDICT[mask['passes']]}" if mask else "not recorded",
+                f"{conv['converged']}/{conv['trials']} (largest late change {fmt(conv['largest_late_change'])}; "
+                f"final train acc. {fmt(conv['final_train_accuracy']['low'])}–"
+                f"{fmt(conv['final_train_accuracy']['high'])}, late train gain ≤ {fmt(conv['largest_late_train_gain'])})"
+                if conv else "—",
                 "negative control" if gain is None else _verdict(gain),
             ]
         )
@@ -47,7 +61,9 @@ def roar_markdown(c: dict[str, Any]) -> list[str]:
         f"ROAR (remove and retrain, Hooker et al. 2019), {r['trials']} trials: each image's features ranked by the "
         f"|attribution| of a model trained on the clean data (its test accuracy {_ci(r['source_accuracy'])}), the "
         f"top fraction replaced by the {r['fill']} in train and test, a fresh model trained on the degraded data. "
-        f"Test accuracy of the retrained models ({r['intervals']}); {r['rule']}.",
+        f"Test accuracy of the retrained models ({r['intervals']}); {r['rule']}. Controls, each refusing the "
+        f"verdict when it fails: mask-only (a logistic regression on the removal mask alone, mean over fractions): "
+        f"{r.get('mask_rule', 'not recorded')}; retraining: {r.get('convergence_rule', 'not recorded')}.",
         "",
         table(header, rows),
         "",

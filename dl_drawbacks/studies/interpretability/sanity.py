@@ -23,6 +23,7 @@ import torch
 from scipy.stats import rankdata
 from torch import nn
 
+INPUT_REFERENCE = "input"  # the map |x|: a "method" that ignores the model, scored as every method's reference
 AttributeFn = Callable[[nn.Module, np.ndarray, np.ndarray], np.ndarray]
 
 

@@ -10,8 +10,19 @@ import numpy as np
 import polars as pl
 
 from ...statistics import NONNEGATIVE, POSITIVE, UNIT, Domain, bounded, nested_interval, t_interval, value_range
+from .twins import FIT as TWIN_FIT
 
 COMPARISONS = ("randomised", "independent", "label_random")
+MIN_DROP, MIN_FOLLOW = 0.2, 0.5  # the planted model's reliance on its patch (issue 25)
+RELIANCE_RULE = (
+    f"established when the planted model's mean accuracy drop on patch removal is at least {MIN_DROP:g} or at least "
+    f"{MIN_FOLLOW:g} of its predictions follow a wrong-label patch"
+)
+MIN_WEIGHT_CHANGE = 0.05  # AdamW's decay alone moves untrained weights by lr·wd per step (~0.2% in 200 steps)
+TRAINED_RULE = (
+    f"trained when the first-layer weights on the patch pixels moved by at least {MIN_WEIGHT_CHANGE:g} of their "
+    "initial norm on every seed"
+)
 DIFFERENCE = bounded(-1, 1)  # of two accuracies, AUCs or shares
 CORRELATION = bounded(-1, 1)  # a Spearman or a similarity
 CORRELATION_GAP = bounded(-2, 2)  # the difference of two correlations
@@ -61,6 +72,30 @@ def _reliance(t: pl.DataFrame, level: float) -> dict[str, Any]:
         "accuracy_wrong_patch": over_seeds(t["network_accuracy_test_patch_random"].to_list(), level, UNIT),
         "accuracy_drop": over_seeds(drop, level, DIFFERENCE),
         "prediction_flips": over_seeds(t["patch_removal_flips"].to_list(), level, UNIT),
+        "follows_wrong_patch": over_seeds(t["patch_follows_wrong"].to_list(), level, UNIT),
+    }
+
+
+def _relies(r: dict[str, Any]) -> bool:
+    """The planted model's own check: it uses the patch (``RELIANCE_RULE``)."""
+    drop, follows = r["accuracy_drop"]["estimate"], r["follows_wrong_patch"]["estimate"]
+    return (drop is not None and drop >= MIN_DROP) or (follows is not None and follows >= MIN_FOLLOW)
+
+
+def _control_trained(c: pl.DataFrame) -> dict[str, Any]:
+    """The negative control's own check: the first-layer weights on its patch pixels trained (``TRAINED_RULE``)."""
+    change = [v for v in c["patch_weight_change"].to_list() if v is not None]
+    passes = bool(change) and len(change) == c.height and min(change) >= MIN_WEIGHT_CHANGE
+    return {
+        "weight_change": value_range(change, over="seeds").to_dict(),
+        "passes": passes,
+        "rule": TRAINED_RULE,
+        "reason": None if passes else (
+            f"the control's patch weights moved by {min(change):.3g} of their norm (< {MIN_WEIGHT_CHANGE:g}): "
+            "its patch pixels never trained (set treatment.control_patch: true)" if change
+            else "the control's patch weights were not recorded (not a fully connected first layer, or rows from "
+            "before study version 5)"
+        ),
     }
 
 
@@ -105,15 +140,17 @@ def planted_summary(rows: pl.DataFrame, clean: pl.DataFrame, planted: pl.DataFra
         - (c["network_accuracy_test_planted"] - c["network_accuracy_test"])
     ).to_list()
     planted_reliance, control_reliance = _reliance(p, level), _reliance(c, level)
-    own_drop = planted_reliance["accuracy_drop"]  # the planted model is more accurate with the patch than without it
-    relies = own_drop["low"] is not None and own_drop["low"] > 0
+    relies, trained = _relies(planted_reliance), _control_trained(c)
     methods = sorted(set(rows.filter(pl.col("metric") == "localisation_auc")["group"].to_list()))
     localisation = {m: _localisation(rows, pairs, m, level) for m in methods}
     for m, loc in localisation.items():
         lift = loc["auc"]["lift_over_control"]
-        loc["finds_planted_feature"] = None if not relies or lift["low"] is None else bool(lift["low"] > 0)
+        judged = relies and trained["passes"]
+        loc["finds_planted_feature"] = None if not judged or lift["low"] is None else bool(lift["low"] > 0)
         if not relies:
-            loc["reason"] = "not judged: the planted model's reliance on the patch is not established"
+            loc["reason"] = f"not judged: the planted model's reliance on the patch is not established ({RELIANCE_RULE})"
+        elif not trained["passes"]:
+            loc["reason"] = f"not judged: {trained['reason']}"
     area = rows.filter(pl.col("metric") == "patch_area_share")["value"]
     return {
         "available": True,
@@ -124,8 +161,9 @@ def planted_summary(rows: pl.DataFrame, clean: pl.DataFrame, planted: pl.DataFra
             "control": control_reliance,
             "drop_over_control": over_seeds(diff, level, bounded(-2, 2)),
             "established": relies,
-            "rule": "established when the interval of the planted model's accuracy drop on patch removal is above 0",
+            "rule": RELIANCE_RULE,
         },
+        "control_trained": trained,
         "localisation": localisation,
     }
 
@@ -147,8 +185,28 @@ def _faithfulness(rows: pl.DataFrame, ids: list[str], level: float) -> dict[str,
     return out
 
 
+def _twin_control(rows: pl.DataFrame, ids: list[str]) -> dict[str, Any]:
+    """The data-randomisation twin's own check: it fitted its permuted labels (Zhang et al. 2017) on every seed."""
+    fit = _per_trial(rows, "twin_fit_accuracy", ids).get("label_random", [])
+    steps = _per_trial(rows, "twin_steps", ids).get("label_random", [])
+    passes = bool(fit) and len(fit) == len(ids) and min(fit) >= TWIN_FIT
+    reached = value_range(fit, over="seeds").to_dict()
+    return {
+        "fit_accuracy": reached,
+        "steps": value_range(steps, over="seeds").to_dict(),
+        "passes": passes,
+        "rule": f"the permuted-label twin fits its own labels to at least {TWIN_FIT:g} train accuracy on every seed",
+        "reason": None if passes else (
+            f"refused: the permuted-label twin reached {reached['low']:.3g} train accuracy on its labels "
+            f"(< {TWIN_FIT:g}): it did not fit them, so it is no data-randomisation control" if fit
+            else "refused: the permuted-label twin's fit was not recorded (rows from before study version 5)"
+        ),
+    }
+
+
 def _sanity(rows: pl.DataFrame, ids: list[str], level: float) -> dict[str, Any]:
     groups = set(rows.filter(pl.col("metric") == "sanity_similarity")["group"].to_list())
+    twin = _twin_control(rows, ids)
     out = {}
     for method in sorted({g.partition("@")[0] for g in groups}):
         sim = {c: per_seed_samples(rows, "sanity_similarity", f"{method}@{c}", ids) for c in COMPARISONS}
@@ -160,6 +218,10 @@ def _sanity(rows: pl.DataFrame, ids: list[str], level: float) -> dict[str, Any]:
                 "reference_minus_randomised": iv,
                 "passes": None if iv["low"] is None else bool(iv["low"] > 0),
             }
+            if test == "data_randomisation":
+                entry[test]["control"] = twin
+                if not twin["passes"]:
+                    entry[test].update(passes=None, reason=twin["reason"])
         depth = rows.filter(
             (pl.col("metric") == "sanity_spearman") & (pl.col("group") == method) & pl.col("trial_id").is_in(ids)
         )
@@ -194,7 +256,7 @@ def audit_summary(rows: pl.DataFrame, clean: pl.DataFrame, level: float) -> dict
         "faithfulness": _faithfulness(rows, ids, level),
         "robustness": {
             m: {k: over_seeds(scalar[k].get(m, []), level, NONNEGATIVE) for k in robust}
-            for m in sorted(scalar["sensitivity_max"])
+            for m in sorted({*scalar["sensitivity_max"], *scalar["infidelity_noise"]}, key=lambda m: (m == "random", m))
         },
         "cost_seconds_per_sample": {
             m: over_seeds(v, level, POSITIVE) for m, v in sorted(scalar["explain_seconds_per_sample"].items())

@@ -25,6 +25,9 @@ def _trial(
     auc: float = 0.6,
     sims: dict[str, dict[str, float]] | None = None,
     gap_to_lr: float = 0.02,
+    follows: float = 0.6,
+    twin_fit: float = 0.95,
+    weight_change: float = 0.5,
 ) -> pl.DataFrame:
     rng = np.random.default_rng(seed * 2 + planted)
     rb = RowBuffer(
@@ -37,6 +40,8 @@ def _trial(
     rb.add("parameters", 1000.0, "count")
     rb.add("planted_fraction", 0.5 if planted else 0.0, "fraction")
     rb.add("patch_removal_flips", 0.3 if planted else 0.02, "fraction", split="test")
+    rb.add("patch_follows_wrong", follows if planted else 0.1, "fraction", split="test")
+    rb.add("patch_weight_change", weight_change, "relative norm")
     for split, value in (("test", acc), ("test_planted", acc_patch), ("test_patch_random", acc - 0.1)):
         rb.add("accuracy", value + rng.normal(0, 0.005), "fraction", split=split, step=steps)
     for i in range(N):
@@ -52,6 +57,8 @@ def _trial(
             )
             rb.add("localisation_share", auc / 4, "fraction", split="test_explain", group=method, epoch=i)
     if not planted:
+        rb.add("twin_fit_accuracy", twin_fit, "fraction", split="train", group="label_random")
+        rb.add("twin_steps", 3000, "count", group="label_random")
         for method, by in (sims or {}).items():
             for comparison, value in by.items():
                 for i in range(N):
@@ -92,10 +99,10 @@ SIMS = {
 }  # ignores the weights
 
 
-def _rows(**planted_kwargs) -> pl.DataFrame:
+def _rows(control: dict | None = None, **planted_kwargs) -> pl.DataFrame:
     frames = []
     for seed in range(3):
-        frames.append(_trial(seed, planted=False, acc=0.95, acc_patch=0.93, auc=0.6, sims=SIMS))
+        frames.append(_trial(seed, planted=False, acc=0.95, acc_patch=0.93, auc=0.6, sims=SIMS, **(control or {})))
         frames.append(_trial(seed, planted=True, **planted_kwargs))
         frames.append(_trial(seed, planted=False, steps=25, acc=0.67, acc_patch=0.66, sims=SIMS))
     return pl.concat(frames)
@@ -132,14 +139,54 @@ def test_localisation_counts_only_when_the_model_relies_on_the_patch_and_beats_t
     assert (
         no_lift["reliance"]["established"] is True and no_lift["localisation"]["ig"]["finds_planted_feature"] is False
     )
-    unused = _condition(analyze_rows(_rows(acc=0.95, acc_patch=0.95, auc=0.9), InterpretabilityOptions()), 200)[
-        "planted"
-    ]
+    unused = _condition(
+        analyze_rows(_rows(acc=0.95, acc_patch=0.95, auc=0.9, follows=0.1), InterpretabilityOptions()), 200
+    )["planted"]
     assert unused["reliance"]["established"] is False
     assert (
         unused["localisation"]["ig"]["finds_planted_feature"] is None
         and "not established" in unused["localisation"]["ig"]["reason"]
     )
+
+
+def _planted_of(**kwargs) -> dict:
+    return _condition(analyze_rows(_rows(**kwargs), InterpretabilityOptions()), 200)["planted"]
+
+
+def test_reliance_needs_a_drop_of_0_2_or_half_the_predictions_following_a_wrong_patch():
+    small_drop = _planted_of(acc=0.8, acc_patch=0.97, auc=0.9, follows=0.1)  # drop 0.17: a drop above 0 is not enough
+    assert small_drop["reliance"]["established"] is False
+    assert small_drop["reliance"]["planted"]["accuracy_drop"]["low"] > 0
+    assert small_drop["localisation"]["ig"]["finds_planted_feature"] is None
+    assert _planted_of(acc=0.7, acc_patch=0.97, auc=0.9, follows=0.1)["reliance"]["established"] is True  # drop 0.27
+    follows = _planted_of(acc=0.8, acc_patch=0.97, auc=0.9, follows=0.55)["reliance"]
+    assert follows["established"] is True
+    assert follows["planted"]["follows_wrong_patch"]["estimate"] == pytest.approx(0.55)
+
+
+def test_a_control_whose_patch_weights_never_trained_judges_no_localisation():
+    untrained = _planted_of(acc=0.7, acc_patch=0.97, auc=0.9, control={"weight_change": 0.002})
+    assert untrained["reliance"]["established"] is True and untrained["control_trained"]["passes"] is False
+    assert untrained["localisation"]["ig"]["finds_planted_feature"] is None
+    assert "never trained" in untrained["localisation"]["ig"]["reason"]
+    f = analyze_rows(_rows(acc=0.7, acc_patch=0.97, auc=0.9, control={"weight_change": 0.002}),
+                     InterpretabilityOptions())
+    lift = next(h for h in interpretability_headlines(f) if h["key"] == "patch_lift/ig")
+    assert not lift["resolved"] and "no control" in lift["reason"]
+    assert "**not trained**" in interpretability_markdown({"question": "q", **f}, [])
+    assert _planted_of(acc=0.7, acc_patch=0.97, auc=0.9)["control_trained"]["passes"] is True
+
+
+def test_a_permuted_label_twin_that_did_not_fit_refuses_the_data_randomisation_verdict():
+    f = analyze_rows(_rows({"twin_fit": 0.2}, acc=0.8, acc_patch=0.97, auc=0.9), InterpretabilityOptions())
+    ig = _condition(f, 200)["audit"]["sanity"]["ig"]
+    assert ig["model_randomisation"]["passes"] is True  # unaffected
+    data = ig["data_randomisation"]
+    assert data["reference_minus_randomised"]["low"] > 0 and data["passes"] is None
+    assert data["control"]["passes"] is False and "reached 0.2 train accuracy" in data["reason"]
+    heads = {h["key"]: h for h in interpretability_headlines(f)}
+    assert not heads["data_randomisation/ig"]["resolved"] and heads["model_randomisation/ig"]["resolved"]
+    assert "reached 0.2 train accuracy" in interpretability_markdown({"question": "q", **f}, [])
 
 
 def test_conditions_are_never_pooled_and_undertrained_ones_leave_the_headlines():

@@ -16,7 +16,8 @@ from dl_drawbacks.studies.interpretability.analysis import analyze_rows
 from dl_drawbacks.studies.interpretability.figures import roar_curves
 from dl_drawbacks.studies.interpretability.kind import InterpretabilityOptions
 from dl_drawbacks.studies.interpretability.report import interpretability_headlines, interpretability_markdown
-from dl_drawbacks.studies.interpretability.roar import degrade, n_removed, random_ranking, ranking
+from dl_drawbacks.studies.interpretability.imputation import fill_mean
+from dl_drawbacks.studies.interpretability.roar import n_removed, random_ranking, ranking, removal_mask
 from dl_drawbacks.studies.interpretability.roar_summary import NOT_RUN, NOT_RUN_IN_STUDY
 
 N_TEST = 300
@@ -27,7 +28,7 @@ def test_degrade_replaces_the_largest_attributions_by_the_fill_and_keeps_the_res
     rng = np.random.default_rng(0)
     x, attr = rng.normal(size=(6, 10)).astype(np.float32), rng.normal(size=(6, 10))
     fill, before = rng.normal(size=10).astype(np.float32), x.copy()
-    out = degrade(x, ranking(attr, seed=0), 0.3, fill)
+    out = fill_mean(x, removal_mask(ranking(attr, seed=0), 0.3), fill)
     for row in range(6):
         top = set(np.argsort(-np.abs(attr[row]))[:3])  # the 3 largest |attribution|, sign ignored
         changed = {j for j in range(10) if out[row, j] != x[row, j]}
@@ -54,9 +55,9 @@ def test_a_roar_trial_degrades_its_data_retrains_and_records_its_points():
 
     trials = [t for t in plan(load_spec("tests/specs/tiny_interpretability.yaml")) if t.treatment.get("roar_fraction")]
     frames = {}
-    for method in ("saliency", "random"):
+    for method, imputation in (("saliency", "mean"), ("random", "linear")):
         trial = trials[0].model_dump(mode="json")
-        trial["treatment"]["roar_method"] = method
+        trial["treatment"] |= {"roar_method": method, "roar_imputation": imputation}
         trial["trainer"]["budget"] = {"steps": 10, "eval_every": 10}
         frames[method] = frame_from_records([run_worker(trial, "r")])
     for method, f in frames.items():
@@ -70,6 +71,13 @@ def test_a_roar_trial_degrades_its_data_retrains_and_records_its_points():
             pl.col("metric").is_in(["localisation_auc", "deletion_auc", "interpretable_accuracy"])
         ).height
         assert "test_planted" not in set(f["split"].to_list())
+        for control in ("roar_mask_only_correct", "roar_random_mask_correct"):
+            assert f.filter(pl.col("metric") == control).height == 449
+        assert f.filter(pl.col("metric") == "roar_imputation_noise")["group"].to_list() == [
+            "mean" if method == "saliency" else "linear"]
+    saliency_mask = frames["saliency"].filter(pl.col("metric") == "roar_mask_only_correct")["value"].mean()
+    random_mask = frames["random"].filter(pl.col("metric") == "roar_mask_only_correct")["value"].mean()
+    assert saliency_mask > random_mask + 0.2  # the saliency mask encodes the digit (issue 25: 0.92-0.96 vs 0.09)
     source = [f.filter(pl.col("metric") == "roar_source_accuracy")["value"][0] for f in frames.values()]
     assert source[0] == source[1] and 0.1 < source[0] <= 1  # one source model per seed, whatever the method
 
@@ -88,7 +96,10 @@ def test_roar_settings_are_validated_with_the_key_named():
         checked_spec(spec(treatment={"roar_fraction": 0.5, "roar_method": "random", "planted": True}))
 
 
-def _trial(seed: int, tag: str, correct: np.ndarray, *, roar: tuple[str, float] | None = None) -> pl.DataFrame:
+def _trial(seed: int, tag: str, correct: np.ndarray, *, roar: tuple[str, float] | None = None, leak: float = 0.0,
+           late_gain: float = 0.0, imputation: str = "mean") -> pl.DataFrame:
+    """A trial's rows; a ROAR trial's mask-only classifier is right with probability 0.1 + ``leak`` (random masks:
+    0.1), and its test accuracy rises by ``late_gain`` over the last quarter of its 200 steps."""
     factors = {"model.size": "s", "trainer.budget.steps": 200, "treatment.planted": False}
     if roar:
         factors |= {"treatment.roar_method": roar[0], "treatment.roar_fraction": roar[1]}
@@ -100,12 +111,21 @@ def _trial(seed: int, tag: str, correct: np.ndarray, *, roar: tuple[str, float] 
         rb.add("roar_fraction", roar[1], "fraction", group=roar[0], provenance="setting")
         rb.add("roar_features_removed", n_removed(roar[1], 64), "count", group=roar[0], provenance="setting")
         rb.add("roar_source_accuracy", 0.95, "fraction", split="test", group=roar[0])
+        rb.add("roar_imputation_noise", 0.01 if imputation == "linear" else 0.0, "data units", group=imputation)
+        rng = np.random.default_rng([seed, int(roar[1] * 10), len(roar[0])])
+        for i, (own, ref) in enumerate(zip(rng.random(N_TEST) < 0.1 + leak, rng.random(N_TEST) < 0.1)):
+            rb.add("roar_mask_only_correct", float(own), "bool", split="test", group=roar[0], epoch=i)
+            rb.add("roar_random_mask_correct", float(ref), "bool", split="test", group=roar[0], epoch=i)
+        for step, acc in ((50, 0.9), (100, 0.98), (150, 0.99), (200, 0.99)):
+            rb.add("accuracy", acc, "fraction", split="train", step=step)
+        rb.add("accuracy", float(correct.mean()) - late_gain, "fraction", split="test", step=150)
     for i, value in enumerate(correct):
         rb.add("correct", float(value), "bool", split="test", epoch=i)
     return rb.frame()
 
 
-def _rows(curves: dict[str, dict[float, float]], seeds: tuple[int, ...] = (0, 1, 2)) -> pl.DataFrame:
+def _rows(curves: dict[str, dict[float, float]], seeds: tuple[int, ...] = (0, 1, 2), *,
+          leaks: dict[str, float] | None = None, late_gains: dict[str, float] | None = None) -> pl.DataFrame:
     """Clean trials at 0.95 and ROAR trials whose per-sample correctness is Bernoulli(accuracy of the curve)."""
     frames = []
     for seed in seeds:
@@ -113,7 +133,9 @@ def _rows(curves: dict[str, dict[float, float]], seeds: tuple[int, ...] = (0, 1,
         frames.append(_trial(seed, "clean", rng.random(N_TEST) < 0.95))
         for method, by_fraction in curves.items():
             for f, acc in by_fraction.items():
-                frames.append(_trial(seed, f"{method}{f}", rng.random(N_TEST) < acc, roar=(method, f)))
+                frames.append(_trial(seed, f"{method}{f}", rng.random(N_TEST) < acc, roar=(method, f),
+                                     leak=(leaks or {}).get(method, 0.0),
+                                     late_gain=(late_gains or {}).get(method, 0.0)))
     return pl.concat(frames)
 
 
@@ -218,3 +240,123 @@ def test_the_roar_figure_draws_every_ranking(tmp_path):
     c = _roar(_rows({"random": RANDOM_CURVE, "informative": FAST}))
     path = roar_curves(_findings(c), tmp_path)
     assert path is not None and path.name == "interpretability_roar.png" and path.stat().st_size > 10_000
+
+
+def test_a_leaky_mask_or_an_unconverged_retraining_refuses_the_verdict_and_says_why():
+    c = _roar(_rows({"random": RANDOM_CURVE, "informative": FAST, "leaky": FAST}, leaks={"leaky": 0.5}))
+    r = c["roar"]
+    assert r["gains"]["informative"]["verdict"] == "degrades faster than random"  # its controls pass
+    assert r["mask_control"]["informative"]["passes"] is True
+    leaky = r["mask_control"]["leaky"]
+    assert leaky["passes"] is False and leaky["leak"]["estimate"] == pytest.approx(0.5, abs=0.05)
+    assert leaky["random_mask_accuracy"]["estimate"] == pytest.approx(0.1, abs=0.03)
+    gain = r["gains"]["leaky"]
+    assert gain["gain"]["low"] > 0 and gain["verdict"] is None  # the number stays, the verdict is refused
+    assert gain["reason"].startswith("refused: mask-only control: confounded")
+    md = interpretability_markdown({"question": "q", **_findings(c)}, [])
+    assert "mask-only acc. / random masks (control)" in md and "refused: mask-only control" in md
+    heads = {h["key"]: h for h in interpretability_headlines(_findings(c))}
+    assert not heads[f"roar/leaky/{c['condition']}"]["resolved"]
+
+    slow_random = _roar(_rows({"random": RANDOM_CURVE, "informative": FAST}, late_gains={"random": 0.05}))["roar"]
+    assert slow_random["convergence"]["random"]["converged"] == 0
+    assert slow_random["convergence"]["informative"]["passes"] is True
+    assert slow_random["gains"]["informative"]["verdict"] is None
+    assert "retraining (random): 9 of 9 retrainings not converged" in slow_random["gains"]["informative"]["reason"]
+
+
+def _simulated_masks(labels: np.ndarray, *, leaky_share: float, fraction: float, rng) -> np.ndarray:
+    """Removal masks: a ``leaky_share`` of rows rank by their class's fixed feature order (the mask encodes the
+    label), the others at random. Class templates come from a fixed seed."""
+    templates = np.argsort(np.random.default_rng(99).random((10, 64)), axis=1)
+    order = random_ranking(len(labels), 64, seed=int(rng.integers(1 << 31)))
+    leaky = rng.random(len(labels)) < leaky_share
+    order[leaky] = templates[labels[leaky]]
+    return removal_mask(order, fraction)
+
+
+def _mask_control_of(leaky_share: float, seeds: int, rep: int) -> dict:
+    """The mask-only control of one simulated method over ``seeds`` seeds, as the summary computes it."""
+    from dl_drawbacks.studies.interpretability.roar import mask_only_correct
+    from dl_drawbacks.studies.interpretability.roar_controls import mask_control
+
+    frames, trials = [], []
+    for seed in range(seeds):
+        rng = np.random.default_rng([rep, seed])
+        y_train, y_test = rng.integers(0, 10, 500), rng.integers(0, 10, 200)
+        own = [_simulated_masks(y, leaky_share=leaky_share, fraction=0.5, rng=rng) for y in (y_train, y_test)]
+        ref = [_simulated_masks(y, leaky_share=0.0, fraction=0.5, rng=rng) for y in (y_train, y_test)]
+        rb = RowBuffer("interpretability", "r", f"m-{seed}", seed, {})
+        rb.add("roar_fraction", 0.5, "fraction", group="m", provenance="setting")
+        for metric, (train, test) in (("roar_mask_only_correct", own), ("roar_random_mask_correct", ref)):
+            for i, v in enumerate(mask_only_correct(train, y_train, test, y_test)):
+                rb.add(metric, float(v), "bool", split="test", group="m", epoch=i)
+        frames.append(rb.frame())
+        trials.append((f"m-{seed}", seed))
+    roar = pl.DataFrame({"trial_id": [t for t, _ in trials], "seed": [s for _, s in trials]})
+    return mask_control(pl.concat(frames), roar, 0.95)["m"]
+
+
+def _referee(leaky_share: float, truth: float, reps: int) -> list[dict]:
+    controls = [_mask_control_of(leaky_share, seeds=3, rep=rep) for rep in range(reps)]
+    if leaky_share:
+        assert all(c["passes"] is False for c in controls)  # flagged, every replication
+    else:
+        assert all(c["passes"] is not False for c in controls)  # never flagged
+    assert np.mean([c["leak"]["estimate"] for c in controls]) == pytest.approx(truth, abs=0.06)
+    return [c["leak"]["low"] <= truth <= c["leak"]["high"] for c in controls]
+
+
+LEAK_CASES = [(0.5, 0.5 * 0.9), (0.0, 0.0)]  # (share of masks that are their class's template, true leak)
+
+
+@pytest.mark.parametrize("leaky_share, truth", LEAK_CASES)
+def test_referee_the_mask_only_control_flags_a_leaky_ranking_and_not_a_random_one(leaky_share, truth):
+    """Known answer: half the masks are their class's template, so a mask-only classifier is right on those and at
+    chance (0.1) on the rest: leak 0.5 · 0.9 over random masks; a label-free ranking leaks 0. One replication:
+    flagged or not, point within 0.06, interval covering the truth (coverage over many: the slow twin)."""
+    assert all(_referee(leaky_share, truth, reps=1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("leaky_share, truth", LEAK_CASES)
+def test_referee_the_mask_only_control_covers_the_true_leak(leaky_share, truth):
+    """The same simulation over 12 independent replications: the 95% interval covers the true leak in ≥ 10."""
+    assert sum(_referee(leaky_share, truth, reps=12)) >= 10
+
+
+def test_noisy_linear_imputation_is_the_neighbours_weighted_mean_plus_its_noise():
+    from dl_drawbacks.studies.interpretability.imputation import neighbour_weights, noisy_linear_impute
+
+    assert sum(w for _, w in neighbour_weights(2)) == pytest.approx(1) and len(neighbour_weights(2)) == 8
+    yy, xx = np.mgrid[0:8, 0:8]
+    ramp = (2 * yy + 3 * xx).astype(np.float32).reshape(1, -1)  # linear: its own neighbours' symmetric mean
+    removed = np.zeros((1, 64), bool)
+    removed[0, [9, 10, 18, 27, 36, 45, 54]] = True  # interior pixels, two of them adjacent
+    np.testing.assert_allclose(noisy_linear_impute(ramp, removed, (1, 8, 8), noise=0.0, seed=0), ramp, atol=1e-4)
+    x = np.random.default_rng(0).normal(size=(40, 64)).astype(np.float32)
+    removed = np.random.default_rng(1).random((40, 64)) < 0.5
+    exact = noisy_linear_impute(x, removed, (1, 8, 8), noise=0.0, seed=0)
+    noisy = noisy_linear_impute(x, removed, (1, 8, 8), noise=0.2, seed=0)
+    np.testing.assert_array_equal(noisy[~removed], x[~removed])  # kept features untouched
+    assert np.std(noisy[removed] - exact[removed]) == pytest.approx(0.2, rel=0.15)
+    assert not np.allclose(exact[removed], x[removed])  # removed features are replaced
+    signal = np.arange(10, dtype=np.float32)[None] * 1.5  # 1-D: the mean of the two neighbours
+    gap = np.zeros((1, 10), bool)
+    gap[0, 4:6] = True
+    np.testing.assert_allclose(noisy_linear_impute(signal, gap, (1, 10), noise=0.0, seed=0), signal, atol=1e-5)
+
+
+def test_each_imputation_has_its_own_curves_and_random_reference():
+    rows = _rows({"random": RANDOM_CURVE, "informative": FAST})
+    linear = [_trial(seed, f"lin-{m}{f}-", np.random.default_rng([seed, len(m), int(f * 10)]).random(N_TEST) < acc, roar=(m, f),
+                     imputation="linear")
+              for seed in (0, 1, 2) for m, curve in (("random", RANDOM_CURVE), ("informative", RANDOM_CURVE))
+              for f, acc in curve.items()]
+    r = _roar(pl.concat([rows, *linear]))["roar"]
+    assert set(r["curves"]) == {"random", "informative", "random@linear", "informative@linear"}
+    assert r["trials"] == 36 and set(r["gains"]) == {"informative", "informative@linear"}
+    assert r["gains"]["informative"]["verdict"] == "degrades faster than random"  # against random (mean fill)
+    lin = r["gains"]["informative@linear"]  # against random@linear, where it is no better
+    assert lin["gain"]["low"] < 0 < lin["gain"]["high"] and lin["verdict"] == "no faster than random"
+    assert r["mask_control"]["informative@linear"]["passes"] is True
