@@ -105,7 +105,7 @@ def _fanova_finding(sample: pl.DataFrame, options: HparamsOptions, *, sampled: i
             "method": f"fANOVA main effects as shares of the forest's total variance (Hutter et al. 2014; optuna "
                       f"FanovaImportanceEvaluator, {options.fanova_trees} trees, not normalised), log-uniform "
                       f"hyperparameters as log10; interactions: 1 - sum of main effects; {options.bootstraps} "
-                      f"bootstrap resamples of the configurations (percentile interval, rank frequencies); null: "
+                      f"bootstrap resamples of the configurations (basic interval, rank frequencies); null: "
                       f"{options.bootstraps} permutations of the objective against the largest importance of each "
                       "(maxT)"}
 

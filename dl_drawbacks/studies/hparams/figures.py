@@ -26,8 +26,8 @@ def _numeric(col: pl.Series) -> tuple[np.ndarray, list | None, bool]:
 
 
 def importance_bars(findings: dict[str, Any], out_dir: Path) -> Path | None:
-    """fANOVA importance per hyperparameter with its bootstrap interval, rank-1 frequency and the null's 95th "
-      "percentile."""
+    """fANOVA importance per hyperparameter with its bootstrap interval, rank-1 frequency and the null's 95th
+    percentile."""
     imp = findings["importance"].get("full_budget") or {}
     label = "at the full budget"
     if not imp.get("available"):

@@ -13,7 +13,7 @@ hyperparameters explain. It works on the raw scale of each distribution (FACTS.m
 Here (``analysis.importance``): the sample is a scrambled Sobol sample of the space trained to the full budget (the
 objective users care about), and beside it, labelled early, every configuration of the random search at its
 first ASHA rung (a budget each of them reached, so no survivor filter). Stability: ``n_bootstrap`` resamples of the configurations
-(rank frequencies, percentile intervals). Null: the same fit on objectives permuted across
+(rank frequencies, basic bootstrap intervals). Null: the same fit on objectives permuted across
 configurations (Altmann et al. 2010, "Permutation importance: a corrected feature importance
 measure"), compared with the largest importance of each permutation (Westfall & Young 1993 maxT,
 familywise over the parameters): a forest fitted to noise still assigns variance shares, so only the null
@@ -52,19 +52,24 @@ def _native(value: Any) -> Any:
 
 def replicate_interval(replicates: np.ndarray, estimate: float, *, units: int, over: str,
                        level: float = 0.95) -> Interval:
-    """Percentile interval of bootstrap replicates computed here (the fits are shared by every parameter) of an
-    importance share in [0, 1]; refused below ``MIN_BOOTSTRAP_UNITS`` resampled ``units`` (configurations)."""
+    """Basic bootstrap interval (Davison & Hinkley 1997, eq. 5.6: 2 x estimate - the replicates' upper and lower
+    quantiles, clipped to [0, 1]) of a variance share from replicates computed here (the fits are shared by every
+    parameter); refused below ``MIN_BOOTSTRAP_UNITS`` resampled ``units`` (configurations). Basic, not percentile:
+    a resample's duplicated configurations shift a forest's shares (small shares up, the interaction share down), and
+    the basic interval turns that shift around instead of reporting it as the interval (tests/studies/hparams/
+    test_importance_referee.py measures its coverage)."""
     v = replicates[np.isfinite(replicates)]
     n = {"configurations": units, "resamples": int(v.size)}
+    method = "bootstrap-basic"
     if units < MIN_BOOTSTRAP_UNITS:
-        return Interval(estimate, None, None, "bootstrap-percentile", level, over, n,
+        return Interval(estimate, None, None, method, level, over, n,
                         f"not measurable: {units} configurations (a bootstrap interval needs at least "
                         f"{MIN_BOOTSTRAP_UNITS})", str(UNIT))
     if v.size < 2:
-        return Interval(estimate, None, None, "bootstrap-percentile", level, over, n, f"{v.size} usable resample(s)",
-                        str(UNIT))
+        return Interval(estimate, None, None, method, level, over, n, f"{v.size} usable resample(s)", str(UNIT))
     low, high = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
-    return Interval(estimate, float(low), float(high), "bootstrap-percentile", level, over, n, None, str(UNIT))
+    return Interval(estimate, float(np.clip(2 * estimate - high, 0, 1)), float(np.clip(2 * estimate - low, 0, 1)),
+                    method, level, over, n, None, str(UNIT))
 
 
 class FanovaBootstrap:

@@ -89,13 +89,13 @@ def _fanova_block(title: str, imp: dict[str, Any]) -> list[str]:
 
 
 def _outside(p: dict[str, Any]) -> str:
-    """A flag when the point importance lies outside its bootstrap interval: resampling configurations with
-    duplicates inflates small variance shares, so the percentile interval is biased upwards there."""
+    """A flag when the point importance lies outside its bootstrap interval: every resample moved the share the
+    same way (duplicated configurations inflate small shares), more than the basic interval's reflection undoes."""
     iv, point = p.get("interval") or {}, p.get("point")
     low, high = iv.get("low"), iv.get("high")
     if not isinstance(point, (int, float)) or low is None or high is None or low <= point <= high:
         return ""
-    return " — the estimate lies outside its bootstrap interval (upward bootstrap bias of a small share)"
+    return " — the estimate lies outside its bootstrap interval (every resample shifted this share one way: bootstrap bias)"
 
 
 def _gain(v: dict[str, Any]) -> str:
