@@ -68,7 +68,10 @@ def importance(table: pl.DataFrame, curves: pl.DataFrame, options: HparamsOption
                                       "chance), every configuration of the "
                             + ("random search" if options.search == "random" else "TPE search (not a uniform sample)")
                             + "; what matters after one evaluation, not at the full budget")
-    return {"available": bool(full.get("available") or early.get("available")), "full_budget": full, "early": early}
+    out = {"available": bool(full.get("available") or early.get("available")), "full_budget": full, "early": early}
+    if not out["available"]:
+        out["reason"] = f"full budget: {full.get('reason')}; early: {early.get('reason')}"
+    return out
 
 
 def _fanova_finding(sample: pl.DataFrame, options: HparamsOptions, *, sampled: int, present: pl.DataFrame,
@@ -125,7 +128,7 @@ def search_summary(table: pl.DataFrame, sweep: str, names: list[str]) -> dict[st
 
 def failure_region(table: pl.DataFrame, names: list[str]) -> dict[str, Any]:
     """Where in the space training fails: the diverged share per bin (numeric: quartiles) or category."""
-    pool = table.filter(pl.col("sweep").is_in(["search", "transfer", "oat"]))
+    pool = table.filter(pl.col("sweep").is_in(["search", "transfer", "oat", "sample"]))
     causes = pool.filter(pl.col("status") == "diverged").group_by("divergence").len()
     out = {"trials": pool.height, "diverged": int((pool["status"] == "diverged").sum()),
            "by_cause": {k: int(v) for k, v in causes.iter_rows()}}

@@ -191,7 +191,7 @@ def _failures_and_cost(f: dict[str, Any]) -> list[str]:
     fl, c = f["failures"], f["cost"]
     out = _missing("Failures", fl) or [
         "### Where training fails",
-        f"{fl['diverged']} of {fl['trials']} search/one-at-a-time trials diverged ({fl['by_cause']}).",
+        f"{fl['diverged']} of {fl['trials']} search, one-at-a-time and full-budget sample trials diverged ({fl['by_cause']}).",
     ]
     rows = [
         [n, b["bin"], b["trials"], b["diverged_share"]]
