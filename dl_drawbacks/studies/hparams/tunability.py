@@ -43,8 +43,10 @@ def test_score(runs: pl.DataFrame) -> pl.Series:
 def paired_gain(table: pl.DataFrame, cid: str, reference: str, task: str, seeds: list[int]) -> dict[str, Any]:
     """Mean over seeds of test(cid) - test(reference), paired by seed, with its t interval."""
     a, b = fresh_runs(table, cid, task, seeds), fresh_runs(table, reference, task, seeds)
-    a = a.with_columns(test_score(a).alias("score")).select("seed", "score")
-    b = b.with_columns(test_score(b).alias("score")).select("seed", pl.col("score").alias("reference"))
+    # one run per seed: the same configuration can be re-run in two roles (best_seeds and transfer_seeds) on a task
+    a = a.with_columns(test_score(a).alias("score")).sort("trial_id").unique("seed", keep="first").select("seed", "score")
+    b = (b.with_columns(test_score(b).alias("score")).sort("trial_id").unique("seed", keep="first")
+         .select("seed", pl.col("score").alias("reference")))
     both = a.join(b, on="seed").drop_nulls()
     if both.height == 0:
         return {"available": False, "reason": "not measurable: no fresh seed has finished runs of both configurations"}

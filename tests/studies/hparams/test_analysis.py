@@ -99,6 +99,8 @@ def test_tunability_gain_on_fresh_seeds_and_test_both_directions(synthetic_study
     table, _, names, seeds = table_of(*synthetic_study(peak_in_log_lr))
     t = tunability(table, names, seeds, top_k=2)
     assert t["overall"]["gain"] > 0.1 and t["overall"]["interval"]["low"] > 0
+    # both searches choose the same configuration: its best_seeds and transfer_seeds re-runs on digits count once
+    assert t["overall"]["seeds"] == 3 and t["overall"]["interval"]["n"] == {"seeds_(paired)": 3}
     assert t["per_hparam"]["lr"]["gain"] > 0.1 and t["per_hparam"]["lr"]["interval"]["low"] > 0
     assert t["per_hparam"]["optimizer"]["gain"] == 0.0 or t["per_hparam"]["optimizer"]["interval"]["low"] <= 0
     assert t["search_check"]["available"] and not t["search_check"]["search_too_weak"]
