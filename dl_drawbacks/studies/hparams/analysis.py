@@ -47,16 +47,18 @@ def importance(table: pl.DataFrame, curves: pl.DataFrame, options: HparamsOption
     """fANOVA (+ PED-ANOVA) on the objective users care about, the full-budget Sobol sample (``full_budget``), and
     beside it on every configuration of task A's search at its first rung (``early``)."""
     names = list(options.search_space)
-    sample = table.filter(pl.col("sweep") == "sample").filter(
-        pl.col("objective").is_not_null() & pl.col("objective").is_finite() & pl.col("status").is_in(FULL))
-    planned = {config_id({n: c[n] for n in names})
-               for c in sobol_configs(options.search_space, options.full_budget_configs, seed=options.sample_seed)}
+    planned = list({config_id({n: c[n] for n in names}): c for c in
+                    sobol_configs(options.search_space, options.full_budget_configs, seed=options.sample_seed)}.items())
     present = table.filter(pl.col("sweep") == "sample")
-    full = _fanova_finding(sample, options, sampled=len(planned), present=present, missing=[], rung=None,
-                           objective="validation accuracy at the full budget (diverged: chance), every configuration "
-                                     f"of a scrambled Sobol sample of {len(planned)} trained without early stopping")
-    if options.full_budget_configs == 0:
-        full = {"available": False, "reason": "not measured: analysis.full_budget_configs is 0"}
+    sample = present.filter(pl.col("objective").is_not_null() & pl.col("objective").is_finite()
+                            & pl.col("status").is_in(FULL))
+    full = {"available": False, "reason": "not measured: analysis.full_budget_configs is 0"}
+    if planned:
+        full = _fanova_finding(sample, options, sampled=len(planned), present=present, rung=None,
+                               missing=[c for cid, c in planned if cid not in set(present["config_id"])],
+                               objective="validation accuracy at the full budget (diverged: chance), every "
+                                         f"configuration of a scrambled Sobol sample of {len(planned)} trained "
+                                         "without early stopping")
     rung = common_rung(table, "search", options)
     search = table.filter(pl.col("sweep") == "search")
     sampled = options.n_trials if options.search == "random" else search.height

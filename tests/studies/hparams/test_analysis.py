@@ -66,8 +66,11 @@ def test_importance_null_finds_nothing(synthetic_study):
 def test_importance_counts_and_names_failed_configurations(synthetic_study):
     rows, options = synthetic_study(peak_in_log_lr, bootstraps=3)
     search = rows.filter(pl.col("factors").str.contains('"sweep":"search"'))["trial_id"].unique().sort()[:2]
-    imp = analyze(rows.filter(~pl.col("trial_id").is_in(search.implode())), options)["importance"]["early"]
+    sample = rows.filter(pl.col("factors").str.contains('"sweep":"sample"'))["trial_id"].unique().sort()[:3]
+    found = analyze(rows.filter(~pl.col("trial_id").is_in(pl.concat([search, sample]).implode())), options)
+    imp, full = found["importance"]["early"], found["importance"]["full_budget"]
     assert imp["configurations_used"] == 22 and imp["failed_or_missing"] == 2 and len(imp["missing_configs"]) == 2
+    assert full["configurations_used"] == 29 and full["failed_or_missing"] == 3 and len(full["missing_configs"]) == 3
 
 
 def test_variance_decomposition_both_directions(synthetic_study):
