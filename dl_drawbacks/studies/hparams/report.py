@@ -264,7 +264,7 @@ def hparams_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
             f"{fmt(imp['main_effects']['estimate'])}, interactions {fmt(imp['interactions']['estimate'])}; ranked first "
             f"in {fmt(p['top1_frequency'])} of resamples; null p {fmt(null_p)})", p["interval"],
             unit="variance share", label="fitted", estimate=p["point"],
-            requires=(null_p is not None and null_p < 0.05, f"its importance is within the permutation null "
+            requires=(null_p is not None and null_p <= 0.05, f"its importance is within the permutation null "
                                                             f"(p {fmt(null_p)})")))
     elif f["importance"].get("early", {}).get("available"):
         out.append(not_measurable("hparams", "importance", "most important hyperparameter at the full budget",

@@ -43,8 +43,12 @@ def table_of(rows, options):
 
 def test_importance_at_the_full_budget_and_early_find_log_lr_on_every_configuration(synthetic_study):
     rows, options = synthetic_study(peak_in_log_lr)
-    found = analyze(rows, options)["importance"]
+    findings = analyze(rows, options)
+    found = findings["importance"]
     full, early = found["full_budget"], found["early"]
+    # 19 permutations: p = 1/20 is the smallest p-value they give, and it rejects at 0.05 (as "matters" does)
+    headline = next(h for h in get_kind("hparams").headlines(findings) if h["key"] == "importance")
+    assert headline["resolved"] and "at the full budget: lr" in headline["finding"] and full["params"]["lr"]["null_p_value"] == 0.05
     assert full["available"] and full["ranking"][0] == "lr" and full["matters"] == ["lr"]
     assert full["configurations_used"] == full["configurations_sampled"] == 32 and full["rung"] is None
     assert "full budget" in full["objective"] and "Sobol" in full["objective"]
