@@ -234,4 +234,4 @@ def test_tiny_hparams_study_on_a_bucket(s3, tmp_path):
     trials = {path.split("/")[1] for path in bucket.listing("trials")}
     assert len(trials) >= 16 and all(BucketRunFolder(bucket).is_finished(t) for t in trials)  # 8 + 8 searched, then the rest
     findings = json.loads(bucket.read_bytes("findings.json"))["hparams"]
-    assert findings["importance"]["configurations_used"] == 8
+    assert findings["importance"]["early"]["configurations_used"] == 8

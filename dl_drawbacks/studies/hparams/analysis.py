@@ -1,5 +1,6 @@
 """Findings of a hyperparameter study from its outcome table (one row per trial, see ``outcomes``):
-the searches, importance of the space, where training fails and what the search cost.
+the searches, importance of the space (at the full budget, and early), where training fails and what the
+search cost.
 
 Every function returns ``{"available": False, "reason": ...}`` when its pool is empty or degenerate.
 """
@@ -11,9 +12,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .followups import ranked_search
+from .followups import FULL, ranked_search
 from .options import HparamsOptions
-from .space import sample_configs
+from .space import sample_configs, sobol_configs
 from .trials import config_id
 
 
@@ -43,30 +44,58 @@ def _inside(dist, name: str) -> pl.Expr:
 
 
 def importance(table: pl.DataFrame, curves: pl.DataFrame, options: HparamsOptions) -> dict[str, Any]:
-    """fANOVA (+ PED-ANOVA) on every sampled configuration of task A at the common rung (see ``importance``)."""
+    """fANOVA (+ PED-ANOVA) on the objective users care about, the full-budget Sobol sample (``full_budget``), and
+    beside it on every configuration of task A's search at its first rung (``early``)."""
+    names = list(options.search_space)
+    planned = list({config_id({n: c[n] for n in names}): c for c in
+                    sobol_configs(options.search_space, options.full_budget_configs, seed=options.sample_seed)}.items())
+    present = table.filter(pl.col("sweep") == "sample")
+    sample = present.filter(pl.col("objective").is_not_null() & pl.col("objective").is_finite()
+                            & pl.col("status").is_in(FULL))
+    full = {"available": False, "reason": "not measured: analysis.full_budget_configs is 0"}
+    if planned:
+        full = _fanova_finding(sample, options, sampled=len(planned), present=present, rung=None,
+                               missing=[c for cid, c in planned if cid not in set(present["config_id"])],
+                               objective="validation accuracy at the full budget (diverged: chance), every "
+                                         f"configuration of a scrambled Sobol sample of {len(planned)} trained "
+                                         "without early stopping")
+    rung = common_rung(table, "search", options)
+    search = table.filter(pl.col("sweep") == "search")
+    sampled = options.n_trials if options.search == "random" else search.height
+    missing = [c for c in (sample_configs(options.search_space, options.n_trials, seed=options.sample_seed)
+                           if options.search == "random" else []) if config_id(c) not in set(search["config_id"])]
+    early = _fanova_finding(value_at_eval(table, curves, "search", rung), options, sampled=sampled, present=search,
+                            missing=missing, rung=rung,
+                            objective=f"EARLY: validation accuracy at evaluation {rung} of the ASHA search (diverged: "
+                                      "chance), every configuration of the "
+                            + ("random search" if options.search == "random" else "TPE search (not a uniform sample)")
+                            + "; what matters after one evaluation, not at the full budget")
+    out = {"available": bool(full.get("available") or early.get("available")), "full_budget": full, "early": early}
+    if not out["available"]:
+        out["reason"] = f"full budget: {full.get('reason')}; early: {early.get('reason')}"
+    return out
+
+
+def _fanova_finding(sample: pl.DataFrame, options: HparamsOptions, *, sampled: int, present: pl.DataFrame,
+                    missing: list, rung: int | None, objective: str) -> dict[str, Any]:
+    """fANOVA main effects with bootstrap and permutation null on one pool of configurations (see ``importance``)."""
     from .importance import FanovaBootstrap, ped_anova
 
     space = options.search_space
     names = list(space)
-    rung = common_rung(table, "search", options)
-    sample = value_at_eval(table, curves, "search", rung)
     absent = [n for n in names if sample.height and sample[n].null_count() == sample.height]
     if absent:
-        return {"available": False, "reason": f"not measurable: the search trials hold no value of {', '.join(absent)} "
+        return {"available": False, "reason": f"not measurable: the trials hold no value of {', '.join(absent)} "
                                               "(the rows come from another search space)"}
     inside = sample.filter(pl.all_horizontal([_inside(space[n], n) for n in names]))
     outside, sample = sample.height - inside.height, inside
-    present = table.filter(pl.col("sweep") == "search")
-    sampled = options.n_trials if options.search == "random" else present.height
-    missing = [c for c in (sample_configs(space, options.n_trials, seed=options.sample_seed)
-                           if options.search == "random" else []) if config_id(c) not in set(present["config_id"])]
     counts = {"configurations_sampled": sampled, "configurations_used": sample.height,
               "failed_or_missing": max(0, sampled - present.height), "missing_configs": missing,
-              "without_a_value_at_the_rung": present.height - sample.height - outside,
-              "outside_the_space": outside, "rung": rung}
+              "without_a_value": present.height - sample.height - outside, "outside_the_space": outside,
+              "rung": rung, "objective": objective}
     if sample.height < options.importance_min_trials:
         return {"available": False, **counts, "reason": f"not measurable: {sample.height} configurations have a value "
-                f"at evaluation {rung} (need >= {options.importance_min_trials})"}
+                f"(need >= {options.importance_min_trials})"}
     if sample["objective"].n_unique() < 2:
         return {"available": False, **counts, "reason": "not measurable: every configuration scored the same"}
     frame = sample.with_columns([pl.col(n).map_elements(space[n].analysis_value, return_dtype=pl.Float64).alias(n)
@@ -76,15 +105,14 @@ def importance(table: pl.DataFrame, curves: pl.DataFrame, options: HparamsOption
                           n_trees=options.fanova_trees, seed=options.sample_seed).fit(frame)
     matters = [n for n in fit.ranking_ if (fit.summary_[n]["null_p_value"] or 1) <= 0.05]
     return {"available": True, **counts, "ranking": fit.ranking_, "params": fit.summary_, "matters": matters,
+            "main_effects": fit.main_effects_, "interactions": fit.interactions_,
             "log10_scale": [n for n in names if space[n].log_scale], "ped_anova": ped_anova(frame, dists),
-            "objective": f"validation accuracy at evaluation {rung} (diverged: chance), every configuration of the "
-                         + ("random search" if options.search == "random" else "TPE search (not a uniform sample)"),
-            "method": f"fANOVA main effects (optuna FanovaImportanceEvaluator, {options.fanova_trees} trees), "
-                      f"log-uniform hyperparameters as log10; {options.bootstraps} bootstrap resamples of the "
-                      f"configurations (percentile interval, rank frequencies); null: {options.bootstraps} "
-                      "permutations of the objective "
-                      "against the largest importance of each (maxT)",
-            "pairwise": "not estimated: optuna's fANOVA evaluator gives main effects only"}
+            "method": f"fANOVA main effects as shares of the forest's total variance (Hutter et al. 2014; optuna "
+                      f"FanovaImportanceEvaluator, {options.fanova_trees} trees, not normalised), log-uniform "
+                      f"hyperparameters as log10; interactions: 1 - sum of main effects; {options.bootstraps} "
+                      f"bootstrap resamples of the configurations (basic interval, rank frequencies); null: "
+                      f"{options.bootstraps} permutations of the objective against the largest importance of each "
+                      "(maxT)"}
 
 
 def search_summary(table: pl.DataFrame, sweep: str, names: list[str]) -> dict[str, Any]:
@@ -102,7 +130,7 @@ def search_summary(table: pl.DataFrame, sweep: str, names: list[str]) -> dict[st
 
 def failure_region(table: pl.DataFrame, names: list[str]) -> dict[str, Any]:
     """Where in the space training fails: the diverged share per bin (numeric: quartiles) or category."""
-    pool = table.filter(pl.col("sweep").is_in(["search", "transfer", "oat"]))
+    pool = table.filter(pl.col("sweep").is_in(["search", "transfer", "oat", "sample"]))
     causes = pool.filter(pl.col("status") == "diverged").group_by("divergence").len()
     out = {"trials": pool.height, "diverged": int((pool["status"] == "diverged").sum()),
            "by_cause": {k: int(v) for k, v in causes.iter_rows()}}
@@ -149,11 +177,15 @@ def cost(table: pl.DataFrame) -> dict[str, Any]:
         part = table.filter(pl.col("sweep") == sweep)
         if part.height:
             searches[part["task"][0]] = {"sweep": sweep, **_budget(part)}
+    sample = table.filter(pl.col("sweep") == "sample") if table.height else table
     by_status = table.group_by("status").len().sort("status") if table.height else table
     return {"trials": table.height, "by_status": {k: int(v) for k, v in by_status.iter_rows()},
             "train_hours": float(table["train_s"].fill_null(0).sum() / 3600) if table.height else 0.0,
             "energy_j": float(table["energy_j"].fill_null(0).sum()) if table.height else 0.0,
             "energy_provenance": provenance, "per_search": searches,
+            "full_budget_sample": {"trials": sample.height,
+                                   "train_seconds": float(sample["train_s"].fill_null(0).sum()) if sample.height else 0.0,
+                                   "energy_j": float(sample["energy_j"].fill_null(0).sum()) if sample.height else 0.0},
             "method": "energy: the worker's meters (nvml/rapl, else the labelled estimate) over the training window of "
                       "every trial, stopped ones to their last evaluation; saving: measured vs projected (cost x "
                       "planned/run steps for stopped trials), per data set's own search"}

@@ -26,9 +26,13 @@ def _numeric(col: pl.Series) -> tuple[np.ndarray, list | None, bool]:
 
 
 def importance_bars(findings: dict[str, Any], out_dir: Path) -> Path | None:
-    """fANOVA importance per hyperparameter with its bootstrap interval, rank-1 frequency and the null's 95th "
-      "percentile."""
-    imp = findings["importance"]
+    """fANOVA importance per hyperparameter with its bootstrap interval, rank-1 frequency and the null's 95th
+    percentile."""
+    imp = findings["importance"].get("full_budget") or {}
+    label = "at the full budget"
+    if not imp.get("available"):
+        imp = findings["importance"].get("early") or {}
+        label = f"EARLY, at evaluation {imp.get('rung')}"
     if not imp.get("available"):
         return None
     names = imp["ranking"][::-1]
@@ -47,7 +51,7 @@ def importance_bars(findings: dict[str, Any], out_dir: Path) -> Path | None:
             ax.annotate(
                 f"first in {q['top1_frequency']:.0%}", (0, y), xytext=(3, 6), textcoords="offset points", fontsize=7
             )
-    ax.set_xlabel(f"fANOVA main-effect importance at evaluation {imp['rung']} ({imp['configurations_used']} configs)")
+    ax.set_xlabel(f"fANOVA main effect, share of variance, {label} ({imp['configurations_used']} configs)")
     ax.set_title("Which hyperparameters matter (bars: 95% bootstrap interval)")
     ax.legend(fontsize=7, loc="lower right")
     return _save(fig, out_dir, "hparams_importance.png")

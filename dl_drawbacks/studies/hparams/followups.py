@@ -15,7 +15,8 @@ import polars as pl
 from ...spec.models import TrialSpec
 from .options import HparamsOptions
 from .outcomes import objectives
-from .trials import make_trial
+from .space import sobol_configs
+from .trials import config_id, make_trial
 
 FULL = ("completed", "diverged")  # ran the whole budget, or stopped being a model: the objective is final
 
@@ -46,6 +47,25 @@ def oat_choice(table: pl.DataFrame, name: str, names: list[str]) -> tuple[dict[s
     return {n: best[n] for n in names}, "the default value was best on validation" if best["varied"] == "none" else ""
 
 
+def trains(options: HparamsOptions) -> pl.Expr:
+    """A run trains: it ran its budget and its validation accuracy covers ``trains_above_chance`` of the distance
+    from chance (the majority class share of validation) to 1."""
+    bar = pl.col("chance") + options.trains_above_chance * (1 - pl.col("chance"))
+    return pl.col("status").is_in(FULL) & (pl.col("objective") >= bar).fill_null(False)
+
+
+def variance_configs(table: pl.DataFrame, options: HparamsOptions) -> list[dict[str, Any]]:
+    """The variance design: the first ``variance_configs`` configurations of the full-budget Sobol sample (in
+    sequence order) whose search-seed run trains."""
+    names = list(options.search_space)
+    sample = table.filter((pl.col("sweep") == "sample") & trains(options)) if table.height else table
+    training = set(sample["config_id"]) if sample.height else set()
+    order = sobol_configs(options.search_space, options.full_budget_configs, seed=options.sample_seed)
+    chosen = [c for c in order if config_id({n: c[n] for n in names}) in training]
+    unique = list({config_id(c): c for c in chosen}.values())
+    return unique[: options.variance_configs]
+
+
 def followup_trials(base: TrialSpec, options: HparamsOptions, run_dir) -> list[TrialSpec]:
     """The re-runs chosen from the finished trials of a run folder (driver side)."""
     return followups_from_table(base, options, objectives(run_dir, base.study, explode_factor=options.explode_factor))
@@ -54,7 +74,8 @@ def followup_trials(base: TrialSpec, options: HparamsOptions, run_dir) -> list[T
 def followups_from_table(base: TrialSpec, options: HparamsOptions, table: pl.DataFrame) -> list[TrialSpec]:
     """Re-runs over the fresh seeds: the best k of task A's search (``best_seeds``), each hyperparameter's
     best one-at-a-time value (``oat_best``; the default's own re-runs serve when the default was best),
-    and for transfer each task's best on the other and on itself (``transfer_seeds``). ``base``: any
+    for transfer each task's best on the other and on itself (``transfer_seeds``), and the first configurations of the
+    full-budget sample that train (``variance``). ``base``: any
     trial on task A (every hyperparameter is set from the chosen configuration)."""
     if table.height == 0:
         return []
@@ -72,6 +93,7 @@ def followups_from_table(base: TrialSpec, options: HparamsOptions, table: pl.Dat
         best_b = best_configs(table, "transfer", names, 1)
         for config, data in [*((c, options.transfer) for c in best_a + best_b), *((c, None) for c in best_b)]:
             out += [make_trial(base, config, sweep="transfer_seeds", seed=s, data=data) for s in seeds]
+    out += [make_trial(base, c, sweep="variance", seed=s) for c in variance_configs(table, options) for s in seeds]
     unique: dict[str, TrialSpec] = {}
     for t in out:
         unique.setdefault(t.trial_id, t)

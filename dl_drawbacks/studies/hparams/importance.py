@@ -3,18 +3,21 @@
 How the references do it: fANOVA (Hutter, Hoos & Leyton-Brown 2014, "An efficient approach for
 assessing hyperparameter importance", ICML) fits a random forest to (configuration, performance) pairs
 of a sample of the space and splits the forest's variance into main effects per hyperparameter;
-optuna's ``FanovaImportanceEvaluator`` implements the main effects, normalised to sum to 1, on the raw
-scale of each distribution (FACTS.md: optuna 5 does not apply ``log=True``), so log-uniform
-hyperparameters are passed here as log10 values. PED-ANOVA (Watanabe et al. 2023, IJCAI; optuna's
+optuna's ``FanovaImportanceEvaluator`` returns each main effect as its share of the forest's total variance
+(mean over trees; only ``optuna.importance.get_param_importances`` normalises them to sum to 1, and it is not
+used here), so the main effects sum to at most 1 and the rest, ``1 - sum``, is what interactions of two or more
+hyperparameters explain. It works on the raw scale of each distribution (FACTS.md: optuna 5 does not apply
+``log=True``), so log-uniform hyperparameters are passed here as log10 values. PED-ANOVA (Watanabe et al. 2023, IJCAI; optuna's
 ``PedAnovaImportanceEvaluator``) is a second estimator: what matters for reaching the top 10%.
 
-Here: the sample is every configuration of the random search at a budget each of them reached (the
-first ASHA rung), so no survivor filter. Stability: ``n_bootstrap`` resamples of the configurations
-(rank frequencies, percentile intervals). Null: the same fit on objectives permuted across
+Here (``analysis.importance``): the sample is a scrambled Sobol sample of the space trained to the full budget (the
+objective users care about), and beside it, labelled early, every configuration of the random search at its
+first ASHA rung (a budget each of them reached, so no survivor filter). Stability: ``n_bootstrap`` resamples of the configurations
+(rank frequencies, basic bootstrap intervals). Null: the same fit on objectives permuted across
 configurations (Altmann et al. 2010, "Permutation importance: a corrected feature importance
 measure"), compared with the largest importance of each permutation (Westfall & Young 1993 maxT,
-familywise over the parameters); normalised importances always sum to 1, so only the null says
-whether any parameter matters at all.
+familywise over the parameters): a forest fitted to noise still assigns variance shares, so only the null
+says whether any parameter matters at all.
 """
 
 from __future__ import annotations
@@ -49,19 +52,24 @@ def _native(value: Any) -> Any:
 
 def replicate_interval(replicates: np.ndarray, estimate: float, *, units: int, over: str,
                        level: float = 0.95) -> Interval:
-    """Percentile interval of bootstrap replicates computed here (the fits are shared by every parameter) of an
-    importance share in [0, 1]; refused below ``MIN_BOOTSTRAP_UNITS`` resampled ``units`` (configurations)."""
+    """Basic bootstrap interval (Davison & Hinkley 1997, eq. 5.6: 2 x estimate - the replicates' upper and lower
+    quantiles, clipped to [0, 1]) of a variance share from replicates computed here (the fits are shared by every
+    parameter); refused below ``MIN_BOOTSTRAP_UNITS`` resampled ``units`` (configurations). Basic, not percentile:
+    a resample's duplicated configurations shift a forest's shares (small shares up, the interaction share down), and
+    the basic interval turns that shift around instead of reporting it as the interval (tests/studies/hparams/
+    test_importance_referee.py measures its coverage)."""
     v = replicates[np.isfinite(replicates)]
     n = {"configurations": units, "resamples": int(v.size)}
+    method = "bootstrap-basic"
     if units < MIN_BOOTSTRAP_UNITS:
-        return Interval(estimate, None, None, "bootstrap-percentile", level, over, n,
+        return Interval(estimate, None, None, method, level, over, n,
                         f"not measurable: {units} configurations (a bootstrap interval needs at least "
                         f"{MIN_BOOTSTRAP_UNITS})", str(UNIT))
     if v.size < 2:
-        return Interval(estimate, None, None, "bootstrap-percentile", level, over, n, f"{v.size} usable resample(s)",
-                        str(UNIT))
+        return Interval(estimate, None, None, method, level, over, n, f"{v.size} usable resample(s)", str(UNIT))
     low, high = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
-    return Interval(estimate, float(low), float(high), "bootstrap-percentile", level, over, n, None, str(UNIT))
+    return Interval(estimate, float(np.clip(2 * estimate - high, 0, 1)), float(np.clip(2 * estimate - low, 0, 1)),
+                    method, level, over, n, None, str(UNIT))
 
 
 class FanovaBootstrap:
@@ -70,7 +78,9 @@ class FanovaBootstrap:
     ``distributions``: the optuna distributions the values are given on (log10 for log-uniform).
     Fitted: ``point_`` (all configurations), ``samples_`` (bootstrap x parameter), ``null_`` (permutation
     x parameter), ``summary_`` (per parameter: point, interval, rank frequencies, maxT null p-value),
-    ``ranking_`` (by point importance), ``n_trials_``.
+    ``ranking_`` (by point importance), ``main_effects_`` and ``interactions_`` (the share of variance the main
+    effects explain together and the share they leave to interactions, each with its bootstrap interval),
+    ``n_trials_``.
     """
 
     def __init__(self, distributions: dict[str, Any], *, n_bootstrap: int = 20, n_permutations: int = 20,
@@ -117,6 +127,11 @@ class FanovaBootstrap:
                 "null_p95": float(np.quantile(null, 0.95)) if null.size else None,
                 "null_p_value": float((1 + (null >= self.point_[n]).sum()) / (1 + null.size)) if null.size else None,
             }
+        main = float(np.nansum(list(self.point_.values())))
+        resampled = np.where(np.isfinite(self.samples_).all(axis=1), self.samples_.sum(axis=1), np.nan)
+        over = "configurations (bootstrap)"
+        self.main_effects_ = replicate_interval(resampled, main, units=frame.height, over=over).to_dict()
+        self.interactions_ = replicate_interval(1 - resampled, 1 - main, units=frame.height, over=over).to_dict()
         self.ranking_ = sorted(names, key=lambda n: -np.nan_to_num(self.point_[n], nan=-1.0))
         return self
 

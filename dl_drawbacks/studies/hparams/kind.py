@@ -4,9 +4,10 @@ is seed noise, and whether a good configuration carries over to another data set
 
 Trials (see ``trials``, ``followups``, ``runner``): a seeded random search (or Optuna TPE) over
 ``analysis.search_space`` with ASHA, and the same configurations on ``analysis.transfer`` under a
-scheduler of its own; one hyperparameter at a time around the default; K sampled configurations over
-the fresh seeds (variance); and re-runs on the fresh seeds of what was chosen on validation (the
-default, the best k, each hyperparameter's best value, each data set's best on the other). The
+scheduler of its own; one hyperparameter at a time around the default; a scrambled Sobol sample trained
+to the full budget (importance); K of its configurations that train over the fresh seeds (variance); and
+re-runs on the fresh seeds of what was chosen on validation (the default, the best k, each hyperparameter's
+best value, each data set's best on the other). The
 objective is validation accuracy on a fixed hold-out of the training split; the test split only scores.
 """
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ...errors import SpecError
 from ...registry import STUDIES
-from .options import HparamsOptions
+from .options import MIN_VARIANCE_CONFIGS, HparamsOptions
 from ..base import StudyKind, default_splits
 
 ROOTS = ("data.", "model.", "trainer.", "treatment.")
@@ -81,6 +82,16 @@ class HparamsStudy(StudyKind):
             raise ValueError(
                 "analysis.asha: ASHA needs 1-worker trials (reports come from the Tune trial process); set enabled: "
                 "false for trainer.workers > 1"
+            )
+        if 0 < options.variance_configs < MIN_VARIANCE_CONFIGS:
+            raise ValueError(
+                f"analysis.variance_configs: give 0 (not measured) or at least {MIN_VARIANCE_CONFIGS}; the seed vs "
+                f"hyperparameter share is not measurable over fewer configurations"
+            )
+        if options.variance_configs > options.full_budget_configs:
+            raise ValueError(
+                f"analysis.variance_configs: the variance design draws from the full-budget sample; raise "
+                f"analysis.full_budget_configs to at least {options.variance_configs} (more: not every one trains)"
             )
         if options.transfer is not None and options.search == "tpe":
             raise ValueError(

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...spec.models import DataSpec
 from .space import Dist
 
+MIN_VARIANCE_CONFIGS = 20  # fewer configurations leave the hyperparameter share not measurable (issue 25)
+
 DEFAULT_SPACE = {
     name: Dist.model_validate(d)
     for name, d in {
@@ -54,11 +56,24 @@ class HparamsOptions(Strict):
     oat_points: int = Field(
         4, ge=2, description="values per hyperparameter in the one-at-a-time sweep around the default"
     )
+    full_budget_configs: int = Field(
+        32,
+        ge=0,
+        description="configurations of a scrambled Sobol sample trained to the full budget at the search seed, without "
+        "early stopping: the sample importance is estimated on, and the pool of the variance design (0: not measured)",
+    )
+    trains_above_chance: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="a configuration trains when its full-budget validation accuracy covers at least this share of the "
+        "distance from chance (majority class) to 1",
+    )
     variance_configs: int = Field(
-        4,
-        ge=2,
-        description="configurations of the search sample re-run over `seeds` "
-        "for the seed vs hyperparameter variance decomposition",
+        20,
+        ge=0,
+        description="configurations of the full-budget sample that train, re-run over `seeds` for the seed vs "
+        f"hyperparameter variance decomposition (0: not measured; else at least {MIN_VARIANCE_CONFIGS})",
     )
     bootstraps: int = Field(20, ge=2, description="bootstrap resamples of the configurations for importance stability")
     importance_min_trials: int = Field(8, ge=3, description="fewest search configurations fANOVA is run on")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...headline import Headline, as_dicts, from_interval
+from ...headline import Headline, as_dicts, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 
 
@@ -49,13 +49,24 @@ def _search(f: dict[str, Any]) -> list[str]:
 
 def _importance(f: dict[str, Any]) -> list[str]:
     imp = f["importance"]
+    full, early = imp.get("full_budget") or imp, imp.get("early") or {}
+    out = ["### Which hyperparameters matter"]
+    out += _fanova_block("At the full budget (the objective users care about)", full)
+    out += _fanova_block("Early (first rung of the ASHA search; not the importance at the full budget)", early)
+    return out
+
+
+def _fanova_block(title: str, imp: dict[str, Any]) -> list[str]:
     if not imp.get("available"):
-        return [f"Importance: {imp.get('reason')}."]
+        return [f"{title}: {imp.get('reason')}.", ""]
     rows = [
         [n, p["point"], _iv(p["interval"]) + _outside(p), fmt(p["top1_frequency"]), fmt(p["null_p95"]),
          fmt(p["null_p_value"])]
         for n, p in ((n, imp["params"][n]) for n in imp["ranking"])
     ]
+    main, inter = imp["main_effects"], imp["interactions"]
+    rows.append(["all main effects", main["estimate"], _iv(main), "", "", ""])
+    rows.append(["interactions (1 - main effects)", inter["estimate"], _iv(inter), "", "", ""])
     ped = imp["ped_anova"]
     ped_line = (
         f"{ped['method']}: " + ", ".join(f"{n} {fmt(v)}" for n, v in ped["importance"].items())
@@ -63,26 +74,28 @@ def _importance(f: dict[str, Any]) -> list[str]:
         else f"PED-ANOVA: {ped.get('reason')}"
     )
     return [
-        "### Which hyperparameters matter",
-        f"{imp['method']}. Objective: {imp['objective']}. Configurations: {imp['configurations_used']} used of "
-        f"{imp['configurations_sampled']} sampled ({imp['failed_or_missing']} failed or missing: "
+        f"**{title}.** {imp['method']}. Objective: {imp['objective']}. Configurations: {imp['configurations_used']} used "
+        f"of {imp['configurations_sampled']} sampled ({imp['failed_or_missing']} failed or missing: "
         f"{imp['missing_configs'] or 'none'}). Log10 scale: {', '.join(imp['log10_scale']) or 'none'}. "
-        f"Above the permutation null (p <= 0.05): {', '.join(imp['matters']) or 'none'}. Pairwise: {imp['pairwise']}.",
+        f"Above the permutation null (p <= 0.05): {', '.join(imp['matters']) or 'none'}. Main effects explain "
+        f"{fmt(main['estimate'])} of the variance together; interactions the other {fmt(inter['estimate'])}.",
         "",
-        table(["hyperparameter", "importance", "interval", "ranked first", "null 95th pct", "null p"], rows),
+        table(["hyperparameter", "share of variance (main effect)", "interval", "ranked first", "null 95th pct",
+               "null p"], rows),
         "",
         ped_line + ".",
+        "",
     ]
 
 
 def _outside(p: dict[str, Any]) -> str:
-    """A flag when the point importance lies outside its bootstrap interval: resampling configurations with
-    duplicates inflates small variance shares, so the percentile interval is biased upwards there."""
+    """A flag when the point importance lies outside its bootstrap interval: every resample moved the share the
+    same way (duplicated configurations inflate small shares), more than the basic interval's reflection undoes."""
     iv, point = p.get("interval") or {}, p.get("point")
     low, high = iv.get("low"), iv.get("high")
     if not isinstance(point, (int, float)) or low is None or high is None or low <= point <= high:
         return ""
-    return " — the estimate lies outside its bootstrap interval (upward bootstrap bias of a small share)"
+    return " — the estimate lies outside its bootstrap interval (every resample shifted this share one way: bootstrap bias)"
 
 
 def _gain(v: dict[str, Any]) -> str:
@@ -111,6 +124,8 @@ def _tunability(f: dict[str, Any]) -> list[str]:
         )
     else:
         out.append(f"Tuned: {o.get('reason')}.")
+    check = t.get("search_check") or {}
+    out.append(f"Search check: {check.get('verdict') or check.get('reason')}.")
     best = {n: v.get("best_value", "—") for n, v in t["per_hparam"].items()}
     rows = [[n, _gain(v), fmt(best[n]) if isinstance(best[n], float) else str(best[n])]
             for n, v in t["per_hparam"].items()]
@@ -123,11 +138,14 @@ def _tunability(f: dict[str, Any]) -> list[str]:
 def _variance(f: dict[str, Any]) -> list[str]:
     sv = f["seed_variance"]
     if not sv.get("available"):
-        return [f"Seed vs hyperparameter variance: {sv.get('reason')}."]
+        trains = f" ({sv['trains']})" if sv.get("trains") else ""
+        return [f"Seed vs hyperparameter variance: {sv.get('reason')}{trains}."]
     c = sv["components"]
     return [
         "### Seeds vs hyperparameters",
-        f"Design: {sv['design']} ({sv['configs_used']} complete, {sv['configs_dropped']} dropped). Hyperparameters "
+        f"Design: {sv['design']} ({sv['configs_used']} complete, {sv['configs_dropped']} dropped; "
+        f"{sv['sample_configs_that_train']} of the {sv['sample_configs']} full-budget sample configurations train; "
+        f"{sv['trains']}). Hyperparameters "
         f"explain {fmt(sv['hparam_share'])} of the variance {_iv(sv['hparam_share_interval'])}, seeds "
         f"{fmt(sv['seed_share'])}. Components: hyperparameters {fmt(c['hyperparameters'])}, seed {fmt(c['seed'])}, "
         f"residual {fmt(c['residual'])}; negative estimates set to 0: {sv['negative_estimates_set_to_0'] or 'none'}. "
@@ -173,7 +191,7 @@ def _failures_and_cost(f: dict[str, Any]) -> list[str]:
     fl, c = f["failures"], f["cost"]
     out = _missing("Failures", fl) or [
         "### Where training fails",
-        f"{fl['diverged']} of {fl['trials']} search/one-at-a-time trials diverged ({fl['by_cause']}).",
+        f"{fl['diverged']} of {fl['trials']} search, one-at-a-time and full-budget sample trials diverged ({fl['by_cause']}).",
     ]
     rows = [
         [n, b["bin"], b["trials"], b["diverged_share"]]
@@ -204,6 +222,10 @@ def _failures_and_cost(f: dict[str, Any]) -> list[str]:
         ]
         for task, b in c["per_search"].items()
     ]
+    sample = c.get("full_budget_sample") or {}
+    if sample.get("trials"):
+        out += [f"The full-budget sample (importance) cost {sample['trials']} trials, {fmt(sample['train_seconds'])} s "
+                f"of training and {fmt(sample['energy_j'])} J.", ""]
     return out + [
         table(
             [
@@ -231,23 +253,31 @@ def hparams_markdown(f: dict[str, Any], figures: list[Path]) -> str:
 def hparams_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     """Importance, tunability, hyperparameter share of variance, transfer and ASHA's saving, by the headline policy."""
     out = []
-    imp = f["importance"]
+    imp = f["importance"].get("full_budget") or {}
     if imp.get("available"):
         top, p = imp["ranking"][0], imp["params"][imp["ranking"][0]]
         null_p = p.get("null_p_value")
         out.append(from_interval(
             "hparams", "importance",
-            f"most important hyperparameter: {top} (fANOVA, {imp['configurations_used']} configurations; ranked first "
+            f"most important hyperparameter at the full budget: {top} (fANOVA main effect, "
+            f"{imp['configurations_used']} Sobol configurations; main effects explain "
+            f"{fmt(imp['main_effects']['estimate'])}, interactions {fmt(imp['interactions']['estimate'])}; ranked first "
             f"in {fmt(p['top1_frequency'])} of resamples; null p {fmt(null_p)})", p["interval"],
             unit="variance share", label="fitted", estimate=p["point"],
-            requires=(null_p is not None and null_p < 0.05, f"its importance is within the permutation null "
+            requires=(null_p is not None and null_p <= 0.05, f"its importance is within the permutation null "
                                                             f"(p {fmt(null_p)})")))
+    elif f["importance"].get("early", {}).get("available"):
+        out.append(not_measurable("hparams", "importance", "most important hyperparameter at the full budget",
+                                  f"not measurable: {imp.get('reason')} (the early, first-rung importance is in the "
+                                  "report)"))
     t = f["tunability"]
     if t.get("available") and t["overall"].get("available"):
-        o = t["overall"]
+        o, check = t["overall"], t.get("search_check") or {}
+        weak = bool(check.get("search_too_weak"))
         out.append(from_interval("hparams", "tunability",
                                  f"tunability: tuned - default, test accuracy over {o['seeds']} fresh seeds",
-                                 o["interval"], unit="accuracy", null=0.0, estimate=o["gain"]))
+                                 o["interval"], unit="accuracy", null=0.0, estimate=o["gain"],
+                                 requires=(not weak, check.get("verdict", ""))))
     sv = f["seed_variance"]
     if sv.get("available"):
         out.append(from_interval("hparams", "hparam_share",

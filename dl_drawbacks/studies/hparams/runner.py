@@ -162,8 +162,8 @@ def run_study(study: StudySpec, options: HparamsOptions, todo: list[TrialSpec], 
               runner: TrialRunner) -> None:
     """``base``: the study's settings on task A with the search seed (hyperparameters are overridden).
 
-    Phases: each data set's search under its own scheduler, the one-at-a-time sweep, the re-runs
-    chosen from those results, then the planned default and variance trials. A planned phase runs
+    Phases: each data set's search under its own scheduler, the one-at-a-time sweep and the full-budget
+    sample, the re-runs chosen from those results (the variance design among them), then the planned default. A planned phase runs
     last, so a run stopped in any earlier phase still has planned trials pending on ``--resume``."""
     run_dir, progress = runner.run_dir, runner.progress
     concurrency = runner.max_concurrent or cluster_concurrency(base)
@@ -173,12 +173,12 @@ def run_study(study: StudySpec, options: HparamsOptions, todo: list[TrialSpec], 
         run_tpe(base, options, runner=runner, concurrency=concurrency)
     for sweep in ("search", "transfer"):
         run_search(pending(runner, todo, sweep), options, runner=runner, concurrency=concurrency)
-    runner.run(pending(runner, todo, "oat"), max_concurrent=concurrency)
+    runner.run(pending(runner, todo, "oat", "sample"), max_concurrent=concurrency)
     chosen = pending(runner, followup_trials(base, options, run_dir))
     if chosen:
         progress.total += len(chosen)
         runner.run(chosen, max_concurrent=concurrency)
-    runner.run(pending(runner, todo, "default", "variance"), max_concurrent=concurrency)
+    runner.run(pending(runner, todo, "default"), max_concurrent=concurrency)
 
 
 def pending(runner: TrialRunner, trials: list[TrialSpec], *sweeps: str) -> list[TrialSpec]:

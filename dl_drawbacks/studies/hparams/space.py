@@ -79,6 +79,18 @@ class Dist(BaseModel):
         x = float(rng.uniform(a[0], a[1]))
         return self.quantize(x) if k == "quniform" else x
 
+    def from_unit(self, u: float) -> Any:
+        """The value at quantile ``u`` in [0, 1) of the distribution (maps a point of the unit cube)."""
+        k, a = self.kind, self.args
+        if k == "choice":
+            return a[min(int(u * len(a)), len(a) - 1)]
+        if k == "randint":
+            return int(min(a[0] + math.floor(u * (a[1] - a[0])), a[1] - 1))
+        if k == "loguniform":
+            return float(math.exp(math.log(a[0]) + u * (math.log(a[1]) - math.log(a[0]))))
+        x = float(a[0] + u * (a[1] - a[0]))
+        return self.quantize(x) if k == "quniform" else x
+
     def quantize(self, x: float) -> Any:
         q = self.args[2]
         value = round(x / q) * q
@@ -132,3 +144,15 @@ def sample_configs(space: dict[str, Dist], n: int, *, seed: int) -> list[dict[st
     """``n`` configurations drawn independently (random search, Bergstra & Bengio 2012), seeded."""
     rng = np.random.default_rng(seed)
     return [{name: dist.sample(rng) for name, dist in space.items()} for _ in range(n)]
+
+
+def sobol_configs(space: dict[str, Dist], n: int, *, seed: int) -> list[dict[str, Any]]:
+    """``n`` configurations of a scrambled Sobol sequence (Owen 1998; ``scipy.stats.qmc.Sobol``): a space-filling
+    sample whose every one-dimensional projection is stratified, seeded; the first ``n`` points of the sequence."""
+    from scipy.stats import qmc
+
+    if n == 0:
+        return []
+    sobol = qmc.Sobol(d=len(space), scramble=True, seed=seed)
+    points = sobol.random_base2(math.ceil(math.log2(n)))[:n]
+    return [{name: dist.from_unit(float(u)) for (name, dist), u in zip(space.items(), row)} for row in points]

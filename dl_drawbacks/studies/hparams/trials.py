@@ -5,9 +5,10 @@ configuration sampled again in the same role — at plan time by the seeded rand
 search — is recognised by ``--resume``, and the same configuration and seed in two roles (a ``variance``
 trial and a ``best_seeds`` re-run) are two trials, each finished once. Planned: ``search`` (task A) and
 ``transfer`` (the same configurations on task B), each under its own scheduler; ``oat`` (one hyperparameter at a time
-around the default, and the default itself, at the search seed); ``variance`` (the first K sampled
-configurations over the fresh seeds); ``default`` (the library default over the fresh seeds).
-Chosen from results (``followups``): ``best_seeds``, ``oat_best`` and ``transfer_seeds``. Every
+around the default, and the default itself, at the search seed); ``sample`` (a scrambled Sobol sample of the
+space trained to the full budget at the search seed, no early stopping); ``default`` (the library default over the
+fresh seeds). Chosen from results (``followups``): ``best_seeds``, ``oat_best``, ``transfer_seeds`` and ``variance``
+(the first K configurations of the full-budget sample that train, over the fresh seeds). Every
 re-run uses the fresh seeds (never the search seed), so a re-run is never the run it was chosen on.
 """
 
@@ -22,7 +23,7 @@ from ...models.base import resolve_params
 from ...plan import SETTING_ROOTS, get_path, set_path, trial_id
 from ...spec.models import DataSpec, TrialSpec
 from .options import HparamsOptions
-from .space import sample_configs, setting_path
+from .space import sample_configs, setting_path, sobol_configs
 
 
 def config_id(config: dict[str, Any]) -> str:
@@ -67,7 +68,7 @@ def make_trial(base: TrialSpec, config: dict[str, Any], *, sweep: str, seed: int
 def planned_trials(base: TrialSpec, options: HparamsOptions) -> list[TrialSpec]:
     """Everything that does not depend on results: the sampled search (random) and its transfer
     copy, the one-at-a-time sweep around the default (with the default at the search seed), the
-    variance design (K sampled configurations x the fresh seeds) and the default over the fresh seeds."""
+    full-budget Sobol sample (search seed) and the default over the fresh seeds."""
     default = default_config(base, options)
     reports = options.asha.enabled or options.search == "tpe"
     out: list[TrialSpec] = []
@@ -83,8 +84,8 @@ def planned_trials(base: TrialSpec, options: HparamsOptions) -> list[TrialSpec]:
             if value != default[name]:
                 out.append(make_trial(base, {**default, name: value}, sweep="oat", seed=base.seed,
                                       extra={"varied": name}))
-    variance = sample_configs(options.search_space, options.variance_configs, seed=options.sample_seed)
-    out += [make_trial(base, c, sweep="variance", seed=s) for c in variance for s in options.seeds]
+    out += [make_trial(base, c, sweep="sample", seed=base.seed)
+            for c in sobol_configs(options.search_space, options.full_budget_configs, seed=options.sample_seed)]
     out += [make_trial(base, default, sweep="default", seed=s) for s in options.seeds]
     unique: dict[str, TrialSpec] = {}
     for t in out:  # a configuration drawn twice runs once

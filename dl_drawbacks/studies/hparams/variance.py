@@ -1,5 +1,8 @@
-"""Seed vs hyperparameter variance from one designed experiment: K configurations drawn from the
-space, each run over the same S fresh seeds at the full budget.
+"""Seed vs hyperparameter variance from one designed experiment: K configurations that train, each run over
+the same S fresh seeds at the full budget. The K are the first configurations of the full-budget Sobol sample
+whose search-seed run trains (``followups.trains``: validation accuracy covers ``trains_above_chance`` of the
+distance from chance to 1), so the share is not inflated by configurations that never leave chance; below
+``MIN_VARIANCE_CONFIGS`` such configurations it is not measurable.
 
 How it is done in the field: a random-effects variance decomposition of benchmark outcomes
 (Bouthillier et al. 2021, "Accounting for variance in machine learning benchmarks", MLSys), here the
@@ -18,22 +21,18 @@ import numpy as np
 import polars as pl
 
 from ...statistics import UNIT, bootstrap_interval
-from .followups import FULL
-from .options import HparamsOptions
-from .space import sample_configs
+from .followups import FULL, trains, variance_configs
+from .options import MIN_VARIANCE_CONFIGS, HparamsOptions
 from .trials import config_id
 
 
 def design_matrix(table: pl.DataFrame, options: HparamsOptions) -> tuple[np.ndarray, list[str], int]:
     """Objective of the design's runs as a configurations x seeds matrix (complete rows only), the
     config ids kept, and how many design configurations lacked a seed (failed trials)."""
-    design = sample_configs(options.search_space, options.variance_configs, seed=options.sample_seed)
-    ids = [config_id(c) for c in design]
-    task = table.filter(pl.col("sweep") == "variance")["task"].drop_nulls()
+    names = list(options.search_space)
+    ids = [config_id({n: c[n] for n in names}) for c in variance_configs(table, options)]
     runs = table.filter(pl.col("config_id").is_in(ids) & pl.col("seed").is_in(options.seeds)
-                        & pl.col("status").is_in(FULL) & ~pl.col("sweep").is_in(["search", "transfer"]))
-    if task.len():
-        runs = runs.filter(pl.col("task") == task[0])
+                        & pl.col("status").is_in(FULL) & (pl.col("sweep") == "variance")) if ids else table.head(0)
     cells = {(r["config_id"], r["seed"]): r["objective"] for r in runs.iter_rows(named=True)}
     kept = [c for c in ids if all(cells.get((c, s)) is not None for s in options.seeds)]
     matrix = np.array([[cells[(c, s)] for s in options.seeds] for c in kept], dtype=float)
@@ -60,12 +59,21 @@ def hparam_share(y: np.ndarray) -> float:
 
 
 def seed_variance(table: pl.DataFrame, options: HparamsOptions) -> dict[str, Any]:
+    definition = (f"a configuration trains when its full-budget validation accuracy (search seed) is at least chance "
+                  f"+ {options.trains_above_chance:g} x (1 - chance), chance = the majority class share of validation")
+    if options.variance_configs == 0:
+        return {"available": False, "reason": "not measured: analysis.variance_configs is 0"}
+    sample = table.filter(pl.col("sweep") == "sample") if table.height else table
+    training = sample.filter(trains(options)).height if sample.height else 0
     y, kept, dropped = design_matrix(table, options)
-    base = {"design": f"{options.variance_configs} configurations x {len(options.seeds)} seeds",
-            "configs_used": len(kept), "configs_dropped": dropped, "seeds": list(options.seeds)}
-    if len(kept) < 2:
-        return {"available": False, **base, "reason": f"not measurable: {len(kept)} design configurations ran "
-                                                      "every seed to the full budget (need >= 2)"}
+    base = {"design": f"{len(kept)} configurations that train x {len(options.seeds)} fresh seeds",
+            "configs_used": len(kept), "configs_dropped": dropped, "seeds": list(options.seeds), "trains": definition,
+            "sample_configs": sample.height, "sample_configs_that_train": training}
+    if len(kept) < MIN_VARIANCE_CONFIGS:
+        return {"available": False, **base,
+                "reason": f"not measurable: {len(kept)} configurations that train ran every seed to the full budget "
+                          f"(need >= {MIN_VARIANCE_CONFIGS}; {training} of {sample.height} configurations of the "
+                          "full-budget sample train)"}
     if np.ptp(y) == 0:
         return {"available": False, **base, "reason": "not measurable: every run of the design scored the same"}
     comp = components(y)
@@ -84,7 +92,7 @@ def seed_variance(table: pl.DataFrame, options: HparamsOptions) -> dict[str, Any
             "hparam_share_interval": share_iv.to_dict(),
             "per_config": [{"config_id": c, "mean": float(y[i].mean()), "sd_over_seeds": float(y[i].std(ddof=1))}
                            for i, c in enumerate(kept)],
-            "objective": "validation accuracy at the full budget (diverged: chance)",
+            "objective": "validation accuracy at the full budget (diverged: chance), configurations that train only",
             "method": "two-way random-effects ANOVA (configuration, seed, residual), moment estimators; seed share = "
                       "seed + residual (what changing only the seed does to one configuration); interval of the "
                       f"hyperparameter share: bootstrap over the {len(kept)} configurations ({share_iv.method})"}

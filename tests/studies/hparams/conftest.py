@@ -23,7 +23,8 @@ Objective = Callable[[dict[str, Any], str, int], float]  # (config, task, seed) 
 def spec(**analysis: Any) -> dict[str, Any]:
     base = {"search_space": {"lr": {"loguniform": [1e-4, 1.0]}, "dropout": {"uniform": [0.0, 0.5]},
                              "optimizer": {"choice": ["adamw", "sgd"]}},
-            "n_trials": 24, "top_k": 2, "seeds": [1, 2, 3], "oat_points": 3, "variance_configs": 6, "bootstraps": 19,
+            "n_trials": 24, "top_k": 2, "seeds": [1, 2, 3], "oat_points": 3, "full_budget_configs": 32,
+            "variance_configs": 20, "bootstraps": 19,
             "fanova_trees": 8, "transfer": {"name": "german"}, "asha": {"grace_period": 1, "reduction_factor": 3}}
     return {"name": "synthetic", "version": 1, "tracking": {"mode": "offline"}, "studies": [{
         "kind": "hparams", "data": {"name": "digits"}, "model": {"family": "mlp", "size": "xs"},

@@ -41,17 +41,28 @@ def table_of(rows, options):
     return trial_outcomes(rows), val_curves(rows), list(options.search_space), options.seeds
 
 
-def test_importance_finds_log_lr_and_uses_every_sampled_configuration(synthetic_study):
+def test_importance_at_the_full_budget_and_early_find_log_lr_on_every_configuration(synthetic_study):
     rows, options = synthetic_study(peak_in_log_lr)
-    imp = analyze(rows, options)["importance"]
-    assert imp["available"] and imp["ranking"][0] == "lr" and imp["params"]["lr"]["top1_frequency"] >= 0.9
-    assert imp["matters"] == ["lr"] and imp["log10_scale"] == ["lr"]
-    assert imp["configurations_used"] == imp["configurations_sampled"] == 24 and imp["rung"] == 1
+    findings = analyze(rows, options)
+    found = findings["importance"]
+    full, early = found["full_budget"], found["early"]
+    # 19 permutations: p = 1/20 is the smallest p-value they give, and it rejects at 0.05 (as "matters" does)
+    headline = next(h for h in get_kind("hparams").headlines(findings) if h["key"] == "importance")
+    assert headline["resolved"] and "at the full budget: lr" in headline["finding"] and full["params"]["lr"]["null_p_value"] == 0.05
+    assert full["available"] and full["ranking"][0] == "lr" and full["matters"] == ["lr"]
+    assert full["configurations_used"] == full["configurations_sampled"] == 32 and full["rung"] is None
+    assert "full budget" in full["objective"] and "Sobol" in full["objective"]
+    main, inter = full["main_effects"], full["interactions"]
+    assert abs(main["estimate"] + inter["estimate"] - 1) < 1e-9 and main["estimate"] > 0.8
+    assert abs(main["estimate"] - sum(p["point"] for p in full["params"].values())) < 1e-9
+    assert early["available"] and early["ranking"][0] == "lr" and early["params"]["lr"]["top1_frequency"] >= 0.9
+    assert early["configurations_used"] == early["configurations_sampled"] == 24 and early["rung"] == 1
+    assert early["objective"].startswith("EARLY")
 
 
 def test_importance_null_finds_nothing(synthetic_study):
     rows, options = synthetic_study(no_hparam_matters)
-    imp = analyze(rows, options)["importance"]
+    imp = analyze(rows, options)["importance"]["full_budget"]
     assert imp["available"] and imp["matters"] == []
     assert all(p["null_p_value"] > 0.05 for p in imp["params"].values())
 
@@ -59,28 +70,47 @@ def test_importance_null_finds_nothing(synthetic_study):
 def test_importance_counts_and_names_failed_configurations(synthetic_study):
     rows, options = synthetic_study(peak_in_log_lr, bootstraps=3)
     search = rows.filter(pl.col("factors").str.contains('"sweep":"search"'))["trial_id"].unique().sort()[:2]
-    imp = analyze(rows.filter(~pl.col("trial_id").is_in(search.implode())), options)["importance"]
+    sample = rows.filter(pl.col("factors").str.contains('"sweep":"sample"'))["trial_id"].unique().sort()[:3]
+    found = analyze(rows.filter(~pl.col("trial_id").is_in(pl.concat([search, sample]).implode())), options)
+    imp, full = found["importance"]["early"], found["importance"]["full_budget"]
     assert imp["configurations_used"] == 22 and imp["failed_or_missing"] == 2 and len(imp["missing_configs"]) == 2
+    assert full["configurations_used"] == 29 and full["failed_or_missing"] == 3 and len(full["missing_configs"]) == 3
 
 
 def test_variance_decomposition_both_directions(synthetic_study):
     rows, options = synthetic_study(peak_in_log_lr)
-    sv = seed_variance(trial_outcomes(rows), options)
-    assert sv["available"] and sv["configs_used"] == 6 and sv["hparam_share"] > 0.8
+    table = trial_outcomes(rows)
+    sv = seed_variance(table, options)
+    assert sv["available"] and sv["configs_used"] == 20 and sv["hparam_share"] > 0.8
+    assert sv["hparam_share_interval"]["low"] > 0.5 and sv["hparam_share_interval"]["n"]["configurations"] == 20
+    # only configurations whose full-budget sample run trains (>= chance + 0.5 x (1 - chance) = 0.55) are in it
+    design = table.filter(pl.col("config_id").is_in(sv_ids := [c["config_id"] for c in sv["per_config"]]))
+    assert (design.filter(pl.col("sweep") == "sample")["objective"] >= 0.55).all() and len(set(sv_ids)) == 20
+    assert sv["sample_configs_that_train"] < sv["sample_configs"] == 32 and "chance" in sv["trains"]
     rows, options = synthetic_study(no_hparam_matters)
     null = seed_variance(trial_outcomes(rows), options)
-    assert null["available"] and null["hparam_share"] < 0.3
-    # a bootstrap over 6 configurations covers ~0.71 of the time (issue 24): refused, the estimate kept
-    assert null["hparam_share_interval"]["low"] is None
-    assert null["hparam_share_interval"]["reason"].startswith("not measurable: 6 configurations")
+    assert null["available"] and null["hparam_share"] < 0.3 and null["hparam_share_interval"]["low"] < 0.3
+
+
+def test_variance_below_twenty_configurations_that_train_is_not_measurable(synthetic_study):
+    def half_never_train(hp, task, seed):  # low learning rates stay at chance (0.1)
+        return (0.85 if hp["lr"] > 0.01 else 0.12) + 0.01 * _noise(hp["lr"], task, seed)
+
+    rows, options = synthetic_study(half_never_train)
+    sv = seed_variance(trial_outcomes(rows), options)
+    assert not sv["available"] and sv["sample_configs_that_train"] < 20 and sv["configs_used"] < 20
+    assert sv["reason"].startswith("not measurable: ") and "need >= 20" in sv["reason"]
 
 
 def test_tunability_gain_on_fresh_seeds_and_test_both_directions(synthetic_study):
     table, _, names, seeds = table_of(*synthetic_study(peak_in_log_lr))
     t = tunability(table, names, seeds, top_k=2)
     assert t["overall"]["gain"] > 0.1 and t["overall"]["interval"]["low"] > 0
+    # both searches choose the same configuration: its best_seeds and transfer_seeds re-runs on digits count once
+    assert t["overall"]["seeds"] == 3 and t["overall"]["interval"]["n"] == {"seeds_(paired)": 3}
     assert t["per_hparam"]["lr"]["gain"] > 0.1 and t["per_hparam"]["lr"]["interval"]["low"] > 0
     assert t["per_hparam"]["optimizer"]["gain"] == 0.0 or t["per_hparam"]["optimizer"]["interval"]["low"] <= 0
+    assert t["search_check"]["available"] and not t["search_check"]["search_too_weak"]
     table, _, names, seeds = table_of(*synthetic_study(no_hparam_matters))
     null = tunability(table, names, seeds, top_k=2)
     assert null["overall"]["interval"]["low"] <= 0 <= null["overall"]["interval"]["high"]
@@ -95,6 +125,12 @@ def test_winners_curse_is_reported_negative_not_clipped(synthetic_study):
     o = t["overall"]
     assert o["tuned_config"]["lr"] > 0.01 and o["selection_run_val"] > 0.85
     assert o["gain"] < -0.05 and o["interval"]["high"] < 0
+    # a single hyperparameter tuned alone beats the search's choice: the search is too weak, not the tunability low
+    check = t["search_check"]
+    assert check["search_too_weak"] and check["best_single_gain"] > o["gain"] and "too weak" in check["verdict"]
+    only = {"importance": {}, "tunability": t, "seed_variance": {}, "transfer": {}, "cost": {}}
+    headline = next(h for h in get_kind("hparams").headlines(only) if h["key"] == "tunability")
+    assert not headline["resolved"] and "the search is too weak" in headline["finding"]
 
 
 def test_transfer_both_directions(synthetic_study):

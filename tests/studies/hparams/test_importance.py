@@ -31,7 +31,7 @@ def test_log_lr_objective_ranks_lr_first_in_at_least_90_percent_of_bootstraps():
     lr = fit.summary_["lr"]
     assert fit.ranking_[0] == "lr" and lr["top1_frequency"] >= 0.9 and lr["null_p_value"] <= 0.05
     assert lr["interval"]["low"] > max(fit.summary_[n]["interval"]["high"] for n in ("optimizer", "depth"))
-    assert lr["interval"]["method"] == "bootstrap-percentile" and lr["interval"]["domain"] == "[0, 1]"
+    assert lr["interval"]["method"] == "bootstrap-basic" and lr["interval"]["domain"] == "[0, 1]"
     assert lr["interval"]["n"] == {"configurations": 60, "resamples": 10}
     assert fit.samples_.shape == (10, 4) and abs(sum(lr["rank_frequency"].values()) - 1) < 1e-9
 

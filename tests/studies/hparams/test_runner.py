@@ -28,15 +28,15 @@ def test_each_data_set_has_its_own_scheduler(monkeypatch, tmp_path, study_spec):
     base = next(t for t in planned.trials if t.sweep == "search")
     runner.run_study(planned.spec, planned.options, planned.trials, base=base, runner=fake)
     assert tuned == [{("search", "digits")}, {("transfer", "german")}]
-    assert [{t.sweep for t in batch} for batch in ran] == [{"oat"}, {"default", "variance"}]
+    assert [{t.sweep for t in batch} for batch in ran] == [{"oat", "sample"}, {"default"}]
     assert all(t.treatment["tune_reports"] for t in planned.trials if t.sweep in ("search", "transfer"))
     assert not any(t.treatment["tune_reports"] for t in planned.trials if t.sweep not in ("search", "transfer"))
 
 
 def test_rerun_seeds_are_fresh_and_the_worker_has_no_global_state(study_spec):
     planned = plan_suite(parse_spec(study_spec()), source="synthetic")[0]
-    search_seeds = {t.seed for t in planned.trials if t.sweep in ("search", "transfer", "oat")}
-    assert search_seeds == {0} and not search_seeds & {t.seed for t in planned.trials if t.sweep in ("default", "variance")}
+    search_seeds = {t.seed for t in planned.trials if t.sweep in ("search", "transfer", "oat", "sample")}
+    assert search_seeds == {0} and not search_seeds & {t.seed for t in planned.trials if t.sweep == "default"}
     assert not hasattr(worker, "ACTIVE")
 
 
