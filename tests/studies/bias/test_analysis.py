@@ -9,6 +9,9 @@ import torch
 
 from dl_drawbacks.rows import RowBuffer, frame_from_records
 from dl_drawbacks.studies.bias.analysis import BiasAnalysis
+from dl_drawbacks.studies.bias.compas_reference import compas_pairing
+from dl_drawbacks.studies.bias.settings import collect
+from dl_drawbacks.studies.bias.sweeps import mitigation_comparison, prejudice_remover_sweep
 from dl_drawbacks.studies.bias.kind import orientation, record_outcomes
 from dl_drawbacks.studies.bias.samples import REFERENCE, add_sample_rows, cell_codes
 from dl_drawbacks.studies.bias.verdicts import equivalence, verdict
@@ -120,39 +123,43 @@ def test_proxy_ablation_both_ways(findings):
     assert carried["verdict"] == "the proxies carry part of the gap" and carried["share_of_gap_carried"] > 0.5
     # beside it: women's selection rate rises from 0.1 to ~0.31 (ratio ~3), men's stays (ratio ~1)
     sel = ablation["selection_rate"]
-    assert sel["unprivileged"]["ratio_without_to_with"]["interval95"][0] > 2
-    assert sel["privileged"]["ratio_without_to_with"]["interval95"][0] < 1 < sel["privileged"]["ratio_without_to_with"]["interval95"][1]
+    ratio = sel["unprivileged"]["ratio_without_to_with"]
+    assert ratio["mean"] > 2.5 and ratio["interval95"][0] > 1 and ratio["interval"]["domain"] == "positive"
+    assert sel["privileged"]["ratio_without_to_with"]["mean"] == pytest.approx(1.0, abs=0.02)
     assert ablation["accuracy_cost"]["interval95"][1] < 0  # the group-blind model is more accurate
 
 
 def test_prejudice_remover_is_judged_against_its_own_eta_zero(findings):
+    assert findings["prejudice_remover"] == {}  # no prejudice remover trial in the fixture
     records = [trial(s, mitigation="prejudice_remover", eta=0.0, unpriv_select=0.1) for s in (0, 1)]
     records += [trial(s, mitigation="prejudice_remover", eta=5.0, unpriv_select=0.42) for s in (0, 1)]  # fairer
     records += [trial(s, mitigation="prejudice_remover", eta=25.0, unpriv_select=0.02) for s in (0, 1)]  # less fair
     records += [trial(s, unpriv_select=None) for s in (0, 1)]  # the network, never PR's reference
-    f = analyse(records)
-    assert "prejudice_remover" not in {r["mitigation"] for m in f["mitigation"].values() for r in m["table"]}
-    pr = f["prejudice_remover"]["sex @ natural share"]
+    settings = collect(frame_from_records(records))
+    assert mitigation_comparison(settings, 50, "statistical_parity_difference") == {}  # PR is not a row there
+    pr = prejudice_remover_sweep(settings, 50, "statistical_parity_difference")["sex @ natural share"]
     assert pr["reference"] == "eta=0" and "Kamishima et al. 2012" in pr["method"]
     rows = {r["eta"]: r for r in pr["table"]}
     assert rows[0.0]["accuracy_cost"] is None and "verdict" not in rows[0.0]
     assert rows[5.0]["verdict"] == "closer to parity than η = 0"
     assert rows[25.0]["verdict"] == "further from parity than η = 0"
-    alone = analyse([trial(s, mitigation="prejudice_remover", eta=5.0, unpriv_select=0.42) for s in (0, 1)])
-    assert alone["prejudice_remover"]["sex @ natural share"]["reference"] is None
+    alone = collect(frame_from_records(records[2:4]))
+    assert prejudice_remover_sweep(alone, 50, "statistical_parity_difference")["sex @ natural share"]["reference"] is None
 
 
 def test_compas_and_the_model_paired_on_the_same_samples_both_ways():
+    def pairing(model_select, reference):
+        records = [trial(s, unpriv_select=model_select, reference=reference) for s in (0, 1)]
+        return compas_pairing(collect(frame_from_records(records)), 50)
+
     # the decision-maker selects 10% of the unprivileged group whatever their label; the model is group-blind
-    fair_model = analyse([trial(s, unpriv_select=None, reference=0.1) for s in (0, 1, 2)])["compas_pairing"]["sex"]
+    fair_model = pairing(None, 0.1)["sex"]
     gap = fair_model["false_positive_rate_gap"]  # ProPublica's FPR = P(ŷ = 0 | y = 1): unprivileged ~0.9 vs ~0.1
     assert gap["compas"]["mean"] == pytest.approx(0.8, abs=0.05) and abs(gap["model"]["mean"]) < 0.05
     assert gap["model_minus_compas"]["interval95"][1] < 0
     assert fair_model["defendants"] == N and fair_model["rates"]["sex=0"]["false_positive_rate"]["compas"]["mean"] > 0.85
-    biased_model = analyse([trial(s, unpriv_select=0.1, reference=None) for s in (0, 1, 2)])
-    assert biased_model["compas_pairing"] == {}  # no reference recorded: nothing to pair
-    reverse = analyse([trial(s, unpriv_select=0.1, reference=0.42) for s in (0, 1, 2)])["compas_pairing"]["sex"]
-    assert reverse["false_positive_rate_gap"]["model_minus_compas"]["interval95"][0] > 0
+    assert pairing(0.1, None) == {}  # no reference recorded: nothing to pair
+    assert pairing(0.1, 0.42)["sex"]["false_positive_rate_gap"]["model_minus_compas"]["interval95"][0] > 0
 
 
 def test_orientation_follows_the_data_set():
