@@ -20,7 +20,8 @@ from .metrics import FAIRNESS_METRICS
 from ...statistics import POSITIVE
 from .compas_reference import compas_pairing
 from .settings import DIFFERENCE, METRIC_DOMAIN, RATE, Setting, collect, entry, is_natural
-from .sweeps import frontier, mitigation_comparison, prejudice_remover_sweep, proxy_ablation, representation_sweep
+from .prejudice import prejudice_remover_sweep
+from .sweeps import frontier, mitigation_comparison, proxy_ablation, representation_sweep
 from .verdicts import THRESHOLDS, verdict
 
 GROUP_RATES = ("accuracy", "tpr", "fpr", "fnr", "selection_rate")

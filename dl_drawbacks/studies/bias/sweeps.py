@@ -8,7 +8,7 @@ from typing import Any
 
 from . import sample_stats as st
 from .settings import (
-    DIFFERENCE, DISTANCE, METRIC_DOMAIN, PREJUDICE, RATE, Setting, entry, is_natural, paired, prejudice_eta
+    DIFFERENCE, DISTANCE, METRIC_DOMAIN, PREJUDICE, RATE, Setting, entry, is_natural, paired
 )
 from ...statistics import POSITIVE, REAL
 from .verdicts import THRESHOLDS, distance, equivalence, verdict
@@ -115,7 +115,7 @@ def _change(points: list[dict[str, Any]], key: str) -> float | None:
     return None if first is None or last is None else last - first
 
 
-def _mitigation_row(base: Setting, s: Setting, r: int, primary: str) -> dict[str, Any]:
+def mitigation_row(base: Setting, s: Setting, r: int, primary: str) -> dict[str, Any]:
     row = {"mitigation": s.key[2], **s.status()}
     if not s.samples:
         return row
@@ -159,7 +159,7 @@ def mitigation_comparison(settings: dict[tuple, Setting], r: int, primary: str) 
         ]
         if not others:
             continue
-        rows = [_mitigation_row(base, s, r, primary) for s in [base, *others]]
+        rows = [mitigation_row(base, s, r, primary) for s in [base, *others]]
         label = f"{key[0]} @ {'natural share' if is_natural(key[1]) else f'share {key[1]}'}"
         out[label] = {
             "protected": key[0],
@@ -198,46 +198,6 @@ def _best(rows: list[dict], primary: str) -> dict[str, Any]:
         f"{b['distance_reduction']['interval95'][1]:.3g}; the largest among the {len(better)} mitigation(s) whose "
         f"paired reduction interval lies above 0)",
     }
-
-
-PREJUDICE_REFERENCE = (
-    "Kamishima et al. 2012 (aif360's PrejudiceRemover): logistic regression plus η × a mutual-information "
-    "penalty between prediction and group; at η = 0 it is that logistic regression alone, so each η is compared "
-    "with η = 0 of the same model on the same data and test samples (paired), never with the network"
-)
-
-
-def prejudice_remover_sweep(settings: dict[tuple, Setting], r: int, primary: str) -> dict[str, Any]:
-    """Per protected × share: every η's accuracy and parity metrics, and its paired change against η = 0."""
-    out = {}
-    groups: dict[tuple, list[tuple[float, Setting]]] = {}
-    for k, s in settings.items():
-        eta = prejudice_eta(k[2])
-        if eta is not None and not k[3]:
-            groups.setdefault((k[0], None if is_natural(k[1]) else k[1]), []).append((eta, s))
-    for (protected, share), found in groups.items():
-        found.sort(key=lambda x: x[0])
-        reference = next((s for eta, s in found if eta == 0 and s.samples), None)
-        rows = []
-        for eta, s in found:
-            row = {"eta": eta, **_mitigation_row(reference or s, s, r, primary)}  # s is its own base: no change
-            if row.get("distance_reduction"):
-                low, high = row["distance_reduction"]["interval95"]
-                row["verdict"] = (
-                    "not measurable" if low is None else "closer to parity than η = 0" if low > 0
-                    else "further from parity than η = 0" if high < 0 else "no measurable change from η = 0"
-                )
-            rows.append(row)
-        label = f"{protected} @ {'natural share' if share is None else f'share {share}'}"
-        out[label] = {
-            "protected": protected,
-            "unprivileged_share": share,
-            "reference": "eta=0" if reference is not None else None,
-            "reference_reason": None if reference is not None else "no η = 0 trial recorded test samples: not compared",
-            "method": PREJUDICE_REFERENCE,
-            "table": rows,
-        }
-    return out
 
 
 def frontier(settings: dict[tuple, Setting], r: int, primary: str) -> dict[str, Any]:
@@ -351,6 +311,4 @@ def _selection_change(base: Setting, s: Setting, pairs: list, r: int) -> dict[st
     return out
 
 
-__all__ = [
-    "THRESHOLDS", "frontier", "mitigation_comparison", "prejudice_remover_sweep", "proxy_ablation", "representation_sweep"
-]
+__all__ = ["THRESHOLDS", "frontier", "mitigation_comparison", "mitigation_row", "proxy_ablation", "representation_sweep"]

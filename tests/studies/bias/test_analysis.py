@@ -11,7 +11,8 @@ from dl_drawbacks.rows import RowBuffer, frame_from_records
 from dl_drawbacks.studies.bias.analysis import BiasAnalysis
 from dl_drawbacks.studies.bias.compas_reference import compas_pairing
 from dl_drawbacks.studies.bias.settings import collect
-from dl_drawbacks.studies.bias.sweeps import mitigation_comparison, prejudice_remover_sweep
+from dl_drawbacks.studies.bias.prejudice import prejudice_remover_sweep
+from dl_drawbacks.studies.bias.sweeps import mitigation_comparison
 from dl_drawbacks.studies.bias.kind import orientation, record_outcomes
 from dl_drawbacks.studies.bias.samples import REFERENCE, add_sample_rows, cell_codes
 from dl_drawbacks.studies.bias.verdicts import equivalence, verdict
