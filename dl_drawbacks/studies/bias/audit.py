@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...registry import STUDIES
 from ...rows import RowBuffer
 from ...storage.files import json_safe
+from .compas_reference import decile_decisions
 from .kind import BiasStudy, record_outcomes
 from .settings import RATE, collect, entry
 
@@ -51,8 +52,7 @@ def audit_rows(trial, run_id: str) -> pl.DataFrame:
     frame = read_compas(trial.data.options.get("path"))
     decile = frame["decile_score"].to_numpy()
     y = frame["no_recid"].to_numpy().astype(np.int64)
-    yhat = (decile < t.high_risk_at).astype(np.int64)  # 1 = low risk, the favourable decision
-    score = (10.5 - decile) / 10  # monotone in "low risk"; decile = round(10.5 - 10·score)
+    yhat, score = decile_decisions(decile, t.high_risk_at)  # ŷ 1 = low risk; decile = round(10.5 − 10·score)
     groups = {"race": frame["race_code"].to_numpy(), "sex": frame["sex_code"].to_numpy()}
     rows = RowBuffer(trial.study, run_id, trial.trial_id, trial.seed, trial.factors)
     rows.add("mitigation_feasible", 1.0, "flag", split="test", provenance="audit: no mitigation")
@@ -118,6 +118,7 @@ class BiasAuditStudy(BiasStudy):
     name = "bias_audit"
     question = "Are decisions someone else made (COMPAS decile scores, ≥ 5 = high risk) fair across races?"
     Treatment = AuditTreatment
+    probabilities = False  # the audited score is a decile rank: reliability by decile, no ECE
     descriptors: ClassVar[dict[str, str]] = {"dataset": "data.name", "protected": "treatment.protected"}
 
     def check(self, study: Any, options: Any) -> None:
@@ -157,9 +158,11 @@ class BiasAuditStudy(BiasStudy):
     def report(self, findings: dict[str, Any], figures: list) -> str:
         from .report import audit_markdown, bias_markdown
 
-        return audit_markdown(findings) + "\n\n" + bias_markdown(findings, figures)
+        return audit_markdown(findings) + "\n\n" + bias_markdown(findings, figures, group_table=False)
 
     def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
         from .report import audit_headlines
 
-        return audit_headlines(findings) + super().headlines(findings)
+        from .report import bias_headlines
+
+        return audit_headlines(findings) + bias_headlines(findings, group_errors=False)

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .report import GROUP_COLUMNS  # noqa: E402
 from .verdicts import THRESHOLDS  # noqa: E402
 from ...report.figures import save_figure as _save  # noqa: E402
 
@@ -35,7 +36,8 @@ def group_bars(findings: dict[str, Any], out: Path) -> Path | None:
     heads = {k: h for k, h in findings.get("headline", {}).items() if h.get("available")}
     if not heads:
         return None
-    metrics = ("accuracy", "tpr", "fpr", "selection_rate")
+    columns = GROUP_COLUMNS[findings.get("orientation", "favourable")]
+    metrics = [m for m in columns if m != "fnr" or "tpr" not in columns][:4]
     fig, axes = plt.subplots(len(heads), 4, figsize=(14, 3.2 * len(heads)), squeeze=False)
     for row, (protected, h) in zip(axes, heads.items()):
         for ax, metric in zip(row, metrics):
@@ -43,7 +45,7 @@ def group_bars(findings: dict[str, Any], out: Path) -> Path | None:
             means = [x["mean"] for x in g]
             err = np.array([_err(x["mean"], x["interval95"]) for x in g]).T.reshape(2, -1)
             ax.bar([x["group"] for x in g], means, yerr=err, capsize=3, color="tab:blue", alpha=0.75)
-            ax.set_title(f"{protected}: {metric}", fontsize=9)
+            ax.set_title(f"{protected}: {columns[metric]}", fontsize=9)
             ax.tick_params(axis="x", labelrotation=30, labelsize=7)
             ax.set_ylim(0, 1)
     fig.suptitle(
@@ -58,13 +60,7 @@ def metric_vs_representation(findings: dict[str, Any], out: Path) -> Path | None
     rep = findings.get("representation", {})
     if not rep:
         return None
-    panels = (
-        "accuracy_gap",
-        "disparate_impact",
-        "statistical_parity_difference",
-        "equal_opportunity_difference",
-        "average_odds_difference",
-    )
+    panels = ("tpr_gap", "fpr_gap", "auc_gap", "disparate_impact", "statistical_parity_difference")
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
     for protected, r in rep.items():
         shares = [p["unprivileged_share"] for p in r["points"]]
@@ -80,10 +76,14 @@ def metric_vs_representation(findings: dict[str, Any], out: Path) -> Path | None
             ax.set_xlabel("unprivileged share of training data")
     for ax, key in zip(axes, panels):
         lo, hi = THRESHOLDS.get(key, (0.0, 0.0))
+        if key in ("tpr_gap", "fpr_gap"):
+            lo = hi = rep[next(iter(rep))]["tolerance"]
+            ax.axhspan(-lo, hi, color="tab:blue", alpha=0.12)  # the equalized-odds tolerance
         ax.axhspan(lo, hi, color="tab:green", alpha=0.12) if key in THRESHOLDS else ax.axhline(0, color="grey", lw=0.8)
         ax.grid(True, alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("Unmitigated model against representation (95% nested interval; green: common fair band)", fontsize=10)
+    fig.suptitle("Unmitigated model against representation (95% nested interval; gaps unprivileged − privileged; "
+                 "blue: equalized-odds tolerance; green: common fair band)", fontsize=10)
     return _save(fig, out / "bias_metric_vs_representation.png")
 
 
@@ -137,7 +137,9 @@ def amplification_and_proxies(findings: dict[str, Any], out: Path) -> Path | Non
     for k, a in amp.items():
         labels += [f"{k}: labels", f"{k}: predictions"]
         entries += [a["label_disparate_impact"], a["prediction_disparate_impact"]]
-    _bars(axes[0], labels, entries, "Bias amplification: disparate impact of labels vs predictions (test set)")
+    verdicts = "; ".join(f"{k}: {a['difference']['verdict']} (difference), {a['ratio']['verdict']} (ratio)"
+                         for k, a in amp.items())
+    _bars(axes[0], labels, entries, f"Disparate impact of labels vs predictions (test set)\n{verdicts}")
     axes[0].axhline(1, color="grey", lw=0.8)
     labels, entries = [], []
     for k, v in prox.items():

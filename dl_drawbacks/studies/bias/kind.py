@@ -59,7 +59,9 @@ class BiasTreatment(BaseModel):
     ceo_cost: Literal["fnr", "fpr", "weighted"] = Field(
         "fnr", description="the generalized rate calibrated equalized odds equalizes (Pleiss et al. 2017)"
     )
-    prejudice_eta: float = Field(1.0, gt=0, description="prejudice remover's fairness penalty η")
+    prejudice_eta: float = Field(
+        1.0, ge=0, description="prejudice remover's fairness penalty η (0: its own logistic regression, the reference)"
+    )
     drop_features: list[str] = Field(
         default_factory=list,
         description="feature columns (or one-hot prefixes, e.g. relationship) removed from x: proxy ablation",
@@ -77,8 +79,21 @@ class BiasOptions(BaseModel):
     ] = Field("average_odds_difference", description="fairness metric that ranks mitigations and draws the frontier")
     resamples: int = Field(400, ge=50, description="test-set bootstrap resamples of every nested interval")
     gap_tolerance: float = Field(
-        0.02, gt=0, description="a gap 'closed' when its whole 95% interval lies within ±this"
+        0.02, gt=0, description="representation sweep: a TPR or FPR gap 'closed' when its whole 95% interval lies "
+        "within ±this (equalized odds closed when both are)"
     )
+
+
+PROPUBLICA_DATASETS = ("compas",)  # error rates named ProPublica's way: by the unfavourable decision (high risk)
+
+
+def orientation(rows: pl.DataFrame) -> str:
+    """'propublica' when every trial ran on a data set in ``PROPUBLICA_DATASETS``, else 'favourable'."""
+    from ...aggregate import with_factor_columns
+
+    factors = with_factor_columns(rows.select("factors").unique()) if "factors" in rows.columns else rows
+    names = set(factors["dataset"].to_list()) if "dataset" in factors.columns else set()
+    return "propublica" if names and names <= set(PROPUBLICA_DATASETS) else "favourable"
 
 
 def kept_features(names: tuple[str, ...], drop: list[str]) -> np.ndarray:
@@ -166,6 +181,15 @@ def record_outcomes(
     add_sample_rows(rows, cell_codes(groups, attrs), y, yhat, score, len(attrs))
 
 
+def record_compas_reference(rows, attrs: list[str], options: dict, test) -> None:
+    """COMPAS's own decisions on these test defendants (``REFERENCE`` samples), to pair with the model's."""
+    from .compas_reference import decile_decisions, test_deciles
+    from .samples import REFERENCE, add_sample_rows, cell_codes
+
+    yhat, score = decile_decisions(test_deciles(options))
+    add_sample_rows(rows, cell_codes(test.groups, attrs), np.asarray(test.y), yhat, score, len(attrs), metric=REFERENCE)
+
+
 def mitigated_predictions(ctx, t: BiasTreatment, p_test: np.ndarray, p_val: np.ndarray | None):
     """(ŷ, score, status, reason) on test; status 'infeasible' means no mitigated prediction exists."""
     from .aif360_adapter import apply_postprocessor, ceo_mix_rates, fit_postprocessor, prejudice_remover
@@ -176,6 +200,7 @@ def mitigated_predictions(ctx, t: BiasTreatment, p_test: np.ndarray, p_val: np.n
     if t.mitigation == "prejudice_remover":
         train = ctx.splits["train"]
         score = prejudice_remover(train.x, train.y, train.groups, test.x, test.groups, attrs[0], eta=t.prejudice_eta)
+        ctx.rows.add("prejudice_eta", t.prejudice_eta, "penalty", split="train", provenance="treatment")
         return (score >= 0.5).astype(np.int64), score, "ok", None
     if p_val is None:
         return (p_test >= 0.5).astype(np.int64), p_test, "ok", None
@@ -283,13 +308,21 @@ class BiasStudy(StudyKind):
         )
         if yhat is not None:
             record_outcomes(ctx.rows, t.attributes, np.asarray(test.y), yhat, score, test.groups)
+        if ctx.trial.data.name == "compas":
+            record_compas_reference(ctx.rows, t.attributes, ctx.trial.data.options, test)
+
+    probabilities: ClassVar[bool] = True  # the scores are P(favourable): ECE applies (an audit's decile is not)
 
     def analyze(self, rows: pl.DataFrame, options: BiasOptions, *, measure: Any) -> dict[str, Any]:
         from .analysis import BiasAnalysis
 
         findings = (
             BiasAnalysis(
-                primary_metric=options.primary_metric, resamples=options.resamples, gap_tolerance=options.gap_tolerance
+                primary_metric=options.primary_metric,
+                resamples=options.resamples,
+                gap_tolerance=options.gap_tolerance,
+                orientation=orientation(rows),
+                probabilities=self.probabilities,
             )
             .fit(rows)
             .findings_

@@ -27,7 +27,7 @@ def _cell(e: dict | None) -> str:
     return f"{fmt(e['mean'])} {_iv(pair)}{flat}"
 
 
-def _headline_md(protected: str, h: dict[str, Any]) -> list[str]:
+def _headline_md(protected: str, h: dict[str, Any], orientation: str, group_table: bool) -> list[str]:
     if not h.get("available"):
         return [f"### {protected}: not measurable — {h['reason']}", ""]
     share = h["setting"]["unprivileged_share"]
@@ -44,11 +44,13 @@ def _headline_md(protected: str, h: dict[str, Any]) -> list[str]:
         ),
         "",
     ]
-    rates = ("accuracy", "tpr", "fpr", "fnr", "selection_rate")
-    by_group: dict[str, dict] = {}
-    for g in h["groups"]:
-        by_group.setdefault(g["group"], {})[g["metric"]] = g
-    out += [table(["group", *rates], [[g, *[_cell(v.get(r)) for r in rates]] for g, v in by_group.items()]), ""]
+    if group_table:
+        by_group: dict[str, dict] = {}
+        for g in h["groups"]:
+            by_group.setdefault(g["group"], {})[g["metric"]] = g
+        columns = GROUP_COLUMNS[orientation]
+        out += [table(["group", *columns.values()], [[g, *[_cell(v.get(r)) for r in columns]]
+                                                     for g, v in by_group.items()]), ""]
     tf, amp = h["threshold_free"], h["amplification"]
     out += [
         table(
@@ -57,9 +59,36 @@ def _headline_md(protected: str, h: dict[str, Any]) -> list[str]:
         ),
         "",
     ]
-    out += [
-        f"Amplification ({amp['definition']}): **{amp['verdict']}**, {_cell(amp['spd_excess'])}; disparate impact of "
-        f"labels {_cell(amp['label_disparate_impact'])}, of predictions {_cell(amp['prediction_disparate_impact'])}.",
+    if h.get("ece_omitted"):
+        out += [f"ECE: {h['ece_omitted']}.", ""]
+    return out + _amplification_md(amp)
+
+
+GROUP_COLUMNS = {  # rate key -> column title, per orientation (audit.py and compas_reference name ProPublica's)
+    "favourable": {r: r for r in ("accuracy", "tpr", "fpr", "fnr", "selection_rate")},
+    "propublica": {
+        "accuracy": "accuracy",
+        "fnr": "false positive rate (ProPublica: high risk, did not reoffend)",
+        "fpr": "false negative rate (ProPublica: low risk, reoffended)",
+        "selection_rate": "low-risk rate",
+    },
+}
+
+
+def _amplification_md(amp: dict[str, Any]) -> list[str]:
+    d, r = amp["difference"], amp["ratio"]
+    out = [
+        table(
+            ["scale", "statistic", "value [95% interval]", "verdict"],
+            [["difference", d["definition"], _cell(d["excess"]), d["verdict"]],
+             ["ratio", r["definition"], _cell(r["factor"]), r["verdict"]]],
+        ),
+        "",
+        f"Amplification: **{d['verdict']} on the difference scale, {r['verdict']} on the ratio scale**. Disparate "
+        f"impact of labels {_cell(amp['label_disparate_impact'])}, of predictions "
+        f"{_cell(amp['prediction_disparate_impact'])}; predicted positive rate {_cell(amp['predicted_positive_rate'])}"
+        f" against the base rate {_cell(amp['base_rate'])}."
+        + ("" if amp["scales_agree"] else f" The scales disagree: {amp['why_scales_differ']}."),
         "",
     ]
     return out
@@ -106,10 +135,102 @@ def _mitigation_md(key: str, m: dict[str, Any], primary: str) -> list[str]:
     return out + [best, ""]
 
 
-def bias_markdown(f: dict[str, Any], figures: list[Path]) -> str:
+def _representation_md(protected: str, r: dict[str, Any]) -> list[str]:
+    tol = r["tolerance"]
+    rows = [
+        [fmt(p["unprivileged_share"]), _cell(p["tpr_gap"]), _cell(p["fpr_gap"]), _cell(p["roc_auc"]["privileged"]),
+         _cell(p["roc_auc"]["unprivileged"]), _cell(p["auc_gap"]), _cell(p["disparate_impact"]),
+         p["equalized_odds"]["text"]]
+        for p in r["points"]
+    ]
+    closed = r["equalized_odds_closed_from_share"]
+    return [
+        f"### Representation sweep — {protected}",
+        "",
+        f"Tested: {r['tested']}. Tolerance ±{tol}; gaps are unprivileged − privileged.",
+        "",
+        table(["unprivileged share", "TPR gap", "FPR gap", "AUC privileged", "AUC unprivileged", "AUC gap",
+               "disparate impact", f"equalized odds closed (±{tol})?"], rows),
+        "",
+        f"Equalized odds closed from share {fmt(closed) if closed is not None else '— never'}.",
+        "",
+    ]
+
+
+def _prejudice_md(key: str, p: dict[str, Any], primary: str) -> list[str]:
+    rows = [
+        [fmt(r["eta"]), r["status"] + (f": {r['reason']}" if r.get("reason") else ""), _cell(r.get("accuracy")),
+         _cell(r.get("accuracy_cost")), _cell((r.get("metrics") or {}).get(primary)), _cell(r.get("distance")),
+         _cell(r.get("distance_reduction")), r.get("verdict", "reference" if r["eta"] == 0 else "—")]
+        for r in p["table"]
+    ]
+    note = p["method"] if p["reference"] else p["reference_reason"]
+    return [
+        f"### Prejudice remover over η — {key}",
+        "",
+        f"{note}.",
+        "",
+        table(["η", "status", "accuracy", "accuracy cost vs η = 0 (paired)", primary.replace("_", " "),
+               "distance from parity", "distance reduction vs η = 0 (paired)", "verdict"], rows),
+        "",
+    ]
+
+
+def _proxy_md(key: str, p: dict[str, Any]) -> list[str]:
+    if not p.get("available"):
+        return [f"### Proxy ablation — {key}: not measurable ({p['reason']})", ""]
+    metrics = [
+        [m, _cell(v["with_proxies"]), _cell(v["without_proxies"]), _cell(v["distance_carried"]),
+         fmt(v["share_of_gap_carried"]), v["verdict"]]
+        for m, v in p["metrics"].items()
+    ]
+    selection = [
+        [g, _cell(v["with_proxies"]), _cell(v["without_proxies"]), _cell(v["ratio_without_to_with"])]
+        for g, v in p["selection_rate"].items()
+    ]
+    return [
+        f"### Proxy ablation — {key}",
+        "",
+        table(["metric", "with proxies", "without", "distance from parity they carry (paired)", "share of gap",
+               "verdict"], metrics),
+        "",
+        f"Beside it: accuracy cost of dropping them (with − without, paired) {_cell(p['accuracy_cost'])}; selection "
+        "rates:",
+        "",
+        table(["group", "selection rate with proxies", "without", "ratio without / with (paired)"], selection),
+        "",
+        f"{p['note']}.",
+        "",
+    ]
+
+
+def _pairing_md(protected: str, c: dict[str, Any]) -> list[str]:
+    names = ("false_positive_rate", "false_negative_rate", "high_risk_rate")
+    rows = [
+        [g, name.replace("_", " "), _cell(v[name]["compas"]), _cell(v[name]["model"]),
+         _cell(v[name]["model_minus_compas"])]
+        for g, v in c["rates"].items() for name in names
+    ]
+    gap = c["false_positive_rate_gap"]
+    rows.append(["unprivileged − privileged", "false positive rate gap", _cell(gap["compas"]), _cell(gap["model"]),
+                 _cell(gap["model_minus_compas"])])
+    return [
+        f"### COMPAS and the trained model on the same {c['defendants']} test defendants — {protected}",
+        "",
+        f"{c['orientation']}. {c['decision']}. Model seeds {c['seeds']}; intervals over seeds × defendants "
+        "(COMPAS's decisions are fixed, so its intervals are over defendants), model − COMPAS paired by defendant.",
+        "",
+        table(["group", "rate", "COMPAS", "model", "model − COMPAS (paired)"], rows),
+        "",
+    ]
+
+
+def bias_markdown(f: dict[str, Any], figures: list[Path], *, group_table: bool = True) -> str:
+    """The bias section; ``group_table`` False leaves out the per-group rates (an audit prints them itself)."""
     out = [f"*{f.get('question', '')}*", ""]
     if f.get("available") is False:
         return "\n".join(out + [f"Not measurable: {f['reason']}."])
+    orientation = f.get("orientation", "favourable")
     out += [
         f"{f['trials']} trials, seeds {f['seeds']}, {f['test_samples']} test samples. Intervals: "
         f"{f['interval_method']}. "
@@ -118,65 +239,69 @@ def bias_markdown(f: dict[str, Any], figures: list[Path]) -> str:
         "",
     ]
     for protected, h in f["headline"].items():
-        out += _headline_md(protected, h)
+        out += _headline_md(protected, h, orientation, group_table)
+    for protected, c in f.get("compas_pairing", {}).items():
+        out += _pairing_md(protected, c)
     for protected, r in f["representation"].items():
-        out += [f"### Representation sweep — {protected}", ""]
-        cols = ("accuracy_gap", "disparate_impact", "statistical_parity_difference", "average_odds_difference")
-        out += [
-            table(
-                ["unprivileged share", *[c.replace("_", " ") for c in cols], "gap closed?"],
-                [
-                    [fmt(p["unprivileged_share"]), *[_cell(p.get(c)) for c in cols], p["accuracy_gap"]["text"]]
-                    for p in r["points"]
-                ],
-            ),
-            "",
-        ]
-        closed = r["accuracy_gap_closed_from_share"]
-        out += [
-            f"Accuracy gap (privileged − unprivileged) closed (interval within ±{r['tolerance']}) from share "
-            f"{fmt(closed) if closed is not None else '— never'}.",
-            "",
-        ]
+        out += _representation_md(protected, r)
     for key, m in f["mitigation"].items():
         out += _mitigation_md(key, m, f["primary_metric"])
+    for key, p in f.get("prejudice_remover", {}).items():
+        out += _prejudice_md(key, p, f["primary_metric"])
     for key, p in f["proxy_ablation"].items():
-        if not p.get("available"):
-            out += [f"### Proxy ablation — {key}: not measurable ({p['reason']})", ""]
-            continue
-        out += [f"### Proxy ablation — {key}", ""]
-        out += [
-            table(
-                [
-                    "metric",
-                    "with proxies",
-                    "without",
-                    "distance from parity they carry (paired)",
-                    "share of gap",
-                    "verdict",
-                ],
-                [
-                    [
-                        m,
-                        _cell(v["with_proxies"]),
-                        _cell(v["without_proxies"]),
-                        _cell(v["distance_carried"]),
-                        fmt(v["share_of_gap_carried"]),
-                        v["verdict"],
-                    ]
-                    for m, v in p["metrics"].items()
-                ],
-            ),
-            "",
-        ]
+        out += _proxy_md(key, p)
     out += [image(p) for p in figures]
     return "\n".join(out)
 
 
-def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
-    """Parity metrics (resolved when their verdict is: passes or fails), the group error rates, amplification
-    (excludes 0) and the best mitigation's accuracy cost (excludes 0), by the headline policy."""
+def _group_error_headlines(protected: str, h: dict[str, Any], orientation: str) -> list:
+    """Each single attribute's error rates; COMPAS's orientation names them ProPublica's way (compas_reference)."""
+    names = {"favourable": {"fnr": ("fnr", "FNR", "unfavourable prediction for a favourable truth"),
+                            "fpr": ("fpr", "FPR", "favourable prediction for an unfavourable truth")},
+             "propublica": {"fnr": ("false_positive_rate", "false positive rate", "high risk, did not reoffend"),
+                            "fpr": ("false_negative_rate", "false negative rate", "low risk, reoffended")}}[orientation]
     out = []
+    for g in h["groups"]:
+        if g["group"].count("=") == 1 and g["metric"] in names:
+            key, title, what = names[g["metric"]]
+            out.append(from_interval("bias", f"{key}/{g['group']}", f"{title} ({g['group']}): {what}", g["interval"],
+                                     unit="fraction", estimate=g["mean"], method="test predictions"))
+    return out
+
+
+def _amplification_headlines(protected: str, amp: dict[str, Any]) -> list:
+    d, r = amp["difference"], amp["ratio"]
+    return [
+        from_interval("bias", f"amplification/{protected}",
+                      f"bias amplification, difference scale ({protected}): {d['verdict']}", d["excess"]["interval"],
+                      unit="SPD", null=0.0, estimate=d["excess"]["mean"], method=d["definition"]),
+        from_interval("bias", f"amplification_ratio/{protected}",
+                      f"bias amplification, ratio scale ({protected}): {r['verdict']}", r["factor"]["interval"],
+                      unit="×", null=1.0, estimate=r["factor"]["mean"], method=r["definition"]),
+    ]
+
+
+def _pairing_headlines(protected: str, c: dict[str, Any]) -> list:
+    gap = c["false_positive_rate_gap"]["model_minus_compas"]
+    out = [from_interval("bias", f"compas_vs_model/false_positive_rate_gap/{protected}",
+                         f"model − COMPAS, false positive rate gap unprivileged − privileged ({protected}, same "
+                         "defendants, ProPublica's orientation)", gap["interval"], unit="fraction", null=0.0,
+                         estimate=gap["mean"], method="paired by seed and defendant")]
+    for g, v in c["rates"].items():
+        e = v["false_positive_rate"]["model_minus_compas"]
+        out.append(from_interval("bias", f"compas_vs_model/false_positive_rate/{g}",
+                                 f"model − COMPAS, false positive rate ({g}, same defendants)", e["interval"],
+                                 unit="fraction", null=0.0, estimate=e["mean"], method="paired by seed and defendant"))
+    return out
+
+
+def bias_headlines(f: dict[str, Any], *, group_errors: bool = True) -> list[dict[str, Any]]:
+    """Parity metrics (resolved when their verdict is: passes or fails), the group error rates (unless
+    ``group_errors`` is False: an audit headlines them itself), amplification on both scales (excludes the null),
+    COMPAS against the model (excludes 0) and the best mitigation's accuracy cost (excludes 0), by the headline
+    policy."""
+    out = []
+    orientation = f.get("orientation", "favourable")
     for protected, h in f.get("headline", {}).items():
         if not h.get("available"):
             out.append(not_measurable("bias", f"bias/{protected}", f"bias ({protected})", h["reason"]))
@@ -189,20 +314,11 @@ def bias_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
             judged = v["verdict"] in ("passes", "fails", "no threshold")  # a verdict the interval resolves
             out.append(from_interval("bias", f"{metric}/{protected}", text, v["interval"], unit="",
                                      estimate=v["mean"], method=method, requires=(judged, v["text"])))
-        for g in h["groups"]:
-            if g["group"].count("=") == 1 and g["group"] != "all" and g["metric"] in ("fnr", "fpr"):
-                what = (  # with COMPAS's orientation (favourable = no reoffence) fnr is ProPublica's FPR (audit.py)
-                    "unfavourable prediction for a favourable truth"
-                    if g["metric"] == "fnr"
-                    else "favourable prediction for an unfavourable truth"
-                )
-                out.append(from_interval("bias", f"{g['metric']}/{g['group']}",
-                                         f"{g['metric'].upper()} ({g['group']}): {what}", g["interval"],
-                                         unit="fraction", estimate=g["mean"], method="test predictions"))
-        amp = h["amplification"]
-        out.append(from_interval("bias", f"amplification/{protected}",
-                                 f"bias amplification ({protected}): {amp['verdict']}", amp["spd_excess"]["interval"],
-                                 unit="SPD", null=0.0, estimate=amp["spd_excess"]["mean"], method=amp["definition"]))
+        if group_errors:
+            out += _group_error_headlines(protected, h, orientation)
+        out += _amplification_headlines(protected, h["amplification"])
+    for protected, c in f.get("compas_pairing", {}).items():
+        out += _pairing_headlines(protected, c)
     for key, m in f.get("mitigation", {}).items():
         if m["best"]:
             c = m["best_accuracy_cost"]
@@ -235,6 +351,12 @@ def audit_markdown(f: dict[str, Any]) -> str:
             "",
         ]
         cal = a["calibration_within_groups"]
+        out += [
+            "Reliability by decile (calibration within groups): the reoffence rate of each decile, per group. It "
+            "replaces an ECE, which compares predicted probabilities with outcome rates: a decile is a rank, not "
+            "a probability.",
+            "",
+        ]
         out += [
             table(
                 ["decile", *[f"reoffence rate, {g}" for g in cal]],

@@ -8,8 +8,11 @@ threshold-free ones from scores.
 - ECE per group: 10 equal-width bins of P(y=1), Σ_b |B|/n · |mean y − mean p| (Guo et al. 2017).
 - Generalized FPR / FNR (Pleiss et al. 2017, §3): E[score | y = 0] and E[1 − score | y = 1], the costs
   calibrated equalized odds equalizes between the two groups.
-- Amplification (Wang & Russakovsky 2021, directional): |SPD of the predictions| − |SPD of the labels|
-  on the same samples; > 0: the model widens the base-rate gap of the data.
+- Amplification (Wang & Russakovsky 2021, directional), on two scales of the same samples: difference,
+  |SPD of the predictions| − |SPD of the labels| (> 0: the model widens the data's base-rate gap); ratio,
+  exp(|ln DI of the predictions| − |ln DI of the labels|) (> 1: the predictions' selection-rate ratio lies that
+  many times further from parity than the labels'). They can disagree: a model that selects fewer people
+  overall shrinks differences of rates while it can widen their ratio.
 Paired statistics of two settings read a 2-column array [setting a | setting b] of the same test samples.
 """
 
@@ -85,13 +88,14 @@ def group_rate(metric: str, group: str, groups: dict[str, np.ndarray]) -> Statis
     return lambda s: float(shift + sign * rates(counts(codes_of(s), members), group)[base])
 
 
-def accuracy_gap(groups: dict[str, np.ndarray]) -> Statistic:
-    """Accuracy of the privileged minus the unprivileged group."""
-    members = membership(groups)
+def label_rate(metric: str, group: str, groups: dict[str, np.ndarray]) -> Statistic:
+    """``group_rate`` of the labels themselves (ŷ := y): 'selection_rate' is the group's base rate."""
+    rate = group_rate(metric, group, groups)
 
     def stat(s: np.ndarray) -> float:
-        c = counts(codes_of(s), members)
-        return float(rates(c, "privileged")["accuracy"] - rates(c, "unprivileged")["accuracy"])
+        v = s.astype(np.int64)
+        y = (v >> 9) & 1
+        return rate(((v >> 9 << 9) | (y << 8) | (v & 0xFF)).astype(np.float64))
     return stat
 
 
@@ -148,7 +152,33 @@ def generalized_gap(which: str, groups: dict[str, np.ndarray]) -> Statistic:
     return lambda s: u(s) - p(s)
 
 
+def rate_gap(metric: str, groups: dict[str, np.ndarray]) -> Statistic:
+    """Unprivileged minus privileged ``metric`` (tpr, fpr, fnr, accuracy, selection_rate)."""
+    u, p = group_rate(metric, "unprivileged", groups), group_rate(metric, "privileged", groups)
+    return lambda s: u(s) - p(s)
+
+
+def auc_gap(groups: dict[str, np.ndarray]) -> Statistic:
+    """Unprivileged minus privileged ROC AUC: how much worse the scores rank within the unprivileged group."""
+    u, p = roc_auc("unprivileged", groups), roc_auc("privileged", groups)
+    return lambda s: u(s) - p(s)
+
+
+def amplification_ratio(groups: dict[str, np.ndarray]) -> Statistic:
+    """exp(|ln DI(ŷ)| − |ln DI(y)|): > 1 when the predictions' DI is further from parity than the labels'."""
+    def stat(s: np.ndarray) -> float:
+        cell, y, yhat, _ = _split(s)
+        u, p = groups["unprivileged"][cell], groups["privileged"][cell]
+        if not (u.any() and p.any()):
+            return float("nan")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_di = [abs(np.log(v[u].mean() / v[p].mean())) for v in (yhat, y)]
+        return float(np.exp(log_di[0] - log_di[1])) if np.isfinite(log_di).all() else float("nan")
+    return stat
+
+
 def amplification(groups: dict[str, np.ndarray]) -> Statistic:
+    """|SPD(ŷ)| − |SPD(y)|: > 0 when the predictions' selection-rate difference is wider than the labels'."""
     def stat(s: np.ndarray) -> float:
         cell, y, yhat, _ = _split(s)
         u, p = groups["unprivileged"][cell], groups["privileged"][cell]
@@ -174,3 +204,11 @@ def label_statistic(metric: str, groups: dict[str, np.ndarray]) -> Statistic:
 def paired_difference(stat: Statistic) -> Statistic:
     """stat(setting a) − stat(setting b) on a 2-column [a | b] array of the same test samples."""
     return lambda s: stat(s[:, 0]) - stat(s[:, 1])
+
+
+def paired_ratio(stat: Statistic) -> Statistic:
+    """stat(setting b) / stat(setting a) on a 2-column [a | b] array of the same test samples."""
+    def ratio(s: np.ndarray) -> float:
+        a = stat(s[:, 0])
+        return stat(s[:, 1]) / a if a > 0 else float("nan")
+    return ratio

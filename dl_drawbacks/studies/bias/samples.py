@@ -19,6 +19,7 @@ import numpy as np
 SCORE_LEVELS = 255
 VALUE_BITS = 52
 METRIC = "test_samples"
+REFERENCE = "reference_samples"  # the same test samples decided by someone else (COMPAS's deciles: compas_reference)
 
 
 def cell_codes(groups: Mapping[str, np.ndarray], attrs: Sequence[str]) -> np.ndarray:
@@ -55,9 +56,11 @@ def unpack(values: Sequence[float], n: int, n_attrs: int) -> np.ndarray:
     return ((packed >> shifts) & ((1 << bits) - 1)).reshape(-1)[:n].astype(np.float64)
 
 
-def add_sample_rows(rows, cells: np.ndarray, y: np.ndarray, yhat: np.ndarray, score: np.ndarray, n_attrs: int) -> None:
-    """Record a trial's packed test samples and their count on ``rows`` (a RowBuffer)."""
-    rows.add(f"{METRIC}_n", len(y), "count", split="test", provenance="counted")
+def add_sample_rows(
+    rows, cells: np.ndarray, y: np.ndarray, yhat: np.ndarray, score: np.ndarray, n_attrs: int, *, metric: str = METRIC
+) -> None:
+    """Record a trial's packed test samples (``metric``) and their count on ``rows`` (a RowBuffer)."""
+    rows.add(f"{metric}_n", len(y), "count", split="test", provenance="counted")
     how = f"packed:{bits_per_sample(n_attrs)} bits per sample (cell, label, prediction, score/{SCORE_LEVELS})"
     for k, value in enumerate(pack(cells, y, yhat, score, n_attrs)):
-        rows.add(METRIC, value, "packed", split="test", group=f"chunk:{k}", provenance=how)
+        rows.add(metric, value, "packed", split="test", group=f"chunk:{k}", provenance=how)

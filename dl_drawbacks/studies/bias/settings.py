@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from ...statistics import NONNEGATIVE, POSITIVE, UNIT, Domain, bounded, nested_interval
-from .samples import METRIC, unpack
+from .samples import METRIC, REFERENCE, unpack
 from .sample_stats import cell_groups
 
 
@@ -46,6 +46,7 @@ class Setting:
     seeds: list[int] = field(default_factory=list)
     points: list[dict[tuple[str, str], float]] = field(default_factory=list)
     samples: list[np.ndarray] = field(default_factory=list)
+    reference: list[np.ndarray] = field(default_factory=list)  # someone else's decisions on the same samples
     infeasible: list[str] = field(default_factory=list)
     constant: list[str] = field(default_factory=list)
 
@@ -137,13 +138,39 @@ def collect(rows: pl.DataFrame) -> dict[tuple, Setting]:
     for (trial_id,), part in final.group_by(["trial_id"], maintain_order=True):
         first = part.row(0, named=True)
         label = protected_label(first["protected"])
-        key = (label, first["unprivileged_share"], first["mitigation"], dropped_label(first["drop_features"]))
+        mitigation = mitigation_label(first["mitigation"], part)
+        key = (label, first["unprivileged_share"], mitigation, dropped_label(first["drop_features"]))
         s = settings.setdefault(key, Setting(key, label.split("×")))
         _add_trial(s, part, int(first["seed"]))
     for s in settings.values():
         order = np.argsort(s.seeds, kind="stable")
         s.seeds, s.samples, s.points = ([x[i] for i in order] for x in (s.seeds, s.samples, s.points))
+        if len(s.reference) == len(order):
+            s.reference = [s.reference[i] for i in order]
     return settings
+
+
+PREJUDICE = "prejudice_remover"
+
+
+def mitigation_label(mitigation: str, part: pl.DataFrame) -> str:
+    """The mitigation, with the prejudice remover's η ('prejudice_remover eta=25') where its trial recorded it."""
+    eta = part.filter(pl.col("metric") == "prejudice_eta")["value"]
+    return f"{PREJUDICE} eta={eta[0]:g}" if mitigation == PREJUDICE and eta.len() else mitigation
+
+
+def prejudice_eta(mitigation: str) -> float | None:
+    """η of a 'prejudice_remover eta=…' label; None for any other mitigation (or η not recorded)."""
+    return float(mitigation.split("eta=")[1]) if mitigation.startswith(f"{PREJUDICE} eta=") else None
+
+
+def _unpacked(test: pl.DataFrame, metric: str, n_attrs: int) -> np.ndarray | None:
+    chunks = test.filter(pl.col("metric") == metric)
+    count = test.filter(pl.col("metric") == f"{metric}_n")
+    if not chunks.height or not count.height:
+        return None
+    order = chunks["group"].str.strip_prefix("chunk:").cast(pl.Int64).arg_sort()
+    return unpack(chunks["value"].gather(order).to_numpy(), int(count["value"][0]), n_attrs)
 
 
 def _add_trial(s: Setting, part: pl.DataFrame, seed: int) -> None:
@@ -152,17 +179,20 @@ def _add_trial(s: Setting, part: pl.DataFrame, seed: int) -> None:
     if feasible.height and feasible["value"][0] == 0:
         s.infeasible.append(feasible["provenance"][0].removeprefix("infeasible:"))
         return
-    chunks = test.filter(pl.col("metric") == METRIC)
-    count = test.filter(pl.col("metric") == f"{METRIC}_n")
-    if not chunks.height or not count.height:
+    samples = _unpacked(test, METRIC, len(s.attrs))
+    if samples is None:
         return
-    order = chunks["group"].str.strip_prefix("chunk:").cast(pl.Int64).arg_sort()
-    s.samples.append(unpack(chunks["value"].gather(order).to_numpy(), int(count["value"][0]), len(s.attrs)))
+    s.samples.append(samples)
+    reference = _unpacked(test, REFERENCE, len(s.attrs))
+    if reference is not None:
+        s.reference.append(reference)
     s.seeds.append(seed)
     s.points.append(
         {
             (m, g): v
-            for m, g, v in part.filter(pl.col("metric") != METRIC).select("metric", "group", "value").iter_rows()
+            for m, g, v in part.filter(~pl.col("metric").is_in([METRIC, REFERENCE]))
+            .select("metric", "group", "value")
+            .iter_rows()
             if v is not None
         }
     )

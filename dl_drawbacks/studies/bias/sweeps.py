@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import sample_stats as st
-from .settings import DIFFERENCE, DISTANCE, METRIC_DOMAIN, RATE, Setting, entry, is_natural, paired
-from ...statistics import REAL
+from .settings import (
+    DIFFERENCE, DISTANCE, METRIC_DOMAIN, PREJUDICE, RATE, Setting, entry, is_natural, paired
+)
+from ...statistics import POSITIVE, REAL
 from .verdicts import THRESHOLDS, distance, equivalence, verdict
 
 PARITY = (
@@ -39,8 +41,45 @@ def _distance_stat(metric: str, groups) -> Any:
     return lambda a: distance(metric, fair(a))
 
 
+EQUALIZED_ODDS = (
+    "equalized odds (Hardt et al. 2016): TPR and FPR equal across groups. Closed when both gaps' 95% intervals lie "
+    "within ±tolerance (an intersection-union test of the two equivalence tests). Label-conditional, so the groups' "
+    "base rates do not put it out of reach, as they put an accuracy gap (accuracy mixes the two error rates in "
+    "each group's own label proportions)"
+)
+
+
+def _gap_closure(tpr: dict[str, Any], fpr: dict[str, Any]) -> dict[str, str]:
+    """closed only when both TPR and FPR gaps are closed; open when either excludes 0."""
+    verdicts = {tpr["verdict"], fpr["verdict"]}
+    if "not measurable" in verdicts:
+        return {"verdict": "not measurable", "text": "not measurable: a TPR or FPR gap has no interval"}
+    if verdicts == {"closed"}:
+        return {"verdict": "closed", "text": "closed: TPR and FPR gaps both within tolerance"}
+    if "open" in verdicts:
+        which = " and ".join(n for n, v in (("TPR", tpr), ("FPR", fpr)) if v["verdict"] == "open")
+        return {"verdict": "open", "text": f"open: the {which} gap's interval excludes 0"}
+    return {"verdict": "inconclusive", "text": "inconclusive: a gap contains 0 but is not within tolerance"}
+
+
+def _representation_point(s: Setting, r: int, tolerance: float) -> dict[str, Any]:
+    point: dict[str, Any] = {"unprivileged_share": s.key[1], "n_seeds": len(s.samples)}
+    for name, metric in (("tpr_gap", "tpr"), ("fpr_gap", "fpr")):
+        e = entry(s.samples, st.rate_gap(metric, s.groups), r, domain=DIFFERENCE)
+        point[name] = {**e, **equivalence(e["interval"], tolerance)}
+    point["equalized_odds"] = _gap_closure(point["tpr_gap"], point["fpr_gap"])
+    point["roc_auc"] = {g: entry(s.samples, st.roc_auc(g, s.groups), r, domain=RATE)
+                        for g in ("privileged", "unprivileged")}
+    point["auc_gap"] = entry(s.samples, st.auc_gap(s.groups), r, domain=DIFFERENCE)
+    for m in PARITY:
+        e = entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m), domain=METRIC_DOMAIN[m])
+        point[m] = {**e, **verdict(m, e["interval"])}
+    return point
+
+
 def representation_sweep(settings: dict[tuple, Setting], r: int, tolerance: float) -> dict[str, Any]:
-    """Per protected setting, unmitigated: the accuracy gap (equivalence) and parity metrics against the share."""
+    """Per protected setting, unmitigated: the label-conditional gaps (TPR, FPR: equalized odds, tested for
+    closure), the AUC by group, and the parity metrics, against the unprivileged share of the training data."""
     out = {}
     for protected in dict.fromkeys(k[0] for k in settings):
         pts = sorted(
@@ -53,34 +92,30 @@ def representation_sweep(settings: dict[tuple, Setting], r: int, tolerance: floa
         )
         if len(pts) < 2:
             continue
-        points = []
-        for s in pts:
-            gap = entry(s.samples, st.accuracy_gap(s.groups), r, domain=DIFFERENCE)
-            point = {
-                "unprivileged_share": s.key[1],
-                "n_seeds": len(s.samples),
-                "accuracy_gap": {**gap, **equivalence(gap["interval"], tolerance)},
-            }
-            for m in PARITY:
-                e = entry(s.samples, st.fairness(m, s.groups), r, s.point_mean(m), domain=METRIC_DOMAIN[m])
-                point[m] = {**e, **verdict(m, e["interval"])}
-            points.append(point)
-        closed = [p["unprivileged_share"] for p in points if p["accuracy_gap"]["verdict"] == "closed"]
+        points = [_representation_point(s, r, tolerance) for s in pts]
+        closed = [p["unprivileged_share"] for p in points if p["equalized_odds"]["verdict"] == "closed"]
         within = {
             m: min((p["unprivileged_share"] for p in points if p[m]["verdict"] == "passes"), default=None)
             for m in PARITY
         }
         out[protected] = {
             "points": points,
-            "accuracy_gap_closed_from_share": min(closed) if closed else None,
+            "tested": EQUALIZED_ODDS,
+            "equalized_odds_closed_from_share": min(closed) if closed else None,
             "tolerance": tolerance,
             "passes_from_share": within,
-            "accuracy_gap_change": points[-1]["accuracy_gap"]["mean"] - points[0]["accuracy_gap"]["mean"],
+            "tpr_gap_change": _change(points, "tpr_gap"),
+            "fpr_gap_change": _change(points, "fpr_gap"),
         }
     return out
 
 
-def _mitigation_row(base: Setting, s: Setting, r: int, primary: str) -> dict[str, Any]:
+def _change(points: list[dict[str, Any]], key: str) -> float | None:
+    first, last = points[0][key]["mean"], points[-1][key]["mean"]
+    return None if first is None or last is None else last - first
+
+
+def mitigation_row(base: Setting, s: Setting, r: int, primary: str) -> dict[str, Any]:
     row = {"mitigation": s.key[2], **s.status()}
     if not s.samples:
         return row
@@ -118,12 +153,13 @@ def mitigation_comparison(settings: dict[tuple, Setting], r: int, primary: str) 
             for k, s in settings.items()
             if k[0] == key[0]
             and k[2] != "none"
+            and not k[2].startswith(PREJUDICE)  # another model: compared against its own η = 0 (prejudice_remover)
             and not k[3]
             and (k[1] == key[1] or (is_natural(k[1]) and is_natural(key[1])))
         ]
         if not others:
             continue
-        rows = [_mitigation_row(base, s, r, primary) for s in [base, *others]]
+        rows = [mitigation_row(base, s, r, primary) for s in [base, *others]]
         label = f"{key[0]} @ {'natural share' if is_natural(key[1]) else f'share {key[1]}'}"
         out[label] = {
             "protected": key[0],
@@ -248,8 +284,31 @@ def proxy_ablation(settings: dict[tuple, Setting], r: int) -> dict[str, Any]:
             "dropped": key[3].split(","),
             "metrics": metrics,
             "accuracy_cost": entry(pairs, st.paired_difference(acc), r, domain=DIFFERENCE),
+            "selection_rate": _selection_change(base, s, pairs, r),
+            "note": PROXY_NOTE,
         }
     return out
 
 
-__all__ = ["THRESHOLDS", "frontier", "mitigation_comparison", "proxy_ablation", "representation_sweep"]
+PROXY_NOTE = (
+    "A share of the difference-scale gap (SPD, AOD) falls with the overall selection rate as well as with the "
+    "proxies: read it beside the selection-rate change. Disparate impact is the share on the ratio scale, which "
+    "a uniform fall in selection leaves unchanged"
+)
+
+
+def _selection_change(base: Setting, s: Setting, pairs: list, r: int) -> dict[str, Any]:
+    """Per group (all, privileged, unprivileged): selection rate with and without the proxies, and the paired
+    ratio without / with (log scale)."""
+    out = {}
+    for g in ("all", "privileged", "unprivileged"):
+        sel = st.group_rate("selection_rate", g, s.groups)
+        out[g] = {
+            "with_proxies": entry(base.samples, sel, r, domain=RATE),
+            "without_proxies": entry(s.samples, sel, r, domain=RATE),
+            "ratio_without_to_with": entry(pairs, st.paired_ratio(sel), r, domain=POSITIVE),
+        }
+    return out
+
+
+__all__ = ["THRESHOLDS", "frontier", "mitigation_comparison", "mitigation_row", "proxy_ablation", "representation_sweep"]

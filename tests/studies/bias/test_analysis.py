@@ -9,7 +9,12 @@ import torch
 
 from dl_drawbacks.rows import RowBuffer, frame_from_records
 from dl_drawbacks.studies.bias.analysis import BiasAnalysis
-from dl_drawbacks.studies.bias.kind import record_outcomes
+from dl_drawbacks.studies.bias.compas_reference import compas_pairing
+from dl_drawbacks.studies.bias.settings import collect
+from dl_drawbacks.studies.bias.prejudice import prejudice_remover_sweep
+from dl_drawbacks.studies.bias.sweeps import mitigation_comparison
+from dl_drawbacks.studies.bias.kind import orientation, record_outcomes
+from dl_drawbacks.studies.bias.samples import REFERENCE, add_sample_rows, cell_codes
 from dl_drawbacks.studies.bias.verdicts import equivalence, verdict
 from dl_drawbacks.train.batches import micro_batch_weights, micro_batches
 from dl_drawbacks.train.context import Split
@@ -31,15 +36,20 @@ def predictor(seed: int, *, unpriv_select: float | None, noise: float = 0.1) -> 
     return yhat.astype(np.int64), score
 
 
-def trial(seed, *, mitigation="none", share=None, drop=(), feasible=True, **kw):
+def trial(seed, *, mitigation="none", share=None, drop=(), feasible=True, eta=None, reference=None, **kw):
     factors = {"sweep": "s", "dataset": "synthetic", "n_train": 100, "protected": "sex", "unprivileged_share": share,
                "mitigation": mitigation, "drop_features": list(drop)}
-    rows = RowBuffer("bias", "run", f"t-{seed}-{share}-{mitigation}-{len(drop)}", seed, factors)
+    rows = RowBuffer("bias", "run", f"t-{seed}-{share}-{mitigation}-{len(drop)}-{eta}", seed, factors)
     rows.add("mitigation_feasible", float(feasible), "flag", split="test",
              provenance="measured" if feasible else "infeasible:mix rate unprivileged 5.9 outside [0, 1]")
+    if eta is not None:
+        rows.add("prejudice_eta", eta, "penalty", split="train", provenance="treatment")
     if feasible:
         yhat, score = predictor(seed, **kw)
         record_outcomes(rows, ["sex"], Y, yhat, score, {"sex": SEX})
+    if reference is not None:  # someone else's fixed decisions on the same test samples (COMPAS's role)
+        yhat, score = predictor(99, unpriv_select=reference)
+        add_sample_rows(rows, cell_codes({"sex": SEX}, ["sex"]), Y, yhat, score, 1, metric=REFERENCE)
     return rows.to_records()
 
 
@@ -85,17 +95,22 @@ def test_collapse_and_infeasible_are_reported_not_scored(findings):
     assert all(p["distance_interval95"][0] is not None for p in front["points"])
 
 
-def test_amplification_both_ways(findings):
-    assert findings["headline"]["sex"]["amplification"]["verdict"] == "amplifies"  # 0.1 label gap -> ~0.3 predicted
-    fair = analyse([trial(s, unpriv_select=None, noise=0.0) for s in (0, 1, 2)])
-    assert fair["headline"]["sex"]["amplification"]["verdict"] != "amplifies"
+def test_amplification_on_both_scales_each_with_its_verdict(findings):
+    amp = findings["headline"]["sex"]["amplification"]  # 0.1 label gap -> ~0.3 predicted: both scales widen
+    assert amp["difference"]["verdict"] == "amplifies" and amp["ratio"]["verdict"] == "amplifies"
+    assert amp["ratio"]["factor"]["interval"]["domain"] == "positive" and amp["scales_agree"]
+    fair = analyse([trial(s, unpriv_select=None, noise=0.0) for s in (0, 1, 2)])["headline"]["sex"]["amplification"]
+    assert fair["difference"]["verdict"] != "amplifies" and fair["ratio"]["verdict"] != "amplifies"
 
 
-def test_representation_gap_closed_is_equivalence(findings):
-    points = findings["representation"]["sex"]["points"]
-    assert [p["unprivileged_share"] for p in points] == [0.1, 0.5]
-    assert points[0]["accuracy_gap"]["verdict"] == "open"
-    assert points[1]["accuracy_gap"]["verdict"] in ("closed", "inconclusive")
+def test_representation_is_judged_on_equalized_odds(findings):
+    rep = findings["representation"]["sex"]
+    points = rep["points"]
+    assert [p["unprivileged_share"] for p in points] == [0.1, 0.5] and "Hardt et al. 2016" in rep["tested"]
+    # share 0.1: women selected at 0.1 whatever their label -> TPR gap ~ -0.8: open; share 0.5: group-blind errors
+    assert points[0]["tpr_gap"]["verdict"] == "open" and points[0]["equalized_odds"]["verdict"] == "open"
+    assert points[1]["equalized_odds"]["verdict"] in ("closed", "inconclusive")
+    assert 0.5 < points[1]["roc_auc"]["unprivileged"]["mean"] <= 1 and "accuracy_gap" not in points[1]
     assert equivalence({"low": -0.03, "high": 0.01}, 0.02)["verdict"] == "inconclusive"  # contains 0, not closed
     assert equivalence({"low": -0.01, "high": 0.015}, 0.02)["verdict"] == "closed"
 
@@ -104,8 +119,57 @@ def test_proxy_ablation_both_ways(findings):
     same = findings["proxy_ablation"]["sex without relationship"]["metrics"]["statistical_parity_difference"]
     assert same["verdict"] == "no measurable change"
     records = [trial(s, unpriv_select=0.1) for s in (0, 1)] + [trial(s, drop=("relationship",), unpriv_select=None) for s in (0, 1)]
-    carried = analyse(records)["proxy_ablation"]["sex without relationship"]["metrics"]["statistical_parity_difference"]
+    ablation = analyse(records)["proxy_ablation"]["sex without relationship"]
+    carried = ablation["metrics"]["statistical_parity_difference"]
     assert carried["verdict"] == "the proxies carry part of the gap" and carried["share_of_gap_carried"] > 0.5
+    # beside it: women's selection rate rises from 0.1 to ~0.31 (ratio ~3), men's stays (ratio ~1)
+    sel = ablation["selection_rate"]
+    ratio = sel["unprivileged"]["ratio_without_to_with"]
+    assert ratio["mean"] > 2.5 and ratio["interval95"][0] > 1 and ratio["interval"]["domain"] == "positive"
+    assert sel["privileged"]["ratio_without_to_with"]["mean"] == pytest.approx(1.0, abs=0.02)
+    assert ablation["accuracy_cost"]["interval95"][1] < 0  # the group-blind model is more accurate
+
+
+def test_prejudice_remover_is_judged_against_its_own_eta_zero(findings):
+    assert findings["prejudice_remover"] == {}  # no prejudice remover trial in the fixture
+    records = [trial(s, mitigation="prejudice_remover", eta=0.0, unpriv_select=0.1) for s in (0, 1)]
+    records += [trial(s, mitigation="prejudice_remover", eta=5.0, unpriv_select=0.42) for s in (0, 1)]  # fairer
+    records += [trial(s, mitigation="prejudice_remover", eta=25.0, unpriv_select=0.02) for s in (0, 1)]  # less fair
+    records += [trial(s, unpriv_select=None) for s in (0, 1)]  # the network, never PR's reference
+    settings = collect(frame_from_records(records))
+    assert mitigation_comparison(settings, 50, "statistical_parity_difference") == {}  # PR is not a row there
+    pr = prejudice_remover_sweep(settings, 50, "statistical_parity_difference")["sex @ natural share"]
+    assert pr["reference"] == "eta=0" and "Kamishima et al. 2012" in pr["method"]
+    rows = {r["eta"]: r for r in pr["table"]}
+    assert rows[0.0]["accuracy_cost"] is None and "verdict" not in rows[0.0]
+    assert rows[5.0]["verdict"] == "closer to parity than η = 0"
+    assert rows[25.0]["verdict"] == "further from parity than η = 0"
+    alone = collect(frame_from_records(records[2:4]))
+    assert prejudice_remover_sweep(alone, 50, "statistical_parity_difference")["sex @ natural share"]["reference"] is None
+
+
+def test_compas_and_the_model_paired_on_the_same_samples_both_ways():
+    def pairing(model_select, reference):
+        records = [trial(s, unpriv_select=model_select, reference=reference) for s in (0, 1)]
+        return compas_pairing(collect(frame_from_records(records)), 50)
+
+    # the decision-maker selects 10% of the unprivileged group whatever their label; the model is group-blind
+    fair_model = pairing(None, 0.1)["sex"]
+    gap = fair_model["false_positive_rate_gap"]  # ProPublica's FPR = P(ŷ = 0 | y = 1): unprivileged ~0.9 vs ~0.1
+    assert gap["compas"]["mean"] == pytest.approx(0.8, abs=0.05) and abs(gap["model"]["mean"]) < 0.05
+    assert gap["model_minus_compas"]["interval95"][1] < 0
+    assert fair_model["defendants"] == N and fair_model["rates"]["sex=0"]["false_positive_rate"]["compas"]["mean"] > 0.85
+    assert pairing(0.1, None) == {}  # no reference recorded: nothing to pair
+    assert pairing(0.1, 0.42)["sex"]["false_positive_rate_gap"]["model_minus_compas"]["interval95"][0] > 0
+
+
+def test_orientation_follows_the_data_set():
+    from dl_drawbacks.rows import frame_from_records as frame
+
+    records = trial(0, unpriv_select=None)
+    assert orientation(frame([records])) == "favourable"
+    compas = {**records, "factors": [f.replace('"synthetic"', '"compas"') for f in records["factors"]]}
+    assert orientation(frame([compas])) == "propublica"
 
 
 def test_threshold_free_metrics(findings):
