@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -26,6 +25,7 @@ from .engine import DeepSpeedEngine, PlainEngine
 from .flops import COUNTED_ON, cached_train_flops
 from .instruments import Instruments
 from .loop import record_batching, train_trial
+from .torch_extensions import build_deepspeed_ops
 
 
 def data_shape(ctx: TrialContext) -> DataShape:
@@ -46,18 +46,6 @@ def _flop_sample(ctx: TrialContext, shape: DataShape, micro: int) -> tuple[np.nd
     if shape.modality == "tokens":
         return np.zeros((n, shape.seq_len), np.int64), np.zeros((n, shape.seq_len), np.int64)
     return np.zeros((n, shape.n_features), np.float32), np.zeros(n, np.int64)
-
-
-def keep_torch_extensions_per_environment() -> None:
-    """DeepSpeed JIT-compiles its CPU ops (the shared-memory comm op: 1-2.5 min) into torch's extensions cache,
-    which two environments sharing ``~/.cache/torch_extensions/py311_cpu`` rebuild alternately (different
-    include paths, FACTS.md); unless the user chose a folder, each environment (``sys.prefix``) gets its own."""
-    import hashlib
-    import sys
-
-    tag = f"py{sys.version_info.major}{sys.version_info.minor}-{hashlib.sha256(sys.prefix.encode()).hexdigest()[:8]}"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(cache / "torch_extensions" / tag))
 
 
 def _device(trial: TrialSpec, local_rank: int) -> torch.device:
@@ -106,7 +94,7 @@ def run_worker(
     t_start = time.perf_counter()
     trial = TrialSpec.model_validate(trial_dict)
     if trial.trainer.resolved_engine == "deepspeed":
-        keep_torch_extensions_per_environment()
+        build_deepspeed_ops()
     load_plugins(trial.plugins)  # the spec's own model families, datasets and kinds, on this worker too
     kind = get_kind(trial.study)
     torch.set_num_threads(trial.trainer.cpus_per_worker)
