@@ -84,9 +84,9 @@ def ours_of(findings: Mapping[str, Any], path: Sequence[str | int], *, complemen
     node, missing = lookup(findings, path)
     if missing:
         return Ours(None, None, None, reason=missing)
-    if isinstance(node, bool) or not isinstance(node, (int, float, Mapping)):
+    if not isinstance(node, (int, float, Mapping)):
         return Ours(None, None, None, reason=f"finding {'/'.join(map(str, path))} is neither an interval nor a number")
-    if isinstance(node, (int, float)):
+    if isinstance(node, (int, float)):  # a bool (a check that passed) reads as 1 or 0
         est, low, high, over, method, reason = float(node), None, None, "", "", "a number without an interval"
     else:
         est, low, high = node.get("estimate"), node.get("low"), node.get("high")
