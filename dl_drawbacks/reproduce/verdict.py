@@ -4,8 +4,8 @@ The rule is an interval (equivalence) test, never the argmax of means (Schuirman
 tests read as an interval inclusion; Lakens 2017): with a published value p and tolerance t, ours is
 *reproduced* when its whole interval lies inside [p − t, p + t], *not reproduced* when the interval lies
 wholly outside that band, and *inconclusive* when it straddles an edge or has no interval. A direction
-claim ("above 0") is reproduced when the interval excludes ``null`` on the claimed side, not reproduced
-when it excludes it on the other side (or lies inside null ± tolerance: no effect of that size), and
+claim ("above 0") is reproduced when the interval excludes ``reference`` on the claimed side, not reproduced
+when it excludes it on the other side (or lies inside reference ± tolerance: no effect of that size), and
 inconclusive otherwise. Controls are checked first, on their estimates: a claim whose control fails gets
 no verdict but "control failed" and the control's reason.
 """
@@ -127,28 +127,28 @@ def judge_claim(claim: ClaimSpec, ours: Ours) -> tuple[str, str]:
     if claim.published is not None:
         return _band_verdict(ours, claim.published - claim.tolerance, claim.published + claim.tolerance)
     above = claim.direction == "above"
-    if (ours.low > claim.null) if above else (ours.high < claim.null):
-        return REPRODUCED, f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.null:g}, {claim.direction} it"
-    if (ours.high < claim.null) if above else (ours.low > claim.null):
-        return NOT_REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.null:g} on the other "
+    if (ours.low > claim.reference) if above else (ours.high < claim.reference):
+        return REPRODUCED, f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.reference:g}, {claim.direction} it"
+    if (ours.high < claim.reference) if above else (ours.low > claim.reference):
+        return NOT_REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.reference:g} on the other "
                                 f"side")
-    if claim.tolerance is not None and claim.null - claim.tolerance <= ours.low and \
-            ours.high <= claim.null + claim.tolerance:
-        return NOT_REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] lies inside {claim.null:g} ± "
+    if claim.tolerance is not None and claim.reference - claim.tolerance <= ours.low and \
+            ours.high <= claim.reference + claim.tolerance:
+        return NOT_REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] lies inside {claim.reference:g} ± "
                                 f"{claim.tolerance:g}: no effect of that size")
-    return INCONCLUSIVE, f"interval [{ours.low:.3g}, {ours.high:.3g}] includes {claim.null:g}"
+    return INCONCLUSIVE, f"interval [{ours.low:.3g}, {ours.high:.3g}] includes {claim.reference:g}"
 
 
 def published_text(claim: ClaimSpec) -> str:
     if claim.published is not None:
         return f"{claim.published:g}"
-    return f"{claim.direction} {claim.null:g}"
+    return f"{claim.direction} {claim.reference:g}"
 
 
 def tolerance_text(claim: ClaimSpec) -> str:
     if claim.published is not None:
         return f"± {claim.tolerance:g}"
-    return f"interval excludes {claim.null:g}" + (f"; ± {claim.tolerance:g} is no effect" if claim.tolerance else "")
+    return f"interval excludes {claim.reference:g}" + (f"; ± {claim.tolerance:g} is no effect" if claim.tolerance else "")
 
 
 def judge(spec: ReproductionSpec, findings: Mapping[str, Any]) -> list[Verdict]:

@@ -36,14 +36,14 @@ class ClaimSpec(_Strict):
     )
     published: float | None = Field(None, description="the paper's value (exclusive with direction)")
     direction: Literal["above", "below"] | None = Field(
-        None, description="the paper's claim as a direction: ours lies above / below `null` (exclusive with published)"
+        None, description="the paper's claim as a direction: ours lies above / below `reference` (exclusive with published)"
     )
-    null: float = Field(0.0, description="the value a direction claim is tested against (0 for a difference)")
+    reference: float = Field(0.0, description="the value a direction claim is tested against (0 for a difference)")
     tolerance: float | None = Field(
         None,
         gt=0,
         description="published ± tolerance is the band ours must lie in (required with published); with a "
-        "direction: an interval inside null ± tolerance shows no effect (not reproduced)",
+        "direction: an interval inside reference ± tolerance shows no effect (not reproduced)",
     )
     complement: bool = Field(False, description="ours is 1 − the finding (an accuracy from an error rate)")
     unit: str = Field("", description="unit of the published value and of ours")
@@ -54,7 +54,7 @@ class ClaimSpec(_Strict):
     @model_validator(mode="after")
     def _one_claim(self) -> "ClaimSpec":
         if (self.published is None) == (self.direction is None):
-            raise ValueError("give exactly one of published (a value) or direction (above / below null)")
+            raise ValueError("give exactly one of published (a value) or direction (above / below reference)")
         if self.published is not None and self.tolerance is None:
             raise ValueError("a published value needs its tolerance (the band ours must lie in)")
         return self
