@@ -61,14 +61,13 @@ def run_spec_folder(folder: str | Path, *, out: str | Path | None, resume: bool,
 
     folder = Path(folder)
     specs = spec_files(folder)
-    suites = {}
-    for path in specs:  # every spec checked before the first trial
-        suites[path] = load_spec(path)
-        plan_suite(suites[path], source=str(path))
+    suites = {path: load_spec(path) for path in specs}  # every spec checked before the first trial
     names = [s.name for s in suites.values()]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise SpecError(f"{folder}: spec name(s) {', '.join(repeated)} repeated; each spec needs its own run folder")
+    for path, suite in suites.items():
+        plan_suite(suite, source=str(path))
     root = Path(out or Path("runs") / folder.resolve().name)
     commit = source_commit()
     runs: list[SpecRun] = []
