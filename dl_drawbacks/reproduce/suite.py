@@ -55,7 +55,7 @@ def source_commit() -> str:
 def run_spec_folder(folder: str | Path, *, out: str | Path | None, resume: bool, address: str | None,
                     dashboard: bool = False) -> tuple[Path, list[SpecRun]]:
     """Run every spec of ``folder`` in order into ``out/<spec name>`` (default runs/<folder name>); write the index."""
-    from ..execute import run_study_file
+    from ..execute import RunInterrupted, run_study_file
     from ..plan import plan_suite
     from ..spec import load_spec
 
@@ -78,6 +78,10 @@ def run_spec_folder(folder: str | Path, *, out: str | Path | None, resume: bool,
         error = None
         try:
             run_study_file(path, out=root / name, resume=resume, address=address, dashboard=dashboard)
+        except RunInterrupted as err:  # a signal stops the suite: the index keeps what ran, then the command exits
+            runs.append(SpecRun(path, name, root / name, time.monotonic() - started, str(err)))
+            write_index(root, [_entry(r) for r in runs], commit=commit)
+            raise
         except DrawbacksError as err:  # this spec cannot run here; the others still do
             error = str(err)
             print(f"suite  {path.name}: error: {error}", file=sys.stderr)
