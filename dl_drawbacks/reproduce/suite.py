@@ -40,12 +40,12 @@ def spec_files(folder: Path) -> list[Path]:
 
 
 def source_commit() -> str:
-    """The git commit of the package's source tree ('+dirty' with uncommitted changes), or 'unknown'."""
+    """The git commit of the source tree ("+dirty" with uncommitted changes to tracked files), or 'unknown'."""
     here = Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"], capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--", "."],
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--", ":/"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
