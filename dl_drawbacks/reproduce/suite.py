@@ -69,7 +69,7 @@ def run_spec_folder(folder: str | Path, *, out: str | Path | None, resume: bool,
     for path, suite in suites.items():
         plan_suite(suite, source=str(path))
     root = Path(out or Path("runs") / folder.resolve().name)
-    commit = source_commit()
+    commit, source = source_commit(), str(folder).rstrip("/") + "/"
     runs: list[SpecRun] = []
     for path in specs:
         name = suites[path].name
@@ -80,14 +80,15 @@ def run_spec_folder(folder: str | Path, *, out: str | Path | None, resume: bool,
             run_study_file(path, out=root / name, resume=resume, address=address, dashboard=dashboard)
         except RunInterrupted as err:  # a signal stops the suite: the index keeps what ran, then the command exits
             runs.append(SpecRun(path, name, root / name, time.monotonic() - started, str(err)))
-            write_index(root, [_entry(r) for r in runs], commit=commit)
+            write_index(root, [_entry(r) for r in runs], commit=commit, source=source)
             raise
         except DrawbacksError as err:  # this spec cannot run here; the others still do
             error = str(err)
             print(f"suite  {path.name}: error: {error}", file=sys.stderr)
         runs.append(SpecRun(path, name, root / name, time.monotonic() - started, error))
-        write_index(root, [_entry(r) for r in runs], commit=commit)  # after each spec: a stopped suite keeps its index
-    index = write_index(root, [_entry(r) for r in runs], commit=commit)
+        # after each spec: a stopped suite keeps its index
+        write_index(root, [_entry(r) for r in runs], commit=commit, source=source)
+    index = write_index(root, [_entry(r) for r in runs], commit=commit, source=source)
     print(f"suite  index: {index}", file=sys.stderr)
     return root, runs
 

@@ -67,9 +67,9 @@ def test_the_index_lists_each_claim_its_wall_time_and_a_spec_that_did_not_run(tm
     entries = [_entry(SpecRun(SUITE / "zhang2017-random-labels.yaml", "zhang2017-random-labels", done, 421.3)),
                _entry(SpecRun(SUITE / "propublica2016-compas.yaml", "propublica2016-compas",
                               tmp_path / "propublica2016-compas", 1.2, "compas: file not found"))]
-    write_index(tmp_path, entries, commit="abc123")
+    write_index(tmp_path, entries, commit="abc123", source="studies/reproductions/")
     md = (tmp_path / INDEX_MD).read_text()
-    assert "commit `abc123`" in md and md.count("| reproduced |") == 3 and "7 min 01 s" in md
+    assert "`dl-drawbacks run studies/reproductions/` at commit `abc123`" in md and md.count("| reproduced |") == 3 and "7 min 01 s" in md
     assert "0.1 [0.08 to 0.12] (nested over 4 seeds × 449 test samples)" in md
     assert "| not run | compas: file not found |" in md
     html = (tmp_path / INDEX_HTML).read_text()
