@@ -30,6 +30,7 @@ class SpecRun:
     run_dir: Path
     seconds: float
     error: str | None = None
+    paper: dict[str, Any] | None = None  # the spec's reproduces.paper, shown when the run wrote no verdicts
 
 
 def spec_files(folder: Path) -> list[Path]:
@@ -73,19 +74,21 @@ def run_spec_folder(folder: str | Path, *, out: str | Path | None, resume: bool,
     runs: list[SpecRun] = []
     for path in specs:
         name = suites[path].name
+        reproduces = suites[path].reproduces
+        paper = reproduces.paper.model_dump() if reproduces else None
         started = time.monotonic()
         print(f"suite  {path.name}: running into {root / name}", file=sys.stderr)
         error = None
         try:
             run_study_file(path, out=root / name, resume=resume, address=address, dashboard=dashboard)
         except RunInterrupted as err:  # a signal stops the suite: the index keeps what ran, then the command exits
-            runs.append(SpecRun(path, name, root / name, time.monotonic() - started, str(err)))
+            runs.append(SpecRun(path, name, root / name, time.monotonic() - started, str(err), paper))
             write_index(root, [_entry(r) for r in runs], commit=commit, source=source)
             raise
         except DrawbacksError as err:  # this spec cannot run here; the others still do
             error = str(err)
             print(f"suite  {path.name}: error: {error}", file=sys.stderr)
-        runs.append(SpecRun(path, name, root / name, time.monotonic() - started, error))
+        runs.append(SpecRun(path, name, root / name, time.monotonic() - started, error, paper))
         # after each spec: a stopped suite keeps its index
         write_index(root, [_entry(r) for r in runs], commit=commit, source=source)
     index = write_index(root, [_entry(r) for r in runs], commit=commit, source=source)
@@ -106,6 +109,6 @@ def _entry(run: SpecRun) -> dict[str, Any]:
         "report": f"{run.run_dir.name}/{REPORT_HTML}" if (run.run_dir / REPORT_HTML).exists() else None,
         "seconds": round(run.seconds, 1),
         "error": run.error,
-        "paper": found[0] if found else None,
+        "paper": found[0] if found else run.paper,
         "verdicts": [v.to_dict() for v in found[1]] if found else [],
     }
