@@ -128,7 +128,8 @@ def judge_claim(claim: ClaimSpec, ours: Ours) -> tuple[str, str]:
         return _band_verdict(ours, claim.published - claim.tolerance, claim.published + claim.tolerance)
     above = claim.direction == "above"
     if (ours.low > claim.reference) if above else (ours.high < claim.reference):
-        return REPRODUCED, f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.reference:g}, {claim.direction} it"
+        return REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.reference:g}, "
+                            f"{claim.direction} it")
     if (ours.high < claim.reference) if above else (ours.low > claim.reference):
         return NOT_REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.reference:g} on the other "
                                 f"side")
@@ -148,7 +149,8 @@ def published_text(claim: ClaimSpec) -> str:
 def tolerance_text(claim: ClaimSpec) -> str:
     if claim.published is not None:
         return f"± {claim.tolerance:g}"
-    return f"interval excludes {claim.reference:g}" + (f"; ± {claim.tolerance:g} is no effect" if claim.tolerance else "")
+    no_effect = f"; ± {claim.tolerance:g} is no effect" if claim.tolerance else ""
+    return f"interval excludes {claim.reference:g}{no_effect}"
 
 
 def judge(spec: ReproductionSpec, findings: Mapping[str, Any]) -> list[Verdict]:

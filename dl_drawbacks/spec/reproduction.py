@@ -21,7 +21,8 @@ class _Strict(BaseModel):
 
 
 class PaperSpec(_Strict):
-    authors: str = Field(description="the paper's authors as cited ('Greydanus', 'Zhang, Bengio, Hardt, Recht, Vinyals')")
+    authors: str = Field(description="the paper's authors as cited ('Greydanus', 'Zhang, Bengio, Hardt, Recht, "
+                                     "Vinyals')")
     year: StrictInt = Field(ge=1900, le=2100, description="year of publication")
     title: str = Field("", description="the paper's title")
     where: str = Field(description="the table or figure reproduced ('Table 1', 'Fig. 1a')")
@@ -36,7 +37,8 @@ class ClaimSpec(_Strict):
     )
     published: float | None = Field(None, description="the paper's value (exclusive with direction)")
     direction: Literal["above", "below"] | None = Field(
-        None, description="the paper's claim as a direction: ours lies above / below `reference` (exclusive with published)"
+        None,
+        description="the paper's claim as a direction: ours lies above / below `reference` (exclusive with published)",
     )
     reference: float = Field(0.0, description="the value a direction claim is tested against (0 for a difference)")
     tolerance: float | None = Field(
@@ -62,7 +64,9 @@ class ClaimSpec(_Strict):
 
 class ControlSpec(_Strict):
     name: str = Field(description="the control's name ('CNN fits its training set')")
-    finding: FindingPath = Field(min_length=2, description="key path into findings.json ending at an interval or a number")
+    finding: FindingPath = Field(
+        min_length=2, description="key path into findings.json ending at an interval or a number"
+    )
     at_least: float | None = Field(None, description="the control passes when the finding's estimate is ≥ this")
     at_most: float | None = Field(None, description="the control passes when the finding's estimate is ≤ this")
     complement: bool = Field(False, description="check 1 − the finding (an accuracy from an error rate)")

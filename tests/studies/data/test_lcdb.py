@@ -1,4 +1,4 @@
-"""LCDB curves through the data study's curve fitting (reproduce/lcdb.py), on a committed excerpt of LCDB 1.0
+"""LCDB curves through the data study's curve fitting (studies/data/lcdb.py), on a committed excerpt of LCDB 1.0
 (tests/fixtures/reproductions/lcdb-excerpt.csv: SVC_linear on OpenML 3, 6 and 12; the lcdb package is MIT-licensed):
 curves read as the CSV holds them, one extrapolation judged against the observed largest anchor, the summary
 refusing intervals over fewer than 10 curves."""
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dl_drawbacks.reproduce.lcdb import extrapolate, read_curves, summarize
+from dl_drawbacks.studies.data.lcdb import extrapolate, read_curves, summarize
 
-EXCERPT = Path(__file__).resolve().parents[1] / "fixtures" / "reproductions" / "lcdb-excerpt.csv"
+EXCERPT = Path(__file__).resolve().parents[2] / "fixtures" / "reproductions" / "lcdb-excerpt.csv"
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,11 @@ from typing import Any, Iterable
 import numpy as np
 import polars as pl
 
-from ..errors import DataError
-from ..statistics import REAL, UNIT, bootstrap_interval
-from ..studies.data.anchors import Curve
-from ..studies.data.curves import FAMILIES
-from ..studies.data.learning_curves import LearningCurveFit
+from ...errors import DataError
+from ...statistics import REAL, UNIT, bootstrap_interval
+from .anchors import Curve
+from .curves import FAMILIES
+from .learning_curves import LearningCurveFit
 
 CUTS = (0.1, 0.3, 0.5)
 REFERENCES = ("pow4", "mmf4")
@@ -119,7 +119,7 @@ def lcdb_extrapolation(curves: dict[tuple[int, str], Curve], *, cuts: tuple[floa
 
 
 def main(argv: list[str] | None = None) -> None:
-    """python -m dl_drawbacks.reproduce.lcdb [LEARNER ...]: the table over LCDB's curves of those learners."""
+    """python -m dl_drawbacks.studies.data.lcdb [LEARNER ...]: the table over LCDB's curves of those learners."""
     import argparse
     import json
 
