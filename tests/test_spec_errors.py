@@ -20,7 +20,7 @@ def _with(**study):
 @pytest.mark.parametrize(
     "doc, expected",
     [
-        ({**BASE, "studys": []}, "studys: unknown key; allowed: description, measure, name, plugins, studies, tracking, version"),
+        ({**BASE, "studys": []}, "studys: unknown key; allowed: description, measure, name, plugins, reproduces, studies, tracking, version"),
         (_with(kind="speed"), "studies[0].kind: unknown study kind 'speed'; known: "),
         (_with(trainer={"worker": 2}), "studies[0].trainer.worker: unknown key; allowed: budget, cpus_per_worker, deepspeed"),
         (_with(trainer={"deepspeed": {"zero_stage": 5}}), "studies[0].trainer.deepspeed.zero_stage: Input should be 0, 1, 2 or 3"),
