@@ -84,7 +84,8 @@ def _double_descent_section(dd: dict[str, Any]) -> list[str]:
                 f"Excess error of width {c['candidate_width']} over width {c['left_width']}: "
                 f"{iv(c['excess_over_left'], signed=True)}, "
                 f"over width {c['right_width']}: {iv(c['excess_over_right'], signed=True)} "
-                f"(paired, {c['level']:.2%} nested intervals, Bonferroni over interior widths and both sides).",
+                f"(paired, {c['level']:.2%} nested intervals: one-sided α / ((W − 2)(W − 1)), a union bound "
+                "over every pair the selection could pick).",
                 "",
             ]
         out += [
@@ -291,7 +292,9 @@ def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
                             f"double descent ({c['label']}): {c['verdict']}; interpolation threshold "
                             f"{c['interpolation_threshold'] or 'not reached'}",
                             c["candidate_width"] if peak else None, None, "width", "measured", peak,
-                            None if peak else "no resolved peak, so no peak width (the verdict says why)",
+                            None if peak else ("no resolved peak, so no peak width (the verdict says why)"
+                                               if c.get("design_resolves") else
+                                               f"not measurable: the design cannot resolve a peak: {c.get('design')}"),
                             method="paired nested test"))
     for c in f["regularization"].get("conditions") or []:
         if c.get("available") and c.get("best"):
