@@ -57,11 +57,13 @@ def overfitting_findings(rows: pl.DataFrame, o: Any) -> dict[str, Any]:
         )
         return {**base, "available": False, "reason": reason}
     table = gap_table(ok, preds, o)
+    picks, design = headline_conditions(table)
     return {
         **base,
         "available": True,
         "gap": table,
-        "headline_conditions": {k: v["condition"] for k, v in headline_conditions(table).items()},
+        "headline_conditions": {k: v["condition"] for k, v in picks.items()},
+        "headline_design": design,
         "double_descent": double_descent(in_sweep(ok, o.width_sweep), preds, o),
         "train_size": _size_curve(table, set(in_sweep(ok, o.size_sweep)["condition"].to_list())),
         "regularization": regularization_analysis(in_sweep(ok, o.regularization_sweep), preds, o),

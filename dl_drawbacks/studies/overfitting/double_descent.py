@@ -45,7 +45,7 @@ def _curve(g: pl.DataFrame, preds: dict[str, np.ndarray], o: Any) -> list[dict[s
 def interpolation_threshold(curve: list[dict[str, Any]], fit_threshold: float) -> int | None:
     """The smallest width whose mean train accuracy on its training labels is ≥ ``fit_threshold``."""
     for c in curve:
-        if c["train_accuracy_labels_mean"] >= fit_threshold:
+        if (c["train_accuracy_labels_mean"] or 0.0) >= fit_threshold:
             return c["width"]
     return None
 

@@ -183,6 +183,8 @@ class OverfittingStudy(StudyKind):
             "label_noise": t.label_noise,
             "random_labels": float(t.random_labels),
             "augment": float(t.augment),
+            "augment_shift": float(t.augment_shift) if t.augment else 0.0,
+            "augment_noise": t.augment_noise if t.augment else 0.0,
             "epochs": ctx.trial.trainer.budget.epochs,
             "n_classes": ds.n_classes,
             "labels_changed": float(np.mean(flipped)),

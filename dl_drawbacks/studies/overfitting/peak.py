@@ -83,7 +83,7 @@ def design_resolves(
 ) -> tuple[bool, str]:
     """(could this width grid show a peak?, why / why not) from the mean train accuracy on the training labels."""
     widest, acc = widths[-1], train_accuracy[-1]
-    if acc is None or acc < fit_threshold:
+    if acc is None or not acc >= fit_threshold:  # NaN: not measured, so not interpolating
         shown = "—" if acc is None else f"{acc:.3f}"
         return False, (f"the widest width {widest} does not interpolate its training labels (train accuracy "
                        f"{shown} < {fit_threshold:g}): train longer or add wider models")
