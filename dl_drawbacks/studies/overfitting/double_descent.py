@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ...statistics import bounded, nested_interval
 from .generalization import RATE, correctness, nested, over_seeds
 from .peak import design_resolves, peak_test
 
@@ -105,4 +106,38 @@ def double_descent(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: 
                 "peak_within_one_width_of_threshold": near,
             }
         )
+    for c in out:
+        clean = next((d for d in out if d["label_noise"] == 0 and not d["random_labels"] and d is not c
+                      and all(d[k] == c[k] for k in OTHERS if k not in ("label_noise", "random_labels"))), None)
+        if c.get("excess_over_left") is not None and clean is not None:
+            c["shrink_without_noise"] = shrink_without_noise(t, c, clean, final, o)
     return {"available": True, "conditions": out}
+
+
+def shrink_without_noise(t: pl.DataFrame, noisy: dict[str, Any], clean: dict[str, Any],
+                         preds: dict[str, np.ndarray], o: Any) -> dict[str, Any]:
+    """Does the noisy curve's peak shrink without label noise (Nakkiran et al. 2019, Fig. 4)? At the noisy curve's
+    widths (candidate, left, right): its excess − the clean curve's excess at the same widths, per seed and test
+    sample, at the peak test's adjusted level (the widths were picked on the noisy data)."""
+    def errors(cond: dict[str, Any]) -> dict[int, dict[int, np.ndarray]]:
+        g = t
+        for k in OTHERS:
+            g = g.filter(pl.col(k) == cond[k]) if cond[k] is not None else g.filter(pl.col(k).is_null())
+        curve = [c for c in cond["curve"] if c["width"] in widths]
+        return dict(zip([c["width"] for c in curve], _errors(g, curve, preds)))
+
+    widths = (noisy["candidate_width"], noisy["left_width"], noisy["right_width"])
+    n, c = errors(noisy), errors(clean)
+    if not all(w in c for w in widths):
+        return {"available": False, "reason": f"the clean curve lacks one of widths {widths}"}
+
+    def change(side: int) -> dict[str, Any]:
+        k, ref = widths[0], widths[side]
+        seeds = sorted(set(n[k]) & set(n[ref]) & set(c[k]) & set(c[ref]))
+        per_seed = [(n[k][s] - n[ref][s]) - (c[k][s] - c[ref][s]) for s in seeds]
+        return nested_interval(per_seed, level=noisy["level"], n_resamples=o.n_bootstrap,
+                               domain=bounded(-2, 2)).to_dict()
+
+    return {"available": True, "clean_label": clean["label"], "widths": list(widths),
+            "over_left": change(1), "over_right": change(2),
+            "definition": "(noisy excess of the candidate width over the side's width) − (the same on clean labels)"}

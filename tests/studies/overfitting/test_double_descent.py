@@ -50,3 +50,22 @@ def test_no_peak_from_a_design_that_cannot_interpolate_is_not_a_finding(options,
     c = _curve(synth, options, (0.70, 0.80, 0.85, 0.88, 0.90), train=never, jitter=0.01)
     assert not c["peak"] and not c["design_resolves"] and c["interpolation_threshold"] is None
     assert c["verdict"].startswith("design cannot resolve a peak: the widest width 128 does not interpolate")
+
+
+def test_peak_shrinks_without_noise_is_a_paired_interval(options, synth):
+    rng = np.random.default_rng(0)
+    frames = [
+        synth.trial_rows(seed=s, sweep="width", width=w, label_noise=noise, train_acc=tr, train_clean=0.9,
+                         flipped_acc=tr - 0.1 if noise else None, test_correct=synth.correct(acc, rng))
+        for s in range(3)
+        for noise, curve in ((0.0, (0.85, 0.86, 0.85, 0.87, 0.88)), (0.2, (0.85, 0.80, 0.65, 0.78, 0.86)))
+        for w, tr, acc in zip(WIDTHS, TRAIN, curve)
+    ]
+    dd = overfitting_findings(synth.concat(frames), options)["double_descent"]["conditions"]
+    noisy = next(c for c in dd if c["label_noise"] == 0.2)
+    s = noisy["shrink_without_noise"]
+    assert s["available"] and s["widths"] == [32, 8, 128]
+    # noisy excess of width 32 over 8: 0.35 − 0.15; clean at the same widths: 0.15 − 0.15; over 128: 0.21 vs 0.03
+    assert s["over_left"]["estimate"] == pytest.approx(0.20) and s["over_right"]["estimate"] == pytest.approx(0.18)
+    assert s["over_left"]["low"] > 0 and s["over_right"]["low"] > 0
+    assert "shrink_without_noise" not in next(c for c in dd if c["label_noise"] == 0.0)
