@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from .calibration import calibration_by_condition
+from .calibration_trends import ece_width_slope
 from .double_descent import double_descent
 from .generalization import gap_table, headline_conditions, memorization
 from .regularization import regularization_analysis
@@ -70,6 +71,7 @@ def overfitting_findings(rows: pl.DataFrame, o: Any) -> dict[str, Any]:
         "memorization": memorization(in_sweep(ok, o.random_label_sweep), preds, o),
         "calibration": {
             "conditions": calibration_by_condition(ok, preds, o),
+            "ece_width_slope": ece_width_slope(in_sweep(ok, o.width_sweep), o),
             "method": "ECE over 15 equal-width confidence bins (Guo et al. 2017, eq. 3); T fitted on validation "
             "NLL of the logits and applied to test; floor = mean ECE of a calibrated model with the "
             "same confidences and test size (labels drawn from the confidences)",

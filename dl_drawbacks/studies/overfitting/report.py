@@ -88,6 +88,14 @@ def _double_descent_section(dd: dict[str, Any]) -> list[str]:
                 "over every pair the selection could pick).",
                 "",
             ]
+        shrink = c.get("shrink_without_noise") or {}
+        if shrink.get("available"):
+            out += [
+                f"Without label noise ({shrink['clean_label']}), at the same widths: excess change over width "
+                f"{shrink['widths'][1]} {iv(shrink['over_left'], signed=True)}, over width {shrink['widths'][2]} "
+                f"{iv(shrink['over_right'], signed=True)} ({shrink['definition']}; > 0: the peak shrinks).",
+                "",
+            ]
         out += [
             table(
                 ["width", "seeds", "test error", "train error (training labels)", "train error (clean labels)"],
@@ -210,6 +218,7 @@ def _calibration_section(c: dict[str, Any]) -> list[str]:
             r["seeds"],
             iv(r["ece_raw"]),
             iv(r["ece_ts"]),
+            iv(r.get("ece_ts_over_raw")),
             fmt(r["ece_calibrated_floor"]),
             iv(r["nll_raw"]),
             iv(r["nll_ts"]),
@@ -230,6 +239,7 @@ def _calibration_section(c: dict[str, Any]) -> list[str]:
                 "seeds",
                 "ECE raw",
                 "ECE temp. scaled",
+                "ECE ratio scaled / raw",
                 "ECE of a calibrated model (floor)",
                 "NLL raw",
                 "NLL temp. scaled",
@@ -240,7 +250,12 @@ def _calibration_section(c: dict[str, Any]) -> list[str]:
             rows,
         ),
         "",
-    ]
+    ] + [
+        f"Raw test ECE per doubling of the width ({fmt(w['label_noise'])} label noise, {w['regularizer']}, widths "
+        f"{w['widths'][0]}–{w['widths'][-1]}): {iv(w['slope'], signed=True)} ({w['definition']}; Guo et al. 2017 "
+        "Fig. 2 find it > 0)."
+        for w in c.get("ece_width_slope") or []
+    ] + [""]
 
 
 def overfitting_markdown(f: dict[str, Any], figures: list[Path]) -> str:
