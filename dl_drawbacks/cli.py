@@ -57,6 +57,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .execute import run_study_file
 
+    if Path(args.spec).is_dir():
+        return _run_folder(args)
     out = run_study_file(
         args.spec,
         out=args.out,
@@ -66,6 +68,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides=args.overrides,
     )
     return _analysis_exit(out)
+
+
+def _run_folder(args: argparse.Namespace) -> int:
+    """A folder of specs (studies/reproductions/): each in order, then the index; 1 when any did not finish."""
+    from .errors import SpecError
+    from .reproduce.suite import run_spec_folder
+
+    if args.overrides:
+        raise SpecError(f"{args.spec} is a folder of specs: overrides ({args.overrides[0]} …) name one spec's keys; "
+                        f"run that spec file with them instead")
+    _, runs = run_spec_folder(args.spec, out=args.out, resume=args.resume, address=args.address,
+                              dashboard=args.dashboard)
+    codes = [1 if r.error else _analysis_exit(r.run_dir) for r in runs]
+    return max(codes, default=0)
 
 
 def _failed_studies(run_dir: Path) -> dict[str, int]:
@@ -153,10 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec")
     _overrides_arg(p)
     p.set_defaults(func=cmd_plan)
-    p = sub.add_parser("run", help="run a study spec on Ray")
-    p.add_argument("spec")
+    p = sub.add_parser("run", help="run a study spec on Ray (a folder: each spec in order, plus an index of verdicts)")
+    p.add_argument("spec", help="a spec file, or a folder of spec files (studies/reproductions/)")
     _overrides_arg(p)
-    p.add_argument("--out", help="run folder (default runs/<spec name>)")
+    p.add_argument("--out", help="run folder (default runs/<spec name>; for a folder of specs: runs/<folder name>)")
     p.add_argument("--resume", action="store_true", help="finish an interrupted run: skip finished trials")
     p.add_argument(
         "--address",

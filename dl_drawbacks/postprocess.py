@@ -95,6 +95,10 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
         except Exception as exc:  # one study's failure is reported in its section, never the run's end
             findings[name], sections[name] = _failed_study(study, run_dir, exc)
     folder.write_findings(findings)
+    if suite.reproduces is not None:  # the verdicts open the report: they are what a reproduction run is for
+        from .reproduce.section import SECTION, record
+
+        sections = {SECTION: record(folder, suite.reproduces, findings), **sections}
     card = build_card([run_dir])  # from the files just written, as `dl-drawbacks card` builds it
     md, html = write_report(
         run_dir,

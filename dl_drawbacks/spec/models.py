@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from ..tracking.settings import TrackingSettings
+from .reproduction import ReproductionSpec
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seed range
 MAX_STEPS = 10**9  # a bound that no real trial reaches: `steps: 1e22` is a typo, not a budget
@@ -206,6 +207,9 @@ class SuiteSpec(Strict):
     tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="Weights & Biases settings")
     measure: MeasureSpec = Field(default_factory=MeasureSpec, description="energy, carbon and cost settings")
     studies: list[StudySpec] = Field(min_length=1, description="the studies to run")
+    reproduces: ReproductionSpec | None = Field(
+        None, description="the published result this spec reruns and how its verdict is judged (README: reproductions)"
+    )
 
 
 class TrialSpec(Strict):

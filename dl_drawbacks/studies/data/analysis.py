@@ -48,10 +48,13 @@ def convergence_findings(trials: pl.DataFrame, selection: pl.DataFrame, *, patie
 def _fit(curve: Curve, options: Any, weights: np.ndarray | None, learner: str) -> LearningCurveFit | dict:
     """The learner's fit; its seed-part draws come from its own random stream (independently trained learners
     share no seed draws), while the test-sample ``weights`` are shared (every learner is scored on one test set)."""
-    if len(curve.anchors) < MIN_ANCHORS_TO_FIT:
+    if len(curve.anchors) < MIN_ANCHORS_TO_FIT:  # no curve, but each anchor's error is still measured
         return {
             "available": False,
             "reason": f"only {len(curve.anchors)} anchor(s): a curve needs {MIN_ANCHORS_TO_FIT}",
+            "anchors": curve.anchors.tolist(),
+            "anchor_intervals": [anchor_interval(curve, i, level=options.level).to_dict()
+                                 for i in range(len(curve.anchors))],
         }
     return LearningCurveFit(
         families=options.families,
