@@ -8,7 +8,7 @@ well past it.
 Here, per label noise and every other factor: test error per width with nested intervals over seeds ×
 test samples; the threshold = the smallest width whose mean train accuracy on its training labels is
 ≥ fit_threshold; the peak is tested by ``peak.peak_test`` (paired intervals, adjusted for the selection).
-Three outcomes: "peak at width w"; "no peak", only when the design could have shown one (``peak.design_resolves``:
+Three outcomes: "peak at width w"; "no peak resolved", only when the design could have shown one (``peak.design_resolves``:
 a width below the threshold, the widest interpolates and lies ≥ ``design_past_threshold``× past it); otherwise
 "design cannot resolve", with its reason.
 """
@@ -64,7 +64,7 @@ def verdict(test: dict[str, Any], resolves: bool, design: str) -> str:
     if test["peak"] or test["verdict"].startswith("not testable"):
         return test["verdict"]
     if resolves:
-        return f"no peak ({test['verdict']}); the design could show one: {design}"
+        return f"no peak resolved ({test['verdict']}); the design could show one: {design}"
     return f"design cannot resolve a peak: {design} ({test['verdict']})"
 
 

@@ -41,7 +41,7 @@ def test_real_peak_is_declared_at_the_threshold(options, synth):
 
 def test_monotone_curve_has_no_peak(options, synth):
     c = _curve(synth, options, (0.70, 0.80, 0.85, 0.88, 0.90), jitter=0.01)
-    assert not c["peak"] and c["design_resolves"] and c["verdict"].startswith("no peak (")
+    assert not c["peak"] and c["design_resolves"] and c["verdict"].startswith("no peak resolved (")
     assert [p["width"] for p in c["curve"]] == list(WIDTHS)
 
 
