@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from .calibration import calibration_by_condition
+from .calibration_trends import ece_width_slope
 from .double_descent import double_descent
 from .fit_time import fit_time_trend
 from .generalization import gap_table, headline_conditions, memorization
@@ -58,11 +59,13 @@ def overfitting_findings(rows: pl.DataFrame, o: Any) -> dict[str, Any]:
         )
         return {**base, "available": False, "reason": reason}
     table = gap_table(ok, preds, o)
+    picks, design = headline_conditions(table)
     return {
         **base,
         "available": True,
         "gap": table,
-        "headline_conditions": {k: v["condition"] for k, v in headline_conditions(table).items()},
+        "headline_conditions": {k: v["condition"] for k, v in picks.items()},
+        "headline_design": design,
         "double_descent": double_descent(in_sweep(ok, o.width_sweep), preds, o),
         "train_size": _size_curve(table, set(in_sweep(ok, o.size_sweep)["condition"].to_list())),
         "regularization": regularization_analysis(in_sweep(ok, o.regularization_sweep), preds, o),
@@ -70,6 +73,7 @@ def overfitting_findings(rows: pl.DataFrame, o: Any) -> dict[str, Any]:
         "fit_time": fit_time_trend(in_sweep(ok, o.random_label_sweep), o),
         "calibration": {
             "conditions": calibration_by_condition(ok, preds, o),
+            "ece_width_slope": ece_width_slope(in_sweep(ok, o.width_sweep), o),
             "method": "ECE over 15 equal-width confidence bins (Guo et al. 2017, eq. 3); T fitted on validation "
             "NLL of the logits and applied to test; floor = mean ECE of a calibrated model with the "
             "same confidences and test size (labels drawn from the confidences)",

@@ -123,6 +123,7 @@ def calibration_by_condition(t: Any, preds: dict[str, dict[str, np.ndarray]], o:
     calibrated model would show, NLL, Brier and T (t over seeds), and reliability bins pooled over its seeds."""
     import polars as pl
 
+    from .calibration_trends import temperature_scaling_ratio
     from .generalization import nested, over_seeds
     from .trials import condition_fields
 
@@ -150,6 +151,7 @@ def calibration_by_condition(t: Any, preds: dict[str, dict[str, np.ndarray]], o:
         raw = preds.get("final", {})
         floors = [calibrated_ece_floor(np.abs(raw[i]), seed=k) for k, i in enumerate(g["trial_id"]) if i in raw]
         entry["ece_calibrated_floor"] = float(np.mean(floors)) if floors else None
+        entry["ece_ts_over_raw"] = temperature_scaling_ratio(g, preds, o)
         entry["temperature"] = over_seeds(g["temperature"], o, POSITIVE)
         entry["temperature_at_bound"] = int(g["temperature_at_bound"].fill_null(0).sum())
         out.append(entry)

@@ -140,20 +140,30 @@ def gap_table(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: Any) 
     return [condition_summary(t, c, preds, o) for c in conds]
 
 
-def headline_conditions(table: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per label-noise level: the unregularized true-label condition with the largest width (then size, budget)."""
-    picks: dict[str, dict[str, Any]] = {}
+def _design(r: dict[str, Any]) -> tuple[float, float, float]:
+    return tuple(float(x) if x is not None else -1.0 for x in (r["width"], r["n_train"], r["epochs"]))
+
+
+def headline_conditions(table: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """(noise level -> its unregularized true-label condition, the design point they share). The point is the
+    largest (width, n, budget) that every noise level has, so headline gaps compare noise levels at the same
+    training-set size; with none shared, each level's largest, and ``shared`` False says they are not comparable."""
+    by_noise: dict[str, dict[tuple, dict[str, Any]]] = {}
     for r in table:
-        if r["random_labels"] or r["regularizer"] != "none":
-            continue
-        key = f"{r['label_noise']:g}"
-        rank = tuple(x if x is not None else -1 for x in (r["width"], r["n_train"], r["epochs"]))
-        old = picks.get(key)
-        if old is None or rank > tuple(
-            x if x is not None else -1 for x in (old["width"], old["n_train"], old["epochs"])
-        ):
-            picks[key] = r
-    return dict(sorted(picks.items(), key=lambda kv: float(kv[0])))
+        if not r["random_labels"] and r["regularizer"] == "none":
+            by_noise.setdefault(f"{r['label_noise']:g}", {})[_design(r)] = r
+    if not by_noise:
+        return {}, {"shared": False, "note": "no unregularized true-label condition"}
+    common = set.intersection(*(set(d) for d in by_noise.values()))
+    order = sorted(by_noise, key=float)
+    if common:
+        point = max(common)
+        picks = {k: by_noise[k][point] for k in order}
+        note = f"every label-noise level at width {point[0]:g}, n {point[1]:g}, {point[2]:g} epochs"
+    else:
+        picks = {k: by_noise[k][max(by_noise[k])] for k in order}
+        note = "no (width, n, epochs) is shared by every label-noise level: their gaps are not comparable"
+    return picks, {"shared": bool(common), "note": note}
 
 
 def memorization(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: Any) -> dict[str, Any]:

@@ -54,6 +54,10 @@ class OverfitOptions(BaseModel):
     fit_threshold: float = Field(
         0.99, gt=0, le=1, description="train accuracy on the training labels that counts as interpolating them"
     )
+    design_past_threshold: float = Field(
+        4.0, ge=1, description="the widest width must be this many times the interpolation threshold (and interpolate)"
+        " for 'no peak' to be a finding; else the verdict is 'design cannot resolve'"
+    )
     level: float = Field(0.95, gt=0.5, lt=1, description="confidence level of every interval")
     n_bootstrap: int = Field(1000, ge=100, description="test-set bootstrap resamples of the nested intervals")
 
@@ -179,6 +183,8 @@ class OverfittingStudy(StudyKind):
             "label_noise": t.label_noise,
             "random_labels": float(t.random_labels),
             "augment": float(t.augment),
+            "augment_shift": float(t.augment_shift) if t.augment else 0.0,
+            "augment_noise": t.augment_noise if t.augment else 0.0,
             "epochs": ctx.trial.trainer.budget.epochs,
             "n_classes": ds.n_classes,
             "labels_changed": float(np.mean(flipped)),

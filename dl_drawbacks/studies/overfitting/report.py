@@ -84,7 +84,16 @@ def _double_descent_section(dd: dict[str, Any]) -> list[str]:
                 f"Excess error of width {c['candidate_width']} over width {c['left_width']}: "
                 f"{iv(c['excess_over_left'], signed=True)}, "
                 f"over width {c['right_width']}: {iv(c['excess_over_right'], signed=True)} "
-                f"(paired, {c['level']:.2%} nested intervals, Bonferroni over interior widths and both sides).",
+                f"(paired, {c['level']:.2%} nested intervals: one-sided α / ((W − 2)(W − 1)), a union bound "
+                "over every pair the selection could pick).",
+                "",
+            ]
+        shrink = c.get("shrink_without_noise") or {}
+        if shrink.get("available"):
+            out += [
+                f"Without label noise ({shrink['clean_label']}), at the same widths: excess change over width "
+                f"{shrink['widths'][1]} {iv(shrink['over_left'], signed=True)}, over width {shrink['widths'][2]} "
+                f"{iv(shrink['over_right'], signed=True)} ({shrink['definition']}; > 0: the peak shrinks).",
                 "",
             ]
         out += [
@@ -107,7 +116,7 @@ def _double_descent_section(dd: dict[str, Any]) -> list[str]:
 
 
 def _regularization_section(reg: dict[str, Any]) -> list[str]:
-    out = ["### Regularization ablation (ranked by test accuracy)", ""]
+    out = ["### Regularization ablation (strengths tuned on validation, ranked on test)", ""]
     if not reg.get("available"):
         return out + [f"Not available: {reg.get('reason')}.", ""]
     out += [f"Rule: {reg['rule']}.", ""]
@@ -143,6 +152,19 @@ def _regularization_section(reg: dict[str, Any]) -> list[str]:
             ),
             "",
         ]
+        for e in c["table"]:
+            if e.get("grid"):
+                out += [
+                    f"*{e['regularizer']}*: strength chosen on validation per seed ({len(e['grid'])} candidates, "
+                    "0 = none included); test accuracy is reported only for the tuned choice.",
+                    "",
+                    table(
+                        ["strength", "seeds", "mean validation loss", "mean validation accuracy", "chosen in seeds"],
+                        [[g["strength"], g["seeds"], fmt(g["val_loss_mean"]), fmt(g["val_accuracy_mean"]),
+                          g["selected_in_seeds"]] for g in e["grid"]],
+                    ),
+                    "",
+                ]
     return out
 
 
@@ -196,6 +218,7 @@ def _calibration_section(c: dict[str, Any]) -> list[str]:
             r["seeds"],
             iv(r["ece_raw"]),
             iv(r["ece_ts"]),
+            iv(r.get("ece_ts_over_raw")),
             fmt(r["ece_calibrated_floor"]),
             iv(r["nll_raw"]),
             iv(r["nll_ts"]),
@@ -216,6 +239,7 @@ def _calibration_section(c: dict[str, Any]) -> list[str]:
                 "seeds",
                 "ECE raw",
                 "ECE temp. scaled",
+                "ECE ratio scaled / raw",
                 "ECE of a calibrated model (floor)",
                 "NLL raw",
                 "NLL temp. scaled",
@@ -226,7 +250,12 @@ def _calibration_section(c: dict[str, Any]) -> list[str]:
             rows,
         ),
         "",
-    ]
+    ] + [
+        f"Raw test ECE per doubling of the width ({fmt(w['label_noise'])} label noise, {w['regularizer']}, widths "
+        f"{w['widths'][0]}–{w['widths'][-1]}): {iv(w['slope'], signed=True)} ({w['definition']}; Guo et al. 2017 "
+        "Fig. 2 find it > 0)."
+        for w in c.get("ece_width_slope") or []
+    ] + [""]
 
 
 def overfitting_markdown(f: dict[str, Any], figures: list[Path]) -> str:
@@ -240,6 +269,7 @@ def overfitting_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     if not f.get("available"):
         return "\n".join(out + [f"Not measurable: {f.get('reason')}."])
     out += _gap_section(f)
+    out += [f"Headline gaps: {f['headline_design']['note']}.", ""]
     out += _double_descent_section(f["double_descent"])
     size = f["train_size"]
     if size.get("available"):
@@ -274,10 +304,11 @@ def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
     by_cond = {r["condition"]: r for r in f["gap"]}
     cal = {r["condition"]: r for r in f["calibration"]["conditions"]}
     out = []
+    apart = "" if f["headline_design"]["shared"] else f" ({f['headline_design']['note']})"
     for noise, cond in f["headline_conditions"].items():
         r = by_cond[cond]
-        out.append(_headline(f"gap/{cond}", f"generalization gap (uncorrupted train samples − test), {_cond(r)}",
-                             r["gap_clean"], "accuracy", null=0.0))
+        out.append(_headline(f"gap/{cond}", f"generalization gap (uncorrupted train samples − test), {_cond(r)}"
+                             + apart, r["gap_clean"], "accuracy", null=0.0))
         if r["memorization_rate"].get("estimate") is not None:
             out.append(_headline(f"memorization/{cond}", f"memorization of flipped labels, {_cond(r)}",
                                  r["memorization_rate"], "fraction"))
@@ -291,12 +322,15 @@ def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
                             f"double descent ({c['label']}): {c['verdict']}; interpolation threshold "
                             f"{c['interpolation_threshold'] or 'not reached'}",
                             c["candidate_width"] if peak else None, None, "width", "measured", peak,
-                            None if peak else "no resolved peak, so no peak width (the verdict says why)",
+                            None if peak else ("no resolved peak, so no peak width (the verdict says why)"
+                                               if c.get("design_resolves") else
+                                               f"not measurable: the design cannot resolve a peak: {c.get('design')}"),
                             method="paired nested test"))
     for c in f["regularization"].get("conditions") or []:
         if c.get("available") and c.get("best"):
             out.append(_headline(f"best_regularizer/{fmt(c['label_noise'])}",
-                                 f"best regularizer by test accuracy at noise {fmt(c['label_noise'])}: {c['best']}",
+                                 f"best regularizer by test accuracy at noise {fmt(c['label_noise'])}, strengths "
+                                 f"tuned on validation: {c['best']}",
                                  c["table"][0]["test_accuracy"], "accuracy",
                                  requires=(bool(c.get("best_resolved")), "its lead over the runner-up "
                                            f"{c.get('runner_up')} is not resolved")))

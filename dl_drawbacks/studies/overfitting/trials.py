@@ -26,6 +26,8 @@ SETTINGS = (
     "label_noise",
     "random_labels",
     "augment",
+    "augment_shift",
+    "augment_noise",
     "epochs",
     "n_classes",
     "labels_changed",
@@ -141,17 +143,24 @@ def trial_table(rows: pl.DataFrame, *, fit_threshold: float) -> pl.DataFrame:
         (pl.col("best_accuracy_train_clean") - pl.col("best_accuracy_test")).alias("gap_clean_best_val"),
         (pl.col("final_epoch") + 1).alias("epochs_run"),
         regularizer_label().alias("regularizer"),
+        regularizer_label(strength=False).alias("regularizer_family"),
     ).sort("trial_id")
 
 
-def regularizer_label() -> pl.Expr:
-    """'none', or the regularizers a trial has on, e.g. 'dropout 0.5 + weight decay 0.5'."""
+def regularizer_label(*, strength: bool = True) -> pl.Expr:
+    """'none', or the regularizers a trial has on, e.g. 'dropout 0.5 + weight decay 0.5' (with ``strength``)
+    or 'dropout + weight decay' (its family: the regularizers without their strengths)."""
+    aug_noise = pl.col("augment_noise").fill_null(-1)
+    augmentation = pl.when(aug_noise >= 0).then(
+        pl.format("augmentation (shift {}, noise {})", pl.col("augment_shift").cast(pl.Int64), aug_noise.round(3))
+    ).otherwise(pl.lit("augmentation"))  # rows written before the strength was recorded
     parts = [
-        pl.when(pl.col("dropout").fill_null(0) > 0).then(pl.format("dropout {}", pl.col("dropout").round(3))),
+        pl.when(pl.col("dropout").fill_null(0) > 0).then(
+            pl.format("dropout {}", pl.col("dropout").round(3)) if strength else pl.lit("dropout")),
         pl.when(pl.col("weight_decay").fill_null(0) > 0).then(
-            pl.format("weight decay {}", pl.col("weight_decay").round(4))
+            pl.format("weight decay {}", pl.col("weight_decay").round(4)) if strength else pl.lit("weight decay")
         ),
-        pl.when(pl.col("augment").fill_null(0) > 0).then(pl.lit("augmentation")),
+        pl.when(pl.col("augment").fill_null(0) > 0).then(augmentation if strength else pl.lit("augmentation")),
     ]
     label = pl.concat_str(parts, separator=" + ", ignore_nulls=True)
     return pl.when(label.str.len_chars().fill_null(0) == 0).then(pl.lit("none")).otherwise(label)

@@ -35,6 +35,7 @@ def trial_rows(
     confidence: np.ndarray | None = None,
     best_correct: np.ndarray | None = None,
     diverged: bool = False,
+    val_acc: float | None = None,
 ) -> pl.DataFrame:
     """One trial: settings, per-epoch accuracies (the last epoch has the given values), test-sample predictions."""
     factors = {
@@ -73,7 +74,7 @@ def trial_rows(
         values = {
             "train": train_acc * frac,
             "train_clean": train_clean * frac,
-            "val": test_acc * frac,
+            "val": (test_acc if val_acc is None else val_acc) * frac,
             "test": test_acc * frac,
         }
         if n_flipped:

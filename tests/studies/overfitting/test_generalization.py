@@ -151,3 +151,24 @@ def test_full_memorization_keeps_the_gap_positive_and_reports_the_clean_label_dr
     assert g["gap_clean"]["estimate"] == pytest.approx(0.34) and g["gap_clean"]["low"] > 0.25
     assert g["gap_all_clean_labels"]["estimate"] == pytest.approx(-0.06)
     assert g["memorization_rate"]["estimate"] == pytest.approx(1.0)
+
+
+def _cond(noise, width, n, epochs=60, regularizer="none", random_labels=0.0):
+    return {"condition": f"{noise}/{width}/{n}/{epochs}/{regularizer}", "label_noise": noise, "width": width,
+            "n_train": n, "epochs": epochs, "regularizer": regularizer, "random_labels": random_labels}
+
+
+def test_headline_gaps_compare_noise_levels_at_one_shared_training_size():
+    from dl_drawbacks.studies.overfitting.generalization import headline_conditions
+
+    # noise 0 also has a larger n (the size sweep) and a longer budget (the random-label twin): not shared
+    table = [_cond(0.0, 512, 500), _cond(0.0, 512, 1078), _cond(0.0, 512, 500, epochs=120),
+             _cond(0.2, 64, 500), _cond(0.2, 512, 500), _cond(0.2, 512, 500, regularizer="dropout 0.5"),
+             _cond(0.4, 512, 500), _cond(0.4, 128, 500)]
+    picks, design = headline_conditions(table)
+    assert {k: (r["width"], r["n_train"], r["epochs"]) for k, r in picks.items()} == {
+        "0": (512, 500, 60), "0.2": (512, 500, 60), "0.4": (512, 500, 60)}
+    assert design == {"shared": True, "note": "every label-noise level at width 512, n 500, 60 epochs"}
+    picks, design = headline_conditions([_cond(0.0, 512, 1078), _cond(0.2, 512, 500)])
+    assert not design["shared"] and "not comparable" in design["note"]
+    assert picks["0"]["n_train"] == 1078 and picks["0.2"]["n_train"] == 500

@@ -1,4 +1,5 @@
-"""Regularizers are ranked by test accuracy with paired intervals against the unregularized model, not by gap closed."""
+"""Regularizers are tuned on validation (per seed, strength 0 included) and only then ranked by test accuracy, with
+paired intervals against the unregularized model; the test split never chooses a strength."""
 
 from __future__ import annotations
 
@@ -7,64 +8,49 @@ import pytest
 
 from dl_drawbacks.studies.overfitting.analysis import overfitting_findings
 
+SEEDS = range(5)
+
 
 def _ablation(synth, options):
     rng = np.random.default_rng(0)
     frames = []
-    for s in range(5):
-        ref = synth.correct(0.80, rng)
-        frames.append(
-            synth.trial_rows(
-                seed=s,
-                sweep="regularization",
-                label_noise=0.2,
-                test_correct=ref,
-                train_acc=1.0,
-                train_clean=0.95,
-                flipped_acc=0.9,
-                best_correct=synth.correct(0.86, rng),
-            )
-        )
-        # dropout: better on test (0.90) with a gap of 0.05
-        frames.append(
-            synth.trial_rows(
-                seed=s,
-                sweep="regularization",
-                label_noise=0.2,
-                dropout=0.5,
-                test_correct=synth.correct(0.90, rng),
-                train_acc=0.9,
-                train_clean=0.95,
-                flipped_acc=0.3,
-            )
-        )
-        # weight decay: no gap at all (negative, even) but worse on test (0.70): closing the gap is not the goal
-        frames.append(
-            synth.trial_rows(
-                seed=s,
-                sweep="regularization",
-                label_noise=0.2,
-                weight_decay=0.5,
-                test_correct=synth.correct(0.70, rng),
-                train_acc=0.6,
-                train_clean=0.68,
-                flipped_acc=0.0,
-            )
-        )
+    common = dict(sweep="regularization", label_noise=0.2)
+    for s in SEEDS:
+        frames.append(synth.trial_rows(
+            seed=s, **common, test_correct=synth.correct(0.80, rng), train_acc=1.0, train_clean=0.95,
+            flipped_acc=0.9, best_correct=synth.correct(0.83, rng)))
+        # dropout 0.3: best on validation (0.88), 0.86 on test
+        frames.append(synth.trial_rows(
+            seed=s, **common, dropout=0.3, val_acc=0.88, test_correct=synth.correct(0.86, rng), train_acc=0.95,
+            train_clean=0.95, flipped_acc=0.5))
+        # dropout 0.7: the best on *test* (0.92) but worse on validation (0.75): tuning must not pick it
+        frames.append(synth.trial_rows(
+            seed=s, **common, dropout=0.7, val_acc=0.75, test_correct=synth.correct(0.92, rng), train_acc=0.9,
+            train_clean=0.95, flipped_acc=0.3))
+        # weight decay 0.5: worse than none on validation and test, and no gap: tuning keeps strength 0 (none)
+        frames.append(synth.trial_rows(
+            seed=s, **common, weight_decay=0.5, test_correct=synth.correct(0.70, rng), train_acc=0.6,
+            train_clean=0.68, flipped_acc=0.0))
     return overfitting_findings(synth.concat(frames), options)["regularization"]["conditions"][0]
 
 
-def test_ranked_by_test_accuracy_with_paired_deltas(options, synth):
+def test_strengths_are_chosen_on_validation_and_ranked_on_test(options, synth):
     c = _ablation(synth, options)
     names = [e["regularizer"] for e in c["table"]]
-    assert names == ["dropout 0.5", "early stopping (lowest validation loss)", "none", "weight decay 0.5"]
-    assert c["best"] == "dropout 0.5" and c["best_beats_none"] and c["best_resolved"]
+    assert names == ["dropout", "early stopping (epoch of lowest validation loss)", "none", "weight decay"]
     drop = c["table"][0]
-    assert drop["delta_test_accuracy"]["estimate"] == pytest.approx(0.10) and drop["delta_test_accuracy"]["low"] > 0
+    assert drop["selected"] == {s: "dropout 0.3" for s in SEEDS}  # not 0.7, the best on test
+    assert drop["test_accuracy"]["estimate"] == pytest.approx(0.86)
+    assert [(g["strength"], g["selected_in_seeds"]) for g in drop["grid"]] == [
+        ("none", 0), ("dropout 0.3", 5), ("dropout 0.7", 0)]
+    assert "test_accuracy" not in drop["grid"][0]  # per-strength test accuracy is not reported
+    assert drop["delta_test_accuracy"]["estimate"] == pytest.approx(0.06) and drop["delta_test_accuracy"]["low"] > 0
+    assert c["best"] == "dropout" and c["best_beats_none"] and c["best_resolved"]
     wd = c["table"][-1]
-    assert wd["gap_clean"]["estimate"] == pytest.approx(-0.02) and wd["delta_test_accuracy"]["high"] < 0
+    assert wd["selected"] == {s: "none" for s in SEEDS}  # strength 0 wins on validation
+    assert wd["delta_test_accuracy"]["estimate"] == 0
     es = c["table"][1]
-    assert es["delta_test_accuracy"]["estimate"] == pytest.approx(0.06)
+    assert es["delta_test_accuracy"]["estimate"] == pytest.approx(0.03)
 
 
 def test_missing_reference_is_reported(options, synth):

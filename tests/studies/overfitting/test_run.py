@@ -33,12 +33,12 @@ def test_tiny_overfitting_study_end_to_end(ray_cluster, tmp_path):
     assert all(g["gap_clean"]["over"] == "seeds x test samples" for g in f["gap"])
     dd = {c["label_noise"]: c for c in f["double_descent"]["conditions"]}
     assert set(dd) == {0.0, 0.3} and [p["width"] for p in dd[0.0]["curve"]] == [8, 32, 128]
-    assert all(c["verdict"] for c in dd.values())
+    assert all(c["verdict"] for c in dd.values()) and all(isinstance(c["design_resolves"], bool) for c in dd.values())
     reg = f["regularization"]["conditions"][0]
     assert {e["regularizer"] for e in reg["table"]} == {
         "none",
-        "dropout 0.3 + augmentation",
-        "early stopping (lowest validation loss)",
+        "dropout + augmentation",
+        "early stopping (epoch of lowest validation loss)",
     }
     m = f["memorization"]["conditions"][0]
     assert m["chance"] == pytest.approx(0.1) and m["test_accuracy_random"]["estimate"] < 0.3
