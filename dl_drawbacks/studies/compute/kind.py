@@ -19,6 +19,8 @@ class ComputeOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     target_accuracy: float | None = Field(None, gt=0, le=1,
                                           description="test accuracy whose energy-to-reach is reported (None: skip)")
+    max_load_per_cpu: float = Field(1.0, gt=0, description="1-minute load average per CPU above which a trial's "
+                                    "timings are flagged in the report and its timing headlines (never dropped)")
 
 
 def _provenances(table: pl.DataFrame) -> list[str]:
@@ -59,6 +61,7 @@ class ComputeStudy(StudyKind):
             "zero_tradeoff": analysis.factor_tradeoff(table, "zero_stage"),
             "precision": analysis.factor_tradeoff(table, "precision"),
             "per_condition": analysis.per_condition(table, measure),
+            "host_load": analysis.host_load(table, options.max_load_per_cpu),
             "totals": {"energy_j": float(table["energy"].fill_nan(None).sum()), "assumptions": measure.model_dump()},
             "flops_counted_over_analytic": analysis.flop_check(table),
             "energy_to_target": analysis.energy_to_target(rows, table, target) if target else None,
