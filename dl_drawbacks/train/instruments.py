@@ -221,7 +221,8 @@ class Instruments:
             rows.add("mfu_not_reported", 1.0, "bool", group=peak_source, provenance="stated peak table")
             return
         rows.add("peak_flops_per_worker", peak, "FLOP/s", provenance=peak_source)
-        rows.add("mfu", achieved / (peak * ctx.world_size), "fraction", provenance=f"{self.flops_provenance}/{peak_source}")
+        rows.add("mfu", achieved / (peak * ctx.world_size), "fraction",
+                 provenance=f"{self.flops_provenance}/{peak_source}")
 
     @property
     def t_first_step_end(self) -> float:

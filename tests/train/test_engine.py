@@ -7,6 +7,7 @@ import os
 
 import pytest
 import torch
+import torch._dynamo
 
 from dl_drawbacks.models import DataShape, resolve_params
 from dl_drawbacks.models.mlp import MLP
@@ -36,8 +37,6 @@ def cpu_accelerator(monkeypatch):
 
 @pytest.mark.slow  # DeepSpeed initialize in-process: 4 min on 2 loaded cores; the config test is the fast equivalent
 def test_deepspeed_engine_keeps_its_timer_off_and_evaluation_never_recompiles(cpu_accelerator):
-    import torch._dynamo
-
     torch.manual_seed(0)
     model = MLP(resolve_params("mlp", "xs", {}), DataShape("image", 64, 10))
     ds = DeepSpeedEngine(model, _trainer(), torch.device("cpu"), 1)

@@ -67,8 +67,8 @@ def _host_section(load: dict[str, Any] | None) -> list[str]:
         return out + ["No trial recorded its host load (rows written before it was recorded).", ""]
     lo, hi = load["load_per_cpu"]["low"], load["load_per_cpu"]["high"]
     steal = load["cpu_steal"]
-    line = (f"1-minute load average per CPU at the start and end of training, highest over ranks: {fmt(lo)}–{fmt(hi)} "
-            f"(range over {load['recorded']} trials)")
+    line = ("1-minute load average per CPU at the start and end of training, highest over ranks: "
+            f"{fmt(lo)}–{fmt(hi)} (range over {load['recorded']} trials)")
     if steal["n"]:
         line += f"; CPU time stolen by the hypervisor during training {fmt(steal['low'])}–{fmt(steal['high'])}"
     above = load["above"]
@@ -107,8 +107,8 @@ def _tradeoff_section(found: dict[str, Any], title: str, col: str) -> list[str]:
                    "peak memory increase / worker (MiB)", "relative memory", "model states / worker, expected (MiB)",
                    "expected saving (MiB)", "measured saving (MiB), paired"], rows), ""]
     out += ["Expected: parameters + gradients + optimizer states per worker by the ZeRO paper's count (Rajbhandari et "
-            "al. 2020: 2Ψ + 2Ψ + KΨ bytes in 16-bit with Adam, K = 12; 4Ψ + 4Ψ + 8Ψ in fp32; partitioned over the "
-            "workers by stage); the measured peak also holds activations, buffers and the allocator's reserve."]
+            "al. 2020: 2Ψ + 2Ψ + KΨ bytes in 16-bit with Adam, K = 12; 4Ψ + 4Ψ + 8Ψ in fp32; partitioned over "
+            "the workers by stage); the measured peak also holds activations, buffers and the allocator's reserve."]
     weak = [f"{col} {r[col]}: {r['dominance_reason']}" for r in found["table"]
             if r[col] != found["baseline"] and not r.get("model_states_dominate")]
     return out + ([f"Not headlined — {'; '.join(weak)}."] if weak else []) + [""]
