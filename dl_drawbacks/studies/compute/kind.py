@@ -93,12 +93,13 @@ class ComputeStudy(StudyKind):
         from ...tracking.panels import Bars, Curves, Scatter, summary
 
         return [Curves("training loss per step", ("loss/train_batch",)), Curves("step time", ("step_time/train",)),
-                Scatter("training time vs parameters", summary("parameters"), summary("train_time"), log_x=True,
-                        log_y=True),
+                Scatter("steady-state step time (evaluation excluded) vs FLOPs per step", summary("flops_per_step"),
+                        summary("step_time_mean"), log_x=True, log_y=True),
                 Scatter("energy (all ranks and devices) vs parameters", summary("parameters"), summary("energy/total"),
                         log_x=True, log_y=True),
                 Scatter("throughput vs parameters", summary("parameters"), summary("throughput/samples_per_s"),
                         log_x=True, log_y=True),
                 Scatter("counted vs analytic FLOPs per sample", summary("flops_per_sample/analytic"),
                         summary("flops_per_sample/counted"), log_x=True, log_y=True),
-                Bars("MFU by ZeRO stage", (summary("mfu"),), group_by="zero_stage")]
+                *([Bars("MFU by ZeRO stage", (summary("mfu"),), group_by="zero_stage")]
+                  if any(c["mfu"].get("estimate") is not None for c in findings.get("per_condition", [])) else [])]
