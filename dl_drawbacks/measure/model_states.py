@@ -6,7 +6,9 @@ variance). ZeRO partitions them over N data-parallel workers: stage 1 the optimi
 stage 2 also the gradients (2Ψ + (2 + K)Ψ/N), stage 3 also the parameters ((4 + K)Ψ/N). In fp32 the parameters
 and gradients take 4 bytes each and there is no master copy (Adam: K = 8); SGD with momentum keeps one state.
 Activations, buffers, communication buckets and the allocator's reserve are not model states: the measured peak
-holds them too, so the formula is what a stage can save at most, not what the RSS will show.
+holds them too, so the formula is what a stage can save at most, not what the RSS will show. DeepSpeed's ZeRO
+optimizers also keep an fp32 copy of each partition when the model itself is fp32 (4Ψ/N more at stages 1-3 than
+the paper's fp32 count): the expected saving of an fp32 run is an upper bound by that much.
 """
 
 from __future__ import annotations
