@@ -35,7 +35,7 @@ def cpu_accelerator(monkeypatch):
     monkeypatch.setitem(os.environ, "DS_ACCELERATOR", "cpu")
 
 
-@pytest.mark.slow  # DeepSpeed in-process: 4 s with its ops built, 4 min when it builds them; the config test is the fast one
+@pytest.mark.slow  # 4 s with DeepSpeed's ops built, 4 min while it builds them; the config test is the fast one
 def test_deepspeed_engine_keeps_its_timer_off_and_evaluation_never_recompiles(cpu_accelerator):
     torch.manual_seed(0)
     model = MLP(resolve_params("mlp", "xs", {}), DataShape("image", 64, 10))
