@@ -6,6 +6,12 @@ interleaved (eager, compile, DeepSpeed, eager, ...) and each figure is the media
 runs ``--run-repeats`` times after them (each start costs a Ray cluster). One JSON line per path and repeat,
 then one ``"summary"`` line per path.
 
+Every path is timed the same way (issue 28): the same data source (the spec's ``text_bytes`` split, batched by
+the framework's own ``micro_batches``), the same steps (the ``WARMUP`` first dropped), and the same clock: a CUDA
+event at each step's start (no host sync to take one; the framework's ``Instruments`` records the same events),
+each path's figure the mean step period over the steady steps (the framework's every-10th-step loss read counts
+in full). MFU divides by the GPU's stated dense peak (``measure.peaks``); without one it is not reported.
+
     python benchmarks/gpu_mfu.py OUT.jsonl [--steps 60] [--size gpt2-small] [--batch 16] [--seq 1024]
         [--repeats 3] [--run-repeats 1] [--device cuda|cpu] [--paths eager,compile,deepspeed,run]
 
@@ -24,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -33,10 +38,14 @@ import torch
 import yaml
 
 from dl_drawbacks.measure.energy import EstimatedProcessMeter, NvmlGpuMeter, nvml_index_for_cuda_device
-from dl_drawbacks.measure.peaks import device_peak_flops
+from dl_drawbacks.data import load_dataset
+from dl_drawbacks.measure.peaks import stated_peak_flops
 from dl_drawbacks.models import DataShape, resolve_params
 from dl_drawbacks.models.gpt import GPT, gpt_train_flops_per_sample
+from dl_drawbacks.train.batches import micro_batches
+from dl_drawbacks.train.context import Split
 from dl_drawbacks.train.evaluate import classification_loss
+from dl_drawbacks.train.instruments import _Clock
 
 WARMUP = 10
 
@@ -82,6 +91,13 @@ class _SyncCounter(warnings.catch_warnings):
         return sum("synchroniz" in str(w.message).lower() for w in self.log) if self.cuda else None
 
 
+def same_batches(a: argparse.Namespace, device: torch.device):
+    """The framework trial's training batches: its data set and options, its batching, its seed (0)."""
+    ds = load_dataset("text_bytes", {"seq_len": a.seq})
+    return micro_batches(Split(ds.x_train, ds.y_train), micro_batch=a.batch, rank=0, world_size=1, seed=0,
+                         device=device)
+
+
 def plain(a: argparse.Namespace, *, compiled: bool) -> dict:
     """A bare loop as a performance engineer writes it: data resident, fused AdamW, loss read once at the end."""
     device = torch.device(a.device)
@@ -97,31 +113,37 @@ def plain(a: argparse.Namespace, *, compiled: bool) -> dict:
             return classification_loss(model(x), y)
 
     step_loss = torch.compile(loss_of) if compiled else loss_of
-    x = torch.randint(0, 256, (a.batch, a.seq), device=device)
-    meter = _meter(device)
-    for i in range(WARMUP):
-        step_loss(x, x).backward()
+    batches = same_batches(a, device)
+    clock, meter = _Clock(device), _meter(device)
+
+    def train_step() -> torch.Tensor:
+        x, y, _ = next(batches)
+        loss = step_loss(x, y)
+        loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
+        return loss
+
+    for _ in range(WARMUP):
+        train_step()
     _sync(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     meter.start()
-    t0 = time.perf_counter()
+    marks = []
     with _SyncCounter(device) as counter:
         for _ in range(a.steps - WARMUP):
-            loss = step_loss(x, x)
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-    _sync(device)
-    seconds = time.perf_counter() - t0
+            marks.append(clock.mark())
+            loss = train_step()
+        marks.append(clock.mark())
+    clock.wait(marks[-1])
     joules = meter.stop()
     loss.item()
-    steps = a.steps - WARMUP
+    periods = [clock.seconds(b, e) for b, e in zip(marks[:-1], marks[1:])]
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
-    return _figures("plain torch.compile (loss compiled)" if compiled else "plain eager", a, seconds / steps,
-                    joules, steps, syncs=counter.syncs, peak_bytes=peak, energy=meter.provenance)
+    return _figures("plain torch.compile (loss compiled)" if compiled else "plain eager", a,
+                    statistics.fmean(periods), joules, len(periods), syncs=counter.syncs, peak_bytes=peak,
+                    energy=meter.provenance)
 
 
 def _sync(device: torch.device) -> None:
@@ -133,21 +155,25 @@ def _figures(path: str, a: argparse.Namespace, step_s: float, joules: float, ste
     tokens = a.batch * a.seq
     p = resolve_params("gpt", a.size, {})
     flops = gpt_train_flops_per_sample(p, DataShape("tokens", a.seq, 256, seq_len=a.seq)) * a.batch
-    peak, source = device_peak_flops(torch.device(a.device), a.precision)
-    syncs = extra.pop("syncs")
-    return {"path": path, "tokens_per_s": tokens / step_s, "mfu": flops / step_s / peak, "peak_source": source,
+    peak, source = stated_peak_flops(torch.device(a.device), a.precision)
+    syncs = extra.pop("syncs", None)
+    return {"path": path, "step_s_mean": step_s, "tokens_per_s": tokens / step_s,
+            "mfu": flops / step_s / peak if peak else None, "peak_source": source,
             "j_per_million_tokens": joules / (tokens * steps) * 1e6,
             "syncs_per_step": None if syncs is None else syncs / steps, **extra}
 
 
 def _from_rows(path: str, rows: pl.DataFrame, a: argparse.Namespace, **extra) -> dict:
+    """The framework's figures from its rows, computed exactly as the plain paths': the mean of the per-step
+    CUDA-event periods after ``WARMUP``, and the energy of its steady-state window."""
+    periods = rows.filter((pl.col("metric") == "step_time") & (pl.col("step") > WARMUP))["value"].to_list()
     chief = rows.filter(pl.col("step").is_null() & (pl.col("rank") == 0))
     get = dict(zip(chief["metric"], chief["value"]))
     steady = rows.filter(pl.col("metric") == "energy_steady")
     memory = rows.filter(pl.col("metric") == "peak_memory")["value"].max()
-    return {"path": path, "tokens_per_s": get["tokens_per_second"], "mfu": get["mfu"],
-            "j_per_million_tokens": float(steady["value"].sum()) / (get["samples_steady"] * a.seq) * 1e6,
-            "energy": ",".join(sorted(set(steady["provenance"]))), "peak_bytes": memory, **extra}
+    joules = float(steady["value"].sum()) * len(periods) / (get["samples_steady"] / a.batch)  # per timed step
+    return _figures(path, a, statistics.fmean(periods), joules, len(periods), peak_bytes=memory,
+                    energy=",".join(sorted(set(steady["provenance"]))), **extra)
 
 
 def deepspeed_worker(a: argparse.Namespace) -> dict:
@@ -176,12 +202,16 @@ def framework_run(a: argparse.Namespace) -> dict:
                       syncs_note="not counted in another process")
 
 
+def _pct(mfu: float | None) -> str:
+    return "not reported (no stated peak)" if mfu is None else f"{mfu:.1%}"
+
+
 def _summary(results: list[dict]) -> list[dict]:
     out = []
     for path in dict.fromkeys(r["path"] for r in results):
         mine = [r for r in results if r["path"] == path]
         out.append({"summary": True, "path": path, "repeats": len(mine),
-                    **{k: statistics.median(r[k] for r in mine)
+                    **{k: statistics.median(r[k] for r in mine) if all(r[k] is not None for r in mine) else None
                        for k in ("tokens_per_s", "mfu", "j_per_million_tokens")}})
     anchor = next((s for s in out if s["path"].startswith("plain torch.compile")), None)
     for s in out:
@@ -221,11 +251,11 @@ def main() -> None:
             results.append(result)
             out.write(json.dumps(result) + "\n")
             out.flush()
-            print(f"{result['path']:<48} {result['tokens_per_s']:>10,.0f} tokens/s  MFU {result['mfu']:.1%}  "
+            print(f"{result['path']:<48} {result['tokens_per_s']:>10,.0f} tokens/s  MFU {_pct(result['mfu'])}  "
                   f"{result['j_per_million_tokens']:,.0f} J/Mtok  (repeat {repeat})", flush=True)
         for s in _summary(results):
             out.write(json.dumps({**s, **meta}) + "\n")
-            print(f"median {s['path']:<41} {s['tokens_per_s']:>10,.0f} tokens/s  MFU {s['mfu']:.1%}  "
+            print(f"median {s['path']:<41} {s['tokens_per_s']:>10,.0f} tokens/s  MFU {_pct(s['mfu'])}  "
                   f"{s['j_per_million_tokens']:,.0f} J/Mtok" + (f"  x{s['relative_to_compile']:.2f} of compile"
                                                                 if s["relative_to_compile"] else ""))
 

@@ -1,4 +1,6 @@
-"""Peak FLOP/s of a device, the denominator of model FLOPs utilisation (MFU, PaLM appendix B)."""
+"""Stated peak FLOP/s of a device, the fixed denominator of model FLOPs utilisation (MFU, PaLM appendix B), and
+a matmul calibration measured in-process, recorded beside it (a calibration moves with the host's load, so
+dividing by it makes MFU a property of the neighbours: the quickstart once printed MFU 1.03)."""
 
 from __future__ import annotations
 
@@ -100,10 +102,11 @@ def _matmul_flops(device: torch.device, dtype: str, n: int, seconds: float) -> f
     return best
 
 
-def calibrate_cpu_peak_flops(
+def calibrate_cpu_matmul_flops(
     dtype: str = "fp32", *, threads: int | None = None, seconds: float = 0.25
 ) -> float:
-    """Measured CPU FLOP/s: best square matmul under ``threads`` threads, cached in-process."""
+    """Matmul calibration on this CPU (not a peak): best square matmul under ``threads`` threads, cached
+    in-process. It moves with the host's load (a 2.4x spread between trials on a shared host)."""
     _check_dtype(dtype)
     previous = torch.get_num_threads()
     threads = threads or previous
@@ -119,7 +122,7 @@ def calibrate_cpu_peak_flops(
 
 
 def _calibrate_gpu(device: torch.device, dtype: str) -> float:
-    """Measured FLOP/s of a large matmul on a GPU missing from the table, cached per device."""
+    """Matmul calibration of a large matmul on a GPU (not a peak), cached per device."""
     key = (str(device), dtype, 0)
     if key not in _CALIBRATED:
         previous = torch.backends.cuda.matmul.allow_tf32
@@ -131,20 +134,33 @@ def _calibrate_gpu(device: torch.device, dtype: str) -> float:
     return _CALIBRATED[key]
 
 
-def device_peak_flops(
-    device: torch.device, dtype: str, *, threads: int | None = None
-) -> tuple[float, str]:
-    """(FLOP/s, provenance): "table:<key>" for a known GPU, else "calibration" (measured)."""
-    _check_dtype(dtype)
+def _cuda(device: torch.device) -> torch.device:
+    return torch.device("cuda", torch.cuda.current_device()) if device.index is None else device
+
+
+def _check_device(device: torch.device) -> torch.device:
     device = torch.device(device)
-    if device.type == "cpu":
-        return calibrate_cpu_peak_flops(dtype, threads=threads), "calibration"
-    if device.type != "cuda":
+    if device.type not in ("cpu", "cuda"):
         raise ValueError(f"peak FLOP/s is known for cpu and cuda devices, not {device.type!r}")
-    if device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
+    return _cuda(device) if device.type == "cuda" else device
+
+
+def stated_peak_flops(device: torch.device, dtype: str) -> tuple[float | None, str]:
+    """(FLOP/s, "table:<key>") of a GPU in ``GPU_PEAK_TFLOPS``; (None, why) for any other device, whose MFU is
+    then not reported: a CPU has no stated dense peak here, and a measured matmul is a calibration, not a peak."""
+    _check_dtype(dtype)
+    device = _check_device(device)
+    if device.type == "cpu":
+        return None, "no stated peak for CPUs"
     name = torch.cuda.get_device_name(device)
     peak = gpu_peak_flops(name, dtype)
-    if peak is not None:
-        return peak, f"table:{gpu_model_key(name)}"
-    return _calibrate_gpu(device, dtype), "calibration"
+    return (peak, f"table:{gpu_model_key(name)}") if peak is not None else (None, f"no stated {dtype} peak for {name}")
+
+
+def matmul_calibration_flops(device: torch.device, dtype: str, *, threads: int | None = None) -> float:
+    """FLOP/s of a large matmul measured in this process: recorded beside MFU with the host load, never its peak."""
+    _check_dtype(dtype)
+    device = _check_device(device)
+    if device.type == "cpu":
+        return calibrate_cpu_matmul_flops(dtype, threads=threads)
+    return _calibrate_gpu(device, dtype)

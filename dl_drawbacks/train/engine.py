@@ -2,8 +2,11 @@
 
 Both expose the same calls (``loss``, ``forward``, ``backward``, ``step``, ``train``) so the training
 loop reads the same either way. The loss is computed inside the (compiled) module, so
-``torch.compile`` / ``engine.compile()`` see forward and loss as one graph. Gradient clipping is off in
-both engines (DeepSpeed's default of 1.0 is overridden, FACTS.md); ``GRADIENT_CLIPPING`` is recorded.
+``torch.compile`` / ``engine.compile()`` see forward and loss as one graph; evaluation (``forward``) runs
+eagerly, so its other call signature and its short last batch never recompile the training graph.
+Gradient clipping is off in both engines (DeepSpeed's default of 1.0 is overridden, FACTS.md);
+``GRADIENT_CLIPPING`` is recorded. Nothing in DeepSpeed synchronises the device per step: its wall-clock
+breakdown and throughput timer (which synchronise twice a step when on, DeepSpeed's default) are off.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def deepspeed_config(trainer: TrainerSpec, world_size: int, *, n_parameters: int
         "zero_allow_untested_optimizer": True,
         "steps_per_print": 1 << 30,
         "wall_clock_breakdown": False,
+        "timers": {"throughput": {"enabled": False, "synchronized": False}},  # default: a device sync per start/stop
     }
 
 
@@ -157,7 +161,9 @@ class DeepSpeedEngine:
         return self.engine(self._cast(x), y, w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.engine(self._cast(x))
+        """Evaluation forward through DeepSpeed (ZeRO-3 gathers its parameters) with the compiled graph bypassed."""
+        with torch.compiler.set_stance("force_eager"):
+            return self.engine(self._cast(x))
 
     def backward(self, loss: torch.Tensor) -> None:
         self.engine.backward(loss)

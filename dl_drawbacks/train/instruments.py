@@ -6,6 +6,9 @@ loop flushes (every few steps). A step followed by an evaluation ends where the 
 Energy and wall time are split into windows: warm-up (the first ``warmup_steps`` steps, where
 compilation happens), steady state, and evaluation. Rows are written by the chief (global figures) or
 by each rank (per-worker figures, ``rank`` column set); each meter is read by the worker that owns it.
+Every rank records its host's load (load average per CPU at the start and end of training, CPU steal during it):
+timings taken on a loaded host are flagged by the analysis, not hidden. MFU divides by the device's stated peak
+(``measure.peaks``) and is not reported without one; the in-process matmul calibration is recorded beside it.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import time
 
 import torch
 
+from ..measure import host_load
 from ..measure.energy import meters_for_worker
 from ..measure.memory import PeakMemory
-from ..measure.peaks import device_peak_flops
+from ..measure.model_states import model_state_bytes
+from ..measure.peaks import matmul_calibration_flops, stated_peak_flops
 from .context import TrialContext
 
 WINDOWS = ("warmup", "steady", "eval")
@@ -85,7 +90,9 @@ class Instruments:
         self._window, self._window_start = window, now
 
     def start_training(self) -> None:
+        self._host_start = host_load.snapshot()
         self._record_idle_power()
+        self._record_model_states()
         self._memory.__enter__()
         for meter in self._meters:
             meter.start()
@@ -131,11 +138,34 @@ class Instruments:
         self.flush()
         self._switch(self._window)
         train_seconds = time.perf_counter() - self.t_train_start
+        self._record_host_load(host_load.snapshot())
         self._memory.__exit__(None, None, None)
         self._record_energy(train_seconds)
         self._record_memory()
         if self.ctx.is_chief:
             self._record_throughput(train_seconds, steps_done)
+
+    def _record_host_load(self, end: host_load.HostSnapshot) -> None:
+        rows = self.ctx.rows
+        for when, snap in (("start", self._host_start), ("end", end)):
+            if snap.load_per_cpu is not None:
+                rows.add("load_per_cpu", snap.load_per_cpu, "1-min load average / online CPUs", group=when,
+                         provenance="/proc/loadavg")
+        steal = host_load.steal_fraction(self._host_start, end)
+        if steal is not None:
+            rows.add("cpu_steal", steal, "fraction of CPU time", group="training", provenance="/proc/stat")
+
+    def _record_model_states(self) -> None:
+        """Model-state bytes this worker holds by the ZeRO paper's count (parameters under ZeRO-3 by ds_numel)."""
+        if not self.ctx.is_chief:
+            return
+        t = self.ctx.trial.trainer
+        n = sum(getattr(p, "ds_numel", p.numel()) for p in self.ctx.model.parameters())
+        stage = t.deepspeed.zero_stage if t.resolved_engine == "deepspeed" else 0
+        expected = model_state_bytes(n, precision=t.deepspeed.precision, optimizer=t.optimizer.name,
+                                     zero_stage=stage, workers=self.ctx.world_size, momentum=t.optimizer.momentum)
+        self.ctx.rows.add("model_states_expected", expected, "bytes", group=f"zero{stage}",
+                          provenance="formula:Rajbhandari2020")
 
     def _record_idle_power(self) -> None:
         for meter in self._meters:
@@ -170,11 +200,12 @@ class Instruments:
         steady = [s for step, s in self.step_times if step > self.warmup_steps] or [s for _, s in self.step_times]
         step_s = statistics.median(steady)
         precision = ctx.trial.trainer.deepspeed.precision
-        peak, peak_source = device_peak_flops(ctx.device, precision, threads=torch.get_num_threads())
+        peak, peak_source = stated_peak_flops(ctx.device, precision)
         achieved = self.flops_per_step / step_s
         rows.add("train_time", train_seconds, "s")
         rows.add("time_to_first_step", self.t_first_step_end - self.t_trial_start, "s")
         rows.add("step_time_median", step_s, "s", provenance="measured:steady_state")
+        rows.add("step_time_mean", statistics.fmean(steady), "s", provenance="measured:steady_state")  # flushes in
         rows.add("samples_per_second", self.samples_per_step / step_s, "samples/s", provenance="measured:steady_state")
         if self.tokens_per_sample > 1:
             rows.add("tokens_per_second", self.samples_per_step * self.tokens_per_sample / step_s, "tokens/s",
@@ -182,9 +213,16 @@ class Instruments:
         rows.add("samples_total", self.samples_per_step * steps_done, "samples", provenance="counted")
         rows.add("flops_per_step", self.flops_per_step, "FLOP", provenance=self.flops_provenance)
         rows.add("achieved_flops", achieved, "FLOP/s")
+        load = self._host_start.load_per_cpu
+        rows.add("matmul_calibration_flops", matmul_calibration_flops(ctx.device, precision,
+                                                                      threads=torch.get_num_threads()),
+                 "FLOP/s", provenance="calibration:matmul" + (f", load/cpu {load:.2f}" if load is not None else ""))
+        if peak is None:
+            rows.add("mfu_not_reported", 1.0, "bool", group=peak_source, provenance="stated peak table")
+            return
         rows.add("peak_flops_per_worker", peak, "FLOP/s", provenance=peak_source)
-        provenance = f"{self.flops_provenance}/{peak_source}"
-        rows.add("mfu", achieved / (peak * ctx.world_size), "fraction", provenance=provenance)
+        rows.add("mfu", achieved / (peak * ctx.world_size), "fraction",
+                 provenance=f"{self.flops_provenance}/{peak_source}")
 
     @property
     def t_first_step_end(self) -> float:

@@ -5,10 +5,11 @@ import torch
 
 from dl_drawbacks.measure.peaks import (
     GPU_PEAK_TFLOPS,
-    calibrate_cpu_peak_flops,
-    device_peak_flops,
+    calibrate_cpu_matmul_flops,
     gpu_model_key,
     gpu_peak_flops,
+    matmul_calibration_flops,
+    stated_peak_flops,
 )
 
 
@@ -47,22 +48,30 @@ def test_table_is_dense_and_ordered_by_precision():
 
 def test_cpu_calibration_is_plausible_cached_and_restores_threads():
     before = torch.get_num_threads()
-    flops = calibrate_cpu_peak_flops("fp32", threads=1, seconds=0.1)
+    flops = calibrate_cpu_matmul_flops("fp32", threads=1, seconds=0.1)
     assert torch.get_num_threads() == before
     assert 1e8 < flops < 1e13
     t0 = time.perf_counter()
-    assert calibrate_cpu_peak_flops("fp32", threads=1, seconds=0.1) == flops
+    assert calibrate_cpu_matmul_flops("fp32", threads=1, seconds=0.1) == flops
     assert time.perf_counter() - t0 < 0.01
-    assert device_peak_flops(torch.device("cpu"), "fp32", threads=1) == (flops, "calibration")
+    assert matmul_calibration_flops(torch.device("cpu"), "fp32", threads=1) == flops
+
+
+def test_a_cpu_has_no_stated_peak_so_no_mfu_and_the_calibration_is_never_one():
+    assert stated_peak_flops(torch.device("cpu"), "fp32") == (None, "no stated peak for CPUs")
 
 
 def test_device_peak_refuses_unknown_device():
     with pytest.raises(ValueError, match="cpu and cuda"):
-        device_peak_flops(torch.device("meta"), "fp32")
+        stated_peak_flops(torch.device("meta"), "fp32")
+    with pytest.raises(ValueError, match="cpu and cuda"):
+        matmul_calibration_flops(torch.device("meta"), "fp32")
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_gpu_peak_from_table_or_calibration():
-    flops, provenance = device_peak_flops(torch.device("cuda"), "bf16")
-    assert flops > 1e12 and (provenance.startswith("table:") or provenance == "calibration")
+def test_gpu_peak_from_the_table_and_a_calibration_below_it():
+    flops, provenance = stated_peak_flops(torch.device("cuda"), "bf16")
+    calibration = matmul_calibration_flops(torch.device("cuda"), "bf16")
+    assert provenance.startswith("table:") and flops > 1e12
+    assert 0 < calibration < 1.2 * flops

@@ -27,7 +27,8 @@ def cost_vs_parameters(table: pl.DataFrame, findings: dict[str, Any], out: Path)
     if fits.get("available") is False:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    panels = [("train_time", "training time (s)", "time"), ("energy", "energy (J)", "energy")]
+    panels = [("step_time_mean", "steady-state step time (s), evaluation excluded", "time"),
+              ("energy", "energy (J)", "energy")]
     for ax, (col, label, key) in zip(axes, panels):
         for family, fit in fits.items():
             sub = table.filter(pl.col("trial_id").is_in(fit.get("trial_ids", [])) if fit.get("trial_ids")

@@ -19,6 +19,8 @@ class ComputeOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     target_accuracy: float | None = Field(None, gt=0, le=1,
                                           description="test accuracy whose energy-to-reach is reported (None: skip)")
+    max_load_per_cpu: float = Field(1.0, gt=0, description="1-minute load average per CPU above which a trial's "
+                                    "timings are flagged in the report and its timing headlines (never dropped)")
 
 
 def _provenances(table: pl.DataFrame) -> list[str]:
@@ -59,6 +61,7 @@ class ComputeStudy(StudyKind):
             "zero_tradeoff": analysis.factor_tradeoff(table, "zero_stage"),
             "precision": analysis.factor_tradeoff(table, "precision"),
             "per_condition": analysis.per_condition(table, measure),
+            "host_load": analysis.host_load(table, options.max_load_per_cpu),
             "totals": {"energy_j": float(table["energy"].fill_nan(None).sum()), "assumptions": measure.model_dump()},
             "flops_counted_over_analytic": analysis.flop_check(table),
             "energy_to_target": analysis.energy_to_target(rows, table, target) if target else None,
@@ -90,12 +93,13 @@ class ComputeStudy(StudyKind):
         from ...tracking.panels import Bars, Curves, Scatter, summary
 
         return [Curves("training loss per step", ("loss/train_batch",)), Curves("step time", ("step_time/train",)),
-                Scatter("training time vs parameters", summary("parameters"), summary("train_time"), log_x=True,
-                        log_y=True),
+                Scatter("steady-state step time (evaluation excluded) vs FLOPs per step", summary("flops_per_step"),
+                        summary("step_time_mean"), log_x=True, log_y=True),
                 Scatter("energy (all ranks and devices) vs parameters", summary("parameters"), summary("energy/total"),
                         log_x=True, log_y=True),
                 Scatter("throughput vs parameters", summary("parameters"), summary("throughput/samples_per_s"),
                         log_x=True, log_y=True),
                 Scatter("counted vs analytic FLOPs per sample", summary("flops_per_sample/analytic"),
                         summary("flops_per_sample/counted"), log_x=True, log_y=True),
-                Bars("MFU by ZeRO stage", (summary("mfu"),), group_by="zero_stage")]
+                *([Bars("MFU by ZeRO stage", (summary("mfu"),), group_by="zero_stage")]
+                  if any(c["mfu"].get("estimate") is not None for c in findings.get("per_condition", [])) else [])]

@@ -16,9 +16,11 @@ from ...aggregate import with_factor_columns
 
 CONDITION_FACTORS = ("family", "size", "dataset", "n_train", "budget_steps", "workers", "cpus_per_worker", "use_gpu",
                      "engine", "zero_stage", "precision", "micro_batch", "grad_accum", "compile")
-CHIEF_METRICS = ("parameters", "train_time", "step_time_median", "samples_per_second", "tokens_per_second", "mfu",
-                 "samples_total", "samples_steady", "time_warmup", "time_steady", "time_eval", "device_seconds",
-                 "achieved_flops", "peak_flops_per_worker", "micro_batch_used", "gradient_clipping", "steps")
+CHIEF_METRICS = ("parameters", "train_time", "step_time_median", "step_time_mean", "samples_per_second",
+                 "tokens_per_second", "mfu", "samples_total", "samples_steady", "time_warmup", "time_steady",
+                 "time_eval", "device_seconds", "flops_per_step", "achieved_flops", "peak_flops_per_worker",
+                 "matmul_calibration_flops", "model_states_expected", "micro_batch_used", "gradient_clipping", "steps")
+HOST_LOAD = ("load_per_cpu", "cpu_steal")  # the most loaded reading of any rank, at start or end
 SUMMED_OVER_DEVICES = ("energy", "energy_warmup", "energy_steady", "energy_eval", "idle_power")
 
 
@@ -44,20 +46,24 @@ def _device_sums(scalars: pl.DataFrame) -> pl.DataFrame:
         pl.col("provenance").fill_null("unknown").unique().sort().str.join(",").alias("energy_provenance"))
     memory = scalars.filter(pl.col("metric") == "peak_memory_increase").group_by("trial_id").agg(
         pl.col("value").max().alias("peak_memory_increase"))
-    return summed.join(provenance, on="trial_id", how="full", coalesce=True).join(memory, on="trial_id", how="full",
-                                                                                  coalesce=True)
+    out = summed.join(provenance, on="trial_id", how="full", coalesce=True).join(memory, on="trial_id", how="full",
+                                                                                 coalesce=True)
+    for metric in HOST_LOAD:
+        worst = scalars.filter(pl.col("metric") == metric).group_by("trial_id").agg(pl.col("value").max().alias(metric))
+        out = out.join(worst, on="trial_id", how="full", coalesce=True)
+    return out
 
 
 def trial_table(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per trial: chief scalars, energy summed over devices, peak memory the max over ranks,
+    """One row per trial: chief scalars, energy summed over devices, peak memory and host load the max over ranks,
     the last test accuracy, every condition factor (null where a trial lacks it) and the engine it used."""
     scalars = rows.filter(pl.col("step").is_null())
     table = _chief_scalars(scalars).join(_device_sums(scalars), on="trial_id", how="left")
     accuracy = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test")).sort("step").group_by(
         "trial_id").agg(pl.col("value").last().alias("test_accuracy"))
     table = with_factor_columns(table.join(accuracy, on="trial_id", how="left"))
-    for column in (*CHIEF_METRICS, *SUMMED_OVER_DEVICES, "flops_per_sample_counted", "flops_per_sample_analytic",
-                   "peak_memory_increase", "test_accuracy"):
+    for column in (*CHIEF_METRICS, *SUMMED_OVER_DEVICES, *HOST_LOAD, "flops_per_sample_counted",
+                   "flops_per_sample_analytic", "peak_memory_increase", "test_accuracy"):
         if column not in table.columns:
             table = table.with_columns(pl.lit(None, dtype=pl.Float64).alias(column))
     for column in CONDITION_FACTORS:

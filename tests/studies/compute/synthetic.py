@@ -15,8 +15,10 @@ BASE = {"family": "mlp", "size": "s", "dataset": "digits", "n_train": None, "bud
 
 
 def trial_rows(trial_id: str, seed: int, *, parameters: float, step_time: float, memory: float = 1e6,
-               energy_provenance: str = "estimate", ranks: int = 1, **factors: Any) -> dict[str, list]:
-    """The scalar rows of one trial: train time = 20 steps x step_time, energy 10 W x time per rank."""
+               energy_provenance: str = "estimate", ranks: int = 1, load: float = 0.5,
+               model_states: float | None = None, **factors: Any) -> dict[str, list]:
+    """The scalar rows of one trial: train time = 20 steps x step_time, energy 10 W x time per rank, host load
+    ``load`` per CPU at start and end, model states 16 bytes per parameter unless given."""
     f = {**BASE, **factors, "sweep": "synthetic"}
     records = []
     for rank in range(ranks):
@@ -24,6 +26,8 @@ def trial_rows(trial_id: str, seed: int, *, parameters: float, step_time: float,
         if rank == 0:
             samples = f["micro_batch"] * f["workers"] * 20
             for metric, value in {"parameters": parameters, "train_time": 20 * step_time, "step_time_median": step_time,
+                                  "step_time_mean": step_time, "flops_per_step": 6 * parameters * f["micro_batch"],
+                                  "model_states_expected": 16 * parameters if model_states is None else model_states,
                                   "samples_per_second": f["micro_batch"] * f["workers"] / step_time, "mfu": 0.1,
                                   "samples_total": samples, "samples_steady": samples * 0.9,
                                   "device_seconds": 20 * step_time,
@@ -35,6 +39,8 @@ def trial_rows(trial_id: str, seed: int, *, parameters: float, step_time: float,
         rows.add("energy", 10.0 * 20 * step_time, "J", group=f"process:h:{rank}", provenance=energy_provenance)
         rows.add("energy_steady", 9.0 * 20 * step_time, "J", group=f"process:h:{rank}", provenance=energy_provenance)
         rows.add("peak_memory_increase", memory, "bytes", provenance="rss_sampled")
+        for when in ("start", "end"):
+            rows.add("load_per_cpu", load, "load", group=when, provenance="/proc/loadavg")
         records.append(rows.to_records())
     return {k: sum((r[k] for r in records), []) for k in records[0]}
 
