@@ -12,7 +12,7 @@ import pytest
 
 from dl_drawbacks.reproduce.verdict import CONTROL_FAILED, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, judge
 from dl_drawbacks.spec.load import load_spec
-from dl_drawbacks.store import json_safe
+from dl_drawbacks.storage.files import json_safe
 from dl_drawbacks.studies.overfitting.analysis import overfitting_findings
 from dl_drawbacks.studies.overfitting.kind import OverfitOptions
 
