@@ -165,7 +165,7 @@ def test_wandb_report_spec_is_written_and_publish_offline_says_so(compute_run, c
     _, out = compute_run
     spec = json.loads((out / "wandb-reports" / "compute.json").read_text())  # written by the run itself
     text = json.dumps(spec)
-    assert "training time vs parameters" in text and "How do training time" in text
+    assert "steady-state step time (evaluation excluded) vs FLOPs per step" in text and "How do training time" in text
     (out / "wandb-reports" / "compute.json").unlink()
     assert main(["wandb-report", str(out), "--publish"]) == 0
     captured = capsys.readouterr()
@@ -183,7 +183,7 @@ def test_the_terminal_ends_in_a_short_summary_without_ray_temp_paths(compute_run
     tail = lines[lines.index(next(line for line in lines if line.startswith("[  5/5]"))) + 1:]
     assert len(tail) <= 30, tail
     assert tail[-2] == f"report: {out / 'report.html'}" and tail[-1].startswith("W&B: group tiny-compute-")
-    assert any(line.startswith("  compute          mlp/digits: Training time ∝ parameters^b: ") for line in tail)
+    assert any(line.startswith("  compute          mlp/digits: Steady-state step time") for line in tail)
 
 
 @pytest.mark.skipif(chromium() is None, reason="no chromium (Debian package `chromium`; .ci/run installs it)")
