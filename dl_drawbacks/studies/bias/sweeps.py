@@ -311,4 +311,6 @@ def _selection_change(base: Setting, s: Setting, pairs: list, r: int) -> dict[st
     return out
 
 
-__all__ = ["THRESHOLDS", "frontier", "mitigation_comparison", "mitigation_row", "proxy_ablation", "representation_sweep"]
+__all__ = [
+    "THRESHOLDS", "frontier", "mitigation_comparison", "mitigation_row", "proxy_ablation", "representation_sweep",
+]

@@ -184,7 +184,8 @@ def cost(table: pl.DataFrame) -> dict[str, Any]:
             "energy_j": float(table["energy_j"].fill_null(0).sum()) if table.height else 0.0,
             "energy_provenance": provenance, "per_search": searches,
             "full_budget_sample": {"trials": sample.height,
-                                   "train_seconds": float(sample["train_s"].fill_null(0).sum()) if sample.height else 0.0,
+                                   "train_seconds": (float(sample["train_s"].fill_null(0).sum())
+                                                     if sample.height else 0.0),
                                    "energy_j": float(sample["energy_j"].fill_null(0).sum()) if sample.height else 0.0},
             "method": "energy: the worker's meters (nvml/rapl, else the labelled estimate) over the training window of "
                       "every trial, stopped ones to their last evaluation; saving: measured vs projected (cost x "

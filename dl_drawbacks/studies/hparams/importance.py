@@ -7,12 +7,14 @@ optuna's ``FanovaImportanceEvaluator`` returns each main effect as its share of 
 (mean over trees; only ``optuna.importance.get_param_importances`` normalises them to sum to 1, and it is not
 used here), so the main effects sum to at most 1 and the rest, ``1 - sum``, is what interactions of two or more
 hyperparameters explain. It works on the raw scale of each distribution (FACTS.md: optuna 5 does not apply
-``log=True``), so log-uniform hyperparameters are passed here as log10 values. PED-ANOVA (Watanabe et al. 2023, IJCAI; optuna's
+``log=True``), so log-uniform hyperparameters are passed here as log10 values. PED-ANOVA (Watanabe et al. 2023,
+IJCAI; optuna's
 ``PedAnovaImportanceEvaluator``) is a second estimator: what matters for reaching the top 10%.
 
 Here (``analysis.importance``): the sample is a scrambled Sobol sample of the space trained to the full budget (the
 objective users care about), and beside it, labelled early, every configuration of the random search at its
-first ASHA rung (a budget each of them reached, so no survivor filter). Stability: ``n_bootstrap`` resamples of the configurations
+first ASHA rung (a budget each of them reached, so no survivor filter). Stability: ``n_bootstrap`` resamples of the
+configurations
 (rank frequencies, basic bootstrap intervals). Null: the same fit on objectives permuted across
 configurations (Altmann et al. 2010, "Permutation importance: a corrected feature importance
 measure"), compared with the largest importance of each permutation (Westfall & Young 1993 maxT,

@@ -74,7 +74,8 @@ def _fanova_block(title: str, imp: dict[str, Any]) -> list[str]:
         else f"PED-ANOVA: {ped.get('reason')}"
     )
     return [
-        f"**{title}.** {imp['method']}. Objective: {imp['objective']}. Configurations: {imp['configurations_used']} used "
+        f"**{title}.** {imp['method']}. Objective: {imp['objective']}. "
+        f"Configurations: {imp['configurations_used']} used "
         f"of {imp['configurations_sampled']} sampled ({imp['failed_or_missing']} failed or missing: "
         f"{imp['missing_configs'] or 'none'}). Log10 scale: {', '.join(imp['log10_scale']) or 'none'}. "
         f"Above the permutation null (p <= 0.05): {', '.join(imp['matters']) or 'none'}. Main effects explain "
@@ -95,7 +96,8 @@ def _outside(p: dict[str, Any]) -> str:
     low, high = iv.get("low"), iv.get("high")
     if not isinstance(point, (int, float)) or low is None or high is None or low <= point <= high:
         return ""
-    return " — the estimate lies outside its bootstrap interval (every resample shifted this share one way: bootstrap bias)"
+    return (" — the estimate lies outside its bootstrap interval"
+            " (every resample shifted this share one way: bootstrap bias)")
 
 
 def _gain(v: dict[str, Any]) -> str:
@@ -191,7 +193,8 @@ def _failures_and_cost(f: dict[str, Any]) -> list[str]:
     fl, c = f["failures"], f["cost"]
     out = _missing("Failures", fl) or [
         "### Where training fails",
-        f"{fl['diverged']} of {fl['trials']} search, one-at-a-time and full-budget sample trials diverged ({fl['by_cause']}).",
+        f"{fl['diverged']} of {fl['trials']} search, one-at-a-time and full-budget sample trials diverged "
+        f"({fl['by_cause']}).",
     ]
     rows = [
         [n, b["bin"], b["trials"], b["diverged_share"]]
@@ -261,7 +264,8 @@ def hparams_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
             "hparams", "importance",
             f"most important hyperparameter at the full budget: {top} (fANOVA main effect, "
             f"{imp['configurations_used']} Sobol configurations; main effects explain "
-            f"{fmt(imp['main_effects']['estimate'])}, interactions {fmt(imp['interactions']['estimate'])}; ranked first "
+            f"{fmt(imp['main_effects']['estimate'])}, interactions {fmt(imp['interactions']['estimate'])}; "
+            "ranked first "
             f"in {fmt(p['top1_frequency'])} of resamples; null p {fmt(null_p)})", p["interval"],
             unit="variance share", label="fitted", estimate=p["point"],
             requires=(null_p is not None and null_p <= 0.05, f"its importance is within the permutation null "

@@ -163,7 +163,8 @@ def run_study(study: StudySpec, options: HparamsOptions, todo: list[TrialSpec], 
     """``base``: the study's settings on task A with the search seed (hyperparameters are overridden).
 
     Phases: each data set's search under its own scheduler, the one-at-a-time sweep and the full-budget
-    sample, the re-runs chosen from those results (the variance design among them), then the planned default. A planned phase runs
+    sample, the re-runs chosen from those results (the variance design among them), then the planned default. A
+    planned phase runs
     last, so a run stopped in any earlier phase still has planned trials pending on ``--resume``."""
     run_dir, progress = runner.run_dir, runner.progress
     concurrency = runner.max_concurrent or cluster_concurrency(base)

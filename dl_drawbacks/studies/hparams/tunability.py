@@ -44,7 +44,8 @@ def paired_gain(table: pl.DataFrame, cid: str, reference: str, task: str, seeds:
     """Mean over seeds of test(cid) - test(reference), paired by seed, with its t interval."""
     a, b = fresh_runs(table, cid, task, seeds), fresh_runs(table, reference, task, seeds)
     # one run per seed: the same configuration can be re-run in two roles (best_seeds and transfer_seeds) on a task
-    a = a.with_columns(test_score(a).alias("score")).sort("trial_id").unique("seed", keep="first").select("seed", "score")
+    a = a.with_columns(test_score(a).alias("score")).sort("trial_id")
+    a = a.unique("seed", keep="first").select("seed", "score")
     b = (b.with_columns(test_score(b).alias("score")).sort("trial_id").unique("seed", keep="first")
          .select("seed", pl.col("score").alias("reference")))
     both = a.join(b, on="seed").drop_nulls()
@@ -107,7 +108,8 @@ def search_check(overall: dict[str, Any], per_hparam: dict[str, Any]) -> dict[st
     return {"available": True, "best_single": best, "best_single_gain": singles[best], "search_gain": overall["gain"],
             "search_too_weak": weak,
             "verdict": (f"the search is too weak: tuning {best} alone buys {singles[best]:+.3g} test accuracy, more "
-                        f"than the search's choice ({overall['gain']:+.3g}); tunability is at least {singles[best]:.3g}, "
+                        f"than the search's choice ({overall['gain']:+.3g}); "
+                        f"tunability is at least {singles[best]:.3g}, "
                         "not measured by this search") if weak else
                        (f"the search at least matches the best single-hyperparameter tuning ({best}: "
                         f"{singles[best]:+.3g} vs {overall['gain']:+.3g})")}

@@ -52,7 +52,8 @@ def roar_markdown(c: dict[str, Any]) -> list[str]:
                 f"{_ci(mask['leak'])}: {VERDICT[mask['passes']]}" if mask else "not recorded",
                 f"{conv['converged']}/{conv['trials']} (largest late change {fmt(conv['largest_late_change'])}; "
                 f"final train acc. {fmt(conv['final_train_accuracy']['low'])}–"
-                f"{fmt(conv['final_train_accuracy']['high'])}, late train gain ≤ {fmt(conv['largest_late_train_gain'])})"
+                f"{fmt(conv['final_train_accuracy']['high'])}, "
+                f"late train gain ≤ {fmt(conv['largest_late_train_gain'])})"
                 if conv else "—",
                 "negative control" if gain is None else _verdict(gain),
             ]

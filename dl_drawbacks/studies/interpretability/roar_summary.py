@@ -85,7 +85,9 @@ def _refusal(method: str, masks: dict[str, Any], converged: dict[str, Any]) -> s
     return None
 
 
-def _gain(arrays: Arrays, method: str, level: float, masks: dict[str, Any], converged: dict[str, Any]) -> dict[str, Any]:
+def _gain(
+    arrays: Arrays, method: str, level: float, masks: dict[str, Any], converged: dict[str, Any]
+) -> dict[str, Any]:
     ref = reference(method)
     if not any(m == ref for m, _ in arrays):
         return _unavailable(f"no trial with the random ranking under the same imputation (the reference {ref}): "

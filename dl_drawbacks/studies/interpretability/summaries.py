@@ -148,7 +148,8 @@ def planted_summary(rows: pl.DataFrame, clean: pl.DataFrame, planted: pl.DataFra
         judged = relies and trained["passes"]
         loc["finds_planted_feature"] = None if not judged or lift["low"] is None else bool(lift["low"] > 0)
         if not relies:
-            loc["reason"] = f"not judged: the planted model's reliance on the patch is not established ({RELIANCE_RULE})"
+            loc["reason"] = ("not judged: the planted model's reliance on the patch is not established "
+                             f"({RELIANCE_RULE})")
         elif not trained["passes"]:
             loc["reason"] = f"not judged: {trained['reason']}"
     area = rows.filter(pl.col("metric") == "patch_area_share")["value"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from .calibration import calibration_by_condition
+from .calibration_trends import calibration_by_condition
 from .calibration_trends import ece_width_slope
 from .double_descent import double_descent
 from .fit_time import fit_time_trend

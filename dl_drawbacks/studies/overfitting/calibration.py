@@ -11,12 +11,8 @@ Bröcker & Smith 2007), because the plug-in ECE of n samples is biased upward.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy.optimize import minimize_scalar
-
-from ...statistics import NONNEGATIVE, POSITIVE, bounded
 
 EPS = 1e-12
 N_BINS = 15
@@ -116,43 +112,3 @@ def calibration_metrics(proba: np.ndarray, y: np.ndarray, *, n_bins: int = N_BIN
         "nll": negative_log_likelihood(proba, y),
         "brier": brier_score(proba, y),
     }
-
-
-def calibration_by_condition(t: Any, preds: dict[str, dict[str, np.ndarray]], o: Any) -> list[dict[str, Any]]:
-    """Per condition: ECE raw and after temperature scaling (nested over seeds × test samples), the ECE a
-    calibrated model would show, NLL, Brier and T (t over seeds), and reliability bins pooled over its seeds."""
-    import polars as pl
-
-    from .calibration_trends import temperature_scaling_ratio
-    from .generalization import nested, over_seeds
-    from .trials import condition_fields
-
-    out = []
-    for cond in t.sort("random_labels", "label_noise", "width", "n_train", "epochs", "regularizer")["condition"].unique(
-        maintain_order=True
-    ):
-        g = t.filter(pl.col("condition") == cond)
-        entry: dict[str, Any] = {"condition": cond, **condition_fields(t, cond), "seeds": g.height}
-        for key, prov in (("raw", "final"), ("ts", "temperature_scaled")):
-            p = preds.get(prov, {})
-            entry[f"ece_{key}"] = nested(g, p, lambda r, s: s, o, statistic=ece_of_signed)
-            pooled = (
-                np.concatenate([p[i] for i in g["trial_id"] if i in p])
-                if any(i in p for i in g["trial_id"])
-                else np.zeros(0)
-            )
-            bins = reliability_bins(np.abs(pooled), pooled > 0)
-            entry[f"reliability_{key}"] = {
-                k: [None if not np.isfinite(x) else float(x) for x in bins[k]]
-                for k in ("count", "confidence", "accuracy")
-            }
-            entry[f"nll_{key}"] = over_seeds(g[f"nll_{key}"], o, NONNEGATIVE)
-            entry[f"brier_{key}"] = over_seeds(g[f"brier_{key}"], o, bounded(0, 2))  # multiclass Brier: [0, 2]
-        raw = preds.get("final", {})
-        floors = [calibrated_ece_floor(np.abs(raw[i]), seed=k) for k, i in enumerate(g["trial_id"]) if i in raw]
-        entry["ece_calibrated_floor"] = float(np.mean(floors)) if floors else None
-        entry["ece_ts_over_raw"] = temperature_scaling_ratio(g, preds, o)
-        entry["temperature"] = over_seeds(g["temperature"], o, POSITIVE)
-        entry["temperature_at_bound"] = int(g["temperature_at_bound"].fill_null(0).sum())
-        out.append(entry)
-    return out

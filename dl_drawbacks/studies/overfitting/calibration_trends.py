@@ -6,6 +6,7 @@ validation remove (their Table 1: test ECE cut by well over half)?
   one noise level, size, budget and regularizer (ECE per doubling of the width); Student-t over seeds.
 - ``temperature_scaling_ratio``: per condition, test ECE after temperature scaling / raw test ECE, each seed's
   ratio on its own test predictions; nested interval over seeds × test samples on the log scale (a ratio).
+- ``calibration_by_condition``: the per-condition calibration table these trends are read from.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ...statistics import POSITIVE, REAL, nested_interval, t_interval
-from .calibration import ece_of_signed
+from ...statistics import NONNEGATIVE, POSITIVE, REAL, bounded, nested_interval, t_interval
+from .calibration import calibrated_ece_floor, ece_of_signed, reliability_bins
 from .generalization import undefined
 
 GROUP = ("label_noise", "random_labels", "depth", "n_train", "epochs", "regularizer")
@@ -58,4 +59,43 @@ def ece_width_slope(t: pl.DataFrame, o: Any) -> list[dict[str, Any]]:
                       else undefined(f"{len(slopes)} seed(s) with 3 or more widths (needs 2)", REAL)),
             "definition": "least-squares slope of raw test ECE on log2(width), per seed (ECE per doubling)",
         })
+    return out
+
+
+def calibration_by_condition(t: Any, preds: dict[str, dict[str, np.ndarray]], o: Any) -> list[dict[str, Any]]:
+    """Per condition: ECE raw and after temperature scaling (nested over seeds × test samples), the ECE a
+    calibrated model would show, NLL, Brier and T (t over seeds), and reliability bins pooled over its seeds."""
+    import polars as pl
+
+    from .generalization import nested, over_seeds
+    from .trials import condition_fields
+
+    out = []
+    for cond in t.sort("random_labels", "label_noise", "width", "n_train", "epochs", "regularizer")["condition"].unique(
+        maintain_order=True
+    ):
+        g = t.filter(pl.col("condition") == cond)
+        entry: dict[str, Any] = {"condition": cond, **condition_fields(t, cond), "seeds": g.height}
+        for key, prov in (("raw", "final"), ("ts", "temperature_scaled")):
+            p = preds.get(prov, {})
+            entry[f"ece_{key}"] = nested(g, p, lambda r, s: s, o, statistic=ece_of_signed)
+            pooled = (
+                np.concatenate([p[i] for i in g["trial_id"] if i in p])
+                if any(i in p for i in g["trial_id"])
+                else np.zeros(0)
+            )
+            bins = reliability_bins(np.abs(pooled), pooled > 0)
+            entry[f"reliability_{key}"] = {
+                k: [None if not np.isfinite(x) else float(x) for x in bins[k]]
+                for k in ("count", "confidence", "accuracy")
+            }
+            entry[f"nll_{key}"] = over_seeds(g[f"nll_{key}"], o, NONNEGATIVE)
+            entry[f"brier_{key}"] = over_seeds(g[f"brier_{key}"], o, bounded(0, 2))  # multiclass Brier: [0, 2]
+        raw = preds.get("final", {})
+        floors = [calibrated_ece_floor(np.abs(raw[i]), seed=k) for k, i in enumerate(g["trial_id"]) if i in raw]
+        entry["ece_calibrated_floor"] = float(np.mean(floors)) if floors else None
+        entry["ece_ts_over_raw"] = temperature_scaling_ratio(g, preds, o)
+        entry["temperature"] = over_seeds(g["temperature"], o, POSITIVE)
+        entry["temperature_at_bound"] = int(g["temperature_at_bound"].fill_null(0).sum())
+        out.append(entry)
     return out

@@ -8,7 +8,8 @@ well past it.
 Here, per label noise and every other factor: test error per width with nested intervals over seeds ×
 test samples; the threshold = the smallest width whose mean train accuracy on its training labels is
 ≥ fit_threshold; the peak is tested by ``peak.peak_test`` (paired intervals, adjusted for the selection).
-Three outcomes: "peak at width w"; "no peak resolved", only when the design could have shown one (``peak.design_resolves``:
+Three outcomes: "peak at width w"; "no peak resolved", only when the design could have shown one
+(``peak.design_resolves``:
 a width below the threshold, the widest interpolates and lies ≥ ``design_past_threshold``× past it); otherwise
 "design cannot resolve", with its reason.
 """

@@ -73,7 +73,8 @@ def peak_test(
         "excess_over_left": over_left,
         "excess_over_right": over_right,
         "level": adj,
-        "verdict": f"peak at width {w}" if all(clears) else f"highest interior error at width {w} does not clear {side}",
+        "verdict": (f"peak at width {w}" if all(clears)
+                    else f"highest interior error at width {w} does not clear {side}"),
     }
 
 
