@@ -30,7 +30,7 @@ def _with(**study):
         (_with(model={"family": "mlp", "params": {"widht": 3}}), "model.params.widht: unknown parameter of mlp; allowed: activation, depth, dropout, width"),
         (_with(sweeps=[{"name": "a", "axes": {"trainer.workrs": [1, 2]}}]), "studies[0].sweeps[a]: trainer.workrs: unknown key"),
         (_with(sweeps=[{"name": "a", "axes": {"lr": [1]}}]), "axis 'lr' must start with one of data, model, trainer, treatment"),
-        (_with(analysis={"target": 0.9}), "studies[0].analysis.target: unknown key; allowed: target_accuracy"),
+        (_with(analysis={"target": 0.9}), "studies[0].analysis.target: unknown key; allowed: max_load_per_cpu, target_accuracy"),
         (_with(sweeps=[{"name": "a", "mode": "zip", "axes": {"model.size": ["s", "m"], "trainer.workers": [1]}}]), "mode zip needs axes of equal length"),
     ],
 )

@@ -126,6 +126,10 @@ def judge_claim(claim: ClaimSpec, ours: Ours) -> tuple[str, str]:
         return INCONCLUSIVE, f"no interval: {ours.reason or 'not measured'}"
     if claim.published is not None:
         return _band_verdict(ours, claim.published - claim.tolerance, claim.published + claim.tolerance)
+    if claim.tolerance is not None and claim.reference - claim.tolerance <= ours.low and \
+            ours.high <= claim.reference + claim.tolerance:  # first: a trivial effect that clears 0 is still none
+        return NOT_REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] lies inside {claim.reference:g} ± "
+                                f"{claim.tolerance:g}: no effect of that size")
     above = claim.direction == "above"
     if (ours.low > claim.reference) if above else (ours.high < claim.reference):
         return REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.reference:g}, "
@@ -133,10 +137,6 @@ def judge_claim(claim: ClaimSpec, ours: Ours) -> tuple[str, str]:
     if (ours.high < claim.reference) if above else (ours.low > claim.reference):
         return NOT_REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] excludes {claim.reference:g} on the other "
                                 f"side")
-    if claim.tolerance is not None and claim.reference - claim.tolerance <= ours.low and \
-            ours.high <= claim.reference + claim.tolerance:
-        return NOT_REPRODUCED, (f"interval [{ours.low:.3g}, {ours.high:.3g}] lies inside {claim.reference:g} ± "
-                                f"{claim.tolerance:g}: no effect of that size")
     return INCONCLUSIVE, f"interval [{ours.low:.3g}, {ours.high:.3g}] includes {claim.reference:g}"
 
 

@@ -239,8 +239,8 @@ class RunFolder(ABC):
         data = parquet_bytes(rows)
         self.write_bytes(trial_rel(trial_id, ROWS), data)
         doc = {**outcome, "trial_id": trial_id, "n_rows": rows.height, "rows_sha256": sha256_bytes(data)}
-        factors = rows["factors"].unique()
-        if factors.len() == 1:  # one setting per trial: analysis joins it once per trial instead of per row
+        factors = rows["factors"].unique() if "factors" in rows.columns else None
+        if factors is not None and factors.len() == 1:  # one setting per trial: joined once per trial, not per row
             doc["factors"] = factors[0]
         self.write_bytes(trial_rel(trial_id, MARKER), json_bytes(doc))
         return Marker.parse(json_bytes(doc), where=self.url(trial_rel(trial_id, MARKER)))

@@ -22,7 +22,8 @@ def _interval(est, low, high):
 FINDINGS = {
     "data": {"models": {"cnn/mnist1d": {"anchor_intervals": [_interval(0.2, 0.18, 0.22), _interval(0.06, 0.05, 0.07)],
                                         "train_error": 0.001}},
-             "gap": _interval(0.3, 0.25, 0.35), "flat": _interval(0.01, -0.01, 0.02)},
+             "gap": _interval(0.3, 0.25, 0.35), "flat": _interval(0.01, -0.01, 0.02),
+             "tiny": _interval(5e-18, 2e-18, 8e-18)},  # rounding-level, yet above 0
     "bias": {"analysis_error": "KeyError: x"},
 }
 
@@ -59,6 +60,8 @@ def test_the_estimate_alone_never_decides():
     ("below", ["data", "gap"], None, NOT_REPRODUCED),
     ("above", ["data", "flat"], None, INCONCLUSIVE),
     ("above", ["data", "flat"], 0.05, NOT_REPRODUCED),   # inside 0 ± 0.05: no effect of that size
+    ("above", ["data", "tiny"], 0.002, NOT_REPRODUCED),  # clears 0 but inside 0 ± 0.002: a trivial effect is none
+    ("above", ["data", "tiny"], None, REPRODUCED),       # without a smallest effect of interest it counts
 ])
 def test_a_direction_needs_the_interval_to_exclude_the_null_on_its_side(direction, path, tolerance, expected):
     claim = {"name": "d", "finding": path, "direction": direction, **({"tolerance": tolerance} if tolerance else {})}
