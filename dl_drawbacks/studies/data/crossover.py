@@ -27,14 +27,22 @@ DIRECTIONS = {"dl_overtakes": "DL overtakes the baseline", "baseline_overtakes":
 AHEAD = {"dl_overtakes": ("baseline", "deep learning"), "baseline_overtakes": ("deep learning", "baseline")}
 
 
-def resolve_fitted(entry: dict, direction: str, per_anchor: list[dict]) -> tuple[bool, str | None]:
-    """Whether the paired per-anchor differences resolve a fitted crossing of ``direction`` at entry's median."""
+def resolve_fitted(entry: dict, direction: str, per_anchor: list[dict], *, level: float = 0.95) -> tuple[bool, str | None]:
+    """Whether the paired per-anchor differences resolve a fitted crossing of ``direction`` at entry's median; one
+    beyond the largest anchor rests on the fitted curves alone, so it must also appear in all but 1 - level of the
+    paired curve replicates (the median and interval are conditional on a crossing: a crossing found in 9% of them
+    is not a finding; ``tests/studies/data/test_crossover_referee.py`` caught it headlined)."""
     n = entry.get("median")
     if n is None:
         return False, "no fitted crossing of this direction"
     anchors = sorted(r["n"] for r in per_anchor)
     if len(anchors) < 2 or n < anchors[1]:
         return False, f"at the grid's left edge (n ≈ {n:.3g}, below the second common anchor)"
+    p_none = entry.get("p_none")
+    if n > anchors[-1] and (p_none is None or p_none > 1 - level):
+        share = "an unknown share" if p_none is None else f"{p_none:.0%}"
+        return False, (f"extrapolated (n ≈ {n:.3g}, beyond the largest anchor) and absent from {share} of the paired "
+                       f"curve replicates (at most {1 - level:.0%} allowed)")
     before, after = AHEAD[direction]
     left = [r["n"] for r in per_anchor if r["n"] < n and r["ahead"] == before]
     right = [r["n"] for r in per_anchor if r["n"] > n and r["ahead"] == after]
@@ -161,7 +169,7 @@ def compare(
         verdict = "no common anchor with a defined difference"
     fitted = fitted_crossovers(dl, base, n_cap=n_cap, level=level)
     for d in DIRECTIONS if fitted.get("available") else ():
-        fitted[d]["resolved"], fitted[d]["reason"] = resolve_fitted(fitted[d], d, per)
+        fitted[d]["resolved"], fitted[d]["reason"] = resolve_fitted(fitted[d], d, per, level=level)
     return {
         "per_anchor": per,
         "observed": crossings,

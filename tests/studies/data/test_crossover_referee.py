@@ -45,18 +45,27 @@ def _compare(dl, base, r: int) -> dict:
 def test_fitted_crossover_resolved_covered_and_near_the_truth(direction):
     dl, base = CASES[direction]
     truth, reps = _true_cross(dl, base), 20
-    entries = [_compare(dl, base, r)["fitted"][direction] for r in range(reps)]
-    resolved = [e for e in entries if e["resolved"]]
+    fits = [_compare(dl, base, r)["fitted"] for r in range(reps)]
+    resolved = [f[direction] for f in fits if f.get("available") and f[direction]["resolved"]]
     assert len(resolved) >= 0.8 * reps
     covered = np.mean([e["interval"][0] <= truth <= e["interval"][1] for e in resolved])
     assert covered >= 0.85
     assert np.median([e["median"] / truth for e in resolved]) == pytest.approx(1.0, rel=0.3)
     other = next(d for d in CASES if d != direction)
-    assert not any(_compare(dl, base, r)["fitted"][other]["resolved"] for r in range(3))
+    assert not any(f.get("available") and f[other]["resolved"] for f in fits)  # no crossing back
 
 
 @pytest.mark.slow
 def test_curves_that_never_cross_are_never_headlined_as_crossing():
     for r in range(20):
         fitted = _compare(*NEVER, r)["fitted"]
-        assert not fitted["dl_overtakes"]["resolved"] and not fitted["baseline_overtakes"]["resolved"], r
+        assert not fitted.get("available") or not (fitted["dl_overtakes"]["resolved"]
+                                                    or fitted["baseline_overtakes"]["resolved"]), r
+
+
+def test_an_extrapolated_crossing_found_in_few_replicates_is_not_headlined():
+    """The instance the referee found: DL ahead at every anchor, and 9% of the paired replicates extrapolate a
+    crossing near n ≈ 7e4; it was headlined as resolved (the conditional median looks like a number)."""
+    entry = _compare(*NEVER, 0)["fitted"]["baseline_overtakes"]
+    assert entry["median"] is not None and entry["p_none"] > 0.05
+    assert not entry["resolved"] and entry["reason"].startswith("extrapolated")
