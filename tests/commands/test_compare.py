@@ -77,14 +77,13 @@ def _run(path: Path, seeds: list[int], *, version: int = 4) -> Path:
 
 
 def test_compare_pairs_over_matched_seeds_and_says_which_are_unpaired(tmp_path):
-    one, two, two_again = _run(tmp_path / "a", [0]), _run(tmp_path / "b", [0, 1]), _run(tmp_path / "c", [0, 1])
-    paired = compare_lines(two, two_again)[2:]
+    one, two, newer = _run(tmp_path / "a", [0]), _run(tmp_path / "b", [0, 1]), _run(tmp_path / "c", [0, 1], version=5)
+    lines = compare_lines(two, newer)
+    assert "between spec versions, only headlines whose unit and label are unchanged" in lines[1]
+    paired = lines[2:]  # matched by key: every headline's definition is kept, none is left out
     assert paired and all("paired, t over 2 matched seeds, same test samples" in line or "unpaired" in line
                           for line in paired), paired
     resolved = [line for line in paired if "paired, t over" in line]
     assert len(resolved) >= len(paired) // 2 and all("B − A 0 (0 to 0;" in line for line in resolved), resolved
     unpaired = compare_lines(one, two)[2:]  # different seeds: one in common
     assert unpaired and all("1 seed(s) in common (0); pairing needs 2" in line for line in unpaired), unpaired
-    newer = compare_lines(two, _run(tmp_path / "d", [0, 1], version=5))
-    assert "between spec versions, only headlines whose unit and label are unchanged" in newer[1]
-    assert len(newer) == len(compare_lines(two, two_again))  # matched by key: every headline's definition is kept
