@@ -226,8 +226,9 @@ def _pairing_md(protected: str, c: dict[str, Any], groups: dict[str, str]) -> li
     return [
         f"### COMPAS and the trained model on the same {c['defendants']} test defendants — {protected}",
         "",
-        f"{c['decision']} (error rates in the orientation stated at the top of this section). Model seeds {c['seeds']}; intervals over seeds × defendants "
-        "(COMPAS's decisions are fixed, so its intervals are over defendants), model − COMPAS paired by defendant.",
+        f"{c['decision']} (error rates in the orientation stated at the top of this section). Model seeds "
+        f"{c['seeds']}; intervals over seeds × defendants (COMPAS's decisions are fixed, so its intervals are over "
+        "defendants), model − COMPAS paired by defendant.",
         "",
         table(["group", "rate", "COMPAS", "model", "model − COMPAS (paired)"], rows),
         "",
