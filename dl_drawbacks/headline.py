@@ -59,6 +59,7 @@ class Headline:
             "label": self.label,
             "resolved": self.resolved,
             "reason": self.reason if self.reason or self.estimate is not None else VERDICT_ONLY,
+            "point": self.estimate,  # resolved or not; `compare` pairs one seed's points, nothing prints them
         }
 
 

@@ -1,10 +1,12 @@
 """`dl-drawbacks compare RUN_A RUN_B [-o compare.html]`: the two drawback cards side by side, and for every
-headline both runs share, B − A with an interval.
+headline both runs share (matched by its stable key, never by its text), B − A with an interval.
 
-The interval of a difference is unpaired: from the two runs' own 95% intervals, assuming independent, normal
-estimates (half-width sqrt(h_A² + h_B²); e.g. Altman & Bland, BMJ 2003, "Interval estimation for the difference
-between independent quantities"), and says so. A headline is compared only where its study's spec is the same in
-both runs but for seeds and sweep values; otherwise it is listed with the setting that differs.
+The interval is paired where it can be (``paired.py``: the mean of per-seed differences over the seeds both runs
+trained on the same test samples, Student-t over those seeds) and unpaired otherwise, said on the line: from the
+two runs' own 95% intervals, assuming independent, normal estimates (half-width sqrt(h_A² + h_B²); Altman & Bland,
+BMJ 2003, "Interval estimation for the difference between independent quantities"). A study is compared only where
+its spec is the same in both runs but for seeds and sweep values; between runs of different spec versions, a
+headline only where its definition (unit and label) is unchanged. Anything not compared is listed with why.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..report.markdown import fmt
+from .paired import key_points, pairing_obstacle, paired_difference, per_seed_points
+
+UNPAIRED = "unpaired: from the two 95% intervals, as independent normal estimates"
 
 
 def _study_docs(suite) -> dict[str, dict[str, Any]]:
@@ -23,17 +28,19 @@ def _study_docs(suite) -> dict[str, dict[str, Any]]:
 
 
 def _definition_change(a: dict[str, Any], b: dict[str, Any]) -> str | None:
-    """Where two studies' specs differ other than in seeds and sweep values (in either direction)."""
+    """Where two studies' specs differ other than in seeds (any) and sweep values (one run's values extend the
+    other's), as a path in the study."""
     from ..spec.extension import extension_difference
 
+    a, b = ({"studies": [{**doc, "seeds": []}]} for doc in (a, b))  # seeds never change what a headline means
     forward, backward = extension_difference(a, b), extension_difference(b, a)
-    if forward is None or backward is None:  # one extends the other: same settings, more seeds or values
+    if forward is None or backward is None:  # one extends the other: same settings, more sweep values
         return None
-    return forward
+    return forward.removeprefix("studies[0].")
 
 
 def difference(a: dict[str, Any], b: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
-    """(B − A, low, high); the bounds need both intervals."""
+    """Unpaired (B − A, low, high); the bounds need both intervals."""
     va, vb = a.get("value"), b.get("value")
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (va, vb)):
         return None, None, None
@@ -45,14 +52,71 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> tuple[float | None, floa
     return d, d - half, d + half
 
 
+def _headline_change(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+    """How a headline's definition differs between two spec versions (unit, label), or None."""
+    for field in ("unit", "label"):
+        if a.get(field) != b.get(field):
+            return f"its {field} changed ({a.get(field) or '—'} → {b.get(field) or '—'})"
+    return None
+
+
+def _unpaired_text(a: dict[str, Any], b: dict[str, Any], why: str) -> str:
+    d, low, high = difference(a, b)
+    if d is None:
+        return f"B − A — (unpaired: {why}; a run has no value)"
+    interval = f"{fmt(low)} to {fmt(high)}" if low is not None else "no interval"
+    return f"B − A {fmt(d)} ({interval}; {UNPAIRED}; {why})"
+
+
+def _line(kind: str, a: dict[str, Any], b: dict[str, Any], difference_text: str) -> str:
+    return (f"{kind:<16} {a['finding'][:70]}: A {fmt(a.get('value'))}, B {fmt(b.get('value'))}, "
+            f"{difference_text}")
+
+
+def _study_lines(kind: str, runs: tuple[Path, Path], heads: tuple[list, list], docs: tuple[dict, dict],
+                 same_version: bool) -> list[str]:
+    """One line per headline both runs give: paired over matched seeds where possible, else unpaired (why)."""
+    obstacle = pairing_obstacle(*docs)
+    points = None
+    if obstacle is None:
+        seeds = sorted(set(docs[0]["seeds"]) & set(docs[1]["seeds"]))
+        points = [per_seed_points(run, kind, seeds) for run in runs]
+    by_key = {h["key"]: h for h in heads[1]}
+    lines = []
+    for a in heads[0]:
+        b = by_key.get(a["key"])
+        if b is None:
+            continue
+        changed = None if same_version else _headline_change(a, b)
+        if changed:
+            lines.append(f"{kind:<16} {a['finding'][:70]}: not compared: between spec versions {changed}")
+            continue
+        if points is None:
+            lines.append(_line(kind, a, b, _unpaired_text(a, b, obstacle)))
+            continue
+        paired = paired_difference(key_points(points[0], a["key"]), key_points(points[1], a["key"]))
+        if not paired.defined:
+            lines.append(_line(kind, a, b, _unpaired_text(a, b, f"not paired: {paired.reason}")))
+            continue
+        caveat = f"; {paired.reason}" if paired.reason else ""
+        lines.append(_line(kind, a, b, f"B − A {fmt(paired.estimate)} ({fmt(paired.low)} to {fmt(paired.high)}; "
+                                       f"paired, t over {paired.n['matched_seeds']} matched seeds, same test "
+                                       f"samples{caveat})"))
+    return lines
+
+
 def compare_lines(run_a: Path, run_b: Path) -> list[str]:
     from ..report.card import read_run
     from ..studies.base import get_kind
 
     (suite_a, found_a), (suite_b, found_b) = read_run(run_a), read_run(run_b)
     docs_a, docs_b = _study_docs(suite_a), _study_docs(suite_b)
+    same_version = suite_a.version == suite_b.version
     lines = [f"A: {run_a} ({suite_a.name} v{suite_a.version})   B: {run_b} ({suite_b.name} v{suite_b.version})",
-             "intervals of B − A are unpaired: from the two 95% intervals, as independent normal estimates"]
+             "B − A per headline (matched by its key): paired over the seeds both runs trained on the same test "
+             "samples where there are 2 or more; otherwise unpaired, and the line says why"
+             + ("" if same_version else "; between spec versions, only headlines whose unit and label are "
+                                          "unchanged")]
     for kind in [k for k in docs_a if k in docs_b]:
         usable = [k for k in (found_a.get(kind, {}), found_b.get(kind, {}))
                   if k and "analysis_error" not in k and "not_measurable" not in k]
@@ -63,15 +127,8 @@ def compare_lines(run_a: Path, run_b: Path) -> list[str]:
         if changed:
             lines.append(f"{kind}: not compared: the study's spec differs at {changed}")
             continue
-        heads_b = {h["finding"]: h for h in get_kind(kind).headlines(usable[1])}
-        for h in get_kind(kind).headlines(usable[0]):
-            other = heads_b.get(h["finding"])
-            if other is None:
-                continue
-            d, low, high = difference(h, other)
-            interval = f" ({fmt(low)} to {fmt(high)})" if low is not None else " (no interval)"
-            lines.append(f"{kind:<16} {h['finding'][:70]}: A {fmt(h.get('value'))}, B {fmt(other.get('value'))}, "
-                         f"B − A {fmt(d)}{interval if d is not None else ''}")
+        heads = (get_kind(kind).headlines(usable[0]), get_kind(kind).headlines(usable[1]))
+        lines += _study_lines(kind, (Path(run_a), Path(run_b)), heads, (docs_a[kind], docs_b[kind]), same_version)
     return lines
 
 

@@ -45,6 +45,8 @@ class Dataset:
     protected_test: Mapping[str, np.ndarray] = field(default_factory=dict)
     favorable_label: int = 1
     provenance: str = ""
+    group_names: Mapping[str, Mapping[int, str]] = field(default_factory=dict)  # attribute -> code -> its name
+
 
     def __post_init__(self) -> None:
         assert self.modality in MODALITIES, self.modality
@@ -53,6 +55,7 @@ class Dataset:
             assert x.dtype == x_dtype and y.dtype == np.int64, (x.dtype, y.dtype)
             assert x.ndim == 2 and len(x) == len(y) and x.shape[1] == len(self.feature_names)
         assert self.protected_train.keys() == self.protected_test.keys()
+        assert set(self.group_names) <= set(self.protected_train), "group names of attributes the data set has"
         for split, n in (("protected_train", len(self.y_train)), ("protected_test", len(self.y_test))):
             groups = getattr(self, split)
             assert all(g.dtype == np.int64 and g.shape == (n,) for g in groups.values())
@@ -129,6 +132,10 @@ class DatasetOptions(LoaderOptions):
         None, description="feature columns (tabular_file); None = every column but the label and protected")
     include_protected: bool = Field(
         False, description="also put the protected columns into x (adult, german, tabular_file)")
+    group_names: dict[str, dict[int, str]] = Field(
+        default_factory=dict,
+        description="protected column -> {0: name, 1: name} of its unprivileged and privileged group (tabular_file); "
+                    "unset: named from `protected` (e.g. 'sex in Male' / 'sex not in Male')")
 
 
 def refuse_unused(options: DatasetOptions, name: str, uses: Iterable[str]) -> None:

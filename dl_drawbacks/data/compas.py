@@ -31,6 +31,7 @@ MD5 = "f987232130781ba9af60cc0d69f193e4"  # datasets/MD5SUMS
 ENV = "DL_DRAWBACKS_COMPAS"
 FEATURES = ("age", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count", "c_charge_degree")
 RACE_CODES = {"Caucasian": 1, "African-American": 0}  # other races: 2
+GROUP_NAMES = {"race": {0: "African-American", 1: "Caucasian", 2: "other race"}, "sex": {0: "male", 1: "female"}}
 CITATION = "ProPublica, Angwin et al. 2016 'Machine Bias', propublica/compas-analysis (no licence; not shipped)"
 MISSING = (f"dataset 'compas': set data.options.path (or ${ENV}) to ProPublica's {FILE} or its folder; "
            "see README.md, section 'Data you provide: COMPAS' (it is not shipped: no licence)")
@@ -92,6 +93,7 @@ def load_compas(options: DatasetOptions) -> Dataset:
         protected_train={k: v[train_idx].astype(np.int64) for k, v in groups.items()},
         protected_test={k: v[test_idx].astype(np.int64) for k, v in groups.items()},
         favorable_label=1,
+        group_names=GROUP_NAMES,
         provenance=(f"COMPAS two-year file ({compas_file(options.path)}), md5 verified, ProPublica's filter "
                     f"({frame.height} rows); label 1 = no recidivism in two years; {CITATION}"),
     )

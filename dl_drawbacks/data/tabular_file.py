@@ -74,6 +74,22 @@ def matches(frame: pl.DataFrame, column: str, spec: list | str, what: str) -> pl
     return pl.col(column).cast(pl.String).is_in([str(v).lower() if lower else str(v) for v in spec])
 
 
+def declared_group_names(protected: dict[str, list | str], given: dict[str, dict[int, str]]) -> dict:
+    """Attribute -> {0: name, 1: name}: the names the options give, else read from ``protected``
+    (``sex in Male`` / ``sex not in Male``; ``age >= 25`` / ``age not >= 25``)."""
+    unknown = sorted(set(given) - set(protected))
+    if unknown:
+        raise DataError(f"group_names.{unknown[0]}: not a protected attribute; protected: {', '.join(protected)}")
+    for attr, names in given.items():
+        if set(names) != {0, 1}:
+            raise DataError(f"group_names.{attr}: name both groups, as {{0: unprivileged name, 1: privileged name}}")
+    out = {}
+    for attr, spec in protected.items():
+        rule = spec.strip() if isinstance(spec, str) else f"in {', '.join(map(str, spec))}"
+        out[attr] = dict(given.get(attr) or {1: f"{attr} {rule}", 0: f"{attr} not {rule}"})
+    return out
+
+
 def values_seen(frame: pl.DataFrame, column: str) -> str:
     values = frame[column].unique().sort().head(10).to_list()
     return ", ".join(map(repr, values)) + (" ..." if frame[column].n_unique() > 10 else "")
@@ -95,7 +111,7 @@ def refuse_too_small(file: Path, y: np.ndarray, test_fraction: float, *, n_rows:
 @DATASETS.register("tabular_file")
 def load_tabular_file(options: DatasetOptions) -> Dataset:
     refuse_unused(options, "tabular_file", uses=("path", "label", "favorable_label", "protected",
-                                                 "features", "include_protected", "test_fraction"))
+                                                 "features", "include_protected", "test_fraction", "group_names"))
     frame, file, data = read_table(options.path)
     if options.label is None:
         raise DataError(f"dataset 'tabular_file' needs options.label; columns in {file}: "
@@ -161,6 +177,7 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
         protected_train={k: g[train_idx] for k, g in groups.items()},
         protected_test={k: g[test_idx] for k, g in groups.items()},
         favorable_label=1,
+        group_names=declared_group_names(protected, options.group_names),
         provenance=(f"user file {file} sha256 {sha256(data)}; label {label!r}"
                     + (f" (1 = {options.favorable_label!r})" if options.favorable_label is not None
                        else f" (classes {', '.join(map(str, classes.tolist()))})")

@@ -27,6 +27,8 @@ PRIVILEGED = {
     "race": pl.col("race") == "White",
     "age": pl.col("age") >= 25,
 }
+GROUP_NAMES = {"sex": {0: "female", 1: "male"}, "race": {0: "non-White", 1: "White"},
+               "age": {0: "under 25", 1: "25 or older"}}
 CITATION = "Becker & Kohavi 1996, UCI ML Repository, doi:10.24432/C5XW20, CC BY 4.0"
 
 
@@ -73,6 +75,7 @@ def load_adult(options: DatasetOptions) -> Dataset:
         protected_train=protected[0],
         protected_test=protected[1],
         favorable_label=1,
+        group_names=GROUP_NAMES,
         provenance=(f"UCI Adult adult.data/adult.test ({', '.join(sources)}), sha256 verified; "
                     f"dropped {dropped[0]} train / {dropped[1]} test rows with '?', and fnlwgt; "
                     f"label 1 = '>50K'; {CITATION}"),

@@ -31,6 +31,7 @@ PRIVILEGED = {
 }
 # the column each protected attribute comes from (kept out of x unless include_protected)
 SOURCE_COLUMN = {"sex": "personal_status_sex", "age": "age"}
+GROUP_NAMES = {"sex": {0: "female", 1: "male"}, "age": {0: "under 25", 1: "25 or older"}}
 CITATION = "Hofmann 1994, UCI ML Repository, doi:10.24432/C5NC77, CC BY 4.0"
 
 
@@ -70,6 +71,7 @@ def load_german(options: DatasetOptions) -> Dataset:
         protected_train=protected[0],
         protected_test=protected[1],
         favorable_label=1,
+        group_names=GROUP_NAMES,
         provenance=(f"Statlog German Credit german.data ({where}), sha256 verified; stratified "
                     f"test split {test_fraction} seed {options.seed}; label 1 = good; {CITATION}"),
     )

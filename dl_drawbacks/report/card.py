@@ -127,6 +127,7 @@ class Cell:
     flags: tuple[str, ...] = ()
     more: int = 0  # further headlines of the study, in its report section
     empty: str = ""
+    shown_under: str = ""  # a study-wide headline this cell leaves to that data set's column (not a cell to fill)
 
 
 @dataclass
@@ -156,13 +157,25 @@ def _names(h: dict[str, Any], name: str) -> bool:
     return name in words
 
 
-def _pick(headlines: list[dict[str, Any]], family: str, pairs: list[tuple[str, str]]) -> dict | None:
-    """The headline a cell shows: where the study trained several families, the first that names the cell's
-    family; else the study's first with a value (a study lists its headlines most important first)."""
+def _pick(headlines: list[dict[str, Any]], family: str, dataset: str, pairs: list[tuple[str, str]]) -> dict | None:
+    """The headline a cell shows: where the study trained several families (data sets), the first that names the
+    cell's family (data set); else the study's first with a value (a study lists its headlines most important
+    first)."""
     candidates = headlines
     if len({p[0] for p in pairs}) > 1:
-        candidates = [h for h in headlines if _names(h, family)] or headlines
+        candidates = [h for h in candidates if _names(h, family)] or candidates
+    if len({p[1] for p in pairs}) > 1:
+        candidates = [h for h in candidates if _names(h, dataset)] or candidates
     return next((h for h in candidates if h.get("value") is not None), candidates[0] if candidates else None)
+
+
+def _shown_elsewhere(picked: dict[str, Any], family: str, dataset: str, pairs: list[tuple[str, str]]) -> str:
+    """Where a study trained ``family`` on several data sets and the headline names none of them (a study-wide
+    finding, e.g. hparams' tunability), the data set whose column shows it; '' where this cell shows it."""
+    datasets = [d for f, d in pairs if f == family]
+    if len(datasets) < 2 or any(_names(picked, d) for d in datasets) or dataset == datasets[0]:
+        return ""
+    return datasets[0]
 
 
 def _figure(run_dir: Path, found: dict[str, Any], family: str) -> Path | None:
@@ -207,15 +220,20 @@ def run_columns(run_dir: str | Path, *, run: str | None = None) -> list[Column]:
             if "analysis_error" in found:
                 column.cells[kind] = Cell(empty=f"analysis failed: {found['analysis_error']}")
                 continue
-            picked = _pick(headlines, family, pairs)
+            picked = _pick(headlines, family, dataset, pairs)
             if picked is None:
                 why = found.get("not_measurable") or found.get("reason") or "no headline (no finished trials?)"
                 column.cells[kind] = Cell(empty=str(why))
                 continue
+            first = _shown_elsewhere(picked, family, dataset, pairs)
+            if first:
+                column.cells[kind] = Cell(empty=f"study-wide (names no data set): shown once, under {first}",
+                                          shown_under=first)
+                continue
             column.cells[kind] = Cell(
                 entry=entry_from_headline(picked),
                 figure=_figure(run_dir, found, family),
-                flags=("not converged",) if _not_converged(found) else (),
+                flags=(("not converged",) if _not_converged(found) else ()) + get_kind(kind).card_flags(found, family),
                 more=len(headlines) - 1,
             )
     return list(columns.values())
@@ -238,8 +256,9 @@ def fill_empty(columns: list[Column]) -> None:
 
 
 def coverage(columns: list[Column]) -> tuple[int, int]:
-    """(filled cells, possible cells) of the card."""
-    cells = [cell for c in columns for cell in c.cells.values()]
+    """(filled cells, possible cells) of the card; a cell whose study-wide headline another column shows is
+    neither."""
+    cells = [cell for c in columns for cell in c.cells.values() if not cell.shown_under]
     return sum(cell.entry is not None for cell in cells), len(cells)
 
 

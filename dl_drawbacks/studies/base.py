@@ -131,6 +131,11 @@ class StudyKind:
         """Rows of the cross-study summary: {finding, value, interval, unit, provenance}."""
         return []
 
+    def card_flags(self, findings: dict[str, Any], family: str) -> tuple[str, ...]:
+        """Flags the drawback card shows in this study's cell of model ``family`` (e.g. timing dominated by
+        overhead or by host load), from its findings alone."""
+        return ()
+
     def wandb_panels(self, findings: dict[str, Any]) -> list[Any]:
         """The panels of this study's W&B Report (``tracking.panels``), given its findings (maybe a failed
         analysis's); every key they name must be one the study's trial runs log (see ``tracking.keys``)."""

@@ -141,3 +141,14 @@ def test_a_numeric_column_with_one_text_cell_is_refused_naming_it(tmp_path, tabl
         load_dataset("tabular_file", options(str(path)))
     # a real text column (no numbers at all) is still one-hot encoded
     assert "job=a" in load_dataset("tabular_file", options(str(tmp_path / "typo.csv"), features=["job"])).feature_names
+
+
+def test_groups_are_named_from_options_or_from_the_protected_rule(csv):
+    data = load_dataset("tabular_file", options(csv))
+    assert data.group_names == {"sex": {1: "sex in M", 0: "sex not in M"}, "age": {1: "age >= 25", 0: "age not >= 25"}}
+    named = load_dataset("tabular_file", options(csv, group_names={"sex": {0: "female", 1: "male"}}))
+    assert named.group_names["sex"] == {0: "female", 1: "male"} and named.group_names["age"][1] == "age >= 25"
+    with pytest.raises(DataError, match="group_names.race: not a protected attribute"):
+        load_dataset("tabular_file", options(csv, group_names={"race": {0: "a", 1: "b"}}))
+    with pytest.raises(DataError, match="group_names.sex: name both groups"):
+        load_dataset("tabular_file", options(csv, group_names={"sex": {1: "male"}}))

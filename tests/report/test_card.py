@@ -113,3 +113,22 @@ def test_a_study_section_opens_with_its_question_once_and_the_cards_answer(tmp_p
         "## Appendix: every headline finding")
     page = html.read_text()
     assert "href='#compute'>+1 more in its section" in page and 'href="#compute"' in page  # card, contents
+
+
+def test_a_study_wide_headline_of_two_data_sets_is_shown_once_not_in_both_columns():
+    from dl_drawbacks.report.card import _pick, _shown_elsewhere
+
+    pairs = [("mlp", "digits"), ("mlp", "german")]
+    tunability = {"finding": "tunability: best minus default accuracy", "value": 0.1}
+    transfer = {"finding": "rank correlation of configurations, digits to german", "value": 0.4}
+    assert _shown_elsewhere(tunability, "mlp", "digits", pairs) == ""
+    assert _shown_elsewhere(tunability, "mlp", "german", pairs) == "digits"
+    assert _shown_elsewhere(transfer, "mlp", "german", pairs) == ""  # it names its data sets: each column shows it
+    assert _shown_elsewhere(tunability, "mlp", "digits", [("mlp", "digits")]) == ""
+    on_german = {"finding": "best accuracy (german)", "value": 0.7}
+    assert _pick([tunability, on_german], "mlp", "german", pairs) is on_german
+    assert _pick([tunability, on_german], "mlp", "digits", pairs) is tunability
+    shown, left = Cell(entry=entry_from_headline(TIME)), Cell(empty="shown once, under digits", shown_under="digits")
+    columns = [Column("r", Path("r"), "mlp", "digits", {"hparams": shown}),
+               Column("r", Path("r"), "mlp", "german", {"hparams": left})]
+    assert coverage(columns) == (1, 1)  # the cell left to the other column is not a cell to fill

@@ -19,6 +19,7 @@ from . import sample_stats as st
 from .metrics import FAIRNESS_METRICS
 from ...statistics import POSITIVE
 from .compas_reference import compas_pairing
+from .group_names import read_group_names
 from .settings import DIFFERENCE, METRIC_DOMAIN, RATE, Setting, collect, entry, is_natural
 from .prejudice import prejudice_remover_sweep
 from .sweeps import frontier, mitigation_comparison, proxy_ablation, representation_sweep
@@ -176,6 +177,7 @@ class BiasAnalysis:
                 else 0
             ),
             "orientation": self.orientation,
+            "group_names": read_group_names(rows),
             "headline": headline(settings, r, probabilities=self.probabilities),
             "representation": representation_sweep(settings, r, self.gap_tolerance),
             "mitigation": mitigation_comparison(settings, r, self.primary_metric),

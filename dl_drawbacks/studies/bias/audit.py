@@ -24,6 +24,7 @@ from ...registry import STUDIES
 from ...rows import RowBuffer
 from ...storage.files import json_safe
 from .compas_reference import decile_decisions
+from .group_names import record_group_names
 from .kind import BiasStudy, record_outcomes
 from .settings import RATE, collect, entry
 
@@ -46,7 +47,7 @@ class AuditTreatment(BaseModel):
 
 def audit_rows(trial, run_id: str) -> pl.DataFrame:
     """The audit trial's rows: COMPAS decisions scored like a model's test predictions."""
-    from ...data.compas import read_compas
+    from ...data.compas import GROUP_NAMES, read_compas
 
     t = AuditTreatment.model_validate(trial.treatment)
     frame = read_compas(trial.data.options.get("path"))
@@ -57,6 +58,7 @@ def audit_rows(trial, run_id: str) -> pl.DataFrame:
     rows = RowBuffer(trial.study, run_id, trial.trial_id, trial.seed, trial.factors)
     rows.add("mitigation_feasible", 1.0, "flag", split="test", provenance="audit: no mitigation")
     rows.add("audited_rows", frame.height, "count", split="test", provenance="ProPublica filter")
+    record_group_names(rows, GROUP_NAMES, t.attributes)
     record_outcomes(rows, t.attributes, y, yhat, score, {a: groups[a] for a in t.attributes})
     return rows.frame()
 

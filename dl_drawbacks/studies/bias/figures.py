@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .group_names import named  # noqa: E402
 from .report import GROUP_COLUMNS  # noqa: E402
 from .verdicts import THRESHOLDS  # noqa: E402
 from ...report.figures import save_figure as _save  # noqa: E402
@@ -44,13 +45,14 @@ def group_bars(findings: dict[str, Any], out: Path) -> Path | None:
             g = [x for x in h["groups"] if x["metric"] == metric and x["mean"] is not None]
             means = [x["mean"] for x in g]
             err = np.array([_err(x["mean"], x["interval95"]) for x in g]).T.reshape(2, -1)
-            ax.bar([x["group"] for x in g], means, yerr=err, capsize=3, color="tab:blue", alpha=0.75)
+            labels = [named(x["group"], findings.get("group_names")) for x in g]
+            ax.bar(labels, means, yerr=err, capsize=3, color="tab:blue", alpha=0.75)
             ax.set_title(f"{protected}: {columns[metric]}", fontsize=9)
             ax.tick_params(axis="x", labelrotation=30, labelsize=7)
             ax.set_ylim(0, 1)
     fig.suptitle(
         "Per-group rates, unmitigated (mean over seeds; 95% nested interval over seeds × test samples; "
-        "1 = privileged)",
+        f"{'groups named by the data set' if findings.get('group_names') else '1 = privileged'})",
         fontsize=10,
     )
     return _save(fig, out / "bias_group_bars.png")

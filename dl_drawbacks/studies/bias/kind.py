@@ -23,6 +23,7 @@ from ...errors import DataError
 from ...registry import STUDIES
 from ...storage.files import json_safe
 from ..base import StudyKind
+from .group_names import record_group_names
 
 UNITS = {
     "disparate_impact": "ratio",
@@ -306,6 +307,7 @@ class BiasStudy(StudyKind):
             split="test",
             provenance="measured" if reason is None else f"infeasible:{reason}",
         )
+        record_group_names(ctx.rows, ctx.dataset.group_names, t.attributes)
         if yhat is not None:
             record_outcomes(ctx.rows, t.attributes, np.asarray(test.y), yhat, score, test.groups)
         if ctx.trial.data.name == "compas":

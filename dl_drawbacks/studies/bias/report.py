@@ -7,6 +7,7 @@ from typing import Any
 
 from ...headline import as_dicts, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
+from .group_names import named, privileged_sentence
 
 
 def _mix_rates(rates) -> str:
@@ -27,7 +28,8 @@ def _cell(e: dict | None) -> str:
     return f"{fmt(e['mean'])} {_iv(pair)}{flat}"
 
 
-def _headline_md(protected: str, h: dict[str, Any], orientation: str, group_table: bool) -> list[str]:
+def _headline_md(protected: str, h: dict[str, Any], orientation: str, group_table: bool,
+                 names: dict[str, str]) -> list[str]:
     if not h.get("available"):
         return [f"### {protected}: not measurable — {h['reason']}", ""]
     share = h["setting"]["unprivileged_share"]
@@ -49,7 +51,7 @@ def _headline_md(protected: str, h: dict[str, Any], orientation: str, group_tabl
         for g in h["groups"]:
             by_group.setdefault(g["group"], {})[g["metric"]] = g
         columns = GROUP_COLUMNS[orientation]
-        out += [table(["group", *columns.values()], [[g, *[_cell(v.get(r)) for r in columns]]
+        out += [table(["group", *columns.values()], [[named(g, names), *[_cell(v.get(r)) for r in columns]]
                                                      for g, v in by_group.items()]), ""]
     tf, amp = h["threshold_free"], h["amplification"]
     out += [
@@ -64,6 +66,13 @@ def _headline_md(protected: str, h: dict[str, Any], orientation: str, group_tabl
     return out + _amplification_md(amp)
 
 
+CONVENTION = {  # stated once per section, where its error rates are first printed
+    "favourable": "Error rates: FPR = favourable prediction for an unfavourable truth, FNR the reverse "
+                  "(aif360's orientation).",
+    "propublica": "Error rates follow ProPublica's orientation throughout this section: false positive rate = "
+                  "labelled high risk among those who did not reoffend, false negative rate = labelled low risk "
+                  "among those who reoffended (aif360's FNR and FPR of 'no reoffence', renamed; never both).",
+}
 GROUP_COLUMNS = {  # rate key -> column title, per orientation (audit.py and compas_reference name ProPublica's)
     "favourable": {r: r for r in ("accuracy", "tpr", "fpr", "fnr", "selection_rate")},
     "propublica": {
@@ -204,10 +213,10 @@ def _proxy_md(key: str, p: dict[str, Any]) -> list[str]:
     ]
 
 
-def _pairing_md(protected: str, c: dict[str, Any]) -> list[str]:
+def _pairing_md(protected: str, c: dict[str, Any], groups: dict[str, str]) -> list[str]:
     names = ("false_positive_rate", "false_negative_rate", "high_risk_rate")
     rows = [
-        [g, name.replace("_", " "), _cell(v[name]["compas"]), _cell(v[name]["model"]),
+        [named(g, groups), name.replace("_", " "), _cell(v[name]["compas"]), _cell(v[name]["model"]),
          _cell(v[name]["model_minus_compas"])]
         for g, v in c["rates"].items() for name in names
     ]
@@ -217,8 +226,9 @@ def _pairing_md(protected: str, c: dict[str, Any]) -> list[str]:
     return [
         f"### COMPAS and the trained model on the same {c['defendants']} test defendants — {protected}",
         "",
-        f"{c['orientation']}. {c['decision']}. Model seeds {c['seeds']}; intervals over seeds × defendants "
-        "(COMPAS's decisions are fixed, so its intervals are over defendants), model − COMPAS paired by defendant.",
+        f"{c['decision']} (error rates in the orientation stated at the top of this section). Model seeds "
+        f"{c['seeds']}; intervals over seeds × defendants (COMPAS's decisions are fixed, so its intervals are over "
+        "defendants), model − COMPAS paired by defendant.",
         "",
         table(["group", "rate", "COMPAS", "model", "model − COMPAS (paired)"], rows),
         "",
@@ -230,18 +240,18 @@ def bias_markdown(f: dict[str, Any], figures: list[Path], *, group_table: bool =
     out = [f"*{f.get('question', '')}*", ""]
     if f.get("available") is False:
         return "\n".join(out + [f"Not measurable: {f['reason']}."])
-    orientation = f.get("orientation", "favourable")
+    orientation, names = f.get("orientation", "favourable"), f.get("group_names") or {}
     out += [
         f"{f['trials']} trials, seeds {f['seeds']}, {f['test_samples']} test samples. Intervals: "
         f"{f['interval_method']}. "
         "Verdicts pass only when the whole interval is inside the band, fail when wholly outside, else inconclusive. "
-        "Privileged = every listed attribute 1; unprivileged = every listed attribute 0.",
+        f"{privileged_sentence(names)}" + (f" {CONVENTION[orientation]}" if group_table else ""),
         "",
     ]
     for protected, h in f["headline"].items():
-        out += _headline_md(protected, h, orientation, group_table)
+        out += _headline_md(protected, h, orientation, group_table, names)
     for protected, c in f.get("compas_pairing", {}).items():
-        out += _pairing_md(protected, c)
+        out += _pairing_md(protected, c, names)
     for protected, r in f["representation"].items():
         out += _representation_md(protected, r)
     for key, m in f["mitigation"].items():
@@ -254,7 +264,7 @@ def bias_markdown(f: dict[str, Any], figures: list[Path], *, group_table: bool =
     return "\n".join(out)
 
 
-def _group_error_headlines(protected: str, h: dict[str, Any], orientation: str) -> list:
+def _group_error_headlines(protected: str, h: dict[str, Any], orientation: str, groups: dict[str, str]) -> list:
     """Each single attribute's error rates; COMPAS's orientation names them ProPublica's way (compas_reference)."""
     names = {"favourable": {"fnr": ("fnr", "FNR", "unfavourable prediction for a favourable truth"),
                             "fpr": ("fpr", "FPR", "favourable prediction for an unfavourable truth")},
@@ -264,7 +274,8 @@ def _group_error_headlines(protected: str, h: dict[str, Any], orientation: str) 
     for g in h["groups"]:
         if g["group"].count("=") == 1 and g["metric"] in names:
             key, title, what = names[g["metric"]]
-            out.append(from_interval("bias", f"{key}/{g['group']}", f"{title} ({g['group']}): {what}", g["interval"],
+            out.append(from_interval("bias", f"{key}/{g['group']}", f"{title} ({named(g['group'], groups)}): {what}",
+                                     g["interval"],
                                      unit="fraction", estimate=g["mean"], method="test predictions"))
     return out
 
@@ -281,7 +292,7 @@ def _amplification_headlines(protected: str, amp: dict[str, Any]) -> list:
     ]
 
 
-def _pairing_headlines(protected: str, c: dict[str, Any]) -> list:
+def _pairing_headlines(protected: str, c: dict[str, Any], groups: dict[str, str]) -> list:
     gap = c["false_positive_rate_gap"]["model_minus_compas"]
     out = [from_interval("bias", f"compas_vs_model/false_positive_rate_gap/{protected}",
                          f"model − COMPAS, false positive rate gap unprivileged − privileged ({protected}, same "
@@ -290,7 +301,8 @@ def _pairing_headlines(protected: str, c: dict[str, Any]) -> list:
     for g, v in c["rates"].items():
         e = v["false_positive_rate"]["model_minus_compas"]
         out.append(from_interval("bias", f"compas_vs_model/false_positive_rate/{g}",
-                                 f"model − COMPAS, false positive rate ({g}, same defendants)", e["interval"],
+                                 f"model − COMPAS, false positive rate ({named(g, groups)}, same defendants)",
+                                 e["interval"],
                                  unit="fraction", null=0.0, estimate=e["mean"], method="paired by seed and defendant"))
     return out
 
@@ -301,7 +313,7 @@ def bias_headlines(f: dict[str, Any], *, group_errors: bool = True) -> list[dict
     COMPAS against the model (excludes 0) and the best mitigation's accuracy cost (excludes 0), by the headline
     policy."""
     out = []
-    orientation = f.get("orientation", "favourable")
+    orientation, names = f.get("orientation", "favourable"), f.get("group_names") or {}
     for protected, h in f.get("headline", {}).items():
         if not h.get("available"):
             out.append(not_measurable("bias", f"bias/{protected}", f"bias ({protected})", h["reason"]))
@@ -315,10 +327,10 @@ def bias_headlines(f: dict[str, Any], *, group_errors: bool = True) -> list[dict
             out.append(from_interval("bias", f"{metric}/{protected}", text, v["interval"], unit="",
                                      estimate=v["mean"], method=method, requires=(judged, v["text"])))
         if group_errors:
-            out += _group_error_headlines(protected, h, orientation)
+            out += _group_error_headlines(protected, h, orientation, names)
         out += _amplification_headlines(protected, h["amplification"])
     for protected, c in f.get("compas_pairing", {}).items():
-        out += _pairing_headlines(protected, c)
+        out += _pairing_headlines(protected, c, names)
     for key, m in f.get("mitigation", {}).items():
         if m["best"]:
             c = m["best_accuracy_cost"]
@@ -330,7 +342,8 @@ def bias_headlines(f: dict[str, Any], *, group_errors: bool = True) -> list[dict
 
 
 def audit_markdown(f: dict[str, Any]) -> str:
-    out = ["### Audit of existing decisions (COMPAS decile score; nothing trained)", ""]
+    names = f.get("group_names") or {}
+    out = ["### Audit of existing decisions (COMPAS decile score; nothing trained)", "", CONVENTION["propublica"], ""]
     for protected, a in f.get("audit", {}).items():
         if not a.get("available"):
             out += [f"{protected}: not measurable — {a['reason']}", ""]
@@ -344,7 +357,8 @@ def audit_markdown(f: dict[str, Any]) -> str:
             table(
                 ["group", "false positive rate", "false negative rate", "high-risk rate"],
                 [
-                    [g, _cell(v["false_positive_rate"]), _cell(v["false_negative_rate"]), _cell(v["high_risk_rate"])]
+                    [named(g, names), _cell(v["false_positive_rate"]), _cell(v["false_negative_rate"]),
+                     _cell(v["high_risk_rate"])]
                     for g, v in a["propublica_rates"].items()
                 ],
             ),
@@ -371,12 +385,13 @@ def audit_markdown(f: dict[str, Any]) -> str:
 
 
 def audit_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
+    out, names = [], f.get("group_names") or {}
     for protected, a in f.get("audit", {}).items():
         for g, v in a.get("propublica_rates", {}).items():
             for name in ("false_positive_rate", "false_negative_rate"):
                 e = v[name]
-                out.append(from_interval("bias", f"compas/{name}/{g}", f"COMPAS {name.replace('_', ' ')} ({g})",
+                out.append(from_interval("bias", f"compas/{name}/{g}",
+                                         f"COMPAS {name.replace('_', ' ')} ({named(g, names)})",
                                          e["interval"], unit="fraction", estimate=e["mean"],
                                          method=a["definitions"][name]))
     return as_dicts(out)

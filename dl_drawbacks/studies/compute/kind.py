@@ -68,6 +68,11 @@ class ComputeStudy(StudyKind):
             "table": table.drop("factors").to_dicts(),
         }
 
+    def card_flags(self, findings: dict[str, Any], family: str) -> tuple[str, ...]:
+        from .timing_flags import timing_flags
+
+        return timing_flags(findings, family)
+
     def figures(self, rows: pl.DataFrame, findings: dict[str, Any], out_dir: Path) -> list[Path]:
         from . import figures as compute_figures  # matplotlib on the driver only: workers never import it
 

@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from dl_drawbacks.data.uci_adult import GROUP_NAMES as ADULT_NAMES
 from dl_drawbacks.rows import RowBuffer, frame_from_records
+from dl_drawbacks.studies.bias.figures import group_bars
+from dl_drawbacks.studies.bias.group_names import record_group_names
+from dl_drawbacks.studies.bias.report import bias_headlines, bias_markdown
 from dl_drawbacks.studies.bias.analysis import BiasAnalysis
 from dl_drawbacks.studies.bias.compas_reference import compas_pairing
 from dl_drawbacks.studies.bias.settings import collect
@@ -47,6 +51,7 @@ def trial(seed, *, mitigation="none", share=None, drop=(), feasible=True, eta=No
     if feasible:
         yhat, score = predictor(seed, **kw)
         record_outcomes(rows, ["sex"], Y, yhat, score, {"sex": SEX})
+        record_group_names(rows, ADULT_NAMES, ["sex"])
     if reference is not None:  # someone else's fixed decisions on the same test samples (COMPAS's role)
         yhat, score = predictor(99, unpriv_select=reference)
         add_sample_rows(rows, cell_codes({"sex": SEX}, ["sex"]), Y, yhat, score, 1, metric=REFERENCE)
@@ -69,6 +74,20 @@ def findings():
         for share, select in ((0.1, 0.1), (0.5, None)):
             records.append(trial(seed, share=share, unpriv_select=select))
     return analyse(records, primary_metric="disparate_impact")
+
+
+def test_groups_are_named_from_the_data_sets_metadata_and_keys_keep_codes(findings, tmp_path):
+    assert findings["group_names"] == {"sex=0": "female", "sex=1": "male"}  # Adult's coding: 1 = male
+    section = bias_markdown(findings, [])
+    assert "| female |" in section and "| male |" in section and "| sex=0 |" not in section
+    assert "male (sex=1)" in section and section.count("(aif360's orientation)") == 1
+    compas_way = bias_markdown({**findings, "orientation": "propublica"}, [])
+    assert compas_way.count("ProPublica's orientation throughout") == 1 and "aif360's orientation)" not in compas_way
+    heads = {h["key"]: h["finding"] for h in bias_headlines(findings)}
+    assert "(female)" in heads["fpr/sex=0"] and not any("sex=0" in text for text in heads.values())
+    assert group_bars(findings, tmp_path).is_file()
+    unnamed = bias_markdown({**findings, "group_names": {}}, [])
+    assert "| sex=0 |" in unnamed and "every listed attribute 1;" in unnamed
 
 
 def test_biased_predictor_fails_and_fair_one_passes(findings):

@@ -31,6 +31,8 @@ def test_tiny_bias_study(ray_cluster, tmp_path):
     assert shares["value"].to_list() == pytest.approx([0.5, 0.5], abs=0.01)
 
     f = json.loads((out / "findings.json").read_text())["bias"]
+    assert f["group_names"] == {"sex=0": "female", "sex=1": "male"}  # German credit's metadata, recorded by the trial
+    assert "| female |" in (out / "report.md").read_text()
     head = f["headline"]["sex"]["metrics"]
     di = head["disparate_impact"]
     assert di["n_seeds"] == 2 and di["interval"]["n"] == {"seeds": 2, "test_samples": 250}
