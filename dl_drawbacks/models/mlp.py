@@ -46,6 +46,15 @@ def mlp_train_flops_per_sample(p: MLPParams, shape: DataShape) -> float:
     return 6.0 * linear_weight_count(p, shape) - 2.0 * widths[0] * widths[1]
 
 
+def mlp_activation_bytes_per_sample(p: MLPParams, shape: DataShape, element_bytes: int) -> float:
+    """The tensors autograd saves for backward (PyTorch's derivatives.yaml), per sample: each linear layer's
+    input; ReLU and tanh save their output (the next layer's input, the same tensor), GELU its input too;
+    dropout its output and a one-byte mask; the loss its log-probabilities."""
+    per_layer = p.width * (element_bytes * (2 if p.activation == "gelu" else 1)
+                           + (element_bytes + 1 if p.dropout > 0 else 0))
+    return element_bytes * shape.n_features + p.depth * per_layer + 4 * shape.n_classes
+
+
 MLP_FAMILY = register_family(
     ModelFamily(
         name="mlp",
@@ -62,5 +71,6 @@ MLP_FAMILY = register_family(
         build=lambda p, shape: MLP(p, shape),
         train_flops_per_sample=mlp_train_flops_per_sample,
         description="multilayer perceptron (tabular data, flattened images)",
+        activation_bytes_per_sample=mlp_activation_bytes_per_sample,
     )
 )
