@@ -150,7 +150,7 @@ def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[An
     with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0, stopping_wait_s=stopping_wait_s) as lock:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        staged = StagedRun(bucket, out, fence=lock.check)
+        staged = StagedRun(bucket, out, fence=lock.check, token=lock.token)
         staged.pull()
         try:
             with driver_log(out):

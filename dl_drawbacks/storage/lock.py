@@ -18,6 +18,8 @@ one) beside its run id. The API, all that callers use:
   from a thread, release on exit;
 - ``lock.check()``: before every write to the bucket; raises :class:`LockLost` (exit 1, one line naming the
   new holder) unless the ``.lock`` object is still this run's;
+- ``lock.token`` (run id and fence) travels with the run folder's address to every trial; a trial on any node
+  checks it (``check_fence``) before it writes its rows and before its marker, and refuses in one line;
 - the heartbeat thread checks the same way: a holder that finds its lock taken says so in one line, stops
   the local Ray cluster it started (its trials write to the bucket too) and exits 1, writing nothing more.
 """
@@ -73,6 +75,31 @@ class LockLost(RunFolderError):
     exit_code = 1
 
 
+def read_holder(bucket: Bucket) -> dict[str, Any] | None:
+    """The ``.lock`` object's record (None when there is none, {} when it is damaged)."""
+    data = bucket.read_bytes(LOCK)
+    try:
+        holder = json.loads(data) if data is not None else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}  # a damaged lock: nobody we can wait for
+    return holder if isinstance(holder, dict) else {}
+
+
+def holds(holder: dict[str, Any] | None, token: dict[str, Any]) -> bool:
+    """Whether ``holder`` is the lock whose fencing token (run id and fence) is ``token``."""
+    return bool(holder) and holder.get("run") == token["run"] and holder.get("fence") == token["fence"]
+
+
+def check_fence(bucket: Bucket, token: dict[str, Any], what: str) -> None:
+    """Before a worker writes ``what`` to the bucket: raise LockLost (one line) unless the driver that started it
+    (``token``, passed with the run folder's address) still holds the run's lock."""
+    holder = read_holder(bucket)
+    if not holds(holder, token):
+        taker = f"to {describe(holder)}, fence {holder.get('fence', '?')}" if holder else "(the lock object is gone)"
+        raise LockLost(f"{bucket.uri}: the run that started this trial (fence {token['fence']}) lost its lock {taker}; "
+                       f"{what} not written")
+
+
 class BucketLock:
     """Held for the lifetime of one `run` on a bucket prefix; released (the object deleted) on exit."""
 
@@ -84,18 +111,18 @@ class BucketLock:
         self._thread: threading.Thread | None = None
 
     def _read(self) -> dict[str, Any] | None:
-        data = self.bucket.read_bytes(LOCK)
-        try:
-            holder = json.loads(data) if data is not None else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return {}  # a damaged lock: nobody we can wait for
-        return holder if isinstance(holder, dict) else {}
+        return read_holder(self.bucket)
+
+    @property
+    def token(self) -> dict[str, Any]:
+        """This holder's fencing token: what a trial on another node checks before it writes (``check_fence``)."""
+        return {"run": self.record["run"], "fence": self.record["fence"]}
 
     def _write(self) -> None:
         self.bucket.write_bytes(LOCK, json.dumps({**self.record, "heartbeat": time.time()}).encode())
 
     def _ours(self, holder: dict[str, Any] | None) -> bool:
-        return bool(holder) and holder.get("run") == self.record["run"] and holder.get("fence") == self.record["fence"]
+        return holds(holder, self.record)
 
     def check(self) -> None:
         """Raise LockLost unless the bucket's lock is still this run's (call before every write)."""
