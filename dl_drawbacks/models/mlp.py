@@ -34,16 +34,18 @@ class MLP(nn.Module):
 
 
 def linear_weight_count(p: MLPParams, shape: DataShape) -> int:
-    widths = [shape.n_features] + [p.width] * p.depth + [shape.n_classes]
-    return sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    """Closed form (a `depth: 1e8` is counted without a list of its widths)."""
+    if p.depth == 0:
+        return shape.n_features * shape.n_classes
+    return shape.n_features * p.width + (p.depth - 1) * p.width * p.width + p.width * shape.n_classes
 
 
 def mlp_train_flops_per_sample(p: MLPParams, shape: DataShape) -> float:
     """Per sample: 2 FLOPs per weight forward, 2 for its gradient, 2 for the gradient of its layer's input
     (Kaplan et al. 2020, sec. 2.1: 6N) -- less the first layer's input gradient, which is never computed
     (the data needs none): 6N - 2·n_features·first_width. Biases and activations are not counted."""
-    widths = [shape.n_features] + [p.width] * p.depth + [shape.n_classes]
-    return 6.0 * linear_weight_count(p, shape) - 2.0 * widths[0] * widths[1]
+    first_width = p.width if p.depth else shape.n_classes
+    return 6.0 * linear_weight_count(p, shape) - 2.0 * shape.n_features * first_width
 
 
 def mlp_activation_bytes_per_sample(p: MLPParams, shape: DataShape, element_bytes: int) -> float:
