@@ -40,12 +40,15 @@ def _first_line(obj) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from .execute import preflight_data
+    from .labels import swept_factors, swept_text
+    from .model_memory import check_model_memory, local_memory
     from .plan import describe, plan
     from .spec import load_spec
 
-    from .labels import swept_factors, swept_text
-
     trials = plan(load_spec(args.spec, args.overrides))
+    check_model_memory(trials, preflight_data(trials), local_memory(),
+                       where="this machine (`run --address` checks the cluster's largest node instead)")
     swept = swept_factors(trials)
     for t in trials:
         values = swept_text(t, swept.get(t.study, []))

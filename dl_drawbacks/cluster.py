@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
 import sys
+import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .errors import ClusterError
 from .plugins import plugin_sources
@@ -60,7 +62,10 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
                                    include_dashboard=dashboard, **kwargs)
                 record_local_cluster()
             else:
-                context = ray.init(address=address, **kwargs)
+                with bounded_wait(GCS_CONNECT_S, f"cannot reach the Ray cluster at {address!r}: its GCS accepted "
+                                                 f"the connection but Ray did not connect within {{s:g}} s (a hung or "
+                                                 f"overloaded head?); check {source} and the head node"):
+                    context = ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}; "
                            f"check {source}") from None
@@ -76,6 +81,25 @@ def connect(address: str | None, *, plugins: list[str] | tuple[str, ...] = (),
 
 
 CONNECT_TIMEOUT_S = 10.0
+GCS_CONNECT_S = float(os.environ.get("DL_DRAWBACKS_GCS_CONNECT_S", 30))  # ray.init to a head, after the probe
+
+
+@contextlib.contextmanager
+def bounded_wait(seconds: float, message: str) -> Iterator[None]:
+    """A call into Ray's C++ core that may wait without end (``ray.init`` to a GCS that accepts and stalls: its own
+    request timeouts retry for minutes) gets ``seconds``: then ``message`` (``{s}`` is the limit) is printed as
+    one ``error:`` line and the process exits 2 at once; a thread cannot interrupt the call any other way."""
+    def give_up() -> None:
+        print(f"error: {message.format(s=seconds)}", file=sys.stderr, flush=True)
+        os._exit(ClusterError.exit_code)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS
 
 

@@ -140,15 +140,17 @@ def locked_run_folder(out: Path, bucket, *, resume: bool = False) -> Iterator[An
     then the driver log; yields the StagedRun (None for a local folder)."""
     from .storage import BucketLock, StagedRun
     from .storage.lock import HEARTBEAT_S, STALE_S
+    from .storage.stopping import STOPPING_WAIT_S
 
+    stopping_wait_s = STOPPING_WAIT_S if resume else 0.0  # a run stopped a moment ago may still be writing its report
     if bucket is None:
-        with RunLock(LocalRunFolder(out)), driver_log(out):
+        with RunLock(LocalRunFolder(out), stopping_wait_s=stopping_wait_s), driver_log(out):
             yield None
         return
-    with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0) as lock:
+    with BucketLock(bucket, wait_s=STALE_S + HEARTBEAT_S if resume else 0.0, stopping_wait_s=stopping_wait_s) as lock:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        staged = StagedRun(bucket, out, fence=lock.check)
+        staged = StagedRun(bucket, out, fence=lock.check, token=lock.token)
         staged.pull()
         try:
             with driver_log(out):
@@ -166,9 +168,9 @@ def run_study_file(
     dashboard: bool = False,
     overrides: Sequence[str] = (),
 ) -> Path:
-    from .cluster import check_fits, check_shared_folder, connect, largest_node_memory, node_count
+    from .cluster import check_fits, check_shared_folder, connect, largest_node_memory, node_count, resolve_address
     from .credentials import move_aws_credentials_to_file
-    from .model_memory import check_model_memory
+    from .model_memory import check_model_memory, local_memory
     from .analyze import analyze_run
 
     suite = load_spec(spec_path, overrides)  # the resolved spec (overrides set) is what spec.yaml holds
@@ -178,12 +180,16 @@ def run_study_file(
     move_aws_credentials_to_file()  # before anything opens the bucket or starts Ray: no log may hold them
     out, bucket = open_run_folder(target, suite, resume=resume)
     shapes = preflight_data(trials)
+    local = resolve_address(address) in (None, "local")
+    if local:  # before Ray starts: the workers share this machine
+        check_model_memory(trials, shapes, local_memory(), where="this machine")
     import ray
 
     owns_ray = not ray.is_initialized()
     resources = connect(address, plugins=suite.plugins, dashboard=dashboard)
     check_fits(trials, resources, node_count())
-    check_model_memory(trials, shapes, largest_node_memory())
+    if not local:
+        check_model_memory(trials, shapes, largest_node_memory())
     if bucket is None:
         check_shared_folder(out)
     else:  # each trial writes to the bucket from its own node

@@ -4,8 +4,9 @@ While trials run, the first signal stops scheduling: every Ray Tune run of this 
 gracefully through SIGUSR1, Tune's documented stop signal (Tune's own SIGINT handler is switched off
 with ``TUNE_DISABLE_SIGINT_HANDLER`` so that this one sees every Ctrl-C; docs.ray.io "Stopping and
 Resuming a Tune Run"). Tune then stops the running trials; the driver records every unfinished trial
-as ``interrupted``, writes the report and exits 130 (SIGINT) or 143 (SIGTERM). A second signal, or one
-during the analysis, ends the process at once (``os._exit``: an exception raised from a signal handler
+as ``interrupted``, writes the report and exits 130 (SIGINT) or 143 (SIGTERM). Every signal first marks
+the run folder's lock as stopping (storage/stopping.py), so a `--resume` started meanwhile waits for it. A second
+signal, or one during the analysis, ends the process at once (``os._exit``: an exception raised from a signal handler
 inside Ray's Cython calls comes out as a SystemError traceback) with one line and 128 + the signal.
 Outside the trial phase (imports, planning, analysis, report, `analyze`) every signal quits at once the same
 way, after killing the local Ray cluster this driver started (ray_processes.py); during ``ray.init``, which
@@ -30,6 +31,8 @@ def quit_now(signum: int, frame=None) -> None:
     the run lock."""
     from .ray_processes import kill_own_cluster
 
+    with contextlib.suppress(Exception):
+        _mark_locks_stopping()  # a `--resume` started now waits for the lock this process holds while it exits
     name = signal.Signals(signum).name
     print(f"interrupted ({name}): quitting now; a run keeps its finished trials "
           f"(`dl-drawbacks run SPEC --out DIR --resume` finishes it)", file=sys.stderr, flush=True)
@@ -38,6 +41,14 @@ def quit_now(signum: int, frame=None) -> None:
     with contextlib.suppress(Exception):
         kill_own_cluster()
     os._exit(128 + signum)
+
+
+def _mark_locks_stopping() -> None:
+    """Every run-folder lock this process holds says it is stopping (none is held before its module is loaded:
+    nothing is imported from a signal handler)."""
+    stopping = sys.modules.get(f"{__package__}.storage.stopping")
+    if stopping is not None:
+        stopping.mark_stopping()
 
 
 def install_quit_handlers() -> dict:
@@ -93,6 +104,7 @@ class StopRequest:
         if self.signum is not None:
             quit_now(signum)
         self.signum = signum
+        _mark_locks_stopping()  # the report is still to be written: a `--resume` started meanwhile waits for the lock
         print(f"{self.name}: no new trials start; the running ones stop and are recorded as interrupted, then the "
               f"report is written (send it again to quit at once)", file=self.stream, flush=True)
         threading.Thread(target=_stop_every_tune_run, args=(self._done,), name="stop-tune", daemon=True).start()

@@ -5,7 +5,11 @@ The parameter count is estimated from the family's analytic training FLOPs per s
 6 FLOPs per parameter per token (Kaplan et al. 2020, §2.1), so N ≈ flops / (6 · tokens per sample). Training
 state is 16 bytes per parameter with Adam (4 weights + 4 gradients + 8 moments; ZeRO, Rajbhandari et al. 2020,
 §3.1, fp32 here); ZeRO stage 1 shards the moments over the workers, stage 2 the gradients too, stage 3 the
-weights too. Activations are not estimated: the check refuses only models whose state alone cannot fit.
+weights too. Activations of one micro-batch come from the family (activation_memory.py: analytic where a count
+is standard, else measured on the meta device) and are added to the state.
+
+`plan`, and `run` before it connects to Ray, check every trial against this machine's memory when the run is
+local; a run with a cluster address checks against the largest node's memory once connected.
 """
 
 from __future__ import annotations
@@ -38,8 +42,17 @@ def data_shape(ds: Any) -> DataShape:
 
 
 def estimated_parameters(trial: TrialSpec, shape: DataShape) -> float:
+    """From the family's analytic FLOPs; a family without a formula for these parameters (an ``hf`` sequence
+    classifier) is counted on the meta device."""
+    family = MODELS.get(trial.model.family)
     params = resolve_params(trial.model.family, trial.model.size, dict(trial.model.params))
-    return MODELS.get(trial.model.family).train_flops_per_sample(params, shape) / (6.0 * max(shape.seq_len, 1))
+    flops = family.train_flops_per_sample(params, shape)
+    if flops is not None:
+        return flops / (6.0 * max(shape.seq_len, 1))
+    import torch
+
+    with torch.device("meta"):
+        return float(sum(p.numel() for p in family.build(params, shape).parameters()))
 
 
 def state_bytes_per_worker(trial: TrialSpec, n_params: float) -> float:
@@ -48,18 +61,42 @@ def state_bytes_per_worker(trial: TrialSpec, n_params: float) -> float:
     return sum(n_params * b / (workers if stage >= SHARDED_FROM_STAGE[part] else 1) for part, b in BYTES.items())
 
 
-def check_model_memory(trials: list[TrialSpec], shapes: dict[tuple[str, str], DataShape],
-                       node_memory: float) -> None:
-    """Refuse the first trial whose training state per worker exceeds the largest node's memory."""
+def local_memory() -> float:
+    """Bytes of memory of this machine: what a local run's workers share."""
+    import psutil
+
+    return float(psutil.virtual_memory().total)
+
+
+def check_model_memory(trials: list[TrialSpec], shapes: dict[tuple[str, str], DataShape], node_memory: float, *,
+                       where: str = "the largest Ray node") -> None:
+    """Refuse the first trial whose training state per worker, or that state plus the activations of one
+    micro-batch (activation_memory.py), exceeds ``node_memory`` (the memory of ``where``). The state is checked
+    first, so that a model too large to describe is never built, not even on the meta device."""
+    from .activation_memory import activation_bytes
+
     if node_memory <= 0:
         return
+    checked = set()
     for trial in trials:
-        n_params = estimated_parameters(trial, shapes[data_key(trial)])
-        need = state_bytes_per_worker(trial, n_params)
-        if need > node_memory:
+        key = (trial.model.model_dump_json(), data_key(trial), trial.trainer.model_dump_json())
+        if key in checked:
+            continue
+        checked.add(key)
+        shape = shapes[data_key(trial)]
+        n_params = estimated_parameters(trial, shape)
+        state = state_bytes_per_worker(trial, n_params)
+        model = f"model {trial.model.family}/{trial.model.size} {dict(trial.model.params) or ''}"
+        if state > node_memory:
             raise ClusterError(
-                f"trial {trial.trial_id}: model {trial.model.family}/{trial.model.size} "
-                f"{dict(trial.model.params) or ''} has about {n_params:.3g} parameters, whose training state "
-                f"needs {need / 2**30:,.1f} GiB per worker, more than the {node_memory / 2**30:,.1f} GiB of the "
-                f"largest Ray node; lower model.size/params (or shard it: trainer.deepspeed.zero_stage 3 over more "
-                f"workers)")
+                f"trial {trial.trial_id}: {model} has about {n_params:.3g} parameters, whose training state "
+                f"needs {state / 2**30:,.1f} GiB per worker, more than the {node_memory / 2**30:,.1f} GiB of "
+                f"{where}; lower model.size/params (or shard it: trainer.deepspeed.zero_stage 3 over more workers)")
+        activations = activation_bytes(trial, shape)
+        if state + activations > node_memory:
+            raise ClusterError(
+                f"trial {trial.trial_id}: {model} needs about {(state + activations) / 2**30:,.1f} GiB per worker "
+                f"({state / 2**30:,.1f} GiB of training state for {n_params:.3g} parameters, "
+                f"{activations / 2**30:,.1f} GiB of activations for a micro-batch of "
+                f"{trial.trainer.deepspeed.micro_batch}), more than the {node_memory / 2**30:,.1f} GiB of {where}; "
+                f"lower trainer.deepspeed.micro_batch (raise grad_accum to keep the batch) or the model's size")

@@ -74,7 +74,7 @@ def execute_trial(config: dict[str, Any]) -> dict[str, Any]:
     checkpoints removed; a failed one keeps them for a resume."""
     trial_id = config["trial"]["trial_id"]
     if config.get("run_uri"):
-        with trial_mirror(config["run_uri"], trial_id) as local:
+        with trial_mirror(config["run_uri"], trial_id, config.get("run_fence")) as local:
             outcome = _execute_here({**config, "run_dir": str(local)})
     else:
         outcome = _execute_here(config)

@@ -122,6 +122,11 @@ class TrialRunner:
     def run_uri(self) -> str | None:
         return self.staged.bucket.uri if self.staged is not None else None
 
+    @property
+    def run_fence(self) -> dict | None:
+        """The bucket lock's fencing token, which every trial checks before it writes to the bucket."""
+        return self.staged.token if self.staged is not None else None
+
     def callbacks(self, trials_of: Callable[[Any], list[Mapping[str, Any]]] = grid_trials) -> list[Callback]:
         """Per finished trial, in this order: pulled from the bucket, its progress line, its W&B run queued."""
         pull = [PullTrial(self.staged, trials_of)] if self.staged else []
@@ -169,6 +174,7 @@ class TrialRunner:
                 "trials": tune.grid_search([[t.model_dump(mode="json") for t in task] for task in tasks]),
                 "run_dir": str(self.run_dir),
                 "run_uri": self.run_uri,
+                "run_fence": self.run_fence,
                 "run_id": self.run_id,
                 "max_failures": self.max_failures,
                 "checkpoint_every": self.checkpoint_every,

@@ -32,6 +32,7 @@ TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what an
 # `dl-drawbacks job submit --follow` / `job logs --follow` exit with the job's outcome.
 EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 3}
 TIMEOUTS_S = (10.0, 30.0)  # requests' (connect, read) timeouts for every call to the job server
+FOLLOW_HEARTBEAT_S = 20.0  # `logs --follow`: a ping this often; no answer within half of it ends the follow
 _QUIET = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", "ray._private.runtime_env.packaging")
 
 
@@ -121,13 +122,43 @@ def translated_errors(address: str, job_id: str | None = None) -> Iterator[None]
 
 
 def _bounded_client():
-    """Ray's JobSubmissionClient with ``TIMEOUTS_S`` on every request (the SDK sets none)."""
+    """Ray's JobSubmissionClient with ``TIMEOUTS_S`` on every request (the SDK sets none), and a log stream
+    (``tail_job_logs``, the SDK's websocket, which waits without end on a server that stops answering) bounded:
+    ``TIMEOUTS_S`` to open it, then a ping every ``FOLLOW_HEARTBEAT_S`` that must be answered within half of it
+    (aiohttp's heartbeat), so a hung job server ends a follow in one line within 30 s; a quiet job does not."""
+    import aiohttp
     from ray.job_submission import JobSubmissionClient
 
     class BoundedJobSubmissionClient(JobSubmissionClient):
         def _do_request(self, method, endpoint, **kwargs):
             kwargs.setdefault("timeout", TIMEOUTS_S)
             return super()._do_request(method, endpoint, **kwargs)
+
+        async def tail_job_logs(self, job_id: str):
+            stalled = (f"the Ray job server at {self._address} stopped answering while following the log of job "
+                       f"{job_id}")
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=TIMEOUTS_S[0])
+            async with aiohttp.ClientSession(cookies=self._cookies, headers=self._headers, timeout=timeout) as session:
+                try:
+                    ws = await asyncio.wait_for(session.ws_connect(
+                        f"{self._address}/api/jobs/{job_id}/logs/tail", headers=self._headers, ssl=self._ssl_context,
+                        heartbeat=FOLLOW_HEARTBEAT_S), TIMEOUTS_S[1])
+                except asyncio.TimeoutError:
+                    raise ClusterError(f"{stalled} (the log stream did not open within {TIMEOUTS_S[1]:g} s): check "
+                                       f"the head node; `dl-drawbacks job status {job_id}` says whether the job "
+                                       f"runs") from None
+                while True:
+                    msg = await ws.receive()
+                    if msg.type == aiohttp.WSMsgType.TEXT:
+                        yield msg.data
+                        continue
+                    if isinstance(ws.exception(), (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+                        raise ClusterError(f"{stalled} (no answer to a ping within {FOLLOW_HEARTBEAT_S / 2:g} s): "
+                                           f"check the head node; `dl-drawbacks job status {job_id}` says whether "
+                                           f"the job runs")
+                    if msg.type == aiohttp.WSMsgType.ERROR or ws.close_code == aiohttp.WSCloseCode.ABNORMAL_CLOSURE:
+                        raise RuntimeError(f"the log stream of job {job_id} closed early")  # follow() reads the status
+                    return
 
     return BoundedJobSubmissionClient
 

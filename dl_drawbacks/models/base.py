@@ -20,6 +20,9 @@ class ModelFamily:
     (forward + backward) of one sample (one sequence for token models), with its source cited, or None
     where no standard formula fits those parameters: the trial then uses the FlopCounterMode count on
     the meta device, labelled counted. ``modalities`` are the data it takes, enforced at planning.
+    ``activation_bytes_per_sample(params, data_shape, element_bytes)`` is the analytic memory of the tensors
+    a training step saves for backward, per sample, with its source cited, or None: planning then measures
+    it with a forward pass on the meta device (activation_memory.py).
     """
 
     name: str
@@ -29,6 +32,7 @@ class ModelFamily:
     build: Callable[..., Any]
     train_flops_per_sample: Callable[..., float | None]
     description: str = ""
+    activation_bytes_per_sample: Callable[..., float] | None = None
 
 
 @dataclass(frozen=True)

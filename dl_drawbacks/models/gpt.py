@@ -86,6 +86,17 @@ def gpt_train_flops_per_sample(p: GPTParams, shape: DataShape) -> float:
     return t * (6.0 * gpt_param_count(p, shape) + 12.0 * p.n_layer * p.n_embd * t)
 
 
+def gpt_activation_bytes_per_sample(p: GPTParams, shape: DataShape, element_bytes: int) -> float:
+    """Per sequence: 17·T·d elements saved per block (Korthikanti et al. 2022, eq. 1: 34·s·b·h bytes at 2 bytes
+    an element, without their attention-score term 5·a·s²·b, which fused attention (Dao et al. 2022; torch's
+    scaled_dot_product_attention) does not store: both layer norms' inputs, the qkv, projection and MLP
+    inputs, q, k, v, the attention output, GELU's input and output; this model's only dropout is inside the
+    fused attention); then the final layer norm's and the head's inputs and the loss's fp32 log-probabilities
+    (T·V·4 bytes)."""
+    t, d, vocab = shape.seq_len, p.n_embd, p.vocab_size or shape.n_classes
+    return p.n_layer * 17 * t * d * element_bytes + 2 * t * d * element_bytes + t * vocab * 4
+
+
 GPT_FAMILY = register_family(
     ModelFamily(
         name="gpt",
@@ -102,5 +113,6 @@ GPT_FAMILY = register_family(
         build=lambda p, shape: GPT(p, shape),
         train_flops_per_sample=gpt_train_flops_per_sample,
         description="GPT-style decoder (byte or token sequences)",
+        activation_bytes_per_sample=gpt_activation_bytes_per_sample,
     )
 )

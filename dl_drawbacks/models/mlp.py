@@ -34,16 +34,27 @@ class MLP(nn.Module):
 
 
 def linear_weight_count(p: MLPParams, shape: DataShape) -> int:
-    widths = [shape.n_features] + [p.width] * p.depth + [shape.n_classes]
-    return sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    """Closed form (a `depth: 1e8` is counted without a list of its widths)."""
+    if p.depth == 0:
+        return shape.n_features * shape.n_classes
+    return shape.n_features * p.width + (p.depth - 1) * p.width * p.width + p.width * shape.n_classes
 
 
 def mlp_train_flops_per_sample(p: MLPParams, shape: DataShape) -> float:
     """Per sample: 2 FLOPs per weight forward, 2 for its gradient, 2 for the gradient of its layer's input
     (Kaplan et al. 2020, sec. 2.1: 6N) -- less the first layer's input gradient, which is never computed
     (the data needs none): 6N - 2·n_features·first_width. Biases and activations are not counted."""
-    widths = [shape.n_features] + [p.width] * p.depth + [shape.n_classes]
-    return 6.0 * linear_weight_count(p, shape) - 2.0 * widths[0] * widths[1]
+    first_width = p.width if p.depth else shape.n_classes
+    return 6.0 * linear_weight_count(p, shape) - 2.0 * shape.n_features * first_width
+
+
+def mlp_activation_bytes_per_sample(p: MLPParams, shape: DataShape, element_bytes: int) -> float:
+    """The tensors autograd saves for backward (PyTorch's derivatives.yaml), per sample: each linear layer's
+    input; ReLU and tanh save their output (the next layer's input, the same tensor), GELU its input too;
+    dropout its output and a one-byte mask; the loss its log-probabilities."""
+    per_layer = p.width * (element_bytes * (2 if p.activation == "gelu" else 1)
+                           + (element_bytes + 1 if p.dropout > 0 else 0))
+    return element_bytes * shape.n_features + p.depth * per_layer + 4 * shape.n_classes
 
 
 MLP_FAMILY = register_family(
@@ -62,5 +73,6 @@ MLP_FAMILY = register_family(
         build=lambda p, shape: MLP(p, shape),
         train_flops_per_sample=mlp_train_flops_per_sample,
         description="multilayer perceptron (tabular data, flattened images)",
+        activation_bytes_per_sample=mlp_activation_bytes_per_sample,
     )
 )

@@ -28,6 +28,8 @@ import json
 import os
 import socket
 import stat
+import sys
+import time
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from typing import Any, Callable, Mapping
 import polars as pl
 
 from ..errors import RunFolderError
+from . import stopping
 from .files import atomic_write_bytes, json_safe
 
 FORMAT = 2  # 2: hparams trial ids include the trial's role (sweep); the format file is new
@@ -57,6 +60,7 @@ MARKER = "trial.json"
 TRIAL_ERROR = "error.txt"
 RAY_TUNE = "ray_tune"
 RAY_TRAIN = "ray_train"
+STOPPING = ", stopping"  # appended to the local lock's holder once it was told to stop
 NOT_A_RUN = (LOCK, DRIVER_LOG)  # what a folder may hold before its first run wrote its spec
 FINISHED = ("completed", "diverged", "stopped_early")
 
@@ -367,27 +371,53 @@ class BucketRunFolder(RunFolder):
 
 
 class RunLock:
-    """An exclusive lock on a local run folder for the lifetime of one `run` (released by the OS on exit)."""
+    """An exclusive lock on a local run folder for the lifetime of one `run` (released by the OS on exit). The lock
+    file names its holder (``host H pid P``), followed by ``, stopping`` once the holder was told to stop
+    (stopping.py): ``stopping_wait_s`` (a `--resume`) waits that long for such a holder to let go."""
 
-    def __init__(self, folder: LocalRunFolder) -> None:
-        self.folder = folder
+    def __init__(self, folder: LocalRunFolder, *, stopping_wait_s: float = 0.0) -> None:
+        self.folder, self.stopping_wait_s = folder, stopping_wait_s
         self._fd: int | None = None
+        self._holder = f"host {socket.gethostname()} pid {os.getpid()}"  # a pid alone means nothing across pods
 
     def __enter__(self) -> "RunLock":
         fd = self.folder.open_lock()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+        if not self._acquired(fd):
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
-            raise RunFolderError(f"{self.folder.root} is in use by another dl-drawbacks run ({holder}); wait for it "
-                                 f"or choose another --out") from None
+            waited = (f", which did not let go in {self.stopping_wait_s:g} s"
+                      if holder.endswith(STOPPING) and self.stopping_wait_s else "")
+            raise RunFolderError(f"{self.folder.root} is in use by another dl-drawbacks run ({holder}){waited}; wait "
+                                 f"for it or choose another --out")
         os.ftruncate(fd, 0)
-        os.write(fd, f"host {socket.gethostname()} pid {os.getpid()}".encode())  # a pid alone means nothing across pods
+        os.pwrite(fd, self._holder.encode(), 0)
         self._fd = fd
+        stopping.hold(self)
         return self
 
+    def _acquired(self, fd: int) -> bool:
+        """Take the flock; a holder that is stopping is waited for (one line), up to ``stopping_wait_s``."""
+        deadline, said = time.monotonic() + self.stopping_wait_s, False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                if not holder.endswith(STOPPING) or time.monotonic() >= deadline:
+                    return False
+                if not said:
+                    print(f"waiting up to {self.stopping_wait_s:g} s for the stopped run ({holder}) to let go of "
+                          f"{self.folder.root}", file=sys.stderr, flush=True)
+                    said = True
+                time.sleep(stopping.POLL_S)
+
+    def mark_stopping(self) -> None:
+        if self._fd is not None:
+            os.pwrite(self._fd, f"{self._holder}{STOPPING}".encode(), 0)  # one write that extends the record
+
     def __exit__(self, *exc: object) -> None:
+        stopping.release(self)
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

@@ -83,10 +83,11 @@ def _local_files(local: Path) -> list[str]:
                   if p.is_file() and not p.name.endswith(".tmp") and p.name != LOCK)
 
 
-def push_trial(bucket: Bucket, local: Path, trial_id: str, *, replace: bool) -> bool:
+def push_trial(bucket: Bucket, local: Path, trial_id: str, *, replace: bool, fence=lambda what: None) -> bool:
     """One local trial folder into the bucket: rows, then its other files, then the marker (so no reader takes
     half a trial as finished). Without ``replace`` a trial the bucket holds a marker for is left as it is; a
-    trial the bucket holds as finished is never replaced (refused in one line)."""
+    trial the bucket holds as finished is never replaced (refused in one line). ``fence(what)`` is called
+    before the first upload and before the marker (a worker's check of its driver's lock)."""
     folder = local / TRIALS / trial_id
     if not (folder / MARKER).exists():
         return False
@@ -98,17 +99,21 @@ def push_trial(bucket: Bucket, local: Path, trial_id: str, *, replace: bool) -> 
         raise RunFolderError(f"{bucket.url(trial_rel(trial_id))}: already finished ({remote.status}); a finished "
                              f"trial's rows are never replaced")
     files = sorted(_local_files(folder), key=lambda rel: (rel != ROWS, rel))
-    for rel in [r for r in files if r != MARKER] + [MARKER]:
+    fence(f"trial {trial_id}'s rows")
+    for rel in [r for r in files if r != MARKER]:
         bucket.upload(trial_rel(trial_id, rel), folder / rel)
+    fence(f"trial {trial_id}'s marker")
+    bucket.upload(trial_rel(trial_id, MARKER), folder / MARKER)
     return True
 
 
 class StagedRun:
     """The driver's staging folder of a bucket run: ``pull`` before reading, ``push`` after writing."""
 
-    def __init__(self, bucket: Bucket, local: Path, *, fence=lambda: None) -> None:
+    def __init__(self, bucket: Bucket, local: Path, *, fence=lambda: None, token: dict | None = None) -> None:
         self.bucket, self.local = bucket, local
         self.fence = fence  # called before every write: BucketLock.check, which stops a run that lost its lock
+        self.token = token  # the lock's fencing token, passed to every trial: each checks it before it writes
         self._pushed: dict[str, int] = {}  # path -> mtime at its last push
 
     def pull(self) -> None:
@@ -144,11 +149,15 @@ class StagedRun:
 
 
 @contextlib.contextmanager
-def trial_mirror(run_uri: str, trial_id: str) -> Iterator[Path]:
+def trial_mirror(run_uri: str, trial_id: str, fence: dict | None = None) -> Iterator[Path]:
     """A local run folder for one trial on this node: the spec, the environment and the trial's own objects from the
     bucket; whatever the trial wrote goes back when it ends (rows, other files, then the marker), and the
-    folder is removed. A trial that raises uploads what it wrote too (its failed marker)."""
+    folder is removed. A trial that raises uploads what it wrote too (its failed marker). With ``fence`` (the
+    driver's lock token) nothing is uploaded once another run holds the lock: refused in one line (LockLost)."""
+    from .lock import check_fence
+
     bucket = open_bucket(run_uri)
+    check = (lambda what: check_fence(bucket, fence, what)) if fence else (lambda what: None)
     local = Path(tempfile.mkdtemp(prefix=f"dl-drawbacks-{trial_id[:40]}-"))
     try:
         for rel in (SPEC, ENV):
@@ -158,9 +167,10 @@ def trial_mirror(run_uri: str, trial_id: str) -> Iterator[Path]:
         try:
             yield local
         finally:
-            push_trial(bucket, local, trial_id, replace=True)
+            push_trial(bucket, local, trial_id, replace=True, fence=check)
             for rel in _local_files(local):
                 if _trial_of(rel) is None and before.get(rel) != (local / rel).stat().st_mtime_ns:
+                    check(rel)
                     bucket.upload(rel, local / rel)
     finally:
         shutil.rmtree(local, ignore_errors=True)

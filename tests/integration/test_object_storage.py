@@ -213,7 +213,9 @@ def test_resume_from_a_bucket_takes_over_a_dead_drivers_lock_and_skips_finished_
     check_held(BucketRunFolder(bucket), suite, resume=True)
     stage = tmp_path / "stage"
     with locked_run_folder(stage, bucket) as staged:
-        assert json.loads(bucket.read_bytes(".lock"))["pid"] == os.getpid()
+        held = json.loads(bucket.read_bytes(".lock"))
+        assert held["pid"] == os.getpid()
+        assert staged.token == {"run": held["run"], "fence": 1}  # what every trial checks before it writes
         assert LocalRunFolder(stage).is_finished("done") and not (stage / "trials" / "half").exists()
         print("progress line")
     assert staged.local == stage and bucket.read_bytes(".lock") is None

@@ -122,7 +122,8 @@ def run_search(search: list[TrialSpec], options, *, runner: TrialRunner, concurr
     trainable = tune.with_resources(search_trial,
                                     resources=lambda cfg: tune_trial_resources(by_id[cfg["trial"]["trial_id"]]))
     space = {"trial": tune.grid_search([t.model_dump(mode="json") for t in search]),
-             "run_dir": str(runner.run_dir), "run_uri": runner.run_uri, "run_id": runner.run_id, "max_failures": 0}
+             "run_dir": str(runner.run_dir), "run_uri": runner.run_uri, "run_fence": runner.run_fence,
+             "run_id": runner.run_id, "max_failures": 0}
     results = _tune(trainable, param_space=space, search_alg=None, options=options, n_evals=_n_evals(search[0]),
                     num_samples=1, runner=runner, name=f"{search[0].sweep}-{search[0].data.name}",
                     concurrency=concurrency)
@@ -150,7 +151,8 @@ def run_tpe(base: TrialSpec, options: HparamsOptions, *, runner: TrialRunner, co
                             mode="max", seed=options.sample_seed, points_to_evaluate=points, evaluated_rewards=rewards)
     trainable = tune.with_resources(search_trial, resources=tune_trial_resources(base))
     space = {"base": base.model_dump(mode="json"), "sweep": "search", "trial": None,
-             "run_dir": str(run_dir), "run_uri": runner.run_uri, "run_id": runner.run_id, "max_failures": 0}
+             "run_dir": str(run_dir), "run_uri": runner.run_uri, "run_fence": runner.run_fence, "run_id": runner.run_id,
+             "max_failures": 0}
     runner.progress.total += left
     results = _tune(trainable, param_space=space, search_alg=ConcurrencyLimiter(searcher, max_concurrent=concurrency),
                     options=options, n_evals=_n_evals(base), num_samples=left, runner=runner,

@@ -107,7 +107,7 @@ def search_trial(config: dict[str, Any]) -> None:
     if config.get("run_uri"):  # a bucket run: this node works in a mirror of the trial's objects (storage/sync.py)
         from ...storage import trial_mirror
 
-        with trial_mirror(config["run_uri"], trial["trial_id"]) as local:
+        with trial_mirror(config["run_uri"], trial["trial_id"], config.get("run_fence")) as local:
             result = _search_trial_in(Path(local), {**config, "run_dir": str(local), "run_uri": None})
     else:
         result = _search_trial_in(Path(config["run_dir"]), config)
