@@ -75,7 +75,7 @@ class Explainer:
         if method == "guided_backprop":  # ReLU backward passes only positive gradients (Springenberg et al. 2015)
             return GuidedBackprop(model).attribute(x, target=target)
         if method in ("smoothgrad_sq", "vargrad"):  # noise ensembles of the raw gradient (Hooker et al. 2019)
-            sd = self.smooth_noise * float(x.max() - x.min())
+            sd = self.smooth_noise * float(x.detach().max() - x.detach().min())
             return NoiseTunnel(Saliency(model)).attribute(
                 x, nt_type=method, nt_samples=self.smooth_samples, stdevs=sd, target=target, abs=False
             )
