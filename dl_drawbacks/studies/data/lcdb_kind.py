@@ -2,7 +2,7 @@
 
 Each trial reads the curves of one LCDB learner (``treatment.learner``, at most ``max_curves`` data sets) and runs
 LCDB's extrapolation protocol (Mohr, Viering, Loog & van Rijn 2022, sec. 5; ``lcdb.py``) on the driver: per curve
-and cut (10 / 30 / 50% of the largest n) one row per measured quantity (the chosen family's, POW4's and MMF4's
+and cut (``treatment.cuts``, default 10 / 30 / 50% of the largest n) one row per measured quantity (the chosen family's, POW4's and MMF4's
 absolute error at the largest anchor; held-out anchors covered by the 95% band). The analysis rebuilds the per-cut
 summaries from those rows alone (BCa over curves, ``statistics.bootstrap_interval``) and adds the paired change of
 the chosen family's error from the first cut to the last (does seeing more of the curve help?).
@@ -32,6 +32,7 @@ class LcdbTreatment(BaseModel):
     learner: str = Field(description="the LCDB learner whose curves this trial fits (e.g. SVC_linear)")
     max_curves: int = Field(40, ge=1, description="at most this many of its curves (data sets in LCDB's order)")
     n_bootstrap: int = Field(100, ge=10, description="bootstrap replicates of each fit's 95% band")
+    cuts: tuple[float, ...] = Field(CUTS, min_length=1, description="shares of the largest n whose anchors are fitted")
     path: str | None = Field(None, description="an LCDB accuracy CSV; default: the installed lcdb package's")
 
 
@@ -56,7 +57,7 @@ def lcdb_rows(trial: Any, run_id: str) -> pl.DataFrame:
     rows.add("curves", len(curves), "count", provenance="LCDB 1.0")
     for (oid, learner), curve in curves.items():
         group = f"{oid}/{learner}"
-        for cut in CUTS:
+        for cut in t.cuts:
             r = extrapolate(curve, cut, n_bootstrap=t.n_bootstrap)
             step = round(cut * 100)
             if not r["available"]:
