@@ -22,6 +22,11 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "reproductions"
 # what `dl-drawbacks run studies/reproductions/<spec>.yaml` reported: claim -> (verdict, our estimate)
 RECORDED: dict[str, dict[str, tuple[str, float]]] = {
+    "adebayo2018-sanity": {  # commit cb9a6d5
+        "gradient: independent − randomised similarity": ("reproduced", 0.141),
+        "integrated gradients: independent − randomised similarity": ("reproduced", 0.053),
+        "Guided Backprop: independent − randomised similarity": ("inconclusive", 0.097),
+    },
     "hooker2019-roar": {  # commit 2de65eb: the removal masks alone predict the digit, so every claim is refused
         "gradient: ROAR gain over random": ("control failed", -0.135),
         "integrated gradients: ROAR gain over random": ("control failed", -0.044),
