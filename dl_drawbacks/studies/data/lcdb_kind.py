@@ -3,9 +3,9 @@
 Each trial reads the curves of one LCDB learner (``treatment.learner``, at most ``max_curves`` data sets) and runs
 LCDB's extrapolation protocol (Mohr, Viering, Loog & van Rijn 2022, sec. 5; ``lcdb.py``) on the driver: per curve
 and cut (``treatment.cuts``, default 10 / 30 / 50% of the largest n) one row per measured quantity (the chosen
-family's, POW4's and MMF4's absolute error at the largest anchor; held-out anchors covered by the 95% band). The analysis rebuilds the per-cut
-summaries from those rows alone (BCa over curves, ``statistics.bootstrap_interval``) and adds the paired change of
-the chosen family's error from the first cut to the last (does seeing more of the curve help?).
+family's, POW4's and MMF4's absolute error at the largest anchor; held-out anchors covered by the 95% band). The
+analysis rebuilds the per-cut summaries from those rows alone (BCa over curves, ``statistics.bootstrap_interval``)
+and adds the paired change of the chosen family's error from the first cut to the last (does more of the curve help?).
 """
 
 from __future__ import annotations
