@@ -76,7 +76,8 @@ def lcdb_rows(trial: Any, run_id: str) -> pl.DataFrame:
 def results_from_rows(rows: pl.DataFrame) -> dict[int, dict[str, dict[str, Any]]]:
     """cut (percent) -> curve -> the result dict ``extrapolate`` returned, rebuilt from the rows."""
     out: dict[int, dict[str, dict[str, Any]]] = {}
-    for (group, step), part in rows.filter(pl.col("step").is_not_null()).group_by("group", "step"):
+    measured = rows.filter(pl.col("step").is_not_null()).sort("step", "group")  # curves in one order: same intervals
+    for (group, step), part in measured.group_by("group", "step", maintain_order=True):
         values = dict(zip(part["metric"].to_list(), part["value"].to_list()))
         notes = dict(zip(part["metric"].to_list(), part["provenance"].to_list()))
         if "not_judged" in values:
