@@ -78,6 +78,22 @@ def lookup(findings: Mapping[str, Any], path: Sequence[str | int]) -> tuple[Any,
     return node, None
 
 
+def findings_read(findings: Mapping[str, Any], spec: ReproductionSpec) -> dict[str, Any]:
+    """The part of ``findings`` a reproduction reads: the node at every claim's and control's path, under the keys
+    that lead to it (list indexes become string keys, so the result is plain JSON; judge it with the paths'
+    indexes written as strings)."""
+    out: dict[str, Any] = {}
+    for path in [c.finding for c in spec.claims] + [c.finding for c in spec.controls]:
+        node, missing = lookup(findings, path)
+        if missing:
+            continue
+        here = out
+        for key in path[:-1]:
+            here = here.setdefault(str(key), {})
+        here[str(path[-1])] = node
+    return out
+
+
 def ours_of(findings: Mapping[str, Any], path: Sequence[str | int], *, complement: bool = False) -> Ours:
     """Our value at ``path``: an interval dict (estimate, low, high) or a number; 1 − it when ``complement``
     (the ends swap)."""

@@ -29,10 +29,14 @@ from ..base import StudyKind, default_splits
 from .analysis import analyze_rows
 from .planted import first_linear
 
-Method = Literal["saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"]
+Method = Literal[
+    "saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap", "guided_backprop",
+    "smoothgrad_sq", "vargrad",
+]
 Baseline = Literal["zero", "blur", "train_sample"]
 Imputation = Literal["mean", "linear"]
-RoarMethod = Literal["random", "saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap"]
+RoarMethod = Literal["random", "saliency", "integrated_gradients", "input_x_gradient", "occlusion", "gradient_shap",
+                     "guided_backprop", "smoothgrad_sq", "vargrad"]
 
 
 class InterpretabilityTreatment(BaseModel):

@@ -173,3 +173,25 @@ def test_infidelity_is_zero_for_the_attribution_its_perturbation_makes_exact(dat
     for exact, other, kind in ((w, contribution, "noise"), (contribution, w, "removal")):
         assert infidelity_per_sample(model, data, target, exact, perturbation=kind).mean() < 1e-8
         assert infidelity_per_sample(model, data, target, other, perturbation=kind).mean() > 1e-4
+
+
+def test_noise_ensembles_and_guided_backprop_have_their_known_values(data):
+    """Linear model: the gradient is w everywhere, so SmoothGrad-squared = w², VarGrad = 0 and Guided Backprop = w;
+    one ReLU layer f = v·relu(Wx): Guided Backprop = Wᵀ(mask ⊙ max(v, 0)), the gradient Wᵀ(mask ⊙ v)."""
+    model, target = linear_model(), np.ones(len(data), np.int64)
+    w = np.broadcast_to(model.weight[1].detach().numpy(), data.shape)
+    e = Explainer(batch=16, smooth_samples=8, smooth_noise=0.15)
+    np.testing.assert_allclose(e.attribute(model, data, target, "smoothgrad_sq"), w**2, rtol=1e-5)
+    np.testing.assert_allclose(e.attribute(model, data, target, "vargrad"), 0.0, atol=1e-10)
+    np.testing.assert_allclose(e.attribute(model, data, target, "guided_backprop"), w, rtol=1e-6)
+    torch.manual_seed(0)
+    relu_net = nn.Sequential(nn.Linear(12, 6), nn.ReLU(), nn.Linear(6, 2))
+    W, v = relu_net[0].weight.detach().numpy(), relu_net[2].weight[1].detach().numpy()
+    mask = (data @ W.T + relu_net[0].bias.detach().numpy()) > 0
+    guided = e.attribute(relu_net, data, target, "guided_backprop")
+    np.testing.assert_allclose(guided, (mask * np.maximum(v, 0)) @ W, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(guided, (mask * v) @ W)  # v has negative entries: it is not the plain gradient
+    assert (e.attribute(relu_net, data, target, "vargrad") > 0).any()  # noise crosses ReLU kinks: the gradient varies
+    quiet = Explainer(batch=16, smooth_samples=4, smooth_noise=0.0)
+    np.testing.assert_allclose(quiet.attribute(relu_net, data, target, "smoothgrad_sq"), ((mask * v) @ W) ** 2,
+                               rtol=1e-5, atol=1e-7)
