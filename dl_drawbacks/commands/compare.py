@@ -47,9 +47,8 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> tuple[float | None, floa
 
 def compare_lines(run_a: Path, run_b: Path) -> list[str]:
     from ..report.card import read_run
-    from ..studies.base import get_kind
 
-    (suite_a, found_a), (suite_b, found_b) = read_run(run_a), read_run(run_b)
+    (suite_a, found_a, heads_a), (suite_b, found_b, heads_b) = read_run(run_a), read_run(run_b)
     docs_a, docs_b = _study_docs(suite_a), _study_docs(suite_b)
     lines = [f"A: {run_a} ({suite_a.name} v{suite_a.version})   B: {run_b} ({suite_b.name} v{suite_b.version})",
              "intervals of B − A are unpaired: from the two 95% intervals, as independent normal estimates"]
@@ -63,9 +62,9 @@ def compare_lines(run_a: Path, run_b: Path) -> list[str]:
         if changed:
             lines.append(f"{kind}: not compared: the study's spec differs at {changed}")
             continue
-        heads_b = {h["finding"]: h for h in get_kind(kind).headlines(usable[1])}
-        for h in get_kind(kind).headlines(usable[0]):
-            other = heads_b.get(h["finding"])
+        by_finding = {h["finding"]: h for h in heads_b.get(kind, [])}  # as each run's analysis stored them
+        for h in heads_a.get(kind, []):
+            other = by_finding.get(h["finding"])
             if other is None:
                 continue
             d, low, high = difference(h, other)

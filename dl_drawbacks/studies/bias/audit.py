@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...headline import Headline
 from ...registry import STUDIES
 from ...rows import RowBuffer
 from ...storage.files import json_safe
@@ -160,7 +161,7 @@ class BiasAuditStudy(BiasStudy):
 
         return audit_markdown(findings) + "\n\n" + bias_markdown(findings, figures, group_table=False)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import audit_headlines
 
         from .report import bias_headlines

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...headline import Headline
 from ...registry import STUDIES
 from ..base import StudyKind
 from . import analysis
@@ -84,7 +85,7 @@ class ComputeStudy(StudyKind):
 
         return compute_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import headline_rows
 
         return headline_rows(findings)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 from .convergence import improves
+from ...headline import Headline
 from ...registry import STUDIES
 from ..base import StudyKind, holdout_splits
 from .options import DataOptions, DataTreatment
@@ -122,7 +123,7 @@ class DataStudy(StudyKind):
 
         return data_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import data_headlines
 
         return data_headlines(findings)

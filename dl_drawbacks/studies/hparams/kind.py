@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ...headline import Headline
 from ...errors import SpecError
 from ...registry import STUDIES
 from .options import MIN_VARIANCE_CONFIGS, HparamsOptions
@@ -203,7 +204,7 @@ class HparamsStudy(StudyKind):
 
         return hparams_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import hparams_headlines
 
         return hparams_headlines(findings)

@@ -19,6 +19,7 @@ from dl_drawbacks.studies.bias.verdicts import equivalence, verdict
 from dl_drawbacks.train.batches import micro_batch_weights, micro_batches
 from dl_drawbacks.train.context import Split
 from dl_drawbacks.train.evaluate import classification_loss, weighted_classification_loss
+from dl_drawbacks.headline import as_dicts
 
 N = 2000
 TEST_RNG = np.random.default_rng(7)
@@ -227,7 +228,7 @@ def test_figures_report_and_headlines_survive_full_and_degenerate_findings(findi
     for f in (json_safe(findings), json_safe(BiasAnalysis().fit(frame_from_records([])).findings_)):
         figs = make_figures(f, tmp_path)
         text = bias_markdown({"question": "q", **f}, figs)
-        rows = bias_headlines(f)
+        rows = as_dicts(bias_headlines(f))
         assert isinstance(text, str) and all("finding" in r for r in rows)
     assert len(make_figures(json_safe(findings), tmp_path)) == 4
     assert "collapsed" in bias_markdown({"question": "q", **json_safe(findings)}, [])
