@@ -185,7 +185,7 @@ def deepspeed_worker(a: argparse.Namespace) -> dict:
 
     (trial,) = plan(parse_spec(spec_doc(a)))
     with _SyncCounter(torch.device(a.device)) as counter:
-        rows = frame_from_records([run_worker(trial.model_dump(mode="json"), "bench")])
+        rows = frame_from_records([run_worker(trial, "bench")])
     syncs = counter.syncs
     return _from_rows("framework DeepSpeed ZeRO-2 worker (no Ray)", rows, a,
                       syncs_per_trial_step=None if syncs is None else syncs / a.steps,

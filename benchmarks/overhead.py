@@ -76,7 +76,7 @@ def trial_of(steps: int, size: str):
 
 
 def framework_loop(steps: int, size: str) -> list[float]:
-    records = run_worker(trial_of(steps, size).model_dump(mode="json"), "bench")
+    records = run_worker(trial_of(steps, size), "bench")
     return [v for m, v in zip(records["metric"], records["value"]) if m == "step_time"]
 
 

@@ -78,7 +78,7 @@ def sample():
         peak.append(rss_anon_bytes())
 base = rss_anon_bytes()
 threading.Thread(target=sample, daemon=True).start()
-rows = run_worker(trial.model_dump(mode="json"), "bench")
+rows = run_worker(trial, "bench")
 done.set()
 steps = [v for m, v in zip(rows["metric"], rows["value"]) if m == "steps"]
 print("RESULT", json.dumps({"growth_mb": (max(peak) - base) / 2**20, "steps": steps[0]}))

@@ -12,6 +12,7 @@ from dl_drawbacks.errors import SpecError
 from dl_drawbacks.rows import RowBuffer, frame_from_records
 from dl_drawbacks.plan import checked_spec
 from dl_drawbacks.spec.load import load_spec
+from dl_drawbacks.spec.models import TrialSpec
 from dl_drawbacks.studies.interpretability.analysis import analyze_rows
 from dl_drawbacks.studies.interpretability.figures import roar_curves
 from dl_drawbacks.studies.interpretability.kind import InterpretabilityOptions
@@ -60,7 +61,7 @@ def test_a_roar_trial_degrades_its_data_retrains_and_records_its_points():
         trial = trials[0].model_dump(mode="json")
         trial["treatment"] |= {"roar_method": method, "roar_imputation": imputation}
         trial["trainer"]["budget"] = {"steps": 10, "eval_every": 10}
-        frames[method] = frame_from_records([run_worker(trial, "r")])
+        frames[method] = frame_from_records([run_worker(TrialSpec.model_validate(trial), "r")])
     for method, f in frames.items():
         value = lambda m: f.filter(pl.col("metric") == m)["value"]  # noqa: E731
         assert value("roar_fraction").to_list() == [0.5] and value("roar_features_removed").to_list() == [32]
