@@ -63,10 +63,10 @@ def audit_rows(trial, run_id: str) -> pl.DataFrame:
 
 
 def _decile_rate(decile: int, group: str, groups: dict[str, np.ndarray]):
-    from .sample_stats import _split
+    from .sample_stats import split_sample
 
     def stat(s: np.ndarray) -> float:
-        cell, y, _, score = _split(s)
+        cell, y, _, score = split_sample(s)
         m = groups[group][cell] & (np.rint(10.5 - 10 * score).astype(int) == decile)
         return float(1 - y[m].mean()) if m.any() else float("nan")
 

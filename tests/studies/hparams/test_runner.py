@@ -9,22 +9,33 @@ from types import SimpleNamespace
 import polars as pl
 import torch
 
+from dl_drawbacks.launch import KEY, Launch
 from dl_drawbacks.plan import plan_suite
 from dl_drawbacks.rows import RowBuffer
 from dl_drawbacks.spec.load import parse_spec
-from dl_drawbacks.storage.run_folder import LocalRunFolder
 from dl_drawbacks.studies.hparams import runner, worker
+from dl_drawbacks.tune_runner import TrialRunner
 
 
-def test_each_data_set_has_its_own_scheduler(monkeypatch, tmp_path, study_spec):
+def test_each_data_set_has_its_own_scheduler_on_the_shared_tune_machinery(monkeypatch, tmp_path, study_spec):
+    """The searches go through ``TrialRunner.tune`` (one Tuner builder) with their hooks set: one ASHA scheduler and
+    one experiment per data set, the search trainable, and the search's way of naming a task's trial."""
+    from ray.tune.schedulers import ASHAScheduler
+
     planned = plan_suite(parse_spec(study_spec(n_trials=6)), source="synthetic")[0]
     tuned: list[set] = []
-    monkeypatch.setattr(runner, "_tune", lambda trainable, *, param_space, **kw: tuned.append(
-        {(t["sweep"], t["data"]["name"]) for t in param_space["trial"]["grid_search"]}) or [])
+
+    def fake_tune(self, trainable, param_space, *, name, scheduler, trials_of, **kw):
+        launches = [Launch.model_validate_json(s) for s in param_space[KEY]["grid_search"]]
+        assert isinstance(scheduler, ASHAScheduler) and trials_of is worker.search_trials
+        assert name == f"{launches[0].trial.sweep}-{launches[0].trial.data.name}"
+        tuned.append({(launch.trial.sweep, launch.trial.data.name) for launch in launches})
+        return []
+
     ran: list[list] = []
-    fake = SimpleNamespace(run_dir=tmp_path, run_id="r", progress=SimpleNamespace(line=print, total=0), max_concurrent=2,
-                           run=lambda trials, max_concurrent=None: ran.append(trials), run_uri=None, staged=None,
-                           folder=LocalRunFolder(tmp_path))
+    monkeypatch.setattr(TrialRunner, "tune", fake_tune)
+    monkeypatch.setattr(TrialRunner, "run", lambda self, trials, max_concurrent=None: ran.append(trials))
+    fake = TrialRunner(run_dir=tmp_path, run_id="r", progress=SimpleNamespace(line=print, total=0), max_concurrent=2)
     base = next(t for t in planned.trials if t.sweep == "search")
     runner.run_study(planned.spec, planned.options, planned.trials, base=base, runner=fake)
     assert tuned == [{("search", "digits")}, {("transfer", "german")}]
