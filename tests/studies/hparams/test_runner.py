@@ -66,3 +66,27 @@ def test_snapshot_energy_uses_the_training_window_meters(study_spec):
     assert energy.height == 1 and energy["provenance"][0] in ("estimate", "rapl") and energy["value"][0] > 0
     assert 0 < window < wall - 0.25
     assert rows.filter(pl.col("metric") == "stopped_early").height == 1
+
+
+def test_the_validation_hold_out_is_the_shared_stratified_one_and_fixed_across_seeds(study_spec):
+    """Each class keeps its share of the training split in validation (``data.base.stratified_indices``, as every
+    study's hold-out), validation and training are disjoint, and the hold-out does not move with the trial's seed."""
+    import numpy as np
+
+    from dl_drawbacks.studies.base import get_kind
+    from dl_drawbacks.train.context import TrialContext
+
+    kind = get_kind("hparams")
+    trials = [t for t in plan_suite(parse_spec(study_spec()), source="s")[0].trials if t.data.name == "digits"]
+    vals = []
+    for trial in trials[:1] + [t for t in trials if t.seed != trials[0].seed][:1]:
+        ctx = TrialContext(trial=trial, run_id="r", rank=0, local_rank=0, world_size=1, device=torch.device("cpu"),
+                           treatment=kind.Treatment.model_validate(trial.treatment),
+                           rows=RowBuffer(trial.study, "r", trial.trial_id, trial.seed, trial.factors))
+        kind.prepare_data(ctx)
+        train, val = np.asarray(ctx.splits["train"].y), np.asarray(ctx.splits["val"].y)
+        whole = np.concatenate([train, val])
+        expected = np.bincount(whole) * len(val) / len(whole)
+        assert np.all(np.abs(np.bincount(val, minlength=len(expected)) - expected) <= 1)  # stratified
+        vals.append(np.sort(np.asarray(ctx.splits["val"].x).sum(axis=1)))
+    assert len(vals) == 2 and np.array_equal(vals[0], vals[1])  # the same rows held out for both seeds
