@@ -1,8 +1,8 @@
 """What crosses the Ray Tune boundary for one task: its planned trials, the run folder's address and how to run them.
 
-The driver builds a ``Launch`` per Tune task and serialises it once (``to_config``/``grid``: one JSON string under one
-key of the task's config); the task parses it once (``of_task``) and hands typed objects on: ``TrialSpec`` to the worker,
-``address`` to the storage helpers. A multi-worker trial's TorchTrainer workers get the one-trial ``Launch``
+The driver builds a ``Launch`` per Tune task and serialises it once (``to_config``/``grid``: one JSON string under
+one key of the task's config); the task parses it once (``of_task``) and hands typed objects on: ``TrialSpec`` to
+the worker, ``address`` to the storage helpers. A multi-worker trial's TorchTrainer workers get the one-trial ``Launch``
 (``alone``) the same way. Nothing on either side reads a trial or a path out of the Tune config by key; a search
 trial's config holds, besides its launch, only what Tune's searcher sampled (``hp``, read by the hparams worker).
 Placement travels with each trial: ``TrialSpec.trainer`` (workers, CPUs and GPUs per worker, placement strategy)

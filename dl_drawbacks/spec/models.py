@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from ..tracking.settings import TrackingSettings
+from .tracking import TrackingSettings
 from .reproduction import ReproductionSpec
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seed range

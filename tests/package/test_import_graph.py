@@ -165,3 +165,11 @@ def test_no_module_imports_a_private_name_of_another():
     found = [line for name, path in sorted(modules.items())
              for line in private_imports(ast.parse(path.read_text()), name, path.name == "__init__.py", set(modules))]
     assert found == []
+
+
+def test_the_spec_layer_imports_no_tracking_module():
+    """W&B settings are a spec model (``spec.tracking``); the tracking package reads them, never the reverse."""
+    graph = import_graph()
+    for module, targets in graph.items():
+        if module.startswith(f"{PACKAGE}.spec"):
+            assert not {t for t in targets if t.startswith(f"{PACKAGE}.tracking")}, module
