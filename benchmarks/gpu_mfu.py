@@ -57,7 +57,7 @@ def spec_doc(a: argparse.Namespace) -> dict:
         "model": {"family": "gpt", "size": a.size},
         "trainer": {"use_gpu": gpu, "engine": "deepspeed", "cpus_per_worker": 4 if gpu else 1,
                     "optimizer": {"lr": 6e-4, "weight_decay": 0.1},
-                    "deepspeed": {"zero_stage": 2, "precision": a.precision, "micro_batch": a.batch, "compile": gpu},
+                    "precision": a.precision, "micro_batch": a.batch, "compile": gpu, "deepspeed": {"zero_stage": 2},
                     "budget": {"steps": a.steps, "eval_every": a.steps, "warmup_steps": WARMUP}}}]}
 
 

@@ -65,7 +65,7 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     analytic = family.train_flops_per_sample(params, shape)
     counted = None
     if ctx.is_chief or analytic is None:  # a family without a formula is timed with the counted figure
-        x, y = _flop_sample(ctx, shape, ctx.trial.trainer.deepspeed.micro_batch)
+        x, y = _flop_sample(ctx, shape, ctx.trial.trainer.micro_batch)
         counted = cached_train_flops(family, params, shape, x, y) / len(y)
     per_sample, provenance = (analytic, "analytic") if analytic is not None else (counted, COUNTED_ON)
     instruments_args.update(train_flops_per_sample=per_sample, flops_provenance=provenance,

@@ -54,7 +54,7 @@ class DataStudy(StudyKind):
             ds = t.trainer.deepspeed
             if t.data.n_train is None:
                 raise ValueError(f"sweeps[{t.sweep}]: every data trial needs data.n_train (its anchor)")
-            per_epoch = steps_per_epoch(t.data.n_train, ds.micro_batch, ds.grad_accum, t.trainer.workers)
+            per_epoch = steps_per_epoch(t.data.n_train, t.trainer.micro_batch, ds.grad_accum, t.trainer.workers)
             steps = steps_for(per_epoch, epochs=tr.epochs, min_steps=tr.min_steps)
             budget = BudgetSpec(steps=steps, eval_every=max(1, steps // tr.evaluations))
             out.append(t.model_copy(update={"trainer": t.trainer.model_copy(update={"budget": budget})}))
