@@ -44,11 +44,15 @@ class ModelSpec(Strict):
 MOVED_TO_TRAINER = ("micro_batch", "precision", "compile")
 
 
+_WARNED: dict = {}  # warnings' registry of the moved-key lines: each is printed once per process
+
+
 def moved_key_warning(old: str, new: str) -> None:
+    """One line on stderr (``dl-drawbacks:0: FutureWarning: …``), once per key, however many trials carry it."""
     import warnings
 
-    warnings.warn(f"{old} is now {new} (it drives the plain engine too); the old key is read until the next "
-                  f"version: rename it", FutureWarning, stacklevel=3)
+    warnings.warn_explicit(f"{old} is now {new} (it drives the plain engine too); the old key is read until the next "
+                           f"version: rename it", FutureWarning, filename="dl-drawbacks", lineno=0, registry=_WARNED)
 
 
 def current_path(path: str) -> str:
