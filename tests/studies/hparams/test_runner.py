@@ -90,3 +90,17 @@ def test_the_validation_hold_out_is_the_shared_stratified_one_and_fixed_across_s
         assert np.all(np.abs(np.bincount(val, minlength=len(expected)) - expected) <= 1)  # stratified
         vals.append(np.sort(np.asarray(ctx.splits["val"].x).sum(axis=1)))
     assert len(vals) == 2 and np.array_equal(vals[0], vals[1])  # the same rows held out for both seeds
+
+
+def test_a_tpe_task_builds_its_trial_from_its_launch_and_the_sampled_configuration(study_spec, tmp_path):
+    """TPE's Tune config: the base trial's launch (role ``search``) plus the searcher's ``hp``; the worker and the
+    driver's callbacks build the same trial from it, with the sampled values, its own id and the base's address."""
+    base = next(t for t in plan_suite(parse_spec(study_spec()), source="s")[0].trials if t.sweep == "search")
+    fake = TrialRunner(run_dir=tmp_path, run_id="r", progress=SimpleNamespace(line=print, total=0))
+    config = {**fake.launch([base.model_copy(update={"sweep": "search"})], train_checkpoints=False).to_config(),
+              "hp": {"lr": 0.0123, "dropout": 0.1, "optimizer": "sgd"}}
+    launch, trial = worker.planned_trial(config)
+    assert (trial.trainer.optimizer.lr, trial.trainer.optimizer.name, trial.sweep) == (0.0123, "sgd", "search")
+    assert trial.treatment["tune_reports"] and trial.trial_id != base.trial_id and launch.trials == [trial]
+    assert launch.address == str(tmp_path) and launch.checkpoint_every == 0 and launch.fault is None
+    assert worker.search_trials(SimpleNamespace(config=config)) == [trial]
