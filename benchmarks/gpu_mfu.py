@@ -57,7 +57,7 @@ def spec_doc(a: argparse.Namespace) -> dict:
         "model": {"family": "gpt", "size": a.size},
         "trainer": {"use_gpu": gpu, "engine": "deepspeed", "cpus_per_worker": 4 if gpu else 1,
                     "optimizer": {"lr": 6e-4, "weight_decay": 0.1},
-                    "deepspeed": {"zero_stage": 2, "precision": a.precision, "micro_batch": a.batch, "compile": gpu},
+                    "precision": a.precision, "micro_batch": a.batch, "compile": gpu, "deepspeed": {"zero_stage": 2},
                     "budget": {"steps": a.steps, "eval_every": a.steps, "warmup_steps": WARMUP}}}]}
 
 
@@ -185,7 +185,7 @@ def deepspeed_worker(a: argparse.Namespace) -> dict:
 
     (trial,) = plan(parse_spec(spec_doc(a)))
     with _SyncCounter(torch.device(a.device)) as counter:
-        rows = frame_from_records([run_worker(trial.model_dump(mode="json"), "bench")])
+        rows = frame_from_records([run_worker(trial, "bench")])
     syncs = counter.syncs
     return _from_rows("framework DeepSpeed ZeRO-2 worker (no Ray)", rows, a,
                       syncs_per_trial_step=None if syncs is None else syncs / a.steps,

@@ -38,7 +38,7 @@ from dl_drawbacks.train.worker import run_worker
 def spec_doc(steps: int, size: str) -> dict:
     return {"name": "overhead", "version": 1, "tracking": {"mode": "disabled"}, "studies": [{
         "kind": "compute", "data": {"name": "digits"}, "model": {"family": "mlp", "size": size},
-        "trainer": {"deepspeed": {"micro_batch": 64}, "budget": {"steps": steps, "eval_every": steps, "warmup_steps": 20}}}]}
+        "trainer": {"micro_batch": 64, "budget": {"steps": steps, "eval_every": steps, "warmup_steps": 20}}}]}
 
 
 def bare_loop(steps: int, size: str, seed: int = 0) -> list[float]:
@@ -76,7 +76,7 @@ def trial_of(steps: int, size: str):
 
 
 def framework_loop(steps: int, size: str) -> list[float]:
-    records = run_worker(trial_of(steps, size).model_dump(mode="json"), "bench")
+    records = run_worker(trial_of(steps, size), "bench")
     return [v for m, v in zip(records["metric"], records["value"]) if m == "step_time"]
 
 

@@ -37,7 +37,7 @@ studies:
     data: {{name: image_folder, options: {{path: "{path}"}}}}
     model: {{family: mlp, size: xs}}
     trainer:
-      deepspeed: {{micro_batch: 32}}
+      micro_batch: 32
       budget: {{steps: 10, eval_every: 10, warmup_steps: 1}}
 """
 
@@ -50,7 +50,7 @@ studies:
     data: {{name: token_shards, options: {{path: "{path}", vocab_size: 256, seq_len: 64, test_windows: 64}}}}
     model: {{family: gpt, size: nano}}
     trainer:
-      deepspeed: {{micro_batch: 16}}
+      micro_batch: 16
       budget: {{steps: 40, eval_every: 40, warmup_steps: 1}}
 """
 
@@ -78,7 +78,7 @@ def sample():
         peak.append(rss_anon_bytes())
 base = rss_anon_bytes()
 threading.Thread(target=sample, daemon=True).start()
-rows = run_worker(trial.model_dump(mode="json"), "bench")
+rows = run_worker(trial, "bench")
 done.set()
 steps = [v for m, v in zip(rows["metric"], rows["value"]) if m == "steps"]
 print("RESULT", json.dumps({"growth_mb": (max(peak) - base) / 2**20, "steps": steps[0]}))

@@ -38,7 +38,7 @@ def spec(trials: int, epochs: int, size: str, slots: int, tracking: str) -> dict
     return {"name": "sweep-bench", "version": 1, "tracking": {"mode": tracking}, "studies": [{
         "kind": "overfitting", "data": {"name": "digits"}, "model": {"family": "mlp", "size": size},
         "execution": {"max_concurrent_trials": slots},
-        "trainer": {"deepspeed": {"micro_batch": 64}, "budget": {"epochs": epochs}},
+        "trainer": {"micro_batch": 64, "budget": {"epochs": epochs}},
         "seeds": list(range(trials))}]}
 
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from .aggregate import Admit, RunRows
 from .errors import RunFolderError
+from .headline import Headline, as_dicts
 from .report.card import build_card
 from .report.document import write_report
 from .report.terminal import print_summary
@@ -45,8 +46,9 @@ def plan_admits(studies: list[PlannedStudy]) -> Admit:
 
 def _analyze_study(
     study: PlannedStudy, rows: pl.DataFrame, run_dir: Path, measure: Any
-) -> tuple[dict, list[Path], str, list]:
-    """(findings, figures, report section, headlines) of one study; raises whatever its code raises."""
+) -> tuple[dict, list[Path], str, list[Headline]]:
+    """(findings, figures, report section, headlines) of one study; raises whatever its code raises. The only
+    call of the kind's ``headlines`` hook: everything after reads them from the run folder or from here."""
     kind = study.kind
     found = kind.analyze(rows, study.options, measure=measure)
     figs = kind.figures(rows, found, LocalRunFolder(run_dir).folder(FIGURES))
@@ -78,7 +80,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     outcomes = run_rows.outcomes()
     findings: dict[str, Any] = {}
     sections: dict[str, str] = {}
-    headlines: dict[str, list] = {}
+    headlines: dict[str, list[Headline]] = {}
     figures_all: dict[str, list[Path]] = {}
     folder.clear(ANALYSIS_ERRORS, "*.txt")
     for study in studies:
@@ -95,6 +97,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
         except Exception as exc:  # one study's failure is reported in its section, never the run's end
             findings[name], sections[name] = _failed_study(study, run_dir, exc)
     folder.write_findings(findings)
+    folder.write_headlines(headlines)
     if suite.reproduces is not None:  # the verdicts open the report: they are what a reproduction run is for
         from .reproduce.section import SECTION, record
 
@@ -105,7 +108,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
         title=f"dl_drawbacks — {suite.name}",
         description=suite.description,
         sections=sections,
-        headlines=headlines,
+        headlines={kind: as_dicts(items) for kind, items in headlines.items()},
         outcomes=outcomes,
         env=env,
         questions={name: found["question"] for name, found in findings.items() if "question" in found},
@@ -136,9 +139,11 @@ def wandb_report(run_dir: str | Path, *, publish: bool) -> list:
 
     run_dir = Path(run_dir).resolve()
     suite, _ = _read_run(run_dir)
-    findings = LocalRunFolder(run_dir).findings()
+    folder = LocalRunFolder(run_dir)
+    findings = folder.findings()
     if findings is None:
         raise RunFolderError(f"{run_dir}: not analysed yet; run `dl-drawbacks analyze {run_dir}` first")
+    headlines = folder.headlines()
     online = False
     if publish:
         mode, why = decide_mode(suite.tracking.model_copy(update={"mode": "auto"}))
@@ -148,12 +153,11 @@ def wandb_report(run_dir: str | Path, *, publish: bool) -> list:
                 f"wandb-report: not published ({why}); report specs written to {run_dir / WANDB_REPORTS}",
                 file=sys.stderr,
             )
-    return write_study_reports(
-        run_dir, suite, findings, group=run_group(run_dir, suite), publish=online
-    )
+    return write_study_reports(run_dir, suite, findings, headlines, group=run_group(run_dir, suite), publish=online)
 
 
-def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]], headlines: dict) -> None:
+def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]],
+             headlines: dict[str, list[Headline]]) -> None:
     """Trial runs the trials could not log themselves (stopped, died, failed), one summary run per study
     and each study's W&B Report spec (saved online when this run is online); never fails the study."""
     from .tracking.run_setup import run_mode
@@ -178,10 +182,12 @@ def _publish(suite, run_dir: Path, findings: dict, figures: dict[str, list[Path]
             group=group,
             kind=kind,
             findings=found,
+            headlines=headlines.get(kind, []),
             figures=figures.get(kind, []),
             config={"suite": suite.name, "spec": studies.get(kind, {})},
         )
-    write_study_reports(run_dir, suite, findings, group=group, publish=run_mode(run_dir, suite.tracking) == "online")
+    write_study_reports(run_dir, suite, findings, headlines, group=group,
+                        publish=run_mode(run_dir, suite.tracking) == "online")
 
 
 def _wandb_line(run_dir: Path, suite) -> str | None:

@@ -5,14 +5,16 @@ a difference from a null value (0 for a gain or a gap, 1 for a ratio), the inter
 a verdict headline is resolved when its verdict is. Otherwise it says "not resolved: <reason>" and prints
 no number. Its label (measured, interpolated, extrapolated, fitted, estimate) is earned by the data: the
 study passes the label its analysis found (e.g. a target no anchor reaches is never "interpolated").
-Every study builds its headlines with ``from_interval``, ``from_verdict`` or ``not_measurable``; report,
-card and W&B render ``Headline.to_dict()`` alike (the dict keeps the summary-table keys: finding, value,
-interval, unit, over, provenance, reason).
+Every study builds its headlines with ``from_interval``, ``from_verdict`` or ``not_measurable``. The analysis
+pass calls each study's ``headlines`` hook once and the run folder keeps them (``RunFolder.write_headlines``,
+one ``record()`` each); report, card, compare and W&B read them back (``from_record``) and render
+``Headline.to_dict()`` alike (the dict keeps the summary-table keys: finding, value, interval, unit, over,
+provenance, reason). No consumer calls a study kind for its headlines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 LABELS = ("measured", "interpolated", "extrapolated", "fitted", "estimate")
@@ -44,6 +46,18 @@ class Headline:
         """'not resolved: <reason>' (or the reason itself when it already says 'not measurable' / 'not resolved')."""
         reason = self.reason or ""
         return reason if reason.startswith(("not measurable", "not resolved")) else f"not resolved: {reason}"
+
+    def record(self) -> dict[str, Any]:
+        """Every field, as the run folder stores it (``from_record`` reads it back)."""
+        out = asdict(self)
+        out["interval"] = list(self.interval) if self.interval is not None else None
+        return out
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "Headline":
+        """The headline ``record()`` stored (an unknown or missing field raises TypeError)."""
+        interval = record.get("interval")
+        return cls(**{**record, "interval": tuple(interval) if interval is not None else None})
 
     def to_dict(self) -> dict[str, Any]:
         shown = self.resolved

@@ -23,7 +23,7 @@ from .models.base import check_modality, resolve_params
 from .plugins import load_plugins
 from .registry import DATASETS, MODELS, STUDIES
 from .spec.messages import validation_message
-from .spec.models import StudySpec, SuiteSpec, TrialSpec
+from .spec.models import StudySpec, SuiteSpec, TrialSpec, current_path, id_layout
 from .studies.base import StudyKind, get_kind
 
 SETTING_ROOTS = ("data", "model", "trainer", "treatment")
@@ -31,7 +31,7 @@ SETTING_ROOTS = ("data", "model", "trainer", "treatment")
 
 def set_path(doc: dict[str, Any], path: str, value: Any, *, where: str) -> None:
     """Set the setting at dotted ``path`` (``trainer.optimizer.lr``) in ``doc``; a bad path names ``where``."""
-    parts = path.split(".")
+    parts = current_path(path).split(".")
     if parts[0] not in SETTING_ROOTS:
         raise SpecError(f"{where}: axis {path!r} must start with one of {', '.join(SETTING_ROOTS)}")
     node = doc
@@ -120,7 +120,8 @@ def expand_study(
 
 
 def trial_id(kind: str, settings: dict[str, Any], seed: int) -> str:
-    digest = hashlib.sha256(json.dumps([kind, settings, seed], sort_keys=True, default=str).encode()).hexdigest()
+    doc = json.dumps([kind, id_layout(settings), seed], sort_keys=True, default=str)
+    digest = hashlib.sha256(doc.encode()).hexdigest()
     return f"{kind}-{digest[:10]}"
 
 
@@ -242,7 +243,7 @@ def describe(trial: TrialSpec) -> str:
     return (
         f"{trial.trial_id}  {trial.study:<16} seed={trial.seed} model={trial.model.family}/{trial.model.size} "
         f"data={trial.data.name}{f'[n={trial.data.n_train}]' if trial.data.n_train else ''} workers={t.workers} "
-        f"zero={ds.zero_stage} {ds.precision} mb={ds.micro_batch} {budget} gpu={'yes' if t.use_gpu else 'no'} "
+        f"zero={ds.zero_stage} {t.precision} mb={t.micro_batch} {budget} gpu={'yes' if t.use_gpu else 'no'} "
         f"{treatment} sweeps={trial.sweep}"
     ).rstrip()
 

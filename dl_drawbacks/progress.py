@@ -75,7 +75,7 @@ class ProgressCallback(TrialEnds):
         """Its progress line; a trial its task's process died on (killed, out of memory, disk full) is recorded
         failed here (when the driver cannot write either, it says so and carries on). The trials of its batch
         that never started stay unrecorded: ``TrialRunner.run`` runs them again, each alone."""
-        trial_id = trial["trial_id"]
+        trial_id = trial.trial_id
         info = self._marker(trial_id)
         if error and not info:
             if self._died.setdefault(tune_trial.trial_id, trial_id) != trial_id:
@@ -89,10 +89,10 @@ class ProgressCallback(TrialEnds):
 
         from .rows import ROW_SCHEMA
 
-        trial_id = trial["trial_id"]
+        trial_id = trial.trial_id
         reason = str(getattr(tune_trial, "error_msg", None) or "the trial's process died").strip().splitlines()
         error = f"trial process died: {reason[-1] if reason else ''}"[:500]
-        outcome = {"status": "failed", "error": error, "sweep": trial["sweep"], "study": trial["study"],
+        outcome = {"status": "failed", "error": error, "sweep": trial.sweep, "study": trial.study,
                    "wall_seconds": None}
         try:
             LocalRunFolder(self.run_dir).write_trial(trial_id, pl.DataFrame(schema=ROW_SCHEMA), outcome)

@@ -17,7 +17,9 @@ from typing import Any
 
 import polars as pl
 
+from .launch import Launch
 from .rows import ROW_SCHEMA, frame_from_records
+from .spec.models import TrialSpec
 from .storage import checkpoint_root, remove_checkpoints, trial_mirror
 from .storage.run_folder import LocalRunFolder
 from .train.checkpoint import KEEP_CHECKPOINTS
@@ -25,26 +27,25 @@ from .train.stream_trainer import trainer_data
 from .train.worker import run_worker, train_worker
 
 
-def _fit_torch_trainer(config: dict[str, Any]) -> list[dict[str, list]]:
+def _fit_torch_trainer(launch: Launch, trial: TrialSpec) -> list[dict[str, list]]:
     import ray.train
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    trial = config["trial"]
-    t = trial["trainer"]
+    t = trial.trainer
     data = trainer_data(trial)  # streamed data sets: Ray Data datasets sharded to the workers
     trainer = TorchTrainer(
         train_worker,
-        train_loop_config={**config, "streamed": bool(data)},
+        train_loop_config=launch.alone(trial).to_config(),
         **data,
         scaling_config=ray.train.ScalingConfig(
-            num_workers=t["workers"], use_gpu=t["use_gpu"],
-            resources_per_worker={"CPU": t["cpus_per_worker"], **({"GPU": 1} if t["use_gpu"] else {})},
-            placement_strategy=t["placement"],
+            num_workers=t.workers, use_gpu=t.use_gpu,
+            resources_per_worker={"CPU": t.cpus_per_worker, **({"GPU": 1} if t.use_gpu else {})},
+            placement_strategy=t.placement,
         ),
-        torch_config=TorchConfig(backend="nccl" if t["use_gpu"] else "gloo"),
+        torch_config=TorchConfig(backend="nccl" if t.use_gpu else "gloo"),
         run_config=ray.train.RunConfig(
-            name=trial["trial_id"], storage_path=checkpoint_root(config),
-            failure_config=ray.train.FailureConfig(max_failures=config.get("max_failures", 0)),
+            name=trial.trial_id, storage_path=checkpoint_root(launch.address),
+            failure_config=ray.train.FailureConfig(max_failures=launch.max_failures),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=KEEP_CHECKPOINTS),
         ),
     )
@@ -57,29 +58,29 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:500]
 
 
-def _train(trial: dict[str, Any], config: dict[str, Any]) -> tuple[pl.DataFrame, str]:
-    if trial["trainer"]["workers"] == 1:
-        records = [run_worker(trial, config["run_id"], fault=config.get("fault"))]
+def _train(launch: Launch, trial: TrialSpec) -> tuple[pl.DataFrame, str]:
+    if trial.trainer.workers == 1:
+        records = [run_worker(trial, launch.run_id, fault=launch.fault)]
     else:
-        records = _fit_torch_trainer(config)
+        records = _fit_torch_trainer(launch, trial)
     rows = frame_from_records(records)
     diverged = rows.filter((pl.col("metric") == "diverged") & (pl.col("value") > 0)).height > 0
     return rows, "diverged" if diverged else "completed"
 
 
-def execute_trial(config: dict[str, Any]) -> dict[str, Any]:
-    """Run one trial and write its rows and marker; returns the marker's outcome fields. A run on a bucket
-    (``config["run_uri"]``) writes into a local mirror on this node that goes to the bucket when the trial
+def execute_trial(launch: Launch, trial: TrialSpec, phases: dict[str, float] | None = None) -> dict[str, Any]:
+    """Run one trial of ``launch`` and write its rows and marker; returns the marker's outcome fields. A run on a
+    bucket (``launch.on_bucket``) writes into a local mirror on this node that goes to the bucket when the trial
     ends (rows, then marker: storage/sync.py). A trial that finished (not failed) has its Ray Train
     checkpoints removed; a failed one keeps them for a resume."""
-    trial_id = config["trial"]["trial_id"]
-    if config.get("run_uri"):
-        with trial_mirror(config["run_uri"], trial_id, config.get("run_fence")) as local:
-            outcome = _execute_here({**config, "run_dir": str(local)})
+    phases = {} if phases is None else phases
+    if launch.on_bucket:
+        with trial_mirror(launch.address, trial.trial_id, launch.fence) as local:
+            outcome = _execute_here(launch, trial, Path(local), phases)
     else:
-        outcome = _execute_here(config)
+        outcome = _execute_here(launch, trial, Path(launch.address), phases)
     if outcome["status"] != "failed":
-        remove_checkpoints(config, trial_id)
+        remove_checkpoints(launch.address, trial.trial_id)
     return outcome
 
 
@@ -92,55 +93,54 @@ def _node_id() -> str | None:
         return None
 
 
-def _execute_here(config: dict[str, Any]) -> dict[str, Any]:
-    """The trial in ``config["run_dir"]``, a local folder.
+def _execute_here(launch: Launch, trial: TrialSpec, run_dir: Path, phases: dict[str, float]) -> dict[str, Any]:
+    """The trial in ``run_dir``, a local folder (the run folder, or a bucket run's mirror on this node).
 
     A full or read-only disk is the trial's failure too: when its rows cannot be written, an empty
     ``failed`` marker is tried; when even that fails, the error goes to Tune and the driver records it.
     """
-    trial, run_dir = config["trial"], Path(config["run_dir"])
     folder = LocalRunFolder(run_dir)
     started = time.time()
-    phases = config.get("phases", {})
     error = None
     try:
-        rows, status = _train(trial, config)
+        rows, status = _train(launch, trial)
     except Exception as exc:  # a trial's failure is its outcome, not the study's end
         rows, status, error = pl.DataFrame(schema=ROW_SCHEMA), "failed", _one_line(exc)
         try:
-            folder.write_trial_error(trial["trial_id"], traceback.format_exc())
+            folder.write_trial_error(trial.trial_id, traceback.format_exc())
         except OSError:  # the disk that failed the trial may refuse its traceback too; the marker says why
             pass
     outcome = {"status": status, "error": error, "started": started, "finished": time.time(),
-               "wall_seconds": time.time() - started, "sweep": trial["sweep"], "study": trial["study"],
+               "wall_seconds": time.time() - started, "sweep": trial.sweep, "study": trial.study,
                "node_id": _node_id()}
     try:
-        folder.write_trial(trial["trial_id"], rows, outcome)
+        folder.write_trial(trial.trial_id, rows, outcome)
         phases["write_seconds"] = time.time() - outcome["finished"]
     except OSError as exc:
         outcome = {**outcome, "status": "failed", "error": f"cannot write the trial's rows: {_one_line(exc)}"}
-        folder.write_trial(trial["trial_id"], pl.DataFrame(schema=ROW_SCHEMA), outcome)
+        folder.write_trial(trial.trial_id, pl.DataFrame(schema=ROW_SCHEMA), outcome)
         return outcome
     return outcome
 
 
 def tune_trial(config: dict[str, Any]) -> None:
-    """Entry point Ray Tune calls: the task's trials in order, one report each (``ray.tune.report`` is the only
-    Tune API used here). A trial whose outcome could not even be recorded does not stop the rest of its
-    batch; the task then errs, and the driver records that trial (``progress.ProgressCallback``)."""
+    """Entry point Ray Tune calls: the task's launch, parsed once, and its trials in order, one report each
+    (``ray.tune.report`` is the only Tune API used here). A trial whose outcome could not even be recorded does
+    not stop the rest of its batch; the task then errs, and the driver records that trial
+    (``progress.ProgressCallback``)."""
     from ray import tune
 
     entered = time.time()
-    shared = {k: v for k, v in config.items() if k != "trials"}
+    launch = Launch.of_task(config)
     unrecorded = None
-    for trial in config["trials"]:
+    for trial in launch.trials:
         phases: dict[str, float] = {}
         try:
-            outcome = execute_trial({**shared, "trial": trial, "phases": phases})
+            outcome = execute_trial(launch, trial, phases)
         except Exception as exc:  # noqa: BLE001 - not even a failed marker could be written: raised below
             unrecorded = unrecorded or exc
             continue
-        tune.report({"dl_trial_id": trial["trial_id"], "dl_outcome": outcome["status"],
+        tune.report({"dl_trial_id": trial.trial_id, "dl_outcome": outcome["status"],
                      "failed": float(outcome["status"] == "failed"), "wall_seconds": outcome["wall_seconds"],
                      "entered": entered, "left": time.time(), **phases})
     if unrecorded is not None:

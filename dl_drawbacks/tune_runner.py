@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping
 from ray.tune import Callback
 
 from .errors import RunFolderError
+from .launch import Launch
 from .spec.models import TrialSpec
 from .storage.run_folder import DRIVER_LOG, RAY_TUNE, LocalRunFolder
 
@@ -39,9 +40,9 @@ def batches(trials: list[TrialSpec], slots: int, resources: Callable[[TrialSpec]
     return tasks
 
 
-def grid_trials(tune_trial: Any) -> list[Mapping[str, Any]]:
-    """The planned trials (as dicts) of a task of ``TrialRunner.run``."""
-    return tune_trial.config["trials"]
+def grid_trials(tune_trial: Any) -> list[TrialSpec]:
+    """The planned trials of a task of ``TrialRunner.run`` (its ``Launch``)."""
+    return Launch.of_task(tune_trial.config).trials
 
 
 class TrialEnds(Callback):
@@ -49,26 +50,26 @@ class TrialEnds(Callback):
     trial's outcome (``dl_outcome`` in its result: a batch reports each trial as it ends), else when the task
     completes (``error`` False) or errs (True) for each of its trials not reported yet."""
 
-    def __init__(self, trials_of: Callable[[Any], list[Mapping[str, Any]]] = grid_trials) -> None:
+    def __init__(self, trials_of: Callable[[Any], list[TrialSpec]] = grid_trials) -> None:
         self.trials_of = trials_of
         self.seen: set[str] = set()
 
     @abstractmethod
-    def ended(self, trial: Mapping[str, Any], tune_trial: Any, error: bool) -> None:
+    def ended(self, trial: TrialSpec, tune_trial: Any, error: bool) -> None:
         """What to do once ``trial`` (a planned trial of ``tune_trial``) has ended."""
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         if "dl_outcome" not in result:
             return
         for t in self.trials_of(trial):
-            if t["trial_id"] == result.get("dl_trial_id") and t["trial_id"] not in self.seen:
-                self.seen.add(t["trial_id"])
+            if t.trial_id == result.get("dl_trial_id") and t.trial_id not in self.seen:
+                self.seen.add(t.trial_id)
                 self.ended(t, trial, False)
 
     def _rest(self, tune_trial: Any, error: bool) -> None:
         for t in self.trials_of(tune_trial):
-            if t["trial_id"] not in self.seen:
-                self.seen.add(t["trial_id"])
+            if t.trial_id not in self.seen:
+                self.seen.add(t.trial_id)
                 self.ended(t, tune_trial, error)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -85,16 +86,16 @@ class PullTrial(TrialEnds):
     """Before the progress line of a trial: its rows and marker from the bucket into the staging folder, and
     the driver log to the bucket (so a killed driver's log is there up to its last finished trial)."""
 
-    def __init__(self, staged: Any, trials_of: Callable[[Any], list[Mapping[str, Any]]] = grid_trials) -> None:
+    def __init__(self, staged: Any, trials_of: Callable[[Any], list[TrialSpec]] = grid_trials) -> None:
         super().__init__(trials_of)
         self.staged = staged
 
-    def ended(self, trial: Mapping[str, Any], tune_trial: Any, error: bool) -> None:
+    def ended(self, trial: TrialSpec, tune_trial: Any, error: bool) -> None:
         try:
-            self.staged.pull_trial(trial["trial_id"])
+            self.staged.pull_trial(trial.trial_id)
             self.staged.push_file(DRIVER_LOG)
         except (OSError, RunFolderError) as exc:  # unreachable now (the pull after the study catches up), or damaged
-            print(f"cannot copy trial {trial['trial_id']} from the bucket now ({exc})", file=sys.stderr)
+            print(f"cannot copy trial {trial.trial_id} from the bucket now ({exc})", file=sys.stderr)
 
     def __getstate__(self) -> dict:  # the staging folder stays with the driver
         return {**super().__getstate__(), "staged": None}
@@ -127,11 +128,57 @@ class TrialRunner:
         """The bucket lock's fencing token, which every trial checks before it writes to the bucket."""
         return self.staged.token if self.staged is not None else None
 
-    def callbacks(self, trials_of: Callable[[Any], list[Mapping[str, Any]]] = grid_trials) -> list[Callback]:
-        """Per finished trial, in this order: pulled from the bucket, its progress line, its W&B run queued."""
+    @property
+    def address(self) -> str:
+        """The run folder the trials write to: the bucket of a bucket run, else the local folder."""
+        return self.run_uri or str(self.run_dir)
+
+    def launch(self, trials: list[TrialSpec], *, train_checkpoints: bool = True) -> Launch:
+        """The ``Launch`` of a Tune task running ``trials`` in this run. ``train_checkpoints`` False: no Ray Train
+        checkpoints, restarts or planted faults (a search trial's Tune checkpoints are its scheduler reports)."""
+        from .train.checkpoint import fault_from_env
+
+        if not train_checkpoints:
+            return Launch(trials=trials, address=self.address, run_id=self.run_id, fence=self.run_fence)
+        return Launch(trials=trials, address=self.address, run_id=self.run_id, max_failures=self.max_failures,
+                      checkpoint_every=self.checkpoint_every, fault=fault_from_env(), fence=self.run_fence)
+
+    @property
+    def storage_path(self) -> str:
+        """Ray Tune's experiment storage: ``ray_tune`` in the run folder (in the bucket of a bucket run)."""
+        return f"{self.run_uri}/{RAY_TUNE}" if self.run_uri else str(self.run_dir / RAY_TUNE)
+
+    def callbacks(self, trials_of: Callable[[Any], list[TrialSpec]] = grid_trials,
+                  progress: Callback | None = None) -> list[Callback]:
+        """Per finished trial, in this order: pulled from the bucket, its progress line (``progress``, else the
+        run's), its W&B run queued."""
         pull = [PullTrial(self.staged, trials_of)] if self.staged else []
         log = [self.logger.callback(trials_of)] if self.logger is not None else []
-        return [*pull, self.progress.tune_callback(self.run_dir, trials_of), *log]
+        return [*pull, progress or self.progress.tune_callback(self.run_dir, trials_of), *log]
+
+    def tune(self, trainable: Any, param_space: dict[str, Any], *, name: str,
+             trials_of: Callable[[Any], list[TrialSpec]] = grid_trials, scheduler: Any = None,
+             search_alg: Any = None, num_samples: int = 1, max_concurrent: int | None = None,
+             progress: Callback | None = None, dirname: Callable[[Any], str] | None = None,
+             keep_checkpoints: int | None = None) -> Any:
+        """One Tuner of this run, its result grid returned: Tune's storage in the run folder (the bucket of a bucket
+        run), the run's callbacks, actors reused. The hooks a study that drives Tune itself sets (the hparams
+        search): its ``trainable`` and ``param_space``, a ``scheduler`` (ASHA) and ``search_alg`` with
+        ``num_samples``, how a task names its planned trials (``trials_of``), its progress callback, and the
+        experiment ``name`` (fixed, so ``Tuner.restore`` finds it again)."""
+        from ray import tune
+
+        tuner = tune.Tuner(
+            trainable,
+            param_space=param_space,
+            tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler, num_samples=num_samples,
+                                        max_concurrent_trials=max_concurrent or self.max_concurrent,
+                                        reuse_actors=True, trial_dirname_creator=dirname),
+            run_config=tune.RunConfig(name=name, storage_path=self.storage_path, verbose=0,
+                                      callbacks=self.callbacks(trials_of, progress),
+                                      checkpoint_config=tune.CheckpointConfig(num_to_keep=keep_checkpoints)),
+        )
+        return tuner.fit()
 
     def run(self, trials: list[TrialSpec], *, max_concurrent: int | None = None) -> None:
         """One Tune grid over ``trials``: each task runs ``trial.tune_trial`` on a batch of them (``batches``).
@@ -159,42 +206,20 @@ class TrialRunner:
         from ray import tune
 
         from .cluster import tune_trial_resources
-        from .train.checkpoint import fault_from_env
         from .trial import tune_trial
 
-        by_id = {t.trial_id: t for t in trials}
         slots = max_concurrent or self.max_concurrent or max(1, int(ray.cluster_resources().get("CPU", 1)))  # at most
         tasks = batches(trials, slots, tune_trial_resources) if batched else [[t] for t in trials]
-        trainable = tune.with_resources(
-            tune_trial, resources=lambda cfg: tune_trial_resources(by_id[cfg["trials"][0]["trial_id"]])
-        )
-        tuner = tune.Tuner(
-            trainable,
-            param_space={
-                "trials": tune.grid_search([[t.model_dump(mode="json") for t in task] for task in tasks]),
-                "run_dir": str(self.run_dir),
-                "run_uri": self.run_uri,
-                "run_fence": self.run_fence,
-                "run_id": self.run_id,
-                "max_failures": self.max_failures,
-                "checkpoint_every": self.checkpoint_every,
-                "fault": fault_from_env(),
-            },
-            tune_config=tune.TuneConfig(
-                max_concurrent_trials=max_concurrent or self.max_concurrent,
-                reuse_actors=True,
-                trial_dirname_creator=_task_dirname,
-            ),
-            run_config=tune.RunConfig(
-                name=f"tune-{trials[0].study}",  # fixed: Tuner.restore finds it again
-                storage_path=f"{self.run_uri}/{RAY_TUNE}" if self.run_uri else str(self.run_dir / RAY_TUNE),
-                verbose=0,
-                callbacks=self.callbacks(),
-            ),
-        )
-        tuner.fit()
+        trainable = tune.with_resources(tune_trial, resources=lambda cfg: tune_trial_resources(first_trial(cfg)))
+        self.tune(trainable, Launch.grid([self.launch(task) for task in tasks]), name=f"tune-{trials[0].study}",
+                  max_concurrent=max_concurrent, dirname=_task_dirname)
+
+
+def first_trial(config: Mapping[str, Any]) -> TrialSpec:
+    """The first trial of a task's config (its resources are the batch's: ``batches`` groups by them)."""
+    return Launch.of_task(config).trial
 
 
 def _task_dirname(tune_trial: Any) -> str:
-    ids = [t["trial_id"] for t in tune_trial.config["trials"]]
+    ids = [t.trial_id for t in grid_trials(tune_trial)]
     return ids[0] if len(ids) == 1 else f"{ids[0]}+{len(ids) - 1}"

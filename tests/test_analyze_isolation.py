@@ -21,15 +21,15 @@ pytestmark = pytest.mark.skipif(not all((ROWS / f"{k}.parquet").exists() for k i
                                 reason="tests/fixtures/rows is incomplete: run tests/fixtures/make_rows.py")
 
 
-def _run_folder(tmp_path: Path, *, keep_one_of: str | tuple[str, ...] = ()) -> Path:
-    """A run folder of the quickstart spec (tracking disabled) holding the fixture rows as finished trials; the
-    studies named in ``keep_one_of`` keep only their first trial."""
+def _run_folder(tmp_path: Path, *, keep_one_of: str | tuple[str, ...] = (), kinds: list[str] = KINDS) -> Path:
+    """A run folder of the quickstart spec (tracking disabled) holding the fixture rows of ``kinds`` as finished
+    trials; the studies named in ``keep_one_of`` keep only their first trial."""
     out = tmp_path / "run"
     suite = load_spec(QUICKSTART).model_copy(update={"tracking": load_spec(QUICKSTART).tracking.model_copy(
         update={"mode": "disabled"})})
     out.mkdir()
     (out / "spec.yaml").write_text(yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False))
-    for kind in KINDS:
+    for kind in kinds:
         rows = pl.read_parquet(ROWS / f"{kind}.parquet")
         trials = sorted(set(rows["trial_id"].to_list()))
         for tid in trials[:1] if kind in keep_one_of else trials:
@@ -54,6 +54,34 @@ def test_every_study_reduced_to_one_trial_still_reports_all_six(tmp_path, capsys
     out = _run_folder(tmp_path, keep_one_of=tuple(KINDS))
     assert len(list((out / "trials").iterdir())) == len(KINDS)
     _analyze_reports_all_six(out, capsys)
+
+
+def test_headlines_are_computed_once_stored_and_read_back_by_card_and_compare(tmp_path, capsys, monkeypatch):
+    """Each kind's ``headlines`` hook runs once per `analyze`; two analyses write identical headline files; the
+    card and `compare` show what the file holds (a planted edit of it shows up there)."""
+    from dl_drawbacks.commands.compare import compare_lines
+    from dl_drawbacks.registry import STUDIES
+    from dl_drawbacks.report.card import build_card
+
+    out = _run_folder(tmp_path, keep_one_of=("compute",), kinds=["compute"])
+    calls = []
+    hook = STUDIES.get("compute").headlines
+    monkeypatch.setattr(STUDIES.get("compute"), "headlines", lambda self, f: calls.append(1) or hook(self, f))
+    assert cli.main(["analyze", str(out)]) == 0
+    first = (out / "headlines.json").read_bytes()
+    assert cli.main(["analyze", str(out)]) == 0
+    assert calls == [1, 1] and (out / "headlines.json").read_bytes() == first
+    stored = LocalRunFolder(out).headlines()["compute"]
+    assert stored and all(h.study == "compute" for h in stored)
+    doc = json.loads(first)
+    doc["compute"][0]["text"] = "planted headline text"
+    (out / "headlines.json").write_text(json.dumps(doc))
+    card = build_card([out])
+    assert any(c.cells["compute"].entry and c.cells["compute"].entry.finding.startswith("planted headline text")
+               for c in card if "compute" in c.cells)
+    assert any("planted headline text" in line for line in compare_lines(out, out))
+    assert calls == [1, 1]  # neither the card nor compare called the kind
+    capsys.readouterr()
 
 
 @pytest.mark.slow  # six full analyses of all six studies; the test above runs the same path once, all reduced

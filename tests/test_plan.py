@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from dl_drawbacks.errors import SpecError
 from dl_drawbacks.plan import plan
 from dl_drawbacks.plan import checked_spec, load_checked
 
@@ -16,12 +19,36 @@ def _suite(sweeps, seeds=(0,)):
 
 
 def test_product_zip_and_seeds():
-    trials = plan(_suite([{"name": "g", "axes": {"model.size": ["xs", "s"], "trainer.deepspeed.micro_batch": [8, 16]}},
-                          {"name": "z", "mode": "zip", "axes": {"trainer.workers": [1, 2], "trainer.deepspeed.micro_batch": [32, 16]}}],
+    trials = plan(_suite([{"name": "g", "axes": {"model.size": ["xs", "s"], "trainer.micro_batch": [8, 16]}},
+                          {"name": "z", "mode": "zip", "axes": {"trainer.workers": [1, 2], "trainer.micro_batch": [32, 16]}}],
                          seeds=(0, 1)))
     assert len(trials) == (4 + 2) * 2
-    zipped = {(t.trainer.workers, t.trainer.deepspeed.micro_batch) for t in trials if t.sweep == "z"}
+    zipped = {(t.trainer.workers, t.trainer.micro_batch) for t in trials if t.sweep == "z"}
     assert zipped == {(1, 32), (2, 16)}
+
+
+def _doc(trainer: dict, axes: dict) -> dict:
+    return {"name": "t", "version": 1, "studies": [
+        {"kind": "compute", "trainer": {"budget": {"steps": 2}, **trainer}, "sweeps": [{"name": "z", "axes": axes}]}]}
+
+
+def test_the_old_deepspeed_keys_are_read_with_one_warning_and_keep_every_trial_id():
+    """``trainer.deepspeed.{micro_batch,precision,compile}`` moved to ``trainer``: the old names (a block key or a
+    sweep axis) give the same trials and ids, with a FutureWarning; both names at once is refused."""
+    new = plan(checked_spec(_doc({"compile": False}, {"trainer.micro_batch": [32, 16], "trainer.precision": ["bf16"]})))
+    with pytest.warns(FutureWarning, match="trainer.deepspeed.micro_batch is now trainer.micro_batch"):
+        old = plan(checked_spec(_doc({"deepspeed": {"compile": False}}, {"trainer.deepspeed.micro_batch": [32, 16],
+                                                                         "trainer.deepspeed.precision": ["bf16"]})))
+    assert [t.trial_id for t in old] == [t.trial_id for t in new] and [t.trainer for t in old] == [t.trainer for t in new]
+    assert {t.trainer.micro_batch for t in new} == {32, 16} and new[0].trainer.precision == "bf16"
+    with pytest.raises(SpecError, match="micro_batch given twice"):
+        checked_spec(_doc({"micro_batch": 8, "deepspeed": {"micro_batch": 8}}, {"model.size": ["xs"]}))
+
+
+def test_moving_the_keys_changed_no_trial_id():
+    """The ids of tests/specs/tiny_compute.yaml as the code before the move planned them (run-folder format 2)."""
+    ids = sorted(t.trial_id for t in plan(load_checked(Path(__file__).parent / "specs" / "tiny_compute.yaml")))
+    assert ids[:3] == ["compute-2c0d737153", "compute-4337018136", "compute-6b917c80b0"]
 
 
 def test_duplicate_setting_runs_once_and_belongs_to_both_sweeps():

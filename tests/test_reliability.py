@@ -142,7 +142,7 @@ def test_a_trial_on_a_full_disk_is_its_own_failure(tmp_path, monkeypatch):
     """The rows cannot be written (ENOSPC): the trial records an empty failed marker and returns."""
     import dl_drawbacks.trial as trial_module
 
-    monkeypatch.setattr(trial_module, "_train", lambda trial, config: (_ for _ in ()).throw(
+    monkeypatch.setattr(trial_module, "_train", lambda launch, trial: (_ for _ in ()).throw(
         OSError(28, "No space left on device", str(tmp_path / "x"))))
     real_write = LocalRunFolder.write_trial
     calls = []
@@ -154,11 +154,15 @@ def test_a_trial_on_a_full_disk_is_its_own_failure(tmp_path, monkeypatch):
         return real_write(folder, trial_id, rows, outcome)
 
     monkeypatch.setattr(LocalRunFolder, "write_trial", write_once_fails)
-    trial = {"trial_id": "t1", "sweep": "base", "study": "compute", "trainer": {"workers": 1}}
-    outcome = trial_module.execute_trial({"trial": trial, "run_dir": str(tmp_path), "run_id": "r"})
+    from dl_drawbacks.launch import Launch
+    from dl_drawbacks.plan import plan
+    from dl_drawbacks.spec import load_spec
+
+    trial = plan(load_spec("tests/specs/tiny_compute.yaml"))[0]
+    outcome = trial_module.execute_trial(Launch(trials=[trial], address=str(tmp_path), run_id="r"), trial)
     assert outcome["status"] == "failed" and "cannot write the trial's rows: OSError: [Errno 28] No space" in outcome["error"]
-    assert calls == ["failed", "failed"] and (tmp_path / "trials" / "t1" / "trial.json").exists()
-    assert os.access(tmp_path / "trials" / "t1" / "error.txt", os.R_OK)
+    assert calls == ["failed", "failed"] and (tmp_path / "trials" / trial.trial_id / "trial.json").exists()
+    assert os.access(tmp_path / "trials" / trial.trial_id / "error.txt", os.R_OK)
 
 
 def test_a_duplicated_yaml_key_is_refused_naming_both_lines(tmp_path, capsys):

@@ -22,7 +22,7 @@ def _with(**study):
     [
         ({**BASE, "studys": []}, "studys: unknown key; allowed: description, measure, name, plugins, reproduces, studies, tracking, version"),
         (_with(kind="speed"), "studies[0].kind: unknown study kind 'speed'; known: "),
-        (_with(trainer={"worker": 2}), "studies[0].trainer.worker: unknown key; allowed: budget, cpus_per_worker, deepspeed"),
+        (_with(trainer={"worker": 2}), "studies[0].trainer.worker: unknown key; allowed: budget, compile, cpus_per_worker, deepspeed"),
         (_with(trainer={"deepspeed": {"zero_stage": 5}}), "studies[0].trainer.deepspeed.zero_stage: Input should be 0, 1, 2 or 3"),
         (_with(trainer={"deepspeed": {"zero_stage": 2}, "budget": {"steps": 1}}), "zero_stage > 0 needs workers >= 2"),
         (_with(data={"name": "mnist"}), "studies[0].data.name: unknown dataset 'mnist'; known: adult, "),

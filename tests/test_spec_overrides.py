@@ -23,10 +23,10 @@ def test_paths_parse_like_a_dotlist():
 
 
 def test_index_and_kind_selection_set_values_read_as_yaml():
-    suite = load_spec(SPEC, ["studies[0].seeds=[0,1,2]", "studies.compute.trainer.deepspeed.micro_batch=16",
+    suite = load_spec(SPEC, ["studies[0].seeds=[0,1,2]", "studies.compute.trainer.micro_batch=16",
                              "measure.pue=1.5"])
     study = suite.studies[0]
-    assert study.seeds == [0, 1, 2] and study.trainer.deepspeed.micro_batch == 16 and suite.measure.pue == 1.5
+    assert study.seeds == [0, 1, 2] and study.trainer.micro_batch == 16 and suite.measure.pue == 1.5
     assert study.trainer.budget.steps == 6  # keys next to an overridden one are kept
 
 

@@ -1,12 +1,21 @@
-"""How a grid's trials are cut into Tune tasks: short single-worker trials batched by the resources they reserve."""
+"""How a grid's trials are cut into Tune tasks (short single-worker trials batched by the resources they reserve), and
+what crosses into a task: one typed ``Launch``, serialised once, parsed once, never read by key."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from types import SimpleNamespace
 
+import pydantic
+import pytest
+
+from dl_drawbacks.launch import KEY, Launch
 from dl_drawbacks.plan import plan
 from dl_drawbacks.spec import load_spec
-from dl_drawbacks.tune_runner import MAX_BATCH, TASKS_PER_SLOT, batches
+from dl_drawbacks.tune_runner import MAX_BATCH, TASKS_PER_SLOT, TrialEnds, batches
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dl_drawbacks"
 
 SPECS = Path(__file__).resolve().parent / "specs"
 
@@ -59,3 +68,54 @@ def test_consecutive_studies_on_the_default_grid_with_the_same_settings_share_on
     # compute runs one trial at a time and hparams drives its own search: each alone; interpretability runs 2 at
     # once; the last data study retries its trials
     assert names == [["compute"], ["data", "overfitting"], ["hparams"], ["bias"], ["interpretability"], ["data"]]
+
+
+def test_a_launch_crosses_as_one_string_and_comes_back_typed():
+    trials = _trials(3)
+    launch = Launch(trials=trials, address="s3://bucket/run", run_id="r", checkpoint_every=5)
+    config = launch.to_config()
+    assert list(config) == [KEY] and isinstance(config[KEY], str)
+    back = Launch.of_task(config)
+    assert back == launch and back.on_bucket and back.trials[2].trial_id == "t2"
+    assert back.alone(trials[1]).trials == [trials[1]]
+    assert not Launch(trials=trials, address="/tmp/x", run_id="r").on_bucket
+    with pytest.raises(pydantic.ValidationError):
+        Launch.model_validate({**launch.model_dump(), "run_dir": "/tmp/x"})  # an unknown key is refused, not read
+
+
+def test_the_driver_callbacks_see_each_planned_trial_of_a_batch_once_from_its_launch():
+    class Seen(TrialEnds):
+        def __init__(self):
+            super().__init__()
+            self.ended_ = []
+
+        def ended(self, trial, tune_trial, error):
+            self.ended_.append((trial.trial_id, error))
+
+    task = SimpleNamespace(config=Launch(trials=_trials(3), address="/tmp/x", run_id="r").to_config())
+    seen = Seen()
+    seen.on_trial_result(0, [], task, {"dl_outcome": "completed", "dl_trial_id": "t1"})
+    seen.on_trial_error(0, [], task)
+    assert seen.ended_ == [("t1", False), ("t0", True), ("t2", True)]
+
+
+def _dict_reads(tree: ast.AST) -> list[str]:
+    """``x["trial"]``, ``x["trials"]``, ``x["run_dir"]``, ``x["run_uri"]`` and ``x.get("…")`` of those keys."""
+    keys = {"trial", "trials", "run_dir", "run_uri", "base"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value in keys:
+            found.append(f"[{node.slice.value!r}] line {node.lineno}")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value in keys):
+            found.append(f".get({node.args[0].value!r}) line {node.lineno}")
+    return found
+
+
+def test_no_module_reads_a_trial_or_a_run_folder_out_of_a_tune_config_by_key():
+    planted = ast.parse('cfg["trial"]["trial_id"]\nconfig.get("run_uri")')
+    assert sorted(_dict_reads(planted)) == [".get('run_uri') line 2", "['trial'] line 1"]  # the finder finds them
+    modules = ["trial.py", "tune_runner.py", "launch.py", "progress.py", "train/worker.py", "train/stream_trainer.py",
+               "storage/sync.py", "studies/hparams/runner.py", "studies/hparams/worker.py"]
+    found = {m: _dict_reads(ast.parse((PACKAGE / m).read_text())) for m in modules}
+    assert {m: f for m, f in found.items() if f} == {}

@@ -107,9 +107,8 @@ def _study_lines(kind: str, runs: tuple[Path, Path], heads: tuple[list, list], d
 
 def compare_lines(run_a: Path, run_b: Path) -> list[str]:
     from ..report.card import read_run
-    from ..studies.base import get_kind
 
-    (suite_a, found_a), (suite_b, found_b) = read_run(run_a), read_run(run_b)
+    (suite_a, found_a, heads_a), (suite_b, found_b, heads_b) = read_run(run_a), read_run(run_b)
     docs_a, docs_b = _study_docs(suite_a), _study_docs(suite_b)
     same_version = suite_a.version == suite_b.version
     lines = [f"A: {run_a} ({suite_a.name} v{suite_a.version})   B: {run_b} ({suite_b.name} v{suite_b.version})",
@@ -127,7 +126,7 @@ def compare_lines(run_a: Path, run_b: Path) -> list[str]:
         if changed:
             lines.append(f"{kind}: not compared: the study's spec differs at {changed}")
             continue
-        heads = (get_kind(kind).headlines(usable[0]), get_kind(kind).headlines(usable[1]))
+        heads = (heads_a.get(kind, []), heads_b.get(kind, []))  # as each run's analysis stored them
         lines += _study_lines(kind, (Path(run_a), Path(run_b)), heads, (docs_a[kind], docs_b[kind]), same_version)
     return lines
 

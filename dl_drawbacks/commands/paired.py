@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..headline import as_dicts
 from ..statistics import REAL, Interval, t_interval
 
 MIN_MATCHED_SEEDS = 2  # a t interval over per-seed differences needs two
@@ -45,7 +46,7 @@ def per_seed_points(run_dir: str | Path, kind: str, seeds: list[int]) -> dict[in
     from ..report.card import read_run
 
     run_dir = Path(run_dir)
-    suite, _ = read_run(run_dir)
+    suite, _, _ = read_run(run_dir)
     studies = plan_suite(suite, source=str(run_dir / "spec.yaml"))
     study = next(s for s in studies if s.spec.kind == kind)
     rows = RunRows.read(run_dir, plan_admits(studies), say=lambda line: None).rows(kind)
@@ -56,7 +57,7 @@ def per_seed_points(run_dir: str | Path, kind: str, seeds: list[int]) -> dict[in
             continue
         try:
             found = study.kind.analyze(part, study.options, measure=suite.measure)
-            heads = study.kind.headlines(found)
+            heads = as_dicts(study.kind.headlines(found))
         except Exception:  # noqa: BLE001 — an analysis that needs several seeds: this seed stays unpaired
             continue
         out[seed] = {h["key"]: float(h["point"]) for h in heads

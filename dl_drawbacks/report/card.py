@@ -2,19 +2,20 @@
 the drawback's verdict, its headline number with the interval and what the interval is over, a small figure
 and flags; a cell a run cannot fill says why, and the card states its coverage (filled / possible).
 
-It is built from a run folder's files alone (spec.yaml, findings.json, figures/), like the report (HELM's
-summarize). Findings' headlines reach the card through one adapter, ``entry_from_headline``.
+It is built from a run folder's files alone (its spec, findings, headlines and figures, read through
+``storage.run_folder``), like the report (HELM's summarize). The headlines the analysis pass stored reach the
+card through one adapter, ``entry_from_headline``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import RunFolderError
+from ..headline import as_dicts
 from .markdown import fmt
 
 # Drawbacks in DESIGN.md's order; a kind outside it (a plug-in's) follows in name order.
@@ -103,7 +104,7 @@ def _number(value: Any) -> float | None:
 
 
 def entry_from_headline(h: dict[str, Any]) -> CardEntry:
-    """The adapter from a study's headline dict (``StudyKind.headlines``) to a card entry."""
+    """The adapter from a stored headline's dict (``Headline.to_dict()``) to a card entry."""
     low, high = (list(h.get("interval") or []) + [None, None])[:2]
     return CardEntry(
         finding=str(h.get("finding", "")),
@@ -183,38 +184,36 @@ def _figure(run_dir: Path, found: dict[str, Any], family: str) -> Path | None:
     return next((p for p in paths if family in p.stem), paths[0] if paths else None)
 
 
-def read_run(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
-    """(suite spec, findings) of a run folder; one line naming what is missing."""
+def read_run(run_dir: str | Path) -> tuple[Any, dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """(suite spec, findings, each study's headline dicts) of a run folder; one line naming what is missing."""
     from ..spec.load import parse_spec, read_yaml
+    from ..storage.run_folder import SPEC, LocalRunFolder
 
-    run_dir = Path(run_dir)
-    spec_file, findings_file = run_dir / "spec.yaml", run_dir / "findings.json"
-    if not spec_file.is_file():
-        raise RunFolderError(f"{run_dir}: no spec.yaml; is this a dl-drawbacks run folder?")
-    if not findings_file.is_file():
-        raise RunFolderError(f"{run_dir}: no findings.json; run `dl-drawbacks analyze {run_dir}` first")
-    try:
-        findings = json.loads(findings_file.read_bytes())
-    except ValueError:
-        raise RunFolderError(f"{findings_file}: damaged; run `dl-drawbacks analyze {run_dir}` to rebuild it") from None
-    return parse_spec(read_yaml(spec_file), source=str(spec_file)), findings
+    folder = LocalRunFolder(run_dir)
+    if folder.spec_text() is None:
+        raise RunFolderError(f"{run_dir}: no spec; is this a dl-drawbacks run folder?")
+    findings = folder.findings()
+    if findings is None:
+        raise RunFolderError(f"{run_dir}: not analysed; run `dl-drawbacks analyze {run_dir}` first")
+    headlines = {kind: as_dicts(items) for kind, items in folder.headlines().items()}
+    return parse_spec(read_yaml(folder.path(SPEC)), source=folder.url(SPEC)), findings, headlines
 
 
 def run_columns(run_dir: str | Path, *, run: str | None = None) -> list[Column]:
     """The card's columns of one run folder: one per (family, data set) its studies trained on."""
     from ..plan import plan_suite
-    from ..studies.base import get_kind
+    from ..storage.run_folder import SPEC, LocalRunFolder
 
     run_dir = Path(run_dir)
-    suite, findings = read_run(run_dir)
+    suite, findings, stored = read_run(run_dir)
     run = run or suite.name
     columns: dict[tuple[str, str], Column] = {}
-    for study in plan_suite(suite, source=str(run_dir / "spec.yaml")):
+    for study in plan_suite(suite, source=LocalRunFolder(run_dir).url(SPEC)):
         kind = study.spec.kind
         pairs = list(dict.fromkeys((t.model.family, t.data.name) for t in study.trials))
         found = findings.get(kind, {})
         analysed = found and "analysis_error" not in found and "not_measurable" not in found  # no trials: no headline
-        headlines = get_kind(kind).headlines(found) if analysed else []
+        headlines = stored.get(kind, []) if analysed else []
         for family, dataset in pairs:
             column = columns.setdefault((family, dataset), Column(run, run_dir, family, dataset))
             if "analysis_error" in found:

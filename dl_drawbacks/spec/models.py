@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from ..tracking.settings import TrackingSettings
+from .tracking import TrackingSettings
 from .reproduction import ReproductionSpec
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seed range
@@ -39,12 +39,46 @@ class ModelSpec(Strict):
     params: dict[str, Any] = Field(default_factory=dict, description="overrides of the flavour's parameters")
 
 
+# Settings that drive the plain engine too, moved out of ``trainer.deepspeed`` (spec version of dl-drawbacks after
+# run-folder format 2); the old keys are read for one more version with a one-line FutureWarning.
+MOVED_TO_TRAINER = ("micro_batch", "precision", "compile")
+
+
+_WARNED: dict = {}  # warnings' registry of the moved-key lines: each is printed once per process
+
+
+def moved_key_warning(old: str, new: str) -> None:
+    """One line on stderr (``dl-drawbacks:0: FutureWarning: …``), once per key, however many trials carry it."""
+    import warnings
+
+    warnings.warn_explicit(f"{old} is now {new} (it drives the plain engine too); the old key is read until the next "
+                           f"version: rename it", FutureWarning, filename="dl-drawbacks", lineno=0, registry=_WARNED)
+
+
+def current_path(path: str) -> str:
+    """A dotted setting path with a moved key renamed (``trainer.deepspeed.micro_batch`` -> ``trainer.micro_batch``),
+    warning once that the old name goes away."""
+    parts = path.split(".")
+    if parts[:2] == ["trainer", "deepspeed"] and len(parts) == 3 and parts[2] in MOVED_TO_TRAINER:
+        moved_key_warning(path, f"trainer.{parts[2]}")
+        return f"trainer.{parts[2]}"
+    return path
+
+
+def id_layout(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as trial ids hash them: the moved keys back under ``trainer.deepspeed``, so moving them changed no
+    trial's id (a run folder of format 2 resumes, and other issues' ids stay)."""
+    trainer = settings.get("trainer")
+    if not isinstance(trainer, dict) or not any(k in trainer for k in MOVED_TO_TRAINER):
+        return settings
+    moved = {k: trainer[k] for k in MOVED_TO_TRAINER if k in trainer}
+    rest = {k: v for k, v in trainer.items() if k not in MOVED_TO_TRAINER}
+    return {**settings, "trainer": {**rest, "deepspeed": {**(trainer.get("deepspeed") or {}), **moved}}}
+
+
 class DeepSpeedSpec(Strict):
     zero_stage: Literal[0, 1, 2, 3] = Field(0, description="DeepSpeed ZeRO stage (multi-worker trials only)")
-    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="training precision (fp16 needs a GPU)")
-    micro_batch: StrictInt = Field(64, ge=1, le=MAX_COUNT, description="samples per worker per micro-step")
     grad_accum: StrictInt = Field(1, ge=1, le=MAX_COUNT, description="micro-steps accumulated per optimizer step")
-    compile: bool = Field(False, description="torch.compile the model (engine.compile() under DeepSpeed)")
 
 
 class OptimizerSpec(Strict):
@@ -90,6 +124,9 @@ class TrainerSpec(Strict):
     placement: Literal["PACK", "SPREAD", "STRICT_SPREAD"] = Field(
         "PACK", description="Ray placement strategy of workers"
     )
+    micro_batch: StrictInt = Field(64, ge=1, le=MAX_COUNT, description="samples per worker per micro-step")
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="training precision (fp16 needs a GPU)")
+    compile: bool = Field(False, description="torch.compile the model (engine.compile() under DeepSpeed)")
     deepspeed: DeepSpeedSpec = Field(default_factory=DeepSpeedSpec, description="DeepSpeed settings")
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="optimizer settings")
     budget: BudgetSpec = Field(default_factory=lambda: BudgetSpec(epochs=1), description="training budget")
@@ -101,6 +138,22 @@ class TrainerSpec(Strict):
             return self.engine
         return "plain" if self.workers == 1 else "deepspeed"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        """``trainer.deepspeed.{micro_batch,precision,compile}`` read as ``trainer.*`` (with a warning); both is
+        refused."""
+        ds = data.get("deepspeed") if isinstance(data, dict) else None
+        moved = [k for k in MOVED_TO_TRAINER if isinstance(ds, dict) and k in ds]
+        if not moved:
+            return data
+        for key in moved:
+            if key in data:
+                raise ValueError(f"{key} given twice, as trainer.{key} and trainer.deepspeed.{key} (its old name); "
+                                 f"keep trainer.{key}")
+            moved_key_warning(f"trainer.deepspeed.{key}", f"trainer.{key}")
+        return {**data, **{k: ds[k] for k in moved}, "deepspeed": {k: v for k, v in ds.items() if k not in moved}}
+
     @model_validator(mode="after")
     def _consistent(self) -> "TrainerSpec":
         ds = self.deepspeed
@@ -110,8 +163,8 @@ class TrainerSpec(Strict):
             raise ValueError(
                 "deepspeed.zero_stage > 0 needs workers >= 2 or engine deepspeed (ZeRO partitions over DeepSpeed ranks)"
             )
-        if ds.precision == "fp16" and not self.use_gpu:
-            raise ValueError("deepspeed.precision fp16 needs use_gpu: true (DeepSpeed refuses fp16 on CPU); use bf16")
+        if self.precision == "fp16" and not self.use_gpu:
+            raise ValueError("precision fp16 needs use_gpu: true (DeepSpeed refuses fp16 on CPU); use bf16")
         return self
 
 

@@ -4,7 +4,8 @@ Modelled on Ray Tune's ``StorageContext`` (``python/ray/train/_internal/storage.
 path of a run, on local disk (``LocalRunFolder``) or under an object-store prefix (``BucketRunFolder``),
 and nothing else spells a file name of it. Layout::
 
-    DIR/format.json  spec.yaml  env.json  findings.json  report.md  report.html  figures/*.png  driver.log
+    DIR/format.json  spec.yaml  env.json  findings.json  headlines.json  report.md  report.html  figures/*.png
+    DIR/driver.log
     DIR/analysis-errors/<kind>.txt  wandb-reports/  ray_tune/  ray_train/  .lock
     DIR/trials/<trial_id>/rows.parquet   the trial's metric rows
     DIR/trials/<trial_id>/trial.json     its marker: status, row count, sha256 of the rows
@@ -39,6 +40,7 @@ from typing import Any, Callable, Mapping
 import polars as pl
 
 from ..errors import RunFolderError
+from ..headline import Headline
 from . import stopping
 from .files import atomic_write_bytes, json_safe
 
@@ -47,6 +49,7 @@ FORMAT_FILE = "format.json"
 SPEC = "spec.yaml"
 ENV = "env.json"
 FINDINGS = "findings.json"
+HEADLINES = "headlines.json"  # each study's headlines, computed once by the analysis pass
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 FIGURES = "figures"
@@ -201,6 +204,23 @@ class RunFolder(ABC):
 
     def write_findings(self, findings: dict[str, Any]) -> None:
         self.write_bytes(FINDINGS, json_bytes(findings))
+
+    def write_headlines(self, headlines: Mapping[str, list[Headline]]) -> None:
+        doc = {kind: [h.record() for h in items] for kind, items in headlines.items()}
+        self.write_bytes(HEADLINES, json_bytes(doc))
+
+    def headlines(self) -> dict[str, list[Headline]]:
+        """Each analysed study's headlines, as the analysis pass computed them; a folder analysed before they
+        were stored, or a damaged file, is one line saying to analyse it again."""
+        data = self.read_bytes(HEADLINES)
+        redo = f"run `dl-drawbacks analyze {self.address}` to rebuild it"
+        if data is None:
+            raise RunFolderError(f"{self.url(HEADLINES)}: missing (analysed by an older dl-drawbacks?); {redo}")
+        try:
+            doc = json.loads(data)
+            return {kind: [Headline.from_record(r) for r in items] for kind, items in doc.items()}
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise RunFolderError(f"{self.url(HEADLINES)}: unreadable ({type(exc).__name__}); {redo}") from None
 
     def held(self) -> list[str]:
         """What the folder holds besides a lock and a driver log (empty: a new or empty folder)."""

@@ -21,7 +21,7 @@ from typing import Iterator
 
 from ..errors import RunFolderError
 from .files import atomic_write_bytes
-from .bucket import Bucket, open_bucket
+from .bucket import Bucket, is_uri, open_bucket
 from .run_folder import ENV, LOCK, MARKER, RAY_TRAIN, RAY_TUNE, ROWS, SPEC, TRIALS, BucketRunFolder, trial_rel
 
 NOT_MIRRORED = (f"{RAY_TUNE}/", f"{RAY_TRAIN}/", LOCK)  # Ray's own storage and the lock stay in the bucket
@@ -176,16 +176,17 @@ def trial_mirror(run_uri: str, trial_id: str, fence: dict | None = None) -> Iter
         shutil.rmtree(local, ignore_errors=True)
 
 
-def remove_checkpoints(config: dict, trial_id: str) -> None:
-    """A finished trial's Ray Train checkpoints (``ray_train/<trial_id>``), in the bucket or the local folder."""
-    if config.get("run_uri"):
-        open_bucket(config["run_uri"]).delete_dir(f"{RAY_TRAIN}/{trial_id}")
+def remove_checkpoints(address: str, trial_id: str) -> None:
+    """A finished trial's Ray Train checkpoints (``ray_train/<trial_id>``) in the run folder at ``address`` (a bucket
+    URI or a local path)."""
+    if is_uri(address):
+        open_bucket(address).delete_dir(f"{RAY_TRAIN}/{trial_id}")
     else:
-        shutil.rmtree(Path(config["run_dir"]) / RAY_TRAIN / trial_id, ignore_errors=True)
+        shutil.rmtree(Path(address) / RAY_TRAIN / trial_id, ignore_errors=True)
 
 
-def checkpoint_root(config: dict) -> str:
-    """Where Ray Train keeps a trial's checkpoints: the bucket's ``ray_train`` when the run is on one."""
-    if config.get("run_uri"):
-        return f"{config['run_uri']}/{RAY_TRAIN}"
-    return str(Path(config["run_dir"]).resolve() / RAY_TRAIN)
+def checkpoint_root(address: str) -> str:
+    """Where Ray Train keeps a trial's checkpoints: the run folder's ``ray_train``, in the bucket when it is on one."""
+    if is_uri(address):
+        return f"{address}/{RAY_TRAIN}"
+    return str(Path(address).resolve() / RAY_TRAIN)

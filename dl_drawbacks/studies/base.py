@@ -18,6 +18,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from ..headline import Headline
     from ..spec.models import StudySpec, TrialSpec
     from ..train.context import TrialContext
     from ..tune_runner import TrialRunner
@@ -127,8 +128,9 @@ class StudyKind:
         """This study's section of report.md (Markdown)."""
         return ""
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
-        """Rows of the cross-study summary: {finding, value, interval, unit, provenance}."""
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
+        """This study's summary lines (``headline.Headline``), most important first. Called once per analysis
+        (``analyze``); the run folder keeps them for the report, the card, ``compare`` and W&B."""
         return []
 
     def card_flags(self, findings: dict[str, Any], family: str) -> tuple[str, ...]:

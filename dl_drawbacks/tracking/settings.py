@@ -18,26 +18,13 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from ..spec.tracking import TrackingSettings  # the spec's model; the mode decided here
 
 _WANDB_MODES = {"offline": "offline", "dryrun": "offline", "online": "online", "run": "online",
                 "disabled": "disabled"}
-
-
-class TrackingSettings(BaseModel):
-    """Where and whether trials are mirrored to W&B."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    project: str = Field("dl-drawbacks", description="W&B project that receives the runs.")
-    entity: str | None = Field(None, description="W&B team or user; None uses the key's default.")
-    mode: Literal["auto", "offline", "online", "disabled"] = Field(
-        "auto", description="auto: WANDB_MODE if set, else online when wandb has credentials (API key, "
-        "netrc or settings) and its host answers, else offline.")
-    tags: tuple[str, ...] = Field((), description="Tags put on every run of the study.")
 
 
 def resolve_mode(mode: str) -> str:

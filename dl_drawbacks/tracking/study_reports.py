@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ..headline import Headline, as_dicts
 from ..storage.files import atomic_write_bytes, atomic_write_json
 from .panels import Panel
 from .report import build_report
@@ -42,9 +43,10 @@ def study_panels(kind: Any, findings: dict[str, Any]) -> list[Panel]:
         return list(StudyKind.wandb_panels(kind, findings))
 
 
-def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *,
+def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], headlines: dict[str, list[Headline]], *,
                        group: str) -> list[tuple[str, dict, list]]:
-    """(kind, report spec, panels) of every study of the suite; each Report opens with the run's drawback card."""
+    """(kind, report spec, panels) of every study of the suite, with the headlines the analysis pass computed;
+    each Report opens with the run's drawback card."""
     from ..report.card import build_card
     from ..report.card_render import card_markdown
     from ..studies.base import get_kind
@@ -54,36 +56,32 @@ def study_report_specs(run_dir: Path, suite: Any, findings: dict[str, Any], *,
              f"{' (uncommitted changes)' if code.get('git_dirty') else ''}. The parquet rows in the run folder are the "
              "record; these runs mirror them.")
     from ..plan import plan_suite
+    from ..storage.run_folder import SPEC, LocalRunFolder
 
     card = card_markdown(build_card([run_dir]))
-    planned = {p.spec.kind: p.trials for p in plan_suite(suite, source=str(Path(run_dir) / "spec.yaml"))}
+    planned = {p.spec.kind: p.trials for p in plan_suite(suite, source=LocalRunFolder(run_dir).url(SPEC))}
     out = []
     for study in suite.studies:
         kind = get_kind(study.kind)
         sweeps = list(dict.fromkeys(s for t in planned.get(study.kind, []) for s in t.sweep.split(",") if s))
         found = findings.get(study.kind, {})
         failed = "analysis_error" in found or "not_measurable" in found
-        try:
-            headlines = [] if failed else kind.headlines(found)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("W&B report of %s: headlines failed: %s: %s", study.kind, type(exc).__name__, exc)
-            headlines = []
         panels = study_panels(kind, found)
         title = f"dl_drawbacks {suite.name}: {study.kind}"
         spec = report_spec(suite.tracking, group=group, kind=study.kind, title=title,
-                           question=kind.question, headlines=headlines, findings={} if failed else found,
-                           panels=panels, notes=notes, card=card, sweeps=sweeps)
+                           question=kind.question, headlines=as_dicts(headlines.get(study.kind, [])),
+                           findings={} if failed else found, panels=panels, notes=notes, card=card, sweeps=sweeps)
         out.append((study.kind, spec, panels))
     return out
 
 
-def write_study_reports(run_dir: Path, suite: Any, findings: dict[str, Any], *, group: str,
-                        publish: bool = False) -> list[tuple[str, Path, bool]]:
+def write_study_reports(run_dir: Path, suite: Any, findings: dict[str, Any], headlines: dict[str, list[Headline]],
+                        *, group: str, publish: bool = False) -> list[tuple[str, Path, bool]]:
     """Write each study's Report spec (and publish it when asked); returns (kind, spec path, published)."""
     run_dir = Path(run_dir)
     urls = published_urls(run_dir)
     out = []
-    for kind, spec, panels in study_report_specs(run_dir, suite, findings, group=group):
+    for kind, spec, panels in study_report_specs(run_dir, suite, findings, headlines, group=group):
         path = run_dir / REPORTS / f"{kind}.json"
         built = build_report(spec, panels) is not None  # offline: checks wandb-workspaces accepts every panel
         url = publish_report(spec, panels, url=urls.get(kind)) if publish else None

@@ -14,6 +14,7 @@ import numbers
 from pathlib import Path
 from typing import Any, Mapping
 
+from dl_drawbacks.headline import Headline, as_dicts
 from dl_drawbacks.tracking.findings_tables import columns_and_rows, finding_tables, headline_records
 from dl_drawbacks.tracking.settings import TrackingSettings
 from dl_drawbacks.tracking.trial_run import TrialRun
@@ -56,20 +57,23 @@ def log_study_summary(
     group: str,
     kind: str,
     findings: dict,
+    headlines: list[Headline],
     figures: list[Path],
     config: Mapping[str, Any] | None = None,
 ) -> bool:
     """Write the summary run of study ``kind`` (job type ``summary``); True when W&B took it.
 
     Summary: the scalar findings, flattened. Media: one ``wandb.Table`` per table in the findings
-    (``tables/<path>``), one ``wandb.Image`` per figure. Artifact ``<group>-<kind>``: the study's rows,
+    (``tables/<path>``) and one of the study's headlines (as the analysis pass computed them), one
+    ``wandb.Image`` per figure. Artifact ``<group>-<kind>``: the study's rows,
     the findings, the report, the spec and the environment record (offline it is staged and uploaded by ``wandb sync``).
     """
     from .run_setup import run_info
     from .trial_log import wandb_run_id
 
     run_dir = Path(run_dir)
-    tables = {**finding_tables(findings), **_headline_table(kind, findings)}
+    records = headline_records(as_dicts(headlines))
+    tables = {**finding_tables(findings), **({"headlines": records} if records else {})}
     run = TrialRun.start(settings, run_dir, run_id=wandb_run_id(group, f"{kind}-summary"), name=f"{kind} summary",
                          group=group, job_type="summary", tags=(kind, "summary"),
                          config={**(config or {}), "study": kind, "tables": sorted(tables), "figures": len(figures),
@@ -84,20 +88,6 @@ def log_study_summary(
     ok = run.active
     run.finish()
     return ok
-
-
-def _headline_table(kind: str, findings: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """``{"headlines": records}``: the study's headline findings with numeric estimate/low/high/n columns."""
-    from ..studies.base import get_kind
-
-    if "analysis_error" in findings or "not_measurable" in findings:
-        return {}
-    try:
-        records = headline_records(get_kind(kind).headlines(dict(findings)))
-    except Exception as exc:  # noqa: BLE001 - the findings are logged even when the headlines fail
-        log.warning("W&B headline table of %s skipped: %s: %s", kind, type(exc).__name__, exc)
-        return {}
-    return {"headlines": records} if records else {}
 
 
 def _without_tables(findings: Mapping[str, Any]) -> dict[str, Any]:

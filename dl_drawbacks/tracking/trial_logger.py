@@ -57,7 +57,7 @@ class TrialLogger:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def callback(self, trials_of: Callable[[Any], list[Mapping[str, Any]]]) -> "LogTrials":
+    def callback(self, trials_of: Callable[[Any], list[Any]]) -> "LogTrials":
         """A Tune callback that submits the trials ``trials_of(tune_trial)`` names, as each ends."""
         return LogTrials(self, trials_of)
 
@@ -89,12 +89,12 @@ class LogTrials(TrialEnds):
     """Submits each planned trial of a Tune task to the run's logger as it ends (after the callbacks before it in
     the list pulled its rows and wrote its progress line)."""
 
-    def __init__(self, logger: TrialLogger, trials_of: Callable[[Any], list[Mapping[str, Any]]]) -> None:
+    def __init__(self, logger: TrialLogger, trials_of: Callable[[Any], list[Any]]) -> None:
         super().__init__(trials_of)
         self.logger = logger
 
-    def ended(self, trial: Mapping[str, Any], tune_trial: Any, error: bool) -> None:
-        self.logger.submit(trial)
+    def ended(self, trial: Any, tune_trial: Any, error: bool) -> None:  # a planned ``TrialSpec``
+        self.logger.submit(trial.model_dump(mode="json"))
 
     def __getstate__(self) -> dict:  # the logger's thread stays with the driver
         return {**super().__getstate__(), "logger": None}

@@ -60,16 +60,16 @@ def deepspeed_config(trainer: TrainerSpec, world_size: int, *, n_parameters: int
     if ds.zero_stage == 3:
         zero["stage3_param_persistence_threshold"] = zero3_persistence_threshold(n_parameters)
         zero["stage3_prefetch_bucket_size"] = 50_000_000  # DeepSpeed's default, stated
-    if ds.zero_stage == 2 or (ds.zero_stage == 1 and ds.precision != "bf16"):
+    if ds.zero_stage == 2 or (ds.zero_stage == 1 and trainer.precision != "bf16"):
         zero["compute_grad_norm"] = False  # nothing reads it without clipping (DeepSpeed allows it for 1/2)
     return {
-        "train_micro_batch_size_per_gpu": ds.micro_batch,
+        "train_micro_batch_size_per_gpu": trainer.micro_batch,
         "gradient_accumulation_steps": ds.grad_accum,
-        "train_batch_size": ds.micro_batch * ds.grad_accum * world_size,
+        "train_batch_size": trainer.micro_batch * ds.grad_accum * world_size,
         "gradient_clipping": GRADIENT_CLIPPING,
         "zero_optimization": zero,
-        "bf16": {"enabled": ds.precision == "bf16", "check_grad_overflow": False},  # no loss scale in bf16
-        "fp16": {"enabled": ds.precision == "fp16"},  # dynamic loss scaling needs its overflow check
+        "bf16": {"enabled": trainer.precision == "bf16", "check_grad_overflow": False},  # no loss scale in bf16
+        "fp16": {"enabled": trainer.precision == "fp16"},  # dynamic loss scaling needs its overflow check
         "zero_allow_untested_optimizer": True,
         "steps_per_print": 1 << 30,
         "wall_clock_breakdown": False,
@@ -84,9 +84,9 @@ class PlainEngine:
         self.module = model.to(device)
         self.optimizer = make_optimizer(model, trainer, device)
         self._eager = WithLoss(self.module)
-        self._call = torch.compile(self._eager) if trainer.deepspeed.compile else self._eager
+        self._call = torch.compile(self._eager) if trainer.compile else self._eager
         self.grad_accum = trainer.deepspeed.grad_accum
-        precision = trainer.deepspeed.precision
+        precision = trainer.precision
         self._autocast = (
             torch.autocast(device.type, dtype=DTYPES[precision]) if precision != "fp32" else nullcontext()
         )
@@ -149,10 +149,10 @@ class DeepSpeedEngine:
             model=WithLoss(model), optimizer=optimizer,
             config=deepspeed_config(trainer, world_size, n_parameters=n_parameters),
         )
-        if trainer.deepspeed.compile:
+        if trainer.compile:
             self.engine.compile()
         self.module = self.engine.module.model
-        self.input_dtype = DTYPES[trainer.deepspeed.precision]  # DeepSpeed casts the parameters, not the inputs
+        self.input_dtype = DTYPES[trainer.precision]  # DeepSpeed casts the parameters, not the inputs
 
     def _cast(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.input_dtype) if x.is_floating_point() else x

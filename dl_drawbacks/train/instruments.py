@@ -162,7 +162,7 @@ class Instruments:
         t = self.ctx.trial.trainer
         n = sum(getattr(p, "ds_numel", p.numel()) for p in self.ctx.model.parameters())
         stage = t.deepspeed.zero_stage if t.resolved_engine == "deepspeed" else 0
-        expected = model_state_bytes(n, precision=t.deepspeed.precision, optimizer=t.optimizer.name,
+        expected = model_state_bytes(n, precision=t.precision, optimizer=t.optimizer.name,
                                      zero_stage=stage, workers=self.ctx.world_size, momentum=t.optimizer.momentum)
         self.ctx.rows.add("model_states_expected", expected, "bytes", group=f"zero{stage}",
                           provenance="formula:Rajbhandari2020")
@@ -199,7 +199,7 @@ class Instruments:
         rows, ctx = self.ctx.rows, self.ctx
         steady = [s for step, s in self.step_times if step > self.warmup_steps] or [s for _, s in self.step_times]
         step_s = statistics.median(steady)
-        precision = ctx.trial.trainer.deepspeed.precision
+        precision = ctx.trial.trainer.precision
         peak, peak_source = stated_peak_flops(ctx.device, precision)
         achieved = self.flops_per_step / step_s
         rows.add("train_time", train_seconds, "s")

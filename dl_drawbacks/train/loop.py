@@ -61,8 +61,7 @@ def _record_eval(ctx: TrialContext, *, step: int, epoch: int) -> None:
 def total_steps(ctx: TrialContext) -> tuple[int, int]:
     """(optimizer steps, steps per epoch) for the trial's budget."""
     t = ctx.trial.trainer
-    ds = t.deepspeed
-    per_epoch = steps_per_epoch(len(ctx.splits["train"]), ds.micro_batch, ds.grad_accum, ctx.world_size)
+    per_epoch = steps_per_epoch(len(ctx.splits["train"]), t.micro_batch, t.deepspeed.grad_accum, ctx.world_size)
     return (t.budget.steps or per_epoch * t.budget.epochs), per_epoch
 
 
@@ -74,10 +73,10 @@ def _skip(iterator, n: int) -> None:
 def record_batching(ctx: TrialContext) -> int:
     """Rows saying how batches were cut; returns the samples each optimizer step processes (all ranks)."""
     t, n = ctx.trial.trainer, len(ctx.splits["train"])
-    micro = effective_micro_batch(n, t.deepspeed.micro_batch, ctx.world_size)
+    micro = effective_micro_batch(n, t.micro_batch, ctx.world_size)
     if ctx.is_chief:
         ctx.rows.add("micro_batch_used", micro, "samples", provenance="counted")
-        ctx.rows.add("batch_remainder", remainder_per_epoch(n, t.deepspeed.micro_batch, ctx.world_size), "samples",
+        ctx.rows.add("batch_remainder", remainder_per_epoch(n, t.micro_batch, ctx.world_size), "samples",
                      group=REMAINDER_POLICY, provenance="counted")
         ctx.rows.add("gradient_clipping", GRADIENT_CLIPPING, "max grad norm (0: none)", group=t.resolved_engine,
                      provenance="spec")
@@ -92,7 +91,7 @@ def train_trial(ctx: TrialContext, instruments: Instruments, checkpointer=None) 
     kind = ctx.kind
     n_steps, per_epoch = total_steps(ctx)
     eval_every = trainer.budget.eval_every or per_epoch
-    shard = dict(micro_batch=trainer.deepspeed.micro_batch, rank=ctx.rank, world_size=ctx.world_size,
+    shard = dict(micro_batch=trainer.micro_batch, rank=ctx.rank, world_size=ctx.world_size,
                  seed=ctx.trial.seed, device=ctx.device)
     batches = micro_batches(ctx.splits["train"], **shard)
     weights = micro_batch_weights(ctx.splits["train"], **shard)  # None unless the kind set Split.weights

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..data.streamed import execution_limits, is_streamed
 from .context import StreamSplit, TrialContext
 
+if TYPE_CHECKING:
+    from ..spec.models import TrialSpec
 
-def trainer_data(trial_dict: dict[str, Any]) -> dict[str, Any]:
+
+def trainer_data(trial: "TrialSpec") -> dict[str, Any]:
     """``TorchTrainer`` keyword arguments for a trial on a streamed data set ({} for array data): the lazy Ray
     Data dataset of each split the study kind prepares (``datasets=``; only train is sharded, every rank
     evaluates whole splits) and Ray Data's CPU limit (``dataset_config=``). The splits are chosen here exactly as
@@ -18,10 +21,8 @@ def trainer_data(trial_dict: dict[str, Any]) -> dict[str, Any]:
 
     from ..plugins import load_plugins
     from ..rows import RowBuffer
-    from ..spec.models import TrialSpec
     from ..studies.base import get_kind
 
-    trial = TrialSpec.model_validate(trial_dict)
     load_plugins(trial.plugins)
     if not is_streamed(trial.data.name):
         return {}

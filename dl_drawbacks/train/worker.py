@@ -65,7 +65,7 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
     analytic = family.train_flops_per_sample(params, shape)
     counted = None
     if ctx.is_chief or analytic is None:  # a family without a formula is timed with the counted figure
-        x, y = _flop_sample(ctx, shape, ctx.trial.trainer.deepspeed.micro_batch)
+        x, y = _flop_sample(ctx, shape, ctx.trial.trainer.micro_batch)
         counted = cached_train_flops(family, params, shape, x, y) / len(y)
     per_sample, provenance = (analytic, "analytic") if analytic is not None else (counted, COUNTED_ON)
     instruments_args.update(train_flops_per_sample=per_sample, flops_provenance=provenance,
@@ -79,7 +79,7 @@ def _build_model(ctx: TrialContext, instruments_args: dict[str, Any]) -> torch.n
 
 
 def run_worker(
-    trial_dict: dict[str, Any],
+    trial: TrialSpec,
     run_id: str,
     *,
     rank: int = 0,
@@ -92,7 +92,6 @@ def run_worker(
     """Train one trial on this process; returns its rows as plain columns. ``dataset_shard`` (Ray Train's
     ``get_dataset_shard``) gives a rank its shard of each streamed split."""
     t_start = time.perf_counter()
-    trial = TrialSpec.model_validate(trial_dict)
     if trial.trainer.resolved_engine == "deepspeed":
         build_deepspeed_ops()
     load_plugins(trial.plugins)  # the spec's own model families, datasets and kinds, on this worker too
@@ -126,32 +125,33 @@ def run_worker(
 
 
 def train_worker(config: dict[str, Any]) -> list[dict[str, list]] | None:
-    """TorchTrainer entry point: every rank trains; rank 0 gathers all ranks' rows and returns them (the driver's
-    logger logs the trial's W&B run from the rows its Tune trial writes)."""
+    """TorchTrainer entry point, given its one-trial ``Launch`` (parsed once here): every rank trains; rank 0
+    gathers all ranks' rows and returns them (the driver's logger logs the trial's W&B run from the rows its Tune
+    trial writes)."""
     import ray
     import ray.train
 
+    from ..data.streamed import is_streamed
+    from ..launch import Launch
+
+    launch = Launch.of_task(config)
+    trial = launch.trial
     c = ray.train.get_context()
     node = ray.get_runtime_context().get_node_id()
-    os.environ.setdefault("DS_ACCELERATOR", "cuda" if config["trial"]["trainer"]["use_gpu"] else "cpu")
+    os.environ.setdefault("DS_ACCELERATOR", "cuda" if trial.trainer.use_gpu else "cpu")
+    load_plugins(trial.plugins)  # a plug-in's data set must be registered before ``is_streamed`` looks it up
     records = run_worker(
-        config["trial"],
-        config["run_id"],
+        trial,
+        launch.run_id,
         rank=c.get_world_rank(),
         local_rank=c.get_local_rank(),
         world_size=c.get_world_size(),
-        checkpoint_every=config.get("checkpoint_every", 0),
-        fault=config.get("fault"),
-        dataset_shard=ray.train.get_dataset_shard if config.get("streamed") else None,
+        checkpoint_every=launch.checkpoint_every,
+        fault=launch.fault,
+        dataset_shard=ray.train.get_dataset_shard if is_streamed(trial.data.name) else None,
     )
-    placement = RowBuffer(
-        config["trial"]["study"],
-        config["run_id"],
-        config["trial"]["trial_id"],
-        config["trial"]["seed"],
-        config["trial"]["factors"],
-        rank=c.get_world_rank(),
-    )
+    placement = RowBuffer(trial.study, launch.run_id, trial.trial_id, trial.seed, trial.factors,
+                          rank=c.get_world_rank())
     placement.add(
         "worker", c.get_local_rank(), "local_rank", group=f"node:{node}", provenance="ray"
     )  # where each rank ran

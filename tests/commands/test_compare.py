@@ -71,8 +71,10 @@ def _run(path: Path, seeds: list[int], *, version: int = 4) -> Path:
         assert part.height, "the fixture rows are of the quickstart's plan"
         folder.write_trial(trial.trial_id, part, {"status": "completed", "study": study.spec.kind})
     kept = rows.filter(pl.col("seed").is_in(seeds))
-    folder.write_findings({"interpretability": get_kind("interpretability").analyze(kept, study.options,
-                                                                                    measure=suite.measure)})
+    kind = get_kind("interpretability")
+    found = kind.analyze(kept, study.options, measure=suite.measure)
+    folder.write_findings({"interpretability": found})
+    folder.write_headlines({"interpretability": kind.headlines(found)})  # what the analysis pass stores
     return path
 
 

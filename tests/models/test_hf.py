@@ -28,7 +28,7 @@ def compute_spec(model: dict, data: dict) -> dict:
 def test_gpt2_config_trains_in_the_compute_study_and_its_counted_flops_are_within_10_percent_of_palm():
     (trial,) = plan(parse_spec(compute_spec({"family": "hf", "size": "gpt2-nano"},
                                             {"name": "text_bytes", "options": {"seq_len": 32}})))
-    rows = run_worker(trial.model_dump(mode="json"), "test")
+    rows = run_worker(trial, "test")
     flops = {p: v for m, v, p in zip(rows["metric"], rows["value"], rows["provenance"]) if m == "flops_per_sample"}
     assert 0.9 < flops["flop_counter:meta"] / flops["analytic"] < 1.1
     losses = [v for m, v, s in zip(rows["metric"], rows["value"], rows["split"]) if m == "loss" and s == "train_batch"]
@@ -38,7 +38,7 @@ def test_gpt2_config_trains_in_the_compute_study_and_its_counted_flops_are_withi
 
 def test_a_tabular_classifier_without_a_formula_is_timed_with_the_counted_figure():
     (trial,) = plan(parse_spec(compute_spec({"family": "hf", "size": "gpt2-nano"}, {"name": "german"})))
-    rows = run_worker(trial.model_dump(mode="json"), "test")
+    rows = run_worker(trial, "test")
     provenance = {m: p for m, p in zip(rows["metric"], rows["provenance"]) if m in ("flops_per_sample", "flops_per_step")}
     assert provenance["flops_per_sample"] == "flop_counter:meta" and provenance["flops_per_step"] == "flop_counter:meta"
     assert sum(m == "flops_per_sample" for m in rows["metric"]) == 1  # no analytic row is made up

@@ -136,3 +136,40 @@ def test_core_code_never_names_a_study():
         for kind in kinds:
             assert f"studies.{kind}" not in text, f"{name} imports the {kind} study"
         assert "hasattr(kind" not in text, f"{name} probes a study kind with hasattr"
+
+
+def private_imports(tree: ast.AST, module: str, is_package: bool, modules: set[str]) -> list[str]:
+    """``from m import _x`` where ``m`` is another module of the package (a private name used across modules).
+    Importing a private *module* (``from .pkg import _mod``) is a module of the package, not a name in one."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        source = _resolve(node, module, is_package)
+        if not source.startswith(PACKAGE) or source == module:
+            continue
+        found += [f"{module} imports {source}.{a.name}" for a in node.names
+                  if a.name.startswith("_") and not a.name.startswith("__") and f"{source}.{a.name}" not in modules]
+    return found
+
+
+def test_the_private_name_finder_finds_a_planted_one():
+    tree = ast.parse("from .sample_stats import _split\nfrom ..plan import get_path\nfrom . import _private_mod")
+    modules = {"dl_drawbacks.studies.bias.sample_stats", "dl_drawbacks.studies.bias._private_mod"}
+    assert private_imports(tree, "dl_drawbacks.studies.bias.audit", False, modules) == [
+        "dl_drawbacks.studies.bias.audit imports dl_drawbacks.studies.bias.sample_stats._split"]
+
+
+def test_no_module_imports_a_private_name_of_another():
+    modules = _modules()
+    found = [line for name, path in sorted(modules.items())
+             for line in private_imports(ast.parse(path.read_text()), name, path.name == "__init__.py", set(modules))]
+    assert found == []
+
+
+def test_the_spec_layer_imports_no_tracking_module():
+    """W&B settings are a spec model (``spec.tracking``); the tracking package reads them, never the reverse."""
+    graph = import_graph()
+    for module, targets in graph.items():
+        if module.startswith(f"{PACKAGE}.spec"):
+            assert not {t for t in targets if t.startswith(f"{PACKAGE}.tracking")}, module

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from dl_drawbacks.cli import main
+from dl_drawbacks.storage.run_folder import LocalRunFolder
 from dl_drawbacks.report.card import Cell, Column, build_card, coverage, entry_from_headline, short_finding
 from dl_drawbacks.report.card_render import card_html, card_markdown, terminal_lines
 
@@ -47,6 +48,7 @@ def _run(tmp_path: Path, name: str, findings: dict) -> Path:
     doc = yaml.safe_load((SPECS / "tiny_compute.yaml").read_text())
     (run / "spec.yaml").write_text(yaml.safe_dump({**doc, "name": name}))
     (run / "findings.json").write_text(json.dumps(findings))
+    LocalRunFolder(run).write_headlines({})  # what `analyze` stores beside findings with no headline
     return run
 
 
@@ -68,7 +70,15 @@ def test_cells_a_run_cannot_fill_say_why_and_runs_become_columns(tmp_path, capsy
 def test_card_command_on_a_folder_without_findings_is_one_line(tmp_path, capsys):
     assert main(["card", str(tmp_path), "-o", str(tmp_path / "c.html")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no spec.yaml" in err
+    assert err.count("\n") == 1 and "no spec;" in err
+
+
+def test_card_of_a_folder_analysed_before_headlines_were_stored_is_one_line(tmp_path, capsys):
+    run = _run(tmp_path, "old", {"compute": {"question": "q", "not_measurable": "no trials"}})
+    (run / "headlines.json").unlink()
+    assert main(["card", str(run), "-o", str(tmp_path / "c.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "headlines.json: missing" in err and "dl-drawbacks analyze" in err
 
 
 def _columns(png: Path) -> list[Column]:

@@ -173,21 +173,25 @@ def test_a_finished_trials_checkpoints_are_removed_and_only_its_own(s3, request,
     bucket = open_bucket(uri)
     for trial_id in ("t1", "t2"):
         bucket.write_bytes(f"ray_train/{trial_id}/checkpoint_2026/rank0.pkl", b"state")
-    remove_checkpoints({"run_uri": uri, "run_dir": str(tmp_path)}, "t1")
+    remove_checkpoints(uri, "t1")
     assert sorted(bucket.listing("ray_train")) == ["ray_train/t2/checkpoint_2026/rank0.pkl"]
-    assert checkpoint_root({"run_uri": uri, "run_dir": str(tmp_path)}) == f"{uri}/ray_train"
+    assert checkpoint_root(uri) == f"{uri}/ray_train"
     local = tmp_path / "ray_train" / "t1" / "checkpoint_1"
     local.mkdir(parents=True)
-    remove_checkpoints({"run_uri": None, "run_dir": str(tmp_path)}, "t1")
+    remove_checkpoints(str(tmp_path), "t1")
     assert not (tmp_path / "ray_train" / "t1").exists() and (tmp_path / "ray_train").exists()
 
 
 def test_execute_trial_keeps_a_failed_trials_checkpoints_and_removes_a_finished_ones(tmp_path, monkeypatch):
     from dl_drawbacks import trial
+    from dl_drawbacks.launch import Launch
+    from dl_drawbacks.plan import plan
+    from dl_drawbacks.spec.load import load_spec
 
     removed = []
-    monkeypatch.setattr(trial, "remove_checkpoints", lambda config, trial_id: removed.append(trial_id))
-    for status in ("failed", "completed"):
-        monkeypatch.setattr(trial, "_execute_here", lambda config, status=status: {"status": status})
-        trial.execute_trial({"trial": {"trial_id": f"t-{status}"}, "run_dir": str(tmp_path)})
-    assert removed == ["t-completed"]
+    monkeypatch.setattr(trial, "remove_checkpoints", lambda address, trial_id: removed.append(trial_id))
+    planned = plan(load_spec("tests/specs/tiny_compute.yaml"))[:2]
+    for status, t in zip(("failed", "completed"), planned):
+        monkeypatch.setattr(trial, "_execute_here", lambda *args, status=status: {"status": status})
+        trial.execute_trial(Launch(trials=[t], address=str(tmp_path), run_id="r"), t)
+    assert removed == [planned[1].trial_id]

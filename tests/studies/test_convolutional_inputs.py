@@ -37,7 +37,7 @@ def test_interpretability_explains_a_trained_cnn(tmp_path, monkeypatch, data, si
         "treatment": {"planted": True, "planted_fraction": 0.5, "n_explain": 8, "ig_steps": 4, "shap_samples": 2,
                       "curve_steps": 4, "n_robustness": 2, "n_maps": 1}}]}
     (trial,) = plan(parse_spec(doc))
-    rows = run_worker(trial.model_dump(mode="json"), "test")
+    rows = run_worker(trial, "test")
     maps = [v for m, v in zip(rows["metric"], rows["value"]) if m == "attribution_map"]
     localisation = [v for m, v in zip(rows["metric"], rows["value"]) if m == "localisation_auc"]
     assert maps and np.isfinite(maps).all() and np.abs(maps).sum() > 0

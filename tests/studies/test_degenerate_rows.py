@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from dl_drawbacks.spec.models import MeasureSpec
 from dl_drawbacks.storage.files import json_safe
 from dl_drawbacks.studies.base import get_kind
+from dl_drawbacks.headline import as_dicts
 
 ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "rows"
 KINDS = sorted(p.stem for p in ROWS.glob("*.parquet"))
@@ -97,7 +98,7 @@ def _analyze(kind_name: str, rows: pl.DataFrame, out_dir: Path) -> tuple[dict, s
     options = kind.Options()
     findings = kind.analyze(rows, options, measure=MeasureSpec())
     figures = kind.figures(rows, findings, out_dir)
-    return findings, kind.report(findings, figures), kind.headlines(findings)
+    return findings, kind.report(findings, figures), as_dicts(kind.headlines(findings))
 
 
 def test_fixture_rows_cover_the_six_studies():

@@ -19,6 +19,7 @@ from dl_drawbacks.spec.models import MeasureSpec
 from dl_drawbacks.statistics import POSITIVE, domain_violations, t_interval
 from dl_drawbacks.storage.files import json_safe
 from dl_drawbacks.studies.base import get_kind
+from dl_drawbacks.headline import as_dicts
 
 ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "rows"
 KINDS = ["compute", "data", "overfitting", "hparams", "bias", "interpretability"]
@@ -33,7 +34,7 @@ def studies() -> dict[str, tuple[dict, list[dict]]]:
         kind = get_kind(name)
         findings = kind.analyze(pl.read_parquet(ROWS / f"{name}.parquet"), kind.Options(**FAST.get(name, {})),
                                 measure=MeasureSpec())
-        out[name] = (json.loads(json.dumps(json_safe(findings))), kind.headlines(findings))
+        out[name] = (json.loads(json.dumps(json_safe(findings))), as_dicts(kind.headlines(findings)))
     return out
 
 
@@ -199,7 +200,7 @@ def test_planted_patch_lift_is_not_headlined_when_the_planted_model_does_not_use
     findings = copy.deepcopy(studies["interpretability"][0])
     chosen = next(c for c in findings["conditions"] if c["condition"] == findings["headline_condition"])
     chosen["planted"]["reliance"]["established"] = False  # drop on removal 0.0015 [−0.016, 0.019] in the review
-    lifts = [h for h in interpretability_headlines(findings) if h["key"].startswith("patch_lift/")]
+    lifts = [h for h in as_dicts(interpretability_headlines(findings)) if h["key"].startswith("patch_lift/")]
     assert lifts and all(not h["resolved"] and "does not use the patch" in h["finding"] for h in lifts)
 
 

@@ -10,11 +10,14 @@ import pytest
 from PIL import Image
 
 from wandb_offline_reader import find_offline_runs, read_offline_run
+from dl_drawbacks.headline import from_interval
 from dl_drawbacks.tracking.settings import TrackingSettings
 from dl_drawbacks.tracking.study_summary import flatten_findings, log_study_summary
 
 FINDINGS = {"bias": {"gap": np.float64(0.125), "groups": np.int64(2)}, "verdict": "holds",
             "ci": (0.1, 0.2)}
+HEADLINE = from_interval("bias", "gap", "selection-rate gap (sex)", {"estimate": 0.125, "low": 0.1, "high": 0.2,
+                                                                   "n": {"seeds": 2}}, unit="", null=0.0)
 TABLE = [{"trial": "t1", "gap": 0.1, "n": 10}, {"trial": "t2", "gap": 0.15, "n": None, "ci": [0.1, 0.2]}]
 
 
@@ -45,7 +48,7 @@ def test_summary_run_holds_findings_tables_figures_and_artifact(tmp_path, caplog
     findings = {**FINDINGS, "mitigation": {"sex": {"table": TABLE}}}
     with caplog.at_level(logging.WARNING, logger="dl_drawbacks.tracking"):
         assert log_study_summary(TrackingSettings(mode="offline"), run, group="study-abc", kind="bias",
-                                 findings=findings, figures=[png, svg])
+                                 findings=findings, headlines=[HEADLINE], figures=[png, svg])
     assert "curve.svg skipped" in caplog.text
 
     (folder,) = find_offline_runs(run / "wandb")
@@ -56,6 +59,8 @@ def test_summary_run_holds_findings_tables_figures_and_artifact(tmp_path, caplog
     assert not any(k.startswith("mitigation/sex/table") for k in summary)  # the table is a Table, not flattened
     assert summary["tables/mitigation/sex/table"]["_type"] == "table-file"
     assert summary["figures/gap"]["_type"] == "image-file"
+    headline_table = json.loads((folder / "files" / summary["tables/headlines"]["path"]).read_text())
+    assert headline_table["data"][0][0] == HEADLINE.text  # the headline handed in, not one the kind recomputed
     assert "figures/curve" not in summary and got["exit_code"] == 0
     table_file = folder / "files" / summary["tables/mitigation/sex/table"]["path"]
     assert json.loads(table_file.read_text()) == {"columns": ["trial", "gap", "n", "ci"],
@@ -66,7 +71,7 @@ def test_summary_run_holds_findings_tables_figures_and_artifact(tmp_path, caplog
 
 def test_disabled_tracking_writes_no_summary_run(tmp_path):
     assert not log_study_summary(TrackingSettings(mode="disabled"), tmp_path / "run", group="g", kind="bias",
-                                 findings=FINDINGS, figures=[])
+                                 findings=FINDINGS, headlines=[], figures=[])
     assert not (tmp_path / "run").exists()
 
 
@@ -76,6 +81,6 @@ def test_logging_a_summary_again_updates_the_same_run_id(tmp_path):
     run.mkdir()
     for _ in range(2):
         assert log_study_summary(TrackingSettings(mode="offline"), run, group="g-1", kind="compute",
-                                 findings={"gap": 0.5}, figures=[])
+                                 findings={"gap": 0.5}, headlines=[], figures=[])
     folders = find_offline_runs(run / "wandb")
     assert len(folders) == 2 and {read_offline_run(f)["run_id"] for f in folders} == {"g-1-compute-summary"}

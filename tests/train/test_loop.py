@@ -52,7 +52,7 @@ def test_no_host_sync_from_our_code_between_log_steps(monkeypatch):
 
     monkeypatch.setattr(instruments_module.Instruments, "step_begins", record)
     (trial,) = _trials(_spec(3 * LOG_EVERY))
-    rows = run_worker(trial.model_dump(mode="json"), "test")
+    rows = run_worker(trial, "test")
     for step in range(1, 3 * LOG_EVERY - 1):
         synced = at_step[step + 1] - at_step[step]
         assert synced == (1 if step % LOG_EVERY == 0 else 0), (step, synced)  # one read of the pending losses
@@ -64,7 +64,7 @@ def test_samples_counted_are_samples_processed():
     doc = _spec(5)
     doc["studies"][0]["data"]["n_train"] = 40  # smaller than a micro-batch of 64: the whole 40 each step
     (trial,) = _trials(doc)
-    rows = run_worker(trial.model_dump(mode="json"), "test")
+    rows = run_worker(trial, "test")
     scalar = {m: v for m, v, s in zip(rows["metric"], rows["value"], rows["step"]) if s is None}
     assert scalar["micro_batch_used"] == 40 and scalar["samples_total"] == 5 * 40
     assert scalar["gradient_clipping"] == 0.0

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...headline import Headline
 from ...registry import STUDIES
 from ...rows import RowBuffer
 from ...storage.files import json_safe
@@ -64,10 +65,10 @@ def audit_rows(trial, run_id: str) -> pl.DataFrame:
 
 
 def _decile_rate(decile: int, group: str, groups: dict[str, np.ndarray]):
-    from .sample_stats import _split
+    from .sample_stats import split_sample
 
     def stat(s: np.ndarray) -> float:
-        cell, y, _, score = _split(s)
+        cell, y, _, score = split_sample(s)
         m = groups[group][cell] & (np.rint(10.5 - 10 * score).astype(int) == decile)
         return float(1 - y[m].mean()) if m.any() else float("nan")
 
@@ -162,7 +163,7 @@ class BiasAuditStudy(BiasStudy):
 
         return audit_markdown(findings) + "\n\n" + bias_markdown(findings, figures, group_table=False)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import audit_headlines
 
         from .report import bias_headlines

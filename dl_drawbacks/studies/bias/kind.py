@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...headline import Headline
 from ...errors import DataError
 from ...registry import STUDIES
 from ...storage.files import json_safe
@@ -341,7 +342,7 @@ class BiasStudy(StudyKind):
 
         return bias_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import bias_headlines
 
         return bias_headlines(findings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...headline import as_dicts, from_interval, not_measurable
+from ...headline import Headline, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 from .group_names import named, privileged_sentence
 
@@ -307,7 +307,7 @@ def _pairing_headlines(protected: str, c: dict[str, Any], groups: dict[str, str]
     return out
 
 
-def bias_headlines(f: dict[str, Any], *, group_errors: bool = True) -> list[dict[str, Any]]:
+def bias_headlines(f: dict[str, Any], *, group_errors: bool = True) -> list[Headline]:
     """Parity metrics (resolved when their verdict is: passes or fails), the group error rates (unless
     ``group_errors`` is False: an audit headlines them itself), amplification on both scales (excludes the null),
     COMPAS against the model (excludes 0) and the best mitigation's accuracy cost (excludes 0), by the headline
@@ -338,7 +338,7 @@ def bias_headlines(f: dict[str, Any], *, group_errors: bool = True) -> list[dict
                                      f"accuracy cost of best mitigation {m['best']} ({key})", c["interval"],
                                      unit="fraction", null=0.0, estimate=c["mean"],
                                      method="paired by seed and test sample"))
-    return as_dicts(out)
+    return out
 
 
 def audit_markdown(f: dict[str, Any]) -> str:
@@ -384,7 +384,7 @@ def audit_markdown(f: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def audit_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+def audit_headlines(f: dict[str, Any]) -> list[Headline]:
     out, names = [], f.get("group_names") or {}
     for protected, a in f.get("audit", {}).items():
         for g, v in a.get("propublica_rates", {}).items():
@@ -394,4 +394,4 @@ def audit_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
                                          f"COMPAS {name.replace('_', ' ')} ({named(g, names)})",
                                          e["interval"], unit="fraction", estimate=e["mean"],
                                          method=a["definitions"][name]))
-    return as_dicts(out)
+    return out

@@ -68,7 +68,7 @@ def codes_of(sample: np.ndarray) -> np.ndarray:
     return sample.astype(np.int64) >> 8
 
 
-def _split(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def split_sample(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(cell, y, ŷ, score) of every sample."""
     v = sample.astype(np.int64)
     codes = v >> 8
@@ -105,7 +105,7 @@ def _in_group(cell: np.ndarray, group: str, groups: dict[str, np.ndarray]) -> np
 
 def roc_auc(group: str, groups: dict[str, np.ndarray]) -> Statistic:
     def stat(s: np.ndarray) -> float:
-        cell, y, _, score = _split(s)
+        cell, y, _, score = split_sample(s)
         m = _in_group(cell, group, groups)
         y, score = y[m], score[m]
         n_pos, n_neg = int(y.sum()), int((1 - y).sum())
@@ -122,7 +122,7 @@ def roc_auc(group: str, groups: dict[str, np.ndarray]) -> Statistic:
 
 def ece(group: str, groups: dict[str, np.ndarray]) -> Statistic:
     def stat(s: np.ndarray) -> float:
-        cell, y, _, score = _split(s)
+        cell, y, _, score = split_sample(s)
         m = _in_group(cell, group, groups)
         if not m.any():
             return float("nan")
@@ -138,7 +138,7 @@ def generalized_rate(which: str, group: str, groups: dict[str, np.ndarray]) -> S
     want = 0 if which == "fpr" else 1
 
     def stat(s: np.ndarray) -> float:
-        cell, y, _, score = _split(s)
+        cell, y, _, score = split_sample(s)
         m = _in_group(cell, group, groups) & (y == want)
         if not m.any():
             return float("nan")
@@ -167,7 +167,7 @@ def auc_gap(groups: dict[str, np.ndarray]) -> Statistic:
 def amplification_ratio(groups: dict[str, np.ndarray]) -> Statistic:
     """exp(|ln DI(ŷ)| − |ln DI(y)|): > 1 when the predictions' DI is further from parity than the labels'."""
     def stat(s: np.ndarray) -> float:
-        cell, y, yhat, _ = _split(s)
+        cell, y, yhat, _ = split_sample(s)
         u, p = groups["unprivileged"][cell], groups["privileged"][cell]
         if not (u.any() and p.any()):
             return float("nan")
@@ -180,7 +180,7 @@ def amplification_ratio(groups: dict[str, np.ndarray]) -> Statistic:
 def amplification(groups: dict[str, np.ndarray]) -> Statistic:
     """|SPD(ŷ)| − |SPD(y)|: > 0 when the predictions' selection-rate difference is wider than the labels'."""
     def stat(s: np.ndarray) -> float:
-        cell, y, yhat, _ = _split(s)
+        cell, y, yhat, _ = split_sample(s)
         u, p = groups["unprivileged"][cell], groups["privileged"][cell]
         if not (u.any() and p.any()):
             return float("nan")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...headline import Headline
 from ...registry import STUDIES
 from ..base import StudyKind
 from . import analysis
@@ -39,9 +40,9 @@ class ComputeStudy(StudyKind):
                    "budget_steps": "trainer.budget.steps", "workers": "trainer.workers",
                    "cpus_per_worker": "trainer.cpus_per_worker", "use_gpu": "trainer.use_gpu",
                    "engine": "trainer.engine",
-                   "zero_stage": "trainer.deepspeed.zero_stage", "precision": "trainer.deepspeed.precision",
-                   "micro_batch": "trainer.deepspeed.micro_batch", "grad_accum": "trainer.deepspeed.grad_accum",
-                   "compile": "trainer.deepspeed.compile"}
+                   "zero_stage": "trainer.deepspeed.zero_stage", "precision": "trainer.precision",
+                   "micro_batch": "trainer.micro_batch", "grad_accum": "trainer.deepspeed.grad_accum",
+                   "compile": "trainer.compile"}
 
     def analyze(self, rows: pl.DataFrame, options: ComputeOptions, *, measure: Any) -> dict[str, Any]:
         table = trial_table(rows)
@@ -89,7 +90,7 @@ class ComputeStudy(StudyKind):
 
         return compute_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import headline_rows
 
         return headline_rows(findings)

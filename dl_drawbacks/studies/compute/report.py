@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ...headline import Headline, as_dicts, from_interval
+from ...headline import Headline, from_interval
 from ...report.markdown import fmt, image, table
 
 
@@ -189,7 +189,7 @@ def _flagged(h: Headline, caveat: str | None) -> Headline:
     return replace(h, reason=f"{h.reason}; {caveat}" if h.reason else caveat)
 
 
-def headline_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
+def headline_rows(f: dict[str, Any]) -> list[Headline]:
     """Per family: steady-state step time per TFLOP of the affine fit and the step-time exponent in parameters
     (intervals over the size means of the size comparison), energy per sample of the largest size; the memory ratio
     of the highest ZeRO stage (over seeds) where model states dominate the RSS noise. Each is resolved by the
@@ -234,4 +234,4 @@ def headline_rows(f: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(from_interval("compute", "zero_memory_ratio", text, top["relative_memory"], unit="ratio", null=1.0,
                                  requires=(bool(top.get("model_states_dominate")),
                                            f"not measurable: {top.get('dominance_reason')}")))
-    return as_dicts(out)
+    return out

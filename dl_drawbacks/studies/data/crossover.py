@@ -27,7 +27,9 @@ DIRECTIONS = {"dl_overtakes": "DL overtakes the baseline", "baseline_overtakes":
 AHEAD = {"dl_overtakes": ("baseline", "deep learning"), "baseline_overtakes": ("deep learning", "baseline")}
 
 
-def resolve_fitted(entry: dict, direction: str, per_anchor: list[dict], *, level: float = 0.95) -> tuple[bool, str | None]:
+def resolve_fitted(
+    entry: dict, direction: str, per_anchor: list[dict], *, level: float = 0.95
+) -> tuple[bool, str | None]:
     """Whether the paired per-anchor differences resolve a fitted crossing of ``direction`` at entry's median; one
     beyond the largest anchor rests on the fitted curves alone, so it must also appear in all but 1 - level of the
     paired curve replicates (the median and interval are conditional on a crossing: a crossing found in 9% of them

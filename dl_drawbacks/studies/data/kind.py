@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 from .convergence import improves
+from ...headline import Headline
 from ...registry import STUDIES
 from ..base import StudyKind, holdout_splits
 from .options import DataOptions, DataTreatment
@@ -53,7 +54,7 @@ class DataStudy(StudyKind):
             ds = t.trainer.deepspeed
             if t.data.n_train is None:
                 raise ValueError(f"sweeps[{t.sweep}]: every data trial needs data.n_train (its anchor)")
-            per_epoch = steps_per_epoch(t.data.n_train, ds.micro_batch, ds.grad_accum, t.trainer.workers)
+            per_epoch = steps_per_epoch(t.data.n_train, t.trainer.micro_batch, ds.grad_accum, t.trainer.workers)
             steps = steps_for(per_epoch, epochs=tr.epochs, min_steps=tr.min_steps)
             budget = BudgetSpec(steps=steps, eval_every=max(1, steps // tr.evaluations))
             out.append(t.model_copy(update={"trainer": t.trainer.model_copy(update={"budget": budget})}))
@@ -122,7 +123,7 @@ class DataStudy(StudyKind):
 
         return data_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import data_headlines
 
         return data_headlines(findings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...headline import as_dicts, from_interval, from_verdict, not_measurable
+from ...headline import Headline, from_interval, from_verdict, not_measurable
 from ...report.markdown import fmt, image, table
 from .crossover import DIRECTIONS
 
@@ -162,11 +162,11 @@ def data_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     return "\n".join(out)
 
 
-def data_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+def data_headlines(f: dict[str, Any]) -> list[Headline]:
     """Exponent, data to the target error and crossovers per learner pair, by the headline policy: a fitted
     crossover is headlined only where the paired per-anchor differences resolve it (``crossover.resolve_fitted``)."""
     if not f.get("available", True):
-        return as_dicts([not_measurable("data", "data", "data requirements", f["reason"])])
+        return [not_measurable("data", "data", "data requirements", f["reason"])]
     out = []
     for m, c in f["models"].items():
         if not c.get("available"):
@@ -209,4 +209,4 @@ def data_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
                                          iv, unit=f"samples (P none {fit[d]['p_none']:.2f})",
                                          label="extrapolated" if fit[d]["extrapolated"] else "interpolated",
                                          requires=(fit[d]["resolved"], f"{fit[d]['reason']}")))
-    return as_dicts(out)
+    return out

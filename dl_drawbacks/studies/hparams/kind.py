@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ...headline import Headline
 from ...errors import SpecError
 from ...registry import STUDIES
 from .options import MIN_VARIANCE_CONFIGS, HparamsOptions
@@ -119,6 +120,7 @@ class HparamsStudy(StudyKind):
 
     # worker side -----------------------------------------------------------------------------
     def prepare_data(self, ctx) -> None:
+        from ...data.base import stratified_indices
         from ...train.context import Split
         from ...train.loop import total_steps
 
@@ -126,9 +128,10 @@ class HparamsStudy(StudyKind):
         default_splits(ctx)
         treat = ctx.treatment
         train = ctx.splits["train"]
-        order = np.random.default_rng(treat.split_seed).permutation(len(train))
         n_val = max(1, int(round(treat.val_fraction * len(train))))
-        val, keep = order[:n_val], order[n_val:]
+        strata = np.zeros(len(train), np.int64) if ctx.dataset.modality == "tokens" else np.asarray(train.y)
+        val = stratified_indices(strata, n_val, seed=treat.split_seed)  # the shared stratified hold-out
+        keep = np.setdiff1d(np.arange(len(train)), val)
         ctx.splits["val"] = Split(train.x[val], train.y[val], {k: v[val] for k, v in train.groups.items()})
         ctx.splits["train"] = Split(train.x[keep], train.y[keep], {k: v[keep] for k, v in train.groups.items()})
         if ctx.is_chief:
@@ -203,7 +206,7 @@ class HparamsStudy(StudyKind):
 
         return hparams_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import hparams_headlines
 
         return hparams_headlines(findings)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...headline import Headline, as_dicts, from_interval, not_measurable
+from ...headline import Headline, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 
 
@@ -253,7 +253,7 @@ def hparams_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     return "\n".join(parts)
 
 
-def hparams_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+def hparams_headlines(f: dict[str, Any]) -> list[Headline]:
     """Importance, tunability, hyperparameter share of variance, transfer and ASHA's saving, by the headline policy."""
     out = []
     imp = f["importance"].get("full_budget") or {}
@@ -303,4 +303,4 @@ def hparams_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
                             "a projection of the energy the stopped trials would have used (no interval)"
                             if saved is not None else "not measurable: no energy was measured",
                             method=f"projected ({', '.join(c['energy_provenance'])} meters)"))
-    return as_dicts(out)
+    return out

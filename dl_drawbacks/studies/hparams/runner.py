@@ -14,10 +14,11 @@ from pathlib import Path
 import polars as pl
 from ray.tune import Callback
 
-from ...spec.models import StudySpec, TrialSpec
-from ...tune_runner import TrialRunner
 from ...errors import RunFolderError
-from ...storage.run_folder import RAY_TUNE, LocalRunFolder
+from ...launch import Launch
+from ...spec.models import StudySpec, TrialSpec
+from ...storage.run_folder import LocalRunFolder
+from ...tune_runner import TrialRunner, first_trial
 from .followups import followup_trials
 from .options import HparamsOptions
 from .outcomes import objectives
@@ -41,47 +42,33 @@ class SearchProgress(Callback):
         self.progress, self.run_dir = progress, Path(run_dir)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        tid = (trial.last_result or {}).get("dl_trial_id") or (trial.config.get("trial") or {}).get("trial_id")
+        tid = (trial.last_result or {}).get("dl_trial_id") or search_trials(trial)[0].trial_id
         try:
-            found = LocalRunFolder(self.run_dir).marker(tid) if tid else None
+            found = LocalRunFolder(self.run_dir).marker(tid)
         except RunFolderError:  # damaged: the resume check names it
             found = None
         marker = dict(found.fields) if found is not None else {}
         status = marker.get("status") or ("stopped_early" if trial.checkpoint is not None else "unknown")
-        self.progress.trial_finished(tid or trial.trial_id, status, marker.get("wall_seconds"))
+        self.progress.trial_finished(tid, status, marker.get("wall_seconds"))
 
     def __getstate__(self) -> dict:  # Tune pickles its run config; the stream stays behind
         return {"run_dir": self.run_dir, "progress": None}
 
 
-def _tune(trainable, *, param_space: dict, search_alg, options: HparamsOptions, n_evals: int, num_samples: int,
-          runner: TrialRunner, name: str, concurrency: int):
-    """One Tuner with its own scheduler: trials of one data set are only ever compared with each other. On a
-    bucket run (``runner.staged``) the trials write there, Tune's storage is there, and each finished trial is
-    pulled into the driver's staging folder before its progress line."""
-    from ray import tune
+def _search(runner: TrialRunner, trainable, param_space: dict, *, search_alg, options: HparamsOptions,
+            n_evals: int, num_samples: int, name: str, concurrency: int):
+    """One search on the run's Tune machinery (``TrialRunner.tune``) with its own ASHA scheduler: trials of one
+    data set are only ever compared with each other. On a bucket run the trials write there, Tune's storage is
+    there, and each finished trial is pulled into the driver's staging folder before its progress line."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
-    from ...tune_runner import PullTrial
-
-    run_dir, run_uri = runner.run_dir, runner.run_uri
-    storage = f"{run_uri}/{RAY_TUNE}" if run_uri else str(run_dir / RAY_TUNE)
-    pull = [PullTrial(runner.staged, search_trials)] if runner.staged else []
-    log = [runner.logger.callback(search_trials)] if runner.logger is not None else []
 
     asha = options.asha
     scheduler = (ASHAScheduler(time_attr="training_iteration", metric="objective", mode="max", max_t=n_evals,
                                grace_period=min(asha.grace_period, n_evals), reduction_factor=asha.reduction_factor)
                  if asha.enabled else FIFOScheduler())
-    tuner = tune.Tuner(
-        trainable, param_space=param_space,
-        tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler, num_samples=num_samples,
-                                    max_concurrent_trials=concurrency, reuse_actors=True),
-        run_config=tune.RunConfig(name=name, storage_path=storage, verbose=0,  # fixed name: restorable
-                                  callbacks=[*pull, SearchProgress(runner.progress, run_dir), *log],
-                                  checkpoint_config=tune.CheckpointConfig(num_to_keep=1)),
-    )
-    return tuner.fit()
+    return runner.tune(trainable, param_space, name=name, trials_of=search_trials, scheduler=scheduler,
+                       search_alg=search_alg, num_samples=num_samples, max_concurrent=concurrency,
+                       progress=SearchProgress(runner.progress, runner.run_dir), keep_checkpoints=1)
 
 
 def finalize_stopped(run_dir: Path, results, *, study: str) -> list[str]:
@@ -118,15 +105,10 @@ def run_search(search: list[TrialSpec], options, *, runner: TrialRunner, concurr
     if not search:
         return
     assert len({(t.sweep, t.data.name) for t in search}) == 1, "one scheduler per data set"
-    by_id = {t.trial_id: t for t in search}
-    trainable = tune.with_resources(search_trial,
-                                    resources=lambda cfg: tune_trial_resources(by_id[cfg["trial"]["trial_id"]]))
-    space = {"trial": tune.grid_search([t.model_dump(mode="json") for t in search]),
-             "run_dir": str(runner.run_dir), "run_uri": runner.run_uri, "run_fence": runner.run_fence,
-             "run_id": runner.run_id, "max_failures": 0}
-    results = _tune(trainable, param_space=space, search_alg=None, options=options, n_evals=_n_evals(search[0]),
-                    num_samples=1, runner=runner, name=f"{search[0].sweep}-{search[0].data.name}",
-                    concurrency=concurrency)
+    trainable = tune.with_resources(search_trial, resources=lambda cfg: tune_trial_resources(first_trial(cfg)))
+    space = Launch.grid([runner.launch([t], train_checkpoints=False) for t in search])
+    results = _search(runner, trainable, space, search_alg=None, options=options, n_evals=_n_evals(search[0]),
+                      num_samples=1, name=f"{search[0].sweep}-{search[0].data.name}", concurrency=concurrency)
     finalize_stopped(runner.run_dir, results, study=search[0].study)
 
 
@@ -150,13 +132,11 @@ def run_tpe(base: TrialSpec, options: HparamsOptions, *, runner: TrialRunner, co
     searcher = OptunaSearch(space={f"hp/{n}": d.optuna() for n, d in options.search_space.items()}, metric="objective",
                             mode="max", seed=options.sample_seed, points_to_evaluate=points, evaluated_rewards=rewards)
     trainable = tune.with_resources(search_trial, resources=tune_trial_resources(base))
-    space = {"base": base.model_dump(mode="json"), "sweep": "search", "trial": None,
-             "run_dir": str(run_dir), "run_uri": runner.run_uri, "run_fence": runner.run_fence, "run_id": runner.run_id,
-             "max_failures": 0}
+    space = runner.launch([base.model_copy(update={"sweep": "search"})], train_checkpoints=False).to_config()
     runner.progress.total += left
-    results = _tune(trainable, param_space=space, search_alg=ConcurrencyLimiter(searcher, max_concurrent=concurrency),
-                    options=options, n_evals=_n_evals(base), num_samples=left, runner=runner,
-                    name=f"tpe-{base.study}", concurrency=concurrency)
+    results = _search(runner, trainable, space, search_alg=ConcurrencyLimiter(searcher, max_concurrent=concurrency),
+                      options=options, n_evals=_n_evals(base), num_samples=left, name=f"tpe-{base.study}",
+                      concurrency=concurrency)
     finalize_stopped(run_dir, results, study=base.study)
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 # short name -> setting path of a trial (any dotted path under data/model/trainer/treatment works too)
 HPARAM_PATHS = {
     "lr": "trainer.optimizer.lr",
-    "batch_size": "trainer.deepspeed.micro_batch",
+    "batch_size": "trainer.micro_batch",
     "width": "model.params.width",
     "depth": "model.params.depth",
     "weight_decay": "trainer.optimizer.weight_decay",

@@ -23,7 +23,9 @@ from typing import Any
 import polars as pl
 import torch
 
+from ...launch import Launch
 from ...rows import RowBuffer
+from ...spec.models import TrialSpec
 from ...storage.run_folder import LocalRunFolder
 
 PARTIAL = "partial.parquet"  # the rows snapshot inside a search trial's Tune checkpoint
@@ -80,49 +82,50 @@ def final_objective(run_dir: Path, trial_id: str, outcome: dict[str, Any]) -> fl
     return float(val[-1]) if val.len() else 0.0
 
 
-def planned_trial(config: dict[str, Any]) -> dict[str, Any]:
-    """The trial a search task runs: its grid point, or (TPE) the one built from the sampled configuration; the
-    driver's callbacks build it the same way from the task's config."""
-    if "base" not in config:
-        return config["trial"]
-    from ...spec.models import TrialSpec
+def planned_trial(config: dict[str, Any]) -> tuple[Launch, TrialSpec]:
+    """The launch of a search task (parsed once) and the trial it runs: its one planned trial, or (TPE) the trial
+    built from its base and the configuration Tune's searcher sampled (``hp``, the only other key of the config).
+    The driver's callbacks build it the same way from the task's config."""
+    launch = Launch.of_task(config)
+    if "hp" not in config:
+        return launch, launch.trial
     from .trials import make_trial
 
-    base = TrialSpec.model_validate(config["base"])
-    return make_trial(base, dict(config["hp"]), sweep=config["sweep"], seed=base.seed,
-                      tune_reports=True).model_dump(mode="json")
+    base = launch.trial
+    trial = make_trial(base, dict(config["hp"]), sweep=base.sweep, seed=base.seed, tune_reports=True)
+    return launch.alone(trial), trial
 
 
-def search_trials(tune_trial: Any) -> list[dict[str, Any]]:
+def search_trials(tune_trial: Any) -> list[TrialSpec]:
     """The planned trials of a search task, for the driver's callbacks (``tune_runner.TrialEnds``)."""
-    return [planned_trial(tune_trial.config)]
+    return [planned_trial(tune_trial.config)[1]]
 
 
 def search_trial(config: dict[str, Any]) -> None:
     """Tune trainable of a search trial: train (reporting evaluations), then report the final objective."""
     from ray import tune
 
-    trial = planned_trial(config)
-    config = {**config, "trial": trial}
-    if config.get("run_uri"):  # a bucket run: this node works in a mirror of the trial's objects (storage/sync.py)
+    launch, trial = planned_trial(config)
+    if launch.on_bucket:  # a bucket run: this node works in a mirror of the trial's objects (storage/sync.py)
         from ...storage import trial_mirror
 
-        with trial_mirror(config["run_uri"], trial["trial_id"], config.get("run_fence")) as local:
-            result = _search_trial_in(Path(local), {**config, "run_dir": str(local), "run_uri": None})
+        with trial_mirror(launch.address, trial.trial_id, launch.fence) as local:
+            result = _search_trial_in(launch.model_copy(update={"address": str(local), "fence": None}), trial)
     else:
-        result = _search_trial_in(Path(config["run_dir"]), config)
+        result = _search_trial_in(launch, trial)
     tune.report(result)
 
 
-def _search_trial_in(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Run (or, when TPE re-proposes a finished one on resume, read) the trial in ``run_dir``: its final report."""
+def _search_trial_in(launch: Launch, trial: TrialSpec) -> dict[str, Any]:
+    """Run (or, when TPE re-proposes a finished one on resume, read) the trial in the local folder at
+    ``launch.address``: its final report."""
     from ...trial import execute_trial
 
-    trial_id = config["trial"]["trial_id"]
+    run_dir = Path(launch.address)
     folder = LocalRunFolder(run_dir)
-    if folder.is_finished(trial_id):
-        outcome = dict(folder.marker(trial_id).fields)
+    if folder.is_finished(trial.trial_id):
+        outcome = dict(folder.marker(trial.trial_id).fields)
     else:
-        outcome = execute_trial(config)
-    return {"objective": final_objective(run_dir, trial_id, outcome), "dl_trial_id": trial_id,
+        outcome = execute_trial(launch, trial)
+    return {"objective": final_objective(run_dir, trial.trial_id, outcome), "dl_trial_id": trial.trial_id,
             "dl_outcome": outcome["status"]}

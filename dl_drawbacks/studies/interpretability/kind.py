@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ...headline import Headline
 from ...registry import STUDIES
 from ..base import StudyKind, default_splits
 from .analysis import analyze_rows
@@ -359,7 +360,7 @@ class InterpretabilityStudy(StudyKind):
 
         return interpretability_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import interpretability_headlines
 
         return interpretability_headlines(findings)

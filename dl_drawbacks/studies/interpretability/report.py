@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...headline import as_dicts, from_interval, not_measurable
+from ...headline import Headline, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 from .cells import interval_cell as _ci
 from .sanity import INPUT_REFERENCE
@@ -201,15 +201,15 @@ def interpretability_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     return "\n".join(out)
 
 
-def interpretability_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+def interpretability_headlines(f: dict[str, Any]) -> list[Headline]:
     """Gains over random order, sanity gaps, reliance, localisation lift (only where the planted model uses its
     patch) and the price of interpretability, each resolved when its interval excludes 0 (``headline``)."""
     from .roar_report import roar_headlines
 
     chosen = next((c for c in f.get("conditions", []) if c["condition"] == f.get("headline_condition")), None)
     if chosen is None:
-        return as_dicts([not_measurable("interpretability", "interpretability", "interpretability headlines",
-                                        f"no condition reached {f.get('min_accuracy')} mean test accuracy")])
+        return [not_measurable("interpretability", "interpretability", "interpretability headlines",
+                               f"no condition reached {f.get('min_accuracy')} mean test accuracy")]
     tag = f" ({chosen['condition']})"
     out = []
     a, p, price = chosen["audit"], chosen["planted"], chosen["price_of_interpretability"]
@@ -245,4 +245,4 @@ def interpretability_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
                 "probability", requires=uses_patch)
     for m, v in (price.get("models") or {}).items():
         row(f"price/{m}", f"accuracy gap network − tuned {m}, clean data", v["gap"], "fraction")
-    return as_dicts(out) + roar_headlines(f)
+    return out + roar_headlines(f)

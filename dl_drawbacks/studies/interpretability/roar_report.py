@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...headline import Headline, as_dicts, from_interval, not_measurable
+from ...headline import Headline, from_interval, not_measurable
 from ...report.markdown import fmt, table
 from .cells import interval_cell as _ci
 from .roar_summary import NOT_RUN, NOT_RUN_IN_STUDY
@@ -87,7 +87,7 @@ def _gain_row(c: dict[str, Any], method: str, g: dict[str, Any]) -> Headline:
                          requires=(g["verdict"] is not None, g.get("reason") or "not judged"))
 
 
-def roar_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+def roar_headlines(f: dict[str, Any]) -> list[Headline]:
     """One row per method of every condition that ran ROAR and reached the accuracy; else one row with a reason."""
     ran = [c for c in f.get("conditions", []) if (c.get("roar") or {}).get("available")]
     eligible = [c for c in ran if c["eligible"]]
@@ -98,11 +98,11 @@ def roar_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
         if g.get("available") and g["gain"].get("estimate") is not None
     ]
     if out:
-        return as_dicts(out)
+        return out
     if not ran:
         reason = NOT_RUN_IN_STUDY
     elif not eligible:
         reason = "no condition that ran ROAR reached the headline accuracy"
     else:
         reason = "no method's gain over random could be measured (only random ran, or no seed shared with random)"
-    return as_dicts([not_measurable("interpretability", "roar", "ROAR gain over random ranking", reason)])
+    return [not_measurable("interpretability", "roar", "ROAR gain over random ranking", reason)]

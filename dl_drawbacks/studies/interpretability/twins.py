@@ -44,10 +44,9 @@ def train_twin(
     model = MODELS.get(trial.model.family).build(params, data_shape(ctx))
     engine = PlainEngine(model, trial.trainer, ctx.device)
     n_steps, _ = total_steps(ctx)
-    ds = trial.trainer.deepspeed
     batches = micro_batches(
         Split(np.asarray(x, np.float32), np.asarray(y)),
-        micro_batch=ds.micro_batch,
+        micro_batch=trial.trainer.micro_batch,
         rank=0,
         world_size=1,
         seed=seed,
@@ -56,7 +55,7 @@ def train_twin(
 
     def run(steps: int) -> None:
         engine.train()
-        for _ in range(steps * ds.grad_accum):
+        for _ in range(steps * trial.trainer.deepspeed.grad_accum):
             xb, yb, _ = next(batches)
             engine.backward(engine.loss(xb, yb))
             engine.step()

@@ -58,9 +58,9 @@ def train_val_curves(rows: pl.DataFrame, f: dict[str, Any], out: Path) -> Path |
 
 
 def _trial_conditions(rows: pl.DataFrame) -> dict[str, str]:
-    from .trials import _conditions
+    from .trials import trial_conditions
 
-    return dict(_conditions(rows).select("trial_id", "condition").iter_rows())
+    return dict(trial_conditions(rows).select("trial_id", "condition").iter_rows())
 
 
 def error_vs_width(f: dict[str, Any], out: Path) -> Path | None:

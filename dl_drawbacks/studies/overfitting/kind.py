@@ -12,6 +12,7 @@ import polars as pl
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ...headline import Headline
 from ...errors import DataError
 from ...registry import STUDIES
 from ..base import StudyKind, holdout_splits
@@ -269,7 +270,7 @@ class OverfittingStudy(StudyKind):
 
         return overfitting_markdown(findings, figures)
 
-    def headlines(self, findings: dict[str, Any]) -> list[dict[str, Any]]:
+    def headlines(self, findings: dict[str, Any]) -> list[Headline]:
         from .report import overfitting_headlines
 
         return overfitting_headlines(findings)

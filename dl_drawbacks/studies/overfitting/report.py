@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...headline import Headline, as_dicts, from_interval, not_measurable
+from ...headline import Headline, from_interval, not_measurable
 from ...report.markdown import fmt, image, table
 
 OVER = "seeds × test samples"
@@ -295,12 +295,12 @@ def _headline(key: str, finding: str, v: dict[str, Any], unit: str, method: str 
     return from_interval("overfitting", key, finding + over, v, unit=unit, method=method, **policy)
 
 
-def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
+def overfitting_headlines(f: dict[str, Any]) -> list[Headline]:
     """Gap (excludes 0), memorization, ECE, double descent (a resolved peak), the best regularizer (its lead over
     the runner-up resolved) and the random-label memorization ratio, by the headline policy (``headline``)."""
     if not f.get("available"):
-        return as_dicts([not_measurable("overfitting", "overfitting", "overfitting study",
-                                        f.get("reason") or "no analysis")])
+        return [not_measurable("overfitting", "overfitting", "overfitting study",
+                               f.get("reason") or "no analysis")]
     by_cond = {r["condition"]: r for r in f["gap"]}
     cal = {r["condition"]: r for r in f["calibration"]["conditions"]}
     out = []
@@ -338,4 +338,4 @@ def overfitting_headlines(f: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(_headline(f"memorization_ratio/{fmt(m['width'])}",
                              f"memorization ratio on random labels (width {fmt(m['width'])}, n {fmt(m['n_train'])})",
                              m["memorization_ratio"], "fraction", "(train acc − chance)/(1 − chance), t over seeds"))
-    return as_dicts(out)
+    return out

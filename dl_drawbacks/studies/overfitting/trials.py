@@ -67,7 +67,7 @@ def _scalar(rows: pl.DataFrame, metric: str, name: str, *, provenance: str | Non
     return sel.group_by("trial_id").agg(pl.col("value").first().alias(name))
 
 
-def _conditions(rows: pl.DataFrame) -> pl.DataFrame:
+def trial_conditions(rows: pl.DataFrame) -> pl.DataFrame:
     """trial_id, seed, sweep and the condition key (factors without seed and sweep, canonical JSON)."""
     out = []
     for tid, seed, factors in rows.select("trial_id", "seed", "factors").unique("trial_id").iter_rows():
@@ -111,7 +111,7 @@ def trial_table(rows: pl.DataFrame, *, fit_threshold: float) -> pl.DataFrame:
         .agg((pl.col("value").max() > 0).alias("diverged"))
     )
     t = (
-        _conditions(rows)
+        trial_conditions(rows)
         .join(_settings(rows), on="trial_id", how="left")
         .join(_scalar(rows, "train_size", "n_train"), on="trial_id", how="left")
         .join(final, on="trial_id", how="left")

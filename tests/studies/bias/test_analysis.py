@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from dl_drawbacks.data.uci_adult import GROUP_NAMES as ADULT_NAMES
+from dl_drawbacks.headline import as_dicts
 from dl_drawbacks.rows import RowBuffer, frame_from_records
 from dl_drawbacks.studies.bias.figures import group_bars
 from dl_drawbacks.studies.bias.group_names import record_group_names
@@ -23,6 +24,7 @@ from dl_drawbacks.studies.bias.verdicts import equivalence, verdict
 from dl_drawbacks.train.batches import micro_batch_weights, micro_batches
 from dl_drawbacks.train.context import Split
 from dl_drawbacks.train.evaluate import classification_loss, weighted_classification_loss
+from dl_drawbacks.headline import as_dicts
 
 N = 2000
 TEST_RNG = np.random.default_rng(7)
@@ -83,7 +85,7 @@ def test_groups_are_named_from_the_data_sets_metadata_and_keys_keep_codes(findin
     assert "male (sex=1)" in section and section.count("(aif360's orientation)") == 1
     compas_way = bias_markdown({**findings, "orientation": "propublica"}, [])
     assert compas_way.count("ProPublica's orientation throughout") == 1 and "aif360's orientation)" not in compas_way
-    heads = {h["key"]: h["finding"] for h in bias_headlines(findings)}
+    heads = {h["key"]: h["finding"] for h in as_dicts(bias_headlines(findings))}
     assert "(female)" in heads["fpr/sex=0"] and not any("sex=0" in text for text in heads.values())
     assert group_bars(findings, tmp_path).is_file()
     unnamed = bias_markdown({**findings, "group_names": {}}, [])
@@ -246,7 +248,7 @@ def test_figures_report_and_headlines_survive_full_and_degenerate_findings(findi
     for f in (json_safe(findings), json_safe(BiasAnalysis().fit(frame_from_records([])).findings_)):
         figs = make_figures(f, tmp_path)
         text = bias_markdown({"question": "q", **f}, figs)
-        rows = bias_headlines(f)
+        rows = as_dicts(bias_headlines(f))
         assert isinstance(text, str) and all("finding" in r for r in rows)
     assert len(make_figures(json_safe(findings), tmp_path)) == 4
     assert "collapsed" in bias_markdown({"question": "q", **json_safe(findings)}, [])

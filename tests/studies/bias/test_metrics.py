@@ -85,7 +85,7 @@ def test_packed_samples_round_trip(attrs):
     y, yhat, score, groups = _random_predictions()
     cells = cell_codes(groups, attrs)
     back = unpack(pack(cells, y, yhat, score, len(attrs)), len(y), len(attrs))
-    cell, y2, yhat2, score2 = st._split(back)
+    cell, y2, yhat2, score2 = st.split_sample(back)
     assert (cell == cells).all() and (y2 == y).all() and (yhat2 == yhat).all()
     assert np.abs(score2 - score).max() <= 0.5 / 255 + 1e-12
 

@@ -11,6 +11,7 @@ import pytest
 from dl_drawbacks.rows import ROW_SCHEMA
 from dl_drawbacks.spec.models import MeasureSpec
 from dl_drawbacks.studies.compute.kind import ComputeOptions, ComputeStudy
+from dl_drawbacks.headline import as_dicts
 from .synthetic import frame, trial_rows
 
 SIZES = {"xs": 2e3, "s": 8e3, "m": 3.2e4, "l": 1.28e5, "xl": 5.12e5}
@@ -103,7 +104,7 @@ def test_per_condition_never_pools_families_or_sizes():
     found = analyze(frame(size_sweep(0.5) + gpt))
     conditions = found["per_condition"]
     assert len(conditions) == len(SIZES) + 1 and all(c["seeds"] == 3 for c in conditions)
-    heads = ComputeStudy().headlines(found)
+    heads = as_dicts(ComputeStudy().headlines(found))
     energy = [h for h in heads if h["finding"].startswith("energy per training sample")]
     assert len(energy) == 2 and all("3 seeds" in h["over"] and h["interval"] is not None for h in energy)
     gpt_head = next(h for h in energy if "gpt" in h["finding"])
@@ -119,7 +120,7 @@ def _round_trip(found: dict, tmp_path) -> str:
     study = ComputeStudy()
     found = json.loads(json.dumps(found, default=str))
     figures = study.figures(pl.DataFrame(schema=ROW_SCHEMA), found, tmp_path)
-    study.headlines(found)
+    as_dicts(study.headlines(found))
     return study.report(found, figures)
 
 

@@ -11,6 +11,7 @@ from dl_drawbacks.measure.model_states import model_state_bytes
 from dl_drawbacks.spec.models import MeasureSpec
 from dl_drawbacks.studies.compute.analysis import MFU_NOT_REPORTED
 from dl_drawbacks.studies.compute.kind import ComputeOptions, ComputeStudy
+from dl_drawbacks.headline import as_dicts
 from .synthetic import frame, trial_rows
 
 SIZES = {"xs": 2e3, "s": 8e3, "m": 3.2e4, "l": 1.28e5, "xl": 5.12e5}
@@ -22,7 +23,7 @@ def analyze(rows: pl.DataFrame, **options) -> dict:
 
 
 def heads(found: dict) -> dict[str, dict]:
-    return {h["key"]: h for h in ComputeStudy().headlines(found)}
+    return {h["key"]: h for h in as_dicts(ComputeStudy().headlines(found))}
 
 
 def affine_sweep(overhead: float, per_tflop: float, *, load: float = 0.5) -> list[dict]:

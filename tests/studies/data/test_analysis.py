@@ -10,6 +10,7 @@ import pytest
 
 from dl_drawbacks.studies.base import get_kind
 from dl_drawbacks.studies.data.convergence import select, selection_table
+from dl_drawbacks.headline import as_dicts
 
 from .rows import data_rows
 
@@ -21,7 +22,7 @@ def _everything(rows: pl.DataFrame, tmp_path):
     f = KIND.analyze(rows, OPTIONS, measure=None)
     figs = KIND.figures(rows, f, tmp_path)
     text = KIND.report(f, figs)
-    heads = KIND.headlines(f)
+    heads = as_dicts(KIND.headlines(f))
     assert isinstance(text, str) and all("finding" in h for h in heads)
     return f, text, heads
 

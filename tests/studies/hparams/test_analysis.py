@@ -17,6 +17,7 @@ from dl_drawbacks.studies.hparams.outcomes import trial_outcomes, val_curves
 from dl_drawbacks.studies.hparams.transfer import transfer
 from dl_drawbacks.studies.hparams.tunability import tunability
 from dl_drawbacks.studies.hparams.variance import seed_variance
+from dl_drawbacks.headline import as_dicts
 
 
 def _noise(*key) -> float:
@@ -47,7 +48,7 @@ def test_importance_at_the_full_budget_and_early_find_log_lr_on_every_configurat
     found = findings["importance"]
     full, early = found["full_budget"], found["early"]
     # 19 permutations: p = 1/20 is the smallest p-value they give, and it rejects at 0.05 (as "matters" does)
-    headline = next(h for h in get_kind("hparams").headlines(findings) if h["key"] == "importance")
+    headline = next(h for h in as_dicts(get_kind("hparams").headlines(findings)) if h["key"] == "importance")
     assert headline["resolved"] and "at the full budget: lr" in headline["finding"] and full["params"]["lr"]["null_p_value"] == 0.05
     assert full["available"] and full["ranking"][0] == "lr" and full["matters"] == ["lr"]
     assert full["configurations_used"] == full["configurations_sampled"] == 32 and full["rung"] is None
@@ -129,7 +130,7 @@ def test_winners_curse_is_reported_negative_not_clipped(synthetic_study):
     check = t["search_check"]
     assert check["search_too_weak"] and check["best_single_gain"] > o["gain"] and "too weak" in check["verdict"]
     only = {"importance": {}, "tunability": t, "seed_variance": {}, "transfer": {}, "cost": {}}
-    headline = next(h for h in get_kind("hparams").headlines(only) if h["key"] == "tunability")
+    headline = next(h for h in as_dicts(get_kind("hparams").headlines(only)) if h["key"] == "tunability")
     assert not headline["resolved"] and "the search is too weak" in headline["finding"]
 
 
@@ -153,7 +154,7 @@ def _whole(rows, options, tmp_path):
     findings = kind.analyze(rows, options, measure=MeasureSpec())
     json.dumps(json_safe(findings), allow_nan=False)
     figures = kind.figures(rows, findings, tmp_path)
-    return findings, kind.report(findings, figures), kind.headlines(findings)
+    return findings, kind.report(findings, figures), as_dicts(kind.headlines(findings))
 
 
 def test_every_transfer_trial_stopped_early_is_a_finding_not_a_crash(synthetic_study, tmp_path):

@@ -11,6 +11,7 @@ from dl_drawbacks.studies.interpretability.analysis import analyze_rows
 from dl_drawbacks.studies.interpretability.kind import InterpretabilityOptions
 from dl_drawbacks.studies.interpretability.report import interpretability_headlines, interpretability_markdown
 from dl_drawbacks.studies.interpretability.roar_summary import NOT_RUN_IN_STUDY
+from dl_drawbacks.headline import as_dicts
 
 N = 40  # explained samples per trial
 
@@ -171,7 +172,7 @@ def test_a_control_whose_patch_weights_never_trained_judges_no_localisation():
     assert "never trained" in untrained["localisation"]["ig"]["reason"]
     f = analyze_rows(_rows(acc=0.7, acc_patch=0.97, auc=0.9, control={"weight_change": 0.002}),
                      InterpretabilityOptions())
-    lift = next(h for h in interpretability_headlines(f) if h["key"] == "patch_lift/ig")
+    lift = next(h for h in as_dicts(interpretability_headlines(f)) if h["key"] == "patch_lift/ig")
     assert not lift["resolved"] and "no control" in lift["reason"]
     assert "**not trained**" in interpretability_markdown({"question": "q", **f}, [])
     assert _planted_of(acc=0.7, acc_patch=0.97, auc=0.9)["control_trained"]["passes"] is True
@@ -184,7 +185,7 @@ def test_a_permuted_label_twin_that_did_not_fit_refuses_the_data_randomisation_v
     data = ig["data_randomisation"]
     assert data["reference_minus_randomised"]["low"] > 0 and data["passes"] is None
     assert data["control"]["passes"] is False and "reached 0.2 train accuracy" in data["reason"]
-    heads = {h["key"]: h for h in interpretability_headlines(f)}
+    heads = {h["key"]: h for h in as_dicts(interpretability_headlines(f))}
     assert not heads["data_randomisation/ig"]["resolved"] and heads["model_randomisation/ig"]["resolved"]
     assert "reached 0.2 train accuracy" in interpretability_markdown({"question": "q", **f}, [])
 
@@ -197,7 +198,7 @@ def test_conditions_are_never_pooled_and_undertrained_ones_leave_the_headlines()
     assert short["planted"]["available"] is False and "no planted trial" in short["planted"]["reason"]
     assert f["headline_condition"] == _condition(f, 200)["condition"]
     assert f["excluded_conditions"] == [{"condition": short["condition"], "accuracy": short["accuracy"]["estimate"]}]
-    heads = interpretability_headlines(f)
+    heads = as_dicts(interpretability_headlines(f))
     measured = [h for h in heads if h["value"] is not None]
     assert measured and all("steps=200" in h["finding"] for h in measured)
     assert [h["reason"] for h in heads if h["key"] == "roar"] == [f"not measurable: {NOT_RUN_IN_STUDY}"]
@@ -219,10 +220,10 @@ def test_degenerate_rows_are_reported_with_reasons():
     assert c["audit"]["available"] is False and c["price_of_interpretability"]["available"] is False
     assert c["accuracy"]["low"] is None and c["accuracy"]["reason"]
     interpretability_markdown({"question": "q", **f}, [])
-    heads = interpretability_headlines(f)
+    heads = as_dicts(interpretability_headlines(f))
     assert all(h["value"] is not None or h.get("reason") for h in heads)
     nan_rows = _rows(acc=0.8, acc_patch=0.97, auc=0.9).with_columns(pl.lit(float("nan")).alias("value"))
     f = analyze_rows(nan_rows, InterpretabilityOptions())
     assert f["headline_condition"] is None
-    assert interpretability_headlines(f)[0]["reason"]
+    assert as_dicts(interpretability_headlines(f))[0]["reason"]
     interpretability_markdown({"question": "q", **f}, [])

@@ -12,6 +12,7 @@ from dl_drawbacks.errors import SpecError
 from dl_drawbacks.rows import RowBuffer, frame_from_records
 from dl_drawbacks.plan import checked_spec
 from dl_drawbacks.spec.load import load_spec
+from dl_drawbacks.spec.models import TrialSpec
 from dl_drawbacks.studies.interpretability.analysis import analyze_rows
 from dl_drawbacks.studies.interpretability.figures import roar_curves
 from dl_drawbacks.studies.interpretability.kind import InterpretabilityOptions
@@ -19,6 +20,7 @@ from dl_drawbacks.studies.interpretability.report import interpretability_headli
 from dl_drawbacks.studies.interpretability.imputation import fill_mean
 from dl_drawbacks.studies.interpretability.roar import n_removed, random_ranking, ranking, removal_mask
 from dl_drawbacks.studies.interpretability.roar_summary import NOT_RUN, NOT_RUN_IN_STUDY
+from dl_drawbacks.headline import as_dicts
 
 N_TEST = 300
 FRACTIONS = (0.1, 0.5, 0.9)
@@ -59,7 +61,7 @@ def test_a_roar_trial_degrades_its_data_retrains_and_records_its_points():
         trial = trials[0].model_dump(mode="json")
         trial["treatment"] |= {"roar_method": method, "roar_imputation": imputation}
         trial["trainer"]["budget"] = {"steps": 10, "eval_every": 10}
-        frames[method] = frame_from_records([run_worker(trial, "r")])
+        frames[method] = frame_from_records([run_worker(TrialSpec.model_validate(trial), "r")])
     for method, f in frames.items():
         value = lambda m: f.filter(pl.col("metric") == m)["value"]  # noqa: E731
         assert value("roar_fraction").to_list() == [0.5] and value("roar_features_removed").to_list() == [32]
@@ -166,7 +168,7 @@ def test_a_method_that_removes_informative_features_degrades_faster_than_random_
     assert informative["gain"]["n"] == {"seeds": 3, "test_samples": N_TEST}
     assert like["gain"]["low"] < 0 < like["gain"]["high"] and like["verdict"] == "no faster than random"
     assert set(r["gains"]) == {"informative", "like_random"}  # random is the reference, not compared with itself
-    heads = [h for h in interpretability_headlines({"question": "q", **_findings(c)}) if "ROAR" in h["finding"]]
+    heads = [h for h in as_dicts(interpretability_headlines({"question": "q", **_findings(c)})) if "ROAR" in h["finding"]]
     assert {h["finding"].split(", ")[1].split(" (")[0] for h in heads} == {"informative", "like_random"}
     assert all(h["unit"] == "accuracy" and "seeds" in h["over"] for h in heads)
     by = {h["key"].split("/")[1]: h for h in heads}  # headline policy: a gain whose interval includes 0 shows no number
@@ -198,7 +200,7 @@ def test_degenerate_roar_results_carry_reasons(tmp_path):
     clean_only = _roar(_rows({}))
     assert clean_only["roar"] == {"available": False, "reason": NOT_RUN}
     assert f"{NOT_RUN}." in interpretability_markdown({"question": "q", **_findings(clean_only)}, [])
-    (head,) = [h for h in interpretability_headlines(_findings(clean_only)) if "ROAR" in h["finding"]]
+    (head,) = [h for h in as_dicts(interpretability_headlines(_findings(clean_only))) if "ROAR" in h["finding"]]
     assert head["value"] is None and head["reason"] == f"not measurable: {NOT_RUN_IN_STUDY}"
     assert roar_curves(_findings(clean_only), tmp_path) is None
 
@@ -225,14 +227,14 @@ def test_degenerate_roar_results_carry_reasons(tmp_path):
     )
     c = _roar(nan)
     assert c["roar"]["available"] is False
-    interpretability_headlines(_findings(c))
+    as_dicts(interpretability_headlines(_findings(c)))
     everything_nan = rows.with_columns(pl.lit(float("nan")).alias("value"))
     f = analyze_rows(everything_nan, InterpretabilityOptions())
     assert (
         f["conditions"][0]["roar"]["available"] is False
         and "without test predictions" in f["conditions"][0]["roar"]["reason"]
     )
-    assert interpretability_headlines(f)[0]["reason"] and interpretability_markdown({"question": "q", **f}, [])
+    assert as_dicts(interpretability_headlines(f))[0]["reason"] and interpretability_markdown({"question": "q", **f}, [])
     roar_curves(f, tmp_path)
 
 
@@ -255,7 +257,7 @@ def test_a_leaky_mask_or_an_unconverged_retraining_refuses_the_verdict_and_says_
     assert gain["reason"].startswith("refused: mask-only control: confounded")
     md = interpretability_markdown({"question": "q", **_findings(c)}, [])
     assert "mask-only acc. / random masks (control)" in md and "refused: mask-only control" in md
-    heads = {h["key"]: h for h in interpretability_headlines(_findings(c))}
+    heads = {h["key"]: h for h in as_dicts(interpretability_headlines(_findings(c)))}
     assert not heads[f"roar/leaky/{c['condition']}"]["resolved"]
 
     slow_random = _roar(_rows({"random": RANDOM_CURVE, "informative": FAST}, late_gains={"random": 0.05}))["roar"]

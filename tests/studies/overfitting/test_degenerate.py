@@ -11,6 +11,7 @@ import pytest
 from dl_drawbacks.storage.files import json_safe
 from dl_drawbacks.studies.base import get_kind
 from dl_drawbacks.studies.overfitting.kind import PREDICTION_METRIC
+from dl_drawbacks.headline import as_dicts
 
 
 def _rows(synth, seeds=(0, 1), **kw):
@@ -38,7 +39,7 @@ def _everything(rows, options, tmp_path):
     f = kind.analyze(rows, options, measure=None)
     figs = kind.figures(rows, f, tmp_path)
     md = kind.report(f, figs)
-    heads = kind.headlines(f)
+    heads = as_dicts(kind.headlines(f))
     json.dumps(json_safe(f), allow_nan=False)
     return f, md, heads
 
