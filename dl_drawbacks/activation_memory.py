@@ -22,14 +22,14 @@ _MEASURED: dict[str, float] = {}  # per (family, params, shape, batch, precision
 
 
 def element_bytes(trial: TrialSpec) -> int:
-    return ELEMENT_BYTES[trial.trainer.deepspeed.precision]
+    return ELEMENT_BYTES[trial.trainer.precision]
 
 
 def activation_bytes(trial: TrialSpec, shape: DataShape) -> float:
     """Bytes of activations one worker holds for one micro-batch of this trial."""
     family: ModelFamily = MODELS.get(trial.model.family)
     params = resolve_params(trial.model.family, trial.model.size, dict(trial.model.params))
-    batch, size = trial.trainer.deepspeed.micro_batch, element_bytes(trial)
+    batch, size = trial.trainer.micro_batch, element_bytes(trial)
     if family.activation_bytes_per_sample is not None:
         return batch * family.activation_bytes_per_sample(params, shape, size)
     key = json.dumps([family.name, params.model_dump(mode="json"), repr(shape), batch, size], sort_keys=True)

@@ -98,5 +98,5 @@ def check_model_memory(trials: list[TrialSpec], shapes: dict[tuple[str, str], Da
                 f"trial {trial.trial_id}: {model} needs about {(state + activations) / 2**30:,.1f} GiB per worker "
                 f"({state / 2**30:,.1f} GiB of training state for {n_params:.3g} parameters, "
                 f"{activations / 2**30:,.1f} GiB of activations for a micro-batch of "
-                f"{trial.trainer.deepspeed.micro_batch}), more than the {node_memory / 2**30:,.1f} GiB of {where}; "
-                f"lower trainer.deepspeed.micro_batch (raise grad_accum to keep the batch) or the model's size")
+                f"{trial.trainer.micro_batch}), more than the {node_memory / 2**30:,.1f} GiB of {where}; "
+                f"lower trainer.micro_batch (raise grad_accum to keep the batch) or the model's size")

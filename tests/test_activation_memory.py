@@ -66,8 +66,8 @@ def test_plan_refuses_a_model_the_machine_cannot_hold_in_one_line(override, caps
 
 def test_plan_refuses_activations_that_do_not_fit_naming_the_micro_batch(capsys):
     wide = "studies[0].model.params.width=1000000"  # 1.2 GiB of training state: fits any machine that runs tests
-    assert main(["plan", SPEC, wide, "studies[0].trainer.deepspeed.micro_batch=1000000"]) == 2  # 4 TB of activations
+    assert main(["plan", SPEC, wide, "studies[0].trainer.micro_batch=1000000"]) == 2  # 4 TB of activations
     err = capsys.readouterr().err
     assert " GiB of activations for a micro-batch of 1000000), more than the " in err and err.count("\n") == 1
-    assert "lower trainer.deepspeed.micro_batch" in err
+    assert "lower trainer.micro_batch" in err
     assert main(["plan", SPEC, wide]) == 0  # the same model at its micro-batch of 32

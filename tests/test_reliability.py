@@ -189,7 +189,7 @@ def test_a_grid_above_the_trial_limit_is_refused_before_it_is_built(tmp_path, ca
 
     doc = _with(sweeps=[{"name": "big", "axes": {"trainer.optimizer.lr": [0.001 * (i + 1) for i in range(300)],
                                                   "trainer.budget.steps": list(range(1, 301)),
-                                                  "trainer.deepspeed.micro_batch": list(range(1, 301))}}])
+                                                  "trainer.micro_batch": list(range(1, 301))}}])
     spec = tmp_path / "big.yaml"
     spec.write_text(yaml.safe_dump(doc))
     assert main(["plan", str(spec)]) == 2
