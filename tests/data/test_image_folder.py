@@ -3,8 +3,10 @@
 - Fast, no Ray: the index (classes, stratified test split, image shape), the seeded stratified subsample that
   every trial of one n and seed shares, its own options (unknown keys named), and bad input as one line, exit 2,
   before any trial (no class sub-folders, a file that does not decode, mixed sizes).
-- Fast, session Ray cluster: a 1-worker compute trial on 200 generated PNGs reads them through Ray Data and learns.
-- Slow (acceptance): a 2-worker DeepSpeed trial on 2,000 PNGs in the local moto bucket, in its own driver process.
+- Fast, session Ray cluster: a 1-worker compute trial of the ``cnn`` family (LeNet-5 style, 2-D) on 200 generated
+  PNGs reads them through Ray Data and learns.
+- Slow (acceptance): a 2-worker DeepSpeed trial of the same ``cnn`` on 2,000 PNGs in the local moto bucket, in its
+  own driver process.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ tracking: {{mode: disabled}}
 studies:
   - kind: compute
     data: {{name: image_folder, options: {{path: "{path}"}}}}
-    model: {{family: mlp, size: xs}}
+    model: {{family: cnn, size: lenet5}}
     trainer:
       {trainer}
       deepspeed: {{micro_batch: 16{zero}}}
       budget: {{steps: {steps}, eval_every: {steps}, warmup_steps: 1}}
 """
+# The LeNet-5-style 2-D net on 1x8x8 images and 4 classes: conv 1->6 k5 (156) + conv 6->12 k5 (1,812), pooled to
+# 12x2x2, then 48->120 (5,880), 120->84 (10,164), 84->4 (340); an MLP on the flattened pixels has another count
+LENET5_PARAMETERS = 18_352
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +136,7 @@ def test_a_one_worker_trial_streams_the_folder_through_ray_data(ray_cluster, fol
     test_acc = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test"))["value"].to_list()
     assert test_acc[-1] > 0.5  # 4 classes: chance is 0.25; 40 test images
     assert rows.filter(pl.col("metric") == "train_size")["value"].to_list() == [160.0]
+    assert rows.filter(pl.col("metric") == "parameters")["value"].to_list() == [LENET5_PARAMETERS]
 
 
 @pytest.mark.slow
@@ -158,6 +164,7 @@ def test_two_deepspeed_workers_train_on_2000_pngs_in_the_bucket(s3, tmp_path):
     workers = rows.filter(pl.col("metric") == "worker")
     assert sorted(workers["rank"].to_list()) == [0, 1]
     assert rows.filter(pl.col("metric") == "train_size")["value"].to_list() == [1600.0]
+    assert set(rows.filter(pl.col("metric") == "parameters")["value"].to_list()) == {LENET5_PARAMETERS}
     test_acc = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test"))["value"].to_list()
     assert test_acc[-1] > 0.5
 
