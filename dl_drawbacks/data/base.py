@@ -186,7 +186,10 @@ def load_dataset(name: str, options: BaseModel | dict[str, Any] | None = None) -
 
 def clear_cache() -> None:
     """Forget every loaded data set (e.g. after a user's file changed on disk)."""
+    from .in_memory import clear_arrays
+
     _CACHE.clear()
+    clear_arrays()
 
 
 def stratified_indices(labels: np.ndarray, n: int, *, seed: int) -> np.ndarray:

@@ -31,6 +31,10 @@ class StreamedOptions(LoaderOptions):
     read_cpus: float = Field(
         1.0, gt=0, le=64,
         description="CPUs each trial reserves for Ray Data's read/decode tasks besides its workers")
+    read_into_memory_mb: float = Field(
+        2048, gt=0,
+        description="largest decoded size (MB) a study that needs arrays (bias, interpretability, hparams, "
+                    "overfitting) reads into each trial's memory; bigger data sets stream in compute and data only")
 
 
 @dataclass(frozen=True)

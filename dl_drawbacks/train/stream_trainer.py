@@ -9,10 +9,10 @@ from .context import StreamSplit, TrialContext
 
 
 def trainer_data(trial_dict: dict[str, Any]) -> dict[str, Any]:
-    """``TorchTrainer`` keyword arguments for a trial on a streamed data set ({} for array data): the lazy Ray
-    Data dataset of each split the study kind prepares (``datasets=``; only train is sharded, every rank
-    evaluates whole splits) and Ray Data's CPU limit (``dataset_config=``). The splits are chosen here exactly as
-    each rank's ``prepare_data`` will choose them, from the index alone."""
+    """``TorchTrainer`` keyword arguments for a trial on a streamed data set ({} for array data, and for a kind
+    that reads it into memory): the lazy Ray Data dataset of each split the study kind prepares (``datasets=``;
+    only train is sharded, every rank evaluates whole splits) and Ray Data's CPU limit (``dataset_config=``). The
+    splits are chosen here exactly as each rank's ``prepare_data`` will choose them, from the index alone."""
     import torch
     from ray.train import DataConfig
 
@@ -23,10 +23,10 @@ def trainer_data(trial_dict: dict[str, Any]) -> dict[str, Any]:
 
     trial = TrialSpec.model_validate(trial_dict)
     load_plugins(trial.plugins)
-    if not is_streamed(trial.data.name):
-        return {}
     kind = get_kind(trial.study)
-    ctx = TrialContext(trial=trial, run_id="", rank=-1, local_rank=0, world_size=trial.trainer.workers,
+    if not is_streamed(trial.data.name) or not kind.streams_data:
+        return {}
+    ctx = TrialContext(trial=trial, run_id="", rank=-1, local_rank=0, world_size=trial.trainer.workers, kind=kind,
                        device=torch.device("cpu"), treatment=kind.Treatment.model_validate(trial.treatment),
                        rows=RowBuffer(trial.study, "", trial.trial_id, trial.seed, trial.factors, rank=-1))
     kind.prepare_data(ctx)
