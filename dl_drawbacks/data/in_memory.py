@@ -43,8 +43,8 @@ def refuse_too_big(ds: StreamedDataset, options: Any, study: str) -> None:
     limit = options.read_into_memory_mb
     need = decoded_bytes(ds) / 2**20
     if need > limit:
-        raise DataError(f"dataset {ds.name!r}: the {study} study reads it into memory, {need:,.0f} MB decoded, over "
-                        f"data.options.read_into_memory_mb {limit:,.0f}; raise it, subsample the data, or use a "
+        raise DataError(f"dataset {ds.name!r}: the {study} study reads it into memory, {need:.3g} MB decoded, over "
+                        f"data.options.read_into_memory_mb {limit:.3g}; raise it, subsample the data, or use a "
                         "study that streams it (compute, data)")
 
 

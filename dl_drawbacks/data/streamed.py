@@ -116,10 +116,12 @@ def data_task_args(read_cpus: float) -> dict[str, Any]:
 
 
 def execution_limits(read_cpus: float) -> Any:
-    """Ray Data execution options that keep a streamed split's tasks within the CPUs the trial reserved."""
+    """Ray Data execution options that keep a streamed split's tasks within the CPUs the trial reserved, with
+    rows in the order they are read (``preserve_order``: every trial evaluates the test samples in one order, so
+    per-sample outcomes pair across trials)."""
     from ray.data import ExecutionOptions, ExecutionResources
 
-    return ExecutionOptions(resource_limits=ExecutionResources(cpu=read_cpus))
+    return ExecutionOptions(resource_limits=ExecutionResources(cpu=read_cpus), preserve_order=True)
 
 
 def filesystem(path: str, *, dataset: str) -> tuple[Any, str]:

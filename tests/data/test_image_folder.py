@@ -118,10 +118,14 @@ def test_bad_folders_are_one_line_exit_2_before_any_trial(case, tmp_path, capsys
     assert not (tmp_path / "out" / "trials").exists()
 
 
-def test_a_study_that_needs_arrays_refuses_a_streamed_folder_at_planning(folder, tmp_path, capsys):
-    code, err = _run_line(_spec(folder).replace("kind: compute", "kind: overfitting"), tmp_path, capsys)
-    assert code == 2 and err.endswith("studies[0].data.name: image_folder is streamed through Ray Data, and the "
-                                      "overfitting study needs in-memory arrays; use it in: compute")
+def test_a_study_that_needs_arrays_refuses_a_folder_too_big_for_memory_before_any_trial(folder, tmp_path, capsys):
+    spec = _spec(folder).replace("kind: compute", "kind: interpretability").replace(
+        'path: "', 'read_into_memory_mb: 0.01, path: "')
+    code, err = _run_line(spec, tmp_path, capsys)
+    assert code == 2 and err.endswith("the interpretability study reads it into memory, 0.0488 MB decoded, over "
+                                      "data.options.read_into_memory_mb 0.01; raise it, subsample the data, or use a "
+                                      "study that streams it (compute, data)"), err
+    assert not (tmp_path / "out" / "trials").exists()
 
 
 @pytest.mark.ray
