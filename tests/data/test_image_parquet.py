@@ -102,7 +102,8 @@ def test_bad_parquet_is_one_line_exit_2_before_any_trial(case, tmp_path, capsys)
         expected = "label column 'label' of"
     else:
         spec = spec.replace("favorable_label: class_1,", "favorable_label: class_1, read_into_memory_mb: 0.001,")
-        expected = "the bias study reads it into memory, 0.00732 MB decoded, over data.options.read_into_memory_mb 0.001"
+        expected = ("the bias study reads it into memory, 0.00732 MB decoded, over "
+                    "data.options.read_into_memory_mb 0.001")
     code, err = _run_line(spec, tmp_path, capsys)
     assert code == 2 and err.startswith("error: ") and expected in err and "\n" not in err, err
     assert not (tmp_path / "out" / "trials").exists()
