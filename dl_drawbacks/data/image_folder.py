@@ -151,8 +151,8 @@ def _decode_all(fs: Any, files: list[str], options: ImageFolderOptions) -> tuple
 
 @DATASETS.register("image_folder")
 def load_image_folder(options: ImageFolderOptions) -> ImageFolderDataset | ParquetImagesDataset:
-    """Your images (PATH/<class>/<image>, or a .parquet of image bytes and labels; local or s3://), streamed
-    through Ray Data; options: path, size, mode."""
+    """Your images (PATH/<class>/<image>, or a .parquet of images, labels, protected columns), streamed; options: path.
+    """
     if is_parquet(options.path):
         return load_parquet_images(options)
     unused = sorted(set(PARQUET_ONLY) & options.model_fields_set)
