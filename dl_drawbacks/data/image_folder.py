@@ -10,7 +10,6 @@ every image is decoded once on the driver (``verify``), so a damaged file stops 
 
 from __future__ import annotations
 
-import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -21,6 +20,7 @@ from pydantic import Field
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import train_test_indices
+from .image_decode import decoded_shape
 from .image_parquet import ParquetImagesDataset, is_parquet, load_parquet_images
 from .streamed import (StreamedDataset, StreamedOptions, data_task_args, execution_limits,
                        filesystem)
@@ -111,18 +111,6 @@ def _index(fs: Any, root: str, path: str) -> tuple[np.ndarray, np.ndarray, tuple
     pairs.sort()
     lookup = {c: i for i, c in enumerate(classes)}
     return (np.array([p for p, _ in pairs]), np.array([lookup[c] for _, c in pairs], dtype=np.int64), classes)
-
-
-def decoded_shape(data: bytes, mode: str) -> tuple[int, ...] | None:
-    """The decoded shape (C, H, W) of encoded image bytes in PIL ``mode``, or None when they do not decode."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError):
-        return None
-    return (3 if mode == "RGB" else 1, image.height, image.width)
 
 
 def _decoded_size(fs: Any, file: str, mode: str) -> tuple[str, tuple[int, ...] | None]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import DataError
 from .base import train_test_indices
+from .image_decode import decoded_shape, image_bytes
 from .streamed import StreamedDataset, data_task_args, execution_limits, filesystem
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -45,15 +46,13 @@ class ParquetImagesDataset(StreamedDataset):
             return
         import pyarrow.parquet as pq
 
-        from .image_folder import decoded_shape
-
         fs, inner = filesystem(self.options.path, dataset=self.name)
         first = None
         with fs.open_input_file(inner) as handle:
             row = 0
             for batch in pq.ParquetFile(handle).iter_batches(VERIFY_BATCH, columns=[self.options.image_column]):
                 for data in batch.column(0).to_pylist():
-                    shape = decoded_shape(_image_bytes(data), self.options.mode)
+                    shape = decoded_shape(image_bytes(data), self.options.mode)
                     if shape is None:
                         raise DataError(f"image_folder: {self.options.path} row {row} "
                                         f"({self.options.image_column!r}) does not decode as an image; fix or drop it")
@@ -93,7 +92,7 @@ class ParquetImageFeatures:
         keep = np.isin(batch["row_hash"], self.wanted)
         images = []
         for data in batch[o.image_column][keep]:
-            image = Image.open(io.BytesIO(_image_bytes(data))).convert(o.mode)
+            image = Image.open(io.BytesIO(image_bytes(data))).convert(o.mode)
             if o.size is not None:
                 image = image.resize((o.size[1], o.size[0]))
             pixels = np.asarray(image, dtype=np.float32) / 255.0
@@ -112,11 +111,6 @@ def class_numbers(values: np.ndarray, classes: tuple, favorable: Any) -> np.ndar
         return np.asarray([v == favorable for v in values.tolist()], dtype=np.int64)
     lookup = {c: i for i, c in enumerate(classes)}
     return np.asarray([lookup[v] for v in values.tolist()], dtype=np.int64)
-
-
-def _image_bytes(data: Any) -> bytes:
-    """The encoded image of a cell: binary, or a Hugging Face ``Image`` feature's struct ``{bytes, path}``."""
-    return data["bytes"] if isinstance(data, dict) else data
 
 
 def load_parquet_images(options: Any) -> ParquetImagesDataset:
@@ -150,9 +144,7 @@ def load_parquet_images(options: Any) -> ParquetImagesDataset:
         if protected[column].min() == protected[column].max():
             raise DataError(f"image_folder: protected.{column}: every row of {options.path} is "
                             f"{'privileged' if protected[column][0] else 'unprivileged'} with {privileged!r}")
-    from .image_folder import decoded_shape
-
-    shape = decoded_shape(_image_bytes(first), options.mode)
+    shape = decoded_shape(image_bytes(first), options.mode)
     if shape is None:
         raise DataError(f"image_folder: {options.path} row 0 ({options.image_column!r}) does not decode as an "
                         "image; fix or drop it")

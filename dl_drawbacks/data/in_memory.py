@@ -12,24 +12,20 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .base import Dataset, load_dataset, parse_options
+from .base import Dataset, cached, load_dataset, parse_options
 from .streamed import StreamedDataset
 
 GROUP_PREFIX = "group:"  # a streamed split's column of protected-group membership (1 privileged, 0 not)
 READ_BATCH = 4096
-_ARRAYS: dict[tuple, Dataset] = {}
 
 
 def load_arrays(name: str, options: dict[str, Any] | None) -> Dataset:
     """Data set ``name`` as arrays: ``load_dataset`` itself for array data, else the streamed data set read whole
-    (cached in-process per name and options, like ``load_dataset``)."""
+    (cached in-process per name and options, like ``load_dataset``; ``clear_cache`` forgets both)."""
     ds = load_dataset(name, options)
     if not isinstance(ds, StreamedDataset):
         return ds
-    key = (name, parse_options(name, options).model_dump_json())
-    if key not in _ARRAYS:
-        _ARRAYS[key] = read_into_memory(ds)
-    return _ARRAYS[key]
+    return cached(("in memory", name, parse_options(name, options).model_dump_json()), lambda: read_into_memory(ds))
 
 
 def decoded_bytes(ds: StreamedDataset) -> int:
@@ -73,6 +69,3 @@ def read_into_memory(ds: StreamedDataset) -> Dataset:
         provenance=f"{ds.provenance}; read into memory through Ray Data",
     )
 
-
-def clear_arrays() -> None:
-    _ARRAYS.clear()
