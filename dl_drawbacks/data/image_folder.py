@@ -71,7 +71,7 @@ class ImageFolderDataset(StreamedDataset):
         tasks = data_task_args(self.read_cpus)
         images = ray.data.read_images(paths.tolist(), filesystem=fs, include_paths=True, mode=self.options.mode,
                                       size=self.options.size, ray_remote_args=tasks)
-        images.context.execution_options = execution_limits(self.read_cpus)
+        images.context.execution_options = execution_limits(self.read_cpus, ordered=split == "test")
         return images.map_batches(ImageFeatures(self.classes), batch_format="numpy", **tasks)
 
 

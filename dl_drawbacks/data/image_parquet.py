@@ -73,7 +73,7 @@ class ParquetImagesDataset(StreamedDataset):
         tasks = data_task_args(self.read_cpus)
         table = ray.data.read_parquet(inner, filesystem=fs, columns=[o.image_column, o.label_column, *o.protected],
                                       include_row_hash=True, ray_remote_args=tasks)
-        table.context.execution_options = execution_limits(self.read_cpus)
+        table.context.execution_options = execution_limits(self.read_cpus, ordered=split == "test")
         decode = ParquetImageFeatures(o, self.classes, np.sort(self.row_hashes[positions]))
         return table.map_batches(decode, batch_format="numpy", **tasks)
 

@@ -115,13 +115,13 @@ def data_task_args(read_cpus: float) -> dict[str, Any]:
     return args
 
 
-def execution_limits(read_cpus: float) -> Any:
-    """Ray Data execution options that keep a streamed split's tasks within the CPUs the trial reserved, with
-    rows in the order they are read (``preserve_order``: every trial evaluates the test samples in one order, so
-    per-sample outcomes pair across trials)."""
+def execution_limits(read_cpus: float, *, ordered: bool = False) -> Any:
+    """Ray Data execution options that keep a streamed split's tasks within the CPUs the trial reserved;
+    ``ordered`` keeps rows in the order they are read (the test split: every trial evaluates its samples in one
+    order, so per-sample outcomes pair across trials)."""
     from ray.data import ExecutionOptions, ExecutionResources
 
-    return ExecutionOptions(resource_limits=ExecutionResources(cpu=read_cpus), preserve_order=True)
+    return ExecutionOptions(resource_limits=ExecutionResources(cpu=read_cpus), preserve_order=ordered)
 
 
 def filesystem(path: str, *, dataset: str) -> tuple[Any, str]:

@@ -31,6 +31,5 @@ def trainer_data(trial_dict: dict[str, Any]) -> dict[str, Any]:
                        rows=RowBuffer(trial.study, "", trial.trial_id, trial.seed, trial.factors, rank=-1))
     kind.prepare_data(ctx)
     datasets = {name: split.build() for name, split in ctx.splits.items() if isinstance(split, StreamSplit)}
-    return {"datasets": datasets,
-            "dataset_config": DataConfig(datasets_to_split=["train"],
-                                         execution_options=execution_limits(ctx.dataset.read_cpus))}
+    limits = {name: execution_limits(ctx.dataset.read_cpus, ordered=name == "test") for name in datasets}
+    return {"datasets": datasets, "dataset_config": DataConfig(datasets_to_split=["train"], execution_options=limits)}
