@@ -7,7 +7,7 @@
 - Slow (Ray Data pipelines take minutes on a loaded 2-core box): a subsample read by ``ray.data.read_parquet``
   holds exactly the selected rows; the data set read into memory keeps its protected column and the bias study
   composes its splits from it; a tiny bias study on the images, planned and run end to end, reports group metrics
-  by that column.
+  by that column; a parquet in the moto bucket is indexed and read by row hash (the hash names its path as Ray does).
 """
 
 from __future__ import annotations
@@ -180,3 +180,16 @@ def test_a_tiny_bias_study_on_parquet_images_runs_end_to_end(ray_cluster, parque
     assert final.filter(pl.col("metric") == "test_samples_n")["value"].unique().to_list() == [48.0]
     findings = json.loads((out / "findings.json").read_text())["bias"]
     assert "site" in findings["headline"]
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_parquet_in_the_bucket_is_indexed_and_read_by_row_hash(s3, ray_cluster):  # the endpoint before Ray
+    from dl_drawbacks.data.in_memory import load_arrays
+
+    uri = write_image_parquet(s3.uri("images.parquet"), 60)
+    ds = load_dataset("image_folder", {"path": uri, **OPTIONS})
+    ds.verify()
+    arrays = load_arrays("image_folder", {"path": uri, **OPTIONS})  # refuses labels that differ from the index
+    assert arrays.x_train.shape == (48, 64) and np.array_equal(arrays.y_train, ds.train_labels)
+    assert np.array_equal(arrays.protected_test["site"], ds.protected["site"][ds.test_rows])
