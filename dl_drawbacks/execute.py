@@ -99,8 +99,11 @@ def preflight_data(trials: list[TrialSpec]) -> dict:
     """Load every distinct data set once on the driver: a missing or damaged file stops the run here;
     returns each one's shape for the model-memory check (model_memory.py)."""
     from .data import load_dataset
+    from .data.base import parse_options
+    from .data.in_memory import refuse_too_big
     from .data.streamed import StreamedDataset
     from .model_memory import data_key, data_shape
+    from .studies.base import get_kind
 
     shapes = {}
     for t in trials:
@@ -108,6 +111,8 @@ def preflight_data(trials: list[TrialSpec]) -> dict:
         if key not in shapes:
             ds = load_dataset(t.data.name, t.data.options)
             if isinstance(ds, StreamedDataset):
+                if not get_kind(t.study).streams_data:  # the kind reads it into memory in each trial
+                    refuse_too_big(ds, parse_options(t.data.name, t.data.options), t.study)
                 ds.verify()  # here only: trials open the index again, never the files
             shapes[key] = data_shape(ds)
             n_rows = len(ds.train_labels) if isinstance(ds, StreamedDataset) else len(ds.y_train)

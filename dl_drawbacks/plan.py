@@ -17,11 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .data.streamed import is_streamed
 from .errors import SpecError
 from .models.base import check_modality, resolve_params
 from .plugins import load_plugins
-from .registry import DATASETS, MODELS, STUDIES
+from .registry import DATASETS, MODELS
 from .spec.messages import validation_message
 from .spec.models import StudySpec, SuiteSpec, TrialSpec, current_path, id_layout
 from .studies.base import StudyKind, get_kind
@@ -156,10 +155,6 @@ def check_study(study: StudySpec, *, prefix: str) -> tuple[StudyKind, BaseModel]
     for key, registry, name in (("data.name", DATASETS, study.data.name), ("model.family", MODELS, study.model.family)):
         if name not in registry:
             raise SpecError(f"{prefix}.{key}: unknown {registry.kind} {name!r}; known: {', '.join(registry)}")
-    if not kind.streams_data and is_streamed(study.data.name):
-        streaming = ", ".join(name for name, k in STUDIES.items() if k.streams_data)
-        raise SpecError(f"{prefix}.data.name: {study.data.name} is streamed through Ray Data, and the {study.kind} "
-                        f"study needs in-memory arrays; use it in: {streaming}")
     try:
         resolve_params(study.model.family, study.model.size, dict(study.model.params))
         check_modality(study.model.family, study.data.name, study.data.options)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, ClassVar, Iterable, Mapping, get_type_hints
+from typing import Any, Callable, ClassVar, Iterable, Mapping, get_type_hints
 
 import numpy as np
 import polars as pl
@@ -146,7 +146,7 @@ def refuse_unused(options: DatasetOptions, name: str, uses: Iterable[str]) -> No
                         f"remove them (it uses: {', '.join(sorted(uses)) or 'seed only'})")
 
 
-_CACHE: dict[tuple, Dataset] = {}
+_CACHE: dict[tuple, Any] = {}
 
 
 def options_model(name: str) -> type[LoaderOptions]:
@@ -185,15 +185,19 @@ def load_dataset(name: str, options: BaseModel | dict[str, Any] | None = None) -
     """Load the registered data set ``name``; cached in-process per (name, options)."""
     loader = DATASETS.get(name)
     options = parse_options(name, options)
-    key = (name, options.model_dump_json(), frozenset(options.model_fields_set))
-    if key not in _CACHE:
-        _CACHE[key] = loader(options)
-    return _CACHE[key]
+    return cached((name, options.model_dump_json(), frozenset(options.model_fields_set)), lambda: loader(options))
 
 
 def clear_cache() -> None:
     """Forget every loaded data set (e.g. after a user's file changed on disk)."""
     _CACHE.clear()
+
+
+def cached(key: tuple, make: Callable[[], Any]) -> Any:
+    """``make()`` once per ``key`` in this process (the cache ``clear_cache`` empties)."""
+    if key not in _CACHE:
+        _CACHE[key] = make()
+    return _CACHE[key]
 
 
 def stratified_indices(labels: np.ndarray, n: int, *, seed: int) -> np.ndarray:

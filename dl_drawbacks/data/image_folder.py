@@ -1,4 +1,5 @@
-"""Your own images, streamed: torchvision's ImageFolder layout (``PATH/<class>/<image>``), local or in a bucket.
+"""Your own images, streamed: torchvision's ImageFolder layout (``PATH/<class>/<image>``), local or in a bucket, or
+a parquet file of image bytes and labels (``PATH`` ending in .parquet: ``image_parquet.py``).
 
 Classes are the sub-folder names in sorted order (torchvision's ``ImageFolder`` rule); images are files with
 torchvision's image extensions. The test split is stratified and random (``test_fraction``, ``seed``). Images are
@@ -9,7 +10,6 @@ every image is decoded once on the driver (``verify``), so a damaged file stops 
 
 from __future__ import annotations
 
-import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -20,6 +20,8 @@ from pydantic import Field
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import train_test_indices
+from .image_decode import decoded_shape
+from .image_parquet import ParquetImagesDataset, is_parquet, load_parquet_images
 from .streamed import (StreamedDataset, StreamedOptions, data_task_args, execution_limits,
                        filesystem)
 
@@ -35,6 +37,15 @@ class ImageFolderOptions(StreamedOptions):
     size: tuple[int, int] | None = Field(
         None, description="[height, width] every image is resized to; None = images must all have one size")
     verify: bool = Field(True, description="decode every image once before any trial (a damaged file stops the run)")
+    image_column: str = Field("image", description="parquet only: the column of encoded image bytes")
+    label_column: str = Field("label", description="parquet only: the label column")
+    favorable_label: str | int | float | None = Field(
+        None, description="parquet only: label value that becomes class 1, all others 0; None keeps all classes")
+    protected: dict[str, list[str | int | float]] = Field(
+        default_factory=dict, description="parquet only: protected column -> privileged values (for the bias study)")
+
+
+PARQUET_ONLY = ("image_column", "label_column", "favorable_label", "protected")
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ class ImageFolderDataset(StreamedDataset):
         tasks = data_task_args(self.read_cpus)
         images = ray.data.read_images(paths.tolist(), filesystem=fs, include_paths=True, mode=self.options.mode,
                                       size=self.options.size, ray_remote_args=tasks)
-        images.context.execution_options = execution_limits(self.read_cpus)
+        images.context.execution_options = execution_limits(self.read_cpus, ordered=split == "test")
         return images.map_batches(ImageFeatures(self.classes), batch_format="numpy", **tasks)
 
 
@@ -104,15 +115,8 @@ def _index(fs: Any, root: str, path: str) -> tuple[np.ndarray, np.ndarray, tuple
 
 def _decoded_size(fs: Any, file: str, mode: str) -> tuple[str, tuple[int, ...] | None]:
     """(file, decoded shape as (C, H, W)) or (file, None) when the file does not decode."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with fs.open_input_file(file) as handle:
-            image = Image.open(io.BytesIO(handle.read()))
-            image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return file, None
-    return file, (3 if mode == "RGB" else 1, image.height, image.width)
+    with fs.open_input_file(file) as handle:
+        return file, decoded_shape(handle.read(), mode)
 
 
 def _decode_all(fs: Any, files: list[str], options: ImageFolderOptions) -> tuple[int, ...]:
@@ -134,8 +138,15 @@ def _decode_all(fs: Any, files: list[str], options: ImageFolderOptions) -> tuple
 
 
 @DATASETS.register("image_folder")
-def load_image_folder(options: ImageFolderOptions) -> ImageFolderDataset:
-    """Your images (PATH/<class>/<image>, local or s3://), streamed through Ray Data; options: path, size, mode."""
+def load_image_folder(options: ImageFolderOptions) -> ImageFolderDataset | ParquetImagesDataset:
+    """Your images (PATH/<class>/<image>, or a .parquet of images, labels, protected columns), streamed; options: path.
+    """
+    if is_parquet(options.path):
+        return load_parquet_images(options)
+    unused = sorted(set(PARQUET_ONLY) & options.model_fields_set)
+    if unused:
+        raise DataError(f"image_folder: option(s) {', '.join(unused)} apply to a .parquet path only; {options.path} "
+                        "is a folder of class sub-folders (its labels are the folder names): remove them")
     fs, root = filesystem(options.path, dataset="image_folder")
     paths, labels, classes = _index(fs, root, options.path)
     train, test = train_test_indices(labels, options.test_fraction, seed=options.seed)

@@ -31,6 +31,10 @@ class StreamedOptions(LoaderOptions):
     read_cpus: float = Field(
         1.0, gt=0, le=64,
         description="CPUs each trial reserves for Ray Data's read/decode tasks besides its workers")
+    read_into_memory_mb: float = Field(
+        2048, gt=0,
+        description="largest decoded size (MB) a study that needs arrays (bias, interpretability, hparams, "
+                    "overfitting) reads into each trial's memory; bigger data sets stream in compute and data only")
 
 
 @dataclass(frozen=True)
@@ -111,11 +115,13 @@ def data_task_args(read_cpus: float) -> dict[str, Any]:
     return args
 
 
-def execution_limits(read_cpus: float) -> Any:
-    """Ray Data execution options that keep a streamed split's tasks within the CPUs the trial reserved."""
+def execution_limits(read_cpus: float, *, ordered: bool = False) -> Any:
+    """Ray Data execution options that keep a streamed split's tasks within the CPUs the trial reserved;
+    ``ordered`` keeps rows in the order they are read (the test split: every trial evaluates its samples in one
+    order, so per-sample outcomes pair across trials)."""
     from ray.data import ExecutionOptions, ExecutionResources
 
-    return ExecutionOptions(resource_limits=ExecutionResources(cpu=read_cpus))
+    return ExecutionOptions(resource_limits=ExecutionResources(cpu=read_cpus), preserve_order=ordered)
 
 
 def filesystem(path: str, *, dataset: str) -> tuple[Any, str]:

@@ -48,7 +48,7 @@ def read_table(path: str | None) -> tuple[pl.DataFrame, Path, bytes]:
                         f"{str(exc).splitlines()[0]}") from None
 
 
-def require_columns(frame: pl.DataFrame, wanted: list[str], what: str, file: Path) -> None:
+def require_columns(frame: pl.DataFrame, wanted: list[str], what: str, file: Path | str) -> None:
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise DataError(f"{file}: {what} {', '.join(map(repr, missing))} not in the file; "
@@ -95,7 +95,7 @@ def values_seen(frame: pl.DataFrame, column: str) -> str:
     return ", ".join(map(repr, values)) + (" ..." if frame[column].n_unique() > 10 else "")
 
 
-def refuse_too_small(file: Path, y: np.ndarray, test_fraction: float, *, n_rows: int) -> None:
+def refuse_too_small(file: Path | str, y: np.ndarray, test_fraction: float, *, n_rows: int) -> None:
     """A stratified split needs each class in both splits: 2 complete rows of every class at least, and
     ``round(test_fraction * n)`` rows for the test split leaving one row per class on either side."""
     counts = np.bincount(y)
@@ -113,8 +113,17 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
     refuse_unused(options, "tabular_file", uses=("path", "label", "favorable_label", "protected",
                                                  "features", "include_protected", "test_fraction", "group_names"))
     frame, file, data = read_table(options.path)
+    return table_dataset(frame, options, name="tabular_file", source=str(file),
+                         described=f"user file {file} sha256 {sha256(data)}")
+
+
+def table_dataset(frame: pl.DataFrame, options, *, name: str, source: str, described: str) -> Dataset:
+    """A classification data set from a table: ``options`` name its label, favorable_label, protected, features,
+    include_protected, test_fraction and seed (``DatasetOptions`` or a data set's own model with those fields);
+    ``source`` names the table in messages, ``described`` opens the provenance."""
+    file = source
     if options.label is None:
-        raise DataError(f"dataset 'tabular_file' needs options.label; columns in {file}: "
+        raise DataError(f"dataset {name!r} needs options.label; columns in {file}: "
                         f"{', '.join(frame.columns)}")
     label, protected = options.label, options.protected
     require_columns(frame, [label], "label column", file)
@@ -166,7 +175,7 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
     x_train, x_test, names = encode_tabular(frame[train_idx].select(features),
                                             frame[test_idx].select(features))
     return Dataset(
-        name="tabular_file",
+        name=name,
         modality="tabular",
         x_train=x_train,
         y_train=y[train_idx],
@@ -177,8 +186,8 @@ def load_tabular_file(options: DatasetOptions) -> Dataset:
         protected_train={k: g[train_idx] for k, g in groups.items()},
         protected_test={k: g[test_idx] for k, g in groups.items()},
         favorable_label=1,
-        group_names=declared_group_names(protected, options.group_names),
-        provenance=(f"user file {file} sha256 {sha256(data)}; label {label!r}"
+        group_names=declared_group_names(protected, getattr(options, "group_names", None) or {}),
+        provenance=(f"{described}; label {label!r}"
                     + (f" (1 = {options.favorable_label!r})" if options.favorable_label is not None
                        else f" (classes {', '.join(map(str, classes.tolist()))})")
                     + f"; dropped {n_rows - frame.height} rows with missing values (non-finite cells: "

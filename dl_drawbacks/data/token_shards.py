@@ -45,7 +45,7 @@ class TokenShardsDataset(StreamedDataset):
         windows = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
         tasks = data_task_args(self.read_cpus)
         ds = ray.data.from_numpy(np.array_split(windows, max(1, len(windows) // WINDOWS_PER_BLOCK)))
-        ds.context.execution_options = execution_limits(self.read_cpus)
+        ds.context.execution_options = execution_limits(self.read_cpus, ordered=split == "test")
         reader = TokenWindows(o.path, FILES[split], o.dtype, o.seq_len)
         return ds.map_batches(reader, batch_format="numpy", **tasks)
 

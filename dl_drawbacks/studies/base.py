@@ -27,16 +27,18 @@ if TYPE_CHECKING:
 def default_splits(ctx: "TrialContext") -> None:
     """The data set's train split (subsampled to ``data.n_train``) and its test split."""
     from ..data import load_dataset
+    from ..data.in_memory import load_arrays
     from ..data.streamed import StreamedDataset
     from ..train.context import Split
     from ..train.stream_splits import set_stream_splits
 
     spec = ctx.trial.data
     ds = load_dataset(spec.name, spec.options)
-    ctx.dataset = ds
-    if isinstance(ds, StreamedDataset):
+    if isinstance(ds, StreamedDataset) and ctx.kind.streams_data:
+        ctx.dataset = ds
         set_stream_splits(ctx, ds)
         return
+    ctx.dataset = ds = load_arrays(spec.name, spec.options)
     if spec.n_train is not None:
         ds = ds.subsample(spec.n_train, seed=ctx.trial.seed)
     ctx.splits["train"] = Split(ds.x_train, ds.y_train, dict(ds.protected_train))
@@ -47,16 +49,18 @@ def holdout_splits(ctx: "TrialContext", val_fraction: float) -> None:
     """Validation held out first (seeded by the data options' seed, so it is the same for every size and
     seed), then the rest subsampled to ``data.n_train`` with the trial's seed; the test split never changes."""
     from ..data import load_dataset
+    from ..data.in_memory import load_arrays
     from ..data.streamed import StreamedDataset
     from ..train.context import Split
     from ..train.stream_splits import set_stream_splits
 
     spec = ctx.trial.data
     ds = load_dataset(spec.name, spec.options)
-    ctx.dataset = rest = ds
-    if isinstance(ds, StreamedDataset):
+    if isinstance(ds, StreamedDataset) and ctx.kind.streams_data:
+        ctx.dataset = ds
         set_stream_splits(ctx, ds, val_fraction=val_fraction, val_seed=int(spec.options.get("seed", 0)))
         return
+    ctx.dataset = rest = ds = load_arrays(spec.name, spec.options)
     if val_fraction > 0:
         rest, (x_val, y_val) = ds.split_validation(val_fraction, seed=int(spec.options.get("seed", 0)))
         ctx.splits["val"] = Split(x_val, y_val)
@@ -79,8 +83,8 @@ class StudyKind:
     question: ClassVar[str] = ""
     Treatment: ClassVar[type[BaseModel]] = NoOptions
     Options: ClassVar[type[BaseModel]] = NoOptions
-    streams_data: ClassVar[bool] = False  # trains on a streamed data set (image_folder, token_shards): it reads
-    # ctx.splits only through batches/evaluation, never their arrays (.x, .y)
+    streams_data: ClassVar[bool] = False  # streams a streamed data set (image_folder, token_shards): it reads
+    # ctx.splits only through batches/evaluation, never their arrays (.x, .y); other kinds read it into memory
     default_concurrency: ClassVar[int | None] = None  # None: as many trials as resources allow
     descriptors: ClassVar[dict[str, str]] = {}  # factor name -> setting path recorded with every trial
     plans_at_run_time: ClassVar[bool] = False  # True: it also runs trials chosen from results (a search, re-runs)

@@ -35,6 +35,7 @@ class StreamSplit:
     build: Callable[[], Any]
     shard: Callable[[str], Any] | None = None  # ray.train.get_dataset_shard on TorchTrainer workers
     weights: None = None  # per-sample weights are not supported on streamed data
+    rows: np.ndarray | None = None  # positions of the data set's train index it reads, in order; None: a whole split
 
     def __len__(self) -> int:
         return self.n
@@ -42,6 +43,19 @@ class StreamSplit:
     def iterator(self) -> Any:
         """The ``ray.data.DataIterator`` to read: this rank's shard under Ray Train, else the whole split."""
         return self.shard(self.name) if self.shard is not None else self.build().iterator()
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of the whole split (not this rank's shard), read into memory in the order of the split's rows;
+        for what needs arrays of a streamed split, e.g. the data study's classical baselines."""
+        data = self.build()
+        data.context.execution_options.preserve_order = True
+        batches = list(data.iter_batches(batch_size=4096, batch_format="numpy"))
+        return np.concatenate([b["x"] for b in batches]), np.concatenate([b["y"] for b in batches])
+
+
+def split_arrays(split: Split | StreamSplit) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of a split, held in memory or read whole from its stream."""
+    return split.arrays() if isinstance(split, StreamSplit) else (split.x, split.y)
 
 
 @dataclass

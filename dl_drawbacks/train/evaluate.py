@@ -35,6 +35,17 @@ def predict_proba(engine, split: Split, *, batch: int = 1024) -> np.ndarray:
 
 
 @torch.no_grad()
+def per_sample_correct(engine, split: Split, *, batch: int = 1024) -> np.ndarray:
+    """1.0/0.0 per sample of ``split`` in its order, predictions and labels from one pass (a streamed split is
+    read once, so each prediction meets its own label)."""
+    engine.train(False)
+    device = next(engine.module.parameters()).device
+    out = [(engine.forward(x).argmax(-1) == y).float().cpu().numpy() for x, y in eval_batches(split, batch, device)]
+    engine.train(True)
+    return np.concatenate(out) if out else np.zeros((0,), dtype=np.float32)
+
+
+@torch.no_grad()
 def loss_and_accuracy(engine, split: Split, *, batch: int = 1024) -> tuple[float, float]:
     engine.train(False)
     device = next(engine.module.parameters()).device

@@ -17,7 +17,9 @@ def set_stream_splits(ctx: TrialContext, ds: StreamedDataset, *, val_fraction: f
                          val_seed=val_seed)
     order = np.random.default_rng([ctx.trial.seed, 1]).permutation  # file order mixes classes (a folder is sorted)
     for name, picked in rows.items():
-        ctx.splits[name] = StreamSplit(name, len(picked), _reader(ds, "train", order(picked)), shard=ctx.dataset_shard)
+        picked = order(picked)
+        ctx.splits[name] = StreamSplit(name, len(picked), _reader(ds, "train", picked), shard=ctx.dataset_shard,
+                                       rows=picked)
     ctx.splits["test"] = StreamSplit("test", ds.n_test, _reader(ds, "test", None), shard=ctx.dataset_shard)
     if ctx.is_chief:
         ctx.rows.add("train_size", len(rows["train"]), "count", provenance="spec")

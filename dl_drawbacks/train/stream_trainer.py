@@ -12,10 +12,10 @@ if TYPE_CHECKING:
 
 
 def trainer_data(trial: "TrialSpec") -> dict[str, Any]:
-    """``TorchTrainer`` keyword arguments for a trial on a streamed data set ({} for array data): the lazy Ray
-    Data dataset of each split the study kind prepares (``datasets=``; only train is sharded, every rank
-    evaluates whole splits) and Ray Data's CPU limit (``dataset_config=``). The splits are chosen here exactly as
-    each rank's ``prepare_data`` will choose them, from the index alone."""
+    """``TorchTrainer`` keyword arguments for a trial on a streamed data set ({} for array data, and for a kind
+    that reads it into memory): the lazy Ray Data dataset of each split the study kind prepares (``datasets=``;
+    only train is sharded, every rank evaluates whole splits) and Ray Data's CPU limit (``dataset_config=``). The
+    splits are chosen here exactly as each rank's ``prepare_data`` will choose them, from the index alone."""
     import torch
     from ray.train import DataConfig
 
@@ -24,14 +24,13 @@ def trainer_data(trial: "TrialSpec") -> dict[str, Any]:
     from ..studies.base import get_kind
 
     load_plugins(trial.plugins)
-    if not is_streamed(trial.data.name):
-        return {}
     kind = get_kind(trial.study)
-    ctx = TrialContext(trial=trial, run_id="", rank=-1, local_rank=0, world_size=trial.trainer.workers,
+    if not is_streamed(trial.data.name) or not kind.streams_data:
+        return {}
+    ctx = TrialContext(trial=trial, run_id="", rank=-1, local_rank=0, world_size=trial.trainer.workers, kind=kind,
                        device=torch.device("cpu"), treatment=kind.Treatment.model_validate(trial.treatment),
                        rows=RowBuffer(trial.study, "", trial.trial_id, trial.seed, trial.factors, rank=-1))
     kind.prepare_data(ctx)
     datasets = {name: split.build() for name, split in ctx.splits.items() if isinstance(split, StreamSplit)}
-    return {"datasets": datasets,
-            "dataset_config": DataConfig(datasets_to_split=["train"],
-                                         execution_options=execution_limits(ctx.dataset.read_cpus))}
+    limits = {name: execution_limits(ctx.dataset.read_cpus, ordered=name == "test") for name in datasets}
+    return {"datasets": datasets, "dataset_config": DataConfig(datasets_to_split=["train"], execution_options=limits)}

@@ -3,8 +3,10 @@
 - Fast, no Ray: the index (classes, stratified test split, image shape), the seeded stratified subsample that
   every trial of one n and seed shares, its own options (unknown keys named), and bad input as one line, exit 2,
   before any trial (no class sub-folders, a file that does not decode, mixed sizes).
-- Fast, session Ray cluster: a 1-worker compute trial on 200 generated PNGs reads them through Ray Data and learns.
-- Slow (acceptance): a 2-worker DeepSpeed trial on 2,000 PNGs in the local moto bucket, in its own driver process.
+- Fast, session Ray cluster: a 1-worker compute trial of the ``cnn`` family (LeNet-5 style, 2-D) on 200 generated
+  PNGs reads them through Ray Data and learns.
+- Slow (acceptance): a 2-worker DeepSpeed trial of the same ``cnn`` on 2,000 PNGs in the local moto bucket, in its
+  own driver process.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +35,15 @@ tracking: {{mode: disabled}}
 studies:
   - kind: compute
     data: {{name: image_folder, options: {{path: "{path}"}}}}
-    model: {{family: mlp, size: xs}}
+    model: {{family: cnn, size: lenet5}}
     trainer:
       {trainer}
       deepspeed: {{micro_batch: 16{zero}}}
       budget: {{steps: {steps}, eval_every: {steps}, warmup_steps: 1}}
 """
+# The LeNet-5-style 2-D net on 1x8x8 images and 4 classes: conv 1->6 k5 (156) + conv 6->12 k5 (1,812), pooled to
+# 12x2x2, then 48->120 (5,880), 120->84 (10,164), 84->4 (340); an MLP on the flattened pixels has another count
+LENET5_PARAMETERS = 18_352
 
 
 @pytest.fixture(scope="module")
@@ -113,10 +117,14 @@ def test_bad_folders_are_one_line_exit_2_before_any_trial(case, tmp_path, capsys
     assert not (tmp_path / "out" / "trials").exists()
 
 
-def test_a_study_that_needs_arrays_refuses_a_streamed_folder_at_planning(folder, tmp_path, capsys):
-    code, err = _run_line(_spec(folder).replace("kind: compute", "kind: overfitting"), tmp_path, capsys)
-    assert code == 2 and err.endswith("studies[0].data.name: image_folder is streamed through Ray Data, and the "
-                                      "overfitting study needs in-memory arrays; use it in: compute")
+def test_a_study_that_needs_arrays_refuses_a_folder_too_big_for_memory_before_any_trial(folder, tmp_path, capsys):
+    spec = _spec(folder).replace("kind: compute", "kind: interpretability").replace(
+        'path: "', 'read_into_memory_mb: 0.01, path: "')
+    code, err = _run_line(spec, tmp_path, capsys)
+    assert code == 2 and err.endswith("the interpretability study reads it into memory, 0.0488 MB decoded, over "
+                                      "data.options.read_into_memory_mb 0.01; raise it, subsample the data, or use a "
+                                      "study that streams it (compute, data)"), err
+    assert not (tmp_path / "out" / "trials").exists()
 
 
 @pytest.mark.ray
@@ -131,6 +139,7 @@ def test_a_one_worker_trial_streams_the_folder_through_ray_data(ray_cluster, fol
     test_acc = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test"))["value"].to_list()
     assert test_acc[-1] > 0.5  # 4 classes: chance is 0.25; 40 test images
     assert rows.filter(pl.col("metric") == "train_size")["value"].to_list() == [160.0]
+    assert rows.filter(pl.col("metric") == "parameters")["value"].to_list() == [LENET5_PARAMETERS]
 
 
 @pytest.mark.slow
@@ -158,6 +167,7 @@ def test_two_deepspeed_workers_train_on_2000_pngs_in_the_bucket(s3, tmp_path):
     workers = rows.filter(pl.col("metric") == "worker")
     assert sorted(workers["rank"].to_list()) == [0, 1]
     assert rows.filter(pl.col("metric") == "train_size")["value"].to_list() == [1600.0]
+    assert set(rows.filter(pl.col("metric") == "parameters")["value"].to_list()) == {LENET5_PARAMETERS}
     test_acc = rows.filter((pl.col("metric") == "accuracy") & (pl.col("split") == "test"))["value"].to_list()
     assert test_acc[-1] > 0.5
 

@@ -44,3 +44,25 @@ def write_image_folder(uri: str, n_images: int, *, n_classes: int = 4, size: int
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(write, range(n_images)))
     return uri
+
+
+def write_image_parquet(uri: str, n_images: int, *, n_classes: int = 2, size: int = 8, seed: int = 0,
+                        row_group_size: int = 64) -> str:
+    """One parquet file at ``uri`` (local path or any URI pyarrow.fs opens): ``image`` (PNG bytes), ``label``
+    (``class_k``) and a protected column ``site`` (``north`` for every third row, else ``south``), written in
+    row groups of ``row_group_size`` so a reader meets several."""
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    labels = [i % n_classes for i in range(n_images)]
+    table = pa.table({
+        "image": [png_bytes(class_image(k, n_classes, np.random.default_rng([seed, i]), size))
+                  for i, k in enumerate(labels)],
+        "label": [f"class_{k}" for k in labels],
+        "site": ["north" if i % 3 == 0 else "south" for i in range(n_images)],
+    })
+    fs, path = pafs.FileSystem.from_uri(uri) if "://" in uri else (pafs.LocalFileSystem(), uri)
+    with fs.open_output_stream(path) as out:
+        pq.write_table(table, out, row_group_size=row_group_size)
+    return uri

@@ -111,14 +111,14 @@ def kept_features(names: tuple[str, ...], drop: list[str]) -> np.ndarray:
 
 def _compose(ctx, t: BiasTreatment) -> None:
     """Fill ctx.splits train/val/test for the treatment (representation, hold-out, proxies, reweighing)."""
-    from ...data import load_dataset
+    from ...data.in_memory import load_arrays
     from ...train.context import Split
     from .aif360_adapter import reweighing_weights
     from .metrics import privileged_masks
     from .sampling import holdout, natural_indices, representation_indices
 
     spec = ctx.trial.data
-    ds = load_dataset(spec.name, spec.options)
+    ds = load_arrays(spec.name, spec.options)
     ctx.dataset = ds
     missing = [a for a in t.attributes if a not in ds.protected_train]
     if ds.n_classes != 2 or missing:

@@ -27,6 +27,7 @@ class DataStudy(StudyKind):
                 "behind it)?")
     Treatment = DataTreatment
     Options = DataOptions
+    streams_data = True  # a streamed data set's anchors are subsampled from its index; baselines read theirs whole
     descriptors = {"family": "model.family", "size": "model.size", "n_train": "data.n_train"}
 
     def check(self, study: Any, options: Any) -> None:
@@ -65,17 +66,17 @@ class DataStudy(StudyKind):
         ctx.info["early_stopping"] = {"best": float("inf"), "step": None, "correct": None}
 
     def on_eval(self, ctx: "TrialContext", *, step: int, epoch: int, metrics: dict[str, dict[str, float]]) -> None:
-        from ...train.evaluate import predict_proba
+        from ...train.evaluate import per_sample_correct
 
         state = ctx.info["early_stopping"]
         if improves(
             metrics["val"]["loss"], state["best"], ctx.treatment.min_delta
         ):  # every rank: ZeRO-3 forwards need all
-            test = ctx.splits["test"]
-            pred = predict_proba(ctx.engine, test).argmax(-1)
-            state.update(best=metrics["val"]["loss"], step=step, correct=(pred == test.y).astype(float))
+            correct = per_sample_correct(ctx.engine, ctx.splits["test"])
+            state.update(best=metrics["val"]["loss"], step=step, correct=correct)
 
     def after_training(self, ctx: "TrialContext") -> None:
+        from ...train.context import split_arrays
         from .baselines import evaluate_baseline
 
         if not ctx.is_chief:
@@ -87,13 +88,13 @@ class DataStudy(StudyKind):
         if state["correct"] is not None:
             for i, c in enumerate(state["correct"]):
                 ctx.rows.add("test_correct", c, "bool", split="test", group=f"model/sample:{i}", step=state["step"])
-        train, val, test = ctx.splits["train"], ctx.splits["val"], ctx.splits["test"]
+        train, val, test = (split_arrays(ctx.splits[name]) for name in ("train", "val", "test"))
         for name in ctx.treatment.baselines:
             res = evaluate_baseline(
                 name,
-                (train.x, train.y),
-                (val.x, val.y),
-                (test.x, test.y),
+                train,
+                val,
+                test,
                 seed=ctx.trial.seed,
                 threads=ctx.trial.trainer.cpus_per_worker,
             )
