@@ -44,10 +44,11 @@ def per_seed_points(run_dir: str | Path, kind: str, seeds: list[int]) -> dict[in
     from ..analyze import plan_admits
     from ..plan import plan_suite
     from ..report.card import read_run
+    from ..storage.run_folder import SPEC, LocalRunFolder
 
     run_dir = Path(run_dir)
     suite, _, _ = read_run(run_dir)
-    studies = plan_suite(suite, source=str(run_dir / "spec.yaml"))
+    studies = plan_suite(suite, source=LocalRunFolder(run_dir).url(SPEC))
     study = next(s for s in studies if s.spec.kind == kind)
     rows = RunRows.read(run_dir, plan_admits(studies), say=lambda line: None).rows(kind)
     out: dict[int, dict[str, float]] = {}
