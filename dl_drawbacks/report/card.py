@@ -203,6 +203,7 @@ def run_columns(run_dir: str | Path, *, run: str | None = None) -> list[Column]:
     """The card's columns of one run folder: one per (family, data set) its studies trained on."""
     from ..plan import plan_suite
     from ..storage.run_folder import SPEC, LocalRunFolder
+    from ..studies.base import get_kind
 
     run_dir = Path(run_dir)
     suite, findings, stored = read_run(run_dir)
