@@ -21,7 +21,7 @@ PLUGIN_DIR = Path(__file__).resolve().parent / "plugins"
 def _spec(plugins: list[str]) -> dict:
     return {"name": "team", "version": 1, "plugins": plugins, "tracking": {"mode": "disabled"},
             "studies": [{"kind": "compute", "data": {"name": "noisy_digits"}, "model": {"family": "tiny_cnn", "size": "s"},
-                         "trainer": {"budget": {"steps": 4, "eval_every": 2}, "deepspeed": {"micro_batch": 32}},
+                         "trainer": {"budget": {"steps": 4, "eval_every": 2}, "micro_batch": 32},
                          "seeds": [0]}]}
 
 

@@ -38,7 +38,8 @@ studies:
     model: {{family: cnn, size: lenet5}}
     trainer:
       {trainer}
-      deepspeed: {{micro_batch: 16{zero}}}
+      micro_batch: 16
+      deepspeed: {{{zero}}}
       budget: {{steps: {steps}, eval_every: {steps}, warmup_steps: 1}}
 """
 # The LeNet-5-style 2-D net on 1x8x8 images and 4 classes: conv 1->6 k5 (156) + conv 6->12 k5 (1,812), pooled to
@@ -94,7 +95,7 @@ def _run_line(spec_text: str, tmp_path: Path, capsys) -> tuple[int, str]:
 
 def _spec(path: Path | str, *, workers: int = 1, steps: int = 12) -> str:
     trainer = f"engine: deepspeed\n      workers: {workers}" if workers > 1 else "workers: 1"
-    return SPEC.format(path=path, trainer=trainer, steps=steps, zero=", zero_stage: 2" if workers > 1 else "")
+    return SPEC.format(path=path, trainer=trainer, steps=steps, zero="zero_stage: 2" if workers > 1 else "")
 
 
 @pytest.mark.parametrize("case", ["no_classes", "bad_image", "mixed_sizes"])

@@ -38,7 +38,7 @@ studies:
     data: {{name: image_folder, options: {{path: "{path}", favorable_label: class_1, protected: {{site: [north]}}}}}}
     model: {{family: cnn, size: lenet5}}
     trainer:
-      deepspeed: {{micro_batch: 32}}
+      micro_batch: 32
       optimizer: {{lr: 0.01}}
       budget: {{steps: 40, eval_every: 40}}
     treatment: {{protected: site, unprivileged_share: null, mitigation: none}}

@@ -32,7 +32,7 @@ studies:
     data: {{name: token_shards, options: {{path: "{path}", vocab_size: {vocab}, seq_len: 16}}}}
     model: {{family: gpt, size: nano}}
     trainer:
-      deepspeed: {{micro_batch: 8}}
+      micro_batch: 8
       budget: {{steps: 4, eval_every: 4, warmup_steps: 1}}
 """
 

@@ -34,7 +34,8 @@ studies:
     trainer:
       workers: 2
       placement: STRICT_SPREAD
-      deepspeed: {micro_batch: 32, zero_stage: 2}
+      micro_batch: 32
+      deepspeed: {zero_stage: 2}
       budget: {steps: 4, eval_every: 2, warmup_steps: 1}
 """
 

@@ -107,7 +107,7 @@ studies:
     data: {name: digits}
     model: {family: mlp, size: xs}
     trainer:
-      deepspeed: {micro_batch: 32}
+      micro_batch: 32
       budget: {steps: 6, eval_every: 3, warmup_steps: 1}
     execution: {checkpoint_every: 2}
     sweeps:

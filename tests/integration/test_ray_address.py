@@ -28,7 +28,7 @@ studies:
     data: {name: digits}
     model: {family: mlp, size: xs}
     trainer:
-      deepspeed: {micro_batch: 32}
+      micro_batch: 32
       budget: {steps: 4, eval_every: 2, warmup_steps: 1}
 """
 

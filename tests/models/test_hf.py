@@ -22,7 +22,7 @@ TOKENS = DataShape("tokens", 32, 256, seq_len=32)
 def compute_spec(model: dict, data: dict) -> dict:
     return {"name": "hf", "version": 1, "tracking": {"mode": "disabled"}, "studies": [{
         "kind": "compute", "data": data, "model": model,
-        "trainer": {"deepspeed": {"micro_batch": 8}, "budget": {"steps": 4, "eval_every": 4, "warmup_steps": 1}}}]}
+        "trainer": {"micro_batch": 8, "budget": {"steps": 4, "eval_every": 4, "warmup_steps": 1}}}]}
 
 
 def test_gpt2_config_trains_in_the_compute_study_and_its_counted_flops_are_within_10_percent_of_palm():

@@ -33,7 +33,7 @@ def test_interpretability_explains_a_trained_cnn(tmp_path, monkeypatch, data, si
     monkeypatch.setenv("DL_DRAWBACKS_CACHE", str(tmp_path))
     doc = {"name": "cnn-explain", "version": 1, "tracking": {"mode": "disabled"}, "studies": [{
         "kind": "interpretability", "data": data, "model": {"family": "cnn", "size": size},
-        "trainer": {"deepspeed": {"micro_batch": 64}, "optimizer": {"lr": 0.01}, "budget": {"steps": 30, "eval_every": 30}},
+        "trainer": {"micro_batch": 64, "optimizer": {"lr": 0.01}, "budget": {"steps": 30, "eval_every": 30}},
         "treatment": {"planted": True, "planted_fraction": 0.5, "n_explain": 8, "ig_steps": 4, "shap_samples": 2,
                       "curve_steps": 4, "n_robustness": 2, "n_maps": 1}}]}
     (trial,) = plan(parse_spec(doc))

@@ -19,7 +19,7 @@ from dl_drawbacks.train.engine import DeepSpeedEngine, deepspeed_config
 def _trainer(**deepspeed):
     doc = {"name": "engine", "version": 1, "tracking": {"mode": "disabled"}, "studies": [{
         "kind": "compute", "data": {"name": "digits"}, "model": {"family": "mlp", "size": "xs"},
-        "trainer": {"engine": "deepspeed", "deepspeed": {"micro_batch": 16, **deepspeed}, "budget": {"steps": 2}}}]}
+        "trainer": {"engine": "deepspeed", "micro_batch": 16, "deepspeed": {**deepspeed}, "budget": {"steps": 2}}}]}
     (trial,) = plan(parse_spec(doc))
     return trial.trainer
 

@@ -22,7 +22,7 @@ SYNCS = ("item", "tolist", "__float__", "__bool__", "__int__")
 def _spec(steps: int, **trainer) -> dict:
     return {"name": "loop", "version": 1, "tracking": {"mode": "disabled"}, "studies": [{
         "kind": "compute", "data": {"name": "digits"}, "model": {"family": "mlp", "size": "xs"},
-        "trainer": {"deepspeed": {"micro_batch": 64},
+        "trainer": {"micro_batch": 64,
                     "budget": {"steps": steps, "eval_every": steps, "warmup_steps": 2},
                     **trainer}}]}
 
@@ -93,7 +93,7 @@ def test_zero_on_one_worker_needs_the_deepspeed_engine():
 def test_deepspeed_config_states_clipping_and_keeps_no_hidden_checks():
     from dl_drawbacks.train.engine import deepspeed_config
 
-    (trial,) = _trials(_spec(5, engine="deepspeed", deepspeed={"zero_stage": 2, "precision": "bf16"}))
+    (trial,) = _trials(_spec(5, engine="deepspeed", precision="bf16", deepspeed={"zero_stage": 2}))
     config = deepspeed_config(trial.trainer, 1, n_parameters=10_000)
     assert config["gradient_clipping"] == 0.0  # DeepSpeed's default is 1.0 (FACTS.md)
     assert config["bf16"]["check_grad_overflow"] is False and config["zero_optimization"]["compute_grad_norm"] is False

@@ -35,7 +35,7 @@ studies:
     data: {{name: image_folder, options: {{path: "{path}"}}}}
     model: {{family: cnn, size: lenet5}}
     trainer:
-      deepspeed: {{micro_batch: 16}}
+      micro_batch: 16
       optimizer: {{lr: 0.01}}
     treatment: {{val_fraction: 0.2, baselines: [logistic_regression], epochs: 2, min_steps: 8, evaluations: 2,
                 patience: 2}}
