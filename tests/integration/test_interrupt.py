@@ -1,11 +1,16 @@
 """Ctrl-C and SIGTERM on the driver of `dl-drawbacks run`: scheduling stops, the trials that did not
 finish are recorded as interrupted and listed in the report with the `--resume` command, the exit code
 is 130 (SIGINT) or 143 (SIGTERM), a second signal quits without a traceback, and `--resume` completes
-the run with the rows finished before the signal byte-identical."""
+the run with the rows finished before the signal byte-identical.
+
+The default run checks SIGINT and a SIGKILL of the resuming driver in one run folder (two drivers and one
+resume); the separate SIGINT test here and the three random SIGKILLs of test_kill_resume.py run under -m slow."""
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import signal
 import subprocess
 import sys
@@ -46,11 +51,10 @@ def _wait_for_interrupted_markers(out: Path, timeout_s: float = 120) -> None:
         time.sleep(0.05)
 
 
-def test_sigint_after_the_first_trial_reports_what_did_not_run_and_resume_completes(ray_cluster, tmp_path):
-    import ray
-
-    out = tmp_path / "run"
-    driver = _start(out, ray.get_runtime_context().gcs_address)
+def _sigint_after_the_first_trial(out: Path, address: str) -> dict[str, bytes]:
+    """SIGINT once a trial finished: exit 130 in one line naming --resume, the rest marked interrupted and
+    listed in the report. Returns the rows finished before the signal."""
+    driver = _start(out, address)
     _wait_for_first_finished(driver, out)
     driver.send_signal(signal.SIGINT)
     _, stderr = driver.communicate(timeout=240)
@@ -67,6 +71,45 @@ def test_sigint_after_the_first_trial_reports_what_did_not_run_and_resume_comple
     report = (out / "report.md").read_text()
     assert "Trials not run to the end (the run was interrupted)" in report
     assert all(t in report for t in not_run) and "--resume" in report
+    return before
+
+
+def test_sigint_then_a_killed_resume_then_resume_completes(ray_cluster, tmp_path):
+    """One run folder through Ctrl-C, a `--resume` driver SIGKILLed just after its first new trial finished
+    (a damaged or half-written file is never taken as finished; rows finished before stay byte-identical),
+    and a last `--resume` that completes the study with every trial's rows exactly once."""
+    import ray
+
+    out = tmp_path / "run"
+    address = ray.get_runtime_context().gcs_address
+    before = _sigint_after_the_first_trial(out, address)
+    args = [sys.executable, "-m", "dl_drawbacks.cli", "run", str(SPEC), "--out", str(out), "--address", address,
+            "--resume"]
+    driver = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and driver.poll() is None and len(_finished_rows(out)) <= len(before):
+        time.sleep(0.05)
+    time.sleep(random.Random(20261207).uniform(0.0, 0.5))  # somewhere inside the next trial
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    killed = _finished_rows(out)  # is_finished raises on a marker whose rows do not match
+    assert all(killed[t] == rows for t, rows in before.items()), "a row file finished before Ctrl-C changed"
+    assert len(before) < len(killed) < 5, "the kill should land after a new trial and before the last"
+
+    assert main(["run", str(SPEC), "--out", str(out), "--resume"]) == 0
+    after = _finished_rows(out)
+    assert len(after) == 5 and len(list((out / "trials").glob("*/rows.parquet"))) == 5
+    assert all(after[t] == rows for t, rows in killed.items()), "a row file finished before the kill changed"
+    assert json.loads((out / "findings.json").read_text())["compute"]["trials"] == 5
+
+
+@pytest.mark.slow
+def test_sigint_after_the_first_trial_reports_what_did_not_run_and_resume_completes(ray_cluster, tmp_path):
+    import ray
+
+    out = tmp_path / "run"
+    before = _sigint_after_the_first_trial(out, ray.get_runtime_context().gcs_address)
+    planned = [t.trial_id for t in plan(load_spec(SPEC))]
 
     assert main(["run", str(SPEC), "--out", str(out), "--resume"]) == 0
     after = _finished_rows(out)

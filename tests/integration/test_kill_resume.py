@@ -1,6 +1,9 @@
 """Kill the driver of `dl-drawbacks run` (SIGKILL) at several random points, resuming each time: no
 damaged file is ever taken as finished, and when `--resume` completes the study every trial's rows exist
-exactly once and rows finished before any kill are byte-identical."""
+exactly once and rows finished before any kill are byte-identical.
+
+Slow (four drivers on the shared cluster); the default run keeps one SIGKILL of a resuming driver, after a
+SIGINT, in test_interrupt.py::test_sigint_then_a_killed_resume_then_resume_completes."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import pytest
 from dl_drawbacks.cli import main
 from dl_drawbacks.storage.run_folder import LocalRunFolder
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "tiny_kill.yaml"
 
 
