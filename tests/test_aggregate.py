@@ -86,6 +86,18 @@ def test_frames_are_one_chunk_and_metric_filters_are_applied(run):
     assert set(rows.rows("bias", metrics=["accuracy"])["metric"]) == {"accuracy"}
 
 
+def test_a_study_larger_than_a_chunk_is_collected_in_chunks_of_that_many_rows(run, monkeypatch):
+    import dl_drawbacks.aggregate as aggregate
+
+    rows = RunRows.read(run.root)
+    whole = rows.scan("data").collect()
+    monkeypatch.setattr(aggregate, "CHUNK_ROWS", 8)  # each trial has 8 rows: one chunk per trial
+    frame = rows.rows("data")
+    assert frame.equals(whole) and all(frame[c].n_chunks() == 2 for c in frame.columns)
+    monkeypatch.setattr(aggregate, "CHUNK_ROWS", 16)
+    assert rows.rows("data")["value"].n_chunks() == 1
+
+
 @pytest.mark.parametrize("damage", ["truncated", "missing"])
 def test_a_damaged_rows_file_is_named_in_one_line(run, damage):
     path = run.root / "trials" / "t2" / "rows.parquet"
