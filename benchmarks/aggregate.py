@@ -3,14 +3,16 @@
     python benchmarks/aggregate.py [--trials 10000] [--rows-per-trial 1000] [--repeats 3] [--dir /tmp/agg-bench]
 
 Writes a synthetic run folder through the project's own writer (``RunFolder.write_trial``: rows, marker with the
-rows' sha256 and the trial's factors; 10 million rows across 10,000 trial files of six studies by default, kept for
-reruns), then runs one aggregation — per study, trial and metric: count, mean, last value by step, the trial's
-factors — three ways, each in a fresh process so its peak memory (max RSS) is its own, interleaved ``--repeats``
-times (median wall reported):
+rows' sha256; 10 million rows across 10,000 trial files of six studies by default, kept for reruns), then runs one
+aggregation — per study, trial and metric: count, mean, last value by step, the trial's factors — three ways, each
+in a fresh process so its peak memory (max RSS) is its own, interleaved ``--repeats`` times (median wall and CPU
+time reported; on a loaded machine the CPU time, user + system of all the child's threads, is the steadier figure):
 
 - project: what ``analyze`` does before the studies' own analysis: ``RunRows.read`` (every marker read, every rows
-  checksum verified), then each study's frame (``RunRows.rows``) collected and aggregated;
-- polars: plain ``pl.scan_parquet(all files).group_by(...).agg(...)`` (no markers, no checksums);
+  file read and its checksum verified), the outcomes table, then each study's frame (``RunRows.rows``, all 14
+  columns) collected and aggregated, one study at a time;
+- polars: plain ``pl.scan_parquet(all files).group_by(...).agg(...)`` (no markers, no checksums, only the columns
+  the query names);
 - duckdb: the same query in SQL over the same files (only when duckdb is installed: ``pip install duckdb``).
 
 Target (issue 28): project within 1.25x of plain polars, project peak RSS <= 1 GB.

@@ -407,8 +407,8 @@ class LocalRunFolder(RunFolder):
 
 
 def _read_file(folder: str, name: str) -> bytes | None:
-    """The whole file ``folder/name`` (None when missing or not a plain file); a link either of them is, is refused
-    in one line."""
+    """The whole file ``folder/name`` (None when missing or not a plain file), refused in one line when the folder
+    or the file is a symbolic link."""
     if os.path.islink(folder):
         raise link_refused(folder)
     path = f"{folder}/{name}"
@@ -424,10 +424,10 @@ def _read_file(folder: str, name: str) -> bytes | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return None
-        data = os.read(fd, info.st_size + 1)  # one read: a plain file gives all it has up to the size asked for
-        if len(data) <= info.st_size:
+        data = os.read(fd, info.st_size + 1)  # below 1 GiB, one read gives all a plain file has up to the size asked
+        if len(data) <= info.st_size < 1 << 30:
             return data
-        chunks = [data]  # the file grew since fstat: read on to its end
+        chunks = [data]  # a larger file, or one that grew since fstat: read on to its end
         while chunks[-1]:
             chunks.append(os.read(fd, 1 << 20))
         return b"".join(chunks)
