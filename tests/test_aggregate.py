@@ -107,6 +107,13 @@ def test_a_damaged_rows_file_is_named_in_one_line(run, damage):
     assert "\n" not in str(err.value)
 
 
+def test_a_damaged_marker_is_named_in_one_line(run):
+    (run.root / "trials" / "t4" / "trial.json").write_text("{not json")
+    with pytest.raises(RunFolderError, match=r"trials/t4/trial.json: damaged completion marker") as err:
+        RunRows.read(run.root)
+    assert "\n" not in str(err.value)
+
+
 def test_a_damaged_rows_file_among_many_is_named(tmp_path):
     """Past the size where the bulk read runs on threads: the one damaged file of 600 is still the one named."""
     _write(LocalRunFolder(tmp_path), "t000", "data", width=8, n=1)
