@@ -3,14 +3,16 @@
     python benchmarks/aggregate.py [--trials 10000] [--rows-per-trial 1000] [--repeats 3] [--dir /tmp/agg-bench]
 
 Writes a synthetic run folder through the project's own writer (``RunFolder.write_trial``: rows, marker with the
-rows' sha256 and the trial's factors; 10 million rows across 10,000 trial files of six studies by default, kept for
-reruns), then runs one aggregation — per study, trial and metric: count, mean, last value by step, the trial's
-factors — three ways, each in a fresh process so its peak memory (max RSS) is its own, interleaved ``--repeats``
-times (median wall reported):
+rows' sha256; 10 million rows across 10,000 trial files of six studies by default, kept for reruns), then runs one
+aggregation — per study, trial and metric: count, mean, last value by step, the trial's factors — three ways, each
+in a fresh process so its peak memory (max RSS) is its own, interleaved ``--repeats`` times (median wall and CPU
+time reported; on a loaded machine the CPU time, user + system of all the child's threads, is the steadier figure):
 
 - project: what ``analyze`` does before the studies' own analysis: ``RunRows.read`` (every marker read, every rows
-  checksum verified), then each study's frame (``RunRows.rows``) collected and aggregated;
-- polars: plain ``pl.scan_parquet(all files).group_by(...).agg(...)`` (no markers, no checksums);
+  file read and its checksum verified), the outcomes table, then each study's frame (``RunRows.rows``, all 14
+  columns) collected and aggregated, one study at a time;
+- polars: plain ``pl.scan_parquet(all files).group_by(...).agg(...)`` (no markers, no checksums, only the columns
+  the query names);
 - duckdb: the same query in SQL over the same files (only when duckdb is installed: ``pip install duckdb``).
 
 Target (issue 28): project within 1.25x of plain polars, project peak RSS <= 1 GB.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import statistics
 import subprocess
 import sys
@@ -64,8 +67,11 @@ def write_run(root: Path, trials: int, rows_per_trial: int) -> None:
 
 
 AGG = """
-import time
-START = time.perf_counter()  # the work, after the imports
+import resource, time
+def cpu():
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+START, START_CPU = time.perf_counter(), cpu()  # the work, after the imports
 
 def agg(lf):
     return lf.group_by('study', 'trial_id', 'metric').agg(
@@ -73,7 +79,8 @@ def agg(lf):
         pl.col('value').sort_by('step').last().alias('last'), pl.col('factors').first())
 
 def check(out):
-    print(out.height, out['n'].sum(), round(out['mean'].sum(), 4), round(out['last'].sum(), 4), out['factors'].n_unique())
+    print(out.height, out['n'].sum(), round(out['mean'].sum(), 4), round(out['last'].sum(), 4),
+          out['factors'].n_unique())
 """
 
 PROJECT = """
@@ -81,6 +88,7 @@ import polars as pl, sys
 from dl_drawbacks.aggregate import RunRows
 """ + AGG + """
 run = RunRows.read(sys.argv[1])
+run.outcomes()
 studies = sorted({m.get('study') for m in run.markers.values()})
 check(pl.concat([agg(run.rows(s).lazy()).collect() for s in studies]))
 """
@@ -100,17 +108,20 @@ check(duckdb.sql(f\"\"\"select study, trial_id, metric, count(*) as n, avg(value
     group by study, trial_id, metric\"\"\").pl())
 """
 
-PEAK = "\nimport resource; print(time.perf_counter() - START, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+PEAK = """
+print(time.perf_counter() - START, cpu() - START_CPU, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
 
 
-def measure(code: str, root: Path) -> tuple[float, float, str]:
-    """The child's wall time after its imports, its own peak RSS (ru_maxrss of itself, KiB on Linux) and result."""
+def measure(code: str, root: Path) -> tuple[float, float, float, str]:
+    """The child's wall time and CPU time (user + system, all its threads) after its imports, its own peak RSS
+    (ru_maxrss of itself, KiB on Linux) and its result."""
     done = subprocess.run([sys.executable, "-c", code + PEAK, str(root)], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)
     *_, result, last = done.stdout.strip().splitlines()
-    wall, peak_kib = last.split()
-    return float(wall), int(peak_kib) * 1024, result
+    wall, cpu, peak_kib = last.split()
+    return float(wall), float(cpu), int(peak_kib) * 1024, result
 
 
 def main() -> None:
@@ -131,22 +142,28 @@ def main() -> None:
     else:
         print("duckdb: not installed (pip install duckdb to compare it)")
     walls: dict[str, list[float]] = {w: [] for w in ways}
+    cpus: dict[str, list[float]] = {w: [] for w in ways}
     peaks: dict[str, float] = {w: 0.0 for w in ways}
     results = {}
+    load_before = os.getloadavg()[0]
     for _ in range(args.repeats):  # interleaved, so a change in the machine's load hits every way alike
         for way, code in ways.items():
-            wall, peak, results[way] = measure(code, root)
+            wall, cpu, peak, results[way] = measure(code, root)
             walls[way].append(wall)
+            cpus[way].append(cpu)
             peaks[way] = max(peaks[way], peak)
     assert len(set(results.values())) == 1, f"the ways disagree: {results}"
-    print(f"{'':<10}{'median wall s':>15}{'peak RSS MiB':>14}   ({args.repeats} runs each; groups, rows, sums: "
-          f"{results['polars']})")
+    print(f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs")
+    print(f"{'':<10}{'median wall s':>15}{'median CPU s':>14}{'peak RSS MiB':>14}   ({args.repeats} runs each; groups, "
+          f"rows, sums: {results['polars']})")
     for way in ways:
-        print(f"{way:<10}{statistics.median(walls[way]):15.2f}{peaks[way] / 2**20:14.0f}")
-    ratio = statistics.median(walls["project"]) / statistics.median(walls["polars"])
-    print(f"project / plain polars: {ratio:.2f}x (target <= 1.25x); project peak RSS "
+        print(f"{way:<10}{statistics.median(walls[way]):15.2f}{statistics.median(cpus[way]):14.2f}"
+              f"{peaks[way] / 2**20:14.0f}")
+    for way in [w for w in ways if w != "polars"]:
+        print(f"{way} / plain polars: wall {statistics.median(walls[way]) / statistics.median(walls['polars']):.2f}x, "
+              f"CPU {statistics.median(cpus[way]) / statistics.median(cpus['polars']):.2f}x")
+    print(f"target: project within 1.25x of plain polars (wall), project peak RSS "
           f"{peaks['project'] / 2**30:.2f} GiB (target <= 1 GB)")
-
 
 if __name__ == "__main__":
     main()

@@ -89,13 +89,14 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
         if rows.height == 0:
             findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
             sections[name] = "Not measurable: no finished trials (see the trials table)."
-            continue
-        try:
-            findings[name], figures_all[name], sections[name], headlines[name] = _analyze_study(
-                study, rows, run_dir, suite.measure
-            )
-        except Exception as exc:  # one study's failure is reported in its section, never the run's end
-            findings[name], sections[name] = _failed_study(study, run_dir, exc)
+        else:
+            try:
+                findings[name], figures_all[name], sections[name], headlines[name] = _analyze_study(
+                    study, rows, run_dir, suite.measure
+                )
+            except Exception as exc:  # one study's failure is reported in its section, never the run's end
+                findings[name], sections[name] = _failed_study(study, run_dir, exc)
+        del rows  # freed before the next study's rows are collected: one study's frame in memory at a time
     folder.write_findings(findings)
     folder.write_headlines(headlines)
     if suite.reproduces is not None:  # the verdicts open the report: they are what a reproduction run is for

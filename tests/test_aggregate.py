@@ -1,5 +1,6 @@
-"""Aggregation at the engine's speed: markers and checksums read once per analysis, a study's own files scanned
-with its filters pushed down, factors joined once per trial, parquet statistics written, frames in one chunk."""
+"""Aggregation at the engine's speed: markers and rows read once per analysis, in bulk, every rows checksum
+verified and the verified bytes scanned (never read again), a study's own trials scanned with its metric filter
+pushed down, a damaged or linked file named in one line, parquet statistics written, frames in one chunk."""
 
 from __future__ import annotations
 
@@ -34,44 +35,48 @@ def run(tmp_path):
     return folder
 
 
-def test_markers_and_checksums_are_read_once_for_every_study(run, monkeypatch):
+def test_markers_and_rows_are_read_once_for_every_study(run, monkeypatch):
+    import dl_drawbacks.storage.run_folder as run_folder
+
     reads: list[str] = []
-    real = LocalRunFolder.read_bytes
-    monkeypatch.setattr(LocalRunFolder, "read_bytes", lambda self, rel: reads.append(rel) or real(self, rel))
+    real = run_folder._read_file
+    monkeypatch.setattr(run_folder, "_read_file", lambda at, name: reads.append(f"{at}/{name}") or real(at, name))
     rows = RunRows.read(run.root)
+    for k in range(6):  # the studies scan the verified bytes: nothing of the folder is read again
+        (run.root / "trials" / f"t{k}" / "rows.parquet").unlink()
     frames = {s: rows.rows(s) for s in STUDIES}
-    assert sorted(reads) == sorted([f"trials/t{k}/trial.json" for k in (0, 1, 2, 3, 4, 5, 9)]
-                                   + [f"trials/t{k}/rows.parquet" for k in range(6)])
+    assert sorted(reads) == sorted([f"{run.root}/trials/t{k}/trial.json" for k in (0, 1, 2, 3, 4, 5, 9)]
+                                   + [f"{run.root}/trials/t{k}/rows.parquet" for k in range(6)])
     assert {s: f.height for s, f in frames.items()} == {"compute": 16, "data": 16, "bias": 16}
     assert rows.outcomes().sort("trial_id")["status"].to_list() == ["completed"] * 6 + ["failed"]
 
 
-def test_a_study_scans_only_its_own_files(run):
+def test_a_study_scans_only_its_own_trials(run):
     rows = RunRows.read(run.root)
-    (run.root / "trials" / "t1" / "rows.parquet").unlink()  # a data trial's file, gone after the read
+    rows.verified["t1"] = b"not parquet"  # a data trial's bytes, spoiled after the verification
     assert set(rows.rows("compute")["trial_id"]) == {"t0", "t3"}
-    with pytest.raises(FileNotFoundError):
-        rows.rows("data")  # proves the data study would have opened it
+    with pytest.raises(pl.exceptions.ComputeError):
+        rows.rows("data")  # proves the data study would have scanned them
 
 
-def test_factors_come_once_per_trial_and_match_the_rows(run):
-    marker = run.marker("t4")
-    assert marker.get("factors") == canonical_factors({"model.width": 40, "sweep": "grid"})
-    joined = RunRows.read(run.root).rows("data")
-    assert joined.columns == list(pl.read_parquet(run.rows_file("t4")).columns)
+def test_the_rows_scanned_are_the_rows_verified(run):
+    rows = RunRows.read(run.root)
+    path = run.root / "trials" / "t1" / "rows.parquet"
     on_disk = pl.concat([pl.read_parquet(run.rows_file(t)) for t in ("t1", "t4")])
-    assert joined.equals(on_disk)  # same rows, same order, same factors, one per row as before
+    path.write_bytes(b"changed after the verification")
+    assert rows.rows("data").equals(on_disk)  # same rows, same order, same factors per row, as written
+    assert rows.rows("data")["factors"].unique().sort().to_list() == sorted(
+        canonical_factors({"model.width": w, "sweep": "grid"}) for w in (16, 40))
 
 
-def test_a_marker_without_factors_reads_them_from_the_rows(run):
+def test_a_marker_that_names_no_study_is_filtered_by_its_rows(run):
     path = run.root / "trials" / "t1" / "trial.json"
     doc = json.loads(path.read_text())
-    del doc["factors"]  # a trial written before markers carried its factors
+    del doc["study"]  # a marker written before markers named their study: its rows are read for every study
     path.write_text(json.dumps(doc))
-    frame = RunRows.read(run.root).rows("data").sort("trial_id", "metric", "step")
-    assert frame.filter(pl.col("trial_id") == "t1")["factors"].unique().to_list() == [
-        canonical_factors({"model.width": 16, "sweep": "grid"})]
-    assert frame.height == 16
+    rows = RunRows.read(run.root)
+    assert set(rows.rows("data")["trial_id"]) == {"t1", "t4"}
+    assert set(rows.rows("compute")["trial_id"]) == {"t0", "t3"}
 
 
 def test_frames_are_one_chunk_and_metric_filters_are_applied(run):
@@ -81,10 +86,62 @@ def test_frames_are_one_chunk_and_metric_filters_are_applied(run):
     assert set(rows.rows("bias", metrics=["accuracy"])["metric"]) == {"accuracy"}
 
 
-def test_a_damaged_rows_file_is_named_in_one_line(run):
+def test_a_study_larger_than_a_chunk_is_collected_in_chunks_of_that_many_rows(run, monkeypatch):
+    import dl_drawbacks.aggregate as aggregate
+
+    rows = RunRows.read(run.root)
+    whole = rows.scan("data").collect()
+    monkeypatch.setattr(aggregate, "CHUNK_ROWS", 8)  # each trial has 8 rows: one chunk per trial
+    frame = rows.rows("data")
+    assert frame.equals(whole) and all(frame[c].n_chunks() == 2 for c in frame.columns)
+    monkeypatch.setattr(aggregate, "CHUNK_ROWS", 16)
+    assert rows.rows("data")["value"].n_chunks() == 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing"])
+def test_a_damaged_rows_file_is_named_in_one_line(run, damage):
     path = run.root / "trials" / "t2" / "rows.parquet"
-    path.write_bytes(path.read_bytes()[:-5])
+    path.write_bytes(path.read_bytes()[:-5]) if damage == "truncated" else path.unlink()
     with pytest.raises(RunFolderError, match=r"t2/rows.parquet: rows do not match the checksum") as err:
+        RunRows.read(run.root)
+    assert "\n" not in str(err.value)
+
+
+def test_a_damaged_marker_is_named_in_one_line(run):
+    (run.root / "trials" / "t4" / "trial.json").write_text("{not json")
+    with pytest.raises(RunFolderError, match=r"trials/t4/trial.json: damaged completion marker") as err:
+        RunRows.read(run.root)
+    assert "\n" not in str(err.value)
+
+
+def test_a_damaged_rows_file_among_many_is_named(tmp_path):
+    """Past the size where the bulk read runs on threads: the one damaged file of 600 is still the one named."""
+    _write(LocalRunFolder(tmp_path), "t000", "data", width=8, n=1)
+    first = tmp_path / "trials" / "t000"
+    marker = json.loads((first / "trial.json").read_text())
+    for k in range(1, 600):  # copies of one trial (same rows bytes, same checksum), each its own marker
+        (tmp_path / "trials" / f"t{k:03d}").mkdir()
+        (tmp_path / "trials" / f"t{k:03d}" / "rows.parquet").write_bytes((first / "rows.parquet").read_bytes())
+        (tmp_path / "trials" / f"t{k:03d}" / "trial.json").write_text(json.dumps({**marker, "trial_id": f"t{k:03d}"}))
+    assert len(RunRows.read(tmp_path).finished) == 600
+    path = tmp_path / "trials" / "t417" / "rows.parquet"
+    path.write_bytes(path.read_bytes().replace(b"loss", b"lost"))
+    with pytest.raises(RunFolderError, match=r"trials/t417/rows.parquet: rows do not match the checksum"):
+        RunRows.read(tmp_path)
+
+
+@pytest.mark.parametrize("link", ["folder", "file"])
+def test_a_link_in_a_trial_is_refused_in_one_line(run, tmp_path, link):
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    trial = run.root / "trials" / "t2"
+    if link == "folder":
+        trial.rename(elsewhere)
+        trial.symlink_to(elsewhere, target_is_directory=True)
+    else:
+        (trial / "rows.parquet").rename(elsewhere)
+        (trial / "rows.parquet").symlink_to(elsewhere)
+    named = "trials/t2" if link == "folder" else "trials/t2/rows.parquet"
+    with pytest.raises(RunFolderError, match=rf"{named} is a symbolic link inside the run folder") as err:
         RunRows.read(run.root)
     assert "\n" not in str(err.value)
 

@@ -22,6 +22,7 @@ and no write follows a symbolic link: a link anywhere under the root is refused 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import io
@@ -98,24 +99,47 @@ class Marker:
         return self.fields.get(key, default)
 
     @classmethod
-    def parse(cls, data: bytes, *, where: str) -> "Marker":
-        """The marker in ``data``; a marker that is not a JSON object is damaged (one line naming ``where``)."""
+    def parse(cls, data: bytes, *, where: str | Callable[[], str]) -> "Marker":
+        """The marker in ``data``; a marker that is not a JSON object is damaged (one line naming ``where``, the
+        marker's location or a function giving it, called only for that line)."""
         try:
             doc = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError):
             doc = None
         if not isinstance(doc, dict):
+            where = where if isinstance(where, str) else where()
             raise RunFolderError(f"{where}: damaged completion marker (not a JSON object); delete that trial folder "
                                  f"to re-run it")
         return cls(trial_id=str(doc.get("trial_id")), status=str(doc.get("status")), fields=doc)
 
 
 def in_threads(fn: Callable[[Any], Any], items: list) -> list:
-    """``[fn(x) for x in items]`` on a few threads (file reads and sha256 release the GIL); the first error raises."""
+    """``[fn(x) for x in items]`` on a few threads (for network reads); the first error raises."""
     if len(items) < 64:
         return [fn(x) for x in items]
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(fn, items))
+
+
+def in_slices(fn: Callable[[Any], Any], items: list) -> list:
+    """``[fn(x) for x in items]`` with ``items`` cut into one contiguous slice per CPU (at most 8), each slice on
+    its own thread: local file reads and sha256 release the GIL, and there is no per-item scheduling cost."""
+    n = min(8, os.cpu_count() or 1, len(items) // 256)
+    if n < 2:
+        return [fn(x) for x in items]
+    size = -(-len(items) // n)
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        parts = pool.map(lambda k: [fn(x) for x in items[k * size:(k + 1) * size]], range(n))
+        return [out for part in parts for out in part]
+
+
+def link_refused(path: str) -> RunFolderError:
+    return RunFolderError(f"{path} is a symbolic link inside the run folder; remove it (dl-drawbacks never writes "
+                          f"through a link)")
+
+
+def sha256_or_none(data: bytes | None) -> str | None:
+    return None if data is None else sha256_bytes(data)
 
 
 def parquet_bytes(rows: pl.DataFrame) -> bytes:
@@ -246,12 +270,24 @@ class RunFolder(ABC):
 
     def verify_rows(self, marker: Marker) -> bool:
         """True when a finished trial's rows match its marker's sha256; refused in one line naming what to delete."""
-        trial_id = marker.trial_id
-        rows = self.rows_bytes(trial_id)
-        if rows is None or sha256_bytes(rows) != marker.get("rows_sha256"):
-            raise RunFolderError(f"{self.url(trial_rel(trial_id, ROWS))}: rows do not match the checksum in "
-                                 f"{MARKER} (damaged); delete {self.url(trial_rel(trial_id))} to re-run that trial")
+        self.verified_rows([marker])
         return True
+
+    def verified_rows(self, markers: list[Marker]) -> list[bytes]:
+        """The rows files of finished trials, each read whole and hashed once, in bulk (``trial_files``, sha256 on
+        a few threads), checked against its marker's sha256; the first that differs or is missing is refused in
+        one line naming what to delete. What it returns is exactly what was verified."""
+        blobs = self.trial_files([m.trial_id for m in markers], ROWS)
+        for marker, blob, digest in zip(markers, blobs, in_slices(sha256_or_none, blobs)):
+            if blob is None or digest != marker.get("rows_sha256"):
+                trial_id = marker.trial_id
+                raise RunFolderError(f"{self.url(trial_rel(trial_id, ROWS))}: rows do not match the checksum in "
+                                     f"{MARKER} (damaged); delete {self.url(trial_rel(trial_id))} to re-run that trial")
+        return blobs
+
+    def trial_files(self, trial_ids: list[str], name: str) -> list[bytes | None]:
+        """The file ``name`` (a marker, the rows) of each trial, None where it is missing, read on a few threads."""
+        return in_threads(lambda t: self.read_bytes(trial_rel(t, name)), trial_ids)
 
     def write_trial(self, trial_id: str, rows: pl.DataFrame, outcome: Mapping[str, Any]) -> Marker:
         """Rows first, then the marker: a crash in between leaves an unfinished trial, never a false one. A
@@ -263,9 +299,6 @@ class RunFolder(ABC):
         data = parquet_bytes(rows)
         self.write_bytes(trial_rel(trial_id, ROWS), data)
         doc = {**outcome, "trial_id": trial_id, "n_rows": rows.height, "rows_sha256": sha256_bytes(data)}
-        factors = rows["factors"].unique() if "factors" in rows.columns else None
-        if factors is not None and factors.len() == 1:  # one setting per trial: joined once per trial, not per row
-            doc["factors"] = factors[0]
         self.write_bytes(trial_rel(trial_id, MARKER), json_bytes(doc))
         return Marker.parse(json_bytes(doc), where=self.url(trial_rel(trial_id, MARKER)))
 
@@ -282,7 +315,9 @@ class RunFolder(ABC):
         and named in one line through ``say`` (a copy such as ``X.bak`` is never counted)."""
         keep = {}
         names = self.trial_names()
-        for name, marker in zip(names, in_threads(self.marker, names)):
+        markers = [None if data is None else Marker.parse(data, where=lambda n=name: self.url(trial_rel(n, MARKER)))
+                   for name, data in zip(names, self.trial_files(names, MARKER))]
+        for name, marker in zip(names, markers):
             why = ("no marker" if marker is None else
                    f"its marker names trial {marker.trial_id}" if marker.trial_id != name else
                    "not a trial of this run's plan" if admit is not None and not admit(marker) else None)
@@ -314,8 +349,7 @@ class LocalRunFolder(RunFolder):
             if part:
                 path = f"{path}/{part}"
                 if os.path.islink(path):
-                    raise RunFolderError(f"{path} is a symbolic link inside the run folder; remove it (dl-drawbacks "
-                                         f"never writes through a link)")
+                    raise link_refused(path)
         return path
 
     def folder(self, rel: str) -> Path:
@@ -364,6 +398,41 @@ class LocalRunFolder(RunFolder):
     def rows_file(self, trial_id: str) -> Path:
         """Where a trial's rows are, for polars to scan."""
         return self.path(trial_rel(trial_id, ROWS))
+
+    def trial_files(self, trial_ids: list[str], name: str) -> list[bytes | None]:
+        """In bulk: trials/ checked for a link once, then per trial one lstat of its folder (a link is refused in one
+        line) and one open that does not follow a link; contiguous slices of the trials on a few threads."""
+        trials = self._checked(TRIALS)
+        return in_slices(lambda t: _read_file(f"{trials}/{t}", name), trial_ids)
+
+
+def _read_file(folder: str, name: str) -> bytes | None:
+    """The whole file ``folder/name`` (None when missing or not a plain file), refused in one line when the folder
+    or the file is a symbolic link."""
+    if os.path.islink(folder):
+        raise link_refused(folder)
+    path = f"{folder}/{name}"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise link_refused(path) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        data = os.read(fd, info.st_size + 1)  # below 1 GiB, one read gives all a plain file has up to the size asked
+        if len(data) <= info.st_size < 1 << 30:
+            return data
+        chunks = [data]  # a larger file, or one that grew since fstat: read on to its end
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class BucketRunFolder(RunFolder):
