@@ -40,7 +40,8 @@ class StreamSplit:
 
     On a worker, ``build`` is never called: a dataset built there would place its read tasks in the worker group's
     placement group, whose CPUs the workers hold (the trial reserves the read CPUs in its own group), and wait
-    forever; the trainer hands every split whole as well (``whole_split_name``), built where the trial runs."""
+    forever (ray-project/ray#32856); the trainer hands every split whole as well (``whole_split_name``), built where
+    the trial runs."""
 
     name: str
     n: int
