@@ -204,3 +204,12 @@ def test_trials_with_two_workers_run_only_as_many_at_once_as_the_cluster_holds_w
     assert [trials_at_once([two], {"CPU": cpus}) for cpus in (4.0, 7.0, 8.0)] == [1, 1, 2]
     assert trials_at_once([one, two], {"CPU": 8.0, "memory": 1e9}) == 2
     assert trials_at_once([one], {"CPU": 8.0}) is None  # 1-worker trials: Tune places each whole
+
+
+def test_a_study_that_reads_the_folder_into_memory_refuses_several_workers_before_any_trial(folder, tmp_path, capsys):
+    spec = _spec(folder, workers=2).replace("kind: compute", "kind: interpretability")
+    code, err = _run_line(spec, tmp_path, capsys)
+    assert code == 2 and err == ("error: dataset 'image_folder': the interpretability study reads it into memory on "
+                                 "each worker, which cannot read streamed data from inside 2 Ray Train workers; set "
+                                 "trainer.workers: 1 or use a study that streams it (compute, data)"), err
+    assert not (tmp_path / "out" / "trials").exists()
