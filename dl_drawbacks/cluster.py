@@ -165,6 +165,18 @@ def _read_cpus(trial: TrialSpec) -> float:
     return reserved_read_cpus(trial.data.name, trial.data.options)
 
 
+def trials_at_once(trials: list[TrialSpec], resources: dict[str, float]) -> int | None:
+    """How many of ``trials`` the cluster's ``resources`` hold at once, their Ray Train workers included, when any
+    has N > 1 workers (None otherwise: Tune places a 1-worker trial whole). Tune sees only an N-worker trial's own
+    bundle; its TorchTrainer asks for the workers once the trial runs, so without this cap Tune starts trials
+    whose workers never fit and Ray Train's worker-group start times out."""
+    if all(t.trainer.workers == 1 for t in trials):
+        return None
+    needs = [trial_resources(t) for t in trials]
+    return max(1, min(int(resources.get(key, 0.0) // max(n.get(key, 0.0) for n in needs))
+                      for key in {key for n in needs for key in n}))
+
+
 def tune_trial_resources(trial: TrialSpec) -> Any:
     """What the Tune trial itself reserves: all of a 1-worker trial; 1 CPU for an N-worker trial,
     whose TorchTrainer then asks the cluster for its workers (Train V2 inside Tune). A streamed data set's

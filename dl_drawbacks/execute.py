@@ -100,13 +100,15 @@ def preflight_data(trials: list[TrialSpec]) -> dict:
     returns each one's shape for the model-memory check (model_memory.py)."""
     from .data import load_dataset
     from .data.base import parse_options
-    from .data.in_memory import refuse_too_big
-    from .data.streamed import StreamedDataset
+    from .data.in_memory import refuse_too_big, refuse_workers
+    from .data.streamed import StreamedDataset, is_streamed
     from .model_memory import data_key, data_shape
     from .studies.base import get_kind
 
     shapes = {}
     for t in trials:
+        if t.trainer.workers > 1 and is_streamed(t.data.name) and not get_kind(t.study).streams_data:
+            refuse_workers(t.data.name, t.study, t.trainer.workers)
         key = data_key(t)
         if key not in shapes:
             ds = load_dataset(t.data.name, t.data.options)

@@ -205,10 +205,12 @@ class TrialRunner:
         import ray
         from ray import tune
 
-        from .cluster import tune_trial_resources
+        from .cluster import trials_at_once, tune_trial_resources
         from .trial import tune_trial
 
-        slots = max_concurrent or self.max_concurrent or max(1, int(ray.cluster_resources().get("CPU", 1)))  # at most
+        cluster = ray.cluster_resources()
+        max_concurrent = max_concurrent or self.max_concurrent or trials_at_once(trials, cluster)
+        slots = max_concurrent or max(1, int(cluster.get("CPU", 1)))  # at most
         tasks = batches(trials, slots, tune_trial_resources) if batched else [[t] for t in trials]
         trainable = tune.with_resources(tune_trial, resources=lambda cfg: tune_trial_resources(first_trial(cfg)))
         self.tune(trainable, Launch.grid([self.launch(task) for task in tasks]), name=f"tune-{trials[0].study}",

@@ -1,20 +1,20 @@
 """Your images as one parquet file: a column of encoded image bytes, a label column and optional protected columns.
 
-The index (built where the trial is planned) reads only the label and protected columns, never the image bytes;
-it names every row by the ``row_hash`` that ``ray.data.read_parquet(include_row_hash=True)`` gives it (Ray's own
-function of the file path and the row's position), so a split or a subsample is a set of hashes. A split is read by
-``ray.data.read_parquet``, its rows kept by hash and their images decoded in Ray Data (``map_batches``): pixels
-scaled to [0, 1], channels first, flattened, like the folder layout. Rows are read in file order (Ray Data's
-block order and each rank's local shuffle buffer mix them). Labels are numbered in sorted order, or 1 for
-``favorable_label`` and 0 for the rest; each protected column becomes 1 (privileged value) / 0, available to the
-bias study when the data set is read into memory.
+The index (built where the trial is planned) reads only the label and protected columns and the file's row-group
+sizes, never the image bytes; a row is named by its position in the file, so a split or a subsample is a set of
+positions. A split is read through Ray Data's public API alone: one task per row group that holds a wanted row
+(``ray.data.range`` over those groups, ``map_batches``), each reading its group with pyarrow in batches, keeping
+the wanted positions and decoding their images (pixels scaled to [0, 1], channels first, flattened, like the
+folder layout). Rows come in file order (each rank's local shuffle buffer mixes them in training). Labels are
+numbered in sorted order, or 1 for ``favorable_label`` and 0 for the rest; each protected column becomes 1
+(privileged value) / 0, available to the bias study when the data set is read into memory.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from .streamed import StreamedDataset, data_task_args, execution_limits, filesys
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 VERIFY_BATCH = 256  # rows decoded at a time when every image is checked once on the driver
+READ_BATCH = 256  # rows of a row group a read task decodes at a time
 
 
 def is_parquet(path: str) -> bool:
@@ -35,7 +36,7 @@ def is_parquet(path: str) -> bool:
 class ParquetImagesDataset(StreamedDataset):
     options: Any = None  # ImageFolderOptions
     classes: tuple = ()
-    row_hashes: np.ndarray | None = None  # every row's Ray Data row_hash, in file order
+    group_starts: np.ndarray | None = None  # file position of each row group's first row, then the row count
     train_rows: np.ndarray | None = None  # file positions of the train split (sorted)
     test_rows: np.ndarray | None = None
     protected: dict[str, np.ndarray] = field(default_factory=dict)  # column -> 1/0 per file row
@@ -68,40 +69,65 @@ class ParquetImagesDataset(StreamedDataset):
         positions = self.train_rows if split == "train" else self.test_rows
         if rows is not None:
             positions = positions[rows]
-        o = self.options
-        fs, inner = filesystem(o.path, dataset=self.name)
+        wanted = np.sort(positions)
+        groups = np.unique(np.searchsorted(self.group_starts, wanted, side="right") - 1)
+        fs, inner = filesystem(self.options.path, dataset=self.name)
         tasks = data_task_args(self.read_cpus)
-        table = ray.data.read_parquet(inner, filesystem=fs, columns=[o.image_column, o.label_column, *o.protected],
-                                      include_row_hash=True, ray_remote_args=tasks)
-        table.context.execution_options = execution_limits(self.read_cpus, ordered=split == "test")
-        decode = ParquetImageFeatures(o, self.classes, np.sort(self.row_hashes[positions]))
-        return table.map_batches(decode, batch_format="numpy", **tasks)
+        units = ray.data.range(len(groups), override_num_blocks=len(groups))  # one task per row group read
+        units.context.execution_options = execution_limits(self.read_cpus, ordered=split == "test")
+        reader = ParquetRowGroups(fs, inner, self.group_starts, groups, wanted, ParquetImageFeatures(
+            self.options, self.classes))
+        return units.map_batches(reader, batch_size=1, batch_format="numpy", **tasks)
+
+
+class ParquetRowGroups:
+    """Ray Data transform of one row-group number (``id``, an index into ``groups``): that group of the file read
+    with pyarrow in batches, only the ``wanted`` file positions kept, each batch decoded by ``features``."""
+
+    def __init__(self, fs: Any, path: str, group_starts: np.ndarray, groups: np.ndarray, wanted: np.ndarray,
+                 features: "ParquetImageFeatures") -> None:
+        self.fs, self.path, self.starts, self.groups, self.wanted = fs, path, group_starts, groups, wanted
+        self.features = features
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
+        import pyarrow.parquet as pq
+
+        o = self.features.options
+        columns = [o.image_column, o.label_column, *o.protected]
+        for unit in batch["id"].tolist():
+            group = int(self.groups[unit])
+            position = int(self.starts[group])
+            with self.fs.open_input_file(self.path) as handle:
+                for part in pq.ParquetFile(handle).iter_batches(READ_BATCH, row_groups=[group], columns=columns):
+                    keep = np.isin(np.arange(position, position + part.num_rows), self.wanted)
+                    position += part.num_rows
+                    if keep.any():
+                        yield self.features({c: part.column(c).to_numpy(zero_copy_only=False)[keep]
+                                             for c in columns})
 
 
 class ParquetImageFeatures:
-    """Ray Data batch transform: the rows whose hash is wanted -> ``x`` float32 (B, C*H*W) in [0, 1], ``y``, and
-    ``group:<column>`` 1/0 per protected column."""
+    """The rows of a parquet batch -> ``x`` float32 (B, C*H*W) in [0, 1], ``y``, and ``group:<column>`` 1/0 per
+    protected column."""
 
-    def __init__(self, options: Any, classes: tuple, wanted: np.ndarray) -> None:
-        self.options, self.classes, self.wanted = options, classes, wanted
+    def __init__(self, options: Any, classes: tuple) -> None:
+        self.options, self.classes = options, classes
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from PIL import Image
 
         o = self.options
-        keep = np.isin(batch["row_hash"], self.wanted)
         images = []
-        for data in batch[o.image_column][keep]:
+        for data in batch[o.image_column]:
             image = Image.open(io.BytesIO(image_bytes(data))).convert(o.mode)
             if o.size is not None:
                 image = image.resize((o.size[1], o.size[0]))
             pixels = np.asarray(image, dtype=np.float32) / 255.0
             images.append(pixels.transpose(2, 0, 1) if pixels.ndim == 3 else pixels[None])
-        n = int(keep.sum())
-        out = {"x": np.stack(images).reshape(n, -1) if n else np.zeros((0, 0), np.float32),
-               "y": class_numbers(batch[o.label_column][keep], self.classes, o.favorable_label)}
+        out = {"x": np.stack(images).reshape(len(images), -1),
+               "y": class_numbers(batch[o.label_column], self.classes, o.favorable_label)}
         for column, privileged in o.protected.items():
-            out[f"group:{column}"] = np.isin(batch[column][keep], privileged).astype(np.int64)
+            out[f"group:{column}"] = np.isin(batch[column], privileged).astype(np.int64)
         return out
 
 
@@ -114,10 +140,9 @@ def class_numbers(values: np.ndarray, classes: tuple, favorable: Any) -> np.ndar
 
 
 def load_parquet_images(options: Any) -> ParquetImagesDataset:
-    """The index of an image parquet: labels, protected groups and row hashes; the image bytes are not read."""
+    """The index of an image parquet: labels, protected groups and row-group sizes; the image bytes are not read."""
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
-    from ray.data._internal.datasource_v2.common.synthesized_columns import _compute_row_hashes
 
     fs, inner = filesystem(options.path, dataset="image_folder")
     if fs.get_file_info(inner).type != pafs.FileType.File:
@@ -132,6 +157,7 @@ def load_parquet_images(options: Any) -> ParquetImagesDataset:
                             f"columns: {', '.join(names)} (set data.options.image_column / label_column / protected)")
         table = parquet.read(columns=[options.label_column, *options.protected])
         first = parquet.read_row_group(0, columns=[options.image_column]).column(0)[0].as_py()
+        sizes = [parquet.metadata.row_group(k).num_rows for k in range(parquet.num_row_groups)]
     values = table.column(options.label_column).to_numpy(zero_copy_only=False)
     classes = tuple(sorted(set(values.tolist())))
     labels = class_numbers(values, classes, options.favorable_label)
@@ -160,6 +186,6 @@ def load_parquet_images(options: Any) -> ParquetImagesDataset:
                     + (f", protected {', '.join(options.protected)}" if options.protected else "")
                     + f"; stratified test split {options.test_fraction} seed {options.seed}; pixels/255, "
                     f"mode {options.mode}"),
-        options=options, classes=classes, row_hashes=_compute_row_hashes(inner, 0, len(labels)),
+        options=options, classes=classes, group_starts=np.cumsum([0, *sizes]),
         train_rows=train, test_rows=test, protected=protected,
     )

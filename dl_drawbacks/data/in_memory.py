@@ -44,6 +44,15 @@ def refuse_too_big(ds: StreamedDataset, options: Any, study: str) -> None:
                         "study that streams it (compute, data)")
 
 
+def refuse_workers(name: str, study: str, workers: int) -> None:
+    """One line when the ``study`` kind, which reads a streamed data set into memory, would do so on each of
+    ``workers`` Ray Train workers: a dataset built on a worker places its read tasks in the workers' placement group,
+    whose CPUs they hold, and waits forever (ray-project/ray#32856); only the streaming kinds hand theirs over."""
+    raise DataError(f"dataset {name!r}: the {study} study reads it into memory on each worker, which cannot read "
+                    f"streamed data from inside {workers} Ray Train workers; set trainer.workers: 1 or use a study "
+                    "that streams it (compute, data)")
+
+
 def read_into_memory(ds: StreamedDataset) -> Dataset:
     """Every row of both splits of ``ds``, through its Ray Data pipeline, in index order (``preserve_order``)."""
     arrays = {}

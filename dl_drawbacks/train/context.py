@@ -25,10 +25,23 @@ class Split:
         return len(self.y)
 
 
+SHARDED_SPLIT = "train"  # the one streamed split Ray Train shards across ranks; every rank reads the others whole
+
+
+def whole_split_name(name: str) -> str:
+    """The trainer's dataset that holds split ``name`` whole (not sharded): the split itself, or ``train_whole``."""
+    return f"{name}_whole" if name == SHARDED_SPLIT else name
+
+
 @dataclass
 class StreamSplit:
     """A split streamed through Ray Data (``data/streamed.py``): ``n`` samples, read by ``build`` (a lazy Ray Data
-    dataset of ``x``/``y``) or, on Ray Train workers, taken from the trainer's shard of the split ``name``."""
+    dataset of ``x``/``y``) or, on Ray Train workers, taken from the trainer's shard of the split ``name``.
+
+    On a worker, ``build`` is never called: a dataset built there would place its read tasks in the worker group's
+    placement group, whose CPUs the workers hold (the trial reserves the read CPUs in its own group), and wait
+    forever (ray-project/ray#32856); the trainer hands every split whole as well (``whole_split_name``), built where
+    the trial runs."""
 
     name: str
     n: int
@@ -47,8 +60,11 @@ class StreamSplit:
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of the whole split (not this rank's shard), read into memory in the order of the split's rows;
         for what needs arrays of a streamed split, e.g. the data study's classical baselines."""
-        data = self.build()
-        data.context.execution_options.preserve_order = True
+        if self.shard is not None:  # ordered by the trainer's data config (stream_trainer.py)
+            data = self.shard(whole_split_name(self.name))
+        else:
+            data = self.build()
+            data.context.execution_options.preserve_order = True
         batches = list(data.iter_batches(batch_size=4096, batch_format="numpy"))
         return np.concatenate([b["x"] for b in batches]), np.concatenate([b["y"] for b in batches])
 

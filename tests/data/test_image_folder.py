@@ -189,3 +189,27 @@ def test_each_trial_reserves_cpus_for_ray_data_reads_in_its_placement_group(fold
     spec.write_text(_spec(folder).replace('path: "', 'read_cpus: 0.5, path: "'))
     (one,) = plan(load_spec(spec))
     assert [dict(b) for b in tune_trial_resources(one).bundles] == [{"CPU": 1.0}, {"CPU": 0.5}]
+
+
+def test_trials_with_two_workers_run_only_as_many_at_once_as_the_cluster_holds_with_their_workers(folder, tmp_path):
+    from dl_drawbacks.cluster import trials_at_once
+    from dl_drawbacks.plan import plan
+    from dl_drawbacks.spec import load_spec
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(_spec(folder, workers=2))
+    (two,) = plan(load_spec(spec))  # 4 CPUs: the Tune trial, 2 workers, 1 read CPU; Tune itself sees only 2
+    spec.write_text(_spec(folder))
+    (one,) = plan(load_spec(spec))
+    assert [trials_at_once([two], {"CPU": cpus}) for cpus in (4.0, 7.0, 8.0)] == [1, 1, 2]
+    assert trials_at_once([one, two], {"CPU": 8.0, "memory": 1e9}) == 2
+    assert trials_at_once([one], {"CPU": 8.0}) is None  # 1-worker trials: Tune places each whole
+
+
+def test_a_study_that_reads_the_folder_into_memory_refuses_several_workers_before_any_trial(folder, tmp_path, capsys):
+    spec = _spec(folder, workers=2).replace("kind: compute", "kind: interpretability")
+    code, err = _run_line(spec, tmp_path, capsys)
+    assert code == 2 and err == ("error: dataset 'image_folder': the interpretability study reads it into memory on "
+                                 "each worker, which cannot read streamed data from inside 2 Ray Train workers; set "
+                                 "trainer.workers: 1 or use a study that streams it (compute, data)"), err
+    assert not (tmp_path / "out" / "trials").exists()

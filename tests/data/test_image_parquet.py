@@ -1,23 +1,26 @@
 """image_folder as a parquet of (image bytes, label, protected columns), streamed through Ray Data.
 
-- Fast, no Ray: the index reads labels and protected groups (never the image bytes) and names rows by Ray Data's
-  row hash; parquet-only options are refused on a folder; bad input is one line, exit 2, before any trial.
-- Fast, no Ray: the Ray Data transform of a split keeps exactly the rows whose hash was selected, decoded, with
-  their labels and protected groups.
-- Slow (Ray Data pipelines take minutes on a loaded 2-core box): a subsample read by ``ray.data.read_parquet``
-  holds exactly the selected rows; the data set read into memory keeps its protected column and the bias study
-  composes its splits from it; a tiny bias study on the images, planned and run end to end, reports group metrics
-  by that column; a parquet in the moto bucket is indexed and read by row hash (the hash names its path as Ray does).
+- Fast, no Ray: the index reads labels, protected groups and row-group sizes (never the image bytes) and names rows
+  by file position; parquet-only options are refused on a folder; bad input is one line, exit 2, before any trial.
+- Fast, no Ray: the Ray Data transform of a split, run on the file itself, reads each row group that holds a
+  selected row and keeps exactly the selected rows, decoded, with their labels and protected groups.
+- Slow (Ray Data pipelines take minutes on a loaded 2-core box): a subsample read through Ray Data holds exactly the
+  selected rows; the data set read into memory keeps its protected column and the bias study composes its splits
+  from it; a tiny bias study on the images, planned and run end to end, reports group metrics by that column; a
+  parquet in the moto bucket is indexed and read by position.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
 from dl_drawbacks.cli import main
 from dl_drawbacks.data import clear_cache, load_dataset
@@ -58,13 +61,13 @@ def _fresh_cache():
     clear_cache()
 
 
-def test_index_holds_labels_groups_and_row_hashes_not_images(parquet):
+def test_index_holds_labels_groups_and_row_group_sizes_not_images(parquet):
     ds = load_dataset("image_folder", {"path": str(parquet), **OPTIONS})
     assert isinstance(ds, ParquetImagesDataset)
     assert (ds.n_classes, ds.image_shape, ds.n_features, len(ds.train_labels), ds.n_test) == (2, (1, 8, 8), 64, 192, 48)
     assert np.bincount(ds.train_labels).tolist() == [96, 96]
     assert ds.protected["site"].tolist()[:6] == [1, 0, 0, 1, 0, 0]  # every third row is north (privileged)
-    assert len(np.unique(ds.row_hashes)) == 240
+    assert ds.group_starts.tolist() == [0, 64, 128, 192, 240]  # written in row groups of 64
     assert "label 'label' (1 = 'class_1'), protected site" in ds.provenance
     all_classes = load_dataset("image_folder", {"path": str(parquet)})
     assert all_classes.classes == ("class_0", "class_1") and all_classes.n_classes == 2
@@ -110,24 +113,27 @@ def test_bad_parquet_is_one_line_exit_2_before_any_trial(case, tmp_path, capsys)
 
 
 def test_the_split_transform_keeps_the_selected_rows_decoded_with_their_groups(parquet):
-    import pyarrow.parquet as pq
+    import pyarrow.fs as pafs
 
-    from dl_drawbacks.data.image_parquet import ParquetImageFeatures
+    from dl_drawbacks.data.image_parquet import ParquetImageFeatures, ParquetRowGroups
 
     ds = load_dataset("image_folder", {"path": str(parquet), **OPTIONS})
-    positions = ds.train_rows[selected_rows(ds, n_train=40, seed=3)["train"]]
-    batch = {k: np.asarray(v.to_pylist(), dtype=object) for k, v in zip(["image", "label", "site"],
-                                                                         pq.read_table(parquet).columns)}
-    batch["row_hash"] = ds.row_hashes
-    out = ParquetImageFeatures(ds.options, ds.classes, np.sort(ds.row_hashes[positions]))(batch)
+    wanted = np.sort(ds.train_rows[selected_rows(ds, n_train=40, seed=3)["train"]])
+    groups = np.unique(wanted // 64)  # the row groups of 64 rows that hold a selected row
+    reader = ParquetRowGroups(pafs.LocalFileSystem(), str(parquet), ds.group_starts, groups, wanted,
+                              ParquetImageFeatures(ds.options, ds.classes))
+    parts = [part for unit in range(len(groups)) for part in reader({"id": np.array([unit])})]
+    out = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     assert out["x"].shape == (40, 64) and 0 <= out["x"].min() and out["x"].max() <= 1
-    assert np.array_equal(out["y"], (np.sort(positions) % 2 == 1).astype(np.int64))  # class_1 is favourable
-    assert np.array_equal(out["group:site"], ds.protected["site"][np.sort(positions)])
+    assert np.array_equal(out["y"], (wanted % 2 == 1).astype(np.int64))  # class_1 (odd rows) is favourable
+    assert np.array_equal(out["group:site"], ds.protected["site"][wanted])
+    first = np.asarray(Image.open(io.BytesIO(pq.read_table(parquet)["image"][int(wanted[0])].as_py())), np.float32)
+    assert np.array_equal(out["x"][0], first.reshape(-1) / 255)  # the pixels of that very row
 
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_read_parquet_keeps_exactly_the_selected_rows_and_their_groups(ray_cluster, parquet):
+def test_a_subsample_read_through_ray_data_holds_exactly_the_selected_rows(ray_cluster, parquet):
     from dl_drawbacks.data.in_memory import load_arrays
 
     ds = load_dataset("image_folder", {"path": str(parquet), **OPTIONS})
@@ -137,7 +143,7 @@ def test_read_parquet_keeps_exactly_the_selected_rows_and_their_groups(ray_clust
     assert len(y) == 40 and np.bincount(y).tolist() == [20, 20]
     arrays = load_arrays("image_folder", {"path": str(parquet), **OPTIONS})
     assert arrays.x_train.shape == (192, 64) and 0 <= arrays.x_train.min() and arrays.x_train.max() <= 1
-    assert np.array_equal(arrays.y_train, ds.train_labels)  # index order: the row hashes name the same rows
+    assert np.array_equal(arrays.y_train, ds.train_labels)  # index order: positions name the same rows
     assert np.array_equal(arrays.protected_train["site"], ds.protected["site"][ds.train_rows])
     assert np.array_equal(arrays.protected_test["site"], ds.protected["site"][ds.test_rows])
 
@@ -184,7 +190,7 @@ def test_a_tiny_bias_study_on_parquet_images_runs_end_to_end(ray_cluster, parque
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_a_parquet_in_the_bucket_is_indexed_and_read_by_row_hash(s3, ray_cluster):  # the endpoint before Ray
+def test_a_parquet_in_the_bucket_is_indexed_and_read_by_position(s3, ray_cluster):  # the endpoint before Ray
     from dl_drawbacks.data.in_memory import load_arrays
 
     uri = write_image_parquet(s3.uri("images.parquet"), 60)

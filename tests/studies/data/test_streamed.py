@@ -3,16 +3,27 @@ the same for every trial of one n and seed, streamed through Ray Data; the basel
 
 - Fast, no Ray: the planned trials' splits are streams of the anchor's size, chosen from the index alone, and two
   trials of one n and seed (the CNN's and the MLP's) select the same rows.
+- Fast, session Ray cluster: a 2-worker trial's Ray Train data config (the one its TorchTrainer gets) gives the
+  two ranks disjoint shards of train whose union is exactly the anchor's seeded stratified subsample (the rows the
+  MLP's trial of that n and seed selects too), ``train_whole`` holds that subsample for the chief, and nothing is
+  read before a rank iterates.
 - Slow (Ray Data pipelines take minutes on a loaded 2-core box): the study runs end to end with the cnn family, an
-  MLP and logistic regression, and prints each paired per-anchor difference.
+  MLP and logistic regression, and prints each paired per-anchor difference; and with 2 DeepSpeed workers per
+  trial (``ray.train.get_dataset_shard``), the chief's baselines reading their rows whole.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 import torch
 import yaml
@@ -25,6 +36,7 @@ from dl_drawbacks.spec import parse_spec
 from dl_drawbacks.studies.base import get_kind
 from dl_drawbacks.train.context import StreamSplit, TrialContext
 from image_folders import write_image_folder
+from process_sessions import end_session
 
 SPEC = """\
 name: data-stream
@@ -100,3 +112,75 @@ def test_the_data_study_runs_on_a_streamed_image_folder(ray_cluster, folder, tmp
     findings = json.loads((out / "findings.json").read_text())["data"]
     assert findings  # analysed; the per-anchor paired differences are in the report
     assert "logistic_regression" in (out / "report.md").read_text()
+
+
+TWO_WORKERS = "engine: deepspeed\n      workers: 2\n      micro_batch: 16"
+
+
+def _pixel_keys(x: np.ndarray) -> list[bytes]:
+    """Each row of decoded features (pixels / 255) as the bytes of its 8-bit pixels: one key per image."""
+    return [row.tobytes() for row in np.rint(np.asarray(x) * 255).astype(np.uint8)]
+
+
+def _file_keys(paths: np.ndarray) -> set[bytes]:
+    from PIL import Image
+
+    return {np.asarray(Image.open(p).convert("L"), np.uint8).tobytes() for p in paths.tolist()}
+
+
+def _read(iterator) -> list[bytes]:
+    return [k for b in iterator.iter_batches(batch_size=8, batch_format="numpy") for k in _pixel_keys(b["x"])]
+
+
+@pytest.mark.ray
+def test_two_workers_read_disjoint_shards_whose_union_is_the_anchors_subsample(ray_cluster, folder):
+    from ray.data.dataset import MaterializedDataset
+
+    from dl_drawbacks.train.stream_trainer import trainer_data
+
+    spec = SPEC.format(path=folder).replace("micro_batch: 16", TWO_WORKERS)
+    trials = {(t.model.family, t.data.n_train, t.seed): t for t in plan(parse_spec(yaml.safe_load(spec)))}
+    cnn, mlp = trials[("cnn", 32, 1)], trials[("mlp", 32, 1)]
+    data = trainer_data(cnn)
+    assert sorted(data["datasets"]) == ["test", "train", "train_whole", "val"]
+    assert not any(isinstance(d, MaterializedDataset) for d in data["datasets"].values())  # lazy
+    ranks = data["dataset_config"].configure(data["datasets"], world_size=2, worker_handles=None,
+                                             worker_node_ids=None)
+    with ThreadPoolExecutor(2) as pool:  # a streaming split's shards are read at the same time
+        shards = list(pool.map(_read, [ranks[0]["train"], ranks[1]["train"]]))
+    ctx = _prepared(cnn)
+    expected = _file_keys(ctx.dataset.train_paths[ctx.splits["train"].rows])
+    assert len(expected) == 32 and [len(s) for s in shards] == [16, 16]
+    assert not set(shards[0]) & set(shards[1])  # disjoint
+    assert set(shards[0]) | set(shards[1]) == expected  # together: the anchor's subsample, nothing else
+    assert set(_read(ranks[1]["train_whole"])) == expected  # what the chief's baselines read: train unsharded
+    same_anchor = _prepared(mlp).splits["train"].rows  # the MLP's trial of this n and seed: the same rows
+    assert np.array_equal(np.sort(same_anchor), np.sort(ctx.splits["train"].rows))
+
+@pytest.mark.slow
+def test_the_data_study_runs_with_two_deepspeed_workers_per_trial(folder, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.format(path=folder).replace("micro_batch: 16", TWO_WORKERS).replace(
+        "seeds: [0, 1]", "seeds: [0]").split("      - name: mlp")[0])
+    ray_tmp = tempfile.mkdtemp(prefix="ddds", dir="/tmp")
+    env = {**{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}, "RAY_TMPDIR": ray_tmp,
+           "RAY_AUTH_MODE": "disabled"}
+    out = tmp_path / "run"
+    # 4 logical CPUs on this 2-core machine: the Tune trial, 2 workers and the 1 CPU reserved for Ray Data's reads
+    script = (f"import sys, ray; ray.init(address='local', num_cpus=4, include_dashboard=False, log_to_driver=False); "
+              f"from dl_drawbacks.cli import main; sys.exit(main(['run', {str(spec)!r}, '--out', {str(out)!r}]))")
+    driver = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = driver.communicate(timeout=1200)
+    finally:
+        end_session(driver.pid)
+        subprocess.run(["rm", "-rf", ray_tmp], check=False)
+    assert driver.returncode == 0, stderr[-3000:]
+    rows = pl.read_parquet(out / "trials" / "*" / "rows.parquet")
+    assert sorted(rows.filter(pl.col("metric") == "worker")["rank"].to_list()) == [0, 0, 0, 1, 1, 1]
+    assert sorted(rows.filter(pl.col("metric") == "train_size")["value"].to_list()) == [16.0, 32.0, 48.0]
+    baseline = rows.filter(pl.col("group").str.starts_with("baseline:logistic_regression/sample:"))
+    assert baseline.height == 3 * 40  # the chief read every test sample, once per anchor
+    findings = json.loads((out / "findings.json").read_text())["data"]
+    assert findings and "logistic_regression" in (out / "report.md").read_text()
