@@ -147,7 +147,8 @@ def main() -> None:
     t0 = time.time()
     with open(tmp / "driver.txt", "w") as log:
         subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(tmp / "spec.yaml"), "--out",
-                        str(tmp / "run")], check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+                        str(tmp / "run")], check=True, stdout=log, stderr=subprocess.STDOUT, env=env,
+                       cwd=tmp)  # not a checkout's folder: `python -m` puts the working folder before PYTHONPATH
     wall = time.time() - t0
     m = measure(tmp / "run", args.slots)
     load1 = os.getloadavg()[0]
@@ -159,6 +160,9 @@ def main() -> None:
     print(f"  ideal (sum of train / slots)  {m['ideal']:8.1f} s   (sum of train {m['train_sum']:.1f} s)")
     print(f"  wall / ideal                  {m['phase_wall'] / m['ideal']:8.2f} x   (target <= 1.5)")
     print(f"  slot-seconds in training      {m['train_sum'] / (m['phase_wall'] * args.slots):8.1%}")
+    work = m["train_sum"] + m["split"]["eval"] * m["trials"]
+    print(f"  wall / (train + evaluation)   {m['phase_wall'] * args.slots / work:8.2f} x   (the study's own evaluation "
+          f"windows counted as work, not overhead)")
     split = ", ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in m["split"].items())
     print(f"  per-trial split of slot time (mean s): {split}")
     print(f"  W&B logging by the driver's logger, off the slots: {m['driver_log']:.2f} s per trial")
