@@ -51,9 +51,26 @@ def _tune_tasks(run: Path) -> list[dict]:
         results = [r for r in results if "entered" in r]
         if results:
             out.append({"entered": results[0]["entered"], "left": max(r["left"] for r in results),
+                        "pid": results[0].get("pid"), "trials": [r["dl_trial_id"] for r in results],
                         "write_seconds": sum(r.get("write_seconds", 0.0) for r in results),
                         "log_seconds": sum(r.get("log_seconds", 0.0) for r in results)})
     return out
+
+
+def _processes(tasks: list[dict], per: pl.DataFrame, first: float) -> dict:
+    """Per trial process (a reused Tune actor): when its first task entered, counted from the experiment's start
+    (worker start and the trial module's imports), and its first trial's set-up against the others' median (what
+    a fresh process pays once: imports on the trial path, the first FLOP count, allocator warm-up)."""
+    by_pid: dict = {}
+    for t in sorted(tasks, key=lambda t: t["entered"]):
+        by_pid.setdefault(t["pid"], []).append(t)
+    setup = dict(zip(per["trial_id"], per["setup"]))
+    firsts = [ts[0]["trials"][0] for ts in by_pid.values()]
+    rest = [v for k, v in setup.items() if k not in firsts]
+    return {"n": len(by_pid), "actor_start": [ts[0]["entered"] - first for ts in by_pid.values()],
+            "first_setup": [setup.get(k, 0.0) for k in firsts],
+            "other_setup_median": float(pl.Series(rest).median()) if rest else 0.0,
+            "gaps": sum(b["entered"] - a["left"] for ts in by_pid.values() for a, b in zip(ts, ts[1:]))}
 
 
 def _driver_log_seconds(run: Path) -> float:
@@ -101,11 +118,12 @@ def measure(run: Path, slots: int) -> dict:
             "write": sum(t["write_seconds"] for t in tasks) / n,
             "log": sum(t["log_seconds"] for t in tasks) / n,
         }
+    processes = _processes(tasks, per, first) if tasks else None
     driver_log = _driver_log_seconds(run) / n
     train_sum = float(per["train"].sum())
     return {"trials": n, "tasks": len(tasks), "completed": per.filter(pl.col("status") == "completed").height,
             "phase_wall": phase_wall, "train_sum": train_sum, "ideal": train_sum / slots, "split": split,
-            "driver_log": driver_log}
+            "driver_log": driver_log, "processes": processes}
 
 
 def main() -> None:
@@ -129,7 +147,8 @@ def main() -> None:
     t0 = time.time()
     with open(tmp / "driver.txt", "w") as log:
         subprocess.run([sys.executable, "-m", "dl_drawbacks.cli", "run", str(tmp / "spec.yaml"), "--out",
-                        str(tmp / "run")], check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+                        str(tmp / "run")], check=True, stdout=log, stderr=subprocess.STDOUT, env=env,
+                       cwd=tmp)  # not a checkout's folder: `python -m` puts the working folder before PYTHONPATH
     wall = time.time() - t0
     m = measure(tmp / "run", args.slots)
     load1 = os.getloadavg()[0]
@@ -141,9 +160,18 @@ def main() -> None:
     print(f"  ideal (sum of train / slots)  {m['ideal']:8.1f} s   (sum of train {m['train_sum']:.1f} s)")
     print(f"  wall / ideal                  {m['phase_wall'] / m['ideal']:8.2f} x   (target <= 1.5)")
     print(f"  slot-seconds in training      {m['train_sum'] / (m['phase_wall'] * args.slots):8.1%}")
+    work = m["train_sum"] + m["split"]["eval"] * m["trials"]
+    print(f"  wall / (train + evaluation)   {m['phase_wall'] * args.slots / work:8.2f} x   (the study's own evaluation "
+          f"windows counted as work, not overhead)")
     split = ", ".join(f"{k} {'n/a' if v is None else f'{v:.2f}'}" for k, v in m["split"].items())
     print(f"  per-trial split of slot time (mean s): {split}")
     print(f"  W&B logging by the driver's logger, off the slots: {m['driver_log']:.2f} s per trial")
+    if m["processes"]:
+        p = m["processes"]
+        print(f"  {p['n']} trial processes: first task entered "
+              f"{', '.join(f'{s:.1f}' for s in p['actor_start'])} s after the experiment started; first trial's "
+              f"set-up {', '.join(f'{s:.1f}' for s in p['first_setup'])} s (other trials' median "
+              f"{p['other_setup_median']:.2f} s); {p['gaps']:.1f} s between tasks on the same process")
 
 
 if __name__ == "__main__":

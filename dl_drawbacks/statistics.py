@@ -39,7 +39,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy import special, stats
+
+# scipy.stats is imported by the functions that use it: every Ray worker imports this module (through the study
+# kinds it registers) and a trial computes no interval.
 
 Statistic = Callable[[np.ndarray], float]
 MIN_BOOTSTRAP_UNITS = 10  # below this many resampling units a bootstrap interval is refused
@@ -168,6 +170,8 @@ def value_range(values: Any, *, over: str) -> Range:
 
 def _t_bounds(estimate: float, se: float, df: float, level: float, domain: Domain) -> tuple[float, float, str]:
     """(low, high, method suffix) of estimate ± t·se on the scale of ``domain`` (see the module docstring)."""
+    from scipy import special, stats
+
     t = float(stats.t.ppf((1 + level) / 2, df))
     if domain.scale == "log":
         if estimate > 0:
@@ -203,6 +207,8 @@ def t_interval(values: Any, *, domain: Domain, level: float = 0.95, over: str = 
     if v.size < 2:
         return _undefined(mean, "student-t", level, over, n, f"one value: no spread over {over} to measure", domain)
     if log:
+        from scipy import stats
+
         z = np.log(v)
         half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * z.std(ddof=1) / math.sqrt(v.size))
         low, high = float(np.exp(z.mean() - half)), float(np.exp(z.mean() + half))
@@ -240,6 +246,8 @@ def bootstrap_interval(
     if np.ptp(v) == 0:
         return Interval(estimate, estimate, estimate, name, level, over, n,
                         "every value is the same (zero width, not certainty)", str(domain))
+    from scipy import stats
+
     res = stats.bootstrap(
         (v,),
         statistic,

@@ -1,9 +1,11 @@
 """Running a list of planned trials as one Ray Tune grid: what every study does by default, and what a
 study that drives Tune itself (the hparams search) uses for its fixed phases.
 
-Short single-worker trials are batched: one Tune task runs a few of them in sequence (``trial.tune_trial``),
+Single-worker trials are batched: one Tune task runs several of them in sequence (``trial.tune_trial``),
 each with its own rows and marker and its own report, so a grid of one-second trials is not dominated by
 per-task costs; the driver's callbacks act on each planned trial as its task reports it (``TrialEnds``).
+Batch sizes follow guided self-scheduling: large batches first, shrinking to single trials at the end, so a grid
+pays few task starts and its slots still finish together.
 """
 
 from __future__ import annotations
@@ -22,21 +24,34 @@ from .launch import Launch
 from .spec.models import TrialSpec
 from .storage.run_folder import DRIVER_LOG, RAY_TUNE, LocalRunFolder
 
-MAX_BATCH = 8  # planned trials in one Tune task at most
-TASKS_PER_SLOT = 4  # a batch is small enough that each slot runs at least this many tasks (a balanced tail)
+GUIDED_SHARE = 2  # a batch takes 1 / (GUIDED_SHARE x slots) of its group's trials not batched yet
+
+
+def batch_sizes(n: int, slots: int) -> list[int]:
+    """Sizes of the batches of ``n`` equal-resource trials on ``slots``, in launch order, by guided self-scheduling
+    (Polychronopoulos & Kuck 1987, with Hummel et al. 1992's factor 2 as in OpenMP's ``schedule(guided)``): each
+    batch is ``ceil(remaining / (2 * slots))``, so the first batches are large (few task starts) and the last ones
+    single trials (the slots' tails differ by about one trial, not one batch)."""
+    sizes = []
+    while n > 0:
+        sizes.append(max(1, math.ceil(n / (GUIDED_SHARE * max(slots, 1)))))
+        n -= sizes[-1]
+    return sizes
 
 
 def batches(trials: list[TrialSpec], slots: int, resources: Callable[[TrialSpec], Any]) -> list[list[TrialSpec]]:
-    """The tasks of a grid: single-worker trials that reserve the same resources, in plan order, in batches of
-    at most ``MAX_BATCH`` and of a size that leaves ``TASKS_PER_SLOT`` tasks per slot; a multi-worker trial
-    (its own TorchTrainer) is a task alone."""
+    """The tasks of a grid: single-worker trials that reserve the same resources, in plan order, in batches of the
+    sizes ``batch_sizes`` gives; a multi-worker trial (its own TorchTrainer) is a task alone. Tune starts tasks in
+    this order, so each group's large batches run first."""
     groups: dict[str, list[TrialSpec]] = {}
     for t in trials:
         groups.setdefault(repr(resources(t)) if t.trainer.workers == 1 else f"alone:{t.trial_id}", []).append(t)
     tasks = []
     for group in groups.values():
-        size = max(1, min(MAX_BATCH, math.ceil(len(group) / (max(slots, 1) * TASKS_PER_SLOT))))
-        tasks += [group[i:i + size] for i in range(0, len(group), size)]
+        start = 0
+        for size in batch_sizes(len(group), slots):
+            tasks.append(group[start:start + size])
+            start += size
     return tasks
 
 

@@ -13,7 +13,7 @@ import pytest
 from dl_drawbacks.launch import KEY, Launch
 from dl_drawbacks.plan import plan
 from dl_drawbacks.spec import load_spec
-from dl_drawbacks.tune_runner import MAX_BATCH, TASKS_PER_SLOT, TrialEnds, batches
+from dl_drawbacks.tune_runner import TrialEnds, batch_sizes, batches
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dl_drawbacks"
 
@@ -29,13 +29,16 @@ def _cpus(trial) -> dict:
     return {"CPU": float(trial.trainer.cpus_per_worker)}
 
 
-def test_a_grid_of_short_trials_is_cut_into_balanced_batches_in_plan_order():
+def test_a_grid_of_short_trials_is_cut_into_shrinking_batches_in_plan_order():
     trials = _trials(200)
     tasks = batches(trials, 2, _cpus)
     assert [t.trial_id for task in tasks for t in task] == [t.trial_id for t in trials]
-    assert max(len(task) for task in tasks) == MAX_BATCH
-    tasks = batches(_trials(16), 2, _cpus)
-    assert len(tasks) >= 2 * TASKS_PER_SLOT and {len(task) for task in tasks} == {2}
+    sizes = [len(task) for task in tasks]
+    assert sizes == batch_sizes(200, 2) and sizes[0] == 50 and sizes[-3:] == [1, 1, 1]  # a quarter first, then less
+    assert sizes == sorted(sizes, reverse=True) and len(tasks) <= 20  # 200 trials in few tasks
+    # the slots' tails: whichever slot ends last runs its final batches of one trial each
+    assert batch_sizes(16, 2) == [4, 3, 3, 2, 1, 1, 1, 1] and batch_sizes(1, 4) == [1]
+    assert all(sum(batch_sizes(n, p)) == n for n in range(1, 60) for p in (1, 2, 3, 16))
 
 
 def test_trials_that_reserve_other_resources_or_several_workers_are_not_batched_together():
@@ -48,7 +51,8 @@ def test_trials_that_reserve_other_resources_or_several_workers_are_not_batched_
     assert [["t0"]] == [[t.trial_id for t in task] for task in tasks if task[0].trial_id == "t0"]
     assert [["t1"]] == [[t.trial_id for t in task] for task in tasks if task[0].trial_id == "t1"]
     assert sorted(t.trial_id for task in tasks for t in task) == sorted(f"t{i}" for i in range(8))
-    assert all(len(task) == 2 for task in tasks if task[0].trial_id not in ("t0", "t1"))
+    rest = [len(task) for task in tasks if task[0].trial_id not in ("t0", "t1")]
+    assert rest == batch_sizes(6, 1) == [3, 2, 1]
 
 
 def test_consecutive_studies_on_the_default_grid_with_the_same_settings_share_one_grid():

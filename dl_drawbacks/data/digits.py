@@ -7,19 +7,21 @@ random (``test_fraction``, default 0.25, and ``seed``).
 
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
-import sklearn
-from sklearn.datasets import load_digits as sklearn_digits
 
 from ..registry import DATASETS
 from .base import Dataset, DatasetOptions, refuse_unused, standardise, train_test_indices
+from .sklearn_files import sklearn_datasets_dir, sklearn_version
 
 
 @DATASETS.register("digits")
 def load_digits(options: DatasetOptions) -> Dataset:
     refuse_unused(options, "digits", uses=("test_fraction",))
-    bunch = sklearn_digits()
-    x, y = bunch.data.astype(np.float64), bunch.target.astype(np.int64)
+    with gzip.open(sklearn_datasets_dir() / "data" / "digits.csv.gz", "rt") as f:  # what load_digits reads
+        data = np.loadtxt(f, delimiter=",")
+    x, y = data[:, :-1].astype(np.float64), data[:, -1].astype(np.int64)
     test_fraction = options.test_fraction or 0.25
     train_idx, test_idx = train_test_indices(y, test_fraction, seed=options.seed)
     x_train, x_test = standardise(x[train_idx], x[test_idx])
@@ -33,7 +35,7 @@ def load_digits(options: DatasetOptions) -> Dataset:
         n_classes=10,
         feature_names=tuple(f"pixel_{r}_{c}" for r in range(8) for c in range(8)),
         image_shape=(1, 8, 8),
-        provenance=(f"scikit-learn {sklearn.__version__} load_digits (UCI Optical Recognition of "
+        provenance=(f"scikit-learn {sklearn_version()} load_digits (UCI Optical Recognition of "
                     f"Handwritten Digits, Alpaydin & Kaynak 1998, CC BY 4.0); stratified test "
                     f"split {test_fraction} seed {options.seed}"),
     )

@@ -8,22 +8,20 @@ non-overlapping windows of ``seq_len`` with targets shifted by one byte.
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
-import sklearn
 
 from ..errors import DataError
 from ..registry import DATASETS
 from .base import Dataset, DatasetOptions, refuse_unused
 from .checksums import sha256
+from .sklearn_files import sklearn_datasets_dir, sklearn_version
 
 VOCAB = 256
 
 
 def corpus_bytes() -> bytes:
     """The corpus: scikit-learn's data set descriptions, concatenated in file-name order."""
-    descr = resources.files("sklearn.datasets") / "descr"
+    descr = sklearn_datasets_dir() / "descr"
     names = sorted(p.name for p in descr.iterdir() if p.name.endswith(".rst"))
     return b"".join((descr / name).read_bytes() for name in names)
 
@@ -58,7 +56,7 @@ def load_text_bytes(options: DatasetOptions) -> Dataset:
         y_test=y_test,
         n_classes=VOCAB,
         feature_names=tuple(f"t{i}" for i in range(options.seq_len)),
-        provenance=(f"scikit-learn {sklearn.__version__} sklearn/datasets/descr/*.rst concatenated "
+        provenance=(f"scikit-learn {sklearn_version()} sklearn/datasets/descr/*.rst concatenated "
                     f"by file name, {len(data)} bytes, sha256 {sha256(data)}; last "
                     f"{test_fraction} of the stream is test; BSD-3-Clause"),
     )

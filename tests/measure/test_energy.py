@@ -268,3 +268,28 @@ def test_estimate_is_not_zero_for_an_interval_shorter_than_a_kernel_tick():
         sum(range(100))
     joules = meter.stop()
     assert 0.003 * 10.0 * 0.5 < joules < 10.0 * 2 * 1.0  # at least most of this process's CPU time
+
+
+def test_a_process_tree_is_read_from_the_kernel_children_lists_as_psutil_lists_it(monkeypatch):
+    """The CPU estimate's descendants (children of children included) come from ``/proc/PID/task/TID/children``,
+    the same processes psutil's machine-wide scan finds; without those lists, psutil's scan."""
+    import subprocess
+
+    import psutil
+
+    tree = subprocess.Popen(["bash", "-c", "sleep 30 & (sleep 30 & wait) & wait"])
+    try:
+        me = psutil.Process()
+        deadline = time.time() + 20
+        while len(psutil.Process(tree.pid).children(recursive=True)) < 3 and time.time() < deadline:
+            time.sleep(0.05)  # bash's sleep, its subshell and the subshell's sleep
+        ours = {tree.pid, *(p.pid for p in psutil.Process(tree.pid).children(recursive=True))}
+        expected = sorted(p.pid for p in me.children(recursive=True))  # with whatever else this process started
+        assert len(ours) == 4 and ours <= set(expected) and energy._kernel_lists_children()  # Linux CI
+        assert sorted(p.pid for p in energy.live_descendants(me)) == expected
+        monkeypatch.setattr(energy, "_kernel_lists_children", lambda: False)
+        assert sorted(p.pid for p in energy.live_descendants(me)) == expected
+    finally:
+        for p in psutil.Process(tree.pid).children(recursive=True) + [psutil.Process(tree.pid)]:
+            p.kill()
+        tree.wait()

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from ...statistics import REAL, Interval
 
@@ -48,6 +47,8 @@ class AffineTimeFit:
         if dof < 1 or not np.isfinite(se):
             return Interval(estimate, None, None, method, self.confidence, over, counts,
                             "two model sizes: the line fits exactly, no residual to size an interval", str(REAL))
+        from scipy import stats
+
         half = float(stats.t.ppf(0.5 + self.confidence / 2, dof) * se)
         return Interval(estimate, estimate - half, estimate + half, method, self.confidence, over, counts, None,
                         str(REAL))

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from ...statistics import POSITIVE, REAL, Interval, t_interval
 
@@ -26,6 +25,8 @@ class PowerLawFit:
         self.x, self.y, self.confidence = x, y, confidence
 
     def fit(self, frame: pl.DataFrame) -> "PowerLawFit":
+        from scipy import stats
+
         data = (
             frame.select(self.x, self.y)
             .drop_nulls()

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, brentq, curve_fit
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,8 @@ def fit_family(
     family: Family, n: np.ndarray, y: np.ndarray, *, start: np.ndarray | None = None, only_start: bool = False
 ) -> np.ndarray | None:
     """Least squares on the error scale from several starts (or only ``start``); None when none converge."""
+    from scipy.optimize import OptimizeWarning, curve_fit
+
     best, best_sse = None, np.inf
     starts = ([tuple(start)] if start is not None else []) + (
         [] if only_start and start is not None else family.starts(n, y)
@@ -126,6 +127,8 @@ def at_bound(family: Family, params: np.ndarray, *, rtol: float = 1e-6) -> list[
 
 def n_to_reach(family: Family, params: np.ndarray, target: float, *, n_min: float, n_cap: float) -> float:
     """Smallest n ≥ n_min with f(n) ≤ target (inf when not reached by n_cap)."""
+    from scipy.optimize import brentq
+
     grid = np.geomspace(n_min, n_cap, 600)
     vals = family.f(grid, *params)
     hit = np.flatnonzero(vals <= target)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.linalg import spsolve
 
 RANDOM = "random"  # the reference ranking of treatment.roar_method, filled like every other ranking
 
@@ -42,6 +40,9 @@ def noisy_linear_impute(
     x: np.ndarray, removed: np.ndarray, image_shape: tuple[int, ...], *, noise: float, seed: int
 ) -> np.ndarray:
     """A copy of ``x`` (n, d) whose ``removed`` features are their neighbours' weighted mean plus N(0, noise²)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import spsolve
+
     n, d = x.shape
     spatial = tuple(image_shape[1:])
     assert int(np.prod(image_shape)) == d, (image_shape, d)

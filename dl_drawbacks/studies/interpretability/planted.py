@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 from torch import nn
 
 
@@ -85,6 +84,8 @@ def patch_scores(attributions: np.ndarray, indices: np.ndarray) -> dict[str, np.
     total = mass.sum(1)
     share = np.where(total > 0, mass[:, indices].sum(1) / np.where(total > 0, total, 1.0), np.nan)
     k, d = len(indices), mass.shape[1]
+    from scipy.stats import rankdata
+
     ranks = rankdata(mass, axis=1)
     auc = (ranks[:, indices].sum(1) - k * (k + 1) / 2) / (k * (d - k))
     return {"share": share, "auc": auc}
