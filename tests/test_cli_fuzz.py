@@ -6,7 +6,6 @@ cluster is started here (asserted)."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from unittest import mock
 from pathlib import Path
