@@ -195,7 +195,7 @@ def test_a_grid_above_the_trial_limit_is_refused_before_it_is_built(tmp_path, ca
     assert main(["plan", str(spec)]) == 2
     assert capsys.readouterr().err.strip().endswith(
         ": studies[0].sweeps: the suite's sweeps plan 27,000,000 trials by studies[0], more than the "
-        f"limit of 10,000; shrink the grids or raise the limit with DL_DRAWBACKS_MAX_TRIALS=N")
+        "limit of 10,000; shrink the grids or raise the limit with DL_DRAWBACKS_MAX_TRIALS=N")
     small = _with(sweeps=[{"name": "lr", "axes": {"trainer.optimizer.lr": [0.001, 0.002, 0.003]}}])
     monkeypatch.setenv("DL_DRAWBACKS_MAX_TRIALS", "2")
     with pytest.raises(SpecError, match="plan 3 trials by studies\\[0\\], more than the limit of 2"):

@@ -3,11 +3,8 @@ refused, and the index page built from the specs' reproductions.json (verdict, i
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
-
-import pytest
 
 from dl_drawbacks.cli import main
 from dl_drawbacks.reproduce.index import INDEX_HTML, INDEX_MD, read_index, write_index

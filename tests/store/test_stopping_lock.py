@@ -51,7 +51,7 @@ def test_a_resume_waits_for_a_driver_stopped_by_sigterm_to_let_go(tmp_path, caps
     finally:
         holder.kill()
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"waiting up to 30 s for the stopped run (host" in err, err
+    assert err.count("\n") == 1 and "waiting up to 30 s for the stopped run (host" in err, err
     assert f"to let go of {tmp_path}" in err and 0.1 < waited < 10
 
 

@@ -24,7 +24,6 @@ from dl_drawbacks.studies.bias.verdicts import equivalence, verdict
 from dl_drawbacks.train.batches import micro_batch_weights, micro_batches
 from dl_drawbacks.train.context import Split
 from dl_drawbacks.train.evaluate import classification_loss, weighted_classification_loss
-from dl_drawbacks.headline import as_dicts
 
 N = 2000
 TEST_RNG = np.random.default_rng(7)
