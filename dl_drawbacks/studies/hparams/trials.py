@@ -31,6 +31,24 @@ def config_id(config: dict[str, Any]) -> str:
     return "cfg-" + hashlib.sha256(json.dumps(config, sort_keys=True, default=repr).encode()).hexdigest()[:8]
 
 
+def task_label(data: DataSpec, study_data: DataSpec) -> str:
+    """The data set's name, with the options in which it differs from the study's own data set when the names
+    agree: a transfer to shuffled MNIST-1D is `mnist1d (shuffle=True)`, never a second `mnist1d` whose searches,
+    savings and headlines would be merged with the first's by name."""
+    if data.name != study_data.name:
+        return data.name
+    a, b = _flat(data.model_dump(mode="json")), _flat(study_data.model_dump(mode="json"))
+    differ = [f"{k.removeprefix('options.')}={a.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return f"{data.name} ({', '.join(differ)})" if differ else data.name
+
+
+def _flat(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
 def default_config(base: TrialSpec, options: HparamsOptions) -> dict[str, Any]:
     """The values the base settings (the library defaults, as the spec writes them) give each hyperparameter."""
     settings = base.model_dump(mode="json", include=set(SETTING_ROOTS))
@@ -60,7 +78,8 @@ def make_trial(base: TrialSpec, config: dict[str, Any], *, sweep: str, seed: int
     resolve_params(probe.model.family, probe.model.size, dict(probe.model.params))
     settled = probe.model_dump(mode="json", include=set(SETTING_ROOTS))
     hp = {name: get_path(settled, setting_path(name)) for name in config}
-    factors = {"sweep": sweep, "task": probe.data.name, "config_id": config_id(hp), **hp, **(extra or {})}
+    factors = {"sweep": sweep, "task": task_label(probe.data, base.data), "config_id": config_id(hp), **hp,
+               **(extra or {})}
     return TrialSpec.model_validate({**doc, **settled, "seed": seed, "sweep": sweep, "factors": factors,
                                      "trial_id": trial_id(base.study, {"role": sweep, **settled}, seed)})
 

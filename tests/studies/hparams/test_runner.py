@@ -104,3 +104,16 @@ def test_a_tpe_task_builds_its_trial_from_its_launch_and_the_sampled_configurati
     assert trial.treatment["tune_reports"] and trial.trial_id != base.trial_id and launch.trials == [trial]
     assert launch.address == str(tmp_path) and launch.checkpoint_every == 0 and launch.fault is None
     assert worker.search_trials(SimpleNamespace(config=config)) == [trial]
+
+
+def test_a_transfer_to_the_same_data_set_with_other_options_is_its_own_task(study_spec):
+    """A transfer to shuffled MNIST-1D used to be a second task named `mnist1d`: its searches, ASHA savings and
+    headlines were merged with the study's own by name. The task now names the options that differ."""
+    from dl_drawbacks.studies.hparams.trials import task_label
+
+    planned = plan_suite(parse_spec(study_spec(n_trials=6, transfer={"name": "digits", "options": {"seed": 7}})),
+                         source="synthetic")[0]
+    tasks = {(t.sweep, t.factors["task"]) for t in planned.trials if t.sweep in ("search", "transfer")}
+    assert tasks == {("search", "digits"), ("transfer", "digits (seed=7)")}
+    other = next(t.data for t in planned.trials if t.sweep == "transfer")
+    assert task_label(other.model_copy(update={"name": "german"}), other) == "german"
