@@ -15,7 +15,8 @@ from pathlib import Path
 def sklearn_datasets_dir() -> Path:
     """``sklearn/datasets`` of the installed scikit-learn (the package itself is not imported)."""
     spec = importlib.util.find_spec("sklearn")
-    assert spec is not None and spec.submodule_search_locations, "scikit-learn is a dependency of dl_drawbacks"
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("scikit-learn is not installed (a dependency of dl_drawbacks): pip install scikit-learn")
     return Path(next(iter(spec.submodule_search_locations))) / "datasets"
 
 
