@@ -14,6 +14,7 @@ from .anchors import Curve, anchor_interval, resampling_weights
 from .convergence import selection_table
 from .crossover import compare
 from .learning_curves import BOOTSTRAP_METHOD, LearningCurveFit
+from .model_gap import model_gaps
 from .tables import baseline_curves, correctness, dl_curves, trial_table
 from .options import DataTreatment
 
@@ -152,4 +153,5 @@ def analyze_data(rows: pl.DataFrame, options: Any) -> dict[str, Any]:
         "models": {m: _curve_findings(f, options) for m, f in dl_fits.items()},
         "baselines": {b: _curve_findings(f, options) for b, f in base_fits.items()},
         "crossover": cross,
+        "model_gaps": model_gaps(dl, level=options.level, min_test_samples=options.min_test_samples),
     }

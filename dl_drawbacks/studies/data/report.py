@@ -111,6 +111,20 @@ def _crossover_sections(f: dict[str, Any]) -> list[str]:
     return out
 
 
+def _model_gap_sections(f: dict[str, Any]) -> list[str]:
+    out = []
+    for g in f.get("model_gaps", []):
+        a, b = g["first"], g["second"]
+        ahead = {"first": a, "second": b, "unresolved": "unresolved"}
+        rows = [[fmt(r["n"]), fmt(r["difference"]), _iv(r["interval"]["low"], r["interval"]["high"]),
+                 fmt(r.get("difference_test_samples")), fmt(r.get("test_noise_samples")), ahead[r["lower_error"]]]
+                for r in g["per_anchor"]]
+        out += [f"**{a} − {b}** — {g['test']}", "",
+                table(["n", f"{a} − {b} error", f"{f['level']:.0%} interval", "in test samples",
+                       "test-set noise (samples, sd)", "lower error"], rows), ""]
+    return out
+
+
 def data_markdown(f: dict[str, Any], figures: list[Path]) -> str:
     if not f.get("available", True):
         return f"*{f['question']}*\n\nNot available: {f['reason']}."
@@ -157,6 +171,8 @@ def data_markdown(f: dict[str, Any], figures: list[Path]) -> str:
         ),
         "",
     ]
+    if f.get("model_gaps"):
+        out += ["### Deep-learning families against each other", ""] + _model_gap_sections(f)
     out += ["### Deep learning against the classical baselines", ""] + _crossover_sections(f)
     out += [image(p) for p in figures]
     return "\n".join(out)
