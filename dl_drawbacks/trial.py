@@ -27,6 +27,18 @@ from .train.stream_trainer import trainer_data
 from .train.worker import run_worker, train_worker
 
 
+def scaling_config(trial: TrialSpec) -> Any:
+    """The Ray Train workers of a multi-worker trial: one placement bundle per worker, spread as the spec says."""
+    import ray.train
+
+    t = trial.trainer
+    return ray.train.ScalingConfig(
+        num_workers=t.workers, use_gpu=t.use_gpu,
+        resources_per_worker={"CPU": t.cpus_per_worker, **({"GPU": 1} if t.use_gpu else {})},
+        placement_strategy=t.placement,
+    )
+
+
 def _fit_torch_trainer(launch: Launch, trial: TrialSpec) -> list[dict[str, list]]:
     import ray.train
     from ray.train.torch import TorchConfig, TorchTrainer
@@ -37,11 +49,7 @@ def _fit_torch_trainer(launch: Launch, trial: TrialSpec) -> list[dict[str, list]
         train_worker,
         train_loop_config=launch.alone(trial).to_config(),
         **data,
-        scaling_config=ray.train.ScalingConfig(
-            num_workers=t.workers, use_gpu=t.use_gpu,
-            resources_per_worker={"CPU": t.cpus_per_worker, **({"GPU": 1} if t.use_gpu else {})},
-            placement_strategy=t.placement,
-        ),
+        scaling_config=scaling_config(trial),
         torch_config=TorchConfig(backend="nccl" if t.use_gpu else "gloo"),
         run_config=ray.train.RunConfig(
             name=trial.trial_id, storage_path=checkpoint_root(launch.address),

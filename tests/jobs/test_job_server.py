@@ -129,19 +129,48 @@ def _one_line_error(capsys, *secrets_) -> str:
     return err
 
 
-def test_submit_follow_succeeds_and_results_appear(authed, capsys, monkeypatch):
+def test_a_stopped_job_is_finished_by_a_followed_resume(authed, capsys, monkeypatch):
+    """One job through the whole client: submitted without waiting into the cluster's default run folder, its
+    status, logs, stop (twice) and list; then that run folder finished by a resubmission with `--resume --follow`,
+    which is the submit-and-follow path (a secret passed by `--env` and never shown, the results on the cluster).
+    Two jobs instead of three: the followed submission and the resume are one."""
     monkeypatch.setenv("WANDB_API_KEY", WANDB_SECRET)  # asked for with --env: passed to the job, never shown
     monkeypatch.setenv("WANDB_MODE", "offline")
+    address = authed["address"]
+    assert main(["job", "submit", SPEC, "--address", address, "--no-wait"]) == 0
+    out, err = capsys.readouterr()
+    job_id = out.strip()
+    assert job_id.startswith("dl-drawbacks-tiny-submit-")
+    run = authed["runs"] / job_id.removeprefix("dl-drawbacks-")  # the cluster's run folder, named by the job
+    assert f"run folder on the cluster: ${{DL_DRAWBACKS_RUNS_DIR:-~/runs}}/{run.name}\n" in err  # the head's runs/
+    assert main(["job", "status", job_id, "--address", address]) == 0
+    status = capsys.readouterr().out
+    assert status.splitlines()[0] == f"job        {job_id}"
+    assert any(status.count(s) for s in ("PENDING", "RUNNING"))
+    assert main(["job", "stop", job_id, "--address", address, "--wait"]) == 0
+    assert f"job {job_id} STOPPED" in capsys.readouterr().err
+    assert main(["job", "logs", job_id, "--address", address]) == 0
+    capsys.readouterr()
+    assert main(["logs", job_id, "--address", address, "--follow"]) == 3  # a stopped job's outcome
+    assert main(["stop", job_id, "--address", address]) == 0
+    assert "had already ended: STOPPED" in capsys.readouterr().err
+    assert not (run / "findings.json").exists()
+    assert main(["job", "list", "--address", address]) == 0
+    (line,) = [row for row in capsys.readouterr().out.splitlines() if row.startswith(job_id)]
+    assert line.split()[1] == "STOPPED"
+
+    # finished by a resubmission with --resume at once: STOPPED is reported while the stopped driver may still hold
+    # the run folder's lock (storage/stopping.py), and the resume waits for it
     t0 = time.monotonic()
-    code = main(["job", "submit", SPEC, "--address", authed["address"], "--follow", "--env", "WANDB_API_KEY"])
+    code = main(["job", "submit", SPEC, "--address", address, "--out", str(run), "--resume", "--follow",
+                 "--env", "WANDB_API_KEY"])
     out, err = capsys.readouterr()
     assert code == 0, out[-3000:] + err
-    job_id = out.splitlines()[0]
-    assert job_id.startswith("dl-drawbacks-tiny-submit-")
+    resumed = out.splitlines()[0]
+    assert resumed.startswith("dl-drawbacks-tiny-submit-") and resumed != job_id
     assert "WANDB_API_KEY" in err and "(values not shown)" in err
     assert WANDB_SECRET not in out + err and authed["token"] not in out + err
-    assert f"job {job_id} SUCCEEDED; run folder on the cluster: {authed['runs']}/tiny-submit-" in err
-    run = authed["runs"] / job_id.removeprefix("dl-drawbacks-")
+    assert f"job {resumed} SUCCEEDED; run folder on the cluster: {run}" in err
     findings = json.loads((run / "findings.json").read_text())
     assert findings["compute"]["per_condition"][0]["energy_j_per_sample"]["estimate"] > 0
     (trial,) = (run / "trials").iterdir()
@@ -151,46 +180,18 @@ def test_submit_follow_succeeds_and_results_appear(authed, capsys, monkeypatch):
     for path in run.rglob("*"):
         if path.is_file():
             assert WANDB_SECRET.encode() not in path.read_bytes(), path
-    print(f"submit --follow took {time.monotonic() - t0:.1f} s")
+    print(f"resume --follow took {time.monotonic() - t0:.1f} s")
 
     for command in (["job", "status"], ["status"]):  # the group's subcommand and its top-level alias
-        assert main([*command, job_id, "--address", authed["address"]]) == 0
+        assert main([*command, resumed, "--address", address]) == 0
         status = capsys.readouterr().out
         assert "status     SUCCEEDED" in status and f"run folder {run}" in status
         assert "spec       tests/specs/tiny_submit.yaml" in status and WANDB_SECRET not in status
-
-    assert main(["job", "list", "--address", authed["address"]]) == 0
+        assert "--resume" in status.split("entrypoint", 1)[1]
+    assert main(["job", "list", "--address", address]) == 0
     listed = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
-    assert listed[job_id][1] == "SUCCEEDED" and "tests/specs/tiny_submit.yaml" in listed[job_id]
-
-
-def test_status_logs_stop_on_a_second_job(authed, capsys, tmp_path):
-    out_dir = tmp_path / "second"
-    assert main(["job", "submit", SPEC, "--address", authed["address"], "--out", str(out_dir), "--no-wait"]) == 0
-    job_id = capsys.readouterr().out.strip()
-    assert main(["job", "status", job_id, "--address", authed["address"]]) == 0
-    status = capsys.readouterr().out
-    assert status.splitlines()[0] == f"job        {job_id}"
-    assert any(status.count(s) for s in ("PENDING", "RUNNING"))
-    assert main(["job", "stop", job_id, "--address", authed["address"], "--wait"]) == 0
-    assert f"job {job_id} STOPPED" in capsys.readouterr().err
-    assert main(["job", "logs", job_id, "--address", authed["address"]]) == 0
-    capsys.readouterr()
-    assert main(["logs", job_id, "--address", authed["address"], "--follow"]) == 3  # a stopped job's outcome
-    assert main(["stop", job_id, "--address", authed["address"]]) == 0
-    assert "had already ended: STOPPED" in capsys.readouterr().err
-    assert not (out_dir / "findings.json").exists()
-    assert main(["job", "list", "--address", authed["address"]]) == 0
-    (line,) = [row for row in capsys.readouterr().out.splitlines() if row.startswith(job_id)]
-    assert line.split()[1] == "STOPPED" and line.endswith(str(out_dir))
-    # the stopped job's run folder, finished by a resubmission with --resume at once: STOPPED is reported while the
-    # stopped driver may still hold the run folder's lock (storage/stopping.py), and the resume waits for it
-    assert main(["job", "submit", SPEC, "--address", authed["address"], "--out", str(out_dir), "--resume",
-                 "--follow"]) == 0
-    resumed = capsys.readouterr().out.splitlines()[0]
-    assert main(["job", "status", resumed, "--address", authed["address"]]) == 0
-    assert "--resume" in capsys.readouterr().out.split("entrypoint", 1)[1]
-    assert json.loads((out_dir / "findings.json").read_text())["compute"]["per_condition"]
+    assert listed[resumed][1] == "SUCCEEDED" and "tests/specs/tiny_submit.yaml" in listed[resumed]
+    assert listed[job_id][1] == "STOPPED"
 
 
 def test_wrong_or_missing_token_is_one_line(head, capsys, monkeypatch, tmp_path):
