@@ -85,7 +85,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     folder.clear(ANALYSIS_ERRORS, "*.txt")
     for study in studies:
         name = study.spec.kind
-        rows = run_rows.rows(name)
+        rows = run_rows.rows(name, columns=study.kind.columns)  # only the columns its analysis reads are decoded
         if rows.height == 0:
             findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
             sections[name] = "Not measurable: no finished trials (see the trials table)."
