@@ -12,6 +12,8 @@ time reported; on a loaded machine the CPU time, user + system of all the child'
   file read and its checksum verified), the outcomes table, then each study's frame (``RunRows.rows``) collected
   with the row columns its analysis declares (``StudyKind.columns``; here the analysis is the query, which reads six
   of the 14) and aggregated, one study at a time;
+- project, kinds' columns: the same with the columns the built-in kinds of these names declare (8-9 of 14) and
+  those the query reads (10-11 in all); its peak RSS includes the kinds' imports (torch);
 - project, every column: the same with all 14 columns decoded (what a kind that declares no columns is given);
 - polars: plain ``pl.scan_parquet(all files).group_by(...).agg(...)`` (no markers, no checksums, only the columns
   the query names);
@@ -88,12 +90,12 @@ def check(out):
 PROJECT = """
 import polars as pl, sys
 from dl_drawbacks.aggregate import RunRows
+{PRELUDE}
 """ + AGG + """
-COLUMNS = {COLUMNS}
 run = RunRows.read(sys.argv[1])
 run.outcomes()
 studies = sorted({{m.get('study') for m in run.markers.values()}})
-check(pl.concat([agg(run.rows(s, columns=COLUMNS).lazy()).collect() for s in studies]))
+check(pl.concat([agg(run.rows(s, columns={COLUMNS}).lazy()).collect() for s in studies]))
 """
 QUERY_COLUMNS = ["study", "trial_id", "metric", "value", "step", "factors"]  # what AGG reads: its kind's `columns`
 
@@ -140,7 +142,11 @@ def main() -> None:
     write_run(root, args.trials, args.rows_per_trial)
     print(f"run folder: {root} ({args.trials:,} trial files, {args.trials * args.rows_per_trial:,} rows; "
           f"ready in {time.perf_counter() - t0:.1f} s)")
-    ways = {"project": PROJECT.format(COLUMNS=QUERY_COLUMNS), "project, every column": PROJECT.format(COLUMNS=None),
+    built_in = (f"from dl_drawbacks.studies.base import get_kind\n"
+                f"BUILT_IN = {{s: get_kind(s).columns for s in {STUDIES}}}")
+    ways = {"project": ("", QUERY_COLUMNS), "project, kinds' columns": (built_in, f"[*BUILT_IN[s], *{QUERY_COLUMNS}]"),
+            "project, every column": ("", None)}  # (what the child runs before its clock starts, the columns)
+    ways = {**{way: PROJECT.format(PRELUDE=first, COLUMNS=cols) for way, (first, cols) in ways.items()},
             "polars": POLARS}
     if importlib.util.find_spec("duckdb") is not None:
         ways["duckdb"] = DUCKDB
