@@ -10,7 +10,7 @@ time reported; on a loaded machine the CPU time, user + system of all the child'
 
 - project: what ``analyze`` does before the studies' own analysis: ``RunRows.read`` (every marker read, every rows
   file read and its checksum verified), the outcomes table, then each study's frame (``RunRows.rows``) collected
-  with the row columns its analysis declares (``StudyKind.columns``; here the analysis is the query, which reads six
+  with the row columns its analysis declares (``StudyKind.row_columns``; here the analysis is the query, which reads six
   of the 14) and aggregated, one study at a time;
 - project, kinds' columns: the same with the columns the built-in kinds of these names declare (8-9 of 14) and
   those the query reads (10-11 in all); its peak RSS includes the kinds' imports (torch);
@@ -97,7 +97,7 @@ run.outcomes()
 studies = sorted({{m.get('study') for m in run.markers.values()}})
 check(pl.concat([agg(run.rows(s, columns={COLUMNS}).lazy()).collect() for s in studies]))
 """
-QUERY_COLUMNS = ["study", "trial_id", "metric", "value", "step", "factors"]  # what AGG reads: its kind's `columns`
+QUERY_COLUMNS = ["study", "trial_id", "metric", "value", "step", "factors"]  # what AGG reads: its kind's `row_columns`
 
 POLARS = """
 import polars as pl, sys, glob
@@ -143,7 +143,7 @@ def main() -> None:
     print(f"run folder: {root} ({args.trials:,} trial files, {args.trials * args.rows_per_trial:,} rows; "
           f"ready in {time.perf_counter() - t0:.1f} s)")
     built_in = (f"from dl_drawbacks.studies.base import get_kind\n"
-                f"BUILT_IN = {{s: get_kind(s).columns for s in {STUDIES}}}")
+                f"BUILT_IN = {{s: get_kind(s).row_columns for s in {STUDIES}}}")
     ways = {"project": ("", QUERY_COLUMNS), "project, kinds' columns": (built_in, f"[*BUILT_IN[s], *{QUERY_COLUMNS}]"),
             "project, every column": ("", None)}  # (what the child runs before its clock starts, the columns)
     ways = {**{way: PROJECT.format(PRELUDE=first, COLUMNS=cols) for way, (first, cols) in ways.items()},

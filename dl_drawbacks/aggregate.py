@@ -4,7 +4,7 @@
 verifies each against its marker's sha256 (a damaged rows file is refused in one line naming it). It keeps the
 verified bytes: a study's rows are scanned by polars from those bytes in memory (never read twice, never other
 bytes than the ones verified), from that study's own trials only, with its metric selection and the row columns
-its kind reads (``StudyKind.columns``) pushed into the lazy scan before ``collect``: other columns are never
+its kind reads (``StudyKind.row_columns``) pushed into the lazy scan before ``collect``: other columns are never
 decoded, while the checksum still covers every byte of each file. The factors JSON comes from the rows file, where
 it is dictionary-encoded: polars decodes it to views of one shared string per file (about 16 bytes a row,
 measured), not a copy per row. A study is collected in groups of trials, each rechunked (``CHUNK_ROWS``): a few

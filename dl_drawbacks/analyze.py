@@ -87,7 +87,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
         name = study.spec.kind
         rows = None
         try:  # one study's failure (a column its kind declares wrongly included) is reported in its section
-            rows = run_rows.rows(name, columns=study.kind.columns)  # only the columns its analysis reads are decoded
+            rows = run_rows.rows(name, columns=study.kind.row_columns)  # only the columns its analysis reads decoded
             if rows.height == 0:
                 findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
                 sections[name] = "Not measurable: no finished trials (see the trials table)."

@@ -67,9 +67,9 @@ def test_a_study_is_handed_only_the_row_columns_its_kind_declares(tmp_path, monk
     monkeypatch.setattr(kind, "analyze", lambda self, rows, *a, **kw: seen.append(rows.columns)
                         or hook(self, rows, *a, **kw))
     assert cli.main(["analyze", str(out)]) == 0
-    assert kind.columns is not None and seen == [[c for c in ROW_SCHEMA if c in kind.columns]]
+    assert kind.row_columns is not None and seen == [[c for c in ROW_SCHEMA if c in kind.row_columns]]
     assert len(seen[0]) < len(ROW_SCHEMA)  # the rest were never decoded
-    monkeypatch.setattr(kind, "columns", ("value", "valeu"))  # a plug-in's mistake: its own section says so
+    monkeypatch.setattr(kind, "row_columns", ("value", "valeu"))  # a plug-in's mistake: its own section says so
     assert cli.main(["analyze", str(out)]) == 1
     error = json.loads((out / "findings.json").read_text())["compute"]["analysis_error"]
     assert error.startswith("ValueError: columns: 'valeu' not row columns; choose from study, run_id,")

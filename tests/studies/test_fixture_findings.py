@@ -27,7 +27,7 @@ FAST = {"bias": {"resamples": 100}, "data": {"n_bootstrap": 60}, "overfitting": 
 
 
 def _declared_rows(name: str) -> pl.DataFrame:
-    return pl.read_parquet(ROWS / f"{name}.parquet", columns=list(get_kind(name).columns))
+    return pl.read_parquet(ROWS / f"{name}.parquet", columns=list(get_kind(name).row_columns))
 
 
 @pytest.mark.slow
