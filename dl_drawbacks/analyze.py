@@ -86,7 +86,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     for study in studies:
         name = study.spec.kind
         rows = None
-        try:  # one study's failure (a column its kind declares wrongly included) is reported in its section
+        try:  # one study's failure (its analysis raised, its kind declares a column the rows lack) stays in its section
             rows = run_rows.rows(name, columns=study.kind.row_columns)  # only the columns its analysis reads decoded
             if rows.height == 0:
                 findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
@@ -95,7 +95,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
                 findings[name], figures_all[name], sections[name], headlines[name] = _analyze_study(
                     study, rows, run_dir, suite.measure
                 )
-        except Exception as exc:  # never the run's end
+        except Exception as exc:  # never the run's end: every other study is still analysed
             findings[name], sections[name] = _failed_study(study, run_dir, exc)
         del rows  # freed before the next study's rows are collected: one study's frame in memory at a time
     folder.write_findings(findings)
