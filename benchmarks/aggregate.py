@@ -9,8 +9,12 @@ in a fresh process so its peak memory (max RSS) is its own, interleaved ``--repe
 time reported; on a loaded machine the CPU time, user + system of all the child's threads, is the steadier figure):
 
 - project: what ``analyze`` does before the studies' own analysis: ``RunRows.read`` (every marker read, every rows
-  file read and its checksum verified), the outcomes table, then each study's frame (``RunRows.rows``, all 14
-  columns) collected and aggregated, one study at a time;
+  file read and its checksum verified), the outcomes table, then each study's frame (``RunRows.rows``) collected
+  with the row columns its analysis declares (``StudyKind.row_columns``; here the analysis is the query, which reads six
+  of the 14) and aggregated, one study at a time;
+- project, kinds' columns: the same with the columns the built-in kinds of these names declare (8-9 of 14) and
+  those the query reads (10-11 in all); its peak RSS includes the kinds' imports (torch);
+- project, every column: the same with all 14 columns decoded (what a kind that declares no columns is given);
 - polars: plain ``pl.scan_parquet(all files).group_by(...).agg(...)`` (no markers, no checksums, only the columns
   the query names);
 - duckdb: the same query in SQL over the same files (only when duckdb is installed: ``pip install duckdb``).
@@ -86,12 +90,14 @@ def check(out):
 PROJECT = """
 import polars as pl, sys
 from dl_drawbacks.aggregate import RunRows
+{PRELUDE}
 """ + AGG + """
 run = RunRows.read(sys.argv[1])
 run.outcomes()
-studies = sorted({m.get('study') for m in run.markers.values()})
-check(pl.concat([agg(run.rows(s).lazy()).collect() for s in studies]))
+studies = sorted({{m.get('study') for m in run.markers.values()}})
+check(pl.concat([agg(run.rows(s, columns={COLUMNS}).lazy()).collect() for s in studies]))
 """
+QUERY_COLUMNS = ["study", "trial_id", "metric", "value", "step", "factors"]  # what AGG reads: its kind's `row_columns`
 
 POLARS = """
 import polars as pl, sys, glob
@@ -136,7 +142,12 @@ def main() -> None:
     write_run(root, args.trials, args.rows_per_trial)
     print(f"run folder: {root} ({args.trials:,} trial files, {args.trials * args.rows_per_trial:,} rows; "
           f"ready in {time.perf_counter() - t0:.1f} s)")
-    ways = {"project": PROJECT, "polars": POLARS}
+    built_in = (f"from dl_drawbacks.studies.base import get_kind\n"
+                f"BUILT_IN = {{s: get_kind(s).row_columns for s in {STUDIES}}}")
+    ways = {"project": ("", QUERY_COLUMNS), "project, kinds' columns": (built_in, f"[*BUILT_IN[s], *{QUERY_COLUMNS}]"),
+            "project, every column": ("", None)}  # (what the child runs before its clock starts, the columns)
+    ways = {**{way: PROJECT.format(PRELUDE=first, COLUMNS=cols) for way, (first, cols) in ways.items()},
+            "polars": POLARS}
     if importlib.util.find_spec("duckdb") is not None:
         ways["duckdb"] = DUCKDB
     else:
@@ -154,10 +165,10 @@ def main() -> None:
             peaks[way] = max(peaks[way], peak)
     assert len(set(results.values())) == 1, f"the ways disagree: {results}"
     print(f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs")
-    print(f"{'':<10}{'median wall s':>15}{'median CPU s':>14}{'peak RSS MiB':>14}   ({args.repeats} runs each; groups, "
+    print(f"{'':<24}{'median wall s':>15}{'median CPU s':>14}{'peak RSS MiB':>14}   ({args.repeats} runs each; groups, "
           f"rows, sums: {results['polars']})")
     for way in ways:
-        print(f"{way:<10}{statistics.median(walls[way]):15.2f}{statistics.median(cpus[way]):14.2f}"
+        print(f"{way:<24}{statistics.median(walls[way]):15.2f}{statistics.median(cpus[way]):14.2f}"
               f"{peaks[way] / 2**20:14.0f}")
     for way in [w for w in ways if w != "polars"]:
         print(f"{way} / plain polars: wall {statistics.median(walls[way]) / statistics.median(walls['polars']):.2f}x, "

@@ -3,10 +3,12 @@
 ``RunRows.read`` reads every marker once and every finished trial's rows file once per ``analyze``, in bulk, and
 verifies each against its marker's sha256 (a damaged rows file is refused in one line naming it). It keeps the
 verified bytes: a study's rows are scanned by polars from those bytes in memory (never read twice, never other
-bytes than the ones verified), from that study's own trials only, with its metric selection pushed into the lazy
-scan before ``collect``. The factors JSON comes from the rows file, where it is dictionary-encoded: polars
-decodes it to views of one shared string per file (about 16 bytes a row, measured), not a copy per row. A study
-is collected in groups of trials, each rechunked (``CHUNK_ROWS``): a few large chunks, not one per trial file.
+bytes than the ones verified), from that study's own trials only, with its metric selection and the row columns
+its kind reads (``StudyKind.row_columns``) pushed into the lazy scan before ``collect``: other columns are never
+decoded, while the checksum still covers every byte of each file. The factors JSON comes from the rows file, where
+it is dictionary-encoded: polars decodes it to views of one shared string per file (about 16 bytes a row,
+measured), not a copy per row. A study is collected in groups of trials, each rechunked (``CHUNK_ROWS``): a few
+large chunks, not one per trial file.
 """
 
 from __future__ import annotations
@@ -58,15 +60,19 @@ class RunRows:
         records = [{k: m.get(k) for k in OUTCOME_SCHEMA} for m in self.markers.values()]
         return pl.DataFrame(records, schema=OUTCOME_SCHEMA)
 
-    def scan(self, study: str | None = None, *, metrics: Iterable[str] | None = None) -> pl.LazyFrame:
-        """The rows of ``study`` (all studies: None), only ``metrics`` when given, as one lazy frame. Trials whose
-        marker names another study are not scanned; the metric filter runs inside the scan."""
-        return self._scan(self._trials(study), study, metrics)
+    def scan(self, study: str | None = None, *, metrics: Iterable[str] | None = None,
+             columns: Iterable[str] | None = None) -> pl.LazyFrame:
+        """The rows of ``study`` (all studies: None), only ``metrics`` when given, only ``columns`` (row columns,
+        in the rows' order; all: None) when given, as one lazy frame. Trials whose marker names another study are not
+        scanned; the metric filter and the column selection run inside the scan (other columns are not decoded)."""
+        return self._scan(self._trials(study), study, metrics, _columns(columns))
 
-    def rows(self, study: str | None = None, *, metrics: Iterable[str] | None = None) -> pl.DataFrame:
+    def rows(self, study: str | None = None, *, metrics: Iterable[str] | None = None,
+             columns: Iterable[str] | None = None) -> pl.DataFrame:
         """``scan`` collected: consecutive trials of about ``CHUNK_ROWS`` rows in all are collected together and
         rechunked, so the frame has one chunk per ``CHUNK_ROWS`` rows (one for a study smaller than that) and never
         a second copy of the whole study in memory."""
+        columns = _columns(columns)
         groups: list[list[str]] = [[]]
         size = 0
         for t in self._trials(study):
@@ -75,21 +81,38 @@ class RunRows:
                 size = 0
             groups[-1].append(t)
             size += int(self.markers[t].get("n_rows") or 0)
-        parts = [self._scan(g, study, metrics).collect(engine="streaming").rechunk() for g in groups if g]
-        return pl.concat(parts, how="vertical", rechunk=False) if parts else pl.DataFrame(schema=ROW_SCHEMA)
+        parts = [self._scan(g, study, metrics, columns).collect(engine="streaming").rechunk() for g in groups if g]
+        return pl.concat(parts, how="vertical", rechunk=False) if parts else pl.DataFrame(schema=_schema(columns))
 
     def _trials(self, study: str | None) -> list[str]:
         return [t for t in self.finished if study is None or self.markers[t].get("study", study) == study]
 
-    def _scan(self, trials: list[str], study: str | None, metrics: Iterable[str] | None) -> pl.LazyFrame:
+    def _scan(self, trials: list[str], study: str | None, metrics: Iterable[str] | None,
+              columns: list[str] | None) -> pl.LazyFrame:
         if not trials:
-            return pl.LazyFrame(schema=ROW_SCHEMA)
+            return pl.LazyFrame(schema=_schema(columns))
         lf = pl.scan_parquet([self.verified[t] for t in trials], schema=ROW_SCHEMA)  # from memory: no second read
         if study is not None and any(self.markers[t].get("study") is None for t in trials):
             lf = lf.filter(pl.col("study") == study)  # an older marker that does not name its study
         if metrics is not None:
             lf = lf.filter(pl.col("metric").is_in(list(metrics)))
-        return lf
+        return lf if columns is None else lf.select(columns)
+
+
+def _columns(columns: Iterable[str] | None) -> list[str] | None:
+    """``columns`` in the rows' order (``ROW_SCHEMA``); a name the rows do not have is refused in one line."""
+    if columns is None:
+        return None
+    wanted = set(columns)
+    unknown = sorted(wanted - set(ROW_SCHEMA))
+    if unknown:
+        raise ValueError(f"columns: {', '.join(map(repr, unknown))} not row columns; choose from "
+                         f"{', '.join(ROW_SCHEMA)}")
+    return [c for c in ROW_SCHEMA if c in wanted]
+
+
+def _schema(columns: list[str] | None) -> dict[str, pl.DataType]:
+    return ROW_SCHEMA if columns is None else {c: ROW_SCHEMA[c] for c in columns}
 
 
 def trial_outcomes(run_dir: Path, admit: Admit | None = None) -> pl.DataFrame:

@@ -85,17 +85,18 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None) -> dict[str, Any]:
     folder.clear(ANALYSIS_ERRORS, "*.txt")
     for study in studies:
         name = study.spec.kind
-        rows = run_rows.rows(name)
-        if rows.height == 0:
-            findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
-            sections[name] = "Not measurable: no finished trials (see the trials table)."
-        else:
-            try:
+        rows = None
+        try:  # one study's failure (its analysis raised, its kind declares a column the rows lack) stays in its section
+            rows = run_rows.rows(name, columns=study.kind.row_columns)  # only the columns its analysis reads decoded
+            if rows.height == 0:
+                findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
+                sections[name] = "Not measurable: no finished trials (see the trials table)."
+            else:
                 findings[name], figures_all[name], sections[name], headlines[name] = _analyze_study(
                     study, rows, run_dir, suite.measure
                 )
-            except Exception as exc:  # one study's failure is reported in its section, never the run's end
-                findings[name], sections[name] = _failed_study(study, run_dir, exc)
+        except Exception as exc:  # never the run's end: every other study is still analysed
+            findings[name], sections[name] = _failed_study(study, run_dir, exc)
         del rows  # freed before the next study's rows are collected: one study's frame in memory at a time
     folder.write_findings(findings)
     folder.write_headlines(headlines)

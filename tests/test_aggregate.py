@@ -98,6 +98,25 @@ def test_a_study_larger_than_a_chunk_is_collected_in_chunks_of_that_many_rows(ru
     assert rows.rows("data")["value"].n_chunks() == 1
 
 
+def test_only_the_columns_asked_for_are_decoded_and_every_file_is_still_verified(run):
+    rows = RunRows.read(run.root)
+    frame = rows.rows("data", columns=["value", "trial_id"])  # given in any order, returned in the rows' order
+    assert frame.columns == ["trial_id", "value"] and frame.equals(rows.rows("data").select("trial_id", "value"))
+    assert "PROJECT 2/14 COLUMNS" in rows.scan("data", columns=["value", "trial_id"]).explain()  # in the scan
+    assert rows.rows("data", metrics=["loss"], columns=["value"]).height == 8  # the filter's column need not be kept
+    assert rows.rows("nothing", columns=["value"]).schema == {"value": pl.Float64}
+    path = run.root / "trials" / "t4" / "rows.parquet"
+    path.write_bytes(path.read_bytes()[:-1])  # a column no study asks for still counts: the whole file is hashed
+    with pytest.raises(RunFolderError, match=r"t4/rows.parquet: rows do not match the checksum"):
+        RunRows.read(run.root)
+
+
+def test_a_column_the_rows_do_not_have_is_refused_in_one_line(run):
+    with pytest.raises(ValueError, match=r"^columns: 'valeu' not row columns; choose from study, run_id, ") as err:
+        RunRows.read(run.root).rows("data", columns=["value", "valeu"])
+    assert "\n" not in str(err.value)
+
+
 @pytest.mark.parametrize("damage", ["truncated", "missing"])
 def test_a_damaged_rows_file_is_named_in_one_line(run, damage):
     path = run.root / "trials" / "t2" / "rows.parquet"

@@ -56,6 +56,26 @@ def test_every_study_reduced_to_one_trial_still_reports_all_six(tmp_path, capsys
     _analyze_reports_all_six(out, capsys)
 
 
+def test_a_study_is_handed_only_the_row_columns_its_kind_declares(tmp_path, monkeypatch):
+    from dl_drawbacks.registry import STUDIES
+    from dl_drawbacks.rows import ROW_SCHEMA
+
+    out = _run_folder(tmp_path, keep_one_of=("compute",), kinds=["compute"])
+    kind = STUDIES.get("compute")
+    seen = []
+    hook = kind.analyze
+    monkeypatch.setattr(kind, "analyze", lambda self, rows, *a, **kw: seen.append(rows.columns)
+                        or hook(self, rows, *a, **kw))
+    assert cli.main(["analyze", str(out)]) == 0
+    assert kind.row_columns is not None and seen == [[c for c in ROW_SCHEMA if c in kind.row_columns]]
+    assert len(seen[0]) < len(ROW_SCHEMA)  # the rest were never decoded
+    monkeypatch.setattr(kind, "row_columns", ("value", "valeu"))  # a plug-in's mistake: its own section says so
+    assert cli.main(["analyze", str(out)]) == 1
+    error = json.loads((out / "findings.json").read_text())["compute"]["analysis_error"]
+    assert error.startswith("ValueError: columns: 'valeu' not row columns; choose from study, run_id,")
+    assert len(seen) == 1  # refused before its analysis ran
+
+
 def test_headlines_are_computed_once_stored_and_read_back_by_card_and_compare(tmp_path, capsys, monkeypatch):
     """Each kind's ``headlines`` hook runs once per `analyze`; two analyses write identical headline files; the
     card and `compare` show what the file holds (a planted edit of it shows up there)."""

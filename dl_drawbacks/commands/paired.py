@@ -50,7 +50,9 @@ def per_seed_points(run_dir: str | Path, kind: str, seeds: list[int]) -> dict[in
     suite, _, _ = read_run(run_dir)
     studies = plan_suite(suite, source=LocalRunFolder(run_dir).url(SPEC))
     study = next(s for s in studies if s.spec.kind == kind)
-    rows = RunRows.read(run_dir, plan_admits(studies), say=lambda line: None).rows(kind)
+    declared = study.kind.row_columns
+    columns = None if declared is None else {*declared, "seed"}  # what `analyze` gives it, and the seed to split by
+    rows = RunRows.read(run_dir, plan_admits(studies), say=lambda line: None).rows(kind, columns=columns)
     out: dict[int, dict[str, float]] = {}
     for seed in seeds:
         part = rows.filter(rows["seed"] == seed)

@@ -88,6 +88,8 @@ class StudyKind:
     default_concurrency: ClassVar[int | None] = None  # None: as many trials as resources allow
     descriptors: ClassVar[dict[str, str]] = {}  # factor name -> setting path recorded with every trial
     plans_at_run_time: ClassVar[bool] = False  # True: it also runs trials chosen from results (a search, re-runs)
+    row_columns: ClassVar[tuple[str, ...] | None] = None  # the row columns (rows.ROW_SCHEMA) its analyze and figures
+    # read; analysis decodes only these from the rows files (None: every column)
 
     # planning (driver) -------------------------------------------------------------------------
     def check(self, study: "StudySpec", options: BaseModel) -> None:

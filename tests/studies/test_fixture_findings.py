@@ -26,14 +26,35 @@ KINDS = ["compute", "data", "overfitting", "hparams", "bias", "interpretability"
 FAST = {"bias": {"resamples": 100}, "data": {"n_bootstrap": 60}, "overfitting": {"n_bootstrap": 200}}
 
 
+def _declared_rows(name: str) -> pl.DataFrame:
+    return pl.read_parquet(ROWS / f"{name}.parquet", columns=list(get_kind(name).row_columns))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_kind_declares_every_row_column_its_analysis_and_figures_read(kind, tmp_path):
+    """The same findings and figures from all fourteen columns as from the declared ones (the default run's
+    equivalent: every test of this module runs the analyses on the declared columns alone)."""
+    study = get_kind(kind)
+
+    def findings_and_figures(rows: pl.DataFrame, out) -> tuple[str, list[str]]:
+        found = study.analyze(rows, study.Options(**FAST.get(kind, {})), measure=MeasureSpec())
+        out.mkdir()
+        figures = [p.name for p in study.figures(rows, found, out)]
+        return json.dumps(json_safe(found), sort_keys=True, default=str), figures
+
+    full = findings_and_figures(pl.read_parquet(ROWS / f"{kind}.parquet"), tmp_path / "all")
+    assert full[1] and findings_and_figures(_declared_rows(kind), tmp_path / "declared") == full
+
+
 @pytest.fixture(scope="module")
 def studies() -> dict[str, tuple[dict, list[dict]]]:
-    """kind -> (findings as written to findings.json, headlines)."""
+    """kind -> (findings as written to findings.json, headlines), each analysis given only the row columns its
+    kind declares (what `analyze` decodes)."""
     out = {}
     for name in KINDS:
         kind = get_kind(name)
-        findings = kind.analyze(pl.read_parquet(ROWS / f"{name}.parquet"), kind.Options(**FAST.get(name, {})),
-                                measure=MeasureSpec())
+        findings = kind.analyze(_declared_rows(name), kind.Options(**FAST.get(name, {})), measure=MeasureSpec())
         out[name] = (json.loads(json.dumps(json_safe(findings))), as_dicts(kind.headlines(findings)))
     return out
 

@@ -241,6 +241,7 @@ class BiasStudy(StudyKind):
     )
     Treatment = BiasTreatment
     Options = BiasOptions
+    row_columns = ("trial_id", "seed", "factors", "metric", "split", "group", "step", "value", "provenance")
     descriptors: ClassVar[dict[str, str]] = {
         "dataset": "data.name",
         "n_train": "data.n_train",

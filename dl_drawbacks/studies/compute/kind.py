@@ -35,6 +35,7 @@ class ComputeStudy(StudyKind):
     question = ("How do training time, energy, memory, CO2e and cost grow with model size, workers, ZeRO stage and "
                 "precision?")
     Options = ComputeOptions
+    row_columns = ("trial_id", "seed", "factors", "metric", "split", "step", "value", "provenance", "rank")
     default_concurrency: ClassVar[int | None] = 1  # clean timings: one trial at a time
     descriptors = {"family": "model.family", "size": "model.size", "dataset": "data.name", "n_train": "data.n_train",
                    "budget_steps": "trainer.budget.steps", "workers": "trainer.workers",

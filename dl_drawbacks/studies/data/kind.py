@@ -27,6 +27,7 @@ class DataStudy(StudyKind):
                 "behind it)?")
     Treatment = DataTreatment
     Options = DataOptions
+    row_columns = ("trial_id", "seed", "factors", "metric", "split", "group", "step", "value")
     streams_data = True  # a streamed data set's anchors are subsampled from its index; baselines read theirs whole
     descriptors = {"family": "model.family", "size": "model.size", "n_train": "data.n_train"}
 

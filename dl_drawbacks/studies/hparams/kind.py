@@ -55,6 +55,7 @@ class HparamsStudy(StudyKind):
     )
     Treatment = HparamsTreatment
     Options = HparamsOptions
+    row_columns = ("trial_id", "seed", "factors", "metric", "split", "step", "value", "provenance", "rank")
     default_concurrency: ClassVar[int | None] = None  # as many trials as the cluster holds
     plans_at_run_time: ClassVar[bool] = True  # TPE trials and the re-runs chosen from the search
 

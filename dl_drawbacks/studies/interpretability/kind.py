@@ -150,6 +150,7 @@ class InterpretabilityStudy(StudyKind):
     )
     Treatment = InterpretabilityTreatment
     Options = InterpretabilityOptions
+    row_columns = ("trial_id", "seed", "factors", "metric", "split", "group", "step", "epoch", "value")
     default_concurrency: ClassVar[int | None] = 2
     descriptors = {
         "family": "model.family",

@@ -127,6 +127,7 @@ class OverfittingStudy(StudyKind):
     question = "When and how much does the network overfit, what closes the gap, and are its probabilities calibrated?"
     Treatment = OverfitTreatment
     Options = OverfitOptions
+    row_columns = ("trial_id", "seed", "factors", "metric", "split", "group", "epoch", "value", "provenance")
     descriptors = {
         "family": "model.family",
         "size": "model.size",
