@@ -31,7 +31,7 @@ class Launch(BaseModel):
     run_id: str = Field(description="the run's id, on every row")
     max_failures: int = Field(0, description="Ray Train restarts of a multi-worker trial from its checkpoint")
     checkpoint_every: int = Field(0, description="steps between a trial's checkpoints (0: none)")
-    fault: dict[str, Any] | None = Field(None, description="a planted fault for the fault-tolerance tests")
+    fault: list[dict[str, Any]] | None = Field(None, description="planted faults for the fault-tolerance tests")
     fence: dict[str, Any] | None = Field(None, description="the bucket lock's token (run id, fence number) each "
                                          "trial checks before it writes; none for a local run folder")
 

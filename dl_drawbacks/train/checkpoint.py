@@ -59,14 +59,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def fault_from_env() -> dict[str, Any] | None:
+def fault_from_env() -> list[dict[str, Any]] | None:
+    """The planted faults of the fault-tolerance tests: one JSON object, or a list of them (several faults, each
+    with its own ``trials``, in one run)."""
     raw = os.environ.get(FAULT_ENV)
-    return json.loads(raw) if raw else None
+    if not raw:
+        return None
+    faults = json.loads(raw)
+    return faults if isinstance(faults, list) else [faults]
 
 
 class Checkpointer:
-    def __init__(self, ctx: TrialContext, *, every: int, fault: dict[str, Any] | None = None) -> None:
-        self.ctx, self.every, self.fault = ctx, every, fault
+    def __init__(self, ctx: TrialContext, *, every: int, fault: list[dict[str, Any]] | None = None) -> None:
+        self.ctx, self.every, self.faults = ctx, every, fault or []
 
     @property
     def active(self) -> bool:
@@ -92,24 +97,24 @@ class Checkpointer:
     def after_step(self, step: int, n_steps: int) -> None:
         if self.active and step % self.every == 0 and step < n_steps:
             self._save(step)
-        if self.fault:
-            self._inject(step)
+        for fault in self.faults:
+            self._inject(fault, step)
 
-    def _inject(self, step: int) -> None:
+    def _inject(self, fault: dict[str, Any], step: int) -> None:
         """Test-only faults: raise an error in chosen trials (``raise_at_step``, ``error``, ``trials``) or
         SIGKILL one rank once (``kill_at_step``, ``rank``, ``marker``)."""
-        chosen = not self.fault.get("trials") or self.ctx.trial.trial_id in self.fault["trials"]
-        if chosen and self.fault.get("raise_at_step") == step:
+        chosen = not fault.get("trials") or self.ctx.trial.trial_id in fault["trials"]
+        if chosen and fault.get("raise_at_step") == step:
             errors = {"MemoryError": MemoryError, "FileNotFoundError": FileNotFoundError}
-            error = errors.get(self.fault.get("error"), RuntimeError)
-            raise error(self.fault.get("message", f"injected fault at step {step}"))
-        targeted = self.fault.get("rank", 0) == self.ctx.rank and step == self.fault.get("kill_at_step")
-        if chosen and "kill_at_step" in self.fault and targeted:
-            marker = Path(self.fault["marker"])
+            error = errors.get(fault.get("error"), RuntimeError)
+            raise error(fault.get("message", f"injected fault at step {step}"))
+        targeted = fault.get("rank", 0) == self.ctx.rank and step == fault.get("kill_at_step")
+        if chosen and "kill_at_step" in fault and targeted:
+            marker = Path(fault["marker"])
             if not marker.exists():
                 # Ray Train's controller takes a checkpoint report in on its next poll; a kill within
                 # milliseconds of a report can beat it (the restart then begins from the one before).
-                time.sleep(self.fault.get("delay_s", 0.0))
+                time.sleep(fault.get("delay_s", 0.0))
                 marker.write_text(f"killed rank {self.ctx.rank} at step {step}\n")
                 os.kill(os.getpid(), signal.SIGKILL)
 

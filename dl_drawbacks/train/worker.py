@@ -86,7 +86,7 @@ def run_worker(
     local_rank: int = 0,
     world_size: int = 1,
     checkpoint_every: int = 0,
-    fault: dict[str, Any] | None = None,
+    fault: list[dict[str, Any]] | None = None,
     dataset_shard: Callable[[str], Any] | None = None,
 ) -> dict[str, list]:
     """Train one trial on this process; returns its rows as plain columns. ``dataset_shard`` (Ray Train's

@@ -1,5 +1,5 @@
-"""Errors inside trials are outcomes: a trial that raises (out of memory, a vanished file) is recorded
-as failed with its message while the study goes on; a study whose every trial fails exits 1; a second
+"""Errors inside trials are outcomes: a trial that raises (out of memory, a vanished file) or whose process
+dies is recorded as failed with its message while the study goes on; a study whose every trial fails exits 1; a second
 `run` on a folder another run holds refuses."""
 
 from __future__ import annotations
@@ -26,34 +26,35 @@ def _markers(out: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in (out / "trials").glob("*/trial.json")}
 
 
-def test_a_failing_trial_is_recorded_and_the_study_goes_on(ray_cluster, tmp_path, monkeypatch):
-    victim = plan(load_spec(SPEC))[2].trial_id
-    monkeypatch.setenv(FAULT_ENV, json.dumps({"raise_at_step": 3, "error": "MemoryError", "message": "CPU out of memory", "trials": [victim]}))
-    out = tmp_path / "run"
-    assert main(["run", str(SPEC), "--out", str(out)]) == 0
-    markers = _markers(out)
-    assert markers[victim]["status"] == "failed" and markers[victim]["error"] == "MemoryError: CPU out of memory"
-    assert "MemoryError" in (out / "trials" / victim / "error.txt").read_text()
-    assert sorted(m["status"] for m in markers.values()) == ["completed"] * 4 + ["failed"]
-    assert json.loads((out / "findings.json").read_text())["compute"]["trials"] == 4
-    report = (out / "report.md").read_text()
-    assert "Failed trials" in report and victim in report and "CPU out of memory" in report
-    # --resume re-runs only the failed trial (the fault is gone now)
-    monkeypatch.delenv(FAULT_ENV)
-    assert main(["run", str(SPEC), "--out", str(out), "--resume"]) == 0
-    assert _markers(out)[victim]["status"] == "completed"
-
-
-def test_a_trial_whose_process_dies_is_recorded_as_failed(ray_cluster, tmp_path, monkeypatch):
-    victim = plan(load_spec(SPEC))[0].trial_id  # first of its batch: the batch's other trial runs again, alone
+def test_a_failing_trial_and_a_dying_trial_are_recorded_and_the_study_goes_on(ray_cluster, tmp_path, monkeypatch):
+    """One run, two planted faults: a trial that raises (out of memory) and a trial whose process is SIGKILLed
+    (the first of its batch: the batch's other trial runs again, alone); both are recorded as failed with their
+    message, the other three complete, and `--resume` re-runs exactly the two."""
+    trials = [t.trial_id for t in plan(load_spec(SPEC))]
+    raised, killed = trials[2], trials[0]
     marker = tmp_path / "killed.txt"
-    monkeypatch.setenv(FAULT_ENV, json.dumps({"kill_at_step": 5, "rank": 0, "marker": str(marker), "trials": [victim]}))
+    monkeypatch.setenv(FAULT_ENV, json.dumps([
+        {"raise_at_step": 3, "error": "MemoryError", "message": "CPU out of memory", "trials": [raised]},
+        {"kill_at_step": 5, "rank": 0, "marker": str(marker), "trials": [killed]},
+    ]))
     out = tmp_path / "run"
     assert main(["run", str(SPEC), "--out", str(out)]) == 0
     assert marker.exists()
     markers = _markers(out)
-    assert markers[victim]["status"] == "failed" and markers[victim]["error"].startswith("trial process died")
-    assert sorted(m["status"] for m in markers.values()) == ["completed"] * 4 + ["failed"]
+    assert markers[raised]["status"] == "failed" and markers[raised]["error"] == "MemoryError: CPU out of memory"
+    assert "MemoryError" in (out / "trials" / raised / "error.txt").read_text()
+    assert markers[killed]["status"] == "failed" and markers[killed]["error"].startswith("trial process died")
+    assert sorted(m["status"] for m in markers.values()) == ["completed"] * 3 + ["failed"] * 2
+    assert json.loads((out / "findings.json").read_text())["compute"]["trials"] == 3
+    report = (out / "report.md").read_text()
+    assert "Failed trials" in report and raised in report and "CPU out of memory" in report and killed in report
+    # --resume re-runs only the failed trials (the faults are gone now)
+    monkeypatch.delenv(FAULT_ENV)
+    before = {t: m["finished"] for t, m in markers.items() if m["status"] == "completed"}
+    assert main(["run", str(SPEC), "--out", str(out), "--resume"]) == 0
+    after = _markers(out)
+    assert after[raised]["status"] == "completed" and after[killed]["status"] == "completed"
+    assert {t: after[t]["finished"] for t in before} == before  # the finished trials did not run again
 
 
 def test_a_study_where_every_trial_fails_exits_1(ray_cluster, tmp_path, monkeypatch, capsys):
