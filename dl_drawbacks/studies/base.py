@@ -87,6 +87,8 @@ class StudyKind:
     # ctx.splits only through batches/evaluation, never their arrays (.x, .y); other kinds read it into memory
     default_concurrency: ClassVar[int | None] = None  # None: as many trials as resources allow
     descriptors: ClassVar[dict[str, str]] = {}  # factor name -> setting path recorded with every trial
+    eval_logits: ClassVar[tuple[str, ...]] = ()  # splits whose logits each evaluation keeps for on_eval
+    # (ctx.eval_logits): one forward pass serves the loss, the accuracy and the kind's own use
     plans_at_run_time: ClassVar[bool] = False  # True: it also runs trials chosen from results (a search, re-runs)
     row_columns: ClassVar[tuple[str, ...] | None] = None  # the row columns (rows.ROW_SCHEMA) its analyze and figures
     # read; analysis decodes only these from the rows files (None: every column)

@@ -20,6 +20,8 @@ class Split:
     y: np.ndarray
     groups: dict[str, np.ndarray] = field(default_factory=dict)
     weights: np.ndarray | None = None  # per-sample loss weights (train only; e.g. bias reweighing); None = unweighted
+    rows_of: tuple[str, np.ndarray | None] | None = None  # these inputs are rows (None: all, in order) of the named
+    # split: an evaluation scores them from that split's logits instead of a forward pass of their own
 
     def __len__(self) -> int:
         return len(self.y)
@@ -91,6 +93,8 @@ class TrialContext:
     model: torch.nn.Module | None = None
     engine: Any = None
     info: dict[str, Any] = field(default_factory=dict)  # things kinds hand from prepare to evaluate
+    eval_logits: dict[str, torch.Tensor] = field(default_factory=dict)  # the last evaluation's logits of the
+    # splits its kind names in StudyKind.eval_logits (and of the splits others are rows of), for on_eval
 
     @property
     def is_chief(self) -> bool:

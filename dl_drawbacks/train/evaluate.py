@@ -46,6 +46,24 @@ def per_sample_correct(engine, split: Split, *, batch: int = 1024) -> np.ndarray
 
 
 @torch.no_grad()
+def eval_logits(engine, split: Split, *, batch: int = 1024) -> torch.Tensor:
+    """Float32 logits of every sample of an in-memory split, in order, from one forward pass."""
+    engine.train(False)
+    device = next(engine.module.parameters()).device
+    out = [engine.forward(x).float() for x, _ in eval_batches(split, batch, device)]
+    engine.train(True)
+    return torch.cat(out)
+
+
+def loss_and_accuracy_of(logits: torch.Tensor, y: np.ndarray) -> tuple[float, float]:
+    """What ``loss_and_accuracy`` returns, from logits already computed (the mean over every sample)."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    target = torch.as_tensor(np.asarray(y), device=logits.device)
+    return float(classification_loss(logits, target)), float((logits.argmax(-1) == target).float().mean())
+
+
+@torch.no_grad()
 def loss_and_accuracy(engine, split: Split, *, batch: int = 1024) -> tuple[float, float]:
     engine.train(False)
     device = next(engine.module.parameters()).device

@@ -15,7 +15,7 @@ from .batches import (REMAINDER_POLICY, effective_micro_batch, micro_batch_weigh
                       remainder_per_epoch, steps_per_epoch)
 from .context import StreamSplit, TrialContext
 from .engine import GRADIENT_CLIPPING
-from .evaluate import loss_and_accuracy
+from .evaluate import eval_logits, loss_and_accuracy, loss_and_accuracy_of
 from .instruments import Instruments
 
 
@@ -45,12 +45,33 @@ def _flush(ctx: TrialContext, instruments: Instruments, pending: list[tuple[int,
     return _any_rank(not all(math.isfinite(v) for v in values), ctx)
 
 
-def _record_eval(ctx: TrialContext, *, step: int, epoch: int) -> None:
-    metrics = {}
+def _scores(ctx: TrialContext) -> dict[str, tuple[float, float]]:
+    """(loss, accuracy) per split, one forward pass per distinct input: a split that is rows of another
+    (``Split.rows_of``: the clean-label training set, its kept and flipped subsets) is scored from that split's
+    logits; the logits of the splits the kind names (``StudyKind.eval_logits``) are kept in ``ctx.eval_logits``."""
+    keep = set(getattr(ctx.kind, "eval_logits", ())) | {
+        s.rows_of[0] for s in ctx.splits.values() if getattr(s, "rows_of", None)}
+    ctx.eval_logits = {}
+    scores = {}
     for name, split in ctx.splits.items():
         if name == "train" and isinstance(split, StreamSplit):
             continue  # a full pass over streamed training data per evaluation; its batch losses are recorded
-        loss, acc = loss_and_accuracy(ctx.engine, split)
+        source = getattr(split, "rows_of", None)
+        if source is not None and source[0] in ctx.eval_logits:
+            logits = ctx.eval_logits[source[0]]
+            rows = logits if source[1] is None else logits[torch.as_tensor(source[1], device=logits.device)]
+            scores[name] = loss_and_accuracy_of(rows, split.y)
+        elif name in keep and not isinstance(split, StreamSplit):
+            ctx.eval_logits[name] = eval_logits(ctx.engine, split)
+            scores[name] = loss_and_accuracy_of(ctx.eval_logits[name], split.y)
+        else:
+            scores[name] = loss_and_accuracy(ctx.engine, split)
+    return scores
+
+
+def _record_eval(ctx: TrialContext, *, step: int, epoch: int) -> None:
+    metrics = {}
+    for name, (loss, acc) in _scores(ctx).items():
         metrics[name] = {"loss": loss, "accuracy": acc}
         if ctx.is_chief:
             ctx.rows.add("loss", loss, "nats", split=name, step=step, epoch=epoch)

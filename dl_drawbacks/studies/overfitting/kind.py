@@ -127,6 +127,7 @@ class OverfittingStudy(StudyKind):
     question = "When and how much does the network overfit, what closes the gap, and are its probabilities calibrated?"
     Treatment = OverfitTreatment
     Options = OverfitOptions
+    eval_logits = ("test",)  # on_eval keeps the test predictions of the best validation epoch
     row_columns = ("trial_id", "seed", "factors", "metric", "split", "group", "epoch", "value", "provenance")
     descriptors = {
         "family": "model.family",
@@ -170,10 +171,12 @@ class OverfittingStudy(StudyKind):
         train.y = corrupt_labels(clean, ds.n_classes, noise=t.label_noise, shuffle=t.random_labels, seed=ctx.trial.seed)
         flipped = train.y != clean
         # evaluated every epoch like train/val/test: the clean-label fit, the uncorrupted subset, the memorized flips
-        ctx.splits["train_clean"] = Split(train.x, clean)
+        # (scored from the training set's logits: Split.rows_of)
+        ctx.splits["train_clean"] = Split(train.x, clean, rows_of=("train", None))
         if flipped.any():
-            ctx.splits["train_kept"] = Split(train.x[~flipped], clean[~flipped])
-            ctx.splits["train_flipped"] = Split(train.x[flipped], train.y[flipped])
+            kept, flips = np.flatnonzero(~flipped), np.flatnonzero(flipped)
+            ctx.splits["train_kept"] = Split(train.x[kept], clean[kept], rows_of=("train", kept))
+            ctx.splits["train_flipped"] = Split(train.x[flips], train.y[flips], rows_of=("train", flips))
         if not ctx.is_chief:
             return
         p = resolve_params(ctx.trial.model.family, ctx.trial.model.size, dict(ctx.trial.model.params))
@@ -214,8 +217,8 @@ class OverfittingStudy(StudyKind):
     def on_eval(self, ctx: "TrialContext", *, step: int, epoch: int, metrics: dict[str, dict[str, float]]) -> None:
         """Keep the test predictions of the epoch with the lowest validation loss (first one on ties):
         post-hoc early stopping, selected on validation, scored on test."""
-        test = ctx.splits["test"]
-        logits = predict_logits(ctx.engine, test)  # every rank (ZeRO-3)
+        kept = ctx.eval_logits.get("test")  # this evaluation's own forward pass (every rank: ZeRO-3)
+        logits = kept.cpu().numpy() if kept is not None else predict_logits(ctx.engine, ctx.splits["test"])
         if metrics["val"]["loss"] < ctx.info["best_val_loss"]:
             ctx.info.update(best_val_loss=metrics["val"]["loss"], best_val_epoch=epoch, best_val_logits=logits)
 
