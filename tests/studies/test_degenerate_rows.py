@@ -93,9 +93,13 @@ def missing_without_reason(node: Any, path: str = "") -> list[str]:
     return out
 
 
+FEWER_RESAMPLES = {"data": {"n_bootstrap": 20}, "bias": {"resamples": 50}}  # the fewest each allows: the question is
+# survival, not an interval's width
+
+
 def _analyze(kind_name: str, rows: pl.DataFrame, out_dir: Path) -> tuple[dict, str, list]:
     kind = get_kind(kind_name)
-    options = kind.Options()
+    options = kind.Options(**FEWER_RESAMPLES.get(kind_name, {}))
     findings = kind.analyze(rows, options, measure=MeasureSpec())
     figures = kind.figures(rows, findings, out_dir)
     return findings, kind.report(findings, figures), as_dicts(kind.headlines(findings))
