@@ -89,6 +89,30 @@ def paired_difference(dl: Curve, base: Curve, i_dl: int, i_base: int, *, level: 
     return nested_interval(per_seed, level=level, paired=True, domain=DIFFERENCE)
 
 
+def paired_rows(first: Curve, second: Curve, *, level: float = 0.95, min_test_samples: float = 5) -> list[dict]:
+    """Per common anchor: mean(error first - error second) with its nested interval (``paired_difference``), the
+    difference in test samples and the test-set noise (sd of the summed per-sample difference), and whether it is
+    resolved: the interval excludes 0 and the difference is more than ``min_test_samples`` and 2 noise sd."""
+    out = []
+    for n in np.intersect1d(first.anchors, second.anchors):
+        i, j = int(np.flatnonzero(first.anchors == n)[0]), int(np.flatnonzero(second.anchors == n)[0])
+        iv = paired_difference(first, second, i, j, level=level)
+        row = {"n": float(n), "difference": iv.estimate, "interval": iv.to_dict()}
+        if iv.estimate is None:
+            out.append({**row, "resolved": False, "reason": iv.reason})
+            continue
+        few = False
+        t = first.test_size
+        if t and second.correct is not None:
+            diff = second.correct[j].mean(axis=0) - first.correct[i].mean(axis=0)
+            row["difference_test_samples"] = float(iv.estimate * t)
+            row["test_noise_samples"] = float(np.sqrt(diff.var(ddof=1) * t))
+            few = abs(row["difference_test_samples"]) < max(min_test_samples, 2 * row["test_noise_samples"])
+        row["resolved"] = bool(iv.defined and (iv.low > 0 or iv.high < 0) and not few)
+        out.append(row)
+    return out
+
+
 def resampling_weights(test_size: int, n_resamples: int, *, seed: int = 0) -> np.ndarray:
     """Multinomial resampling weights of the shared test set, one row per replicate (share it across learners)."""
     rng = np.random.default_rng(seed)

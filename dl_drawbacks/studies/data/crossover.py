@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .anchors import paired_difference
+from .anchors import paired_rows
 from .curves import sign_changes
 from .learning_curves import LearningCurveFit
 
@@ -57,27 +57,11 @@ def resolve_fitted(
 
 def _per_anchor(dl: LearningCurveFit, base: LearningCurveFit, *, level: float, min_test_samples: float) -> list[dict]:
     out = []
-    for n in np.intersect1d(dl.anchors_, base.anchors_):
-        i, j = int(np.flatnonzero(dl.anchors_ == n)[0]), int(np.flatnonzero(base.anchors_ == n)[0])
-        iv = paired_difference(dl.curve_, base.curve_, i, j, level=level)
-        t = dl.curve_.test_size
-        row = {"n": float(n), "dl_minus_baseline": iv.estimate, "interval": iv.to_dict()}
-        if iv.estimate is None:
-            out.append({**row, "resolved": False, "ahead": "unresolved", "reason": iv.reason})
-            continue
-        if t and base.curve_.correct is not None:
-            diff = base.curve_.correct[j].mean(axis=0) - dl.curve_.correct[i].mean(axis=0)
-            row["difference_test_samples"] = float(iv.estimate * t)
-            row["test_noise_samples"] = float(
-                np.sqrt(diff.var(ddof=1) * t)
-            )  # sd of the summed difference over the test set
-            few = abs(row["difference_test_samples"]) < max(min_test_samples, 2 * row["test_noise_samples"])
-        else:
-            few = False
-        excludes_zero = iv.defined and (iv.low > 0 or iv.high < 0)
-        row["resolved"] = bool(excludes_zero and not few)
-        row["ahead"] = "unresolved" if not row["resolved"] else "deep learning" if iv.estimate < 0 else "baseline"
-        out.append(row)
+    for r in paired_rows(dl.curve_, base.curve_, level=level, min_test_samples=min_test_samples):
+        d, reason = r.pop("difference"), r.pop("reason", None)
+        ahead = "unresolved" if not r["resolved"] else "deep learning" if d < 0 else "baseline"
+        row = {"n": r.pop("n"), "dl_minus_baseline": d, **r, "ahead": ahead}
+        out.append(row if reason is None else {**row, "reason": reason})
     return out
 
 
