@@ -183,6 +183,9 @@ class TrialRunner:
         experiment ``name`` (fixed, so ``Tuner.restore`` finds it again)."""
         from ray import tune
 
+        from .tune_state_sync import quiet_state_upload_race
+
+        quiet_state_upload_race()
         tuner = tune.Tuner(
             trainable,
             param_space=param_space,
