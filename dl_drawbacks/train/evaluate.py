@@ -55,6 +55,12 @@ def eval_logits(engine, split: Split, *, batch: int = 1024) -> torch.Tensor:
     return torch.cat(out)
 
 
+def correct_of(logits: torch.Tensor, y: np.ndarray) -> np.ndarray:
+    """1.0/0.0 per sample, from logits already computed (what ``per_sample_correct`` returns for them)."""
+    target = torch.as_tensor(np.asarray(y), device=logits.device)
+    return (logits.argmax(-1) == target).float().cpu().numpy()
+
+
 def loss_and_accuracy_of(logits: torch.Tensor, y: np.ndarray) -> tuple[float, float]:
     """What ``loss_and_accuracy`` returns, from logits already computed (the mean over every sample)."""
     if len(y) == 0:

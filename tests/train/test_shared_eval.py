@@ -51,3 +51,21 @@ def test_each_input_is_evaluated_once_and_scored_as_a_pass_of_its_own_would(kind
         with torch.no_grad():
             expected = ctx.engine.module(torch.tensor(ctx.splits["test"].x))
         torch.testing.assert_close(ctx.eval_logits["test"], expected)
+
+
+def test_the_data_kind_takes_its_per_sample_test_outcomes_from_the_evaluations_own_pass():
+    """The data study's early stopping keeps per-sample test outcomes at each validation improvement: from the
+    evaluation's kept logits (no second pass over test), equal to a pass of their own."""
+    from dl_drawbacks.studies.data.kind import DataStudy
+    from dl_drawbacks.train.evaluate import per_sample_correct
+
+    ctx, seen = _ctx(DataStudy.eval_logits)
+    ctx.kind = DataStudy()
+    ctx.info = {"early_stopping": {"best": float("inf"), "step": None, "correct": None}}
+    ctx.treatment = SimpleNamespace(min_delta=0.0)
+    metrics = {name: {"loss": loss, "accuracy": acc} for name, (loss, acc) in _scores(ctx).items()}
+    ctx.kind.on_eval(ctx, step=7, epoch=1, metrics=metrics)
+    assert sum(seen) == 50 + 9 + 30, "the test split was forwarded a second time for on_eval"
+    state = ctx.info["early_stopping"]
+    assert state["step"] == 7 and state["best"] == metrics["val"]["loss"]
+    np.testing.assert_array_equal(state["correct"], per_sample_correct(ctx.engine, ctx.splits["test"]))

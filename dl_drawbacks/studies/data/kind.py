@@ -28,6 +28,7 @@ class DataStudy(StudyKind):
     Treatment = DataTreatment
     Options = DataOptions
     row_columns = ("trial_id", "seed", "factors", "metric", "split", "group", "step", "value")
+    eval_logits = ("test",)  # on_eval keeps the per-sample test outcomes of the best validation loss
     streams_data = True  # a streamed data set's anchors are subsampled from its index; baselines read theirs whole
     descriptors = {"family": "model.family", "size": "model.size", "n_train": "data.n_train"}
 
@@ -67,13 +68,15 @@ class DataStudy(StudyKind):
         ctx.info["early_stopping"] = {"best": float("inf"), "step": None, "correct": None}
 
     def on_eval(self, ctx: "TrialContext", *, step: int, epoch: int, metrics: dict[str, dict[str, float]]) -> None:
-        from ...train.evaluate import per_sample_correct
+        from ...train.evaluate import correct_of, per_sample_correct
 
         state = ctx.info["early_stopping"]
         if improves(
             metrics["val"]["loss"], state["best"], ctx.treatment.min_delta
         ):  # every rank: ZeRO-3 forwards need all
-            correct = per_sample_correct(ctx.engine, ctx.splits["test"])
+            kept = ctx.eval_logits.get("test")  # this evaluation's own pass; a streamed test split is read again
+            test = ctx.splits["test"]
+            correct = correct_of(kept, test.y) if kept is not None else per_sample_correct(ctx.engine, test)
             state.update(best=metrics["val"]["loss"], step=step, correct=correct)
 
     def after_training(self, ctx: "TrialContext") -> None:
