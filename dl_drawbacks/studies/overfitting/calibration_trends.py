@@ -20,7 +20,7 @@ from ...statistics import NONNEGATIVE, POSITIVE, REAL, bounded, nested_interval,
 from .calibration import calibrated_ece_floor, ece_of_signed, reliability_bins
 from .generalization import undefined
 
-GROUP = ("label_noise", "random_labels", "depth", "n_train", "epochs", "regularizer")
+GROUP = ("model_family", "label_noise", "random_labels", "shuffle_pixels", "depth", "n_train", "epochs", "regularizer")
 
 
 def _ratio(samples: np.ndarray) -> float:

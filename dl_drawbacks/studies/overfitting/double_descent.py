@@ -25,7 +25,7 @@ from ...statistics import bounded, nested_interval
 from .generalization import RATE, correctness, nested, over_seeds
 from .peak import design_resolves, peak_test
 
-OTHERS = ("label_noise", "random_labels", "depth", "n_train", "epochs", "regularizer")
+OTHERS = ("model_family", "label_noise", "random_labels", "shuffle_pixels", "depth", "n_train", "epochs", "regularizer")
 
 
 def _curve(g: pl.DataFrame, preds: dict[str, np.ndarray], o: Any) -> list[dict[str, Any]]:
@@ -72,7 +72,8 @@ def verdict(test: dict[str, Any], resolves: bool, design: str) -> str:
 def _label(key: dict[str, Any]) -> str:
     noise = "random labels" if key["random_labels"] else f"label noise {key['label_noise']:g}"
     n = int(key["n_train"]) if key["n_train"] is not None else "—"
-    return f"{noise}, n {n}, {int(key['epochs'] or 0)} epochs, {key['regularizer']}"
+    pixels = ", shuffled pixels" if key.get("shuffle_pixels") else ""
+    return f"{noise}{pixels}, n {n}, {int(key['epochs'] or 0)} epochs, {key['regularizer']}"
 
 
 def double_descent(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: Any) -> dict[str, Any]:

@@ -150,7 +150,7 @@ def headline_conditions(table: list[dict[str, Any]]) -> tuple[dict[str, dict[str
     training-set size; with none shared, each level's largest, and ``shared`` False says they are not comparable."""
     by_noise: dict[str, dict[tuple, dict[str, Any]]] = {}
     for r in table:
-        if not r["random_labels"] and r["regularizer"] == "none":
+        if not r["random_labels"] and not r.get("shuffle_pixels") and r["regularizer"] == "none":
             by_noise.setdefault(f"{r['label_noise']:g}", {})[_design(r)] = r
     if not by_noise:
         return {}, {"shared": False, "note": "no unregularized true-label condition"}
@@ -172,7 +172,7 @@ def memorization(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: An
     if rand.height == 0:
         return {"available": False, "reason": "no random-label trial finished"}
     out = []
-    base_cols = ["width", "depth", "n_train", "epochs", "regularizer"]
+    base_cols = ["model_family", "width", "depth", "shuffle_pixels", "n_train", "epochs", "regularizer"]
     for key, r in rand.group_by(base_cols, maintain_order=True):
         true = t.filter((pl.col("random_labels") == 0) & (pl.col("label_noise") == 0))
         for c, v in zip(base_cols, key):

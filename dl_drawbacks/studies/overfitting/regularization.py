@@ -2,7 +2,7 @@
 
 Method: hold-out selection of a hyperparameter on a validation split and evaluation on an untouched test split
 (Hastie, Tibshirani & Friedman, ESL 2nd ed. §7.2; Prechelt 1998 for early stopping chosen on validation).
-Per base condition (width, label noise, data size, budget) and per regularizer family (dropout, weight decay,
+Per base condition (model family, width, label noise, pixels shuffled or not, data size, budget) and per regularizer family (dropout, weight decay,
 augmentation, or a combination), each seed keeps the strength with the lowest final validation loss among the
 family's grid and strength 0 (the unregularized run of that seed), the criterion early stopping uses to pick
 its epoch (lowest validation loss, per seed). The tuned families, early stopping and 'none' are then scored on
@@ -20,7 +20,7 @@ import polars as pl
 
 from .generalization import gap, paired, test_accuracy
 
-BASE = ("width", "depth", "label_noise", "random_labels", "n_train", "epochs")
+BASE = ("model_family", "width", "depth", "label_noise", "random_labels", "shuffle_pixels", "n_train", "epochs")
 EARLY_STOPPING = "early stopping (epoch of lowest validation loss)"
 SELECT_ON = "final_loss_val"
 STRENGTHS = ("dropout", "weight_decay", "augment_noise", "augment_shift")

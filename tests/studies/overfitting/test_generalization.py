@@ -8,7 +8,7 @@ import torch
 
 from dl_drawbacks.errors import DataError
 from dl_drawbacks.studies.overfitting.analysis import overfitting_findings
-from dl_drawbacks.studies.overfitting.kind import OverfitTreatment, corrupt_labels, refuse_augment, shift_and_noise
+from dl_drawbacks.studies.overfitting.kind import OverfitTreatment, corrupt_labels, refuse_non_image, shift_and_noise
 
 
 def test_label_noise_changes_exactly_that_share_to_other_classes():
@@ -32,7 +32,7 @@ def test_shift_moves_pixels_and_augmentation_is_refused_for_tabular():
     assert torch.all(out.sum(1) == 1.0)  # still one pixel, inside the image
     assert (out[:, 27] == 0).any()  # some moved
     with pytest.raises(DataError, match="tabular"):
-        refuse_augment("tabular", "adult")
+        refuse_non_image("augment", "tabular", "adult")
 
 
 def _gap_of(findings: dict, **want) -> dict:
