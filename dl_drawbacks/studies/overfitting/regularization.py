@@ -2,12 +2,13 @@
 
 Method: hold-out selection of a hyperparameter on a validation split and evaluation on an untouched test split
 (Hastie, Tibshirani & Friedman, ESL 2nd ed. §7.2; Prechelt 1998 for early stopping chosen on validation).
-Per base condition (model family, width, label noise, pixels shuffled or not, data size, budget) and per regularizer family (dropout, weight decay,
-augmentation, or a combination), each seed keeps the strength with the lowest final validation loss among the
-family's grid and strength 0 (the unregularized run of that seed), the criterion early stopping uses to pick
-its epoch (lowest validation loss, per seed). The tuned families, early stopping and 'none' are then scored on
-test: test accuracy and the clean-label gap, each with a paired nested interval (seeds × test samples) against
-'none', ranked by test accuracy (a regularizer that closes the gap by losing train accuracy is not better).
+Per base condition (model family, width, label noise, pixels shuffled or not, data size, budget) and per
+regularizer family (dropout, weight decay, augmentation, or a combination), each seed keeps the strength with
+the lowest final validation loss among the family's grid and strength 0 (the unregularized run of that seed),
+the criterion early stopping uses to pick its epoch (lowest validation loss, per seed). The tuned families,
+early stopping and 'none' are then scored on test: test accuracy and the clean-label gap, each with a paired
+nested interval (seeds × test samples) against 'none', ranked by test accuracy (a regularizer that closes the
+gap by losing train accuracy is not better).
 The test split never chooses a strength or an epoch; per-strength test accuracies are not reported.
 """
 

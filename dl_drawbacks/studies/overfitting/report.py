@@ -213,6 +213,11 @@ def _memorization_section(m: dict[str, Any]) -> list[str]:
     return out
 
 
+def _shuffled_true_labels(r: dict[str, Any]) -> dict[str, Any]:
+    """A pixel-shuffle condition (true labels, pixels shuffled: not keys of its own) as ``_cond`` reads a condition."""
+    return {**r, "label_noise": 0.0, "random_labels": 0.0, "shuffle_pixels": 1.0}
+
+
 def _pixel_shuffle_section(p: dict[str, Any]) -> list[str]:
     out = ["### Shuffled pixels (Zhang et al. 2017)", ""]
     if not p.get("available"):
@@ -236,7 +241,7 @@ def _pixel_shuffle_section(p: dict[str, Any]) -> list[str]:
             ],
             [
                 [
-                    _cond({**r, "shuffle_pixels": 1.0}),
+                    _cond(_shuffled_true_labels(r)),
                     r["seeds"],
                     iv(r["train_accuracy_shuffled"]),
                     iv(r["train_accuracy_true"]),
@@ -389,7 +394,7 @@ def overfitting_headlines(f: dict[str, Any]) -> list[Headline]:
                              f"n {fmt(m['n_train'])})",
                              m["memorization_ratio"], "fraction", "(train acc − chance)/(1 − chance), t over seeds"))
     for p in (f.get("pixel_shuffle") or {}).get("conditions") or []:
-        cond = _cond({**p, "shuffle_pixels": 1.0})
+        cond = _cond(_shuffled_true_labels(p))
         out.append(_headline(f"pixel_shuffle_train/{cond}",
                              f"train accuracy with shuffled pixels, true labels ({cond}; fitted by "
                              f"{p['seeds_fitted_shuffled']} of {p['seeds']} seeds)",
