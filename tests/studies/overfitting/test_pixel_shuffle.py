@@ -4,25 +4,33 @@ point and coverage) with the Zhang spec's verdicts on them both ways."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
 import pytest
+import torch
 
-from dl_drawbacks.errors import DataError
+from dl_drawbacks.errors import DataError, SpecError
+from dl_drawbacks.plan import plan_suite
 from dl_drawbacks.reproduce.verdict import CONTROL_FAILED, NOT_REPRODUCED, REPRODUCED, judge
+from dl_drawbacks.rows import RowBuffer
 from dl_drawbacks.spec import load_spec
+from dl_drawbacks.spec.load import parse_spec
+from dl_drawbacks.studies.base import get_kind
 from dl_drawbacks.studies.overfitting.analysis import overfitting_findings
 from dl_drawbacks.studies.overfitting.kind import (
     PIXEL_PERMUTATION_SEED,
+    OverfitOptions,
     OverfitTreatment,
     refuse_non_image,
     shuffle_pixels,
 )
 from dl_drawbacks.studies.overfitting.pixel_shuffle import pixel_shuffle
+from dl_drawbacks.train.context import TrialContext
 
-SPEC = "studies/reproductions/zhang2017-random-labels.yaml"
+SPEC = Path(__file__).resolve().parents[3] / "studies" / "reproductions" / "zhang2017-random-labels.yaml"
 O = SimpleNamespace(level=0.95, n_bootstrap=100, fit_threshold=0.99)
 
 
@@ -45,6 +53,11 @@ def test_shuffled_pixels_are_refused_with_augmentation_and_without_spatial_posit
         OverfitTreatment(shuffle_pixels=True, augment=True)
     with pytest.raises(DataError, match="shuffle_pixels.*tabular"):
         refuse_non_image("shuffle_pixels", "tabular", "adult")
+    doc = {"name": "tab", "version": 1, "tracking": {"mode": "disabled"}, "studies": [{
+        "kind": "overfitting", "data": {"name": "german"}, "trainer": {"budget": {"epochs": 1, "eval_every": 0}},
+        "sweeps": [{"name": "pixels", "axes": {"treatment.shuffle_pixels": [False, True]}}]}]}
+    with pytest.raises(SpecError, match="treatment.shuffle_pixels: data set 'german' is tabular"):
+        plan_suite(parse_spec(doc), source="s")
 
 
 def _corruption_sweep(synth, *, shuffled: bool) -> pl.DataFrame:
@@ -65,8 +78,7 @@ def _corruption_sweep(synth, *, shuffled: bool) -> pl.DataFrame:
 
 
 def test_shuffled_trials_never_pool_with_the_trials_whose_pixels_are_in_place(synth):
-    options = SimpleNamespace(**vars(O), width_sweep="width", regularization_sweep="regularization",
-                              random_label_sweep="random_labels", size_sweep="train_size", design_past_threshold=4.0)
+    options = OverfitOptions(n_bootstrap=100)
     alone = overfitting_findings(_corruption_sweep(synth, shuffled=False), options)
     mixed = overfitting_findings(_corruption_sweep(synth, shuffled=True), options)
     assert mixed["fit_time"] == alone["fit_time"] and alone["fit_time"]["seeds_left_out"] == []
@@ -143,3 +155,32 @@ def test_coverage_of_train_accuracy_and_of_the_test_accuracy_change():
         hits["train"] += c["train_accuracy_shuffled"]["low"] <= 0.9 <= c["train_accuracy_shuffled"]["high"]
         hits["change"] += c["test_accuracy_change"]["low"] <= -0.1 <= c["test_accuracy_change"]["high"]
     assert hits["train"] >= 90 and hits["change"] >= 90, hits
+
+
+def _prepared(data: dict, shuffled: bool):
+    """The splits of one overfitting trial after ``prepare_data`` (no training)."""
+    doc = {"name": "shuffle", "version": 1, "tracking": {"mode": "disabled"}, "studies": [{
+        "kind": "overfitting", "data": data, "model": {"family": "cnn", "size": "xs"},
+        "trainer": {"micro_batch": 64, "budget": {"epochs": 1, "eval_every": 0}},
+        "treatment": {"shuffle_pixels": shuffled, "label_noise": 0.2}, "seeds": [3]}]}
+    (trial,) = plan_suite(parse_spec(doc), source="s")[0].trials
+    kind = get_kind("overfitting")
+    ctx = TrialContext(trial=trial, run_id="r", rank=0, local_rank=0, world_size=1, device=torch.device("cpu"),
+                       treatment=kind.Treatment.model_validate(trial.treatment),
+                       rows=RowBuffer(trial.study, "r", trial.trial_id, trial.seed, trial.factors))
+    kind.prepare_data(ctx)
+    return ctx
+
+
+@pytest.mark.parametrize(("data", "shape"), [({"name": "digits", "n_train": 200}, (1, 8, 8)),
+                                             ({"name": "mnist1d", "n_train": 200, "options": {"num_samples": 1000}},
+                                              (1, 40))])
+def test_every_split_of_a_trial_is_shuffled_by_the_same_permutation(data, shape, tmp_path, monkeypatch):
+    monkeypatch.setenv("DL_DRAWBACKS_CACHE", str(tmp_path))
+    plain, shuffled = _prepared(data, False), _prepared(data, True)
+    for name in ("train", "val", "test", "train_clean", "train_kept", "train_flipped"):
+        a, b = plain.splits[name], shuffled.splits[name]
+        assert np.array_equal(b.x, shuffle_pixels(a.x, shape)), name  # train/val/test alike, derived splits too
+        assert np.array_equal(b.y, a.y), name  # labels (and their corruption) untouched
+    setting = shuffled.rows.frame().filter((pl.col("metric") == "setting") & (pl.col("group") == "shuffle_pixels"))
+    assert setting["value"].to_list() == [1.0]
