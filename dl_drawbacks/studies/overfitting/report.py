@@ -179,6 +179,7 @@ def _memorization_section(m: dict[str, Any]) -> list[str]:
         "",
         table(
             [
+                "model",
                 "width",
                 "n",
                 "epochs",
@@ -193,6 +194,7 @@ def _memorization_section(m: dict[str, Any]) -> list[str]:
             ],
             [
                 [
+                    (r.get("model_family") or "—") + (", shuffled pixels" if r.get("shuffle_pixels") else ""),
                     fmt(r["width"]),
                     fmt(r["n_train"]),
                     fmt(r["epochs"]),
