@@ -24,6 +24,7 @@ import polars as pl
 from ...statistics import bounded, nested_interval
 from .generalization import RATE, correctness, nested, over_seeds
 from .peak import design_resolves, peak_test
+from .trials import matching
 
 OTHERS = ("model_family", "label_noise", "random_labels", "shuffle_pixels", "depth", "n_train", "epochs", "regularizer")
 
@@ -82,9 +83,7 @@ def double_descent(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: 
     final = preds.get("final", {})
     out = []
     for key in t.select(*OTHERS).unique(maintain_order=True).sort("random_labels", "label_noise").to_dicts():
-        g = t
-        for c, v in key.items():
-            g = g.filter(pl.col(c) == v) if v is not None else g.filter(pl.col(c).is_null())
+        g = matching(t, key)
         curve = _curve(g, final, o)
         widths = [c["width"] for c in curve]
         thr = interpolation_threshold(curve, o.fit_threshold)
@@ -122,9 +121,7 @@ def shrink_without_noise(t: pl.DataFrame, noisy: dict[str, Any], clean: dict[str
     widths (candidate, left, right): its excess − the clean curve's excess at the same widths, per seed and test
     sample, at the peak test's adjusted level (the widths were picked on the noisy data)."""
     def errors(cond: dict[str, Any]) -> dict[int, dict[int, np.ndarray]]:
-        g = t
-        for k in OTHERS:
-            g = g.filter(pl.col(k) == cond[k]) if cond[k] is not None else g.filter(pl.col(k).is_null())
+        g = matching(t, {k: cond[k] for k in OTHERS})
         curve = [c for c in cond["curve"] if c["width"] in widths]
         return dict(zip([c["width"] for c in curve], _errors(g, curve, preds)))
 

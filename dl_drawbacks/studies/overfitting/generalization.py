@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from ...statistics import POSITIVE, REAL, UNIT, Domain, bounded, nested_interval, t_interval
-from .trials import condition_fields
+from .trials import condition_fields, matching
 
 RATE = UNIT  # accuracies, errors and memorization rates: intervals on the logit scale stay inside [0, 1]
 DIFFERENCE = bounded(-1, 1)  # of two accuracies
@@ -174,9 +174,8 @@ def memorization(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: An
     out = []
     base_cols = ["model_family", "width", "depth", "shuffle_pixels", "n_train", "epochs", "regularizer"]
     for key, r in rand.group_by(base_cols, maintain_order=True):
-        true = t.filter((pl.col("random_labels") == 0) & (pl.col("label_noise") == 0))
-        for c, v in zip(base_cols, key):
-            true = true.filter(pl.col(c) == v) if v is not None else true.filter(pl.col(c).is_null())
+        true_labels = t.filter((pl.col("random_labels") == 0) & (pl.col("label_noise") == 0))
+        true = matching(true_labels, dict(zip(base_cols, key)))
         chance = 1.0 / float(r["n_classes"][0])
         fit_r, fit_t = r["epochs_to_fit"].drop_nulls(), true["epochs_to_fit"].drop_nulls()
         med_r = float(fit_r.median()) if fit_r.len() else None

@@ -6,7 +6,8 @@ family, width, depth, training size, budget and regularizer, true labels): train
 over seeds on the logit scale, ``over_seeds``, as the memorization finding), the seeds that fitted their training
 labels (first epoch with train accuracy >= ``fit_threshold``), the median epochs to fit of each and their ratio,
 the per-seed ratio (geometric mean, t over the seeds where both fitted), and test accuracy of each with the paired
-change shuffled − in place (nested over seeds × test samples, ``generalization.paired``).
+change shuffled − in place (nested over seeds × test samples, ``generalization.paired``). Read from every sweep: a
+twin is found by its design, whichever sweep ran it.
 """
 
 from __future__ import annotations
@@ -18,14 +19,9 @@ import polars as pl
 
 from ...statistics import POSITIVE
 from .generalization import RATE, DIFFERENCE, over_seeds, paired, test_accuracy, undefined
+from .trials import matching
 
 DESIGN = ("model_family", "width", "depth", "n_train", "epochs", "regularizer")
-
-
-def _same_design(t: pl.DataFrame, key: dict[str, Any]) -> pl.DataFrame:
-    for c, v in key.items():
-        t = t.filter(pl.col(c) == v) if v is not None else t.filter(pl.col(c).is_null())
-    return t
 
 
 def _median(s: pl.Series) -> float | None:
@@ -54,7 +50,7 @@ def pixel_shuffle(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: A
     out = []
     for values, s in shuffled.group_by(DESIGN, maintain_order=True):
         key = dict(zip(DESIGN, values))
-        twin = _same_design(in_place, key)
+        twin = matching(in_place, key)
         med_s, med_t = _median(s["epochs_to_fit"]), _median(twin["epochs_to_fit"])
         no_twin = "no trial with the pixels in place at this model, size and budget"
         out.append({

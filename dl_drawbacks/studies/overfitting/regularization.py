@@ -20,17 +20,12 @@ import numpy as np
 import polars as pl
 
 from .generalization import gap, paired, test_accuracy
+from .trials import matching
 
 BASE = ("model_family", "width", "depth", "label_noise", "random_labels", "shuffle_pixels", "n_train", "epochs")
 EARLY_STOPPING = "early stopping (epoch of lowest validation loss)"
 SELECT_ON = "final_loss_val"
 STRENGTHS = ("dropout", "weight_decay", "augment_noise", "augment_shift")
-
-
-def _filter_base(t: pl.DataFrame, key: dict[str, Any]) -> pl.DataFrame:
-    for c, v in key.items():
-        t = t.filter(pl.col(c) == v) if v is not None else t.filter(pl.col(c).is_null())
-    return t
 
 
 def tune_on_validation(family: pl.DataFrame, ref: pl.DataFrame) -> pl.DataFrame:
@@ -75,7 +70,7 @@ def _entry(name: str, trials: pl.DataFrame, preds: dict[str, np.ndarray], train_
 
 def ablation(t: pl.DataFrame, key: dict[str, Any], preds: dict[str, dict[str, np.ndarray]], o: Any) -> dict[str, Any]:
     """One base condition: each tuned regularizer family and early stopping vs 'none', ranked by test accuracy."""
-    g = _filter_base(t, key)
+    g = matching(t, key)
     final, best = preds.get("final", {}), preds.get("best_val_epoch", {})
     ref = g.filter(pl.col("regularizer") == "none")
     if ref.height == 0:

@@ -171,6 +171,13 @@ def regularizer_label(*, strength: bool = True) -> pl.Expr:
     return pl.when(label.str.len_chars().fill_null(0) == 0).then(pl.lit("none")).otherwise(label)
 
 
+def matching(t: pl.DataFrame, key: dict[str, Any]) -> pl.DataFrame:
+    """The trials of ``t`` whose columns hold ``key``'s values (a None value matches a null)."""
+    for c, v in key.items():
+        t = t.filter(pl.col(c) == v) if v is not None else t.filter(pl.col(c).is_null())
+    return t
+
+
 def in_sweep(t: pl.DataFrame, name: str) -> pl.DataFrame:
     return t.filter(pl.col("sweep").str.split(",").list.contains(name))
 
