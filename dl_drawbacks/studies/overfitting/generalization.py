@@ -140,13 +140,15 @@ def gap_table(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: Any) 
     return [condition_summary(t, c, preds, o) for c in conds]
 
 
-def _design(r: dict[str, Any]) -> tuple[float, float, float]:
-    return tuple(float(x) if x is not None else -1.0 for x in (r["width"], r["n_train"], r["epochs"]))
+def _design(r: dict[str, Any]) -> tuple[float, float, float, str]:
+    """(width, n, epochs, model family): two families at one width are two designs, never one overwriting the other."""
+    sizes = tuple(float(x) if x is not None else -1.0 for x in (r["width"], r["n_train"], r["epochs"]))
+    return (*sizes, r.get("model_family") or "")
 
 
 def headline_conditions(table: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """(noise level -> its unregularized true-label condition, the design point they share). The point is the
-    largest (width, n, budget) that every noise level has, so headline gaps compare noise levels at the same
+    largest (width, n, budget; one model family) that every noise level has, so headline gaps compare noise levels at the same
     training-set size; with none shared, each level's largest, and ``shared`` False says they are not comparable."""
     by_noise: dict[str, dict[tuple, dict[str, Any]]] = {}
     for r in table:
@@ -159,10 +161,11 @@ def headline_conditions(table: list[dict[str, Any]]) -> tuple[dict[str, dict[str
     if common:
         point = max(common)
         picks = {k: by_noise[k][point] for k in order}
-        note = f"every label-noise level at width {point[0]:g}, n {point[1]:g}, {point[2]:g} epochs"
+        model = f"{point[3]} " if point[3] else ""
+        note = f"every label-noise level at {model}width {point[0]:g}, n {point[1]:g}, {point[2]:g} epochs"
     else:
         picks = {k: by_noise[k][max(by_noise[k])] for k in order}
-        note = "no (width, n, epochs) is shared by every label-noise level: their gaps are not comparable"
+        note = "no (width, n, epochs, model) is shared by every label-noise level: their gaps are not comparable"
     return picks, {"shared": bool(common), "note": note}
 
 
