@@ -148,8 +148,9 @@ def _design(r: dict[str, Any]) -> tuple[float, float, float, str]:
 
 def headline_conditions(table: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """(noise level -> its unregularized true-label condition, the design point they share). The point is the
-    largest (width, n, budget; one model family) that every noise level has, so headline gaps compare noise levels at the same
-    training-set size; with none shared, each level's largest, and ``shared`` False says they are not comparable."""
+    largest (width, n, budget; one model family) that every noise level has, so headline gaps compare noise levels
+    at the same training-set size; with none shared, each level's largest, and ``shared`` False says they are not
+    comparable. Shuffled-pixel conditions are left out (their own finding is pixel_shuffle)."""
     by_noise: dict[str, dict[tuple, dict[str, Any]]] = {}
     for r in table:
         if not r["random_labels"] and not r.get("shuffle_pixels") and r["regularizer"] == "none":
