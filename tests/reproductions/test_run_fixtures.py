@@ -1,9 +1,9 @@
-"""Verdicts of the ROAR (Hooker 2019), sanity-check (Adebayo 2018) and LCDB (Mohr 2022) reproductions from their real
-end-to-end runs. Fast: the findings those runs wrote, cut to the paths the spec's claims and controls name
-(tests/fixtures/reproductions/<spec>.findings.json), judged by the spec's own `reproduces:` block, give the verdicts
-the run reported, and turn around when a claim's published value moves onto ours or far from it, or when the controls'
-bounds cannot be met. Slow: the kind's analysis on the committed rows of the same run (<spec>.parquet) rebuilds
-those findings."""
+"""Verdicts of the ROAR (Hooker 2019), sanity-check (Adebayo 2018), LCDB (Mohr 2022) and random-label / shuffled-pixel
+(Zhang 2017) reproductions from their real end-to-end runs. Fast: the findings those runs wrote, cut to the paths the
+spec's claims and controls name (tests/fixtures/reproductions/<spec>.findings.json), judged by the spec's own
+`reproduces:` block, give the verdicts the run reported, and turn around when a claim's published value moves onto
+ours or far from it, or when the controls' bounds cannot be met. Slow: the kind's analysis on the committed rows of
+the same run (<spec>.parquet) rebuilds those findings."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ RECORDED: dict[str, dict[str, tuple[str, float]]] = {
         "error at the 10% cut − at the 50% cut (chosen family)": ("reproduced", 0.0258),
         "chosen family − MMF4, error at the largest anchor (50% cut)": ("reproduced", -0.0009),
         "coverage of the 95% band, held-out anchors (50% cut)": ("not reproduced", 0.5),
+    },
+    "zhang2017-random-labels": {  # commit e2fb435: random labels (MLP) and shuffled pixels (LeNet-style CNN)
+        "train accuracy on random labels": ("reproduced", 1.0),
+        "test accuracy on random labels (chance)": ("reproduced", 0.088),
+        "slope of log(epochs to fit) on the corrupted share": ("reproduced", 1.175),
+        "train accuracy with shuffled pixels (CNN)": ("reproduced", 1.0),
     },
     "hooker2019-roar": {  # commit 2de65eb: the removal masks alone predict the digit, so every claim is refused
         "gradient: ROAR gain over random": ("control failed", -0.135),

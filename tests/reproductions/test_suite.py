@@ -53,9 +53,11 @@ def test_the_index_lists_each_claim_its_wall_time_and_a_spec_that_did_not_run(tm
                                                                  "low": 0.99, "high": 1.0},
                                                                 "test_accuracy_random": iv}]},
                                 "fit_time": {"per_share": [{"seeds_fitted": 4}],
-                                             "slope": {**iv, "estimate": 1.2, "low": 0.9, "high": 1.5}}}}
+                                             "slope": {**iv, "estimate": 1.2, "low": 0.9, "high": 1.5}},
+                                "pixel_shuffle": {"conditions": [{"seeds_fitted_true": 4, "train_accuracy_shuffled": {
+                                    **iv, "estimate": 0.999, "low": 0.995, "high": 1.0}}]}}}
     verdicts = judge(spec.reproduces, findings)
-    assert [v.verdict for v in verdicts] == ["reproduced"] * 3
+    assert [v.verdict for v in verdicts] == ["reproduced"] * 4
     done = tmp_path / "zhang2017-random-labels"
     done.mkdir()
     (done / REPRODUCTIONS).write_bytes(json_bytes({"paper": spec.reproduces.paper.model_dump(),
@@ -66,7 +68,7 @@ def test_the_index_lists_each_claim_its_wall_time_and_a_spec_that_did_not_run(tm
                               tmp_path / "propublica2016-compas", 1.2, "compas: file not found"))]
     write_index(tmp_path, entries, commit="abc123", source="studies/reproductions/")
     md = (tmp_path / INDEX_MD).read_text()
-    assert "`dl-drawbacks run studies/reproductions/` at commit `abc123`" in md and md.count("| reproduced |") == 3 and "7 min 01 s" in md
+    assert "`dl-drawbacks run studies/reproductions/` at commit `abc123`" in md and md.count("| reproduced |") == 4 and "7 min 01 s" in md
     assert "0.1 [0.08 to 0.12] (nested over 4 seeds × 449 test samples)" in md
     assert "| not run | compas: file not found |" in md
     html = (tmp_path / INDEX_HTML).read_text()

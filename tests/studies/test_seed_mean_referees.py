@@ -24,7 +24,8 @@ def _memorization(train_acc: np.ndarray) -> dict:
         "label_noise": [0.0] * len(train_acc), "width": [64] * len(train_acc), "depth": [2] * len(train_acc),
         "n_train": [512] * len(train_acc), "epochs": [60] * len(train_acc), "regularizer": [None] * len(train_acc),
         "n_classes": [10] * len(train_acc), "final_accuracy_train": train_acc.tolist(),
-        "epochs_to_fit": [30.0] * len(train_acc), "epochs_run": [60] * len(train_acc)})
+        "epochs_to_fit": [30.0] * len(train_acc), "epochs_run": [60] * len(train_acc),
+        "model_family": ["mlp"] * len(train_acc), "shuffle_pixels": [0.0] * len(train_acc)})
     return memorization(t, {}, SimpleNamespace(level=0.95, resamples=50, seed=0))["conditions"][0]["memorization_ratio"]
 
 

@@ -12,6 +12,7 @@ from .calibration_trends import ece_width_slope
 from .double_descent import double_descent
 from .fit_time import fit_time_trend
 from .generalization import gap_table, headline_conditions, memorization
+from .pixel_shuffle import pixel_shuffle
 from .regularization import regularization_analysis
 from .trials import in_sweep, sample_predictions, trial_table, usable
 
@@ -71,6 +72,7 @@ def overfitting_findings(rows: pl.DataFrame, o: Any) -> dict[str, Any]:
         "regularization": regularization_analysis(in_sweep(ok, o.regularization_sweep), preds, o),
         "memorization": memorization(in_sweep(ok, o.random_label_sweep), preds, o),
         "fit_time": fit_time_trend(in_sweep(ok, o.random_label_sweep), o),
+        "pixel_shuffle": pixel_shuffle(ok, preds, o),
         "calibration": {
             "conditions": calibration_by_condition(ok, preds, o),
             "ece_width_slope": ece_width_slope(in_sweep(ok, o.width_sweep), o),

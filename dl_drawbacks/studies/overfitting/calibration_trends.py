@@ -19,8 +19,9 @@ import polars as pl
 from ...statistics import NONNEGATIVE, POSITIVE, REAL, bounded, nested_interval, t_interval
 from .calibration import calibrated_ece_floor, ece_of_signed, reliability_bins
 from .generalization import undefined
+from .trials import condition_fields, matching
 
-GROUP = ("label_noise", "random_labels", "depth", "n_train", "epochs", "regularizer")
+GROUP = ("model_family", "label_noise", "random_labels", "shuffle_pixels", "depth", "n_train", "epochs", "regularizer")
 
 
 def _ratio(samples: np.ndarray) -> float:
@@ -41,10 +42,7 @@ def ece_width_slope(t: pl.DataFrame, o: Any) -> list[dict[str, Any]]:
     """Per group of the width sweep with ≥ 3 widths: raw test ECE per doubling of the width, t over seeds."""
     out = []
     for key in t.select(*GROUP).unique(maintain_order=True).sort("random_labels", "label_noise").to_dicts():
-        g = t
-        for c, v in key.items():
-            g = g.filter(pl.col(c) == v) if v is not None else g.filter(pl.col(c).is_null())
-        g = g.filter(pl.col("ece_raw").is_not_null())
+        g = matching(t, key).filter(pl.col("ece_raw").is_not_null())
         widths = sorted(g["width"].unique().to_list())
         if len(widths) < 3:
             continue
@@ -68,8 +66,6 @@ def calibration_by_condition(t: Any, preds: dict[str, dict[str, np.ndarray]], o:
     import polars as pl
 
     from .generalization import nested, over_seeds
-    from .trials import condition_fields
-
     out = []
     for cond in t.sort("random_labels", "label_noise", "width", "n_train", "epochs", "regularizer")["condition"].unique(
         maintain_order=True

@@ -24,8 +24,9 @@ import polars as pl
 from ...statistics import bounded, nested_interval
 from .generalization import RATE, correctness, nested, over_seeds
 from .peak import design_resolves, peak_test
+from .trials import matching
 
-OTHERS = ("label_noise", "random_labels", "depth", "n_train", "epochs", "regularizer")
+OTHERS = ("model_family", "label_noise", "random_labels", "shuffle_pixels", "depth", "n_train", "epochs", "regularizer")
 
 
 def _curve(g: pl.DataFrame, preds: dict[str, np.ndarray], o: Any) -> list[dict[str, Any]]:
@@ -72,7 +73,8 @@ def verdict(test: dict[str, Any], resolves: bool, design: str) -> str:
 def _label(key: dict[str, Any]) -> str:
     noise = "random labels" if key["random_labels"] else f"label noise {key['label_noise']:g}"
     n = int(key["n_train"]) if key["n_train"] is not None else "—"
-    return f"{noise}, n {n}, {int(key['epochs'] or 0)} epochs, {key['regularizer']}"
+    pixels = ", shuffled pixels" if key.get("shuffle_pixels") else ""
+    return f"{noise}{pixels}, n {n}, {int(key['epochs'] or 0)} epochs, {key['regularizer']}"
 
 
 def double_descent(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: Any) -> dict[str, Any]:
@@ -81,9 +83,7 @@ def double_descent(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: 
     final = preds.get("final", {})
     out = []
     for key in t.select(*OTHERS).unique(maintain_order=True).sort("random_labels", "label_noise").to_dicts():
-        g = t
-        for c, v in key.items():
-            g = g.filter(pl.col(c) == v) if v is not None else g.filter(pl.col(c).is_null())
+        g = matching(t, key)
         curve = _curve(g, final, o)
         widths = [c["width"] for c in curve]
         thr = interpolation_threshold(curve, o.fit_threshold)
@@ -121,9 +121,7 @@ def shrink_without_noise(t: pl.DataFrame, noisy: dict[str, Any], clean: dict[str
     widths (candidate, left, right): its excess − the clean curve's excess at the same widths, per seed and test
     sample, at the peak test's adjusted level (the widths were picked on the noisy data)."""
     def errors(cond: dict[str, Any]) -> dict[int, dict[int, np.ndarray]]:
-        g = t
-        for k in OTHERS:
-            g = g.filter(pl.col(k) == cond[k]) if cond[k] is not None else g.filter(pl.col(k).is_null())
+        g = matching(t, {k: cond[k] for k in OTHERS})
         curve = [c for c in cond["curve"] if c["width"] in widths]
         return dict(zip([c["width"] for c in curve], _errors(g, curve, preds)))
 

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from ...statistics import POSITIVE, REAL, UNIT, Domain, bounded, nested_interval, t_interval
-from .trials import condition_fields
+from .trials import condition_fields, matching
 
 RATE = UNIT  # accuracies, errors and memorization rates: intervals on the logit scale stay inside [0, 1]
 DIFFERENCE = bounded(-1, 1)  # of two accuracies
@@ -140,17 +140,20 @@ def gap_table(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: Any) 
     return [condition_summary(t, c, preds, o) for c in conds]
 
 
-def _design(r: dict[str, Any]) -> tuple[float, float, float]:
-    return tuple(float(x) if x is not None else -1.0 for x in (r["width"], r["n_train"], r["epochs"]))
+def _design(r: dict[str, Any]) -> tuple[float, float, float, str]:
+    """(width, n, epochs, model family): two families at one width are two designs, never one overwriting the other."""
+    sizes = tuple(float(x) if x is not None else -1.0 for x in (r["width"], r["n_train"], r["epochs"]))
+    return (*sizes, r.get("model_family") or "")
 
 
 def headline_conditions(table: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """(noise level -> its unregularized true-label condition, the design point they share). The point is the
-    largest (width, n, budget) that every noise level has, so headline gaps compare noise levels at the same
-    training-set size; with none shared, each level's largest, and ``shared`` False says they are not comparable."""
+    largest (width, n, budget; one model family) that every noise level has, so headline gaps compare noise levels
+    at the same training-set size; with none shared, each level's largest, and ``shared`` False says they are not
+    comparable. Shuffled-pixel conditions are left out (their own finding is pixel_shuffle)."""
     by_noise: dict[str, dict[tuple, dict[str, Any]]] = {}
     for r in table:
-        if not r["random_labels"] and r["regularizer"] == "none":
+        if not r["random_labels"] and not r.get("shuffle_pixels") and r["regularizer"] == "none":
             by_noise.setdefault(f"{r['label_noise']:g}", {})[_design(r)] = r
     if not by_noise:
         return {}, {"shared": False, "note": "no unregularized true-label condition"}
@@ -159,10 +162,11 @@ def headline_conditions(table: list[dict[str, Any]]) -> tuple[dict[str, dict[str
     if common:
         point = max(common)
         picks = {k: by_noise[k][point] for k in order}
-        note = f"every label-noise level at width {point[0]:g}, n {point[1]:g}, {point[2]:g} epochs"
+        model = f"{point[3]} " if point[3] else ""
+        note = f"every label-noise level at {model}width {point[0]:g}, n {point[1]:g}, {point[2]:g} epochs"
     else:
         picks = {k: by_noise[k][max(by_noise[k])] for k in order}
-        note = "no (width, n, epochs) is shared by every label-noise level: their gaps are not comparable"
+        note = "no (width, n, epochs, model) is shared by every label-noise level: their gaps are not comparable"
     return picks, {"shared": bool(common), "note": note}
 
 
@@ -172,11 +176,10 @@ def memorization(t: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: An
     if rand.height == 0:
         return {"available": False, "reason": "no random-label trial finished"}
     out = []
-    base_cols = ["width", "depth", "n_train", "epochs", "regularizer"]
+    base_cols = ["model_family", "width", "depth", "shuffle_pixels", "n_train", "epochs", "regularizer"]
     for key, r in rand.group_by(base_cols, maintain_order=True):
-        true = t.filter((pl.col("random_labels") == 0) & (pl.col("label_noise") == 0))
-        for c, v in zip(base_cols, key):
-            true = true.filter(pl.col(c) == v) if v is not None else true.filter(pl.col(c).is_null())
+        true_labels = t.filter((pl.col("random_labels") == 0) & (pl.col("label_noise") == 0))
+        true = matching(true_labels, dict(zip(base_cols, key)))
         chance = 1.0 / float(r["n_classes"][0])
         fit_r, fit_t = r["epochs_to_fit"].drop_nulls(), true["epochs_to_fit"].drop_nulls()
         med_r = float(fit_r.median()) if fit_r.len() else None

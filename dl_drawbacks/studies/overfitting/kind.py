@@ -28,6 +28,11 @@ class OverfitTreatment(BaseModel):
         0.0, ge=0, le=1, description="share of train labels replaced, seeded, by a different class drawn uniformly"
     )
     random_labels: bool = Field(False, description="shuffle all train labels (the random-label memorization test)")
+    shuffle_pixels: bool = Field(
+        False,
+        description="one fixed permutation of the input's spatial positions (same for every channel, sample and split;"
+        " seeded by PIXEL_PERMUTATION_SEED, not the trial seed), image or 1-D signal data only",
+    )
     augment: bool = Field(False, description="random shifts + Gaussian noise on training inputs (image data only)")
     augment_shift: int = Field(1, ge=0, le=3, description="largest shift in pixels per direction (augment)")
     augment_noise: float = Field(0.1, ge=0, description="std of Gaussian input noise in standardised units (augment)")
@@ -39,6 +44,8 @@ class OverfitTreatment(BaseModel):
     def _one_corruption(self) -> "OverfitTreatment":
         if self.random_labels and self.label_noise > 0:
             raise ValueError("give random_labels or label_noise, not both")
+        if self.shuffle_pixels and self.augment:
+            raise ValueError("give shuffle_pixels or augment, not both (a shift of shuffled pixels shifts no image)")
         return self
 
 
@@ -72,6 +79,19 @@ def corrupt_labels(y: np.ndarray, n_classes: int, *, noise: float, shuffle: bool
     idx = rng.choice(len(y), size=round(noise * len(y)), replace=False)
     y[idx] = (y[idx] + rng.integers(1, n_classes, size=len(idx))) % n_classes
     return y
+
+
+PIXEL_PERMUTATION_SEED = 2017  # one permutation for the data set, whatever the trial's seed
+
+
+def shuffle_pixels(x: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Flattened inputs (n, C·positions) with their spatial positions permuted by one fixed permutation, the same for
+    every channel and sample (Zhang et al. 2017, Sec. 2, "shuffled pixels": "a random permutation of the pixels is
+    chosen and then the same permutation is applied to all the images in both training and test set")."""
+    channels, *spatial = image_shape
+    positions = int(np.prod(spatial))
+    perm = np.random.default_rng(PIXEL_PERMUTATION_SEED).permutation(positions)
+    return np.ascontiguousarray(x.reshape(len(x), channels, positions)[:, :, perm].reshape(x.shape))
 
 
 def shift_and_noise(
@@ -113,11 +133,13 @@ def predict_logits(engine: Any, split: Any, *, batch: int = 1024) -> np.ndarray:
     return np.concatenate(out)
 
 
-def refuse_augment(modality: str, name: str) -> None:
+def refuse_non_image(option: str, modality: str, name: str) -> None:
+    """A treatment that moves pixels (augment, shuffle_pixels) on a data set without spatial positions: one line."""
     if modality != "image":
+        what = "augmentation (shifts, pixel noise)" if option == "augment" else "shuffled pixels"
         raise DataError(
-            f"treatment.augment: data set {name!r} is {modality}; augmentation (shifts, pixel noise) needs images"
-            " — remove augment"
+            f"treatment.{option}: data set {name!r} is {modality}; {what} needs images or 1-D signals"
+            f" — remove {option}"
         )
 
 
@@ -145,18 +167,14 @@ class OverfittingStudy(StudyKind):
                 "trainer.budget: the overfitting study needs epochs (not steps) and eval_every: 0"
                 " (evaluate every epoch)"
             )
-        augments = [study.treatment.get("augment", False)] + [
-            v for s in study.sweeps for v in s.axes.get("treatment.augment", [])
-        ]
-        if any(augments):
-            names = {study.data.name} | {v for s in study.sweeps for v in s.axes.get("data.name", [])}
-            for name in names:
-                ds = load_dataset(name, study.data.options)
-                if ds.modality != "image":
-                    raise ValueError(
-                        f"treatment.augment: data set {name!r} is {ds.modality}; augmentation (shifts, pixel noise)"
-                        " needs images — remove augment"
-                    )
+        for option in ("augment", "shuffle_pixels"):
+            values = [study.treatment.get(option, False)] + [
+                v for s in study.sweeps for v in s.axes.get(f"treatment.{option}", [])
+            ]
+            if any(values):
+                names = {study.data.name} | {v for s in study.sweeps for v in s.axes.get("data.name", [])}
+                for name in names:
+                    refuse_non_image(option, load_dataset(name, study.data.options).modality, name)
 
     def prepare_data(self, ctx: "TrialContext") -> None:
         from ...models.base import resolve_params
@@ -166,7 +184,11 @@ class OverfittingStudy(StudyKind):
         holdout_splits(ctx, t.val_fraction)
         ds, train = ctx.dataset, ctx.splits["train"]
         if t.augment:
-            refuse_augment(ds.modality, ds.name)
+            refuse_non_image("augment", ds.modality, ds.name)
+        if t.shuffle_pixels:
+            refuse_non_image("shuffle_pixels", ds.modality, ds.name)
+            for split in ctx.splits.values():  # train, val and test alike, before any split is derived from train
+                split.x = shuffle_pixels(split.x, ds.image_shape)
         clean = train.y
         train.y = corrupt_labels(clean, ds.n_classes, noise=t.label_noise, shuffle=t.random_labels, seed=ctx.trial.seed)
         flipped = train.y != clean
@@ -187,6 +209,7 @@ class OverfittingStudy(StudyKind):
             "weight_decay": ctx.trial.trainer.optimizer.weight_decay,
             "label_noise": t.label_noise,
             "random_labels": float(t.random_labels),
+            "shuffle_pixels": float(t.shuffle_pixels),
             "augment": float(t.augment),
             "augment_shift": float(t.augment_shift) if t.augment else 0.0,
             "augment_noise": t.augment_noise if t.augment else 0.0,

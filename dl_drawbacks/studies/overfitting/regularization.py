@@ -2,12 +2,13 @@
 
 Method: hold-out selection of a hyperparameter on a validation split and evaluation on an untouched test split
 (Hastie, Tibshirani & Friedman, ESL 2nd ed. §7.2; Prechelt 1998 for early stopping chosen on validation).
-Per base condition (width, label noise, data size, budget) and per regularizer family (dropout, weight decay,
-augmentation, or a combination), each seed keeps the strength with the lowest final validation loss among the
-family's grid and strength 0 (the unregularized run of that seed), the criterion early stopping uses to pick
-its epoch (lowest validation loss, per seed). The tuned families, early stopping and 'none' are then scored on
-test: test accuracy and the clean-label gap, each with a paired nested interval (seeds × test samples) against
-'none', ranked by test accuracy (a regularizer that closes the gap by losing train accuracy is not better).
+Per base condition (model family, width, label noise, pixels shuffled or not, data size, budget) and per
+regularizer family (dropout, weight decay, augmentation, or a combination), each seed keeps the strength with
+the lowest final validation loss among the family's grid and strength 0 (the unregularized run of that seed),
+the criterion early stopping uses to pick its epoch (lowest validation loss, per seed). The tuned families,
+early stopping and 'none' are then scored on test: test accuracy and the clean-label gap, each with a paired
+nested interval (seeds × test samples) against 'none', ranked by test accuracy (a regularizer that closes the
+gap by losing train accuracy is not better).
 The test split never chooses a strength or an epoch; per-strength test accuracies are not reported.
 """
 
@@ -19,17 +20,12 @@ import numpy as np
 import polars as pl
 
 from .generalization import gap, paired, test_accuracy
+from .trials import matching
 
-BASE = ("width", "depth", "label_noise", "random_labels", "n_train", "epochs")
+BASE = ("model_family", "width", "depth", "label_noise", "random_labels", "shuffle_pixels", "n_train", "epochs")
 EARLY_STOPPING = "early stopping (epoch of lowest validation loss)"
 SELECT_ON = "final_loss_val"
 STRENGTHS = ("dropout", "weight_decay", "augment_noise", "augment_shift")
-
-
-def _filter_base(t: pl.DataFrame, key: dict[str, Any]) -> pl.DataFrame:
-    for c, v in key.items():
-        t = t.filter(pl.col(c) == v) if v is not None else t.filter(pl.col(c).is_null())
-    return t
 
 
 def tune_on_validation(family: pl.DataFrame, ref: pl.DataFrame) -> pl.DataFrame:
@@ -74,7 +70,7 @@ def _entry(name: str, trials: pl.DataFrame, preds: dict[str, np.ndarray], train_
 
 def ablation(t: pl.DataFrame, key: dict[str, Any], preds: dict[str, dict[str, np.ndarray]], o: Any) -> dict[str, Any]:
     """One base condition: each tuned regularizer family and early stopping vs 'none', ranked by test accuracy."""
-    g = _filter_base(t, key)
+    g = matching(t, key)
     final, best = preds.get("final", {}), preds.get("best_val_epoch", {})
     ref = g.filter(pl.col("regularizer") == "none")
     if ref.height == 0:

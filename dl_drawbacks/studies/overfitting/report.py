@@ -25,7 +25,9 @@ def iv(v: dict | None, *, signed: bool = False) -> str:
 def _cond(r: dict[str, Any]) -> str:
     noise = "random labels" if r.get("random_labels") else f"noise {fmt(r.get('label_noise'))}"
     size = f"n {fmt(r.get('n_train'))}, {fmt(r.get('epochs'))} ep"
-    return f"w {fmt(r.get('width'))}, {noise}, {size}, {r.get('regularizer')}"
+    model = f"{r['model_family']} " if r.get("model_family") else ""
+    pixels = ", shuffled pixels" if r.get("shuffle_pixels") else ""
+    return f"{model}w {fmt(r.get('width'))}, {noise}{pixels}, {size}, {r.get('regularizer')}"
 
 
 def _gap_section(f: dict[str, Any]) -> list[str]:
@@ -177,6 +179,7 @@ def _memorization_section(m: dict[str, Any]) -> list[str]:
         "",
         table(
             [
+                "model",
                 "width",
                 "n",
                 "epochs",
@@ -191,6 +194,7 @@ def _memorization_section(m: dict[str, Any]) -> list[str]:
             ],
             [
                 [
+                    (r.get("model_family") or "—") + (", shuffled pixels" if r.get("shuffle_pixels") else ""),
                     fmt(r["width"]),
                     fmt(r["n_train"]),
                     fmt(r["epochs"]),
@@ -204,6 +208,54 @@ def _memorization_section(m: dict[str, Any]) -> list[str]:
                     fmt(r["fit_slowdown"]),
                 ]
                 for r in m["conditions"]
+            ],
+        ),
+        "",
+    ]
+    return out
+
+
+def _shuffled_true_labels(r: dict[str, Any]) -> dict[str, Any]:
+    """A pixel-shuffle condition (true labels, pixels shuffled: not keys of its own) as ``_cond`` reads a condition."""
+    return {**r, "label_noise": 0.0, "random_labels": 0.0, "shuffle_pixels": 1.0}
+
+
+def _pixel_shuffle_section(p: dict[str, Any]) -> list[str]:
+    out = ["### Shuffled pixels (Zhang et al. 2017)", ""]
+    if not p.get("available"):
+        return out + [f"Not available: {p.get('reason')}.", ""]
+    out += [
+        f"{p['definition']}; epochs to fit = {p['fit_definition']}.",
+        "",
+        table(
+            [
+                "condition",
+                "seeds",
+                "train acc. (shuffled)",
+                "train acc. (in place)",
+                "epochs to fit shuffled (fitted)",
+                "epochs to fit in place (fitted)",
+                "slowdown (medians)",
+                "slowdown per seed",
+                "test acc. (shuffled)",
+                "test acc. (in place)",
+                "test acc. change",
+            ],
+            [
+                [
+                    _cond(_shuffled_true_labels(r)),
+                    r["seeds"],
+                    iv(r["train_accuracy_shuffled"]),
+                    iv(r["train_accuracy_true"]),
+                    f"{fmt(r['epochs_to_fit_shuffled'])} ({r['seeds_fitted_shuffled']} of {r['seeds']})",
+                    f"{fmt(r['epochs_to_fit_true'])} ({r['seeds_fitted_true']} of {r['seeds_true']})",
+                    fmt(r["fit_slowdown"]),
+                    iv(r["fit_slowdown_per_seed"]),
+                    iv(r["test_accuracy_shuffled"]),
+                    iv(r["test_accuracy_true"]),
+                    iv(r["test_accuracy_change"], signed=True),
+                ]
+                for r in p["conditions"]
             ],
         ),
         "",
@@ -286,6 +338,7 @@ def overfitting_markdown(f: dict[str, Any], figures: list[Path]) -> str:
             "",
         ]
     out += _regularization_section(f["regularization"]) + _memorization_section(f["memorization"])
+    out += _pixel_shuffle_section(f.get("pixel_shuffle") or {"reason": "not analysed (findings older than it)"})
     out += _calibration_section(f["calibration"])
     return "\n".join(out + [image(p) for p in figures])
 
@@ -335,7 +388,19 @@ def overfitting_headlines(f: dict[str, Any]) -> list[Headline]:
                                  requires=(bool(c.get("best_resolved")), "its lead over the runner-up "
                                            f"{c.get('runner_up')} is not resolved")))
     for m in f["memorization"].get("conditions") or []:
-        out.append(_headline(f"memorization_ratio/{fmt(m['width'])}",
-                             f"memorization ratio on random labels (width {fmt(m['width'])}, n {fmt(m['n_train'])})",
+        family = m.get("model_family")
+        other = [family] if family not in (None, "mlp") else []  # the spec's default family unnamed: keys stand
+        other += ["shuffled pixels"] if m.get("shuffle_pixels") else []
+        out.append(_headline("/".join([f"memorization_ratio/{fmt(m['width'])}", *other]),
+                             f"memorization ratio on random labels ({', '.join(other + [''])}width {fmt(m['width'])}, "
+                             f"n {fmt(m['n_train'])})",
                              m["memorization_ratio"], "fraction", "(train acc − chance)/(1 − chance), t over seeds"))
+    for p in (f.get("pixel_shuffle") or {}).get("conditions") or []:
+        cond = _cond(_shuffled_true_labels(p))
+        out.append(_headline(f"pixel_shuffle_train/{cond}",
+                             f"train accuracy with shuffled pixels, true labels ({cond}; fitted by "
+                             f"{p['seeds_fitted_shuffled']} of {p['seeds']} seeds)",
+                             p["train_accuracy_shuffled"], "fraction", "t over seeds"))
+        out.append(_headline(f"pixel_shuffle_test/{cond}", f"test accuracy, shuffled − pixels in place ({cond})",
+                             p["test_accuracy_change"], "accuracy", null=0.0))
     return out

@@ -25,6 +25,7 @@ SETTINGS = (
     "weight_decay",
     "label_noise",
     "random_labels",
+    "shuffle_pixels",
     "augment",
     "augment_shift",
     "augment_noise",
@@ -68,7 +69,7 @@ def _scalar(rows: pl.DataFrame, metric: str, name: str, *, provenance: str | Non
 
 
 def trial_conditions(rows: pl.DataFrame) -> pl.DataFrame:
-    """trial_id, seed, sweep and the condition key (factors without seed and sweep, canonical JSON)."""
+    """trial_id, seed, sweep, model family and the condition key (factors without seed and sweep, canonical JSON)."""
     out = []
     for tid, seed, factors in rows.select("trial_id", "seed", "factors").unique("trial_id").iter_rows():
         f = json.loads(factors) if factors else {}
@@ -78,11 +79,14 @@ def trial_conditions(rows: pl.DataFrame) -> pl.DataFrame:
                 "trial_id": tid,
                 "seed": seed,
                 "sweep": sweep,
+                "model_family": f.get("family"),
                 "condition": json.dumps(f, sort_keys=True, separators=(",", ":"), default=str),
             }
         )
     return pl.DataFrame(
-        out, schema={"trial_id": pl.String, "seed": pl.Int64, "sweep": pl.String, "condition": pl.String}
+        out,
+        schema={"trial_id": pl.String, "seed": pl.Int64, "sweep": pl.String, "model_family": pl.String,
+                "condition": pl.String},
     )
 
 
@@ -137,6 +141,7 @@ def trial_table(rows: pl.DataFrame, *, fit_threshold: float) -> pl.DataFrame:
         )
     return t.with_columns(
         pl.col("diverged").fill_null(False),
+        pl.col("shuffle_pixels").fill_null(0.0),  # rows written before the option existed: pixels in place
         (pl.col("final_accuracy_train_clean") - pl.col("final_accuracy_test")).alias("gap_clean"),
         (pl.col("final_loss_test") - pl.col("final_loss_train_uncorrupted")).alias("loss_gap_clean"),
         (pl.col("final_accuracy_train_kept") - pl.col("final_accuracy_test")).alias("gap_kept"),
@@ -164,6 +169,13 @@ def regularizer_label(*, strength: bool = True) -> pl.Expr:
     ]
     label = pl.concat_str(parts, separator=" + ", ignore_nulls=True)
     return pl.when(label.str.len_chars().fill_null(0) == 0).then(pl.lit("none")).otherwise(label)
+
+
+def matching(t: pl.DataFrame, key: dict[str, Any]) -> pl.DataFrame:
+    """The trials of ``t`` whose columns hold ``key``'s values (a None value matches a null)."""
+    for c, v in key.items():
+        t = t.filter(pl.col(c) == v) if v is not None else t.filter(pl.col(c).is_null())
+    return t
 
 
 def in_sweep(t: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -198,10 +210,12 @@ def condition_fields(t: pl.DataFrame, condition: str) -> dict[str, Any]:
     """The settings that describe one condition (taken from its first trial)."""
     r = t.filter(pl.col("condition") == condition).row(0, named=True)
     keys = (
+        "model_family",
         "width",
         "depth",
         "label_noise",
         "random_labels",
+        "shuffle_pixels",
         "dropout",
         "weight_decay",
         "augment",

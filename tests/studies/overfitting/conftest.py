@@ -25,6 +25,8 @@ def trial_rows(
     width: int = 64,
     label_noise: float = 0.0,
     random_labels: bool = False,
+    shuffle_pixels: bool = False,
+    family: str | None = None,
     dropout: float = 0.0,
     weight_decay: float = 0.0,
     augment: bool = False,
@@ -48,6 +50,8 @@ def trial_rows(
         "treatment.augment": augment,
         "n_train": n_train,
         "epochs": epochs,
+        **({"family": family} if family else {}),
+        **({"treatment.shuffle_pixels": True} if shuffle_pixels else {}),
     }
     tid = "t" + str(abs(hash(tuple(sorted(factors.items())) + (seed,))))[:10]
     b = RowBuffer("overfitting", "run", tid, seed, factors)
@@ -59,6 +63,7 @@ def trial_rows(
         "weight_decay": weight_decay,
         "label_noise": label_noise,
         "random_labels": float(random_labels),
+        "shuffle_pixels": float(shuffle_pixels),
         "augment": float(augment),
         "epochs": epochs,
         "n_classes": 10,

@@ -39,7 +39,7 @@ def test_width_slope_recovers_the_ece_per_doubling(slope):
     rng = np.random.default_rng(1)
     rows = [{"trial_id": f"{w}-{s}", "seed": s, "width": w, "ece_raw": 0.05 + slope * np.log2(w) + rng.normal(0, 0.003),
              "label_noise": 0.0, "random_labels": 0.0, "depth": 2.0, "n_train": 500, "epochs": 60.0,
-             "regularizer": "none"} for w in (16, 64, 256, 1024) for s in range(5)]
+             "regularizer": "none", "model_family": "mlp", "shuffle_pixels": 0.0} for w in (16, 64, 256, 1024) for s in range(5)]
     (w,) = ece_width_slope(pl.DataFrame(rows), O)
     assert w["widths"] == [16, 64, 256, 1024] and w["slope"]["estimate"] == pytest.approx(slope, abs=0.003)
     assert w["slope"]["low"] <= slope <= w["slope"]["high"]

@@ -21,6 +21,7 @@ def _table(slope: float, seeds: int, rng) -> pl.DataFrame:
         for share in [*SHARES, 1.0]:
             epochs = 10 * np.exp(slope * share + rng.normal(0, 0.15))
             rows.append({"seed": seed, "label_noise": share if share < 1 else 0.0, "random_labels": share == 1.0,
+                         "shuffle_pixels": 0.0,
                          "epochs_to_fit": max(1, int(round(epochs)))})
     return pl.DataFrame(rows)
 

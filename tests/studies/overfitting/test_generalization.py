@@ -8,7 +8,7 @@ import torch
 
 from dl_drawbacks.errors import DataError
 from dl_drawbacks.studies.overfitting.analysis import overfitting_findings
-from dl_drawbacks.studies.overfitting.kind import OverfitTreatment, corrupt_labels, refuse_augment, shift_and_noise
+from dl_drawbacks.studies.overfitting.kind import OverfitTreatment, corrupt_labels, refuse_non_image, shift_and_noise
 
 
 def test_label_noise_changes_exactly_that_share_to_other_classes():
@@ -32,7 +32,7 @@ def test_shift_moves_pixels_and_augmentation_is_refused_for_tabular():
     assert torch.all(out.sum(1) == 1.0)  # still one pixel, inside the image
     assert (out[:, 27] == 0).any()  # some moved
     with pytest.raises(DataError, match="tabular"):
-        refuse_augment("tabular", "adult")
+        refuse_non_image("augment", "tabular", "adult")
 
 
 def _gap_of(findings: dict, **want) -> dict:
@@ -172,3 +172,10 @@ def test_headline_gaps_compare_noise_levels_at_one_shared_training_size():
     picks, design = headline_conditions([_cond(0.0, 512, 1078), _cond(0.2, 512, 500)])
     assert not design["shared"] and "not comparable" in design["note"]
     assert picks["0"]["n_train"] == 1078 and picks["0.2"]["n_train"] == 500
+    # a CNN at the same width and size, its pixels in place or shuffled: never mistaken for the MLP's condition
+    cnn = [{**_cond(0.0, 512, 500), "condition": "cnn", "model_family": "cnn"},
+           {**_cond(0.0, 512, 500), "condition": "cnn shuffled", "model_family": "cnn", "shuffle_pixels": 1.0}]
+    mlp = [{**_cond(noise, 512, 500), "model_family": "mlp"} for noise in (0.0, 0.2)]
+    picks, design = headline_conditions(mlp + cnn)
+    assert {k: r["model_family"] for k, r in picks.items()} == {"0": "mlp", "0.2": "mlp"}
+    assert design["note"] == "every label-noise level at mlp width 512, n 500, 60 epochs"
