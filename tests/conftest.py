@@ -9,16 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = Path(__file__).resolve().parent / "specs"
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Every test that uses Ray (marked ``ray`` or using the session's cluster) runs in one pytest-xdist worker
-    (``-n 2 --dist loadgroup`` in pyproject's addopts): a run still has one local Ray cluster, and the other worker
-    takes the tests without Ray (one core each; ``-n 0`` runs everything in this process)."""
-    for item in items:
-        if item.get_closest_marker("ray") or "ray_cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("ray"))
+pytest_plugins = ["xdist_ray_group"]  # tests/support: every Ray test in one xdist worker
 
 
 @pytest.fixture(scope="session", autouse=True)
