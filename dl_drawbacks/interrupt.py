@@ -60,10 +60,17 @@ def install_quit_handlers() -> dict:
 def signals_held(set_sigterm_owner, attribute: str) -> Iterator[None]:
     """Hold SIGINT/SIGTERM while a call that installs its own SIGTERM handler runs (``ray.init`` replaces it
     with ``sys.exit``, whose SystemExit Ray swallows while it starts a cluster): ``set_sigterm_owner.attribute``
-    is made a no-op meanwhile, a signal is remembered, and once the call is over (or raised) the process
-    quits on it with ``quit_now``."""
+    is made a no-op meanwhile, a signal is remembered (and the locks this process holds marked stopping at once),
+    and once the call is over (or raised) the process quits on it with ``quit_now``."""
     held: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum)) for signum in SIGNALS}
+
+    def hold(signum: int, frame) -> None:
+        held.append(signum)
+        # at once, not after the call: Ray's job stop SIGKILLs 3 s after its SIGTERM, and a `--resume` started
+        # meanwhile must see that this holder is stopping
+        _mark_locks_stopping()
+
+    previous = {signum: signal.signal(signum, hold) for signum in SIGNALS}
     original = getattr(set_sigterm_owner, attribute)
     setattr(set_sigterm_owner, attribute, lambda handler: None)
     try:

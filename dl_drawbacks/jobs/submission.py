@@ -127,8 +127,10 @@ def build_submission(spec: str | Path, *, out: str | None = None, runtime_env_js
     out = out or name
     as_given = Path(out).is_absolute() or bool(URI.match(out))  # a local path or an object-store URI
     folder = shlex.quote(out) if as_given else f"{RUNS_BASE}/{shlex.quote(out)}"
+    # `exec`: the job's process is the driver itself (job_entrypoint.py), so `job stop` always reaches it
     entrypoint = (f'OUT={folder}; echo "{RUN_FOLDER_MARK}$OUT"; '
-                  f'dl-drawbacks run {shlex.quote(rel)} --out "$OUT" --address auto' + (" --resume" if resume else ""))
+                  f'exec dl-drawbacks run {shlex.quote(rel)} --out "$OUT" --address auto'
+                  + (" --resume" if resume else ""))
     shown = out if as_given else f"${{{RUNS_DIR_VAR}:-~/runs}}/{out}"
     return Submission(
         submission_id=f"dl-drawbacks-{name}", entrypoint=entrypoint, runtime_env=runtime_env,

@@ -17,13 +17,13 @@ from __future__ import annotations
 import copy
 import re
 import secrets
-import shlex
 import string
 from pathlib import Path
 
 import yaml
 
 from dl_drawbacks.errors import SpecError
+from dl_drawbacks.job_entrypoint import as_job_process
 from dl_drawbacks.k8s import volumes
 
 TEMPLATE = Path(__file__).with_name("templates") / "rayjob.yaml"
@@ -169,7 +169,7 @@ def render_manifests(spec_path: str, *, image: str | None = None, workers: int =
     labels = {"app.kubernetes.io/name": "dl-drawbacks", "dl-drawbacks/study": dns_label(stem)}
     configmap, spec_file = volumes.spec_configmap(spec_path, name, labels) if spec_from_configmap else (None, in_image)
     command = ["dl-drawbacks", "run", str(spec_file), "--out", folder, "--address", "auto", "--resume", *extra_args]
-    values = {"name": name, "study": dns_label(stem), "image": image, "entrypoint": shlex.join(command)}
+    values = {"name": name, "study": dns_label(stem), "image": image, "entrypoint": as_job_process(command)}
     doc = _fill(yaml.safe_load(TEMPLATE.read_text()), values)
     spec = doc["spec"]
     spec.update(shutdownAfterJobFinishes=not keep_cluster, ttlSecondsAfterFinished=ttl_seconds,

@@ -20,7 +20,7 @@ SECRET = "sentinel-wandb-key-5b1e"
 
 def _sh(entrypoint: str, env: dict[str, str]) -> str:
     """Run the entrypoint's first two commands (the folder announcement) under /bin/sh."""
-    head = entrypoint.split("; dl-drawbacks run", 1)[0]
+    head = entrypoint.split("; exec dl-drawbacks run", 1)[0]
     return subprocess.run(["/bin/sh", "-c", head], env=env, capture_output=True, text=True, check=True).stdout
 
 
@@ -29,7 +29,7 @@ def test_entrypoint_runs_the_spec_from_the_project_root_and_announces_the_run_fo
     assert sub.submission_id == "dl-drawbacks-tiny-submit-abc123"
     assert sub.runtime_env["working_dir"] == str(REPO)
     assert {"runs/", ".git/", "wandb/", "__pycache__/"} <= set(sub.runtime_env["excludes"])
-    assert sub.entrypoint.endswith('dl-drawbacks run tests/specs/tiny_submit.yaml --out "$OUT" --address auto')
+    assert sub.entrypoint.endswith('; exec dl-drawbacks run tests/specs/tiny_submit.yaml --out "$OUT" --address auto')
     assert sub.run_folder == "${DL_DRAWBACKS_RUNS_DIR:-~/runs}/tiny-submit-abc123"
     assert sub.metadata["dl_drawbacks_spec"] == "tests/specs/tiny_submit.yaml"
     # the folder is resolved by the cluster's shell: $DL_DRAWBACKS_RUNS_DIR, else ~/runs

@@ -80,7 +80,7 @@ def test_gpu_variant_uses_gpu_group_toleration_and_cuda_image(studies):
 def test_entrypoint_runs_the_spec_inside_the_image_on_the_job_cluster(studies):
     doc = render_rayjob(str(studies / "compute.yaml"), name="c1", extra_args=["--dashboard", "it's"])
     assert shlex.split(doc["spec"]["entrypoint"]) == [
-        "dl-drawbacks", "run", "/app/studies/compute.yaml", "--out", "/mnt/runs/c1", "--address", "auto",
+        "exec", "dl-drawbacks", "run", "/app/studies/compute.yaml", "--out", "/mnt/runs/c1", "--address", "auto",
         "--resume", "--dashboard", "it's"]
     nested = render_rayjob(str(studies / "extra" / "data.yml"))
     assert "/app/studies/extra/data.yml" in nested["spec"]["entrypoint"]
@@ -290,7 +290,7 @@ def test_spec_from_configmap_mounts_the_spec_into_the_head_and_runs_it_there(stu
     (mount,) = [m for m in head["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
     assert mount["readOnly"] is True
     command = shlex.split(job["spec"]["entrypoint"])
-    assert command[:3] == ["dl-drawbacks", "run", f"{mount['mountPath']}/My_Study-v2.yaml"]
+    assert command[:4] == ["exec", "dl-drawbacks", "run", f"{mount['mountPath']}/My_Study-v2.yaml"]
     outside = tmp_path / "mine.yaml"  # a spec the image does not hold: fine from a ConfigMap, refused without
     outside.write_text(VALID_SPEC)
     assert render_manifests(str(outside), spec_from_configmap=True)[0]["data"] == {"mine.yaml": VALID_SPEC}

@@ -88,3 +88,33 @@ def test_a_resume_on_a_bucket_waits_for_a_stopping_holder(s3, request, monkeypat
         assert json.loads(bucket.read_bytes(".lock"))["run"] != first.record["run"]
     err = capsys.readouterr().err
     assert err.count("waiting up to 30 s for the stopped run (host") == 1 and f"let go of {bucket.uri}" in err
+
+
+CONNECTING_HOLDER = (
+    "import sys, time, types\n"
+    "from dl_drawbacks.interrupt import install_quit_handlers, signals_held\n"
+    "from dl_drawbacks.storage.run_folder import LocalRunFolder, RunLock\n"
+    "install_quit_handlers()\n"
+    "owner = types.SimpleNamespace(set_sigterm_handler=lambda handler: None)\n"
+    "with RunLock(LocalRunFolder(sys.argv[1])), signals_held(owner, 'set_sigterm_handler'):\n"
+    "    print('held', flush=True)\n"
+    "    time.sleep(8)  # ray.init connecting on a loaded machine: Ray's job stop SIGKILLs 3 s after its SIGTERM\n"
+)
+
+
+def test_a_signal_held_while_ray_connects_marks_the_lock_stopping_at_once(tmp_path):
+    """The driver takes its run folder's lock before it connects; a SIGTERM during ``ray.init`` is held until the call
+    returns, but the lock says stopping at once, so a `--resume` waits instead of being refused."""
+    holder = subprocess.Popen([sys.executable, "-c", CONNECTING_HOLDER, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        holder.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 3
+        while not (tmp_path / ".lock").read_text().endswith(", stopping"):
+            assert time.monotonic() < deadline, (tmp_path / ".lock").read_text()
+            time.sleep(0.02)
+        assert holder.poll() is None  # still inside the held call: the mark came first
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
