@@ -26,7 +26,7 @@ import polars as pl
 import pytest
 from process_sessions import end_session
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.own_ray]  # its own cluster: runs beside the session's Ray tests
 
 SPEC = """\
 name: tiny-multinode

@@ -26,7 +26,7 @@ import requests
 
 from dl_drawbacks.cli import main
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.own_ray]  # its own cluster: runs beside the session's Ray tests
 REPO = Path(__file__).resolve().parents[2]
 SPEC = "tests/specs/tiny_submit.yaml"
 WANDB_SECRET = "sentinel-wandb-key-c0ffee"

@@ -27,3 +27,17 @@ def test_every_test_that_uses_ray_is_in_the_ray_group_and_no_other(request):
         assert all(i.nodeid.endswith("@ray") for i in ray_items)
         assert not any("@" in i.nodeid for i in items if not uses_ray(i))
     assert "--dist loadgroup" in " ".join(request.config.getini("addopts"))
+
+
+def test_tests_with_their_own_cluster_run_beside_the_session_clusters_group(request):
+    """The job server's `ray start` head and the multi-node ``Cluster`` run in their own processes: marked
+    ``own_ray``, they stay out of the group (the Ray worker is the run's critical path), unless they ask for the
+    session's ``ray_cluster``."""
+    from xdist_ray_group import uses_ray
+
+    own = [i for i in request.session.items if i.get_closest_marker("own_ray")]
+    if not own:
+        pytest.skip("no test with its own Ray cluster was collected with this one (run it with the suite)")
+    assert all(i.get_closest_marker("ray") for i in own)  # still selected by -m ray
+    assert all(uses_ray(i) == ("ray_cluster" in i.fixturenames) for i in own)
+    assert {i.path.name for i in own if not uses_ray(i)} >= {"test_job_server.py", "test_multinode.py"}

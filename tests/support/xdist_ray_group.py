@@ -1,5 +1,7 @@
-"""pytest plug-in: every test that uses Ray (marked ``ray``, or using the session's ``ray_cluster``) runs in one
-pytest-xdist worker under ``--dist loadgroup``, so a run has one local Ray cluster however many workers it has.
+"""pytest plug-in: every test that uses the session's Ray cluster (marked ``ray``, or using ``ray_cluster``) runs in one
+pytest-xdist worker under ``--dist loadgroup``, so a run has one local Ray cluster however many workers it has. A test
+marked ``own_ray`` as well starts its own cluster in its own processes (a `ray start` head, a multi-node ``Cluster``)
+and never touches the session's: it is left ungrouped, to run beside them on the other worker.
 
 Adapter for pytest-dev/pytest-xdist#1386 (open; fix proposed in #1388): xdist 3.8 tells the scheduler a test's group
 by appending ``@<group>`` to the legacy ``item._nodeid``, which pytest 9.2 no longer reads (node ids are structured,
@@ -15,7 +17,10 @@ GROUP = "ray"
 
 
 def uses_ray(item: pytest.Item) -> bool:
-    return item.get_closest_marker("ray") is not None or "ray_cluster" in getattr(item, "fixturenames", ())
+    """Whether the test uses the session's local Ray cluster."""
+    if "ray_cluster" in getattr(item, "fixturenames", ()):
+        return True
+    return item.get_closest_marker("ray") is not None and item.get_closest_marker("own_ray") is None
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
