@@ -282,7 +282,9 @@ def resample_test_sets(
     """Bootstrap replicates of the mean over seeds of ``statistic(seed's test samples)``, seeds held fixed.
 
     ``paired`` (default: all seeds have the same number of samples) draws one set of test indices per
-    replicate for every seed, as when every seed was scored on one shared test set.
+    replicate for every seed, as when every seed was scored on one shared test set. A ``statistic`` with an
+    ``on_rows`` attribute (the statistic of each row of a replicates × samples array) is evaluated on every paired
+    replicate at once, with the same draws and values as one replicate at a time.
     """
     sizes = {len(s) for s in per_seed}
     paired = len(sizes) == 1 if paired is None else paired
@@ -298,6 +300,11 @@ def resample_test_sets(
             w = shared if paired else rng.multinomial(len(s), np.full(len(s), 1 / len(s)), n_resamples)
             out += (w @ np.asarray(s, dtype=float).reshape(len(s))) / len(s)
         return out / len(per_seed)
+    on_rows = getattr(statistic, "on_rows", None)
+    if paired and on_rows is not None:  # the statistic of every replicate at once: the same draws, the same values
+        n = next(iter(sizes))
+        idx = rng.integers(0, n, (n_resamples, n))  # the loop's draws below, in the same order
+        return np.mean(np.stack([np.asarray(on_rows(np.asarray(s)[idx]), float) for s in per_seed], axis=1), axis=1)
     out = np.empty(n_resamples)
     for b in range(n_resamples):
         idx = rng.integers(0, next(iter(sizes)), next(iter(sizes))) if paired else None

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from ...statistics import NONNEGATIVE, POSITIVE, REAL, bounded, nested_interval, t_interval
-from .calibration import calibrated_ece_floor, ece_of_signed, reliability_bins
+from .calibration import calibrated_ece_floor, ece_of_signed, ece_of_signed_rows, reliability_bins
 from .generalization import undefined
 from .trials import condition_fields, matching
 
@@ -27,6 +27,16 @@ GROUP = ("model_family", "label_noise", "random_labels", "shuffle_pixels", "dept
 def _ratio(samples: np.ndarray) -> float:
     raw = ece_of_signed(samples[:, 0])
     return ece_of_signed(samples[:, 1]) / raw if raw > 0 else float("nan")
+
+
+def _ratio_rows(samples: np.ndarray) -> np.ndarray:
+    """``_ratio`` of each replicate of a (replicates × samples × 2) array."""
+    raw, ts = ece_of_signed_rows(samples[..., 0]), ece_of_signed_rows(samples[..., 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(raw > 0, ts / raw, np.nan)
+
+
+_ratio.on_rows = _ratio_rows  # statistics.resample_test_sets: every replicate at once
 
 
 def temperature_scaling_ratio(g: pl.DataFrame, preds: dict[str, dict[str, np.ndarray]], o: Any) -> dict[str, Any]:
