@@ -267,6 +267,9 @@ def bootstrap_interval(
     return Interval(estimate, low, high, name, level, over, n, None, str(domain))
 
 
+ROWS_BLOCK_ELEMENTS = 2_000_000  # resampled test samples held at once by an ``on_rows`` statistic (16 MB)
+
+
 def _mean_statistic(sample: np.ndarray) -> float:
     return float(np.mean(sample))
 
@@ -303,8 +306,12 @@ def resample_test_sets(
     on_rows = getattr(statistic, "on_rows", None)
     if paired and on_rows is not None:  # the statistic of every replicate at once: the same draws, the same values
         n = next(iter(sizes))
-        idx = rng.integers(0, n, (n_resamples, n))  # the loop's draws below, in the same order
-        return np.mean(np.stack([np.asarray(on_rows(np.asarray(s)[idx]), float) for s in per_seed], axis=1), axis=1)
+        block = max(1, ROWS_BLOCK_ELEMENTS // max(n, 1))  # replicates per pass: bounded memory for large test sets
+        parts = []
+        for start in range(0, n_resamples, block):
+            idx = rng.integers(0, n, (min(block, n_resamples - start), n))  # the loop's draws below, in order
+            parts.append(np.stack([np.asarray(on_rows(np.asarray(s)[idx]), float) for s in per_seed], axis=1))
+        return np.mean(np.concatenate(parts), axis=1)
     out = np.empty(n_resamples)
     for b in range(n_resamples):
         idx = rng.integers(0, next(iter(sizes)), next(iter(sizes))) if paired else None

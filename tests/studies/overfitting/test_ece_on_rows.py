@@ -28,6 +28,19 @@ def test_every_replicate_at_once_equals_one_at_a_time(seeds, n):
                           resample_test_sets(pairs, lambda s: _ratio(s), n_resamples=300, seed=7), equal_nan=True)
 
 
+def test_large_test_sets_are_resampled_in_blocks_with_the_same_values(monkeypatch):
+    """Replicates x samples is bounded per pass (a 26,000-sample test split x 1,000 replicates would be 208 MB of
+    indices alone); the blocks draw the same indices in the same order."""
+    import dl_drawbacks.statistics as statistics
+
+    rng = np.random.default_rng(5)
+    per_seed = [_signed(rng, 300) for _ in range(3)]
+    whole = resample_test_sets(per_seed, ece_of_signed, n_resamples=250, seed=2)
+    monkeypatch.setattr(statistics, "ROWS_BLOCK_ELEMENTS", 300 * 7)  # 7 replicates per pass, a ragged last one
+    assert np.array_equal(resample_test_sets(per_seed, ece_of_signed, n_resamples=250, seed=2), whole)
+    assert np.array_equal(whole, resample_test_sets(per_seed, lambda s: ece_of_signed(s), n_resamples=250, seed=2))
+
+
 def test_rows_are_each_their_own_ece_and_one_call_per_seed_is_made(monkeypatch):
     rng = np.random.default_rng(0)
     rows = np.stack([_signed(rng, 97) for _ in range(5)])
