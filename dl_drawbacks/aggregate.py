@@ -84,6 +84,11 @@ class RunRows:
         parts = [self._scan(g, study, metrics, columns).collect(engine="streaming").rechunk() for g in groups if g]
         return pl.concat(parts, how="vertical", rechunk=False) if parts else pl.DataFrame(schema=_schema(columns))
 
+    def fingerprint(self, study: str) -> tuple[tuple[str, str], ...]:
+        """The study's finished trials and their rows checksums: equal fingerprints, equal rows (an analysis of
+        them done earlier still holds, ``analysis_ahead``)."""
+        return tuple(sorted((t, str(self.markers[t].get("rows_sha256"))) for t in self._trials(study)))
+
     def _trials(self, study: str | None) -> list[str]:
         return [t for t in self.finished if study is None or self.markers[t].get("study", study) == study]
 

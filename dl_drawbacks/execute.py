@@ -208,11 +208,11 @@ def run_study_file(
          "--resume"]
     )
     with locked_run_folder(out, bucket, resume=resume) as staged:
-        stop, progress, pending = _run_trials(out, suite, studies, resources, staged)
+        stop, progress, pending, ahead = _run_trials(out, suite, studies, resources, staged)
         not_run = record_interrupted(out, pending, stop.name, resume_command) if stop.signum else []
         if staged:
             staged.push()
-        analyze_run(out, progress=progress)
+        analyze_run(out, progress=progress, ahead=ahead)
         if staged:
             print(f"run folder: {bucket.uri} (local copy: {out})", file=sys.stderr)
     if stop.signum:
@@ -228,7 +228,9 @@ def run_study_file(
 
 
 def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, staged) -> tuple:
-    """Write spec and env (once), then run each study's pending trials; returns (stop, progress, pending)."""
+    """Write spec and env (once), then run each study's pending trials, each study analysed in the background once
+    its trials have ended (``analysis_ahead``); returns (stop, progress, pending, the analyses done ahead)."""
+    from .analysis_ahead import AnalysisAhead
     from .envinfo import environment
     from .tracking.run_setup import start_tracking  # the W&B group, kept with the environment; the mode, decided once
     from .tracking.trial_logger import TrialLogger
@@ -249,6 +251,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     pending = [t for t in trials if not folder.is_finished(t.trial_id)]
     progress = Progress(total=len(trials), done=len(trials) - len(pending), labels=trial_labels(trials))
     silence_tune_output()
+    ahead = AnalysisAhead(out, studies, suite.measure)
     with StopRequest() as stop, TrialLogger(out, settings=suite.tracking, group=run_id) as logger:
         for group in grid_groups([s for s in studies if any(t.study_index == s.index for t in pending)]):
             study = group[0]
@@ -256,11 +259,14 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
             if stop.signum:
                 continue
             execution = study.spec.execution
+            concurrency = execution.max_concurrent_trials or study.kind.default_concurrency
+            if concurrency == 1:  # trials timed one at a time (compute): nothing of ours runs beside them
+                ahead.quiet()
             runner = TrialRunner(
                 run_dir=out,
                 run_id=run_id,
                 progress=progress,
-                max_concurrent=execution.max_concurrent_trials or study.kind.default_concurrency,
+                max_concurrent=concurrency,
                 max_failures=execution.max_failures,
                 checkpoint_every=execution.checkpoint_every,
                 staged=staged,
@@ -273,7 +279,10 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
             if staged:
                 staged.pull()  # trials a study ran its own way (a search) wrote here or in the bucket
                 staged.push()
-    return stop, progress, pending
+            if not stop.signum:
+                for done in group:
+                    ahead.submit(done)
+    return stop, progress, pending, ahead.results()
 
 
 def grid_groups(studies: list) -> list[list]:

@@ -8,34 +8,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
 from dl_drawbacks import cli
 from dl_drawbacks.spec import load_spec
 from dl_drawbacks.storage.run_folder import LocalRunFolder
 
-ROWS = Path(__file__).resolve().parent / "fixtures" / "rows"
-QUICKSTART = Path(__file__).resolve().parents[1] / "studies" / "quickstart.yaml"
-KINDS = ["compute", "data", "overfitting", "hparams", "bias", "interpretability"]
-pytestmark = pytest.mark.skipif(not all((ROWS / f"{k}.parquet").exists() for k in KINDS),
-                                reason="tests/fixtures/rows is incomplete: run tests/fixtures/make_rows.py")
+from quickstart_rows import COMPLETE, KINDS, QUICKSTART, quickstart_run_folder
 
-
-def _run_folder(tmp_path: Path, *, keep_one_of: str | tuple[str, ...] = (), kinds: list[str] = KINDS) -> Path:
-    """A run folder of the quickstart spec (tracking disabled) holding the fixture rows of ``kinds`` as finished
-    trials; the studies named in ``keep_one_of`` keep only their first trial."""
-    out = tmp_path / "run"
-    suite = load_spec(QUICKSTART).model_copy(update={"tracking": load_spec(QUICKSTART).tracking.model_copy(
-        update={"mode": "disabled"})})
-    out.mkdir()
-    (out / "spec.yaml").write_text(yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False))
-    for kind in kinds:
-        rows = pl.read_parquet(ROWS / f"{kind}.parquet")
-        trials = sorted(set(rows["trial_id"].to_list()))
-        for tid in trials[:1] if kind in keep_one_of else trials:
-            LocalRunFolder(out).write_trial(tid, rows.filter(pl.col("trial_id") == tid),
-                        {"status": "completed", "error": None, "study": kind, "sweep": "", "wall_seconds": 1.0})
-    return out
+pytestmark = pytest.mark.skipif(not COMPLETE, reason="tests/fixtures/rows is incomplete: run tests/fixtures/make_rows.py")
+_run_folder = quickstart_run_folder
 
 
 def _analyze_reports_all_six(out: Path, capsys) -> None:

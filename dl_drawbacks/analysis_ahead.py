@@ -1,0 +1,63 @@
+"""Each study analysed while later studies train: one background thread of the driver takes a study as soon as all
+its trials have ended, so the end of a run only analyses what changed since (the last study, as a rule).
+
+A result is used by the end-of-run analysis only when the study's rows are still the ones it read: the same finished
+trials with the same rows checksums (``RunRows.fingerprint``); otherwise, or when the early analysis raised, the
+study is analysed again there, exactly as ``dl-drawbacks analyze`` would (its errors are recorded there, in its
+section and the analysis-errors folder, never here). Trials that are timed alone (a study whose concurrency is 1, as
+the compute study's: their timings are the finding) never run beside an analysis: ``quiet`` waits for the pending
+ones first.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .aggregate import RunRows
+
+
+@dataclass(frozen=True)
+class StudyAnalysis:
+    """One study's analysis and the rows it read: (findings, figures, report section, headlines) and fingerprint."""
+
+    fingerprint: tuple
+    result: tuple
+
+
+class AnalysisAhead:
+    """One background thread of analyses; ``results`` waits for all and returns those that finished."""
+
+    def __init__(self, run_dir: Path, studies: list, measure: Any) -> None:
+        from .analyze import plan_admits
+
+        self.run_dir, self.measure = Path(run_dir), measure
+        self.admit = plan_admits(studies)  # the admission the end-of-run analysis applies
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis-ahead")
+        self._futures: dict[str, Future] = {}
+
+    def submit(self, study: Any) -> None:
+        """Analyse ``study`` (a ``PlannedStudy`` whose trials have all ended) in the background."""
+        self._futures[study.spec.kind] = self._pool.submit(self._analyse, study)
+
+    def _analyse(self, study: Any) -> StudyAnalysis:
+        from .analyze import _analyze_study
+
+        name = study.spec.kind
+        run_rows = RunRows.read(self.run_dir, self.admit)
+        rows = run_rows.rows(name, columns=study.kind.row_columns)
+        if rows.height == 0:
+            raise LookupError(f"{name}: no finished trials")  # the end-of-run analysis says so in its section
+        return StudyAnalysis(run_rows.fingerprint(name), _analyze_study(study, rows, self.run_dir, self.measure))
+
+    def quiet(self) -> None:
+        """Return when no analysis is running or waiting (before trials that must have the node to themselves)."""
+        for future in list(self._futures.values()):
+            future.exception()  # waits; an analysis that raised is simply done again at the end
+
+    def results(self) -> dict[str, StudyAnalysis]:
+        """Every analysis that finished without raising, by study kind; the thread is gone afterwards."""
+        self._pool.shutdown(wait=True)
+        return {name: f.result() for name, f in self._futures.items() if f.exception() is None}
