@@ -43,14 +43,14 @@ class AnalysisAhead:
         self._futures[study.spec.kind] = self._pool.submit(self._analyse, study)
 
     def _analyse(self, study: Any) -> StudyAnalysis:
-        from .analyze import _analyze_study
+        from .analyze import analyze_study
 
         name = study.spec.kind
         run_rows = RunRows.read(self.run_dir, self.admit)
         rows = run_rows.rows(name, columns=study.kind.row_columns)
         if rows.height == 0:
             raise LookupError(f"{name}: no finished trials")  # the end-of-run analysis says so in its section
-        return StudyAnalysis(run_rows.fingerprint(name), _analyze_study(study, rows, self.run_dir, self.measure))
+        return StudyAnalysis(run_rows.fingerprint(name), analyze_study(study, rows, self.run_dir, self.measure))
 
     def quiet(self) -> None:
         """Return when no analysis is running or waiting (before trials that must have the node to themselves)."""

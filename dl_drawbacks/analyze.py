@@ -44,7 +44,7 @@ def plan_admits(studies: list[PlannedStudy]) -> Admit:
     return lambda marker: marker.trial_id in planned or marker.get("study") in open_studies
 
 
-def _analyze_study(
+def analyze_study(
     study: PlannedStudy, rows: pl.DataFrame, run_dir: Path, measure: Any
 ) -> tuple[dict, list[Path], str, list[Headline]]:
     """(findings, figures, report section, headlines) of one study; raises whatever its code raises. The only
@@ -98,7 +98,7 @@ def analyze_run(run_dir: str | Path, *, progress: Any = None, ahead: dict[str, A
                 findings[name] = {"question": study.kind.question, "not_measurable": "no finished trials"}
                 sections[name] = "Not measurable: no finished trials (see the trials table)."
             else:
-                findings[name], figures_all[name], sections[name], headlines[name] = _analyze_study(
+                findings[name], figures_all[name], sections[name], headlines[name] = analyze_study(
                     study, rows, run_dir, suite.measure
                 )
         except Exception as exc:  # never the run's end: every other study is still analysed

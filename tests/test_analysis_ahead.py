@@ -37,8 +37,8 @@ def _ahead(out, kinds):
 
 def _counting(monkeypatch):
     analysed = []
-    real = analyze._analyze_study
-    monkeypatch.setattr(analyze, "_analyze_study", lambda study, *a: analysed.append(study.spec.kind) or real(study, *a))
+    real = analyze.analyze_study
+    monkeypatch.setattr(analyze, "analyze_study", lambda study, *a: analysed.append(study.spec.kind) or real(study, *a))
     return analysed
 
 
@@ -72,13 +72,13 @@ def test_a_study_whose_rows_changed_since_is_analysed_again(tmp_path, monkeypatc
 
 def test_an_early_analysis_that_raised_is_done_again_at_the_end(tmp_path, monkeypatch):
     out = _run_folder(tmp_path, keep_one_of=tuple(KINDS), kinds=["bias"])
-    real = analyze._analyze_study
+    real = analyze.analyze_study
 
     def broken_once(study, *a):
-        monkeypatch.setattr(analyze, "_analyze_study", real)
+        monkeypatch.setattr(analyze, "analyze_study", real)
         raise RuntimeError("rows half written")
 
-    monkeypatch.setattr(analyze, "_analyze_study", broken_once)
+    monkeypatch.setattr(analyze, "analyze_study", broken_once)
     early = _ahead(out, {"bias"})
     assert early == {}
     analysed = _counting(monkeypatch)
