@@ -54,3 +54,23 @@ def test_rows_are_each_their_own_ece_and_one_call_per_seed_is_made(monkeypatch):
     counted.on_rows = lambda block: calls.append(block.shape) or ece_of_signed_rows(block)
     resample_test_sets([_signed(rng, 50) for _ in range(4)], counted, n_resamples=200, seed=1)
     assert calls == [(200, 50)] * 4  # one call per seed over every replicate, not 800 calls
+
+
+def _floor_one_draw_at_a_time(conf: np.ndarray, seed: int, n_draws: int = 200) -> float:
+    from dl_drawbacks.studies.overfitting.calibration import ece_from_confidence
+
+    rng = np.random.default_rng(seed)
+    return float(np.mean([ece_from_confidence(conf, rng.random(conf.size) < conf) for _ in range(n_draws)]))
+
+
+@pytest.mark.parametrize("n", [1, 7, 449])
+def test_the_calibrated_floor_draws_every_row_at_once_with_the_same_values(n, monkeypatch):
+    """``calibrated_ece_floor``'s Bernoulli draws in blocks of rows: the same uniforms and the same value as one
+    draw at a time (the sweep's 200 trials called the one-draw ECE 40,000 times), a ragged last block included."""
+    import dl_drawbacks.studies.overfitting.calibration as calibration
+
+    conf = np.random.default_rng(n).uniform(0.1, 1.0, n)
+    for seed in range(3):
+        assert calibration.calibrated_ece_floor(conf, seed=seed) == _floor_one_draw_at_a_time(conf, seed)
+    monkeypatch.setattr(calibration, "FLOOR_BLOCK_ELEMENTS", n * 7)  # 7 draws per block: 28 blocks and a ragged one
+    assert calibration.calibrated_ece_floor(conf, seed=4) == _floor_one_draw_at_a_time(conf, 4)
