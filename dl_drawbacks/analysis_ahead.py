@@ -6,7 +6,8 @@ trials with the same rows checksums (``RunRows.fingerprint``); otherwise, or whe
 study is analysed again there, exactly as ``dl-drawbacks analyze`` would (its errors are recorded there, in its
 section and the analysis-errors folder, never here). Trials that are timed alone (a study whose concurrency is 1, as
 the compute study's: their timings are the finding) never run beside an analysis: ``quiet`` waits for the pending
-ones first.
+ones first. A bucket run's staging folder is pushed while trials run (a listing then a stat of every file): there
+the studies are analysed at the end only, so no half-written figure is ever listed or uploaded.
 """
 
 from __future__ import annotations
@@ -30,17 +31,18 @@ class StudyAnalysis:
 class AnalysisAhead:
     """One background thread of analyses; ``results`` waits for all and returns those that finished."""
 
-    def __init__(self, run_dir: Path, studies: list, measure: Any) -> None:
+    def __init__(self, run_dir: Path, studies: list, measure: Any, *, enabled: bool = True) -> None:
         from .analyze import plan_admits
 
-        self.run_dir, self.measure = Path(run_dir), measure
+        self.run_dir, self.measure, self.enabled = Path(run_dir), measure, enabled
         self.admit = plan_admits(studies)  # the admission the end-of-run analysis applies
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis-ahead")
         self._futures: dict[str, Future] = {}
 
     def submit(self, study: Any) -> None:
-        """Analyse ``study`` (a ``PlannedStudy`` whose trials have all ended) in the background."""
-        self._futures[study.spec.kind] = self._pool.submit(self._analyse, study)
+        """Analyse ``study`` (a ``PlannedStudy`` whose trials have all ended) in the background (when enabled)."""
+        if self.enabled:
+            self._futures[study.spec.kind] = self._pool.submit(self._analyse, study)
 
     def _analyse(self, study: Any) -> StudyAnalysis:
         from .analyze import analyze_study

@@ -251,7 +251,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     pending = [t for t in trials if not folder.is_finished(t.trial_id)]
     progress = Progress(total=len(trials), done=len(trials) - len(pending), labels=trial_labels(trials))
     silence_tune_output()
-    ahead = AnalysisAhead(out, studies, suite.measure)
+    ahead = AnalysisAhead(out, studies, suite.measure, enabled=staged is None)  # a bucket run: at the end only
     with StopRequest() as stop, TrialLogger(out, settings=suite.tracking, group=run_id) as logger:
         for group in grid_groups([s for s in studies if any(t.study_index == s.index for t in pending)]):
             study = group[0]

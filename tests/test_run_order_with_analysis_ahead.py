@@ -55,3 +55,26 @@ def test_after_a_stop_no_study_is_handed_to_the_background(tmp_path, monkeypatch
     suite = _suite(["overfitting", "compute"])
     stop, *_ = _run_trials(tmp_path, suite, plan_suite(suite), {"CPU": 2}, None)
     assert stop.signum == signal.SIGINT and events == ["trials overfitting xNone"]
+
+
+def test_a_bucket_run_analyses_its_studies_at_the_end_only(tmp_path, monkeypatch):
+    """A bucket run's staging folder is listed and pushed while trials run: no figure may be half written there."""
+    events: list[str] = []
+    monkeypatch.setattr(tune_runner, "TrialRunner", type("Runner", (), {
+        "__init__": lambda self, **kw: None, "run": lambda self, todo, **kw: events.append("trials")}))
+    monkeypatch.setattr(analysis_ahead.AnalysisAhead, "_analyse", lambda self, s: events.append("analysed"))
+
+    class Staged:
+        def push(self):
+            events.append("push")
+
+        def pull(self):
+            pass
+
+    suite = _suite(["overfitting", "bias"])
+    *_, ahead = _run_trials(tmp_path, suite, plan_suite(suite), {"CPU": 2}, Staged())
+    assert "analysed" not in events and events.count("trials") == 1 and ahead == {}  # one grid for both studies
+    suite_local = _suite(["overfitting", "bias"])
+    events.clear()
+    _run_trials(tmp_path / "local", suite_local, plan_suite(suite_local), {"CPU": 2}, None)
+    assert events.count("analysed") == 2  # the same run in a local folder analyses both ahead
