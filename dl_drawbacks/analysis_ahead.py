@@ -12,7 +12,9 @@ the studies are analysed at the end only, so no half-written figure is ever list
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,20 +31,37 @@ class StudyAnalysis:
 
 
 class AnalysisAhead:
-    """One background thread of analyses; ``results`` waits for all and returns those that finished."""
+    """One background thread of analyses; ``results`` waits for all and returns those that finished. The thread is a
+    daemon: a driver that quits (a second Ctrl-C) never waits for an analysis (``ThreadPoolExecutor`` joins its
+    threads at exit, so it is not used here)."""
 
     def __init__(self, run_dir: Path, studies: list, measure: Any, *, enabled: bool = True) -> None:
         from .analyze import plan_admits
 
         self.run_dir, self.measure, self.enabled = Path(run_dir), measure, enabled
         self.admit = plan_admits(studies)  # the admission the end-of-run analysis applies
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis-ahead")
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="analysis-ahead", daemon=True)
         self._futures: dict[str, Future] = {}
 
     def submit(self, study: Any) -> None:
         """Analyse ``study`` (a ``PlannedStudy`` whose trials have all ended) in the background (when enabled)."""
-        if self.enabled:
-            self._futures[study.spec.kind] = self._pool.submit(self._analyse, study)
+        if not self.enabled:
+            return
+        future: Future = Future()
+        self._futures[study.spec.kind] = future
+        self._queue.put((study, future))
+        if not self._thread.is_alive():
+            self._thread.start()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            study, future = item
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(self._analyse(study))
+            except BaseException as exc:  # noqa: BLE001 - handed to the end-of-run analysis, which does it again
+                future.set_exception(exc)
 
     def _analyse(self, study: Any) -> StudyAnalysis:
         from .analyze import analyze_study
@@ -61,5 +80,6 @@ class AnalysisAhead:
 
     def results(self) -> dict[str, StudyAnalysis]:
         """Every analysis that finished without raising, by study kind; the thread is gone afterwards."""
-        self._pool.shutdown(wait=True)
+        self._queue.put(None)
+        self.quiet()
         return {name: f.result() for name, f in self._futures.items() if f.exception() is None}

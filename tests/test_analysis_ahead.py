@@ -107,3 +107,18 @@ def test_quiet_returns_only_when_no_analysis_is_running(tmp_path, monkeypatch):
     release.set()
     quiet.join(10)
     assert not quiet.is_alive() and ahead.results() == {}
+
+
+def test_the_analysis_thread_never_keeps_a_quitting_driver_alive(tmp_path, monkeypatch):
+    """A daemon thread: a second Ctrl-C quits at once instead of waiting for an analysis at interpreter exit."""
+    out = _run_folder(tmp_path, keep_one_of=tuple(KINDS), kinds=["bias"])
+    release = threading.Event()
+    monkeypatch.setattr(AnalysisAhead, "_analyse", lambda self, study: release.wait(10))
+    studies = _planned(out)
+    ahead = AnalysisAhead(out, studies, None)
+    ahead.submit(studies[0])
+    assert ahead._thread.daemon and ahead._thread.is_alive()
+    release.set()
+    assert set(ahead.results()) == {studies[0].spec.kind}
+    ahead._thread.join(10)
+    assert not ahead._thread.is_alive()  # results() ends the thread
