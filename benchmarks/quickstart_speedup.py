@@ -15,9 +15,9 @@ accepted, so today's side does more work, never less (``RAISED``); it prints wha
 on both sides (``WANDB_MODE=offline``: the same W&B work, no network). Each side's DeepSpeed CPU op is built (or
 loaded) once before the timed runs, so a fresh machine's one build does not land on one side's first run.
 
-Measured (2026-12-07, this 2-core box, base ec96deb, today e.g. 675f67d; 155 trials today against 97 for the base,
-variance_configs raised 3 -> 20): base 282, 262, 254 s; today 176, 177, 175 s; today / base 0.673 - the target is
-not met. The issue's premise (ec96deb's quickstart >= 1,523 s) was measured on a loaded box; idle, ec96deb takes
+Measured (2026-12-07, a 2-core box, base ec96deb; 155 trials today against 97 for the base, variance_configs raised
+3 -> 20): today at 675f67d: base 282, 262, 254 s; today 176, 177, 175 s; today / base 0.673. Today at 830cc31 (studies
+analysed while later ones train): base 259, 259, 263 s; today 171, 170, 169 s; 0.657. The target is not met. The issue's premise (ec96deb's quickstart >= 1,523 s) was measured on a loaded box; idle, ec96deb takes
 4-5 minutes.
 
 Slot-seconds in training: the sum of every trial's ``train_time`` rows (the training loop's own clock, one row per
