@@ -66,8 +66,8 @@ class AnalysisAhead:
     def _analyse(self, study: Any) -> StudyAnalysis:
         from .analyze import analyze_study
 
-        name = study.spec.kind
-        run_rows = RunRows.read(self.run_dir, self.admit)
+        name = study.spec.kind  # only this study's rows are read and verified (the end of the run verifies them all)
+        run_rows = RunRows.read(self.run_dir, lambda m: self.admit(m) and m.get("study", name) == name)
         rows = run_rows.rows(name, columns=study.kind.row_columns)
         if rows.height == 0:
             raise LookupError(f"{name}: no finished trials")  # the end-of-run analysis says so in its section
