@@ -228,12 +228,14 @@ def run_study_file(
 
 
 def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, staged) -> tuple:
-    """Write spec and env (once), then run each study's pending trials, each study analysed in the background once
-    its trials have ended (``analysis_ahead``); returns (stop, progress, pending, the analyses done ahead)."""
+    """Write spec and env (once), then run each study's pending trials (single-worker ones on the run's warm hosts,
+    ``trial_hosts``, closed before this returns), each study analysed in the background once its trials have ended
+    (``analysis_ahead``); returns (stop, progress, pending, the analyses done ahead)."""
     from .analysis_ahead import AnalysisAhead
     from .envinfo import environment
     from .tracking.run_setup import start_tracking  # the W&B group, kept with the environment; the mode, decided once
     from .tracking.trial_logger import TrialLogger
+    from .trial_hosts import open_hosts
     from .tune_runner import TrialRunner
 
     folder = LocalRunFolder(out)
@@ -252,7 +254,8 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
     progress = Progress(total=len(trials), done=len(trials) - len(pending), labels=trial_labels(trials))
     silence_tune_output()
     ahead = AnalysisAhead(out, studies, suite.measure, enabled=staged is None)  # a bucket run: at the end only
-    with StopRequest() as stop, TrialLogger(out, settings=suite.tracking, group=run_id) as logger:
+    with StopRequest() as stop, TrialLogger(out, settings=suite.tracking, group=run_id) as logger, \
+            open_hosts(run_id) as hosts:
         for group in grid_groups([s for s in studies if any(t.study_index == s.index for t in pending)]):
             study = group[0]
             todo = [t for t in pending if t.study_index in {s.index for s in group}]
@@ -271,6 +274,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
                 checkpoint_every=execution.checkpoint_every,
                 staged=staged,
                 logger=logger,
+                hosts=hosts,
             )
             if len(group) == 1:
                 study.kind.run_trials(study.spec, study.options, todo, runner=runner)

@@ -34,6 +34,8 @@ class Launch(BaseModel):
     fault: list[dict[str, Any]] | None = Field(None, description="planted faults for the fault-tolerance tests")
     fence: dict[str, Any] | None = Field(None, description="the bucket lock's token (run id, fence number) each "
                                          "trial checks before it writes; none for a local run folder")
+    hosts: str | None = Field(None, description="the run's pool of warm trial processes (``trial_hosts``, a named Ray "
+                              "actor); none: the task runs in its Tune trial's own process")
 
     @property
     def on_bucket(self) -> bool:

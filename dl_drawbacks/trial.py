@@ -1,19 +1,20 @@
-"""The Tune trial function: a task of one trial, or a batch of short single-worker ones run in sequence, from
-settings to finished rows files.
+"""What a Tune task runs: one trial, or a batch of short single-worker ones in sequence, from settings to finished
+rows files (``task_reports``), in the Tune trial's process or on a warm host (``tune_task.tune_trial``).
 
-A plain-engine trial (1 worker) trains right here; a DeepSpeed trial (any worker count) runs a Ray
-Train TorchTrainer whose workers call ``deepspeed.initialize``. Either way the rows land in the run
-folder atomically with a completion marker, and the task reports each trial as it ends; the driver's one
-logger (``tracking.trial_logger``) logs its W&B run from those rows. A failure inside a trial becomes a
-recorded ``failed`` outcome with its message; it never touches other trials, those of its batch included.
+A single-worker trial trains right here; a multi-worker trial runs a Ray Train TorchTrainer whose workers call
+``deepspeed.initialize``. Either way the rows land in the run folder atomically with a completion marker, and the
+task reports each trial as it ends; the driver's one logger (``tracking.trial_logger``) logs its W&B run from those
+rows. A failure inside a trial becomes a recorded ``failed`` outcome with its message; it never touches other
+trials, those of its batch included.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import polars as pl
 
@@ -131,15 +132,10 @@ def _execute_here(launch: Launch, trial: TrialSpec, run_dir: Path, phases: dict[
     return outcome
 
 
-def tune_trial(config: dict[str, Any]) -> None:
-    """Entry point Ray Tune calls: the task's launch, parsed once, and its trials in order, one report each
-    (``ray.tune.report`` is the only Tune API used here). A trial whose outcome could not even be recorded does
-    not stop the rest of its batch; the task then errs, and the driver records that trial
-    (``progress.ProgressCallback``)."""
-    from ray import tune
-
-    entered = time.time()
-    launch = Launch.of_task(config)
+def task_reports(launch: Launch) -> Iterator[dict[str, Any]]:
+    """Run the trials of a Tune task in order and yield each one's report (``tune_task.tune_trial`` hands them to
+    ``ray.tune.report``). A trial whose outcome could not even be recorded does not stop the rest of its batch; the
+    task then raises, and the driver records that trial (``progress.ProgressCallback``)."""
     unrecorded = None
     for trial in launch.trials:
         phases: dict[str, float] = {}
@@ -148,8 +144,8 @@ def tune_trial(config: dict[str, Any]) -> None:
         except Exception as exc:  # noqa: BLE001 - not even a failed marker could be written: raised below
             unrecorded = unrecorded or exc
             continue
-        tune.report({"dl_trial_id": trial.trial_id, "dl_outcome": outcome["status"],
-                     "failed": float(outcome["status"] == "failed"), "wall_seconds": outcome["wall_seconds"],
-                     "entered": entered, "left": time.time(), **phases})
+        yield {"dl_trial_id": trial.trial_id, "dl_outcome": outcome["status"],
+               "failed": float(outcome["status"] == "failed"), "wall_seconds": outcome["wall_seconds"],
+               "left": time.time(), "trial_pid": os.getpid(), **phases}
     if unrecorded is not None:
         raise unrecorded

@@ -1,7 +1,8 @@
 """Running a list of planned trials as one Ray Tune grid: what every study does by default, and what a
 study that drives Tune itself (the hparams search) uses for its fixed phases.
 
-Single-worker trials are batched: one Tune task runs several of them in sequence (``trial.tune_trial``),
+Single-worker trials are batched: one Tune task runs several of them in sequence (``tune_task.tune_trial``, on one
+of the run's warm hosts when the driver opened a pool: ``trial_hosts``),
 each with its own rows and marker and its own report, so a grid of one-second trials is not dominated by
 per-task costs; the driver's callbacks act on each planned trial as its task reports it (``TrialEnds``).
 Batch sizes follow guided self-scheduling: large batches first, shrinking to single trials at the end, so a grid
@@ -128,6 +129,7 @@ class TrialRunner:
     checkpoint_every: int = 0
     staged: Any = None  # storage.StagedRun of a run on a bucket: trials write there, the driver pulls
     logger: Any = None  # tracking.trial_logger.TrialLogger: the run's one W&B logger of trial runs
+    hosts: str | None = None  # the run's pool of warm trial processes (trial_hosts.open_hosts); none: in Tune's
 
     @property
     def folder(self) -> LocalRunFolder:
@@ -156,7 +158,8 @@ class TrialRunner:
         if not train_checkpoints:
             return Launch(trials=trials, address=self.address, run_id=self.run_id, fence=self.run_fence)
         return Launch(trials=trials, address=self.address, run_id=self.run_id, max_failures=self.max_failures,
-                      checkpoint_every=self.checkpoint_every, fault=fault_from_env(), fence=self.run_fence)
+                      checkpoint_every=self.checkpoint_every, fault=fault_from_env(), fence=self.run_fence,
+                      hosts=self.hosts)
 
     @property
     def storage_path(self) -> str:
@@ -224,7 +227,7 @@ class TrialRunner:
         from ray import tune
 
         from .cluster import trials_at_once, tune_trial_resources
-        from .trial import tune_trial
+        from .tune_task import tune_trial
 
         cluster = ray.cluster_resources()
         max_concurrent = max_concurrent or self.max_concurrent or trials_at_once(trials, cluster)
