@@ -263,8 +263,9 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
                 continue
             execution = study.spec.execution
             concurrency = execution.max_concurrent_trials or study.kind.default_concurrency
-            if concurrency == 1:  # trials timed one at a time (compute): nothing of ours runs beside them
-                ahead.quiet()
+            timed_alone = concurrency == 1  # trials timed one at a time (compute): nothing of ours runs beside them,
+            if timed_alone:  # and they start in their Tune run's own processes, so a trial's memory and time never
+                ahead.quiet()  # carry what the studies before it left in a warm host
             runner = TrialRunner(
                 run_dir=out,
                 run_id=run_id,
@@ -274,7 +275,7 @@ def _run_trials(out: Path, suite: SuiteSpec, studies: list, resources: dict, sta
                 checkpoint_every=execution.checkpoint_every,
                 staged=staged,
                 logger=logger,
-                hosts=hosts,
+                hosts=None if timed_alone else hosts,
             )
             if len(group) == 1:
                 study.kind.run_trials(study.spec, study.options, todo, runner=runner)

@@ -93,9 +93,13 @@ def hosted_reports(launch: Launch) -> Iterator[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def open_hosts(run_id: str) -> Iterator[str]:
-    """The run's pool of warm hosts for the trial phase; yields its name (``Launch.hosts``). On exit every host is
-    killed and gone before the driver goes on."""
+def open_hosts(run_id: str) -> Iterator[str | None]:
+    """The run's pool of warm hosts for the trial phase; yields its name (``Launch.hosts``), or None when this process
+    is not connected to Ray (then every task runs in its Tune trial's process). On exit every host is killed and gone
+    before the driver goes on."""
+    if not ray.is_initialized():
+        yield None
+        return
     name = f"dl-drawbacks-hosts-{run_id}-{uuid.uuid4().hex[:8]}"
     pool = HostPool.options(name=name).remote()
     try:
