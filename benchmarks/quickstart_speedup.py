@@ -17,7 +17,8 @@ loaded) once before the timed runs, so a fresh machine's one build does not land
 
 Measured (2026-12-07, a 2-core box, base ec96deb; 155 trials today against 97 for the base, variance_configs raised
 3 -> 20): today at 675f67d: base 282, 262, 254 s; today 176, 177, 175 s; today / base 0.673. Today at 830cc31 (studies
-analysed while later ones train): base 259, 259, 263 s; today 171, 170, 169 s; 0.657. The target is not met. The
+analysed while later ones train): base 259, 259, 263 s; today 171, 170, 169 s; 0.657. Today at ea00d84+1 (warm trial
+hosts, ``trial_hosts``): base 265, 264, 265 s; today 153, 150, 152 s; 0.574. The target is not met. The
 issue's premise (ec96deb's quickstart >= 1,523 s) was measured on a loaded box; idle, ec96deb takes 4-5 minutes.
 
 Slot-seconds in training: the sum of every trial's ``train_time`` rows (the training loop's own clock, one row per
