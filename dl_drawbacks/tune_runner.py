@@ -156,7 +156,8 @@ class TrialRunner:
         from .train.checkpoint import fault_from_env
 
         if not train_checkpoints:
-            return Launch(trials=trials, address=self.address, run_id=self.run_id, fence=self.run_fence)
+            return Launch(trials=trials, address=self.address, run_id=self.run_id, fence=self.run_fence,
+                          hosts=self.hosts)
         return Launch(trials=trials, address=self.address, run_id=self.run_id, max_failures=self.max_failures,
                       checkpoint_every=self.checkpoint_every, fault=fault_from_env(), fence=self.run_fence,
                       hosts=self.hosts)

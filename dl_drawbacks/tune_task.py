@@ -1,6 +1,7 @@
-"""The Ray Tune entry point of a grid task: its trials run on one of the run's warm hosts (``trial_hosts``) when the
-run has a pool and the task's trials can run there, else here in the Tune trial's process; either way each trial's
-report goes to ``ray.tune.report`` (the only Tune API used) as the trial ends.
+"""The Ray Tune entry points: a grid task (``tune_trial``) and a trial that reports step by step to its scheduler
+(``stepwise``, ``step_reports``), such as a hparams search trial under ASHA. Each runs on one of the run's warm hosts
+(``trial_hosts``) when the run has a pool and the task's trials can run there, else here in the Tune trial's
+process; either way its reports go to ``ray.tune.report`` (the only Tune API used).
 
 This module is what every fresh Tune trial process imports: it stays light (no torch), so a task that runs on a
 host costs its Tune trial only Ray's own start."""
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .launch import Launch
+from .step_reports import entry_function
 
 
 def reports(launch: Launch) -> Iterator[dict[str, Any]]:
@@ -33,3 +35,25 @@ def tune_trial(config: dict[str, Any]) -> None:
     entered = time.time()
     for report in reports(Launch.of_task(config)):
         tune.report({**report, "entered": entered, "tune_pid": os.getpid()})  # trial_pid: where it ran
+
+
+def stepwise(entry: str) -> Callable[[dict[str, Any]], None]:
+    """The Tune entry point of a trial that reports step by step to its scheduler: ``entry`` (``module:function``)
+    runs the trial from its Tune config, reporting its steps through ``step_reports.report_step``, and returns its
+    final report.
+    On a warm host the steps come back one by one and the host goes on only once Tune took each (``trial_hosts``);
+    here, in the Tune trial's process, ``entry`` runs directly. The module of ``entry`` is imported only where the
+    trial runs."""
+
+    def stepwise_trial(config: dict[str, Any]) -> None:
+        launch = Launch.of_task(config)
+        if launch.hosts is not None:
+            from .trial_hosts import hostable, hosted_stepwise
+
+            if hostable(launch):
+                return hosted_stepwise(launch, config, entry)
+        from ray import tune
+
+        tune.report(entry_function(entry)(config))
+
+    return stepwise_trial

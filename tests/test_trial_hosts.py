@@ -117,3 +117,73 @@ def test_closing_the_pool_leaves_none_of_its_hosts_alive(ray_cluster):
     close_hosts(pool, wait_s=30)
     with pytest.raises(ray.exceptions.RayActorError):
         ray.get(host.ready.remote(), timeout=5)
+
+
+@pytest.mark.ray
+def test_a_search_trial_on_a_host_stops_at_the_report_its_scheduler_stopped_and_otherwise_runs_to_its_end(
+        ray_cluster, tmp_path):
+    """The step-by-step protocol of a hosted search trial (``tune_task.stepwise`` drives it under Tune): the host
+    hands over each evaluation and waits; told to stop, the trial ends there with no outcome recorded (the driver
+    writes its rows from the checkpoint, as for a trial stopped in its Tune trial's process); told to go on, it runs
+    to its end on the same host and its final report carries the objective."""
+    import io
+
+    import polars as pl
+    import ray
+
+    from dl_drawbacks.studies.hparams.worker import PARTIAL, SEARCH_ENTRY
+    from dl_drawbacks.trial_hosts import TrialHost
+
+    first, second = [t for t in plan(load_spec(SPEC.parent / "tiny_hparams.yaml")) if t.sweep == "search"][:2]
+    folder = LocalRunFolder(tmp_path)
+    host = TrialHost.remote()
+    ray.get(host.start_stepwise.remote(SEARCH_ENTRY, Launch(trials=[first], address=str(tmp_path), run_id="r")
+                                       .to_config()))
+    kind, (result, files) = ray.get(host.next_message.remote(), timeout=120)
+    assert kind == "report" and result["dl_trial_id"] == first.trial_id and result["epoch"] == 0
+    assert 0.0 <= result["objective"] <= 1.0
+    rows = pl.read_parquet(io.BytesIO(files[PARTIAL]))
+    assert rows.filter(pl.col("metric") == "stopped_early")["value"].to_list() == [1.0]
+    ray.get(host.go_on.remote(False))
+    assert ray.get(host.next_message.remote(), timeout=60) == ("stopped", None)
+    assert folder.marker(first.trial_id) is None  # stopped: no outcome of its own
+
+    ray.get(host.start_stepwise.remote(SEARCH_ENTRY, Launch(trials=[second], address=str(tmp_path), run_id="r")
+                                       .to_config()))
+    epochs = []
+    while True:
+        kind, payload = ray.get(host.next_message.remote(), timeout=120)
+        if kind != "report":
+            break
+        epochs.append(payload[0]["epoch"])
+        ray.get(host.go_on.remote(True))
+    assert kind == "done" and epochs == [0, 1]  # the last evaluation is the final report, after the marker
+    assert payload["dl_trial_id"] == second.trial_id and payload["dl_outcome"] == folder.marker(second.trial_id).status
+    assert folder.marker(second.trial_id).status == "completed"
+    ray.kill(host)
+
+
+def test_a_step_report_goes_to_the_host_channel_there_and_to_tune_with_its_checkpoint_elsewhere(monkeypatch):
+    import ray.tune
+
+    from dl_drawbacks.step_reports import STEPS, StopTrial, report_step
+
+    taken = []
+
+    def tune_report(result, checkpoint=None):  # what Tune keeps: the result and the checkpoint's files
+        with checkpoint.as_directory() as folder:
+            taken.append((result, {p.name: p.read_bytes() for p in Path(folder).iterdir()}))
+
+    monkeypatch.setattr(ray.tune, "report", tune_report)
+    report_step({"objective": 0.5}, {"partial.parquet": b"rows"})  # in a Tune trial's process
+    assert taken == [({"objective": 0.5}, {"partial.parquet": b"rows"})]
+    sent = []
+    STEPS.send = lambda result, files: sent.append((result, files)) or len(sent) < 2  # go on once, then stop
+    try:
+        report_step({"objective": 0.6}, {"partial.parquet": b"a"})
+        with pytest.raises(StopTrial):
+            report_step({"objective": 0.7}, {"partial.parquet": b"b"})
+    finally:
+        STEPS.send = None
+    assert [r["objective"] for r, _ in sent] == [0.6, 0.7] and len(taken) == 1  # on a host: never Tune directly
+    assert not issubclass(StopTrial, Exception)  # a trial's `except Exception` never records a stopped trial

@@ -22,7 +22,8 @@ from ...tune_runner import TrialRunner, first_trial
 from .followups import followup_trials
 from .options import HparamsOptions
 from .outcomes import objectives
-from .worker import PARTIAL, search_trial, search_trials
+from ...tune_task import stepwise
+from .worker import PARTIAL, SEARCH_ENTRY, search_trials
 
 
 def cluster_concurrency(trial: TrialSpec) -> int:
@@ -105,7 +106,8 @@ def run_search(search: list[TrialSpec], options, *, runner: TrialRunner, concurr
     if not search:
         return
     assert len({(t.sweep, t.data.name) for t in search}) == 1, "one scheduler per data set"
-    trainable = tune.with_resources(search_trial, resources=lambda cfg: tune_trial_resources(first_trial(cfg)))
+    trainable = tune.with_resources(stepwise(SEARCH_ENTRY),
+                                    resources=lambda cfg: tune_trial_resources(first_trial(cfg)))
     space = Launch.grid([runner.launch([t], train_checkpoints=False) for t in search])
     results = _search(runner, trainable, space, search_alg=None, options=options, n_evals=_n_evals(search[0]),
                       num_samples=1, name=f"{search[0].sweep}-{search[0].data.name}", concurrency=concurrency)
@@ -131,7 +133,7 @@ def run_tpe(base: TrialSpec, options: HparamsOptions, *, runner: TrialRunner, co
     rewards = done["objective"].to_list() if done.height else None
     searcher = OptunaSearch(space={f"hp/{n}": d.optuna() for n, d in options.search_space.items()}, metric="objective",
                             mode="max", seed=options.sample_seed, points_to_evaluate=points, evaluated_rewards=rewards)
-    trainable = tune.with_resources(search_trial, resources=tune_trial_resources(base))
+    trainable = tune.with_resources(stepwise(SEARCH_ENTRY), resources=tune_trial_resources(base))
     space = runner.launch([base.model_copy(update={"sweep": "search"})], train_checkpoints=False).to_config()
     runner.progress.total += left
     results = _search(runner, trainable, space, search_alg=ConcurrencyLimiter(searcher, max_concurrent=concurrency),

@@ -1,4 +1,5 @@
-"""The Tune trial side of a search trial (1 worker, in the Tune trial process).
+"""The trial side of a search trial (1 worker, in its Tune trial's process or on a warm host:
+``tune_task.stepwise``).
 
 A search trial's treatment says ``tune_reports: true``; nothing else tells the worker it is one.
 At every intermediate evaluation the trial snapshots its rows so far into a Tune checkpoint and
@@ -15,7 +16,7 @@ last evaluation (a completed trial: to its end). Set-up time is in neither.
 
 from __future__ import annotations
 
-import tempfile
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from ...spec.models import TrialSpec
 from ...storage.run_folder import LocalRunFolder
 
 PARTIAL = "partial.parquet"  # the rows snapshot inside a search trial's Tune checkpoint
+SEARCH_ENTRY = f"{__name__}:search_result"  # what ``tune_task.stepwise`` runs for a search trial
 
 
 def start_window(ctx) -> None:
@@ -62,12 +64,13 @@ def report_eval(ctx, *, step: int, epoch: int, metrics: dict[str, dict[str, floa
     """Snapshot into a checkpoint, then report the validation accuracy to the trial's scheduler."""
     if not ctx.treatment.tune_reports or not ctx.is_chief or final:
         return
-    from ray import tune
+    from ...step_reports import report_step
 
-    with tempfile.TemporaryDirectory(prefix="hparams-snapshot-") as folder:
-        snapshot_rows(ctx, step=step, epoch=epoch).write_parquet(Path(folder) / PARTIAL)
-        tune.report({"objective": float(metrics["val"]["accuracy"]), "epoch": epoch, "step": step,
-                     "dl_trial_id": ctx.trial.trial_id}, checkpoint=tune.Checkpoint.from_directory(folder))
+    result = {"objective": float(metrics["val"]["accuracy"]), "epoch": epoch, "step": step,
+              "dl_trial_id": ctx.trial.trial_id}
+    snapshot = io.BytesIO()
+    snapshot_rows(ctx, step=step, epoch=epoch).write_parquet(snapshot)
+    report_step(result, {PARTIAL: snapshot.getvalue()})  # a stopped trial ends here (Tune's exit, or StopTrial)
 
 
 def final_objective(run_dir: Path, trial_id: str, outcome: dict[str, Any]) -> float:
@@ -102,9 +105,15 @@ def search_trials(tune_trial: Any) -> list[TrialSpec]:
 
 
 def search_trial(config: dict[str, Any]) -> None:
-    """Tune trainable of a search trial: train (reporting evaluations), then report the final objective."""
+    """Tune trainable of a search trial in its Tune trial's process: train (reporting evaluations), then report the
+    final objective."""
     from ray import tune
 
+    tune.report(search_result(config))
+
+
+def search_result(config: dict[str, Any]) -> dict[str, Any]:
+    """Run a search trial (its evaluations reported as they come) and return its final report."""
     launch, trial = planned_trial(config)
     if launch.on_bucket:  # a bucket run: this node works in a mirror of the trial's objects (storage/sync.py)
         from ...storage import trial_mirror
@@ -113,7 +122,7 @@ def search_trial(config: dict[str, Any]) -> None:
             result = _search_trial_in(launch.model_copy(update={"address": str(local), "fence": None}), trial)
     else:
         result = _search_trial_in(launch, trial)
-    tune.report(result)
+    return result
 
 
 def _search_trial_in(launch: Launch, trial: TrialSpec) -> dict[str, Any]:
