@@ -18,7 +18,10 @@ loaded) once before the timed runs, so a fresh machine's one build does not land
 Measured (2026-12-07, a 2-core box, base ec96deb; 155 trials today against 97 for the base, variance_configs raised
 3 -> 20): today at 675f67d: base 282, 262, 254 s; today 176, 177, 175 s; today / base 0.673. Today at 830cc31 (studies
 analysed while later ones train): base 259, 259, 263 s; today 171, 170, 169 s; 0.657. Today at ea00d84+1 (warm trial
-hosts, ``trial_hosts``): base 265, 264, 265 s; today 153, 150, 152 s; 0.574. The target is not met. The
+hosts, ``trial_hosts``): base 265, 264, 265 s; today 153, 150, 152 s; 0.574. Today at 8dbee06 (search trials on the
+hosts too): base 266, 267, 269 s; today 145, 148, 147 s; 0.551. The target is not met, and on this box it cannot be:
+the trials' own wall (``wall_seconds`` of the markers: the compute study's 37 s, timed alone, plus 124-128 slot-s of
+the other studies over 2 cores) is 100 s with perfect packing and nothing else, against 89 s for a third of 267 s. The
 issue's premise (ec96deb's quickstart >= 1,523 s) was measured on a loaded box; idle, ec96deb takes 4-5 minutes.
 
 Slot-seconds in training: the sum of every trial's ``train_time`` rows (the training loop's own clock, one row per
