@@ -89,6 +89,10 @@ class TrialHost:
     def ready(self) -> bool:
         return True
 
+    def node_id(self) -> str:
+        """The Ray node this host runs on (the pool pins each host to the node that asked for it)."""
+        return ray.get_runtime_context().get_node_id()
+
 
 @ray.remote(num_cpus=0)
 class HostPool:

@@ -2,9 +2,9 @@
 run-folder probe passes on the shared folder and refuses one only the head node sees.
 
 The whole study on 2 nodes runs under `-m slow` (~100 s on an idle 2-core box). Its fast equivalent in the
-default run starts the same 2-node cluster and checks the two things only a second node shows: the trial's own
-`ScalingConfig` (``trial.scaling_config``) places one worker bundle on each node, and the probe refuses a folder
-only the head sees; the 2-worker DeepSpeed trial itself runs by default on one node (`test_run_compute.py`).
+default run starts the same 2-node cluster and checks the three things only a second node shows: the trial's own
+`ScalingConfig` (``trial.scaling_config``) places one worker bundle on each node, the probe refuses a folder
+only the head sees, and a warm trial host (``trial_hosts``) starts on the node that asked for it; the 2-worker DeepSpeed trial itself runs by default on one node (`test_run_compute.py`).
 
 The cluster (head + 1 added node, 2 CPUs each, on this one machine) lives in a subprocess that
 runs `run_study_file` against it, so it never meets the session's `ray_cluster` (one `ray.init`
@@ -122,10 +122,16 @@ PLACEMENT_SCRIPT = textwrap.dedent("""
             refusal = None
         except ClusterError as exc:
             refusal = str(exc)
+        from dl_drawbacks.trial_hosts import HostPool, close_hosts
+
+        nodes = [n["NodeID"] for n in ray.nodes() if n["Alive"]]
+        pool = HostPool.remote()  # a warm host asked for by a Tune trial on each node
+        hosts = {node: ray.get(pool.acquire.remote(node))[0] for node in nodes}
+        host_nodes = {node: ray.get(host.node_id.remote(), timeout=60) for node, host in hosts.items()}
+        close_hosts(pool)
         print("CLUSTER " + json.dumps({
-            "strategy": config.placement_strategy, "refusal": refusal, "placed": placed,
-            "nodes": [n["NodeID"] for n in ray.nodes() if n["Alive"]],
-            "left": sorted(p.name for p in out.iterdir()),
+            "strategy": config.placement_strategy, "refusal": refusal, "placed": placed, "nodes": nodes,
+            "host_nodes": host_nodes, "left": sorted(p.name for p in out.iterdir()),
         }), flush=True)
     finally:
         ray.shutdown()
@@ -157,6 +163,7 @@ def test_the_trials_workers_are_placed_one_per_node_and_a_head_only_folder_is_re
     assert sorted(cluster["placed"]) == sorted(cluster["nodes"])  # one worker bundle on each node
     assert "is not visible on 1 of 2 Ray nodes" in cluster["refusal"] and "\n" not in cluster["refusal"]
     assert cluster["left"] == []  # the probe files are removed, passed or refused
+    assert cluster["host_nodes"] == {node: node for node in cluster["nodes"]}  # each warm host on its asker's node
 
 
 @pytest.mark.slow
