@@ -129,7 +129,8 @@ class TrialRunner:
     checkpoint_every: int = 0
     staged: Any = None  # storage.StagedRun of a run on a bucket: trials write there, the driver pulls
     logger: Any = None  # tracking.trial_logger.TrialLogger: the run's one W&B logger of trial runs
-    hosts: str | None = None  # the run's pool of warm trial processes (trial_hosts.open_hosts); none: in Tune's
+    hosts: str | None = None  # the run's pool of warm trial processes (trial_hosts.open_hosts); None: every task
+    # runs in its Tune trial's own process
 
     @property
     def folder(self) -> LocalRunFolder:

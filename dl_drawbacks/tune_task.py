@@ -34,7 +34,8 @@ def tune_trial(config: dict[str, Any]) -> None:
 
     entered = time.time()
     for report in reports(Launch.of_task(config)):
-        tune.report({**report, "entered": entered, "tune_pid": os.getpid()})  # trial_pid: where it ran
+        # trial_pid (in the report): the process that trained it; tune_pid: this Tune trial's (equal when not hosted)
+        tune.report({**report, "entered": entered, "tune_pid": os.getpid()})
 
 
 def stepwise(entry: str) -> Callable[[dict[str, Any]], None]:

@@ -11,8 +11,9 @@ from dl_drawbacks.launch import Launch
 from dl_drawbacks.plan import plan
 from dl_drawbacks.spec.load import load_spec
 from dl_drawbacks.storage import open_bucket
-from dl_drawbacks.studies.hparams.worker import search_trial
+from dl_drawbacks.studies.hparams.worker import SEARCH_ENTRY
 from dl_drawbacks.storage.run_folder import BucketRunFolder, LocalRunFolder
+from dl_drawbacks.tune_task import stepwise
 
 
 def test_search_trial_writes_to_the_bucket_and_reads_a_finished_one_back(s3, monkeypatch):
@@ -30,6 +31,7 @@ def test_search_trial_writes_to_the_bucket_and_reads_a_finished_one_back(s3, mon
     uri = s3.uri("hparams-run")
     trial = plan(load_spec("tests/specs/tiny_hparams.yaml"))[0]
     config = Launch(trials=[trial], address=uri, run_id="r").to_config()
+    search_trial = stepwise(SEARCH_ENTRY)  # the Tune entry point, in its Tune trial's process (no hosts)
     search_trial(config)
     assert len(runs) == 1 and not runs[0].on_bucket and runs[0].address != uri  # the trial ran in a local mirror
     assert reports == [{"objective": 0.75, "dl_trial_id": trial.trial_id, "dl_outcome": "completed"}]

@@ -19,10 +19,10 @@ from ...launch import Launch
 from ...spec.models import StudySpec, TrialSpec
 from ...storage.run_folder import LocalRunFolder
 from ...tune_runner import TrialRunner, first_trial
+from ...tune_task import stepwise
 from .followups import followup_trials
 from .options import HparamsOptions
 from .outcomes import objectives
-from ...tune_task import stepwise
 from .worker import PARTIAL, SEARCH_ENTRY, search_trials
 
 

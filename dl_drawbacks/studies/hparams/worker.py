@@ -104,14 +104,6 @@ def search_trials(tune_trial: Any) -> list[TrialSpec]:
     return [planned_trial(tune_trial.config)[1]]
 
 
-def search_trial(config: dict[str, Any]) -> None:
-    """Tune trainable of a search trial in its Tune trial's process: train (reporting evaluations), then report the
-    final objective."""
-    from ray import tune
-
-    tune.report(search_result(config))
-
-
 def search_result(config: dict[str, Any]) -> dict[str, Any]:
     """Run a search trial (its evaluations reported as they come) and return its final report."""
     launch, trial = planned_trial(config)
