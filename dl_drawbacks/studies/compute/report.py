@@ -147,8 +147,8 @@ def compute_markdown(f: dict[str, Any], figures: list[Path]) -> str:
         return "\n".join(out + [f"Not measurable: {f['not_measurable']}."])
     prov = ", ".join(f["energy_provenance"]) or "none"
     note = f" {f['energy_note'][0].upper()}{f['energy_note'][1:]}." if f.get("energy_note") else ""
-    out += [f"Energy provenance: **{prov}**.{note} Peak FLOP/s: {', '.join(f['peak_flops_provenance'])}. "
-            f"Seeds: {f['seeds']}.", ""]
+    peak = ", ".join(f["peak_flops_provenance"]) or "none stated (no MFU; the matmul calibration is a measured rate)"
+    out += [f"Energy provenance: **{prov}**.{note} Peak FLOP/s: {peak}. Seeds: {f['seeds']}.", ""]
     out += _host_section(f.get("host_load"))
     out += _size_section(f["scaling_with_parameters"])
     out += _workers_section(f["worker_scaling"])

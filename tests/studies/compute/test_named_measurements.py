@@ -65,7 +65,9 @@ def test_mfu_is_not_reported_without_a_stated_peak():
     found = analyze(rows)
     mfu = found["per_condition"][0]["mfu"]
     assert mfu["estimate"] is None and mfu["reason"] == MFU_NOT_REPORTED
-    assert "not reported" in ComputeStudy().report(found, [])
+    report = ComputeStudy().report(found, [])
+    assert "not reported" in report
+    assert "Peak FLOP/s: none stated" in report and "Peak FLOP/s: ." not in report  # named, never left blank
 
 
 def zero_trials(*, rss_noise: float, parameters: float = 5e5) -> list[dict]:
