@@ -29,8 +29,6 @@ def quit_now(signum: int, frame=None) -> None:
     """One line, then the local Ray cluster this driver started is killed and the process exits 128 + signum;
     finished trials are on disk (every file is written to a temporary name and renamed) and the OS releases
     the run lock."""
-    from .ray_processes import kill_own_cluster
-
     with contextlib.suppress(Exception):
         _mark_locks_stopping()  # a `--resume` started now waits for the lock this process holds while it exits
     name = signal.Signals(signum).name
@@ -38,8 +36,10 @@ def quit_now(signum: int, frame=None) -> None:
           f"(`dl-drawbacks run SPEC --out DIR --resume` finishes it)", file=sys.stderr, flush=True)
     with contextlib.suppress(Exception):
         sys.stdout.flush()
-    with contextlib.suppress(Exception):
-        kill_own_cluster()
+    own_cluster = sys.modules.get(f"{__package__}.ray_processes")  # loaded before this process starts a cluster
+    if own_cluster is not None:  # nothing is imported here: a signal that lands mid-import (say, of socket) would
+        with contextlib.suppress(Exception):  # make that import fail with a traceback and exit 1, not this one line
+            own_cluster.kill_own_cluster()
     os._exit(128 + signum)
 
 

@@ -55,6 +55,30 @@ def _failed_run_folder(tmp_path: Path) -> Path:
     return out
 
 
+HANDLER_IMPORTS = """
+import signal, sys
+from dl_drawbacks.interrupt import quit_now
+
+
+class Watch:  # any module the handler would import from now on
+    def find_spec(self, name, path=None, target=None):
+        sys.stderr.write(f"handler imported {name}\\n")
+
+
+sys.meta_path.insert(0, Watch())
+quit_now(signal.SIGINT)
+"""
+
+
+def test_the_quit_handler_imports_nothing():
+    """A signal can land in the middle of any import (the CLI's own, at start): a handler that imported a module then
+    (psutil, for the Ray processes, imports socket) failed that import with a traceback and exit 1."""
+    done = subprocess.run([sys.executable, "-c", HANDLER_IMPORTS], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + signal.SIGINT, done.stderr[-800:]
+    assert "handler imported" not in done.stderr
+    assert done.stderr.strip().startswith(QUIT_LINE.format("SIGINT"))
+
+
 @pytest.mark.parametrize("signum, command, after_s", [
     (signal.SIGINT, "plan", 0.0),
     (signal.SIGTERM, "analyze", 1.0),
